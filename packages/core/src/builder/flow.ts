@@ -1,0 +1,349 @@
+import { type Duration, toMs } from "../duration.js";
+import { ValidationError } from "../errors.js";
+import { hashTree } from "../tree/hash.js";
+import type { Continuation, StepOptions } from "../tree/nodes.js";
+import { assertName, normalizeOptions, task, type Task, type TaskContext, type TaskFn, type TaskOptions } from "./task.js";
+import type { StepFn, Workflow } from "./workflow.js";
+
+/** What a branch, a route branch or a child step may run: a task or a whole sub-flow. */
+export type Target<In, Out> = Task<In, Out> | Workflow<In, Out>;
+type OutputOf<T> = T extends Task<never, infer O> ? O : T extends Workflow<never, infer O> ? O : never;
+
+/** One branch of a fork: the branch id keys its output in the join's input. */
+export interface Branch<Id extends string, In, Out> {
+  readonly id: Id;
+  readonly target: Target<In, Out>;
+}
+
+/** Declares a fork branch running a task or a sub-flow. */
+export function branch<const Id extends string, In, Out>(id: Id, target: Target<In, Out>): Branch<Id, In, Out> {
+  return Object.freeze({ id, target });
+}
+
+/** The join's input: each branch's output under its branch id. */
+export type BranchOutputs<B extends readonly Branch<string, never, unknown>[]> = {
+  [E in B[number] as E["id"]]: OutputOf<E["target"]>;
+};
+
+/** What a loop body answers: go around again with a new input, or finish with an output. */
+export type LoopStep<Again, Done> =
+  | { readonly loop: "again"; readonly value: Again }
+  | { readonly loop: "done"; readonly value: Done };
+
+/** Builders of {@link LoopStep} answers. */
+export const LoopResult = Object.freeze({
+  again<T>(value: T): LoopStep<T, never> {
+    return { loop: "again", value };
+  },
+  done<T>(value: T): LoopStep<never, T> {
+    return { loop: "done", value };
+  },
+});
+
+type StepSpec =
+  | { readonly kind: "task"; readonly task: Task<unknown, unknown> }
+  | {
+      readonly kind: "fork";
+      readonly branches: readonly Branch<string, unknown, unknown>[];
+      readonly joinId: string;
+      readonly join: StepFn;
+      readonly options: TaskOptions;
+    }
+  | {
+      readonly kind: "route";
+      readonly id: string;
+      readonly keyFn: StepFn;
+      readonly keys: readonly string[];
+      readonly branches: readonly (readonly [string, Target<unknown, unknown>])[];
+      readonly defaultBranch: Target<unknown, unknown> | null;
+    }
+  | { readonly kind: "loop"; readonly id: string; readonly fn: StepFn; readonly maxIterations: unknown; readonly options: TaskOptions }
+  | { readonly kind: "delay"; readonly id: string; readonly duration: unknown }
+  | { readonly kind: "signal"; readonly id: string; readonly signal: string; readonly options: SignalOptions<unknown> }
+  | { readonly kind: "flow"; readonly workflow: Workflow<unknown, unknown> };
+
+/** Options of `waitForSignal`. */
+export interface SignalOptions<P> {
+  /** How long to wait; without `onTimeout`, the run then fails with `SignalTimeoutError`. */
+  readonly timeout?: Duration;
+  /** Passed on as the step's output when the timeout wins. */
+  readonly onTimeout?: P;
+}
+
+/**
+ * The fluent builder. `In` is the workflow's input, `Cur` the output of the
+ * last step so far (the next step's input). Each verb returns a new builder,
+ * so a partial flow can be shared.
+ */
+export class FlowBuilder<In, Cur> {
+  /** @internal */
+  constructor(
+    private readonly name: string,
+    private readonly steps: readonly StepSpec[],
+  ) {}
+
+  private add<Next>(step: StepSpec): FlowBuilder<In, Next> {
+    return new FlowBuilder<In, Next>(this.name, [...this.steps, step]);
+  }
+
+  /** Runs a task on the current value. */
+  then<Out>(task: Task<Cur, Out>): FlowBuilder<In, Out>;
+  /** Runs an inline task on the current value. */
+  then<Out>(id: string, fn: TaskFn<Cur, Out>, options?: TaskOptions): FlowBuilder<In, Out>;
+  then<Out>(taskOrId: Task<Cur, Out> | string, fn?: TaskFn<Cur, Out>, options?: TaskOptions): FlowBuilder<In, Out> {
+    const t = typeof taskOrId === "string" ? task(taskOrId, fn as TaskFn<Cur, Out>, options) : taskOrId;
+    if (t === null || typeof t !== "object" || t.kind !== "task") {
+      throw new ValidationError(`flow "${this.name}": then() takes a task or (id, fn, options)`);
+    }
+    return this.add({ kind: "task", task: t as Task<unknown, unknown> });
+  }
+
+  /** Runs the branches concurrently on the current value; finish with `.join(...)`. */
+  fork<const B extends readonly Branch<string, Cur, unknown>[]>(branches: B): ForkBuilder<In, Cur, BranchOutputs<B>> {
+    return new ForkBuilder((joinId, join, options) =>
+      this.add({ kind: "fork", branches: branches as readonly Branch<string, unknown, unknown>[], joinId, join, options }),
+    );
+  }
+
+  /** Chooses one branch by key; the chosen key is committed, so a resumed run takes the same branch. */
+  route<const K extends string>(
+    id: string,
+    keyFn: (input: Cur, ctx: TaskContext) => NoInfer<K> | Promise<NoInfer<K>>,
+    keys: readonly K[],
+  ): RouteBuilder<In, Cur, K, never> {
+    return new RouteBuilder((branches, defaultBranch) =>
+      this.add({ kind: "route", id, keyFn: keyFn as StepFn, keys, branches, defaultBranch }),
+    );
+  }
+
+  /** Runs `fn` until it answers `LoopResult.done(x)`; each iteration commits as `id#n`. */
+  loop<Out>(
+    id: string,
+    fn: (input: Cur, ctx: TaskContext) => LoopStep<Cur, Out> | Promise<LoopStep<Cur, Out>>,
+    options: TaskOptions & { readonly maxIterations: number },
+  ): FlowBuilder<In, Out> {
+    return this.add({ kind: "loop", id, fn: fn as StepFn, maxIterations: options?.maxIterations, options: options ?? {} });
+  }
+
+  /** Waits for `duration`; the current value passes through. Durable runs park instead of waiting. */
+  delay(id: string, duration: Duration): FlowBuilder<In, Cur> {
+    return this.add({ kind: "delay", id, duration });
+  }
+
+  /** Waits for the signal `signal`; its payload becomes the next input. Durable runs only. */
+  waitForSignal<P = unknown>(id: string, signal: string, options: SignalOptions<P> = {}): FlowBuilder<In, P> {
+    return this.add({ kind: "signal", id, signal, options });
+  }
+
+  /** Runs a child workflow on the current value, inline; its steps commit under `childName/`. */
+  thenFlow<Out>(child: Workflow<Cur, Out>): FlowBuilder<In, Out> {
+    return this.add({ kind: "flow", workflow: child as Workflow<unknown, unknown> });
+  }
+
+  /**
+   * Compiles the flow to its continuation tree.
+   * @throws ValidationError naming the offending id: duplicate ids, an empty
+   * fork, a route without branches, a bad duration, a loop without a positive bound, an empty name.
+   */
+  build(): Workflow<In, Cur> {
+    assertName(this.name, "flow name");
+    if (this.steps.length === 0) throw new ValidationError(`flow "${this.name}" has no steps`, { workflow: this.name });
+    const compiler = new Compiler(this.name);
+    let next: Continuation | null = null;
+    for (let i = this.steps.length - 1; i >= 0; i--) next = compiler.step(this.steps[i]!, next);
+    const root = next!;
+    return Object.freeze({
+      kind: "workflow",
+      name: this.name,
+      hash: hashTree(this.name, root),
+      root,
+      functions: compiler.functions,
+    }) as Workflow<In, Cur>;
+  }
+}
+
+/** Finishes a fork with its join. */
+export class ForkBuilder<In, Cur, Outs> {
+  /** @internal */
+  constructor(private readonly finish: (joinId: string, join: StepFn, options: TaskOptions) => FlowBuilder<In, unknown>) {}
+
+  /** Runs `fn` on `{ [branchId]: output }` once every branch has an output. */
+  join<Out>(id: string, fn: TaskFn<Outs, Out>, options: TaskOptions = {}): FlowBuilder<In, Out> {
+    return this.finish(id, fn as StepFn, options) as FlowBuilder<In, Out>;
+  }
+
+  /** @internal Keeps `Cur` in the type for error messages. */
+  declare readonly input?: Cur;
+}
+
+/** Declares a route's branches; finish with `.done()`. */
+export class RouteBuilder<In, Cur, K extends string, Outs> {
+  /** @internal */
+  constructor(
+    private readonly finish: (
+      branches: readonly (readonly [string, Target<unknown, unknown>])[],
+      defaultBranch: Target<unknown, unknown> | null,
+    ) => FlowBuilder<In, unknown>,
+    private readonly branches: readonly (readonly [string, Target<unknown, unknown>])[] = [],
+    private readonly fallback: Target<unknown, unknown> | null = null,
+  ) {}
+
+  /** The branch taken when the key function answers `key`. */
+  branch<Out>(key: K, target: Target<Cur, Out>): RouteBuilder<In, Cur, K, Outs | Out> {
+    return new RouteBuilder(this.finish, [...this.branches, [key, target as Target<unknown, unknown>]], this.fallback);
+  }
+
+  /** The branch taken for a declared key without a branch of its own. */
+  defaultBranch<Out>(target: Target<Cur, Out>): RouteBuilder<In, Cur, K, Outs | Out> {
+    return new RouteBuilder(this.finish, this.branches, target as Target<unknown, unknown>);
+  }
+
+  /** Ends the route; the next step receives the chosen branch's output. */
+  done(): FlowBuilder<In, Outs> {
+    return this.finish(this.branches, this.fallback) as FlowBuilder<In, Outs>;
+  }
+}
+
+/** Starts a flow named `name` whose input is `In`. */
+export function flow<In>(name: string): FlowBuilder<In, In> {
+  return new FlowBuilder<In, In>(name, []);
+}
+
+/** Turns builder steps into linked nodes, registering each node's function under its ref. */
+class Compiler {
+  readonly functions = new Map<string, StepFn>();
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly flowName: string) {}
+
+  step(spec: StepSpec, next: Continuation | null): Continuation {
+    switch (spec.kind) {
+      case "task":
+        this.claim(spec.task.id);
+        this.functions.set(spec.task.id, spec.task.fn as StepFn);
+        return freeze({ kind: "task", id: spec.task.id, ref: spec.task.id, options: spec.task.options, next });
+      case "fork": {
+        this.claim(spec.joinId);
+        if (!Array.isArray(spec.branches) || spec.branches.length === 0) {
+          this.fail(`fork joined by "${spec.joinId}" has no branches`, spec.joinId);
+        }
+        const branches = spec.branches.map((b) => {
+          this.claim(b?.id, "branch id");
+          return freeze({ id: b.id, root: this.embed(b.target, `${b.id}/`, `branch "${b.id}"`) });
+        });
+        this.functions.set(spec.joinId, spec.join);
+        const options = this.options(spec.options, spec.joinId);
+        return freeze({ kind: "fork", id: spec.joinId, ref: spec.joinId, branches, options, next });
+      }
+      case "route":
+        return this.route(spec, next);
+      case "loop": {
+        this.claim(spec.id);
+        const max = spec.maxIterations;
+        if (typeof max !== "number" || !Number.isInteger(max) || max < 1) {
+          this.fail(`loop "${spec.id}" needs maxIterations as a positive integer, got ${String(max)}`, spec.id);
+        }
+        this.functions.set(spec.id, spec.fn);
+        const options = this.options(spec.options, spec.id);
+        return freeze({ kind: "loop", id: spec.id, ref: spec.id, maxIterations: max, options, next });
+      }
+      case "delay":
+        this.claim(spec.id);
+        return freeze({ kind: "delay", id: spec.id, ref: spec.id, ms: toMs(spec.duration, `delay "${spec.id}"`), next });
+      case "signal": {
+        this.claim(spec.id);
+        assertName(spec.signal, `signal name of step "${spec.id}"`);
+        const { timeout } = spec.options;
+        const hasFallback = Object.prototype.hasOwnProperty.call(spec.options, "onTimeout");
+        return freeze({
+          kind: "awaitSignal",
+          id: spec.id,
+          ref: spec.id,
+          signal: spec.signal,
+          timeoutMs: timeout === undefined ? null : toMs(timeout, `timeout of step "${spec.id}"`),
+          onTimeout: hasFallback ? { value: spec.options.onTimeout } : null,
+          next,
+        });
+      }
+      case "flow": {
+        const child = spec.workflow;
+        if (child?.kind !== "workflow") this.fail("thenFlow() takes a built workflow");
+        this.claim(child.name, "child flow name");
+        return this.embed(child, `${child.name}/`, `child flow "${child.name}"`, next);
+      }
+    }
+  }
+
+  private route(spec: Extract<StepSpec, { kind: "route" }>, next: Continuation | null): Continuation {
+    this.claim(spec.id);
+    const keys = Array.isArray(spec.keys) ? spec.keys : [];
+    if (keys.length === 0) this.fail(`route "${spec.id}" declares no keys`, spec.id);
+    if (new Set(keys).size !== keys.length) this.fail(`route "${spec.id}" declares a key twice`, spec.id);
+    if (spec.branches.length === 0 && spec.defaultBranch === null) this.fail(`route "${spec.id}" has no branches`, spec.id);
+    const seen = new Set<string>();
+    const branches = spec.branches.map(([key, target]) => {
+      if (!keys.includes(key)) this.fail(`route "${spec.id}": branch key "${key}" is not among its keys`, spec.id);
+      if (seen.has(key)) this.fail(`route "${spec.id}": key "${key}" has two branches`, spec.id);
+      seen.add(key);
+      return freeze({ key, root: this.embed(target, `${spec.id}[${key}]/`, `route "${spec.id}" branch "${key}"`) });
+    });
+    const uncovered = keys.filter((k) => !seen.has(k));
+    if (uncovered.length > 0 && spec.defaultBranch === null) {
+      this.fail(`route "${spec.id}": keys ${uncovered.map((k) => `"${k}"`).join(", ")} have no branch and there is no default`, spec.id);
+    }
+    const defaultBranch =
+      spec.defaultBranch === null ? null : this.embed(spec.defaultBranch, `${spec.id}[*]/`, `route "${spec.id}" default branch`);
+    this.functions.set(spec.id, spec.keyFn);
+    const options = this.options({}, spec.id);
+    return freeze({ kind: "route", id: spec.id, ref: spec.id, keys, branches, defaultBranch, options, next });
+  }
+
+  /** Copies a task or a built sub-flow under `prefix`, its last spine node linked to `tail`. */
+  private embed(target: Target<unknown, unknown>, prefix: string, where: string, tail: Continuation | null = null): Continuation {
+    if (target?.kind === "task") {
+      this.functions.set(prefix + target.id, target.fn as StepFn);
+      return freeze({ kind: "task", id: target.id, ref: prefix + target.id, options: target.options, next: tail });
+    }
+    if (target?.kind !== "workflow") this.fail(`${where} must be a task or a built workflow`);
+    for (const [ref, fn] of target.functions) this.functions.set(prefix + ref, fn);
+    return requalify(target.root, prefix, tail);
+  }
+
+  private options(options: TaskOptions, id: string): StepOptions {
+    return normalizeOptions(options ?? {}, `step "${id}"`);
+  }
+
+  private claim(id: unknown, what = "step id"): asserts id is string {
+    assertName(id, `${what} in flow "${this.flowName}"`);
+    if (this.ids.has(id)) this.fail(`duplicate id "${id}" in flow "${this.flowName}"`, id);
+    this.ids.add(id);
+  }
+
+  private fail(message: string, step?: string): never {
+    throw new ValidationError(message, step === undefined ? { workflow: this.flowName } : { workflow: this.flowName, step });
+  }
+}
+
+/** Returns a copy of `node`'s tree with every ref under `prefix`, the spine's end linked to `tail`. */
+function requalify(node: Continuation, prefix: string, tail: Continuation | null): Continuation {
+  const next = node.next === null ? tail : requalify(node.next, prefix, tail);
+  const ref = prefix + node.ref;
+  switch (node.kind) {
+    case "fork":
+      return freeze({ ...node, ref, next, branches: node.branches.map((b) => freeze({ id: b.id, root: requalify(b.root, prefix, null) })) });
+    case "route":
+      return freeze({
+        ...node,
+        ref,
+        next,
+        branches: node.branches.map((b) => freeze({ key: b.key, root: requalify(b.root, prefix, null) })),
+        defaultBranch: node.defaultBranch === null ? null : requalify(node.defaultBranch, prefix, null),
+      });
+    default:
+      return freeze({ ...node, ref, next });
+  }
+}
+
+function freeze<T extends object>(value: T): T {
+  return Object.freeze(value);
+}

@@ -1,0 +1,313 @@
+/**
+ * The client API of a durable engine, written once over a `Store` and a way to
+ * wake runs. The memory engine wakes runs with in-process timers; the BullMQ
+ * client wakes them with jobs. Everything else is the same code.
+ */
+import { randomUUID } from "node:crypto";
+import type { Workflow } from "../builder/workflow.js";
+import { type Clock, realClock } from "../clock.js";
+import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
+import { type Duration, toMs } from "../duration.js";
+import {
+  CancelledError,
+  ClosedError,
+  deserializeError,
+  ResultTimeoutError,
+  RunFailedError,
+  UnknownInstanceError,
+  ValidationError,
+  type SerializedError,
+} from "../errors.js";
+import type { ControlResult, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
+import { FINISHED_STATUSES } from "../store/types.js";
+import type { WorkflowRegistry } from "./registry.js";
+
+/** How a client makes a run look at itself again: a timer, a queue job. A hint only: the store is the truth. */
+export interface Waker {
+  /** Asks a worker to advance run `id` at `dueAt` (store time), or now when null. */
+  wake(id: string, dueAt: number | null): Promise<void>;
+  /** The run ended or was cancelled: pending wake-ups for it may be dropped. */
+  forget?(id: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** The instance id; generated when absent. Starting an id that exists returns that run. */
+  readonly id?: string;
+}
+
+/** What `start` returns. */
+export interface RunHandle {
+  readonly id: string;
+  readonly workflow: string;
+  /** False when a run with this id already existed (and was returned instead). */
+  readonly created: boolean;
+  readonly status: RunStatus;
+}
+
+/** A committed step, as `status` shows it. */
+export interface StepView {
+  readonly key: string;
+  readonly attempts: number;
+  readonly output: unknown;
+}
+
+/** A run as `status` shows it. */
+export interface RunView {
+  readonly id: string;
+  readonly workflow: string;
+  readonly hash: string;
+  readonly status: RunStatus;
+  readonly version: number;
+  /** What a parked run waits for. */
+  readonly waitingFor: readonly Wait[];
+  readonly error: SerializedError | null;
+  readonly requested: "cancel" | "pause" | null;
+  readonly steps: readonly StepView[];
+  readonly input: unknown;
+  readonly output: unknown;
+  readonly dueAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A run as `list` shows it. */
+export type RunSummary = Pick<RunHeader, "id" | "workflow" | "status" | "createdAt" | "updatedAt" | "dueAt"> & {
+  readonly error: SerializedError | null;
+};
+
+export interface ClientOptions {
+  readonly store: Store;
+  readonly waker: Waker;
+  /** Lets `start` take a workflow by name. */
+  readonly workflows?: WorkflowRegistry;
+  readonly clock?: Clock;
+  readonly maxPayloadBytes?: number;
+}
+
+const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
+
+/** Start runs, signal them, watch them and steer them. */
+export class DurableClient {
+  protected readonly store: Store;
+  private readonly waker: Waker;
+  private readonly clock: Clock;
+  private readonly maxPayloadBytes: number;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private unsubscribe: Promise<() => Promise<void>> | null = null;
+  private closed = false;
+
+  constructor(private readonly options: ClientOptions) {
+    this.store = options.store;
+    this.waker = options.waker;
+    this.clock = options.clock ?? realClock;
+    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  }
+
+  /**
+   * Starts a run of `workflow` (a built workflow, or a registered name) on `input`.
+   *
+   * Failure semantics: idempotent on `options.id`: starting an id that exists
+   * returns the existing run and starts nothing. The input is encoded and
+   * checked before anything is stored (`CodecError`, `PayloadTooLargeError`).
+   * If the process dies after the run is stored but before a worker was told,
+   * the run is still due and any worker's sweep picks it up.
+   */
+  async start<In, Out>(workflow: Workflow<In, Out> | string, input: In, options: StartOptions = {}): Promise<RunHandle> {
+    this.assertOpen();
+    const definition = typeof workflow === "string" ? this.registry().latest(workflow) : workflow;
+    if (definition?.kind !== "workflow") throw new ValidationError("start() takes a built workflow or a registered workflow name");
+    const id = options.id ?? randomUUID();
+    assertId(id, "instance id");
+    const bytes = encode(input, { what: `input of run "${id}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id, workflow: definition.name } });
+    const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
+    if (created) await this.waker.wake(id, null);
+    return { id, workflow: header.workflow, created, status: header.status };
+  }
+
+  /**
+   * Sends signal `name` to run `id`; it is buffered until a step waiting for
+   * `name` consumes it (first in, first out).
+   *
+   * Failure semantics: each call buffers one signal, so a retried call after a
+   * lost reply can deliver twice; give payloads an id when that matters. A
+   * signal is consumed by exactly one step, atomically with that step's commit.
+   * @throws UnknownInstanceError, RunFinishedError, CodecError, PayloadTooLargeError
+   */
+  async signal(id: string, name: string, payload?: unknown): Promise<void> {
+    this.assertOpen();
+    assertId(id, "instance id");
+    assertId(name, "signal name");
+    const bytes = encode(payload, { what: `payload of signal "${name}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
+    const delivered = await this.store.signal(id, name, bytes);
+    if (delivered.delivered === "woke") await this.waker.wake(id, delivered.dueAt);
+  }
+
+  /** The run with its committed steps. @throws UnknownInstanceError */
+  async status(id: string): Promise<RunView> {
+    assertId(id, "instance id");
+    const run = await this.load(id, true);
+    const { header } = run;
+    const what = (key: string) => `output of step "${key}" of run "${id}"`;
+    return {
+      id: header.id,
+      workflow: header.workflow,
+      hash: header.hash,
+      status: header.status,
+      version: header.version,
+      waitingFor: header.status === "parked" || header.status === "paused" ? header.waits : [],
+      error: header.error,
+      requested: header.requested,
+      steps: [...run.outputs].map(([key, bytes]) => ({ key, attempts: header.attempts[key] ?? 1, output: decode(bytes, what(key), { instanceId: id }) })),
+      input: decode(run.input, `input of run "${id}"`, { instanceId: id }),
+      output: run.result === null ? undefined : decode(run.result, `output of run "${id}"`, { instanceId: id }),
+      dueAt: header.dueAt,
+      createdAt: header.createdAt,
+      updatedAt: header.updatedAt,
+    };
+  }
+
+  /**
+   * Waits for the run to finish and returns its output.
+   * @throws RunFailedError (cause: the task's error), CancelledError, ResultTimeoutError, UnknownInstanceError
+   */
+  async result<Out = unknown>(id: string, options: { readonly timeout?: Duration } = {}): Promise<Out> {
+    this.assertOpen();
+    assertId(id, "instance id");
+    const timeoutMs = options.timeout === undefined ? null : toMs(options.timeout, "result timeout");
+    await this.subscribe();
+    const deadline = timeoutMs === null ? null : this.clock.now() + timeoutMs;
+    for (;;) {
+      const finished = this.waitForFinish(id);
+      const run = await this.load(id, false);
+      if (FINISHED_STATUSES.includes(run.header.status)) {
+        finished.cancel();
+        return this.outcome<Out>(run);
+      }
+      const remaining = deadline === null ? null : deadline - this.clock.now();
+      if (remaining !== null && remaining <= 0) {
+        finished.cancel();
+        throw new ResultTimeoutError(`run "${id}" did not finish within ${timeoutMs}ms (it is ${run.header.status})`, { instanceId: id });
+      }
+      await finished.until(remaining);
+    }
+  }
+
+  /** Cancels the run: at once when it is not running, else at its next step boundary. @throws RunFinishedError */
+  async cancel(id: string): Promise<ControlResult> {
+    assertId(id, "instance id");
+    const result = await this.store.cancel(id);
+    if (result.immediate) await this.waker.forget?.(id);
+    return result;
+  }
+
+  /** Pauses the run: at once when it is not running, else at its next step boundary. @throws RunFinishedError */
+  async pause(id: string): Promise<ControlResult> {
+    assertId(id, "instance id");
+    return this.store.pause(id);
+  }
+
+  /** Lets a paused run go on. @throws RunFinishedError */
+  async resume(id: string): Promise<ControlResult> {
+    assertId(id, "instance id");
+    const result = await this.store.resume(id);
+    if (result.status !== "running") await this.waker.wake(id, null);
+    return result;
+  }
+
+  /** Runs by status and/or workflow, oldest first; pass `cursor` back for the next page. */
+  async list(query: ListQuery = {}): Promise<{ runs: readonly RunSummary[]; cursor: string | null }> {
+    if (query.status !== undefined && !STATUSES.includes(query.status)) {
+      throw new ValidationError(`list: unknown status ${JSON.stringify(query.status)} (use one of ${STATUSES.join(", ")})`);
+    }
+    if (query.workflow !== undefined) assertId(query.workflow, "workflow name");
+    const limit = query.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new ValidationError(`list: limit must be an integer from 1 to 10000, got ${String(limit)}`);
+    }
+    const page = await this.store.list({ ...query, limit });
+    return {
+      runs: page.runs.map((h) => ({ id: h.id, workflow: h.workflow, status: h.status, createdAt: h.createdAt, updatedAt: h.updatedAt, dueAt: h.dueAt, error: h.error })),
+      cursor: page.cursor,
+    };
+  }
+
+  /** Stops listening for finished runs; waiting `result` calls reject with `ClosedError`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const set of this.waiters.values()) for (const wake of set) wake();
+    this.waiters.clear();
+    if (this.unsubscribe) await (await this.unsubscribe)();
+    await this.waker.close?.();
+  }
+
+  private registry(): WorkflowRegistry {
+    if (!this.options.workflows) throw new ValidationError("start by name needs the client to be given `workflows`");
+    return this.options.workflows;
+  }
+
+  private async load(id: string, outputs: boolean): Promise<StoredRun> {
+    const run = await this.store.get(id, { outputs });
+    if (!run) throw new UnknownInstanceError(`no run with id "${id}"`, { instanceId: id });
+    return run;
+  }
+
+  private outcome<Out>(run: StoredRun): Out {
+    const { header } = run;
+    if (header.status === "completed") return decode(run.result!, `output of run "${header.id}"`, { instanceId: header.id }) as Out;
+    if (header.status === "cancelled") throw new CancelledError(`run "${header.id}" was cancelled`, { instanceId: header.id });
+    const cause = header.error ? deserializeError(header.error) : undefined;
+    throw new RunFailedError(`run "${header.id}" failed: ${cause?.message ?? "unknown error"}`, { instanceId: header.id, workflow: header.workflow }, { cause });
+  }
+
+  /** One store subscription per client, shared by every `result` call. */
+  private subscribe(): Promise<() => Promise<void>> {
+    this.unsubscribe ??= this.store.onFinish((id) => {
+      for (const wake of this.waiters.get(id) ?? []) wake();
+    });
+    return this.unsubscribe;
+  }
+
+  private waitForFinish(id: string): { until(ms: number | null): Promise<void>; cancel(): void } {
+    let wake!: () => void;
+    const finished = new Promise<void>((resolve) => (wake = resolve));
+    const set = this.waiters.get(id) ?? new Set();
+    set.add(wake);
+    this.waiters.set(id, set);
+    const cancel = () => {
+      set.delete(wake);
+      if (set.size === 0) this.waiters.delete(id);
+    };
+    return {
+      cancel,
+      until: async (ms) => {
+        let stopTimer = () => {};
+        const timedOut = ms === null ? new Promise<void>(() => {}) : new Promise<void>((resolve) => (stopTimer = this.clock.setTimer(ms, resolve)));
+        try {
+          await Promise.race([finished, timedOut]);
+        } finally {
+          stopTimer();
+          cancel();
+        }
+        if (this.closed) throw new ClosedError("the client was closed while waiting for a result", { instanceId: id });
+      },
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError("this client is closed");
+  }
+}
+
+/** @throws ValidationError unless `value` is a non-empty string of at most 512 characters. */
+export function assertId(value: unknown, what: string): asserts value is string {
+  if (typeof value !== "string" || value.length === 0 || value.length > 512) {
+    throw new ValidationError(`${what} must be a non-empty string of at most 512 characters, got ${describe(value)}`, { value: describe(value) });
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  return value === null ? "null" : typeof value;
+}

@@ -1,0 +1,188 @@
+/**
+ * The embedded default: durable semantics in one process. Runs live in a
+ * `MemoryStore`; a pump sweeps the store's due index and advances what is due,
+ * arming one timer (on the `Clock`) for the next deadline. It is the same
+ * due-index model the distributed workers sweep, driven by timers instead of jobs.
+ */
+import type { Workflow } from "../builder/workflow.js";
+import { type Clock, realClock } from "../clock.js";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../codec/codec.js";
+import { toMs, type Duration } from "../duration.js";
+import { ValidationError } from "../errors.js";
+import { advanceRun, type AdvanceOutcome, type CheckpointOptions, type DurableStepEvent } from "../executors/checkpoint.js";
+import { createLimiter } from "../executors/limit.js";
+import { MemoryStore } from "../store/memory.js";
+import type { Store } from "../store/types.js";
+import { DurableClient } from "./client.js";
+import { WorkflowRegistry } from "./registry.js";
+
+export interface DurableRunnerOptions {
+  /** Most step functions running at once (default 50). */
+  readonly concurrency?: number;
+  /** A run left without a write this long may be taken over by another worker (default 30s). */
+  readonly lease?: Duration;
+  /** Retry backoffs longer than this park the run instead of holding a worker (default 5s). */
+  readonly holdRetriesUpTo?: Duration;
+  /** How soon a run parked for a missing definition is looked at again (default 1m). */
+  readonly blockedRetry?: Duration;
+  readonly maxPayloadBytes?: number;
+  /** Told after each committed step. */
+  readonly onStep?: (event: DurableStepEvent) => void;
+  /** Told when advancing a run failed for a reason outside the run (the store is unreachable, ...). */
+  readonly onError?: (error: unknown, instanceId: string) => void;
+}
+
+/** Builds the executor's options from user-facing ones, with defaults. */
+export function checkpointOptions(
+  base: Pick<CheckpointOptions, "store" | "workflows" | "clock">,
+  options: DurableRunnerOptions,
+): CheckpointOptions {
+  const concurrency = options.concurrency ?? 50;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ValidationError(`concurrency must be a positive integer, got ${String(concurrency)}`);
+  }
+  return {
+    ...base,
+    leaseMs: toMs(options.lease ?? "30s", "lease"),
+    holdRetriesUpToMs: toMs(options.holdRetriesUpTo ?? "5s", "holdRetriesUpTo"),
+    blockedRetryMs: toMs(options.blockedRetry ?? "1m", "blockedRetry"),
+    maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    limit: createLimiter(concurrency),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
+  };
+}
+
+export interface EngineOptions<S extends Store> extends DurableRunnerOptions {
+  readonly workflows: readonly Workflow<never, unknown>[];
+  readonly store: S;
+  readonly clock?: Clock;
+}
+
+export interface MemoryEngineOptions extends DurableRunnerOptions {
+  readonly workflows: readonly Workflow<never, unknown>[];
+  readonly clock?: Clock;
+  /** A store to run on, for instance one rebuilt from another's `snapshot()`. */
+  readonly store?: MemoryStore;
+}
+
+/**
+ * A durable engine in one process: the client API plus a worker that advances
+ * runs, over any store (the memory store by default, or a Redis store for one
+ * process that must survive restarts without running queue workers).
+ */
+export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
+  override readonly store: S;
+  private readonly pump: Pump;
+
+  /** @internal use {@link createMemoryEngine} or {@link createEngine} */
+  constructor(options: EngineOptions<S>) {
+    const clock = options.clock ?? realClock;
+    const store = options.store;
+    const workflows = new WorkflowRegistry(options.workflows);
+    const pump = new Pump(store, checkpointOptions({ store, workflows, clock }, options), clock, options.onError);
+    super({ store, waker: pump, workflows, clock, ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}) });
+    this.store = store;
+    this.pump = pump;
+    pump.kick();
+  }
+
+  /** Resolves once no run is being advanced (timers for later deadlines may remain). */
+  idle(): Promise<void> {
+    return this.pump.idle();
+  }
+
+  override async close(): Promise<void> {
+    await this.pump.close();
+    await super.close();
+    await this.store.close();
+  }
+}
+
+/** Creates the embedded durable engine on the in-memory store: the default, no Redis needed. */
+export function createMemoryEngine(options: MemoryEngineOptions): EmbeddedEngine<MemoryStore> {
+  const store = options.store ?? new MemoryStore(options.clock ?? realClock);
+  return new EmbeddedEngine({ ...options, store });
+}
+
+/** Creates an embedded durable engine on the given store. */
+export function createEngine<S extends Store>(options: EngineOptions<S>): EmbeddedEngine<S> {
+  return new EmbeddedEngine(options);
+}
+
+/** Sweeps the due index and advances due runs, one advance per run at a time. */
+class Pump {
+  private readonly inflight = new Map<string, Promise<void>>();
+  private cancelTimer: (() => void) | null = null;
+  private sweeping = false;
+  private sweepAgain = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: CheckpointOptions,
+    private readonly clock: Clock,
+    private readonly onError: ((error: unknown, id: string) => void) | undefined,
+  ) {}
+
+  async wake(): Promise<void> {
+    this.kick();
+  }
+
+  kick(): void {
+    if (this.closed) return;
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return;
+    }
+    this.sweeping = true;
+    setImmediate(() => void this.sweep());
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      do {
+        this.sweepAgain = false;
+        const { ids, nextDueAt, now } = await this.store.due(1000);
+        for (const id of ids) if (!this.inflight.has(id)) this.launch(id);
+        this.arm(nextDueAt === null ? null : nextDueAt - now);
+      } while (this.sweepAgain && !this.closed);
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private launch(id: string): void {
+    const done = advanceRun(this.options, id)
+      .then((outcome: AdvanceOutcome) => void outcome)
+      .catch((error: unknown) => this.report(error, id))
+      .finally(() => {
+        this.inflight.delete(id);
+        this.kick();
+      });
+    this.inflight.set(id, done);
+  }
+
+  /** One timer, for the earliest future deadline. */
+  private arm(inMs: number | null): void {
+    this.cancelTimer?.();
+    this.cancelTimer = inMs === null || this.closed ? null : this.clock.setTimer(Math.max(0, inMs), () => this.kick());
+  }
+
+  private report(error: unknown, id: string): void {
+    if (this.onError) this.onError(error, id);
+    else console.error(`parkway: advancing run "${id}" failed:`, error);
+  }
+
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0 || this.sweeping) {
+      await Promise.all(this.inflight.values());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.cancelTimer?.();
+    await Promise.all(this.inflight.values());
+  }
+}

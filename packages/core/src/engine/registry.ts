@@ -1,0 +1,48 @@
+import type { Workflow } from "../builder/workflow.js";
+import { UnknownWorkflowError, ValidationError } from "../errors.js";
+import type { DefinitionLookup } from "../executors/checkpoint.js";
+
+/**
+ * The workflows a process knows, by name and by definition hash. Several
+ * definitions of one name may be registered at once: new runs start on the
+ * last one given, and runs started on an older one still find theirs.
+ */
+export class WorkflowRegistry implements DefinitionLookup {
+  private readonly byHash = new Map<string, Workflow>();
+  private readonly latestByName = new Map<string, Workflow>();
+
+  constructor(workflows: readonly Workflow<never, unknown>[] = []) {
+    if (!Array.isArray(workflows)) throw new ValidationError("workflows must be an array of built workflows");
+    for (const w of workflows) this.register(w);
+  }
+
+  register(workflow: Workflow<never, unknown>): void {
+    if (workflow?.kind !== "workflow") {
+      throw new ValidationError("workflows must hold built workflows (call .build() on the flow)");
+    }
+    this.byHash.set(`${workflow.name}\u0000${workflow.hash}`, workflow as Workflow);
+    this.latestByName.set(workflow.name, workflow as Workflow);
+  }
+
+  find(name: string, hash: string): Workflow | undefined {
+    return this.byHash.get(`${name}\u0000${hash}`);
+  }
+
+  hasName(name: string): boolean {
+    return this.latestByName.has(name);
+  }
+
+  /** @throws UnknownWorkflowError naming the workflow */
+  latest(name: string): Workflow {
+    const workflow = this.latestByName.get(name);
+    if (!workflow) {
+      const known = [...this.latestByName.keys()].map((n) => `"${n}"`).join(", ") || "none";
+      throw new UnknownWorkflowError(`no workflow named "${name}" is registered (registered: ${known})`, { workflow: name });
+    }
+    return workflow;
+  }
+
+  get size(): number {
+    return this.latestByName.size;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Every error Parkway raises is a `ParkwayError` with a stable string `code`.
+ *
+ * `instanceof` and {@link isParkwayError} recognise errors by a global brand and
+ * their code, not by class identity, so they keep working when two copies of
+ * `@parkway/core` end up installed (a common outcome of npm's hoisting).
+ */
+const BRAND = Symbol.for("parkway.error");
+
+/** Where an error happened, as far as the raiser knows. */
+export interface ErrorContext {
+  readonly workflow?: string;
+  readonly instanceId?: string;
+  readonly step?: string;
+  readonly [key: string]: unknown;
+}
+
+/** Base class of every error Parkway raises. */
+export class ParkwayError extends Error {
+  /** Stable identifier of the error kind; safe to switch on and to store. */
+  static readonly code: string = "PARKWAY_ERROR";
+  readonly code: string;
+  readonly context: ErrorContext;
+  readonly [BRAND] = true;
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    const ctor = new.target as unknown as { code: string; name: string };
+    this.code = ctor.code;
+    this.name = ctor.name;
+    this.context = context;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (!isBranded(value)) return false;
+    const code = (this as unknown as { code: string }).code;
+    return code === ParkwayError.code || value.code === code;
+  }
+}
+
+function isBranded(value: unknown): value is ParkwayError {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** True when `value` is a Parkway error (from any copy of the package), optionally of one `code`. */
+export function isParkwayError(value: unknown, code?: string): value is ParkwayError {
+  return isBranded(value) && (code === undefined || value.code === code);
+}
+
+/** A workflow definition, a duration, an id or a payload failed validation. */
+export class ValidationError extends ParkwayError {
+  static override readonly code = "VALIDATION";
+}
+/** A run was started or resumed for a workflow name no one registered. */
+export class UnknownWorkflowError extends ParkwayError {
+  static override readonly code = "UNKNOWN_WORKFLOW";
+}
+/** An operation named an instance id the store does not hold. */
+export class UnknownInstanceError extends ParkwayError {
+  static override readonly code = "UNKNOWN_INSTANCE";
+}
+/** A snapshot was started with a workflow definition (hash) this process does not have. */
+export class DefinitionMismatchError extends ParkwayError {
+  static override readonly code = "DEFINITION_MISMATCH";
+}
+/** A signal wait passed its timeout and the step had no `onTimeout` value. */
+export class SignalTimeoutError extends ParkwayError {
+  static override readonly code = "SIGNAL_TIMEOUT";
+}
+/** A task attempt ran past its `timeout`; its `ctx.signal` was aborted. */
+export class TaskTimeoutError extends ParkwayError {
+  static override readonly code = "TASK_TIMEOUT";
+}
+/** A value could not be encoded or decoded (a function, a cyclic object, corrupted bytes). */
+export class CodecError extends ParkwayError {
+  static override readonly code = "CODEC";
+}
+/** An encoded payload is larger than the store's configured limit. Nothing was written. */
+export class PayloadTooLargeError extends ParkwayError {
+  static override readonly code = "PAYLOAD_TOO_LARGE";
+}
+/** The run was cancelled; thrown to callers waiting for its result. */
+export class CancelledError extends ParkwayError {
+  static override readonly code = "CANCELLED";
+}
+/** Thrown by a task to fail at once, without the retries its policy allows. */
+export class NonRetryableError extends ParkwayError {
+  static override readonly code = "NON_RETRYABLE";
+}
+/** An executor met a node it cannot perform (a signal wait outside a durable run, a promise in `runSync`). */
+export class UnsupportedStepError extends ParkwayError {
+  static override readonly code = "UNSUPPORTED_STEP";
+}
+/** A loop asked for another iteration after `maxIterations`. */
+export class LoopLimitError extends ParkwayError {
+  static override readonly code = "LOOP_LIMIT";
+}
+/** A route's key function returned a key with no branch and the route has no default branch. */
+export class RouteKeyError extends ParkwayError {
+  static override readonly code = "ROUTE_KEY";
+}
+/** A write carried an older snapshot version than the store holds: another worker advanced the run. */
+export class StaleVersionError extends ParkwayError {
+  static override readonly code = "STALE_VERSION";
+}
+/** An operation needs a live run, but the run already completed, failed or was cancelled. */
+export class RunFinishedError extends ParkwayError {
+  static override readonly code = "RUN_FINISHED";
+}
+/** A run failed; `cause` holds the task's error as stored. Thrown by `result()`. */
+export class RunFailedError extends ParkwayError {
+  static override readonly code = "RUN_FAILED";
+}
+/** `result()` gave up waiting before the run finished. The run itself goes on. */
+export class ResultTimeoutError extends ParkwayError {
+  static override readonly code = "RESULT_TIMEOUT";
+}
+/** An engine or client was used after `close()`. */
+export class ClosedError extends ParkwayError {
+  static override readonly code = "CLOSED";
+}
+
+/** Turns any thrown value into an `Error`, at every boundary where user code runs. */
+export function ensureError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  let text: string;
+  try {
+    text = typeof value === "string" ? value : JSON.stringify(value);
+  } catch {
+    text = String(value);
+  }
+  return new Error(`non-error thrown: ${text}`);
+}
+
+/** An error as stored in a snapshot: a plain, marked shape that survives encoding. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly stack?: string;
+  readonly context?: Record<string, unknown>;
+  readonly cause?: SerializedError;
+}
+
+/** Reduces any thrown value to a {@link SerializedError}. */
+export function serializeError(value: unknown, depth = 0): SerializedError {
+  const error = ensureError(value);
+  const out: { -readonly [K in keyof SerializedError]: SerializedError[K] } = { name: error.name, message: error.message };
+  if (error.stack !== undefined) out.stack = error.stack;
+  if (isParkwayError(error)) {
+    out.code = error.code;
+    out.context = plainContext(error.context);
+  }
+  if (error.cause !== undefined && depth < 4) out.cause = serializeError(error.cause, depth + 1);
+  return out;
+}
+
+function plainContext(context: ErrorContext): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(context)) {
+    if (value === null || ["string", "number", "boolean"].includes(typeof value)) out[key] = value;
+  }
+  return out;
+}
+
+/** A stored error brought back as an `Error` (a `ParkwayError` when it had a code). */
+export function deserializeError(stored: SerializedError): Error {
+  const cause = stored.cause === undefined ? undefined : deserializeError(stored.cause);
+  const error: Error =
+    stored.code !== undefined
+      ? new StoredParkwayError(stored.code, stored.message, stored.context ?? {}, cause)
+      : new Error(stored.message, cause === undefined ? undefined : { cause });
+  error.name = stored.name;
+  if (stored.stack !== undefined) error.stack = stored.stack;
+  return error;
+}
+
+class StoredParkwayError extends ParkwayError {
+  constructor(code: string, message: string, context: ErrorContext, cause: unknown) {
+    super(message, context, { cause });
+    (this as { code: string }).code = code;
+  }
+}

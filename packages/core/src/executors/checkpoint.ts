@@ -1,0 +1,343 @@
+/**
+ * The checkpointing executor: the durable driver of the shared walk.
+ *
+ * It answers each effect from the run's committed outputs when it can (so a
+ * resumed run skips every committed step and never re-runs one), and otherwise
+ * performs it and commits the result in the same atomic write that advances
+ * the run. Waits that cannot be satisfied now become a park; branches of a
+ * fork that park leave the others running, and the run parks on all their
+ * waits once nothing else can progress.
+ */
+import type { Workflow } from "../builder/workflow.js";
+import type { Clock } from "../clock.js";
+import { decode, encode } from "../codec/codec.js";
+import {
+  CancelledError,
+  CodecError,
+  DefinitionMismatchError,
+  isParkwayError,
+  serializeError,
+  SignalTimeoutError,
+  StaleVersionError,
+  UnknownWorkflowError,
+} from "../errors.js";
+import { driveAsync } from "../semantics/drive.js";
+import { RetryLater, runStep } from "../semantics/retry.js";
+import { walkWorkflow, type AllEffect, type CallEffect, type DelayEffect, type SignalEffect, type Walk } from "../semantics/walk.js";
+import type { RunHeader, Store, StoredRun, WaitRequest } from "../store/types.js";
+import { taskContext } from "./context.js";
+
+/** Finds the definition a run was started with. */
+export interface DefinitionLookup {
+  find(name: string, hash: string): Workflow | undefined;
+  hasName(name: string): boolean;
+}
+
+export interface CheckpointOptions {
+  readonly store: Store;
+  readonly workflows: DefinitionLookup;
+  readonly clock: Clock;
+  /** How long a run stays ours without a write before another worker may take it over. */
+  readonly leaseMs: number;
+  /** Retry backoffs longer than this park the run instead of holding the worker. */
+  readonly holdRetriesUpToMs: number;
+  /** How soon a run parked for a missing definition is looked at again. */
+  readonly blockedRetryMs: number;
+  readonly maxPayloadBytes: number;
+  /** Bounds how many step functions run at once (shared across runs). */
+  readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Told after each committed step. */
+  readonly onStep?: (event: DurableStepEvent) => void;
+}
+
+/** A committed step, as reported to `onStep`. */
+export interface DurableStepEvent {
+  readonly instanceId: string;
+  readonly workflow: string;
+  readonly key: string;
+  readonly output: unknown;
+  readonly attempts: number;
+}
+
+/** How one call of {@link advanceRun} ended. */
+export type AdvanceOutcome =
+  | { readonly outcome: "completed" | "failed" | "cancelled" | "paused" | "blocked" | "lost" }
+  | { readonly outcome: "parked"; readonly dueAt: number | null }
+  | { readonly outcome: "skipped"; readonly reason: "finished" | "paused" | "busy" | "not-due"; readonly dueAt: number | null };
+
+/** Thrown through the walk when a step cannot go on now. */
+class Park extends Error {
+  constructor(
+    readonly waits: readonly WaitRequest[],
+    readonly attempts: Readonly<Record<string, number>> = {},
+  ) {
+    super("park");
+  }
+
+  static merge(parks: readonly Park[]): Park {
+    return new Park(
+      parks.flatMap((p) => p.waits),
+      Object.assign({}, ...parks.map((p) => p.attempts)) as Record<string, number>,
+    );
+  }
+}
+
+/** Thrown through the walk when the store stopped the run at a boundary (cancel or pause). */
+class Stop extends Error {
+  constructor(readonly stopped: "cancelled" | "paused") {
+    super(stopped);
+  }
+}
+
+/** Marks a failure to decode what the store holds: the run is kept, not failed. */
+class StoredDataError extends Error {
+  constructor(readonly error: CodecError) {
+    super(error.message);
+  }
+}
+
+/**
+ * Advances run `id` as far as it can go: to its end, a park, or a stop.
+ *
+ * Failure semantics:
+ * - A step's output is committed at most once (the commit is a compare-and-set
+ *   on the run's version); a worker that lost its lease is fenced and stops.
+ * - A task can run again when its process dies after the task returned and
+ *   before its commit landed, or when a Redis failover loses the commit: tasks
+ *   are at-least-once; use `ctx.idempotencyKey` for their side effects.
+ * - A run whose definition is missing, or whose stored bytes cannot be
+ *   decoded, is left parked with the error in its status; nothing is dropped.
+ */
+export async function advanceRun(options: CheckpointOptions, id: string): Promise<AdvanceOutcome> {
+  const acquired = await options.store.acquire(id, options.leaseMs);
+  if (!acquired.acquired) {
+    return { outcome: "skipped", reason: acquired.reason, dueAt: acquired.reason === "not-due" ? acquired.dueAt : null };
+  }
+  const { header } = acquired.run;
+  const workflow = options.workflows.find(header.workflow, header.hash);
+  if (!workflow) {
+    await options.store.block(id, header.version, serializeError(missingDefinition(options.workflows, header)), options.blockedRetryMs);
+    return { outcome: "blocked" };
+  }
+  return new RunSession(options, workflow, acquired.run).advance();
+}
+
+function missingDefinition(workflows: DefinitionLookup, header: RunHeader): Error {
+  const context = { workflow: header.workflow, instanceId: header.id, hash: header.hash };
+  return workflows.hasName(header.workflow)
+    ? new DefinitionMismatchError(
+        `run "${header.id}" was started with a definition of "${header.workflow}" (hash ${header.hash}) this worker does not have; register that definition to let it finish`,
+        context,
+      )
+    : new UnknownWorkflowError(`run "${header.id}" belongs to workflow "${header.workflow}", which this worker does not register`, context);
+}
+
+/** One worker's hold on one run, from acquire to park, stop or end. */
+class RunSession {
+  private version: number;
+  private readonly outputs: Map<string, Uint8Array>;
+  private readonly abort = new AbortController();
+  /** Store writes of one run go one at a time, so each carries the version the previous one produced. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private stopped: Stop | null = null;
+  private readonly loadedAt: number;
+
+  constructor(
+    private readonly options: CheckpointOptions,
+    private readonly workflow: Workflow,
+    private readonly run: StoredRun,
+  ) {
+    this.version = run.header.version;
+    this.outputs = new Map(run.outputs);
+    this.loadedAt = options.clock.now();
+  }
+
+  private get id(): string {
+    return this.run.header.id;
+  }
+
+  async advance(): Promise<AdvanceOutcome> {
+    const heartbeat = setInterval(() => void this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs)).catch(() => undefined), Math.max(50, this.options.leaseMs / 3));
+    try {
+      return await this.advanceUntilSettled();
+    } finally {
+      clearInterval(heartbeat);
+      this.abort.abort(new CancelledError(`run "${this.id}" left this worker`, { instanceId: this.id }));
+    }
+  }
+
+  private async advanceUntilSettled(): Promise<AdvanceOutcome> {
+    const store = this.options.store;
+    for (;;) {
+      try {
+        const input = this.decodeStored(this.run.input, "input");
+        const output = await driveAsync(walkWorkflow(this.workflow, input), {
+          perform: (effect) => this.perform(effect),
+          all: (effect, drive) => this.all(effect, drive),
+        });
+        const result = encode(output, this.payload(`output of run "${this.id}"`));
+        const end = await this.write(() => store.finish(this.id, this.version, { status: "completed", result }));
+        return { outcome: end.ok ? "completed" : end.stopped };
+      } catch (e) {
+        if (e instanceof Park) {
+          const parked = await this.write(() => store.park(this.id, this.version, e.waits, e.attempts));
+          this.version = parked.version;
+          if (parked.outcome === "signalled") continue;
+          return parked.outcome === "parked" ? { outcome: "parked", dueAt: parked.dueAt } : { outcome: parked.stopped };
+        }
+        return await this.settleFailure(e);
+      }
+    }
+  }
+
+  private async settleFailure(e: unknown): Promise<AdvanceOutcome> {
+    if (e instanceof Stop) return { outcome: e.stopped };
+    if (isParkwayError(e, StaleVersionError.code)) return { outcome: "lost" };
+    if (e instanceof StoredDataError) {
+      await this.write(() => this.options.store.block(this.id, this.version, serializeError(e.error), this.options.blockedRetryMs));
+      return { outcome: "blocked" };
+    }
+    const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error: serializeError(e) }));
+    return { outcome: end.ok ? "failed" : end.stopped };
+  }
+
+  private perform(effect: CallEffect | DelayEffect | SignalEffect): Promise<unknown> {
+    const committed = this.outputs.get(effect.key);
+    if (committed !== undefined) return Promise.resolve(this.decodeStored(committed, `output of step "${effect.key}"`));
+    if (this.stopped) throw this.stopped;
+    switch (effect.type) {
+      case "call":
+        return this.call(effect);
+      case "delay":
+        return this.delay(effect);
+      case "signal":
+        return this.takeSignal(effect);
+    }
+  }
+
+  private async call(effect: CallEffect): Promise<unknown> {
+    const { key } = effect;
+    const retryAt = this.run.header.waits.find((w) => w.kind === "timer" && w.key === key && w.reason === "retry");
+    if (retryAt?.kind === "timer" && retryAt.until > this.storeNow()) {
+      const delayMs = retryAt.until - this.storeNow();
+      throw new Park([{ kind: "timer", key, reason: "retry", delayMs }], { [key]: this.run.header.attempts[key] ?? 0 });
+    }
+    let attempts = 0;
+    let output: unknown;
+    try {
+      output = await this.options.limit(() =>
+        runStep({
+          fn: effect.fn,
+          input: effect.input,
+          options: effect.node.options,
+          clock: this.options.clock,
+          key,
+          firstAttempt: (this.run.header.attempts[key] ?? 0) + 1,
+          holdRetriesUpToMs: this.options.holdRetriesUpToMs,
+          signal: this.abort.signal,
+          context: (attempt, signal) => {
+            attempts = attempt;
+            return taskContext(this.workflow.name, this.id, key, attempt, signal);
+          },
+        }),
+      );
+    } catch (e) {
+      if (e instanceof RetryLater) {
+        throw new Park([{ kind: "timer", key, reason: "retry", delayMs: e.delayMs }], { [key]: e.nextAttempt - 1 });
+      }
+      throw this.stopped ?? e;
+    }
+    await this.commit(key, output, attempts);
+    return output;
+  }
+
+  private async delay(effect: DelayEffect): Promise<unknown> {
+    const deadline = this.run.header.waits.find((w) => w.kind === "timer" && w.key === effect.key && w.reason === "delay");
+    const due = effect.node.ms === 0 || (deadline?.kind === "timer" && deadline.until <= this.storeNow());
+    if (!due) throw new Park([{ kind: "timer", key: effect.key, reason: "delay", delayMs: effect.node.ms }]);
+    await this.commit(effect.key, null, 1);
+    return undefined;
+  }
+
+  private async takeSignal(effect: SignalEffect): Promise<unknown> {
+    const { key, node } = effect;
+    const fallback = node.onTimeout === null ? null : encode(node.onTimeout.value, this.payload(`onTimeout value of step "${key}"`));
+    const taken = await this.write(() =>
+      this.options.store.takeSignal(this.id, this.version, key, node.signal, fallback, this.options.leaseMs),
+    );
+    if ("ok" in taken) throw this.stop(taken.stopped, taken.version);
+    if (taken.outcome === "none") throw new Park([{ kind: "signal", key, signal: node.signal, timeoutMs: node.timeoutMs }]);
+    this.version = taken.version;
+    if (taken.outcome === "timeout" && !taken.committed) {
+      throw new SignalTimeoutError(`step "${key}" waited for signal "${node.signal}" longer than ${node.timeoutMs}ms`, {
+        workflow: this.workflow.name,
+        instanceId: this.id,
+        step: key,
+        signal: node.signal,
+      });
+    }
+    const bytes = taken.outcome === "signal" ? taken.payload : fallback!;
+    this.outputs.set(key, bytes);
+    const value = this.decodeStored(bytes, `payload of signal "${node.signal}"`);
+    this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: value, attempts: 1 });
+    return value;
+  }
+
+  /** Runs the branches together; parks the run on all branch waits once no branch can go on. */
+  private async all(effect: AllEffect, drive: (walk: Walk) => Promise<unknown>): Promise<unknown[]> {
+    const settled = await Promise.allSettled(effect.branches.map((b) => drive(b.walk)));
+    const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as unknown);
+    const fatal =
+      failures.find((f) => f instanceof Stop) ??
+      failures.find((f) => isParkwayError(f, StaleVersionError.code)) ??
+      failures.find((f) => !(f instanceof Park));
+    if (fatal !== undefined) throw fatal;
+    if (failures.length > 0) throw Park.merge(failures as Park[]);
+    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+  }
+
+  private async commit(key: string, output: unknown, attempts: number): Promise<void> {
+    const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
+    const result = await this.write(() =>
+      this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs),
+    );
+    if (!result.ok) throw this.stop(result.stopped, result.version);
+    this.version = result.version;
+    this.outputs.set(key, bytes);
+    this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output, attempts });
+  }
+
+  /** Queues a store write behind the run's previous one; refuses once the run was stopped. */
+  private write<T>(operation: () => Promise<T>): Promise<T> {
+    const next = this.writes.then(() => {
+      if (this.stopped) throw this.stopped;
+      return operation();
+    });
+    this.writes = next.catch(() => undefined);
+    return next;
+  }
+
+  private stop(stopped: "cancelled" | "paused", version: number): Stop {
+    this.version = version;
+    this.stopped = new Stop(stopped);
+    this.abort.abort(new CancelledError(`run "${this.id}" was ${stopped}`, { instanceId: this.id }));
+    return this.stopped;
+  }
+
+  /** The store's clock now, extrapolated from its reading at load. */
+  private storeNow(): number {
+    return this.run.now + (this.options.clock.now() - this.loadedAt);
+  }
+
+  private decodeStored(bytes: Uint8Array, what: string): unknown {
+    try {
+      return decode(bytes, `${what} of run "${this.id}"`, { instanceId: this.id, workflow: this.workflow.name });
+    } catch (e) {
+      throw new StoredDataError(e as CodecError);
+    }
+  }
+
+  private payload(what: string) {
+    return { what, maxBytes: this.options.maxPayloadBytes, context: { instanceId: this.id, workflow: this.workflow.name } };
+  }
+}

@@ -1,0 +1,41 @@
+import { randomUUID } from "node:crypto";
+import type { TaskContext } from "../builder/task.js";
+import type { Workflow } from "../builder/workflow.js";
+import { UnsupportedStepError } from "../errors.js";
+import { nodesOf } from "../tree/nodes.js";
+
+/** The idempotency key of a step: stable per instance and commit key. */
+export function idempotencyKey(instanceId: string, key: string): string {
+  return `${instanceId}/${key}`;
+}
+
+export function taskContext(workflow: string, instanceId: string, stepId: string, attempt: number, signal: AbortSignal): TaskContext {
+  return { workflow, instanceId, stepId, attempt, idempotencyKey: idempotencyKey(instanceId, stepId), signal };
+}
+
+/** A fresh id for an in-process run. */
+export function newInstanceId(): string {
+  return randomUUID();
+}
+
+/**
+ * In-process executors cannot wait for a signal: nothing could deliver one.
+ * Reject before any step runs, naming the step and the signal.
+ */
+export function rejectSignalWaits(workflow: Workflow, executor: string): void {
+  for (const node of nodesOf(workflow.root)) {
+    if (node.kind === "awaitSignal") {
+      throw new UnsupportedStepError(
+        `${executor} cannot run step "${node.ref}": it waits for signal "${node.signal}", which needs a durable run (createMemoryEngine or a WorkflowWorker)`,
+        { workflow: workflow.name, step: node.ref, signal: node.signal },
+      );
+    }
+  }
+}
+
+/** What an in-process executor reports after each step. */
+export interface StepEvent {
+  readonly key: string;
+  readonly output: unknown;
+  readonly attempts: number;
+}

@@ -1,0 +1,82 @@
+/**
+ * @parkway/core: define workflows and run them, in process or durably.
+ * No I/O dependency; the Redis store and BullMQ workers live in their own packages.
+ */
+export { flow, branch, LoopResult, FlowBuilder, ForkBuilder, RouteBuilder } from "./builder/flow.js";
+export type { Branch, BranchOutputs, LoopStep, SignalOptions, Target } from "./builder/flow.js";
+export { task } from "./builder/task.js";
+export type { Task, TaskContext, TaskFn, TaskOptions } from "./builder/task.js";
+export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/workflow.js";
+export type {
+  AwaitSignalNode,
+  Continuation,
+  DelayNode,
+  ForkBranch,
+  ForkNode,
+  LoopNode,
+  RouteBranch,
+  RouteNode,
+  StepOptions,
+  TaskNode,
+} from "./tree/nodes.js";
+export { nodesOf } from "./tree/nodes.js";
+export { type Duration, toMs } from "./duration.js";
+export { type Clock, FakeClock, realClock } from "./clock.js";
+export * from "./errors.js";
+export { runSync, type RunSyncOptions } from "./executors/sync.js";
+export { runAsync, type RunAsyncOptions } from "./executors/async.js";
+export type { StepEvent } from "./executors/context.js";
+export { walkWorkflow } from "./semantics/walk.js";
+export type { AllEffect, CallEffect, DelayEffect, Effect, SignalEffect, Walk } from "./semantics/walk.js";
+export { encode, decode, DEFAULT_MAX_PAYLOAD_BYTES, type EncodeOptions } from "./codec/codec.js";
+export type {
+  AcquireResult,
+  CommitResult,
+  ControlResult,
+  FinishListener,
+  ListPage,
+  ListQuery,
+  NewRun,
+  NotAcquired,
+  ParkResult,
+  RunHeader,
+  RunStatus,
+  SignalResult,
+  Store,
+  StoredRun,
+  TakeSignalResult,
+  Wait,
+  WaitRequest,
+  WriteResult,
+} from "./store/types.js";
+export { FINISHED_STATUSES } from "./store/types.js";
+export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
+export {
+  advanceRun,
+  type AdvanceOutcome,
+  type CheckpointOptions,
+  type DefinitionLookup,
+  type DurableStepEvent,
+} from "./executors/checkpoint.js";
+export { createLimiter } from "./executors/limit.js";
+export { WorkflowRegistry } from "./engine/registry.js";
+export {
+  DurableClient,
+  assertId,
+  type ClientOptions,
+  type RunHandle,
+  type RunSummary,
+  type RunView,
+  type StartOptions,
+  type StepView,
+  type Waker,
+} from "./engine/client.js";
+export {
+  EmbeddedEngine,
+  createEngine,
+  createMemoryEngine,
+  checkpointOptions,
+  type DurableRunnerOptions,
+  type EngineOptions,
+  type MemoryEngineOptions,
+} from "./engine/memory-engine.js";

@@ -1,0 +1,133 @@
+/**
+ * Running one step's function: attempts, per-attempt timeouts, and the backoff
+ * between attempts. Shared by the async and checkpointing executors; the sync
+ * executor uses `backoffMs` with a blocking loop of its own.
+ */
+import pRetry, { AbortError } from "p-retry";
+import type { TaskContext } from "../builder/task.js";
+import type { StepFn } from "../builder/workflow.js";
+import type { Clock } from "../clock.js";
+import { ensureError, isParkwayError, NonRetryableError, TaskTimeoutError } from "../errors.js";
+import type { StepOptions } from "../tree/nodes.js";
+
+/** Wait before the attempt after `failedAttempt` (1-based). */
+export function backoffMs(options: StepOptions, failedAttempt: number): number {
+  const { initialMs, factor, maxMs } = options.backoff;
+  return Math.min(maxMs, Math.round(initialMs * factor ** (failedAttempt - 1)));
+}
+
+/** True when an error must not be retried: the task said so. */
+export function isNonRetryable(error: unknown): boolean {
+  return isParkwayError(error, NonRetryableError.code);
+}
+
+/** Thrown instead of waiting when the next retry's backoff is longer than the caller wants to hold a worker. */
+export class RetryLater extends Error {
+  constructor(
+    readonly nextAttempt: number,
+    readonly delayMs: number,
+    readonly lastError: Error,
+  ) {
+    super(`retry attempt ${nextAttempt} in ${delayMs}ms`);
+  }
+}
+
+export interface StepRun {
+  readonly fn: StepFn;
+  readonly input: unknown;
+  readonly options: StepOptions;
+  readonly clock: Clock;
+  /** The step's commit key, for error messages. */
+  readonly key: string;
+  /** Builds the context of attempt `attempt`. */
+  readonly context: (attempt: number, signal: AbortSignal) => TaskContext;
+  /** First attempt number (greater than 1 when a parked retry resumes). */
+  readonly firstAttempt?: number;
+  /** Backoffs longer than this throw {@link RetryLater} instead of sleeping. */
+  readonly holdRetriesUpToMs?: number;
+  /** Aborts the current attempt and stops retrying (run cancelled, worker closing). */
+  readonly signal?: AbortSignal;
+  /** Told of every failed attempt that will be retried. */
+  readonly onRetry?: (attempt: number, error: Error, delayMs: number) => void;
+}
+
+/** Wraps a task's error so p-retry retries every kind of failure, TypeError included. */
+class AttemptFailure extends Error {
+  constructor(readonly original: Error) {
+    super(original.message);
+  }
+}
+
+/**
+ * Runs a step's function with its retry policy and timeout.
+ * @throws the task's last error once attempts are spent (at once for `NonRetryableError`),
+ * or {@link RetryLater} when the next backoff exceeds `holdRetriesUpToMs`.
+ */
+export async function runStep(run: StepRun): Promise<unknown> {
+  const first = run.firstAttempt ?? 1;
+  const hold = run.holdRetriesUpToMs ?? Number.POSITIVE_INFINITY;
+  try {
+    return await pRetry(
+      async (n) => {
+        try {
+          return await runAttempt(run, first + n - 1);
+        } catch (e) {
+          const error = ensureError(e);
+          if (isNonRetryable(error) || run.signal?.aborted) throw new AbortError(new AttemptFailure(error));
+          throw new AttemptFailure(error);
+        }
+      },
+      {
+        retries: Math.max(0, run.options.maxAttempts - first),
+        minTimeout: 0,
+        factor: 1,
+        randomize: false,
+        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+          if (retriesLeft === 0) return;
+          const attempt = first + attemptNumber - 1;
+          const original = error instanceof AttemptFailure ? error.original : error;
+          const wait = backoffMs(run.options, attempt);
+          if (wait > hold) throw new RetryLater(attempt + 1, wait, original);
+          run.onRetry?.(attempt, original, wait);
+          await run.clock.sleep(wait, run.signal);
+        },
+      },
+    );
+  } catch (e) {
+    throw e instanceof AttemptFailure ? e.original : e;
+  }
+}
+
+/** One attempt, aborted through `ctx.signal` when its timeout passes or the run's signal aborts. */
+async function runAttempt(run: StepRun, attempt: number): Promise<unknown> {
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(run.signal?.reason);
+  run.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  const timeoutMs = run.options.timeoutMs;
+  const cancelTimer =
+    timeoutMs === null
+      ? undefined
+      : run.clock.setTimer(timeoutMs, () =>
+          controller.abort(
+            new TaskTimeoutError(`step "${run.key}" attempt ${attempt} timed out after ${timeoutMs}ms`, {
+              step: run.key,
+              attempt,
+              timeoutMs,
+            }),
+          ),
+        );
+  try {
+    const ctx = run.context(attempt, controller.signal);
+    return await Promise.race([Promise.resolve().then(() => run.fn(run.input, ctx)), rejectOnAbort(controller.signal)]);
+  } finally {
+    cancelTimer?.();
+    run.signal?.removeEventListener("abort", onOuterAbort);
+  }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(ensureError(signal.reason));
+    else signal.addEventListener("abort", () => reject(ensureError(signal.reason)), { once: true });
+  });
+}

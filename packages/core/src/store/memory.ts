@@ -1,0 +1,383 @@
+/**
+ * The in-memory store: the embedded default and the reference for what each
+ * store operation means. Not a mock: it keeps encoded bytes, versions,
+ * deadlines and the due index exactly as the Redis store does, so the same
+ * behaviour suite runs against both.
+ */
+import type { Clock } from "../clock.js";
+import { realClock } from "../clock.js";
+import { RunFinishedError, StaleVersionError, UnknownInstanceError, type SerializedError } from "../errors.js";
+import {
+  FINISHED_STATUSES,
+  type AcquireResult,
+  type CommitResult,
+  type ControlResult,
+  type FinishListener,
+  type ListPage,
+  type ListQuery,
+  type NewRun,
+  type ParkResult,
+  type RunHeader,
+  type SignalResult,
+  type Store,
+  type StoredRun,
+  type TakeSignalResult,
+  type Wait,
+  type WaitRequest,
+  type WriteResult,
+} from "./types.js";
+
+interface Record_ {
+  header: RunHeader;
+  readonly input: Uint8Array;
+  readonly outputs: Map<string, Uint8Array>;
+  result: Uint8Array | null;
+  /** Signal buffers by name, first in first out. */
+  readonly signals: Map<string, Uint8Array[]>;
+  /** The commit key of the last commit, so a re-sent commit is recognised. */
+  lastCommit: string | null;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The data of a memory store, for copying one (a simulated crash and restart). */
+export interface MemoryStoreData {
+  readonly records: ReadonlyMap<string, unknown>;
+}
+
+export class MemoryStore implements Store {
+  private readonly runs: Map<string, Record_>;
+  private readonly listeners = new Set<FinishListener>();
+
+  constructor(
+    private readonly clock: Clock = realClock,
+    data?: MemoryStoreData,
+  ) {
+    this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map();
+  }
+
+  /** A deep copy of everything stored, to build a second store from (as after a process restart). */
+  snapshot(): MemoryStoreData {
+    return { records: structuredClone(this.runs) };
+  }
+
+  async start(run: NewRun): Promise<{ created: boolean; header: RunHeader }> {
+    const existing = this.runs.get(run.id);
+    if (existing) return { created: false, header: existing.header };
+    const now = this.clock.now();
+    const header: RunHeader = {
+      id: run.id,
+      workflow: run.workflow,
+      hash: run.hash,
+      status: "pending",
+      version: 1,
+      waits: [],
+      attempts: {},
+      error: null,
+      requested: null,
+      dueAt: now,
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.runs.set(run.id, { header, input: run.input, outputs: new Map(), result: null, signals: new Map(), lastCommit: null });
+    return { created: true, header };
+  }
+
+  async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
+    const r = this.record(id);
+    const now = this.clock.now();
+    const { status, dueAt } = r.header;
+    if (FINISHED_STATUSES.includes(status)) return { acquired: false, reason: "finished" };
+    if (status === "paused") return { acquired: false, reason: "paused" };
+    if (status === "running" && dueAt !== null && dueAt > now) return { acquired: false, reason: "busy" };
+    if (status === "parked" && (dueAt === null || dueAt > now)) return { acquired: false, reason: "not-due", dueAt };
+    this.write(r, { status: "running", dueAt: now + leaseMs, requested: null });
+    return { acquired: true, run: this.view(r, true) };
+  }
+
+  async touch(id: string, version: number, leaseMs: number): Promise<void> {
+    const r = this.expect(id, version);
+    if (r.header.status === "running") r.header = { ...r.header, dueAt: this.clock.now() + leaseMs };
+  }
+
+  async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {
+    const r = this.record(id);
+    if (r.outputs.has(key) && r.lastCommit === key && r.header.version === version + 1) {
+      return { ok: true, alreadyCommitted: true, version: r.header.version };
+    }
+    this.expect(id, version);
+    const stop = this.stopAtBoundary(r, () => {
+      r.outputs.set(key, output);
+      return { attempts: { ...r.header.attempts, [key]: attempts } };
+    });
+    if (stop) return stop;
+    r.outputs.set(key, output);
+    r.lastCommit = key;
+    this.write(r, { attempts: { ...r.header.attempts, [key]: attempts }, dueAt: this.clock.now() + leaseMs });
+    return { ok: true, version: r.header.version };
+  }
+
+  async takeSignal(
+    id: string,
+    version: number,
+    key: string,
+    signal: string,
+    fallback: Uint8Array | null,
+    leaseMs: number,
+  ): Promise<TakeSignalResult> {
+    const r = this.expect(id, version);
+    const buffer = r.signals.get(signal);
+    const payload = buffer?.[0];
+    const now = this.clock.now();
+    if (payload !== undefined) {
+      const stop = this.stopAtBoundary(r, () => ({}));
+      if (stop) return stop;
+      buffer!.shift();
+      r.outputs.set(key, payload);
+      r.lastCommit = key;
+      this.write(r, { attempts: { ...r.header.attempts, [key]: 1 }, dueAt: now + leaseMs });
+      return { outcome: "signal", payload, version: r.header.version };
+    }
+    const wait = r.header.waits.find((w) => w.key === key && w.kind === "signal");
+    if (wait?.kind !== "signal" || wait.timeoutAt === null || wait.timeoutAt > now) return { outcome: "none" };
+    if (fallback === null) return { outcome: "timeout", committed: false, version: r.header.version };
+    const stop = this.stopAtBoundary(r, () => ({}));
+    if (stop) return stop;
+    r.outputs.set(key, fallback);
+    r.lastCommit = key;
+    this.write(r, { attempts: { ...r.header.attempts, [key]: 1 }, dueAt: now + leaseMs });
+    return { outcome: "timeout", committed: true, version: r.header.version };
+  }
+
+  async park(id: string, version: number, requests: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult> {
+    const r = this.expect(id, version);
+    if (requests.some((w) => w.kind === "signal" && (r.signals.get(w.signal)?.length ?? 0) > 0)) {
+      return { outcome: "signalled", version: r.header.version };
+    }
+    const now = this.clock.now();
+    const waits = requests.map((w) => resolveWait(w, r.header.waits, now));
+    const merged = { ...r.header.attempts, ...attempts };
+    const requested = r.header.requested;
+    if (requested === "cancel") {
+      this.write(r, { status: "cancelled", waits: [], attempts: merged, dueAt: null, requested: null });
+      this.notify(r);
+      return { outcome: "stopped", stopped: "cancelled", version: r.header.version };
+    }
+    const dueAt = earliestDeadline(waits);
+    if (requested === "pause") {
+      this.write(r, { status: "paused", waits, attempts: merged, dueAt: null, requested: null });
+      return { outcome: "stopped", stopped: "paused", version: r.header.version };
+    }
+    this.write(r, { status: "parked", waits, attempts: merged, dueAt });
+    return { outcome: "parked", version: r.header.version, dueAt };
+  }
+
+  async finish(
+    id: string,
+    version: number,
+    end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
+  ): Promise<WriteResult> {
+    const r = this.expect(id, version);
+    if (r.header.requested === "cancel") {
+      this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
+      this.notify(r);
+      return { ok: false, stopped: "cancelled", version: r.header.version };
+    }
+    if (end.status === "completed") r.result = end.result;
+    this.write(r, {
+      status: end.status,
+      waits: [],
+      dueAt: null,
+      requested: null,
+      error: end.status === "failed" ? end.error : null,
+    });
+    this.notify(r);
+    return { ok: true, version: r.header.version };
+  }
+
+  async block(id: string, version: number, error: SerializedError, retryAfterMs: number): Promise<void> {
+    const r = this.expect(id, version);
+    this.write(r, { status: "parked", error, dueAt: this.clock.now() + retryAfterMs });
+  }
+
+  async signal(id: string, name: string, payload: Uint8Array): Promise<SignalResult> {
+    const r = this.record(id);
+    this.assertLive(r, `signal "${name}"`);
+    const buffer = r.signals.get(name) ?? [];
+    buffer.push(payload);
+    r.signals.set(name, buffer);
+    const waiting = r.header.status === "parked" && r.header.waits.some((w) => w.kind === "signal" && w.signal === name);
+    if (!waiting) return { delivered: "buffered", dueAt: r.header.dueAt };
+    const now = this.clock.now();
+    this.write(r, { dueAt: now });
+    return { delivered: "woke", dueAt: now };
+  }
+
+  async cancel(id: string): Promise<ControlResult> {
+    const r = this.record(id);
+    this.assertLive(r, "cancel");
+    if (r.header.status === "running") {
+      this.write(r, { requested: "cancel" });
+      return { status: "running", immediate: false };
+    }
+    this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
+    this.notify(r);
+    return { status: "cancelled", immediate: true };
+  }
+
+  async pause(id: string): Promise<ControlResult> {
+    const r = this.record(id);
+    this.assertLive(r, "pause");
+    if (r.header.status === "running") {
+      if (r.header.requested !== "cancel") this.write(r, { requested: "pause" });
+      return { status: "running", immediate: false };
+    }
+    if (r.header.status !== "paused") this.write(r, { status: "paused", dueAt: null });
+    return { status: "paused", immediate: true };
+  }
+
+  async resume(id: string): Promise<ControlResult> {
+    const r = this.record(id);
+    this.assertLive(r, "resume");
+    if (r.header.status === "running") {
+      if (r.header.requested === "pause") this.write(r, { requested: null });
+      return { status: "running", immediate: true };
+    }
+    if (r.header.status !== "paused") return { status: r.header.status, immediate: true };
+    const status = r.header.waits.length > 0 ? "parked" : "pending";
+    this.write(r, { status, dueAt: this.clock.now() });
+    return { status, immediate: true };
+  }
+
+  async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
+    const r = this.runs.get(id);
+    return r ? this.view(r, options.outputs ?? true) : null;
+  }
+
+  async list(query: ListQuery): Promise<ListPage> {
+    const limit = query.limit ?? 100;
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const matching = [...this.runs.values()]
+      .map((r) => r.header)
+      .filter((h) => (query.status === undefined || h.status === query.status) && (query.workflow === undefined || h.workflow === query.workflow))
+      .sort(compareByCreation)
+      .filter((h) => after === null || compareByCreation(h, after) > 0);
+    const page = matching.slice(0, limit);
+    const last = page[page.length - 1];
+    return { runs: page, cursor: matching.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async due(limit: number): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {
+    const now = this.clock.now();
+    const scheduled = [...this.runs.values()]
+      .map((r) => r.header)
+      .filter((h): h is RunHeader & { dueAt: number } => h.dueAt !== null)
+      .sort((a, b) => a.dueAt - b.dueAt);
+    const ids = scheduled.filter((h) => h.dueAt <= now).slice(0, limit).map((h) => h.id);
+    const next = scheduled.find((h) => h.dueAt > now);
+    return { ids, nextDueAt: next ? next.dueAt : null, now };
+  }
+
+  async onFinish(listener: FinishListener): Promise<() => Promise<void>> {
+    this.listeners.add(listener);
+    return async () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+  }
+
+  private record(id: string): Record_ {
+    const r = this.runs.get(id);
+    if (!r) throw new UnknownInstanceError(`no run with id "${id}"`, { instanceId: id });
+    return r;
+  }
+
+  private expect(id: string, version: number): Record_ {
+    const r = this.record(id);
+    if (r.header.version !== version) {
+      throw new StaleVersionError(`run "${id}" is at version ${r.header.version}, not ${version}: another worker advanced it`, {
+        instanceId: id,
+        expected: version,
+        actual: r.header.version,
+      });
+    }
+    return r;
+  }
+
+  /** Applies a requested cancel (dropping the step) or pause (keeping it) at a step boundary. */
+  private stopAtBoundary(r: Record_, keep: () => Partial<RunHeader>): (WriteResult & { ok: false }) | null {
+    if (r.header.requested === "cancel") {
+      this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
+      this.notify(r);
+      return { ok: false, stopped: "cancelled", version: r.header.version };
+    }
+    if (r.header.requested === "pause") {
+      this.write(r, { ...keep(), status: "paused", waits: [], dueAt: null, requested: null });
+      return { ok: false, stopped: "paused", version: r.header.version };
+    }
+    return null;
+  }
+
+  private assertLive(r: Record_, what: string): void {
+    if (FINISHED_STATUSES.includes(r.header.status)) {
+      throw new RunFinishedError(`cannot ${what}: run "${r.header.id}" is ${r.header.status}`, {
+        instanceId: r.header.id,
+        status: r.header.status,
+      });
+    }
+  }
+
+  private write(r: Record_, changes: Partial<Mutable<RunHeader>>): void {
+    r.header = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: this.clock.now() };
+  }
+
+  private notify(r: Record_): void {
+    for (const listener of this.listeners) listener(r.header.id, r.header.status);
+  }
+
+  private view(r: Record_, withOutputs: boolean): StoredRun {
+    return {
+      header: r.header,
+      input: r.input,
+      outputs: withOutputs ? new Map(r.outputs) : new Map(),
+      result: r.result,
+      now: this.clock.now(),
+    };
+  }
+}
+
+/** A wait's absolute deadline: kept from an earlier park of the same key, else now + the requested delay. */
+export function resolveWait(request: WaitRequest, previous: readonly Wait[], now: number): Wait {
+  const before = previous.find((w) => w.key === request.key && w.kind === request.kind);
+  if (request.kind === "timer") {
+    // A delay keeps the deadline it got when it first parked. A retry asks for
+    // what is left of its backoff each time, since one step retries many times.
+    const kept = request.reason === "delay" && before?.kind === "timer" && before.reason === "delay";
+    const until = kept ? before.until : now + request.delayMs;
+    return { kind: "timer", key: request.key, reason: request.reason, until };
+  }
+  const timeoutAt = before?.kind === "signal" ? before.timeoutAt : request.timeoutMs === null ? null : now + request.timeoutMs;
+  return { kind: "signal", key: request.key, signal: request.signal, timeoutAt };
+}
+
+/** The earliest deadline among waits: when a parked run must next be looked at. */
+export function earliestDeadline(waits: readonly Wait[]): number | null {
+  const deadlines = waits.map((w) => (w.kind === "timer" ? w.until : w.timeoutAt)).filter((t): t is number => t !== null);
+  return deadlines.length === 0 ? null : Math.min(...deadlines);
+}
+
+function compareByCreation(a: Pick<RunHeader, "createdAt" | "id">, b: Pick<RunHeader, "createdAt" | "id">): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function encodeCursor(h: RunHeader): string {
+  return Buffer.from(JSON.stringify([h.createdAt, h.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): Pick<RunHeader, "createdAt" | "id"> {
+  const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [number, string];
+  return { createdAt, id };
+}

@@ -1,0 +1,199 @@
+/**
+ * The durable store: the one source of truth about runs.
+ *
+ * Every method is one atomic operation over one run's data (a Redis store
+ * implements each as a single Lua script). Payloads (inputs, outputs, signal
+ * payloads) cross this interface already encoded, so size limits and codec
+ * errors are raised before a store is called and every store keeps the same
+ * bytes. All times are the store's own clock (`TIME` on Redis), never a worker's.
+ */
+import type { SerializedError } from "../errors.js";
+
+/** Where a run stands. */
+export type RunStatus = "pending" | "running" | "parked" | "paused" | "completed" | "failed" | "cancelled";
+
+/** Statuses a run never leaves. */
+export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
+
+/** What a parked run waits for. Deadlines are absolute store times, fixed the first time the step parked. */
+export type Wait =
+  | { readonly kind: "timer"; readonly key: string; readonly reason: "delay" | "retry"; readonly until: number }
+  | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutAt: number | null };
+
+/** A wait as the executor asks for it: relative to the store's now, unless the key already has a deadline. */
+export type WaitRequest =
+  | { readonly kind: "timer"; readonly key: string; readonly reason: "delay" | "retry"; readonly delayMs: number }
+  | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutMs: number | null };
+
+/** The run's header: everything but the payloads. Small, and rewritten by every operation. */
+export interface RunHeader {
+  readonly id: string;
+  readonly workflow: string;
+  /** The hash of the workflow definition the run was started with. */
+  readonly hash: string;
+  readonly status: RunStatus;
+  /** Incremented by every write; writers must present the version they read (compare-and-set). */
+  readonly version: number;
+  /** What the run waits for while parked (or paused while parked); empty otherwise. */
+  readonly waits: readonly Wait[];
+  /** Attempts spent per commit key: for committed steps, and for a retry parked until later. */
+  readonly attempts: Readonly<Record<string, number>>;
+  /** Why the run failed, or why it is parked and cannot go on (a definition this worker lacks). */
+  readonly error: SerializedError | null;
+  /** A cancel or pause asked of a running run, applied at its next step boundary. */
+  readonly requested: "cancel" | "pause" | null;
+  /** When the run next needs a worker (a timer, a lease expiry, a delivered signal), or null. */
+  readonly dueAt: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A run as loaded to be advanced or inspected. */
+export interface StoredRun {
+  readonly header: RunHeader;
+  readonly input: Uint8Array;
+  /** Committed output of every finished step, by commit key. */
+  readonly outputs: ReadonlyMap<string, Uint8Array>;
+  /** The workflow's output once completed. */
+  readonly result: Uint8Array | null;
+  /** The store's clock when it was read. */
+  readonly now: number;
+}
+
+/** A new run. */
+export interface NewRun {
+  readonly id: string;
+  readonly workflow: string;
+  readonly hash: string;
+  readonly input: Uint8Array;
+}
+
+/** Why `acquire` did not hand a run over. */
+export type NotAcquired =
+  | { readonly acquired: false; readonly reason: "finished" | "paused" | "busy" }
+  /** Parked and nothing is due yet: the wake came early. */
+  | { readonly acquired: false; readonly reason: "not-due"; readonly dueAt: number | null };
+
+export type AcquireResult = { readonly acquired: true; readonly run: StoredRun } | NotAcquired;
+
+/** How a write that must follow the caller's version ended. */
+export type WriteResult =
+  | { readonly ok: true; readonly version: number }
+  /** The run was cancelled or paused at this boundary; the caller stops. */
+  | { readonly ok: false; readonly stopped: "cancelled" | "paused"; readonly version: number };
+
+export type CommitResult = WriteResult | { readonly ok: true; readonly alreadyCommitted: true; readonly version: number };
+
+export type TakeSignalResult =
+  | { readonly outcome: "signal"; readonly payload: Uint8Array; readonly version: number }
+  /** The timeout won; with a fallback it was committed as the step's output. */
+  | { readonly outcome: "timeout"; readonly committed: boolean; readonly version: number }
+  | { readonly outcome: "none" }
+  | { readonly ok: false; readonly stopped: "cancelled" | "paused"; readonly version: number };
+
+export type ParkResult =
+  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null }
+  /** A signal the run waits for is already buffered: the run did not park and goes on. */
+  | { readonly outcome: "signalled"; readonly version: number }
+  | { readonly outcome: "stopped"; readonly stopped: "cancelled" | "paused"; readonly version: number };
+
+export type SignalResult = { readonly delivered: "woke" | "buffered"; readonly dueAt: number | null };
+
+/** What a control operation (cancel, pause, resume) did. */
+export interface ControlResult {
+  readonly status: RunStatus;
+  /** True when the change is already in force; false when it waits for the running run's next step boundary. */
+  readonly immediate: boolean;
+}
+
+export interface ListQuery {
+  readonly status?: RunStatus;
+  readonly workflow?: string;
+  readonly limit?: number;
+  /** From a previous page's `cursor`. */
+  readonly cursor?: string;
+}
+export interface ListPage {
+  readonly runs: readonly RunHeader[];
+  /** Pass back for the next page; null on the last page. */
+  readonly cursor: string | null;
+}
+
+/** Told when a run reaches a finished status. */
+export type FinishListener = (id: string, status: RunStatus) => void;
+
+/**
+ * The operations a durable store provides. Each is atomic. Operations that
+ * take `version` reject a stale one with `StaleVersionError` and change nothing.
+ * Operations on an id the store lacks throw `UnknownInstanceError`.
+ */
+export interface Store {
+  /** Creates the run (status `pending`, due now) unless the id exists. Never starts a second run. */
+  start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }>;
+
+  /**
+   * Hands a run to a worker: `pending`, `parked` with something due (a timer
+   * passed, a signal arrived, a resume), or `running` with an expired lease
+   * (its worker died) becomes `running` under a fresh lease of `leaseMs`, with
+   * a new version that fences any previous holder. Returns the full run.
+   */
+  acquire(id: string, leaseMs: number): Promise<AcquireResult>;
+
+  /** Extends a running run's lease (a long task is still going). */
+  touch(id: string, version: number, leaseMs: number): Promise<void>;
+
+  /**
+   * Commits a step's output and advances the run in one write. With a pause
+   * requested, the output is kept and the run pauses; with a cancel requested,
+   * the output is dropped and the run is cancelled. Re-sending the last commit
+   * (its reply was lost) answers `alreadyCommitted`.
+   */
+  commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult>;
+
+  /**
+   * Takes the first buffered `signal` as the output of step `key` in one write.
+   * With none buffered and the step's recorded `timeoutAt` passed, the timeout
+   * wins: `fallback` (when given) is committed as the output. Exactly one wins.
+   */
+  takeSignal(id: string, version: number, key: string, signal: string, fallback: Uint8Array | null, leaseMs: number): Promise<TakeSignalResult>;
+
+  /**
+   * Parks the run on `waits`, unless a signal one of them waits for is already
+   * buffered (`signalled`: go on). A wait whose key already has a deadline
+   * keeps it. `attempts` records retries parked until later.
+   */
+  park(id: string, version: number, waits: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult>;
+
+  /** Ends the run: `completed` with its result, or `failed` with its error. A requested cancel wins over completion. */
+  finish(id: string, version: number, end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError }): Promise<WriteResult>;
+
+  /**
+   * Leaves the run parked and not due for `retryAfterMs`, with `error` saying
+   * why (a definition this worker does not have). Nothing committed changes.
+   */
+  block(id: string, version: number, error: SerializedError, retryAfterMs: number): Promise<void>;
+
+  /**
+   * Buffers a signal (first in, first out per name). When the run is parked
+   * waiting for it, the run becomes due now (`woke`).
+   * @throws RunFinishedError for a finished run.
+   */
+  signal(id: string, name: string, payload: Uint8Array): Promise<SignalResult>;
+
+  /** Cancels at once unless running (then at its next step boundary). @throws RunFinishedError */
+  cancel(id: string): Promise<ControlResult>;
+  /** Pauses at once unless running (then at its next step boundary). @throws RunFinishedError */
+  pause(id: string): Promise<ControlResult>;
+  /** Makes a paused run due now (or withdraws a pending pause request). @throws RunFinishedError */
+  resume(id: string): Promise<ControlResult>;
+
+  /** The run, or null. `outputs: false` skips loading step outputs. */
+  get(id: string, options?: { readonly outputs?: boolean }): Promise<StoredRun | null>;
+  /** Runs by status and/or workflow, oldest first, a page at a time. */
+  list(query: ListQuery): Promise<ListPage>;
+  /** Ids of runs due by the store's now (timers passed, signals delivered, leases expired), earliest first. */
+  due(limit: number): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
+  /** Tells `listener` of every run that finishes, from any process sharing the store. */
+  onFinish(listener: FinishListener): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
