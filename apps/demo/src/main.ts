@@ -1,48 +1,36 @@
 /**
- * The demo: an order goes through reserve → (charge ‖ pack) → merge → cool-off → ship,
- * in this process, printing each step as it finishes.
+ * The demo: start an order run on a durable engine, watch it park for its
+ * approval, send the approval signal, and print the result.
+ *
+ * With no REDIS_URL it runs on the embedded in-memory engine: no services needed.
  */
-import { branch, flow, runAsync, task } from "@parkway/core";
-
-interface Order {
-  readonly id: string;
-  readonly items: readonly string[];
-  readonly amountCents: number;
-}
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-const reserve = task("reserve", async (order: Order) => {
-  await pause(50);
-  return { ...order, reservation: `res-${order.id}` };
-});
-
-const charge = task(
-  "charge",
-  async (order: Order & { reservation: string }, ctx) => {
-    await pause(80);
-    return { chargeId: `ch-${ctx.idempotencyKey.slice(-12)}`, amountCents: order.amountCents };
-  },
-  { retry: { maxAttempts: 3, backoff: { initial: "100ms" } }, timeout: "5s" },
-);
-
-const pack = task("pack", async (order: Order & { reservation: string }) => {
-  await pause(60);
-  return { parcel: `parcel-${order.id}`, items: order.items.length };
-});
-
-const order = flow<Order>("order")
-  .then(reserve)
-  .fork([branch("charge", charge), branch("pack", pack)])
-  .join("merge", ({ charge, pack }) => ({ ...charge, ...pack }))
-  .delay("cool-off", "200ms")
-  .then("ship", (merged) => ({ shipped: true, ...merged }))
-  .build();
+import { createMemoryEngine, type DurableStepEvent } from "@parkway/core";
+import { orderWorkflow } from "./order.js";
 
 const started = Date.now();
-const result = await runAsync(
-  order,
-  { id: "42", items: ["book", "lamp"], amountCents: 4_990 },
-  { onStep: ({ key, output }) => console.log(`${String(Date.now() - started).padStart(5)}ms  ${key.padEnd(14)} ${JSON.stringify(output)}`) },
-);
-console.log("result:", result);
+const log = (text: string) => console.log(`${String(Date.now() - started).padStart(6)}ms  ${text}`);
+const onStep = (e: DurableStepEvent) => log(`✓ ${e.key.padEnd(15)} ${JSON.stringify(e.output)}`);
+
+const engine = createMemoryEngine({ workflows: [orderWorkflow], onStep });
+log("engine: embedded, in-memory (set REDIS_URL to run on Redis with workers)");
+
+const run = await engine.start(orderWorkflow, { id: "42", items: ["book", "lamp"], amountCents: 4_990 }, { id: "order-42" });
+log(`started run ${run.id}`);
+
+// Wait until the run parks on its approval, as a person would find it in a dashboard.
+for (;;) {
+  const view = await engine.status(run.id);
+  if (view.status === "parked") {
+    log(`run is parked, waiting for ${JSON.stringify(view.waitingFor.map((w) => (w.kind === "signal" ? `signal "${w.signal}"` : w.key)))}`);
+    break;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+await new Promise((resolve) => setTimeout(resolve, 500));
+log('sending signal "approved" { by: "ana" }');
+await engine.signal(run.id, "approved", { by: "ana" });
+
+const result = await engine.result(run.id, { timeout: "30s" });
+log(`result: ${JSON.stringify(result)}`);
+await engine.close();

@@ -158,7 +158,7 @@ export class FlowBuilder<In, Cur> {
       hash: hashTree(this.name, root),
       root,
       functions: compiler.functions,
-    }) as Workflow<In, Cur>;
+    });
   }
 }
 
@@ -220,14 +220,13 @@ class Compiler {
     switch (spec.kind) {
       case "task":
         this.claim(spec.task.id);
-        this.functions.set(spec.task.id, spec.task.fn as StepFn);
+        this.functions.set(spec.task.id, spec.task.fn);
         return freeze({ kind: "task", id: spec.task.id, ref: spec.task.id, options: spec.task.options, next });
       case "fork": {
         this.claim(spec.joinId);
-        if (!Array.isArray(spec.branches) || spec.branches.length === 0) {
-          this.fail(`fork joined by "${spec.joinId}" has no branches`, spec.joinId);
-        }
-        const branches = spec.branches.map((b) => {
+        const specBranches: readonly Branch<string, unknown, unknown>[] = Array.isArray(spec.branches) ? spec.branches : [];
+        if (specBranches.length === 0) this.fail(`fork joined by "${spec.joinId}" has no branches`, spec.joinId);
+        const branches = specBranches.map((b) => {
           this.claim(b?.id, "branch id");
           return freeze({ id: b.id, root: this.embed(b.target, `${b.id}/`, `branch "${b.id}"`) });
         });
@@ -276,7 +275,7 @@ class Compiler {
 
   private route(spec: Extract<StepSpec, { kind: "route" }>, next: Continuation | null): Continuation {
     this.claim(spec.id);
-    const keys = Array.isArray(spec.keys) ? spec.keys : [];
+    const keys: readonly string[] = Array.isArray(spec.keys) ? spec.keys : [];
     if (keys.length === 0) this.fail(`route "${spec.id}" declares no keys`, spec.id);
     if (new Set(keys).size !== keys.length) this.fail(`route "${spec.id}" declares a key twice`, spec.id);
     if (spec.branches.length === 0 && spec.defaultBranch === null) this.fail(`route "${spec.id}" has no branches`, spec.id);
@@ -301,7 +300,7 @@ class Compiler {
   /** Copies a task or a built sub-flow under `prefix`, its last spine node linked to `tail`. */
   private embed(target: Target<unknown, unknown>, prefix: string, where: string, tail: Continuation | null = null): Continuation {
     if (target?.kind === "task") {
-      this.functions.set(prefix + target.id, target.fn as StepFn);
+      this.functions.set(prefix + target.id, target.fn);
       return freeze({ kind: "task", id: target.id, ref: prefix + target.id, options: target.options, next: tail });
     }
     if (target?.kind !== "workflow") this.fail(`${where} must be a task or a built workflow`);

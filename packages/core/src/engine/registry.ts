@@ -13,7 +13,7 @@ export class WorkflowRegistry implements DefinitionLookup {
 
   constructor(workflows: readonly Workflow<never, unknown>[] = []) {
     if (!Array.isArray(workflows)) throw new ValidationError("workflows must be an array of built workflows");
-    for (const w of workflows) this.register(w);
+    for (const w of workflows as readonly Workflow<never, unknown>[]) this.register(w);
   }
 
   register(workflow: Workflow<never, unknown>): void {

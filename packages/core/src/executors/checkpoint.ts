@@ -286,7 +286,7 @@ class RunSession {
   /** Runs the branches together; parks the run on all branch waits once no branch can go on. */
   private async all(effect: AllEffect, drive: (walk: Walk) => Promise<unknown>): Promise<unknown[]> {
     const settled = await Promise.allSettled(effect.branches.map((b) => drive(b.walk)));
-    const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as unknown);
+    const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as Error);
     const fatal =
       failures.find((f) => f instanceof Stop) ??
       failures.find((f) => isParkwayError(f, StaleVersionError.code)) ??

@@ -53,7 +53,7 @@ export class MemoryStore implements Store {
     private readonly clock: Clock = realClock,
     data?: MemoryStoreData,
   ) {
-    this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map();
+    this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map<string, Record_>();
   }
 
   /** A deep copy of everything stored, to build a second store from (as after a process restart). */
@@ -217,7 +217,7 @@ export class MemoryStore implements Store {
     const r = this.record(id);
     this.assertLive(r, "cancel");
     if (r.header.status === "running") {
-      this.write(r, { requested: "cancel" });
+      this.request(r, "cancel");
       return { status: "running", immediate: false };
     }
     this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
@@ -229,7 +229,7 @@ export class MemoryStore implements Store {
     const r = this.record(id);
     this.assertLive(r, "pause");
     if (r.header.status === "running") {
-      if (r.header.requested !== "cancel") this.write(r, { requested: "pause" });
+      if (r.header.requested !== "cancel") this.request(r, "pause");
       return { status: "running", immediate: false };
     }
     if (r.header.status !== "paused") this.write(r, { status: "paused", dueAt: null });
@@ -240,7 +240,7 @@ export class MemoryStore implements Store {
     const r = this.record(id);
     this.assertLive(r, "resume");
     if (r.header.status === "running") {
-      if (r.header.requested === "pause") this.write(r, { requested: null });
+      if (r.header.requested === "pause") this.request(r, null);
       return { status: "running", immediate: true };
     }
     if (r.header.status !== "paused") return { status: r.header.status, immediate: true };
@@ -332,6 +332,15 @@ export class MemoryStore implements Store {
 
   private write(r: Record_, changes: Partial<Mutable<RunHeader>>): void {
     r.header = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: this.clock.now() };
+  }
+
+  /**
+   * Records a cancel or pause for a running run without a new version: the
+   * version fences workers from each other, and the worker holding the run
+   * must still be able to reach its next boundary, where the request applies.
+   */
+  private request(r: Record_, requested: "cancel" | "pause" | null): void {
+    r.header = { ...r.header, requested, updatedAt: this.clock.now() };
   }
 
   private notify(r: Record_): void {

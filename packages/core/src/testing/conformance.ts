@@ -1,0 +1,432 @@
+/**
+ * The behaviour suite every store must pass, run through the client API of an
+ * embedded engine. `@parkway/core` runs it on the memory store; `@parkway/redis`
+ * runs the very same tests on a real Redis. Durations are short (tens of
+ * milliseconds) so a harness on real time stays fast; the memory harness uses
+ * a fake clock.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { branch, flow, LoopResult } from "../builder/flow.js";
+import { task } from "../builder/task.js";
+import type { Workflow } from "../builder/workflow.js";
+import type { RunView } from "../engine/client.js";
+import type { DurableRunnerOptions } from "../engine/memory-engine.js";
+import { isParkwayError } from "../errors.js";
+import type { EngineHarness, EngineUnderTest } from "./harness.js";
+import { nodeKindPairs } from "./node-kinds.js";
+
+/** Declares the behaviour suite for the engine a harness makes. */
+export function describeEngineConformance(name: string, makeHarness: () => EngineHarness | Promise<EngineHarness>): void {
+  describe(`durable behaviour: ${name}`, () => {
+    let h: EngineHarness;
+    beforeEach(async () => {
+      h = await makeHarness();
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    const engine = (workflows: readonly Workflow<never, unknown>[], options?: DurableRunnerOptions) => h.create(workflows, options);
+
+    /** Waits (advancing no store time) until the run's status satisfies `accept`. */
+    async function until(e: EngineUnderTest, id: string, accept: (v: RunView) => boolean, what: string): Promise<RunView> {
+      let last: RunView | undefined;
+      for (let i = 0; i < 400; i++) {
+        await h.advance(0);
+        last = await e.status(id);
+        if (accept(last)) return last;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error(`run "${id}" never became ${what}; last status ${last?.status} ${JSON.stringify(last?.waitingFor)}`);
+    }
+    const parked = (e: EngineUnderTest, id: string) => until(e, id, (v) => v.status === "parked", "parked");
+    const finished = (e: EngineUnderTest, id: string) =>
+      until(e, id, (v) => ["completed", "failed", "cancelled"].includes(v.status), "finished");
+
+    it("a delay right after a task parks, then resumes when it passes", async () => {
+      const wf = flow<number>("delay-after-task").then("double", (n) => n * 2).delay("wait", 40).then("inc", (n) => n + 1).build();
+      const e = await engine([wf]);
+      await e.start(wf, 5, { id: "d1" });
+      const view = await parked(e, "d1");
+      expect(view.waitingFor).toEqual([expect.objectContaining({ kind: "timer", key: "wait", reason: "delay" })]);
+      expect(view.steps.map((s) => s.key)).toEqual(["double"]);
+      await h.advance(60);
+      expect((await finished(e, "d1")).output).toBe(11);
+    });
+
+    it("a signal right after a task parks, then resumes when the signal comes", async () => {
+      const wf = flow<number>("signal-after-task").then("double", (n) => n * 2).waitForSignal<number>("approval", "approved").then("sum", (n) => n + 100).build();
+      const e = await engine([wf]);
+      await e.start(wf, 5, { id: "s1" });
+      expect((await parked(e, "s1")).waitingFor).toEqual([{ kind: "signal", key: "approval", signal: "approved", timeoutAt: null }]);
+      await e.signal("s1", "approved", 7);
+      expect(await e.result("s1")).toBe(107);
+    });
+
+    it("a signal sent before the run reaches its wait is kept until it gets there", async () => {
+      const wf = flow<string>("early-signal").delay("first", 40).waitForSignal<string>("approval", "go").then("echo", (s) => `got ${s}`).build();
+      const e = await engine([wf]);
+      await e.start(wf, "x", { id: "early" });
+      await parked(e, "early");
+      await e.signal("early", "go", "yes");
+      await h.advance(60);
+      expect((await finished(e, "early")).output).toBe("got yes");
+    });
+
+    it("two signals of one name are consumed by two waits, first in first out", async () => {
+      const wf = flow<null>("two-waits")
+        .waitForSignal<string>("first", "item")
+        .then("keep", (a) => [a])
+        .waitForSignal<string>("second", "item")
+        .build();
+      const both = flow<null>("two-waits-both")
+        .waitForSignal<string>("first", "item")
+        .then("hold", (a) => a)
+        .fork([branch("b", task("next", (a: string) => a))])
+        .join("j", (o) => o.b)
+        .build();
+      const e = await engine([wf, both]);
+      await e.start(wf, null, { id: "fifo" });
+      await e.signal("fifo", "item", "A");
+      await e.signal("fifo", "item", "B");
+      const view = await finished(e, "fifo");
+      expect(view.steps.find((s) => s.key === "first")?.output).toBe("A");
+      expect(view.output).toBe("B");
+    });
+
+    it("a timeout that passes first wins; the late signal stays buffered for the next wait", async () => {
+      const wf = flow<null>("timeout-first")
+        .waitForSignal<string>("maybe", "ping", { timeout: 30, onTimeout: "timed-out" })
+        .then("note", (v) => v)
+        .waitForSignal<string>("later", "ping")
+        .then("pair", (later) => later)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "race-t" });
+      await parked(e, "race-t");
+      await h.advance(50);
+      await until(e, "race-t", (v) => v.steps.some((s) => s.key === "maybe"), "past its timeout");
+      await e.signal("race-t", "ping", "late");
+      const view = await finished(e, "race-t");
+      expect(view.steps.find((s) => s.key === "maybe")?.output).toBe("timed-out");
+      expect(view.output).toBe("late");
+    });
+
+    it("a signal that comes first wins; its wait's timeout later changes nothing", async () => {
+      const wf = flow<null>("signal-first")
+        .waitForSignal<string>("maybe", "ping", { timeout: 30, onTimeout: "timed-out" })
+        .delay("after", 100)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "race-s" });
+      await parked(e, "race-s");
+      await e.signal("race-s", "ping", "first");
+      await until(e, "race-s", (v) => v.steps.some((s) => s.key === "maybe"), "signalled");
+      await h.advance(150);
+      const view = await finished(e, "race-s");
+      expect(view.status).toBe("completed");
+      expect(view.steps.find((s) => s.key === "maybe")?.output).toBe("first");
+    });
+
+    it("a signal racing its timeout: exactly one wins and the other is not lost", async () => {
+      const wf = flow<null>("race")
+        .waitForSignal<string>("maybe", "ping", { timeout: 30, onTimeout: "timed-out" })
+        .waitForSignal<string>("rest", "ping", { timeout: 30, onTimeout: "none-left" })
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "race" });
+      await parked(e, "race");
+      await Promise.all([h.advance(40), e.signal("race", "ping", "sig")]);
+      await h.advance(40);
+      const view = await finished(e, "race");
+      const first = view.steps.find((s) => s.key === "maybe")?.output;
+      const second = view.steps.find((s) => s.key === "rest")?.output;
+      expect([first, second].filter((v) => v === "sig")).toHaveLength(1);
+      expect(first === "sig" ? second : first).toMatch(/timed-out|none-left/);
+    });
+
+    it("a signal wait that times out without a fallback fails the run with SignalTimeoutError", async () => {
+      const wf = flow<null>("strict-wait").waitForSignal("approval", "approved", { timeout: 30 }).build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "strict" });
+      await parked(e, "strict");
+      await h.advance(50);
+      const view = await finished(e, "strict");
+      expect(view.status).toBe("failed");
+      expect(view.error?.code).toBe("SIGNAL_TIMEOUT");
+      await expect(e.result("strict")).rejects.toMatchObject({ code: "RUN_FAILED" });
+    });
+
+    it("a delay in one fork branch does not hold the other branch back", async () => {
+      const wf = flow<number>("fork-delay")
+        .fork([
+          branch("slow", flow<number>("slow").delay("nap", 50).then("late", (n) => n + 1).build()),
+          branch("fast", flow<number>("fast").then("one", (n) => n * 10).then("two", (n) => n + 5).build()),
+        ])
+        .join("merge", (o) => o.slow + o.fast)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, 1, { id: "fd" });
+      const view = await parked(e, "fd");
+      expect(view.steps.map((s) => s.key).sort()).toEqual(["fast/one", "fast/two"]);
+      expect(view.waitingFor).toEqual([expect.objectContaining({ key: "slow/nap" })]);
+      await h.advance(70);
+      expect((await finished(e, "fd")).output).toBe(2 + 15);
+    });
+
+    it("a parked run is cancelled at once and never runs another step", async () => {
+      let shipped = 0;
+      const wf = flow<null>("cancel-parked").delay("wait", 40).then("ship", () => ++shipped).build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "c1" });
+      await parked(e, "c1");
+      expect(await e.cancel("c1")).toEqual({ status: "cancelled", immediate: true });
+      await h.advance(60);
+      await e.idle();
+      expect((await e.status("c1")).status).toBe("cancelled");
+      expect(shipped).toBe(0);
+      await expect(e.result("c1")).rejects.toMatchObject({ code: "CANCELLED" });
+      await expect(e.signal("c1", "x")).rejects.toMatchObject({ code: "RUN_FINISHED" });
+    });
+
+    it("a running run is cancelled at its next step boundary", async () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let after = 0;
+      const wf = flow<null>("cancel-running").then("hold", async () => { await gate; return 1; }).then("after", () => ++after).build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "c2" });
+      await until(e, "c2", (v) => v.status === "running", "running");
+      expect((await e.cancel("c2")).immediate).toBe(false);
+      release();
+      const view = await finished(e, "c2");
+      expect(view.status).toBe("cancelled");
+      expect(after).toBe(0);
+    });
+
+    it("pause, a signal while paused, then resume: the run goes on with the signal", async () => {
+      const wf = flow<null>("pause-signal").waitForSignal<string>("approval", "approved").then("echo", (s) => `ok ${s}`).build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "p1" });
+      await parked(e, "p1");
+      expect(await e.pause("p1")).toEqual({ status: "paused", immediate: true });
+      await e.signal("p1", "approved", "ana");
+      await e.idle();
+      expect((await e.status("p1")).status).toBe("paused");
+      await e.resume("p1");
+      expect(await e.result("p1")).toBe("ok ana");
+    });
+
+    it("a restarted engine finishes a run from a copy of its store without re-running committed steps", async () => {
+      const ran: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const build = (hold: boolean) =>
+        flow<number>("crash")
+          .then("one", (n) => { ran.push("one"); return n + 1; })
+          .then("two", async (n) => { ran.push("two"); if (hold) await gate; return n + 1; })
+          .then("three", (n) => { ran.push("three"); return n * 10; })
+          .build();
+      const first = await engine([build(true)], { lease: 50 });
+      await first.start(build(true), 1, { id: "crash" });
+      await until(first, "crash", (v) => v.steps.length === 1 && ran.includes("two"), "stuck in step two");
+      const second = await h.reopen(first, [build(false)], { lease: 50 });
+      await h.advance(80);
+      expect((await finished(second, "crash")).output).toBe(30);
+      expect(ran.filter((r) => r === "one")).toHaveLength(1);
+      release();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const view = await second.status("crash");
+      expect(view.status).toBe("completed");
+      expect(view.steps.map((s) => s.key)).toEqual(["one", "two", "three"]);
+    });
+
+    it("starting the same id twice returns the first run and starts nothing more", async () => {
+      let runs = 0;
+      const wf = flow<number>("once").then("count", (n) => { runs++; return n; }).build();
+      const e = await engine([wf]);
+      const a = await e.start(wf, 1, { id: "same" });
+      const b = await e.start(wf, 2, { id: "same" });
+      expect([a.created, b.created]).toEqual([true, false]);
+      expect(await e.result("same")).toBe(1);
+      expect(runs).toBe(1);
+    });
+
+    it("a route's committed key decides the branch of a resumed run", async () => {
+      let size: "small" | "large" = "small";
+      const wf = flow<null>("route-commit")
+        .route("by-size", () => size, ["small", "large"] as const)
+        .branch("small", task("s", () => "small-branch"))
+        .branch("large", task("l", () => "large-branch"))
+        .done()
+        .delay("wait", 30)
+        .build();
+      const wfAfter = flow<null>("route-commit-2").then("x", () => size).build();
+      const e = await engine([wf, wfAfter]);
+      await e.start(wf, null, { id: "route" });
+      await parked(e, "route");
+      size = "large";
+      const again = await h.reopen(e, [wf]);
+      await h.advance(50);
+      const view = await finished(again, "route");
+      expect(view.steps.find((s) => s.key === "by-size")?.output).toBe("small");
+      expect(view.output).toBe("small-branch");
+    });
+
+    it("loop iterations commit one by one and a resumed loop does not repeat them", async () => {
+      const ran: number[] = [];
+      const wf = flow<number>("loop-commit")
+        .loop("count", (n) => { ran.push(n); return n >= 3 ? LoopResult.done(n) : LoopResult.again(n + 1); }, { maxIterations: 5 })
+        .delay("wait", 20)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, 1, { id: "loop" });
+      const view = await parked(e, "loop");
+      expect(view.steps.map((s) => s.key)).toEqual(["count#1", "count#2", "count#3"]);
+      await h.advance(40);
+      expect((await finished(e, "loop")).output).toBe(3);
+      expect(ran).toEqual([1, 2, 3]);
+    });
+
+    it("a retry whose backoff is long parks the run and resumes at the next attempt", async () => {
+      const attempts: number[] = [];
+      const wf = flow<null>("retry-park")
+        .then("flaky", (_, ctx) => { attempts.push(ctx.attempt); if (ctx.attempt < 3) throw new Error("not yet"); return "ok"; }, {
+          retry: { maxAttempts: 3, backoff: { initial: 40, factor: 1 } },
+        })
+        .build();
+      const e = await engine([wf], { holdRetriesUpTo: 10 });
+      await e.start(wf, null, { id: "retry" });
+      const view = await parked(e, "retry");
+      expect(view.waitingFor).toEqual([expect.objectContaining({ kind: "timer", key: "flaky", reason: "retry" })]);
+      await h.advance(50);
+      await parked(e, "retry").catch(() => undefined);
+      await h.advance(50);
+      const done = await finished(e, "retry");
+      expect(done.output).toBe("ok");
+      expect(attempts).toEqual([1, 2, 3]);
+      expect(done.steps[0]?.attempts).toBe(3);
+    });
+
+    it("tasks see the instance id and an idempotency key stable per step", async () => {
+      const seen: string[] = [];
+      const wf = flow<null>("ids")
+        .then("a", (_, ctx) => { seen.push(`${ctx.instanceId} ${ctx.stepId} ${ctx.idempotencyKey}`); if (ctx.attempt === 1) throw new Error("again"); return 1; }, {
+          retry: { maxAttempts: 2, backoff: { initial: 1 } },
+        })
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "ids-1" });
+      await until(e, "ids-1", () => seen.length === 1, "tried once");
+      await h.advance(5);
+      await finished(e, "ids-1");
+      expect(seen).toHaveLength(2);
+      expect(seen[0]).toBe(seen[1]);
+      expect(seen[0]).toMatch(/^ids-1 a \S*ids-1\S*a$/);
+    });
+
+    it("a run whose definition changed stays parked with DefinitionMismatchError, and finishes once the old one is back", async () => {
+      const v1 = flow<null>("versioned").waitForSignal<string>("approval", "approved").then("done", (s) => `v1 ${s}`).build();
+      const v2 = flow<null>("versioned").waitForSignal<string>("approval", "approved").then("done2", (s) => `v2 ${s}`).build();
+      const first = await engine([v1]);
+      await first.start(v1, null, { id: "ver" });
+      await parked(first, "ver");
+      await first.close();
+      const second = await h.reopen(first, [v2], { blockedRetry: 30 });
+      await second.signal("ver", "approved", "ana");
+      const blocked = await until(second, "ver", (v) => v.error !== null, "blocked");
+      expect(blocked.status).toBe("parked");
+      expect(blocked.error?.code).toBe("DEFINITION_MISMATCH");
+      await second.close();
+      const third = await h.reopen(second, [v2, v1], { blockedRetry: 30 });
+      await h.advance(50);
+      expect((await finished(third, "ver")).output).toBe("v1 ana");
+    });
+
+    it("a failing task fails the run; result() rejects with its cause", async () => {
+      const wf = flow<null>("fails").then("boom", () => { throw new Error("no stock"); }).build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "f1" });
+      const err = await e.result("f1").catch((x: unknown) => x);
+      expect(isParkwayError(err, "RUN_FAILED")).toBe(true);
+      expect((err as Error & { cause: Error }).cause.message).toBe("no stock");
+      expect((await e.status("f1")).error?.message).toBe("no stock");
+    });
+
+    it("a failing fork branch fails the run after the other branch settles", async () => {
+      let other = 0;
+      const wf = flow<null>("fork-fail")
+        .fork([branch("bad", task("bad", () => { throw new Error("bad branch"); })), branch("good", task("good", async () => ++other))])
+        .join("j", (o) => o)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "ff" });
+      const view = await finished(e, "ff");
+      expect(view.status).toBe("failed");
+      expect(view.error?.message).toBe("bad branch");
+      expect(other).toBe(1);
+    });
+
+    it("bad input is rejected with a typed error and nothing is stored", async () => {
+      const wf = flow<unknown>("inputs").then("id", (x) => x).build();
+      const e = await engine([wf]);
+      await expect(e.start(wf, { f: () => 1 }, { id: "bad-fn" })).rejects.toMatchObject({ code: "CODEC" });
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      await expect(e.start(wf, cyclic, { id: "bad-cycle" })).rejects.toMatchObject({ code: "CODEC" });
+      await expect(e.start(wf, "x".repeat(2_000_000), { id: "too-big" })).rejects.toMatchObject({ code: "PAYLOAD_TOO_LARGE" });
+      await expect(e.start(wf, 1, { id: "" })).rejects.toMatchObject({ code: "VALIDATION" });
+      await expect(e.start(wf, 1, { id: 42 as unknown as string })).rejects.toMatchObject({ code: "VALIDATION" });
+      await expect(e.start("nope", 1)).rejects.toMatchObject({ code: "UNKNOWN_WORKFLOW" });
+      await expect(e.signal("missing", "x")).rejects.toMatchObject({ code: "UNKNOWN_INSTANCE" });
+      await expect(e.status("missing")).rejects.toMatchObject({ code: "UNKNOWN_INSTANCE" });
+      expect((await e.list()).runs).toEqual([]);
+    });
+
+    it("a task output that cannot be encoded fails the run with CodecError; committed steps stay", async () => {
+      const wf = flow<null>("bad-output").then("fine", () => 1).then("fn", () => () => 1).build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "bo" });
+      const view = await finished(e, "bo");
+      expect(view.status).toBe("failed");
+      expect(view.error?.code).toBe("CODEC");
+      expect(view.steps.map((s) => s.key)).toEqual(["fine"]);
+    });
+
+    it("list filters by status and workflow and pages with a cursor", async () => {
+      const a = flow<number>("list-a").waitForSignal("s", "go").build();
+      const b = flow<number>("list-b").then("x", (n) => n).build();
+      const e = await engine([a, b]);
+      for (let i = 0; i < 5; i++) await e.start(a, i, { id: `a${i}` });
+      await e.start(b, 1, { id: "b0" });
+      await finished(e, "b0");
+      for (let i = 0; i < 5; i++) await parked(e, `a${i}`);
+      const first = await e.list({ status: "parked", workflow: "list-a", limit: 3 });
+      expect(first.runs).toHaveLength(3);
+      const rest = await e.list({ status: "parked", workflow: "list-a", limit: 3, cursor: first.cursor! });
+      expect(rest.cursor).toBeNull();
+      expect([...first.runs, ...rest.runs].map((r) => r.id).sort()).toEqual(["a0", "a1", "a2", "a3", "a4"]);
+      expect((await e.list({ status: "completed" })).runs.map((r) => r.id)).toEqual(["b0"]);
+      await expect(e.list({ status: "bogus" as "parked" })).rejects.toMatchObject({ code: "VALIDATION" });
+    });
+
+    describe("every node kind directly after every other node kind", () => {
+      for (const pair of nodeKindPairs()) {
+        it(`${pair.first} then ${pair.second}`, async () => {
+          const e = await engine([pair.workflow]);
+          const id = `pair-${pair.first}-${pair.second}`;
+          await e.start(pair.workflow, 1, { id });
+          for (let i = 0; i < 4; i++) {
+            const view = await until(e, id, (v) => v.status !== "running" && v.status !== "pending", "settled");
+            if (view.status === "completed") break;
+            for (const w of view.waitingFor) if (w.kind === "signal") await e.signal(id, w.signal, 1);
+            await h.advance(30);
+          }
+          const view = await finished(e, id);
+          expect(view.status).toBe("completed");
+          expect(view.output).toBe(pair.expected);
+        });
+      }
+    });
+  });
+}

@@ -1,0 +1,3 @@
+import { describeEngineConformance, memoryHarness } from "../src/testing/index.js";
+
+describeEngineConformance("memory store", memoryHarness);
