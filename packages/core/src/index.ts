@@ -69,6 +69,8 @@ export {
   type RunView,
   type StartOptions,
   type StepView,
+  type Wake,
+  type WakeReason,
   type Waker,
 } from "./engine/client.js";
 export {

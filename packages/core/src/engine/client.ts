@@ -22,10 +22,24 @@ import type { ControlResult, ListQuery, RunHeader, RunStatus, Store, StoredRun, 
 import { FINISHED_STATUSES } from "../store/types.js";
 import type { WorkflowRegistry } from "./registry.js";
 
+/** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
+export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep";
+
+/** A request to look at a run again. */
+export interface Wake {
+  readonly reason: WakeReason;
+  /** The run's version when the wake was asked for: two wakes of one reason differ by version. */
+  readonly version: number;
+  /** When (store time) the run is due; null for now. */
+  readonly dueAt: number | null;
+  /** The store's clock when `dueAt` was read, to turn it into a delay without trusting local clocks. */
+  readonly now?: number;
+}
+
 /** How a client makes a run look at itself again: a timer, a queue job. A hint only: the store is the truth. */
 export interface Waker {
-  /** Asks a worker to advance run `id` at `dueAt` (store time), or now when null. */
-  wake(id: string, dueAt: number | null): Promise<void>;
+  /** Asks a worker to advance run `id` at `wake.dueAt`, or now. */
+  wake(id: string, wake: Wake): Promise<void>;
   /** The run ended or was cancelled: pending wake-ups for it may be dropped. */
   forget?(id: string): Promise<void>;
   close?(): Promise<void>;
@@ -121,7 +135,7 @@ export class DurableClient {
     assertId(id, "instance id");
     const bytes = encode(input, { what: `input of run "${id}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id, workflow: definition.name } });
     const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
-    if (created) await this.waker.wake(id, null);
+    if (created) await this.waker.wake(id, { reason: "start", version: header.version, dueAt: null });
     return { id, workflow: header.workflow, created, status: header.status };
   }
 
@@ -140,7 +154,7 @@ export class DurableClient {
     assertId(name, "signal name");
     const bytes = encode(payload, { what: `payload of signal "${name}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
     const delivered = await this.store.signal(id, name, bytes);
-    if (delivered.delivered === "woke") await this.waker.wake(id, delivered.dueAt);
+    if (delivered.delivered === "woke") await this.waker.wake(id, { reason: "signal", version: delivered.version, dueAt: null });
   }
 
   /** The run with its committed steps. @throws UnknownInstanceError */
@@ -211,7 +225,7 @@ export class DurableClient {
   async resume(id: string): Promise<ControlResult> {
     assertId(id, "instance id");
     const result = await this.store.resume(id);
-    if (result.status !== "running") await this.waker.wake(id, null);
+    if (result.status !== "running") await this.waker.wake(id, { reason: "resume", version: result.version, dueAt: null });
     return result;
   }
 

@@ -62,8 +62,10 @@ export interface DurableStepEvent {
 /** How one call of {@link advanceRun} ended. */
 export type AdvanceOutcome =
   | { readonly outcome: "completed" | "failed" | "cancelled" | "paused" | "blocked" | "lost" }
-  | { readonly outcome: "parked"; readonly dueAt: number | null }
-  | { readonly outcome: "skipped"; readonly reason: "finished" | "paused" | "busy" | "not-due"; readonly dueAt: number | null };
+  /** `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time. */
+  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number }
+  | { readonly outcome: "skipped"; readonly reason: "finished" | "paused" }
+  | { readonly outcome: "skipped"; readonly reason: "busy" | "not-due"; readonly dueAt: number | null; readonly now: number };
 
 /** Thrown through the walk when a step cannot go on now. */
 class Park extends Error {
@@ -110,9 +112,7 @@ class StoredDataError extends Error {
  */
 export async function advanceRun(options: CheckpointOptions, id: string): Promise<AdvanceOutcome> {
   const acquired = await options.store.acquire(id, options.leaseMs);
-  if (!acquired.acquired) {
-    return { outcome: "skipped", reason: acquired.reason, dueAt: acquired.reason === "not-due" ? acquired.dueAt : null };
-  }
+  if (!acquired.acquired) return { outcome: "skipped", ...acquired };
   const { header } = acquired.run;
   const workflow = options.workflows.find(header.workflow, header.hash);
   if (!workflow) {
@@ -183,7 +183,8 @@ class RunSession {
           const parked = await this.write(() => store.park(this.id, this.version, e.waits, e.attempts));
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
-          return parked.outcome === "parked" ? { outcome: "parked", dueAt: parked.dueAt } : { outcome: parked.stopped };
+          if (parked.outcome === "parked") return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+          return { outcome: parked.stopped };
         }
         return await this.settleFailure(e);
       }

@@ -89,8 +89,8 @@ export class MemoryStore implements Store {
     const { status, dueAt } = r.header;
     if (FINISHED_STATUSES.includes(status)) return { acquired: false, reason: "finished" };
     if (status === "paused") return { acquired: false, reason: "paused" };
-    if (status === "running" && dueAt !== null && dueAt > now) return { acquired: false, reason: "busy" };
-    if (status === "parked" && (dueAt === null || dueAt > now)) return { acquired: false, reason: "not-due", dueAt };
+    if (status === "running" && dueAt !== null && dueAt > now) return { acquired: false, reason: "busy", dueAt, now };
+    if (status === "parked" && (dueAt === null || dueAt > now)) return { acquired: false, reason: "not-due", dueAt, now };
     this.write(r, { status: "running", dueAt: now + leaseMs, requested: null });
     return { acquired: true, run: this.view(r, true) };
   }
@@ -207,10 +207,10 @@ export class MemoryStore implements Store {
     buffer.push(payload);
     r.signals.set(name, buffer);
     const waiting = r.header.status === "parked" && r.header.waits.some((w) => w.kind === "signal" && w.signal === name);
-    if (!waiting) return { delivered: "buffered", dueAt: r.header.dueAt };
+    if (!waiting) return { delivered: "buffered", dueAt: r.header.dueAt, version: r.header.version };
     const now = this.clock.now();
     this.write(r, { dueAt: now });
-    return { delivered: "woke", dueAt: now };
+    return { delivered: "woke", dueAt: now, version: r.header.version };
   }
 
   async cancel(id: string): Promise<ControlResult> {
@@ -218,11 +218,11 @@ export class MemoryStore implements Store {
     this.assertLive(r, "cancel");
     if (r.header.status === "running") {
       this.request(r, "cancel");
-      return { status: "running", immediate: false };
+      return { status: "running", version: r.header.version, immediate: false };
     }
     this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
     this.notify(r);
-    return { status: "cancelled", immediate: true };
+    return { status: "cancelled", version: r.header.version, immediate: true };
   }
 
   async pause(id: string): Promise<ControlResult> {
@@ -230,10 +230,10 @@ export class MemoryStore implements Store {
     this.assertLive(r, "pause");
     if (r.header.status === "running") {
       if (r.header.requested !== "cancel") this.request(r, "pause");
-      return { status: "running", immediate: false };
+      return { status: "running", version: r.header.version, immediate: false };
     }
     if (r.header.status !== "paused") this.write(r, { status: "paused", dueAt: null });
-    return { status: "paused", immediate: true };
+    return { status: "paused", version: r.header.version, immediate: true };
   }
 
   async resume(id: string): Promise<ControlResult> {
@@ -241,12 +241,12 @@ export class MemoryStore implements Store {
     this.assertLive(r, "resume");
     if (r.header.status === "running") {
       if (r.header.requested === "pause") this.request(r, null);
-      return { status: "running", immediate: true };
+      return { status: "running", version: r.header.version, immediate: true };
     }
-    if (r.header.status !== "paused") return { status: r.header.status, immediate: true };
+    if (r.header.status !== "paused") return { status: r.header.status, version: r.header.version, immediate: true };
     const status = r.header.waits.length > 0 ? "parked" : "pending";
     this.write(r, { status, dueAt: this.clock.now() });
-    return { status, immediate: true };
+    return { status, version: r.header.version, immediate: true };
   }
 
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
@@ -267,15 +267,15 @@ export class MemoryStore implements Store {
     return { runs: page, cursor: matching.length > limit && last ? encodeCursor(last) : null };
   }
 
-  async due(limit: number): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {
-    const now = this.clock.now();
+  async due(limit: number, graceMs = 0): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {
+    const now = this.clock.now() - graceMs;
     const scheduled = [...this.runs.values()]
       .map((r) => r.header)
       .filter((h): h is RunHeader & { dueAt: number } => h.dueAt !== null)
       .sort((a, b) => a.dueAt - b.dueAt);
     const ids = scheduled.filter((h) => h.dueAt <= now).slice(0, limit).map((h) => h.id);
     const next = scheduled.find((h) => h.dueAt > now);
-    return { ids, nextDueAt: next ? next.dueAt : null, now };
+    return { ids, nextDueAt: next ? next.dueAt : null, now: now + graceMs };
   }
 
   async onFinish(listener: FinishListener): Promise<() => Promise<void>> {

@@ -70,9 +70,13 @@ export interface NewRun {
 
 /** Why `acquire` did not hand a run over. */
 export type NotAcquired =
-  | { readonly acquired: false; readonly reason: "finished" | "paused" | "busy" }
-  /** Parked and nothing is due yet: the wake came early. */
-  | { readonly acquired: false; readonly reason: "not-due"; readonly dueAt: number | null };
+  | { readonly acquired: false; readonly reason: "finished" | "paused" }
+  /**
+   * `busy`: another worker holds an unexpired lease (until `dueAt`).
+   * `not-due`: parked and nothing is due yet, the wake came early (due at `dueAt`, or when a signal comes).
+   * `now` is the store's clock, so a caller can schedule the next look without trusting its own.
+   */
+  | { readonly acquired: false; readonly reason: "busy" | "not-due"; readonly dueAt: number | null; readonly now: number };
 
 export type AcquireResult = { readonly acquired: true; readonly run: StoredRun } | NotAcquired;
 
@@ -97,11 +101,13 @@ export type ParkResult =
   | { readonly outcome: "signalled"; readonly version: number }
   | { readonly outcome: "stopped"; readonly stopped: "cancelled" | "paused"; readonly version: number };
 
-export type SignalResult = { readonly delivered: "woke" | "buffered"; readonly dueAt: number | null };
+export type SignalResult = { readonly delivered: "woke" | "buffered"; readonly dueAt: number | null; readonly version: number };
 
 /** What a control operation (cancel, pause, resume) did. */
 export interface ControlResult {
   readonly status: RunStatus;
+  /** The run's version after the change. */
+  readonly version: number;
   /** True when the change is already in force; false when it waits for the running run's next step boundary. */
   readonly immediate: boolean;
 }
@@ -191,8 +197,11 @@ export interface Store {
   get(id: string, options?: { readonly outputs?: boolean }): Promise<StoredRun | null>;
   /** Runs by status and/or workflow, oldest first, a page at a time. */
   list(query: ListQuery): Promise<ListPage>;
-  /** Ids of runs due by the store's now (timers passed, signals delivered, leases expired), earliest first. */
-  due(limit: number): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
+  /**
+   * Ids of runs due by the store's now minus `graceMs` (timers passed, signals
+   * delivered, leases expired), earliest first, with the next due time after that.
+   */
+  due(limit: number, graceMs?: number): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
   /** Tells `listener` of every run that finishes, from any process sharing the store. */
   onFinish(listener: FinishListener): Promise<() => Promise<void>>;
   close(): Promise<void>;
