@@ -26,9 +26,7 @@ export type BranchOutputs<B extends readonly Branch<string, never, unknown>[]> =
 };
 
 /** What a loop body answers: go around again with a new input, or finish with an output. */
-export type LoopStep<Again, Done> =
-  | { readonly loop: "again"; readonly value: Again }
-  | { readonly loop: "done"; readonly value: Done };
+export type LoopStep<Again, Done> = { readonly loop: "again"; readonly value: Again } | { readonly loop: "done"; readonly value: Done };
 
 /** Builders of {@link LoopStep} answers. */
 export const LoopResult = Object.freeze({
@@ -193,7 +191,7 @@ export class RouteBuilder<In, Cur, K extends string, Outs> {
     return new RouteBuilder(this.finish, [...this.branches, [key, target as Target<unknown, unknown>]], this.fallback);
   }
 
-  /** The branch taken for a declared key without a branch of its own. */
+  /** The branch taken for any key without a branch of its own. */
   defaultBranch<Out>(target: Target<Cur, Out>): RouteBuilder<In, Cur, K, Outs | Out> {
     return new RouteBuilder(this.finish, this.branches, target as Target<unknown, unknown>);
   }
@@ -329,7 +327,12 @@ function requalify(node: Continuation, prefix: string, tail: Continuation | null
   const ref = prefix + node.ref;
   switch (node.kind) {
     case "fork":
-      return freeze({ ...node, ref, next, branches: node.branches.map((b) => freeze({ id: b.id, root: requalify(b.root, prefix, null) })) });
+      return freeze({
+        ...node,
+        ref,
+        next,
+        branches: node.branches.map((b) => freeze({ id: b.id, root: requalify(b.root, prefix, null) })),
+      });
     case "route":
       return freeze({
         ...node,

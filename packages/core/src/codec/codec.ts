@@ -68,7 +68,11 @@ function findUnencodable(value: unknown, path: string, ancestors: Set<object>): 
       ancestors.add(value);
       try {
         const entries: Iterable<[string, unknown]> =
-          value instanceof Map ? [...value].map(([k, v]) => [String(k), v]) : value instanceof Set ? [...value].map((v, i) => [String(i), v]) : Object.entries(value);
+          value instanceof Map
+            ? [...value].map(([k, v]) => [String(k), v])
+            : value instanceof Set
+              ? [...value].map((v, i) => [String(i), v])
+              : Object.entries(value);
         for (const [key, child] of entries) {
           const problem = findUnencodable(child, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, ancestors);
           if (problem) return problem;

@@ -133,7 +133,11 @@ export class DurableClient {
     if (definition?.kind !== "workflow") throw new ValidationError("start() takes a built workflow or a registered workflow name");
     const id = options.id ?? randomUUID();
     assertId(id, "instance id");
-    const bytes = encode(input, { what: `input of run "${id}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id, workflow: definition.name } });
+    const bytes = encode(input, {
+      what: `input of run "${id}"`,
+      maxBytes: this.maxPayloadBytes,
+      context: { instanceId: id, workflow: definition.name },
+    });
     const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
     if (created) await this.waker.wake(id, { reason: "start", version: header.version, dueAt: null });
     return { id, workflow: header.workflow, created, status: header.status };
@@ -172,7 +176,11 @@ export class DurableClient {
       waitingFor: header.status === "parked" || header.status === "paused" ? header.waits : [],
       error: header.error,
       requested: header.requested,
-      steps: [...run.outputs].map(([key, bytes]) => ({ key, attempts: header.attempts[key] ?? 1, output: decode(bytes, what(key), { instanceId: id }) })),
+      steps: [...run.outputs].map(([key, bytes]) => ({
+        key,
+        attempts: header.attempts[key] ?? 1,
+        output: decode(bytes, what(key), { instanceId: id }),
+      })),
       input: decode(run.input, `input of run "${id}"`, { instanceId: id }),
       output: run.result === null ? undefined : decode(run.result, `output of run "${id}"`, { instanceId: id }),
       dueAt: header.dueAt,
@@ -241,7 +249,15 @@ export class DurableClient {
     }
     const page = await this.store.list({ ...query, limit });
     return {
-      runs: page.runs.map((h) => ({ id: h.id, workflow: h.workflow, status: h.status, createdAt: h.createdAt, updatedAt: h.updatedAt, dueAt: h.dueAt, error: h.error })),
+      runs: page.runs.map((h) => ({
+        id: h.id,
+        workflow: h.workflow,
+        status: h.status,
+        createdAt: h.createdAt,
+        updatedAt: h.updatedAt,
+        dueAt: h.dueAt,
+        error: h.error,
+      })),
       cursor: page.cursor,
     };
   }
@@ -272,7 +288,11 @@ export class DurableClient {
     if (header.status === "completed") return decode(run.result!, `output of run "${header.id}"`, { instanceId: header.id }) as Out;
     if (header.status === "cancelled") throw new CancelledError(`run "${header.id}" was cancelled`, { instanceId: header.id });
     const cause = header.error ? deserializeError(header.error) : undefined;
-    throw new RunFailedError(`run "${header.id}" failed: ${cause?.message ?? "unknown error"}`, { instanceId: header.id, workflow: header.workflow }, { cause });
+    throw new RunFailedError(
+      `run "${header.id}" failed: ${cause?.message ?? "unknown error"}`,
+      { instanceId: header.id, workflow: header.workflow },
+      { cause },
+    );
   }
 
   /** One store subscription per client, shared by every `result` call. */
@@ -297,7 +317,8 @@ export class DurableClient {
       cancel,
       until: async (ms) => {
         let stopTimer = () => {};
-        const timedOut = ms === null ? new Promise<void>(() => {}) : new Promise<void>((resolve) => (stopTimer = this.clock.setTimer(ms, resolve)));
+        const timedOut =
+          ms === null ? new Promise<void>(() => {}) : new Promise<void>((resolve) => (stopTimer = this.clock.setTimer(ms, resolve)));
         try {
           await Promise.race([finished, timedOut]);
         } finally {
@@ -317,7 +338,9 @@ export class DurableClient {
 /** @throws ValidationError unless `value` is a non-empty string of at most 512 characters. */
 export function assertId(value: unknown, what: string): asserts value is string {
   if (typeof value !== "string" || value.length === 0 || value.length > 512) {
-    throw new ValidationError(`${what} must be a non-empty string of at most 512 characters, got ${describe(value)}`, { value: describe(value) });
+    throw new ValidationError(`${what} must be a non-empty string of at most 512 characters, got ${describe(value)}`, {
+      value: describe(value),
+    });
   }
 }
 

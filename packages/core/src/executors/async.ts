@@ -41,20 +41,19 @@ export async function runAsync<In, Out>(workflow: Workflow<In, Out>, input: In, 
       switch (effect.type) {
         case "call": {
           let attempts = 0;
-          const output = await limit(() =>
-            runStep({
-              fn: effect.fn,
-              input: effect.input,
-              options: effect.node.options,
-              clock,
-              key: effect.key,
-              ...(options.signal ? { signal: options.signal } : {}),
-              context: (attempt, signal) => {
-                attempts = attempt;
-                return taskContext(workflow.name, instanceId, effect.key, attempt, signal);
-              },
-            }),
-          );
+          const output = await runStep({
+            limit,
+            fn: effect.fn,
+            input: effect.input,
+            options: effect.node.options,
+            clock,
+            key: effect.key,
+            ...(options.signal ? { signal: options.signal } : {}),
+            context: (attempt, signal) => {
+              attempts = attempt;
+              return taskContext(workflow.name, instanceId, effect.key, attempt, signal);
+            },
+          });
           options.onStep?.({ key: effect.key, output, attempts });
           return output;
         }

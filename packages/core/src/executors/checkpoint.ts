@@ -157,7 +157,10 @@ class RunSession {
   }
 
   async advance(): Promise<AdvanceOutcome> {
-    const heartbeat = setInterval(() => void this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs)).catch(() => undefined), Math.max(50, this.options.leaseMs / 3));
+    const heartbeat = setInterval(
+      () => void this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs)).catch(() => undefined),
+      Math.max(50, this.options.leaseMs / 3),
+    );
     try {
       return await this.advanceUntilSettled();
     } finally {
@@ -226,22 +229,21 @@ class RunSession {
     let attempts = 0;
     let output: unknown;
     try {
-      output = await this.options.limit(() =>
-        runStep({
-          fn: effect.fn,
-          input: effect.input,
-          options: effect.node.options,
-          clock: this.options.clock,
-          key,
-          firstAttempt: (this.run.header.attempts[key] ?? 0) + 1,
-          holdRetriesUpToMs: this.options.holdRetriesUpToMs,
-          signal: this.abort.signal,
-          context: (attempt, signal) => {
-            attempts = attempt;
-            return taskContext(this.workflow.name, this.id, key, attempt, signal);
-          },
-        }),
-      );
+      output = await runStep({
+        limit: this.options.limit,
+        fn: effect.fn,
+        input: effect.input,
+        options: effect.node.options,
+        clock: this.options.clock,
+        key,
+        firstAttempt: (this.run.header.attempts[key] ?? 0) + 1,
+        holdRetriesUpToMs: this.options.holdRetriesUpToMs,
+        signal: this.abort.signal,
+        context: (attempt, signal) => {
+          attempts = attempt;
+          return taskContext(this.workflow.name, this.id, key, attempt, signal);
+        },
+      });
     } catch (e) {
       if (e instanceof RetryLater) {
         throw new Park([{ kind: "timer", key, reason: "retry", delayMs: e.delayMs }], { [key]: e.nextAttempt - 1 });
@@ -299,9 +301,7 @@ class RunSession {
 
   private async commit(key: string, output: unknown, attempts: number): Promise<void> {
     const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
-    const result = await this.write(() =>
-      this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs),
-    );
+    const result = await this.write(() => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs));
     if (!result.ok) throw this.stop(result.stopped, result.version);
     this.version = result.version;
     this.outputs.set(key, bytes);

@@ -47,6 +47,8 @@ export interface StepRun {
   readonly holdRetriesUpToMs?: number;
   /** Aborts the current attempt and stops retrying (run cancelled, worker closing). */
   readonly signal?: AbortSignal;
+  /** Bounds concurrent attempts; the wait between attempts holds no slot. */
+  readonly limit?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Told of every failed attempt that will be retried. */
   readonly onRetry?: (attempt: number, error: Error, delayMs: number) => void;
 }
@@ -70,7 +72,8 @@ export async function runStep(run: StepRun): Promise<unknown> {
     return await pRetry(
       async (n) => {
         try {
-          return await runAttempt(run, first + n - 1);
+          const attempt = first + n - 1;
+          return await (run.limit ? run.limit(() => runAttempt(run, attempt)) : runAttempt(run, attempt));
         } catch (e) {
           const error = ensureError(e);
           if (isNonRetryable(error) || run.signal?.aborted) throw new AbortError(new AttemptFailure(error));

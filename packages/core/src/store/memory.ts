@@ -149,7 +149,12 @@ export class MemoryStore implements Store {
     return { outcome: "timeout", committed: true, version: r.header.version };
   }
 
-  async park(id: string, version: number, requests: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult> {
+  async park(
+    id: string,
+    version: number,
+    requests: readonly WaitRequest[],
+    attempts: Readonly<Record<string, number>>,
+  ): Promise<ParkResult> {
     const r = this.expect(id, version);
     if (requests.some((w) => w.kind === "signal" && (r.signals.get(w.signal)?.length ?? 0) > 0)) {
       return { outcome: "signalled", version: r.header.version };
@@ -259,7 +264,9 @@ export class MemoryStore implements Store {
     const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
     const matching = [...this.runs.values()]
       .map((r) => r.header)
-      .filter((h) => (query.status === undefined || h.status === query.status) && (query.workflow === undefined || h.workflow === query.workflow))
+      .filter(
+        (h) => (query.status === undefined || h.status === query.status) && (query.workflow === undefined || h.workflow === query.workflow),
+      )
       .sort(compareByCreation)
       .filter((h) => after === null || compareByCreation(h, after) > 0);
     const page = matching.slice(0, limit);
@@ -273,7 +280,10 @@ export class MemoryStore implements Store {
       .map((r) => r.header)
       .filter((h): h is RunHeader & { dueAt: number } => h.dueAt !== null)
       .sort((a, b) => a.dueAt - b.dueAt);
-    const ids = scheduled.filter((h) => h.dueAt <= now).slice(0, limit).map((h) => h.id);
+    const ids = scheduled
+      .filter((h) => h.dueAt <= now)
+      .slice(0, limit)
+      .map((h) => h.id);
     const next = scheduled.find((h) => h.dueAt > now);
     return { ids, nextDueAt: next ? next.dueAt : null, now: now + graceMs };
   }

@@ -161,7 +161,14 @@ export interface Store {
    * With none buffered and the step's recorded `timeoutAt` passed, the timeout
    * wins: `fallback` (when given) is committed as the output. Exactly one wins.
    */
-  takeSignal(id: string, version: number, key: string, signal: string, fallback: Uint8Array | null, leaseMs: number): Promise<TakeSignalResult>;
+  takeSignal(
+    id: string,
+    version: number,
+    key: string,
+    signal: string,
+    fallback: Uint8Array | null,
+    leaseMs: number,
+  ): Promise<TakeSignalResult>;
 
   /**
    * Parks the run on `waits`, unless a signal one of them waits for is already
@@ -171,7 +178,11 @@ export interface Store {
   park(id: string, version: number, waits: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult>;
 
   /** Ends the run: `completed` with its result, or `failed` with its error. A requested cancel wins over completion. */
-  finish(id: string, version: number, end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError }): Promise<WriteResult>;
+  finish(
+    id: string,
+    version: number,
+    end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
+  ): Promise<WriteResult>;
 
   /**
    * Leaves the run parked and not due for `retryAfterMs`, with `error` saying
@@ -201,7 +212,10 @@ export interface Store {
    * Ids of runs due by the store's now minus `graceMs` (timers passed, signals
    * delivered, leases expired), earliest first, with the next due time after that.
    */
-  due(limit: number, graceMs?: number): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
+  due(
+    limit: number,
+    graceMs?: number,
+  ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
   /** Tells `listener` of every run that finishes, from any process sharing the store. */
   onFinish(listener: FinishListener): Promise<() => Promise<void>>;
   close(): Promise<void>;

@@ -44,7 +44,11 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       until(e, id, (v) => ["completed", "failed", "cancelled"].includes(v.status), "finished");
 
     it("a delay right after a task parks, then resumes when it passes", async () => {
-      const wf = flow<number>("delay-after-task").then("double", (n) => n * 2).delay("wait", 40).then("inc", (n) => n + 1).build();
+      const wf = flow<number>("delay-after-task")
+        .then("double", (n) => n * 2)
+        .delay("wait", 40)
+        .then("inc", (n) => n + 1)
+        .build();
       const e = await engine([wf]);
       await e.start(wf, 5, { id: "d1" });
       const view = await parked(e, "d1");
@@ -55,7 +59,11 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     });
 
     it("a signal right after a task parks, then resumes when the signal comes", async () => {
-      const wf = flow<number>("signal-after-task").then("double", (n) => n * 2).waitForSignal<number>("approval", "approved").then("sum", (n) => n + 100).build();
+      const wf = flow<number>("signal-after-task")
+        .then("double", (n) => n * 2)
+        .waitForSignal<number>("approval", "approved")
+        .then("sum", (n) => n + 100)
+        .build();
       const e = await engine([wf]);
       await e.start(wf, 5, { id: "s1" });
       expect((await parked(e, "s1")).waitingFor).toEqual([{ kind: "signal", key: "approval", signal: "approved", timeoutAt: null }]);
@@ -64,7 +72,11 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     });
 
     it("a signal sent before the run reaches its wait is kept until it gets there", async () => {
-      const wf = flow<string>("early-signal").delay("first", 40).waitForSignal<string>("approval", "go").then("echo", (s) => `got ${s}`).build();
+      const wf = flow<string>("early-signal")
+        .delay("first", 40)
+        .waitForSignal<string>("approval", "go")
+        .then("echo", (s) => `got ${s}`)
+        .build();
       const e = await engine([wf]);
       await e.start(wf, "x", { id: "early" });
       await parked(e, "early");
@@ -82,7 +94,12 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       const both = flow<null>("two-waits-both")
         .waitForSignal<string>("first", "item")
         .then("hold", (a) => a)
-        .fork([branch("b", task("next", (a: string) => a))])
+        .fork([
+          branch(
+            "b",
+            task("next", (a: string) => a),
+          ),
+        ])
         .join("j", (o) => o.b)
         .build();
       const e = await engine([wf, both]);
@@ -160,8 +177,20 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     it("a delay in one fork branch does not hold the other branch back", async () => {
       const wf = flow<number>("fork-delay")
         .fork([
-          branch("slow", flow<number>("slow").delay("nap", 50).then("late", (n) => n + 1).build()),
-          branch("fast", flow<number>("fast").then("one", (n) => n * 10).then("two", (n) => n + 5).build()),
+          branch(
+            "slow",
+            flow<number>("slow")
+              .delay("nap", 50)
+              .then("late", (n) => n + 1)
+              .build(),
+          ),
+          branch(
+            "fast",
+            flow<number>("fast")
+              .then("one", (n) => n * 10)
+              .then("two", (n) => n + 5)
+              .build(),
+          ),
         ])
         .join("merge", (o) => o.slow + o.fast)
         .build();
@@ -176,7 +205,10 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
 
     it("a parked run is cancelled at once and never runs another step", async () => {
       let shipped = 0;
-      const wf = flow<null>("cancel-parked").delay("wait", 40).then("ship", () => ++shipped).build();
+      const wf = flow<null>("cancel-parked")
+        .delay("wait", 40)
+        .then("ship", () => ++shipped)
+        .build();
       const e = await engine([wf]);
       await e.start(wf, null, { id: "c1" });
       await parked(e, "c1");
@@ -193,7 +225,13 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       let after = 0;
-      const wf = flow<null>("cancel-running").then("hold", async () => { await gate; return 1; }).then("after", () => ++after).build();
+      const wf = flow<null>("cancel-running")
+        .then("hold", async () => {
+          await gate;
+          return 1;
+        })
+        .then("after", () => ++after)
+        .build();
       const e = await engine([wf]);
       await e.start(wf, null, { id: "c2" });
       await until(e, "c2", (v) => v.status === "running", "running");
@@ -205,7 +243,10 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     });
 
     it("pause, a signal while paused, then resume: the run goes on with the signal", async () => {
-      const wf = flow<null>("pause-signal").waitForSignal<string>("approval", "approved").then("echo", (s) => `ok ${s}`).build();
+      const wf = flow<null>("pause-signal")
+        .waitForSignal<string>("approval", "approved")
+        .then("echo", (s) => `ok ${s}`)
+        .build();
       const e = await engine([wf]);
       await e.start(wf, null, { id: "p1" });
       await parked(e, "p1");
@@ -223,9 +264,19 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       const gate = new Promise<void>((resolve) => (release = resolve));
       const build = (hold: boolean) =>
         flow<number>("crash")
-          .then("one", (n) => { ran.push("one"); return n + 1; })
-          .then("two", async (n) => { ran.push("two"); if (hold) await gate; return n + 1; })
-          .then("three", (n) => { ran.push("three"); return n * 10; })
+          .then("one", (n) => {
+            ran.push("one");
+            return n + 1;
+          })
+          .then("two", async (n) => {
+            ran.push("two");
+            if (hold) await gate;
+            return n + 1;
+          })
+          .then("three", (n) => {
+            ran.push("three");
+            return n * 10;
+          })
           .build();
       const first = await engine([build(true)], { lease: 50 });
       await first.start(build(true), 1, { id: "crash" });
@@ -243,7 +294,12 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
 
     it("starting the same id twice returns the first run and starts nothing more", async () => {
       let runs = 0;
-      const wf = flow<number>("once").then("count", (n) => { runs++; return n; }).build();
+      const wf = flow<number>("once")
+        .then("count", (n) => {
+          runs++;
+          return n;
+        })
+        .build();
       const e = await engine([wf]);
       const a = await e.start(wf, 1, { id: "same" });
       const b = await e.start(wf, 2, { id: "same" });
@@ -256,12 +312,20 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       let size: "small" | "large" = "small";
       const wf = flow<null>("route-commit")
         .route("by-size", () => size, ["small", "large"] as const)
-        .branch("small", task("s", () => "small-branch"))
-        .branch("large", task("l", () => "large-branch"))
+        .branch(
+          "small",
+          task("s", () => "small-branch"),
+        )
+        .branch(
+          "large",
+          task("l", () => "large-branch"),
+        )
         .done()
         .delay("wait", 30)
         .build();
-      const wfAfter = flow<null>("route-commit-2").then("x", () => size).build();
+      const wfAfter = flow<null>("route-commit-2")
+        .then("x", () => size)
+        .build();
       const e = await engine([wf, wfAfter]);
       await e.start(wf, null, { id: "route" });
       await parked(e, "route");
@@ -276,7 +340,14 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     it("loop iterations commit one by one and a resumed loop does not repeat them", async () => {
       const ran: number[] = [];
       const wf = flow<number>("loop-commit")
-        .loop("count", (n) => { ran.push(n); return n >= 3 ? LoopResult.done(n) : LoopResult.again(n + 1); }, { maxIterations: 5 })
+        .loop(
+          "count",
+          (n) => {
+            ran.push(n);
+            return n >= 3 ? LoopResult.done(n) : LoopResult.again(n + 1);
+          },
+          { maxIterations: 5 },
+        )
         .delay("wait", 20)
         .build();
       const e = await engine([wf]);
@@ -291,9 +362,17 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     it("a retry whose backoff is long parks the run and resumes at the next attempt", async () => {
       const attempts: number[] = [];
       const wf = flow<null>("retry-park")
-        .then("flaky", (_, ctx) => { attempts.push(ctx.attempt); if (ctx.attempt < 3) throw new Error("not yet"); return "ok"; }, {
-          retry: { maxAttempts: 3, backoff: { initial: 40, factor: 1 } },
-        })
+        .then(
+          "flaky",
+          (_, ctx) => {
+            attempts.push(ctx.attempt);
+            if (ctx.attempt < 3) throw new Error("not yet");
+            return "ok";
+          },
+          {
+            retry: { maxAttempts: 3, backoff: { initial: 40, factor: 1 } },
+          },
+        )
         .build();
       const e = await engine([wf], { holdRetriesUpTo: 10 });
       await e.start(wf, null, { id: "retry" });
@@ -311,9 +390,17 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     it("tasks see the instance id and an idempotency key stable per step", async () => {
       const seen: string[] = [];
       const wf = flow<null>("ids")
-        .then("a", (_, ctx) => { seen.push(`${ctx.instanceId} ${ctx.stepId} ${ctx.idempotencyKey}`); if (ctx.attempt === 1) throw new Error("again"); return 1; }, {
-          retry: { maxAttempts: 2, backoff: { initial: 1 } },
-        })
+        .then(
+          "a",
+          (_, ctx) => {
+            seen.push(`${ctx.instanceId} ${ctx.stepId} ${ctx.idempotencyKey}`);
+            if (ctx.attempt === 1) throw new Error("again");
+            return 1;
+          },
+          {
+            retry: { maxAttempts: 2, backoff: { initial: 1 } },
+          },
+        )
         .build();
       const e = await engine([wf]);
       await e.start(wf, null, { id: "ids-1" });
@@ -326,8 +413,14 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     });
 
     it("a run whose definition changed stays parked with DefinitionMismatchError, and finishes once the old one is back", async () => {
-      const v1 = flow<null>("versioned").waitForSignal<string>("approval", "approved").then("done", (s) => `v1 ${s}`).build();
-      const v2 = flow<null>("versioned").waitForSignal<string>("approval", "approved").then("done2", (s) => `v2 ${s}`).build();
+      const v1 = flow<null>("versioned")
+        .waitForSignal<string>("approval", "approved")
+        .then("done", (s) => `v1 ${s}`)
+        .build();
+      const v2 = flow<null>("versioned")
+        .waitForSignal<string>("approval", "approved")
+        .then("done2", (s) => `v2 ${s}`)
+        .build();
       const first = await engine([v1]);
       await first.start(v1, null, { id: "ver" });
       await parked(first, "ver");
@@ -344,7 +437,11 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     });
 
     it("a failing task fails the run; result() rejects with its cause", async () => {
-      const wf = flow<null>("fails").then("boom", () => { throw new Error("no stock"); }).build();
+      const wf = flow<null>("fails")
+        .then("boom", () => {
+          throw new Error("no stock");
+        })
+        .build();
       const e = await engine([wf]);
       await e.start(wf, null, { id: "f1" });
       const err = await e.result("f1").catch((x: unknown) => x);
@@ -356,7 +453,18 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     it("a failing fork branch fails the run after the other branch settles", async () => {
       let other = 0;
       const wf = flow<null>("fork-fail")
-        .fork([branch("bad", task("bad", () => { throw new Error("bad branch"); })), branch("good", task("good", async () => ++other))])
+        .fork([
+          branch(
+            "bad",
+            task("bad", () => {
+              throw new Error("bad branch");
+            }),
+          ),
+          branch(
+            "good",
+            task("good", async () => ++other),
+          ),
+        ])
         .join("j", (o) => o)
         .build();
       const e = await engine([wf]);
@@ -368,7 +476,9 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     });
 
     it("bad input is rejected with a typed error and nothing is stored", async () => {
-      const wf = flow<unknown>("inputs").then("id", (x) => x).build();
+      const wf = flow<unknown>("inputs")
+        .then("id", (x) => x)
+        .build();
       const e = await engine([wf]);
       await expect(e.start(wf, { f: () => 1 }, { id: "bad-fn" })).rejects.toMatchObject({ code: "CODEC" });
       const cyclic: Record<string, unknown> = {};
@@ -384,7 +494,10 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     });
 
     it("a task output that cannot be encoded fails the run with CodecError; committed steps stay", async () => {
-      const wf = flow<null>("bad-output").then("fine", () => 1).then("fn", () => () => 1).build();
+      const wf = flow<null>("bad-output")
+        .then("fine", () => 1)
+        .then("fn", () => () => 1)
+        .build();
       const e = await engine([wf]);
       await e.start(wf, null, { id: "bo" });
       const view = await finished(e, "bo");
@@ -395,7 +508,9 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
 
     it("list filters by status and workflow and pages with a cursor", async () => {
       const a = flow<number>("list-a").waitForSignal("s", "go").build();
-      const b = flow<number>("list-b").then("x", (n) => n).build();
+      const b = flow<number>("list-b")
+        .then("x", (n) => n)
+        .build();
       const e = await engine([a, b]);
       for (let i = 0; i < 5; i++) await e.start(a, i, { id: `a${i}` });
       await e.start(b, 1, { id: "b0" });

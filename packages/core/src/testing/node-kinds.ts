@@ -10,12 +10,30 @@ const KINDS = {
   task: { add: (f: FlowBuilder<number, number>, p: string) => f.then(`${p}t`, (n) => n + 1), apply: (n: number) => n + 1 },
   fork: {
     add: (f: FlowBuilder<number, number>, p: string) =>
-      f.fork([branch(`${p}a`, task("inc", (n: number) => n + 1)), branch(`${p}b`, task("dbl", (n: number) => n * 2))]).join(`${p}j`, (o) => Object.values(o).reduce((x, y) => x + y, 0)),
+      f
+        .fork([
+          branch(
+            `${p}a`,
+            task("inc", (n: number) => n + 1),
+          ),
+          branch(
+            `${p}b`,
+            task("dbl", (n: number) => n * 2),
+          ),
+        ])
+        .join(`${p}j`, (o) => Object.values(o).reduce((x, y) => x + y, 0)),
     apply: (n: number) => n + 1 + n * 2,
   },
   route: {
     add: (f: FlowBuilder<number, number>, p: string) =>
-      f.route(`${p}r`, (n) => (n % 2 === 0 ? "even" : "odd"), ["even", "odd"] as const).branch("even", task("half", (n: number) => n / 2)).defaultBranch(task("triple", (n: number) => n * 3)).done(),
+      f
+        .route(`${p}r`, (n) => (n % 2 === 0 ? "even" : "odd"), ["even", "odd"] as const)
+        .branch(
+          "even",
+          task("half", (n: number) => n / 2),
+        )
+        .defaultBranch(task("triple", (n: number) => n * 3))
+        .done(),
     apply: (n: number) => (n % 2 === 0 ? n / 2 : n * 3),
   },
   loop: {
@@ -30,7 +48,12 @@ const KINDS = {
   delay: { add: (f: FlowBuilder<number, number>, p: string) => f.delay(`${p}d`, 10), apply: (n: number) => n },
   signal: { add: (f: FlowBuilder<number, number>, p: string) => f.waitForSignal<number>(`${p}s`, `${p}sig`), apply: () => 1 },
   subflow: {
-    add: (f: FlowBuilder<number, number>, p: string) => f.thenFlow(flow<number>(`${p}child`).then("sq", (n) => n * n).build()),
+    add: (f: FlowBuilder<number, number>, p: string) =>
+      f.thenFlow(
+        flow<number>(`${p}child`)
+          .then("sq", (n) => n * n)
+          .build(),
+      ),
     apply: (n: number) => n * n,
   },
 } as const;
@@ -43,7 +66,10 @@ export function nodeKindPairs(): { first: NodeKindName; second: NodeKindName; wo
   return names.flatMap((first) =>
     names.map((second) => {
       const start = flow<number>(`pair-${first}-${second}`);
-      const workflow = KINDS[second].add(KINDS[first].add(start, "x"), "y").then("end", (n) => n + 1000).build();
+      const workflow = KINDS[second]
+        .add(KINDS[first].add(start, "x"), "y")
+        .then("end", (n) => n + 1000)
+        .build();
       return { first, second, workflow, expected: KINDS[second].apply(KINDS[first].apply(1)) + 1000 };
     }),
   );
