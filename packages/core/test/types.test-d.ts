@@ -162,13 +162,10 @@ describe("route", () => {
   });
 
   it("rejects a branch key outside the declared set", () => {
-    flow<Order>("r")
-      .route("by-size", () => "small", ["small", "large"] as const)
-      // @ts-expect-error "huge" is not a declared key
-      .branch(
-        "huge",
-        task("h", (o: Order) => o),
-      );
+    const route = flow<Order>("r").route("by-size", () => "small", ["small", "large"] as const);
+    const huge = task("h", (o: Order) => o);
+    // @ts-expect-error "huge" is not a declared key
+    route.branch("huge", huge);
   });
 
   it("rejects a key function answering an undeclared key", () => {

@@ -109,6 +109,8 @@ export function createEngine<S extends Store>(options: EngineOptions<S>): Embedd
   return new EmbeddedEngine(options);
 }
 
+const SWEEP_RETRY_MS = 1000;
+
 /** Sweeps the due index and advances due runs, one advance per run at a time. */
 class Pump {
   private readonly inflight = new Map<string, Promise<void>>();
@@ -142,10 +144,16 @@ class Pump {
     try {
       do {
         this.sweepAgain = false;
+        if (this.closed) return;
         const { ids, nextDueAt, now } = await this.store.due(1000);
+        if (this.closed) return;
         for (const id of ids) if (!this.inflight.has(id)) this.launch(id);
         this.arm(nextDueAt === null ? null : nextDueAt - now);
-      } while (this.sweepAgain && !this.closed);
+      } while (this.sweepAgain);
+    } catch (error) {
+      // The store is unreachable: report, and look again shortly rather than give up on due runs.
+      this.report(error, "*");
+      this.arm(SWEEP_RETRY_MS);
     } finally {
       this.sweeping = false;
     }

@@ -91,7 +91,17 @@ export class MemoryStore implements Store {
     if (status === "paused") return { acquired: false, reason: "paused" };
     if (status === "running" && dueAt !== null && dueAt > now) return { acquired: false, reason: "busy", dueAt, now };
     if (status === "parked" && (dueAt === null || dueAt > now)) return { acquired: false, reason: "not-due", dueAt, now };
-    this.write(r, { status: "running", dueAt: now + leaseMs, requested: null });
+    // A cancel or pause asked of a run whose worker died applies at the boundary it was waiting for.
+    if (r.header.requested === "cancel") {
+      this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
+      this.notify(r);
+      return { acquired: false, reason: "finished" };
+    }
+    if (r.header.requested === "pause") {
+      this.write(r, { status: "paused", dueAt: null, requested: null });
+      return { acquired: false, reason: "paused" };
+    }
+    this.write(r, { status: "running", dueAt: now + leaseMs });
     return { acquired: true, run: this.view(r, true) };
   }
 
@@ -325,7 +335,7 @@ export class MemoryStore implements Store {
       return { ok: false, stopped: "cancelled", version: r.header.version };
     }
     if (r.header.requested === "pause") {
-      this.write(r, { ...keep(), status: "paused", waits: [], dueAt: null, requested: null });
+      this.write(r, { ...keep(), status: "paused", dueAt: null, requested: null });
       return { ok: false, stopped: "paused", version: r.header.version };
     }
     return null;

@@ -32,9 +32,17 @@ export interface RunHeader {
   /** The hash of the workflow definition the run was started with. */
   readonly hash: string;
   readonly status: RunStatus;
-  /** Incremented by every write; writers must present the version they read (compare-and-set). */
+  /**
+   * Incremented by every write that changes who may advance the run or how far
+   * it got; writers must present the version they read (compare-and-set).
+   * `touch` and cancel/pause requests on a running run leave it unchanged, so
+   * the worker holding the run reaches its boundary.
+   */
   readonly version: number;
-  /** What the run waits for while parked (or paused while parked); empty otherwise. */
+  /**
+   * What the run waits for, with deadlines fixed when each wait first parked.
+   * Meaningful while parked or paused; kept while running, so a re-park keeps its deadlines.
+   */
   readonly waits: readonly Wait[];
   /** Attempts spent per commit key: for committed steps, and for a retry parked until later. */
   readonly attempts: Readonly<Record<string, number>>;

@@ -404,7 +404,7 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
         .build();
       const e = await engine([wf]);
       await e.start(wf, null, { id: "ids-1" });
-      await until(e, "ids-1", () => seen.length === 1, "tried once");
+      await until(e, "ids-1", () => seen.length >= 1, "tried once");
       await h.advance(5);
       await finished(e, "ids-1");
       expect(seen).toHaveLength(2);

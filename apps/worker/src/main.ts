@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+import { isParkwayError } from "@parkway/core";
+import { readSettings, runWorker } from "./run.js";
+
+try {
+  await runWorker(readSettings(process.argv.slice(2), process.env));
+} catch (error) {
+  console.error(isParkwayError(error) || error instanceof TypeError ? error.message : error);
+  process.exit(2);
+}

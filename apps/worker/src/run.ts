@@ -1,0 +1,112 @@
+/**
+ * Runs a `WorkflowWorker` as a process: loads the workflows a module exports,
+ * connects to Redis, and on SIGTERM or SIGINT stops taking work and lets the
+ * runs in flight reach a boundary before exiting.
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { WorkflowWorker } from "@parkway/bullmq";
+import { toMs, ValidationError, type Workflow } from "@parkway/core";
+
+export interface WorkerSettings {
+  readonly redis: string;
+  readonly workflowsModule: string;
+  readonly concurrency: number;
+  readonly namespace: string;
+  readonly leaseMs: number | undefined;
+  readonly sweepIntervalMs: number | undefined;
+}
+
+const USAGE = `usage: parkway-worker --workflows <module> [--redis <url>] [--concurrency <n>] [--namespace <ns>] [--lease <duration>]
+
+  --workflows     module exporting built workflows (env PARKWAY_WORKFLOWS)
+  --redis         Redis URL (env REDIS_URL, default redis://127.0.0.1:6379)
+  --concurrency   runs advanced at once (env PARKWAY_CONCURRENCY, default 10)
+  --namespace     key namespace (env PARKWAY_NAMESPACE, default parkway)
+  --lease         how long a silent worker keeps its runs, e.g. 30s (env PARKWAY_LEASE)
+  --sweep         how often overdue runs are re-enqueued, e.g. 1s (env PARKWAY_SWEEP)`;
+
+/** Reads flags, then the environment. @throws ValidationError naming the bad flag */
+export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): WorkerSettings {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      workflows: { type: "string" },
+      redis: { type: "string" },
+      concurrency: { type: "string" },
+      namespace: { type: "string" },
+      lease: { type: "string" },
+      sweep: { type: "string" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help) throw new ValidationError(USAGE);
+  const workflowsModule = values.workflows ?? env.PARKWAY_WORKFLOWS;
+  if (!workflowsModule) throw new ValidationError(`--workflows is required: the module that exports your workflows\n\n${USAGE}`);
+  const concurrencyText = values.concurrency ?? env.PARKWAY_CONCURRENCY ?? "10";
+  const concurrency = Number(concurrencyText);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ValidationError(`--concurrency must be a positive integer, got "${concurrencyText}"`);
+  }
+  return {
+    redis: values.redis ?? env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    workflowsModule,
+    concurrency,
+    namespace: values.namespace ?? env.PARKWAY_NAMESPACE ?? "parkway",
+    leaseMs: optionalMs(values.lease ?? env.PARKWAY_LEASE, "--lease"),
+    sweepIntervalMs: optionalMs(values.sweep ?? env.PARKWAY_SWEEP, "--sweep"),
+  };
+}
+
+function optionalMs(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  return toMs(/^\d+$/.test(value) ? Number(value) : value, flag);
+}
+
+/** Every built workflow a module exports: as `workflows` (an array), as default, or as named exports. */
+export async function loadWorkflows(modulePath: string): Promise<Workflow<never, unknown>[]> {
+  const mod = (await import(pathToFileURL(resolve(modulePath)).href)) as Record<string, unknown>;
+  const candidates = [mod.workflows, mod.default, ...Object.values(mod)].flatMap((v): unknown[] => (Array.isArray(v) ? v : [v]));
+  const found = [...new Set(candidates.filter(isWorkflow))];
+  if (found.length === 0) throw new ValidationError(`module "${modulePath}" exports no built workflow`);
+  return found;
+}
+
+function isWorkflow(value: unknown): value is Workflow<never, unknown> {
+  return typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "workflow";
+}
+
+/** Starts a worker and stops it gracefully on SIGTERM/SIGINT. */
+export async function runWorker(settings: WorkerSettings): Promise<WorkflowWorker> {
+  const workflows = await loadWorkflows(settings.workflowsModule);
+  const worker = new WorkflowWorker({
+    connection: settings.redis,
+    workflows,
+    concurrency: settings.concurrency,
+    namespace: settings.namespace,
+    ...(settings.leaseMs === undefined ? {} : { lease: settings.leaseMs }),
+    ...(settings.sweepIntervalMs === undefined ? {} : { sweepInterval: settings.sweepIntervalMs }),
+  });
+  await worker.start();
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`parkway-worker ${process.pid}: ${signal}, finishing runs in flight`);
+    worker
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        console.error(error);
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  console.error(
+    `parkway-worker ${process.pid}: ${workflows.map((w) => w.name).join(", ")} on ${settings.namespace}, concurrency ${settings.concurrency}`,
+  );
+  return worker;
+}

@@ -1,0 +1,9 @@
+/**
+ * @parkway/bullmq: durable runs across processes and machines. BullMQ carries
+ * wake-ups; the Redis store holds the truth.
+ */
+export { ParkwayClient, type ParkwayClientOptions } from "./client.js";
+export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStats } from "./worker.js";
+export { QueueWaker } from "./waker.js";
+export { wakeJobId, queuePrefix, WAKE_QUEUE, type WakeJobData } from "./wake-jobs.js";
+export type { Connection } from "./connection.js";

@@ -1,0 +1,58 @@
+import type { Wake, Waker } from "@parkway/core";
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { queueConnection, type Connection } from "./connection.js";
+import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobId, type WakeJobData } from "./wake-jobs.js";
+
+/** How long a run's record of its pending wake-up job ids is kept past the latest one's delay. */
+const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
+
+/**
+ * Wakes runs by adding BullMQ jobs. Remembers each run's pending job ids (a
+ * small set per run, expiring on its own) so `cancel` can remove them.
+ */
+export class QueueWaker implements Waker {
+  readonly queue: Queue<WakeJobData>;
+  private readonly redis: Redis;
+
+  constructor(
+    connection: Connection,
+    private readonly namespace: string,
+  ) {
+    this.redis = queueConnection(connection);
+    this.queue = new Queue<WakeJobData>(WAKE_QUEUE, {
+      connection: this.redis,
+      prefix: queuePrefix(namespace),
+      defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+    });
+  }
+
+  async wake(id: string, wake: Wake): Promise<void> {
+    const jobId = wakeJobId(id, wake);
+    const delay = wakeDelay(wake);
+    await Promise.all([
+      this.queue.add("advance", { id }, { jobId, delay }),
+      this.redis
+        .multi()
+        .sadd(this.pendingKey(id), jobId)
+        .pexpire(this.pendingKey(id), delay + WAKE_RECORD_SLACK_MS)
+        .exec(),
+    ]);
+  }
+
+  /** Removes the run's pending wake-up jobs (an active one finishes and finds the run cancelled). */
+  async forget(id: string): Promise<void> {
+    const jobIds = await this.redis.smembers(this.pendingKey(id));
+    await Promise.all(jobIds.map((jobId) => this.queue.remove(jobId).catch(() => 0)));
+    await this.redis.del(this.pendingKey(id));
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    await this.redis.quit().catch(() => undefined);
+  }
+
+  private pendingKey(id: string): string {
+    return `{${this.namespace}}:wakes:${id}`;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * `WorkflowWorker`: a process's share of the fleet. It consumes wake-up jobs
+ * (each means "advance run X": the run goes step after step inside that one
+ * job until it parks or ends), schedules the next wake-up when a run parks,
+ * and sweeps the store's due index so a lost job never leaves a run stuck.
+ */
+import {
+  advanceRun,
+  checkpointOptions,
+  realClock,
+  toMs,
+  WorkflowRegistry,
+  type AdvanceOutcome,
+  type CheckpointOptions,
+  type DurableRunnerOptions,
+  type Duration,
+  type Workflow,
+} from "@parkway/core";
+import { RedisStore } from "@parkway/redis";
+import { Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { queueConnection, type Connection } from "./connection.js";
+import { QueueWaker } from "./waker.js";
+import { queuePrefix, WAKE_QUEUE, type WakeJobData } from "./wake-jobs.js";
+
+export interface WorkflowWorkerOptions extends DurableRunnerOptions {
+  /** A Redis URL, or an ioredis connection to share. */
+  readonly connection: Connection;
+  readonly workflows: readonly Workflow<never, unknown>[];
+  /** Runs advanced at once by this worker (default 10). Step functions are bounded by `stepConcurrency`. */
+  readonly concurrency?: number;
+  /** Step functions running at once across this worker's runs (default 4 × concurrency). */
+  readonly stepConcurrency?: number;
+  /** Runs and queues live under the hash tag `{namespace}` (default "parkway"). */
+  readonly namespace?: string;
+  /** How often the due index is swept for runs whose wake-up was lost (default 1s). */
+  readonly sweepInterval?: Duration;
+  /** How late a run must be before a sweep re-enqueues it (default 2s). */
+  readonly sweepGrace?: Duration;
+  readonly maxPayloadBytes?: number;
+}
+
+/** What the worker has done since it started. */
+export interface WorkerStats {
+  readonly jobs: number;
+  readonly swept: number;
+  readonly outcomes: Readonly<Record<string, number>>;
+}
+
+export class WorkflowWorker {
+  readonly store: RedisStore;
+  private readonly waker: QueueWaker;
+  private readonly checkpoint: CheckpointOptions;
+  private readonly concurrency: number;
+  private readonly sweepMs: number;
+  private readonly graceMs: number;
+  private readonly leaseMs: number;
+  private worker: Worker<WakeJobData> | null = null;
+  private workerRedis: Redis | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+  private readonly counts = { jobs: 0, swept: 0, outcomes: {} as Record<string, number> };
+
+  constructor(private readonly options: WorkflowWorkerOptions) {
+    const namespace = options.namespace ?? "parkway";
+    this.concurrency = options.concurrency ?? 10;
+    this.store = new RedisStore({
+      connection: options.connection,
+      namespace,
+      ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+    });
+    this.waker = new QueueWaker(options.connection, namespace);
+    this.checkpoint = checkpointOptions(
+      { store: this.store, workflows: new WorkflowRegistry(options.workflows), clock: realClock },
+      { ...options, concurrency: options.stepConcurrency ?? this.concurrency * 4 },
+    );
+    this.leaseMs = this.checkpoint.leaseMs;
+    this.sweepMs = toMs(options.sweepInterval ?? "1s", "sweepInterval");
+    this.graceMs = toMs(options.sweepGrace ?? "2s", "sweepGrace");
+  }
+
+  /** Starts consuming wake-ups and sweeping. Resolves once the worker is connected. */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    this.workerRedis = queueConnection(this.options.connection);
+    this.worker = new Worker<WakeJobData>(WAKE_QUEUE, (job) => this.process(job), {
+      connection: this.workerRedis,
+      prefix: queuePrefix(this.options.namespace ?? "parkway"),
+      concurrency: this.concurrency,
+      // A dead worker's job is noticed when its lock lapses; the store's lease fences it from then on.
+      lockDuration: this.leaseMs,
+      stalledInterval: Math.max(1000, Math.round(this.leaseMs / 2)),
+      maxStalledCount: 10,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 0 },
+      autorun: false,
+    });
+    this.worker.on("error", (error) => this.report(error, "worker"));
+    void this.worker.run().catch((error: unknown) => this.report(error, "worker"));
+    await this.worker.waitUntilReady();
+    this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
+    void this.sweep();
+  }
+
+  /**
+   * Stops taking new wake-ups and waits for the runs in flight to reach a
+   * park, an end or a step boundary. A run cut short by a forced exit is
+   * resumed elsewhere from its last commit once its lease lapses.
+   */
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    await this.sweeping;
+    await this.worker?.close();
+    await this.waker.close();
+    await this.store.close();
+    await this.workerRedis?.quit().catch(() => undefined);
+    this.worker = null;
+  }
+
+  get stats(): WorkerStats {
+    return { jobs: this.counts.jobs, swept: this.counts.swept, outcomes: { ...this.counts.outcomes } };
+  }
+
+  private async process(job: Job<WakeJobData>): Promise<void> {
+    this.counts.jobs++;
+    const id = job.data.id;
+    const outcome = await advanceRun(this.checkpoint, id);
+    this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
+    await this.scheduleNext(id, outcome);
+  }
+
+  /** After a park, or a wake that came early or found the run busy, asks for the next look. */
+  private async scheduleNext(id: string, outcome: AdvanceOutcome): Promise<void> {
+    if (outcome.outcome === "parked" && outcome.dueAt !== null) {
+      await this.waker.wake(id, { reason: "timer", version: outcome.version, dueAt: outcome.dueAt, now: outcome.now });
+    } else if (outcome.outcome === "skipped" && (outcome.reason === "busy" || outcome.reason === "not-due") && outcome.dueAt !== null) {
+      const reason = outcome.reason === "busy" ? "lease" : "timer";
+      await this.waker.wake(id, { reason, version: 0, dueAt: outcome.dueAt, now: outcome.now });
+    }
+  }
+
+  /** Re-enqueues runs whose wake-up is overdue: the job was lost, or its worker died. */
+  private sweep(): Promise<void> {
+    this.sweeping ??= (async () => {
+      try {
+        const { ids } = await this.store.due(1000, this.graceMs);
+        await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null })));
+        this.counts.swept += ids.length;
+      } catch (error) {
+        this.report(error, "sweep");
+      } finally {
+        this.sweeping = null;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  private report(error: unknown, where: string): void {
+    if (this.options.onError) this.options.onError(error, where);
+    else console.error(`parkway worker (${where}):`, error);
+  }
+}

@@ -1,0 +1,50 @@
+--[[
+  Hands a run to a worker: a "pending" run, a "parked" run with something due,
+  or a "running" run whose lease expired becomes "running" under a fresh lease
+  and a new version (fencing any previous holder). A cancel or pause requested
+  of a run whose worker died is applied here, at the boundary it was waiting for.
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash)
+    KEYS[3] run outputs         (hash, field per commit key)
+    KEYS[4] run input/result    (hash)
+    KEYS[5] due index           (sorted set, score dueAt)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] lease in ms
+
+  Output:
+    { 0, "acquired", headerFields, attemptsFields, input, result or nil, outputFields, now }
+    { 0, "finished" | "paused" }
+    { 0, "busy" | "not-due", dueAt or nil, now }   busy: leased until dueAt; not-due: parked, the wake came early
+
+  Errors: -1 unknown instance, -4 corrupt header.
+]]
+-- @include "now"
+-- @include "header"
+
+local now = nowMs()
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5], now = now }
+local h, err = requireRun(ctx)
+if err then return err end
+
+local dueAt = tonumber(h.dueAt)
+if FINISHED[h.status] then return { 0, "finished" } end
+if h.status == "paused" then return { 0, "paused" } end
+if h.status == "running" and dueAt ~= nil and dueAt > now then return { 0, "busy", dueAt, now } end
+if h.requested == "cancel" then
+  writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" })
+  return { 0, "finished" }
+end
+if h.requested == "pause" then
+  writeHeader(ctx, h, { status = "paused", dueAt = "", requested = "" })
+  return { 0, "paused" }
+end
+if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-due", dueAt or false, now } end
+
+writeHeader(ctx, h, { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "" })
+local reply = headerReply(ctx)
+local data = redis.call("HMGET", KEYS[4], "input", "result")
+return { 0, "acquired", reply[1], reply[2], data[1], data[2], redis.call("HGETALL", KEYS[3]), now }

@@ -1,0 +1,54 @@
+--[[
+  Commits a step's output and advances the run in one write (compare-and-set
+  on the version), renewing the lease. Writes only the new output, its attempt
+  count and a few header fields, so a commit costs the same at step 1 and at
+  step 1000. With a pause requested the output is kept and the run pauses;
+  with a cancel requested the output is dropped and the run is cancelled.
+  Re-sending the last commit (its reply was lost) answers "already".
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash, field per commit key)
+    KEYS[3] run outputs         (hash, field per commit key)
+    KEYS[4] due index           (sorted set, score dueAt)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] version the caller holds
+    ARGV[4] commit key
+    ARGV[5] output (encoded bytes)
+    ARGV[6] attempts spent on the step
+    ARGV[7] lease in ms
+
+  Output:
+    { 0, "committed", version }
+    { 0, "already", version }      the same commit was applied before
+    { 1, "cancelled"|"paused", version }
+
+  Errors: -1 unknown instance, -2 stale version, -4 corrupt header.
+]]
+-- @include "now"
+-- @include "header"
+-- @include "boundary"
+
+local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
+local h, err = requireRun(ctx)
+if err then return err end
+local version = tonumber(ARGV[3])
+if h.lastCommit == key and tonumber(h.version) == version + 1 and redis.call("HEXISTS", KEYS[3], key) == 1 then
+  return { 0, "already", tonumber(h.version) }
+end
+if tonumber(h.version) ~= version then return { -2, tonumber(h.version) } end
+
+ctx.now = nowMs()
+local stopped = stopAtBoundary(ctx, h, function()
+  redis.call("HSET", KEYS[3], key, output)
+  redis.call("HSET", KEYS[2], key, attempts)
+end)
+if stopped then return stopped end
+
+redis.call("HSET", KEYS[3], key, output)
+redis.call("HSET", KEYS[2], key, attempts)
+local newVersion = writeHeader(ctx, h, { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) })
+return { 0, "committed", newVersion }

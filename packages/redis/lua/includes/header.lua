@@ -1,0 +1,97 @@
+--[[
+  The run header: a hash of plain fields (id, workflow, hash, status, version,
+  waits (JSON), error (JSON or ""), requested ("", "cancel", "pause"),
+  dueAt ("" for none), createdAt, updatedAt, lastCommit).
+
+  Reply convention shared by every script: { code, ... } where code 0 is
+  success, 1 is "stopped at a step boundary" ({ 1, "cancelled"|"paused",
+  version }) and a negative code is an error:
+    -1 unknown instance
+    -2 stale version  { -2, actualVersion }
+    -3 run finished   { -3, status }
+    -4 corrupt header { -4, fieldName }
+]]
+local FINISHED = { completed = true, failed = true, cancelled = true }
+
+-- %.17g keeps every integer below 2^53 exact; Lua's default %.14g would not.
+local function num(n)
+  return string.format("%.17g", n)
+end
+
+local function loadHeader(key)
+  local flat = redis.call("HGETALL", key)
+  if #flat == 0 then return nil end
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+
+-- The header of a run that must exist, or an error reply.
+local function requireRun(ctx)
+  local h = loadHeader(ctx.headerKey)
+  if not h then return nil, { -1 } end
+  if tonumber(h.version) == nil then return nil, { -4, "version" } end
+  return h
+end
+
+-- The header of a run at exactly `version` (compare-and-set), or an error reply.
+local function expectVersion(ctx, version)
+  local h, err = requireRun(ctx)
+  if err then return nil, err end
+  if tonumber(h.version) ~= tonumber(version) then return nil, { -2, tonumber(h.version) } end
+  return h
+end
+
+local function liveError(h)
+  if FINISHED[h.status] then return { -3, h.status } end
+  return nil
+end
+
+--[[
+  Every write goes through here, as MemoryStore.write does: the version goes
+  up by one and updatedAt is stamped, and the status index, due index and
+  finish channel follow the header in the same atomic step. `changes` maps
+  header fields to their new string values ("" for null).
+]]
+local function writeHeader(ctx, h, changes)
+  local version = tonumber(h.version) + 1
+  changes.version = tostring(version)
+  changes.updatedAt = num(ctx.now)
+  local args = {}
+  for field, value in pairs(changes) do
+    args[#args + 1] = field
+    args[#args + 1] = value
+  end
+  redis.call("HSET", ctx.headerKey, unpack(args))
+  local before = h.status
+  for field, value in pairs(changes) do h[field] = value end
+
+  if changes.status and changes.status ~= before then
+    redis.call("ZREM", ctx.prefix .. "status:" .. before, ctx.id)
+    redis.call("ZADD", ctx.prefix .. "status:" .. changes.status, h.createdAt, ctx.id)
+  end
+  if changes.dueAt == "" then
+    redis.call("ZREM", ctx.dueKey, ctx.id)
+  elseif changes.dueAt then
+    redis.call("ZADD", ctx.dueKey, changes.dueAt, ctx.id)
+  end
+  if changes.status and FINISHED[changes.status] then
+    redis.call("PUBLISH", ctx.prefix .. "finished", cjson.encode({ ctx.id, changes.status }))
+  end
+  return version
+end
+
+--[[
+  Records a cancel or pause asked of a running run, without a new version:
+  the version fences workers from each other, and the worker holding the run
+  must still reach its next boundary, where the request applies.
+]]
+local function recordRequest(ctx, h, requested)
+  redis.call("HSET", ctx.headerKey, "requested", requested, "updatedAt", num(ctx.now))
+  h.requested = requested
+end
+
+-- Header and attempts as flat field/value arrays, for the client to parse.
+local function headerReply(ctx)
+  return { redis.call("HGETALL", ctx.headerKey), redis.call("HGETALL", ctx.attemptsKey) }
+end

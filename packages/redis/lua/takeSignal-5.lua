@@ -1,0 +1,70 @@
+--[[
+  Takes the first buffered signal as the output of a step, in one write. With
+  none buffered and the step's recorded timeoutAt passed, the timeout wins: a
+  fallback (when given) is committed as the output. Exactly one of them wins;
+  a signal that loses stays buffered.
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash, field per commit key)
+    KEYS[3] run outputs         (hash, field per commit key)
+    KEYS[4] due index           (sorted set, score dueAt)
+    KEYS[5] signal buffer of (run, signal name) (list, oldest first)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] version the caller holds
+    ARGV[4] commit key of the waiting step
+    ARGV[5] "1" when a fallback is given, else "0"
+    ARGV[6] fallback output (encoded bytes; ignored without ARGV[5])
+    ARGV[7] lease in ms
+
+  Output:
+    { 0, "signal", version, payload }
+    { 0, "timeout", version, committed (1 or 0) }
+    { 0, "none" }
+    { 1, "cancelled"|"paused", version }
+
+  Errors: -1 unknown instance, -2 stale version, -4 corrupt header.
+]]
+-- @include "now"
+-- @include "header"
+-- @include "waits"
+-- @include "boundary"
+
+local key = ARGV[4]
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
+local h, err = expectVersion(ctx, ARGV[3])
+if err then return err end
+ctx.now = nowMs()
+local lease = num(ctx.now + tonumber(ARGV[7]))
+
+-- Commits `output` as the step's output, as a commit does.
+local function commitOutput(output)
+  redis.call("HSET", KEYS[3], key, output)
+  redis.call("HSET", KEYS[2], key, "1")
+  return writeHeader(ctx, h, { lastCommit = key, dueAt = lease })
+end
+
+local payload = redis.call("LINDEX", KEYS[5], 0)
+if payload then
+  local stopped = stopAtBoundary(ctx, h, nil)
+  if stopped then return stopped end
+  redis.call("LPOP", KEYS[5])
+  return { 0, "signal", commitOutput(payload), payload }
+end
+
+local waits, werr = decodeWaits(h)
+if werr then return werr end
+local wait = nil
+for _, w in ipairs(waits) do
+  if w.key == key and w.kind == "signal" then
+    wait = w
+    break
+  end
+end
+if wait == nil or type(wait.timeoutAt) ~= "number" or wait.timeoutAt > ctx.now then return { 0, "none" } end
+if ARGV[5] ~= "1" then return { 0, "timeout", tonumber(h.version), 0 } end
+local stopped = stopAtBoundary(ctx, h, nil)
+if stopped then return stopped end
+return { 0, "timeout", commitOutput(ARGV[6]), 1 }

@@ -1,0 +1,30 @@
+--[[
+  Extends a running run's lease. Not a new version: the holder keeps writing
+  with the version it has (as in the in-memory store).
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] due index           (sorted set, score dueAt)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] version the caller holds
+    ARGV[4] lease in ms
+
+  Output:
+    { 0 }
+
+  Errors: -1 unknown instance, -2 stale version, -4 corrupt header.
+]]
+-- @include "now"
+-- @include "header"
+
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[2] }
+local h, err = expectVersion(ctx, ARGV[3])
+if err then return err end
+if h.status == "running" then
+  local dueAt = num(nowMs() + tonumber(ARGV[4]))
+  redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
+  redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
+end
+return { 0 }

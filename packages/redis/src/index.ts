@@ -1,0 +1,7 @@
+/**
+ * @parkway/redis: the durable store on Redis. One hash-tagged key layout per
+ * namespace, one Lua script per atomic operation, all times from Redis TIME.
+ */
+export { RedisStore, createRedisStore, type RedisStoreOptions } from "./store.js";
+export { keyLayout, type KeyLayout } from "./keys.js";
+export { ScriptErrorCode } from "./script-errors.js";

@@ -1,0 +1,56 @@
+/**
+ * The key layout of one namespace. Every key starts with the hash tag `{ns}`,
+ * so a namespace lives in one Redis Cluster slot and every script touches one
+ * slot. A key's kind comes right after the tag and the run id is the rest of
+ * the key, so no user-chosen id can make two keys collide; a signal buffer key
+ * also holds a name, so it spells the id's byte length first.
+ *
+ * The Lua scripts `listRuns-1.lua` and `includes/header.lua` derive the
+ * `run:`, `att:` and `status:` keys and the `finished` channel from the
+ * prefix in the same way: change both together.
+ */
+import type { RunStatus } from "@parkway/core";
+
+/** The keys and channel of one namespace. */
+export interface KeyLayout {
+  /** `{ns}:`, passed to scripts that derive keys (indexes, the finish channel). */
+  readonly prefix: string;
+  /** Run header: hash of plain fields (waits and error as JSON). */
+  header(id: string): string;
+  /** Attempts per commit key: hash, one field per key (kept apart so a commit writes one field). */
+  attempts(id: string): string;
+  /** Committed outputs: hash, one field per commit key. */
+  outputs(id: string): string;
+  /** Input and result: hash with fields `input` and `result`. */
+  data(id: string): string;
+  /** Signal buffer of (run, name): list, oldest first. */
+  signals(id: string, name: string): string;
+  /** Runs of one status: sorted set scored by createdAt. */
+  status(status: RunStatus): string;
+  /** Runs of one workflow: sorted set scored by createdAt. */
+  workflow(name: string): string;
+  /** Every run: sorted set scored by createdAt. */
+  readonly all: string;
+  /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
+  readonly due: string;
+  /** Pub/sub channel: `[id, status]` JSON for every run that finishes. */
+  readonly finished: string;
+}
+
+/** The key layout of `namespace`. */
+export function keyLayout(namespace: string): KeyLayout {
+  const prefix = `{${namespace}}:`;
+  return {
+    prefix,
+    header: (id) => `${prefix}run:${id}`,
+    attempts: (id) => `${prefix}att:${id}`,
+    outputs: (id) => `${prefix}out:${id}`,
+    data: (id) => `${prefix}data:${id}`,
+    signals: (id, name) => `${prefix}sig:${Buffer.byteLength(id)}:${id}:${name}`,
+    status: (status) => `${prefix}status:${status}`,
+    workflow: (name) => `${prefix}wf:${name}`,
+    all: `${prefix}all`,
+    due: `${prefix}due`,
+    finished: `${prefix}finished`,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * Turns script replies into the store's types. Header fields are checked as
+ * they are read: a field that does not parse raises `CodecError` naming the
+ * run, rather than handing a worker a header it would misread. Payload bytes
+ * are passed through untouched; decoding them is the engine's concern.
+ */
+import { CodecError, type RunHeader, type RunStatus, type SerializedError, type StoredRun, type Wait } from "@parkway/core";
+
+const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
+
+/** A reply that must be an array (a script's reply, or a nested one). */
+export function asArray(reply: unknown): unknown[] {
+  if (!Array.isArray(reply)) throw new Error(`unexpected reply from Redis: ${String(reply)}`);
+  return reply as unknown[];
+}
+
+/** A bulk string reply as text. */
+export function text(reply: unknown): string {
+  if (Buffer.isBuffer(reply)) return reply.toString("utf8");
+  if (typeof reply === "string") return reply;
+  if (typeof reply === "number") return String(reply);
+  throw new Error(`unexpected reply from Redis: ${String(reply)}`);
+}
+
+/** A bulk string reply as bytes of their own (a copy: a plain Uint8Array, not a Buffer sharing a pool). */
+export function bytes(reply: unknown): Uint8Array {
+  if (Buffer.isBuffer(reply)) return new Uint8Array(reply);
+  throw new Error(`unexpected reply from Redis: ${String(reply)}`);
+}
+
+/** A nullable bulk string reply as bytes, or null. */
+export function maybeBytes(reply: unknown): Uint8Array | null {
+  return reply === null || reply === undefined ? null : bytes(reply);
+}
+
+/** An HGETALL reply as a map of field to raw value. */
+export function fields(reply: unknown): Map<string, Buffer> {
+  const flat = asArray(reply);
+  const map = new Map<string, Buffer>();
+  for (let i = 0; i + 1 < flat.length; i += 2) map.set(text(flat[i]), flat[i + 1] as Buffer);
+  return map;
+}
+
+function corrupted(id: string, field: string, why: string): CodecError {
+  return new CodecError(`the stored header of run "${id}" is corrupted: field "${field}" ${why}`, { instanceId: id, field });
+}
+
+/** Parses a stored header (its hash and its attempts hash) into a {@link RunHeader}. */
+export function parseHeader(id: string, headerReply: unknown, attemptsReply: unknown): RunHeader {
+  const map = fields(headerReply);
+  const str = (field: string): string => {
+    const value = map.get(field);
+    if (value === undefined) throw corrupted(id, field, "is missing");
+    return value.toString("utf8");
+  };
+  const int = (field: string, nullable = false): number | null => {
+    const raw = str(field);
+    if (nullable && raw === "") return null;
+    const n = Number(raw);
+    if (raw === "" || !Number.isFinite(n)) throw corrupted(id, field, `is not a number: ${JSON.stringify(raw.slice(0, 40))}`);
+    return n;
+  };
+  const json = (field: string): unknown => {
+    try {
+      return JSON.parse(str(field)) as unknown;
+    } catch (e) {
+      if (e instanceof CodecError) throw e;
+      throw corrupted(id, field, "is not valid JSON");
+    }
+  };
+
+  const status = str("status") as RunStatus;
+  if (!STATUSES.includes(status)) throw corrupted(id, "status", `is not a status: ${JSON.stringify(status)}`);
+  const requested = str("requested");
+  if (requested !== "" && requested !== "cancel" && requested !== "pause") throw corrupted(id, "requested", "is not cancel or pause");
+  const error = str("error") === "" ? null : json("error");
+  if (error !== null && (typeof error !== "object" || typeof (error as SerializedError).message !== "string")) {
+    throw corrupted(id, "error", "is not a stored error");
+  }
+  const attempts: Record<string, number> = {};
+  for (const [key, value] of fields(attemptsReply)) {
+    const n = Number(value.toString("utf8"));
+    if (!Number.isFinite(n))
+      throw new CodecError(`the stored attempts of run "${id}" are corrupted at key "${key}"`, { instanceId: id, step: key });
+    attempts[key] = n;
+  }
+  return {
+    id: str("id"),
+    workflow: str("workflow"),
+    hash: str("hash"),
+    status,
+    version: int("version") as number,
+    waits: parseWaits(id, json("waits")),
+    attempts,
+    error: error as SerializedError | null,
+    requested: requested === "" ? null : requested,
+    dueAt: int("dueAt", true),
+    createdAt: int("createdAt") as number,
+    updatedAt: int("updatedAt") as number,
+  };
+}
+
+function parseWaits(id: string, value: unknown): Wait[] {
+  if (!Array.isArray(value)) throw corrupted(id, "waits", "is not a list");
+  return value.map((w: unknown): Wait => {
+    const o = (typeof w === "object" && w !== null ? w : {}) as Record<string, unknown>;
+    const { kind, key } = o;
+    if (kind === "timer" && typeof key === "string" && (o.reason === "delay" || o.reason === "retry") && typeof o.until === "number") {
+      return { kind, key, reason: o.reason, until: o.until };
+    }
+    if (
+      kind === "signal" &&
+      typeof key === "string" &&
+      typeof o.signal === "string" &&
+      (o.timeoutAt === null || typeof o.timeoutAt === "number")
+    ) {
+      return { kind, key, signal: o.signal, timeoutAt: o.timeoutAt };
+    }
+    throw corrupted(id, "waits", `holds a malformed wait: ${JSON.stringify(w)}`);
+  });
+}
+
+function missingInput(id: string): never {
+  throw new CodecError(`the stored input of run "${id}" is missing`, { instanceId: id });
+}
+
+/** Parses a `{ header, attempts, input, result, outputs, now }` reply tail into a {@link StoredRun}. */
+export function parseStoredRun(id: string, reply: readonly unknown[]): StoredRun {
+  const [header, attempts, input, result, outputs, now] = reply;
+  const outputMap = new Map<string, Uint8Array>();
+  for (const [key, value] of fields(outputs)) outputMap.set(key, new Uint8Array(value));
+  return {
+    header: parseHeader(id, header, attempts),
+    input: Buffer.isBuffer(input) ? bytes(input) : missingInput(id),
+    outputs: outputMap,
+    result: maybeBytes(result),
+    now: Number(now),
+  };
+}

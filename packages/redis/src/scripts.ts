@@ -1,0 +1,83 @@
+/**
+ * The one loader of Parkway's Lua scripts. Each atomic operation is a file in
+ * `lua/` named `<operation>-<number of keys>.lua`; `-- @include "name"` lines
+ * splice in `lua/includes/<name>.lua` (each once per script). Scripts run by
+ * EVALSHA and fall back to EVAL on NOSCRIPT, so they survive SCRIPT FLUSH, a
+ * restart and a failover to a replica that never saw them.
+ */
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+
+/** The package root's `lua/`: the same from `src/` (tests) and `dist/` (published). */
+const LUA_DIR = new URL("../lua/", import.meta.url);
+
+/** A script ready to run. */
+export interface Script {
+  readonly name: string;
+  /** The keys the script declares; scripts with a `KEYS[n..]` tail accept more. */
+  readonly keys: number;
+  readonly source: string;
+  readonly sha: string;
+}
+
+const INCLUDE = /^--\s*@include\s+"([\w-]+)"\s*$/gm;
+
+function resolveIncludes(source: string, seen: Set<string>): string {
+  return source.replace(INCLUDE, (_line, name: string) => {
+    if (seen.has(name)) return "";
+    seen.add(name);
+    const fragment = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), "utf8");
+    return resolveIncludes(fragment, seen);
+  });
+}
+
+/** Reads `lua/<file>` with its includes resolved. */
+export function loadScript(file: string): Script {
+  const match = /^(\w+)-(\d+)\.lua$/.exec(file);
+  if (!match?.[1] || !match[2]) throw new Error(`script file "${file}" is not named <operation>-<keys>.lua`);
+  const source = resolveIncludes(readFileSync(new URL(file, LUA_DIR), "utf8"), new Set());
+  return { name: match[1], keys: Number(match[2]), source, sha: createHash("sha1").update(source).digest("hex") };
+}
+
+/** Every script of the store, by operation. */
+export const SCRIPTS = {
+  startRun: loadScript("startRun-7.lua"),
+  acquireRun: loadScript("acquireRun-5.lua"),
+  touchRun: loadScript("touchRun-2.lua"),
+  commitStep: loadScript("commitStep-4.lua"),
+  takeSignal: loadScript("takeSignal-5.lua"),
+  parkRun: loadScript("parkRun-3.lua"),
+  finishRun: loadScript("finishRun-3.lua"),
+  blockRun: loadScript("blockRun-2.lua"),
+  signalRun: loadScript("signalRun-3.lua"),
+  cancelRun: loadScript("cancelRun-2.lua"),
+  pauseRun: loadScript("pauseRun-2.lua"),
+  resumeRun: loadScript("resumeRun-2.lua"),
+  getRun: loadScript("getRun-4.lua"),
+  listRuns: loadScript("listRuns-1.lua"),
+  dueRuns: loadScript("dueRuns-1.lua"),
+} as const;
+
+/** A script argument: strings, numbers, or payload bytes sent as they are. */
+export type ScriptArg = string | number | Uint8Array;
+
+function toWire(arg: ScriptArg): string | number | Buffer {
+  if (typeof arg === "string" || typeof arg === "number") return arg;
+  return Buffer.isBuffer(arg) ? arg : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
+}
+
+/**
+ * Runs `script` with EVALSHA, loading it with EVAL when Redis does not know it.
+ * Replies come back with bulk strings as Buffers, so payload bytes stay exact.
+ */
+export async function runScript(redis: Redis, script: Script, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  if (keys.length < script.keys) throw new Error(`script ${script.name} takes ${script.keys} keys, got ${keys.length}`);
+  const tail = [keys.length, ...keys, ...args.map(toWire)];
+  try {
+    return await redis.callBuffer("EVALSHA", script.sha, ...tail);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+    return await redis.callBuffer("EVAL", script.source, ...tail);
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * `RedisStore`: the durable store on Redis. Each operation is one Lua script
+ * over one run's keys (see `lua/`), so it is atomic, and all its times come
+ * from Redis `TIME`. Operation by operation it behaves as `MemoryStore`, the
+ * reference of what each one means.
+ *
+ * Failure semantics (for every write): a script runs entirely or not at all.
+ * A reply lost to a dropped connection leaves the caller unsure whether the
+ * write happened; re-sending the same commit answers `alreadyCommitted`, and
+ * any other versioned write re-sent after it landed gets `StaleVersionError`
+ * (reload and go on). A Redis failover or an AOF rollback can lose the last
+ * writes acknowledged: a step whose commit was lost runs again, so tasks must
+ * make their side effects idempotent (`ctx.idempotencyKey`).
+ */
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  PayloadTooLargeError,
+  ClosedError,
+  type AcquireResult,
+  type CommitResult,
+  type ControlResult,
+  type FinishListener,
+  type ListPage,
+  type ListQuery,
+  type NewRun,
+  type ParkResult,
+  type RunHeader,
+  type RunStatus,
+  type SerializedError,
+  type SignalResult,
+  type Store,
+  type StoredRun,
+  type TakeSignalResult,
+  type WaitRequest,
+  type WriteResult,
+} from "@parkway/core";
+import { Redis } from "ioredis";
+import { FinishChannel } from "./finish-channel.js";
+import { keyLayout, type KeyLayout } from "./keys.js";
+import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
+import { scriptError, type ScriptCall } from "./script-errors.js";
+import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
+import { checkEvictionPolicy } from "./eviction.js";
+
+/** How to reach Redis and where in it to keep runs. */
+export interface RedisStoreOptions {
+  /** A Redis URL (the store opens and closes its connection), or a connection to share (never closed by the store). */
+  readonly connection: string | Redis;
+  /** Keys live under the hash tag `{namespace}`: one Redis Cluster slot per namespace. Default `"parkway"`. */
+  readonly namespace?: string;
+  /** Largest payload (input, output, signal, result) in bytes. Default 1 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** Told of configuration problems (an eviction policy other than `noeviction`). Default `process.emitWarning`. */
+  readonly onWarning?: (message: string) => void;
+}
+
+type Stopped = { readonly ok: false; readonly stopped: "cancelled" | "paused"; readonly version: number };
+
+/** The Redis implementation of the {@link Store} contract. */
+export class RedisStore implements Store {
+  /** The key layout, for tools (the sweeper, tests) that read the indexes directly. */
+  readonly keys: KeyLayout;
+  /** The connection scripts run on. */
+  readonly redis: Redis;
+  private readonly ownsConnection: boolean;
+  private readonly maxPayloadBytes: number;
+  private readonly onWarning: (message: string) => void;
+  private readonly finishes: FinishChannel;
+  private policyChecked: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    const namespace = options.namespace ?? "parkway";
+    if (namespace === "") throw new Error("RedisStore namespace must not be empty");
+    this.keys = keyLayout(namespace);
+    this.ownsConnection = typeof options.connection === "string";
+    this.redis = typeof options.connection === "string" ? new Redis(options.connection) : options.connection;
+    this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.onWarning = options.onWarning ?? ((message) => process.emitWarning(message, "ParkwayWarning"));
+    this.finishes = new FinishChannel(this.redis, this.keys.finished, this.onWarning);
+  }
+
+  /** @inheritdoc */
+  async start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }> {
+    this.checkSize(run.input, `input of run "${run.id}"`, run.id);
+    const k = this.keys;
+    const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
+    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input], {
+      id: run.id,
+      what: "start",
+    });
+    return { created: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
+  }
+
+  /** @inheritdoc */
+  async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
+    const k = this.keys;
+    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
+    const reply = await this.run(SCRIPTS.acquireRun, keys, [k.prefix, id, leaseMs], { id, what: "acquire" });
+    const outcome = text(reply[1]);
+    if (outcome === "acquired") return { acquired: true, run: parseStoredRun(id, reply.slice(2)) };
+    if (outcome === "busy" || outcome === "not-due")
+      return { acquired: false, reason: outcome, dueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
+    return { acquired: false, reason: outcome as "finished" | "paused" };
+  }
+
+  /** @inheritdoc */
+  async touch(id: string, version: number, leaseMs: number): Promise<void> {
+    await this.run(SCRIPTS.touchRun, [this.keys.header(id), this.keys.due], [this.keys.prefix, id, version, leaseMs], {
+      id,
+      version,
+      what: "touch",
+    });
+  }
+
+  /** @inheritdoc */
+  async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {
+    this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
+    const k = this.keys;
+    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
+    const reply = await this.run(SCRIPTS.commitStep, keys, [k.prefix, id, version, key, output, attempts, leaseMs], {
+      id,
+      version,
+      what: `commit "${key}"`,
+    });
+    if (reply[0] === 1) return stopped(reply);
+    const newVersion = Number(reply[2]);
+    return text(reply[1]) === "already" ? { ok: true, alreadyCommitted: true, version: newVersion } : { ok: true, version: newVersion };
+  }
+
+  /** @inheritdoc */
+  async takeSignal(
+    id: string,
+    version: number,
+    key: string,
+    signal: string,
+    fallback: Uint8Array | null,
+    leaseMs: number,
+  ): Promise<TakeSignalResult> {
+    if (fallback !== null) this.checkSize(fallback, `timeout value of step "${key}" of run "${id}"`, id);
+    const k = this.keys;
+    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due, k.signals(id, signal)];
+    const args = [k.prefix, id, version, key, fallback === null ? "0" : "1", fallback ?? "", leaseMs];
+    const reply = await this.run(SCRIPTS.takeSignal, keys, args, { id, version, what: `take signal "${signal}"` });
+    if (reply[0] === 1) return stopped(reply);
+    const outcome = text(reply[1]);
+    if (outcome === "signal") return { outcome: "signal", version: Number(reply[2]), payload: bytes(reply[3]) };
+    if (outcome === "timeout") return { outcome: "timeout", version: Number(reply[2]), committed: reply[3] === 1 };
+    return { outcome: "none" };
+  }
+
+  /** @inheritdoc */
+  async park(id: string, version: number, waits: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult> {
+    const k = this.keys;
+    const signalKeys = waits.flatMap((w) => (w.kind === "signal" ? [k.signals(id, w.signal)] : []));
+    const keys = [k.header(id), k.attempts(id), k.due, ...signalKeys];
+    const reply = await this.run(SCRIPTS.parkRun, keys, [k.prefix, id, version, JSON.stringify(waits), JSON.stringify(attempts)], {
+      id,
+      version,
+      what: "park",
+    });
+    if (reply[0] === 1) {
+      const { stopped: how, version: at } = stopped(reply);
+      return { outcome: "stopped", stopped: how, version: at };
+    }
+    const outcome = text(reply[1]);
+    if (outcome === "signalled") return { outcome: "signalled", version: Number(reply[2]) };
+    return { outcome: "parked", version: Number(reply[2]), dueAt: nullableNumber(reply[3]) };
+  }
+
+  /** @inheritdoc */
+  async finish(
+    id: string,
+    version: number,
+    end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
+  ): Promise<WriteResult> {
+    if (end.status === "completed") this.checkSize(end.result, `result of run "${id}"`, id);
+    const k = this.keys;
+    const value = end.status === "completed" ? end.result : JSON.stringify(end.error);
+    const reply = await this.run(SCRIPTS.finishRun, [k.header(id), k.data(id), k.due], [k.prefix, id, version, end.status, value], {
+      id,
+      version,
+      what: "finish",
+    });
+    if (reply[0] === 1) return stopped(reply);
+    return { ok: true, version: Number(reply[2]) };
+  }
+
+  /** @inheritdoc */
+  async block(id: string, version: number, error: SerializedError, retryAfterMs: number): Promise<void> {
+    const k = this.keys;
+    await this.run(SCRIPTS.blockRun, [k.header(id), k.due], [k.prefix, id, version, JSON.stringify(error), retryAfterMs], {
+      id,
+      version,
+      what: "block",
+    });
+  }
+
+  /** @inheritdoc */
+  async signal(id: string, name: string, payload: Uint8Array): Promise<SignalResult> {
+    this.checkSize(payload, `signal "${name}" to run "${id}"`, id);
+    const k = this.keys;
+    const reply = await this.run(SCRIPTS.signalRun, [k.header(id), k.signals(id, name), k.due], [k.prefix, id, name, payload], {
+      id,
+      what: `signal "${name}"`,
+    });
+    return { delivered: text(reply[1]) === "woke" ? "woke" : "buffered", dueAt: nullableNumber(reply[2]), version: Number(reply[3]) };
+  }
+
+  /** @inheritdoc */
+  cancel(id: string): Promise<ControlResult> {
+    return this.control(SCRIPTS.cancelRun, id, "cancel");
+  }
+
+  /** @inheritdoc */
+  pause(id: string): Promise<ControlResult> {
+    return this.control(SCRIPTS.pauseRun, id, "pause");
+  }
+
+  /** @inheritdoc */
+  resume(id: string): Promise<ControlResult> {
+    return this.control(SCRIPTS.resumeRun, id, "resume");
+  }
+
+  /** @inheritdoc */
+  async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
+    const k = this.keys;
+    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id)];
+    const reply = await this.run(SCRIPTS.getRun, keys, [options.outputs === false ? "0" : "1"], { id, what: "get" });
+    return text(reply[1]) === "found" ? parseStoredRun(id, reply.slice(2)) : null;
+  }
+
+  /** @inheritdoc */
+  async list(query: ListQuery): Promise<ListPage> {
+    const k = this.keys;
+    const limit = query.limit ?? 100;
+    const index = query.status !== undefined ? k.status(query.status) : query.workflow !== undefined ? k.workflow(query.workflow) : k.all;
+    const byWorkflow = query.status !== undefined && query.workflow !== undefined;
+    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const args = [k.prefix, byWorkflow ? "1" : "0", query.workflow ?? "", after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit];
+    const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
+    const runs = reply.slice(2).map((entry) => {
+      const [header, attempts] = asArray(entry);
+      return parseHeader(text(fields0(header)), header, attempts);
+    });
+    const last = runs[runs.length - 1];
+    return { runs, cursor: reply[1] === 1 && last ? encodeCursor(last) : null };
+  }
+
+  /** @inheritdoc */
+  async due(
+    limit: number,
+    graceMs = 0,
+  ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
+    const reply = await this.run(SCRIPTS.dueRuns, [this.keys.due], [limit, graceMs], { id: "", what: "read due runs" });
+    return { ids: asArray(reply[1]).map(text), nextDueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
+  }
+
+  /**
+   * @inheritdoc
+   * Listeners hear of runs finished after this resolves, by any process
+   * sharing the namespace. Pub/sub is at most once: a listener that must not
+   * miss an end (a disconnect) should also poll `get`.
+   */
+  onFinish(listener: FinishListener): Promise<() => Promise<void>> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.finishes.add(listener);
+  }
+
+  /** Quits the subscriber and, when the store opened it, the connection. A shared connection stays open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.finishes.close();
+    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private async control(script: Script, id: string, what: string): Promise<ControlResult> {
+    const reply = await this.run(script, [this.keys.header(id), this.keys.due], [this.keys.prefix, id], { id, what });
+    return { status: text(reply[1]) as RunStatus, version: Number(reply[3]), immediate: reply[2] === 1 };
+  }
+
+  /** Runs a script and turns an error reply into its typed error. */
+  private async run(script: Script, keys: readonly string[], args: readonly ScriptArg[], call: ScriptCall): Promise<unknown[]> {
+    if (this.closed) throw closedError();
+    await (this.policyChecked ??= checkEvictionPolicy(this.redis, this.onWarning));
+    const reply = asArray(await runScript(this.redis, script, keys, args));
+    const code = Number(reply[0]);
+    if (code < 0)
+      throw scriptError(code, reply[1] === undefined ? undefined : typeof reply[1] === "number" ? reply[1] : text(reply[1]), call);
+    return reply;
+  }
+
+  /** Rejects a payload over the limit before anything is sent. */
+  private checkSize(payload: Uint8Array, what: string, id: string): void {
+    if (payload.byteLength > this.maxPayloadBytes) {
+      throw new PayloadTooLargeError(`${what} is ${payload.byteLength} bytes encoded, over the ${this.maxPayloadBytes}-byte limit`, {
+        instanceId: id,
+        bytes: payload.byteLength,
+        limit: this.maxPayloadBytes,
+      });
+    }
+  }
+}
+
+/** A store on Redis; see {@link RedisStoreOptions}. */
+export function createRedisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStore(options);
+}
+
+function stopped(reply: readonly unknown[]): Stopped {
+  return { ok: false, stopped: text(reply[1]) as Stopped["stopped"], version: Number(reply[2]) };
+}
+
+function nullableNumber(reply: unknown): number | null {
+  return reply === null || reply === undefined ? null : Number(reply);
+}
+
+function closedError(): ClosedError {
+  return new ClosedError("the Redis store is closed");
+}
+
+/** The id of a header reply, read before parsing so a corrupt header is named. */
+function fields0(header: unknown): unknown {
+  const flat = asArray(header);
+  for (let i = 0; i + 1 < flat.length; i += 2) if (text(flat[i]) === "id") return flat[i + 1];
+  return "";
+}
+
+/** Same shape as the memory store's cursor: an opaque (createdAt, id) pair. */
+function encodeCursor(h: RunHeader): string {
+  return Buffer.from(JSON.stringify([h.createdAt, h.id])).toString("base64url");
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [number, string];
+  return { createdAt, id };
+}

@@ -1,0 +1,60 @@
+/** Shared set-up of the Redis tests: one random namespace per file, deleted after. */
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { RedisStore, type RedisStoreOptions } from "../src/index.js";
+
+export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A namespace no other test file uses. */
+export function randomNamespace(): string {
+  return `pk-test-${randomUUID().slice(0, 8)}`;
+}
+
+/** Every key of `namespace`. */
+export async function keysOf(redis: Redis, namespace: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", `{${namespace}}:*`, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys.sort();
+}
+
+/** Deletes every key of `namespace`. */
+export async function dropNamespace(redis: Redis, namespace: string): Promise<void> {
+  const keys = await keysOf(redis, namespace);
+  if (keys.length > 0) await redis.del(...keys);
+}
+
+/** A store on the shared connection, warnings silenced unless asked for. */
+export function storeOn(redis: Redis, namespace: string, options: Partial<RedisStoreOptions> = {}): RedisStore {
+  return new RedisStore({ connection: redis, namespace, onWarning: () => {}, ...options });
+}
+
+/** Bytes of a short text, as a payload. */
+export function payload(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+/** A payload as text. */
+export function textOf(bytes: Uint8Array | null | undefined): string | null {
+  return bytes ? new TextDecoder().decode(bytes) : null;
+}
+
+/** Everything stored under `namespace`, for "nothing changed" checks (DUMP is exact to the byte). */
+export async function dumpNamespace(redis: Redis, namespace: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const key of await keysOf(redis, namespace)) {
+    const dump = await redis.dumpBuffer(key);
+    out[key] = dump ? dump.toString("base64") : "";
+  }
+  return out;
+}
+
+/** Redis' clock in ms, to check that stored times are Redis', not this process'. */
+export async function redisNow(redis: Redis): Promise<number> {
+  const [sec, usec] = await redis.time();
+  return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+}

@@ -1,0 +1,134 @@
+/**
+ * The same sequence of store operations against MemoryStore (the reference)
+ * and RedisStore must give the same results and leave the same runs behind,
+ * times aside (the two stores read different clocks).
+ */
+import { MemoryStore, type Store } from "@parkway/core";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RedisStore } from "../src/index.js";
+import { dropNamespace, payload, randomNamespace, REDIS_URL, storeOn } from "./helpers.js";
+
+const TIMES = new Set(["dueAt", "until", "timeoutAt", "createdAt", "updatedAt", "now", "nextDueAt"]);
+const LEASE = 60_000;
+const ns = randomNamespace();
+let redis: Redis;
+let store: RedisStore;
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  store = storeOn(redis, ns);
+});
+afterAll(async () => {
+  await dropNamespace(redis, ns);
+  await store.close();
+  await redis.quit();
+});
+
+/** Replaces times by whether they are set, bytes by their text, maps by objects. */
+function normalize(value: unknown, key = ""): unknown {
+  if (TIMES.has(key)) return value === null ? null : typeof value === "number" ? "<time>" : value;
+  if (value instanceof Uint8Array) return `bytes:${new TextDecoder().decode(value)}`;
+  if (value instanceof Map) return normalize(Object.fromEntries(value));
+  if (Array.isArray(value)) return value.map((v) => normalize(v));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "cursor" && v !== null ? "<cursor>" : normalize(v, k)]));
+  }
+  return value;
+}
+
+/** Runs one fixed sequence of operations, logging every result or error. Ids sort in creation order. */
+async function scenario(s: Store): Promise<unknown[]> {
+  const log: unknown[] = [];
+  let step = 0;
+  const at = async <T>(what: string, op: Promise<T>): Promise<T | undefined> => {
+    try {
+      const result = await op;
+      log.push([++step, what, normalize(result)]);
+      return result;
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      log.push([++step, what, "throws", err.code, err.message]);
+      return undefined;
+    }
+  };
+  const version = async (id: string) => (await s.get(id))?.header.version ?? -1;
+
+  await at("start r1", s.start({ id: "r1", workflow: "order", hash: "h", input: payload("in-1") }));
+  await at("start r1 again", s.start({ id: "r1", workflow: "other", hash: "x", input: payload("nope") }));
+  await at("acquire r1", s.acquire("r1", LEASE));
+  await at("commit a", s.commit("r1", 2, "a", payload("A"), 2, LEASE));
+  await at("re-send commit a", s.commit("r1", 2, "a", payload("A"), 2, LEASE));
+  await at("stale commit b", s.commit("r1", 2, "b", payload("B"), 1, LEASE));
+  await at("touch", s.touch("r1", 3, LEASE));
+  const waits = [
+    { kind: "timer", key: "cool", reason: "delay", delayMs: 3_600_000 },
+    { kind: "signal", key: "ok", signal: "approved", timeoutMs: null },
+  ] as const;
+  await at("park r1", s.park("r1", 3, waits, { retry: 3 }));
+  await at("acquire parked r1", s.acquire("r1", LEASE));
+  await at("signal other name", s.signal("r1", "noise", payload("n")));
+  await at("signal approved", s.signal("r1", "approved", payload("yes")));
+  await at("acquire woken r1", s.acquire("r1", LEASE));
+  await at("take approved", s.takeSignal("r1", await version("r1"), "ok", "approved", null, LEASE));
+  await at("finish r1", s.finish("r1", await version("r1"), { status: "completed", result: payload("R1") }));
+  await at("signal finished r1", s.signal("r1", "approved", payload("late")));
+  await at("pause finished r1", s.pause("r1"));
+
+  await at("start r2", s.start({ id: "r2", workflow: "order", hash: "h", input: payload("in-2") }));
+  await at("acquire r2, lease 0", s.acquire("r2", 0));
+  await at("acquire r2 again", s.acquire("r2", LEASE));
+  await at("stale touch r2", s.touch("r2", 2, LEASE));
+  await at("pause running r2", s.pause("r2"));
+  await at("commit into pause", s.commit("r2", 3, "a", payload("kept"), 1, LEASE));
+  await at("resume r2", s.resume("r2"));
+  await at("acquire r2", s.acquire("r2", LEASE));
+  await at("cancel running r2", s.cancel("r2"));
+  await at("pause after cancel", s.pause("r2"));
+  await at("park into cancel", s.park("r2", await version("r2"), waits, {}));
+
+  await at("start r3", s.start({ id: "r3", workflow: "billing", hash: "h", input: payload("in-3") }));
+  await at("pause pending r3", s.pause("r3"));
+  await at("resume r3", s.resume("r3"));
+  await at("acquire r3", s.acquire("r3", LEASE));
+  await at("signal x 1", s.signal("r3", "x", payload("x1")));
+  await at("signal x 2", s.signal("r3", "x", payload("x2")));
+  await at("park on x", s.park("r3", await version("r3"), [{ kind: "signal", key: "w", signal: "x", timeoutMs: null }], {}));
+  await at("take x", s.takeSignal("r3", await version("r3"), "w", "x", null, LEASE));
+  await at("park on y, timeout 0", s.park("r3", await version("r3"), [{ kind: "signal", key: "y", signal: "y", timeoutMs: 0 }], {}));
+  await at("acquire r3 timed out", s.acquire("r3", LEASE));
+  await at("take y, no fallback", s.takeSignal("r3", await version("r3"), "y", "y", null, LEASE));
+  await at("take y, fallback", s.takeSignal("r3", await version("r3"), "y", "y", payload("fb"), LEASE));
+  await at(
+    "block r3",
+    s.block("r3", await version("r3"), { name: "DefinitionMismatchError", message: "?", code: "DEFINITION_MISMATCH" }, 60_000),
+  );
+  await at("park again on y keeps deadline", s.acquire("r3", LEASE));
+
+  await at("start r4", s.start({ id: "r4", workflow: "order", hash: "h", input: payload("in-4") }));
+  await at("acquire r4", s.acquire("r4", LEASE));
+  await at("fail r4", s.finish("r4", 2, { status: "failed", error: { name: "Error", message: "boom" } }));
+  await at("start r5", s.start({ id: "r5", workflow: "order", hash: "h", input: payload("in-5") }));
+  await at("cancel pending r5", s.cancel("r5"));
+  await at("resume cancelled r5", s.resume("r5"));
+
+  await at("unknown acquire", s.acquire("zz", LEASE));
+  await at("unknown commit", s.commit("zz", 1, "a", payload(""), 1, LEASE));
+  await at("unknown park", s.park("zz", 1, [], {}));
+
+  const page1 = await at("list order, 2", s.list({ workflow: "order", limit: 2 }));
+  await at("list order, page 2", s.list({ workflow: "order", limit: 2, ...(page1?.cursor ? { cursor: page1.cursor } : {}) }));
+  await at("list cancelled", s.list({ status: "cancelled" }));
+  await at("list parked billing", s.list({ status: "parked", workflow: "billing" }));
+  await at("list all", s.list({}));
+  const due = await s.due(100);
+  log.push(["due", [...due.ids].sort(), due.nextDueAt === null ? null : "<time>"]);
+  for (const id of ["r1", "r2", "r3", "r4", "r5"]) await at(`get ${id}`, s.get(id));
+  return log;
+}
+
+it("the Redis store gives the memory store's results, operation by operation", async () => {
+  const memory = await scenario(new MemoryStore());
+  const onRedis = await scenario(store);
+  for (let i = 0; i < Math.max(memory.length, onRedis.length); i++) expect(onRedis[i]).toEqual(memory[i]);
+});
