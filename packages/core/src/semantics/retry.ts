@@ -67,13 +67,13 @@ class AttemptFailure extends Error {
  */
 export async function runStep(run: StepRun): Promise<unknown> {
   const first = run.firstAttempt ?? 1;
+  if (first >= run.options.maxAttempts) return attemptOnce(run, first);
   const hold = run.holdRetriesUpToMs ?? Number.POSITIVE_INFINITY;
   try {
     return await pRetry(
       async (n) => {
         try {
-          const attempt = first + n - 1;
-          return await (run.limit ? run.limit(() => runAttempt(run, attempt)) : runAttempt(run, attempt));
+          return await attemptOnce(run, first + n - 1);
         } catch (e) {
           const error = ensureError(e);
           if (isNonRetryable(error) || run.signal?.aborted) throw new AbortError(new AttemptFailure(error));
@@ -101,12 +101,23 @@ export async function runStep(run: StepRun): Promise<unknown> {
   }
 }
 
+/** The last (or only) attempt: no retry machinery on the hot path. */
+function attemptOnce(run: StepRun, attempt: number): Promise<unknown> {
+  return run.limit ? run.limit(() => runAttempt(run, attempt)) : runAttempt(run, attempt);
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+
 /** One attempt, aborted through `ctx.signal` when its timeout passes or the run's signal aborts. */
 async function runAttempt(run: StepRun, attempt: number): Promise<unknown> {
+  const timeoutMs = run.options.timeoutMs;
+  if (timeoutMs === null && run.signal === undefined) {
+    // Nothing can abort this attempt: skip the controller and the race.
+    return run.fn(run.input, run.context(attempt, NEVER_ABORTED));
+  }
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(run.signal?.reason);
   run.signal?.addEventListener("abort", onOuterAbort, { once: true });
-  const timeoutMs = run.options.timeoutMs;
   const cancelTimer =
     timeoutMs === null
       ? undefined
