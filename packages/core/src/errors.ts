@@ -140,6 +140,8 @@ export interface SerializedError {
   readonly stack?: string;
   readonly context?: Record<string, unknown>;
   readonly cause?: SerializedError;
+  /** The commit key of the step that failed, when a step failed. */
+  readonly step?: string;
 }
 
 /** Reduces any thrown value to a {@link SerializedError}. */

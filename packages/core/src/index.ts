@@ -82,3 +82,4 @@ export {
   type EngineOptions,
   type MemoryEngineOptions,
 } from "./engine/memory-engine.js";
+export { describeRun, type BranchView, type StepDetail, type StepNodeView, type StepState } from "./engine/run-tree.js";

@@ -140,6 +140,8 @@ class RunSession {
   /** Store writes of one run go one at a time, so each carries the version the previous one produced. */
   private writes: Promise<unknown> = Promise.resolve();
   private stopped: Stop | null = null;
+  /** The commit key of the first step that failed, recorded with the run's error. */
+  private failedStep: string | null = null;
   private readonly loadedAt: number;
 
   constructor(
@@ -201,21 +203,28 @@ class RunSession {
       await this.write(() => this.options.store.block(this.id, this.version, serializeError(e.error), this.options.blockedRetryMs));
       return { outcome: "blocked" };
     }
-    const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error: serializeError(e) }));
+    const error = { ...serializeError(e), ...(this.failedStep === null ? {} : { step: this.failedStep }) };
+    const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error }));
     return { outcome: end.ok ? "failed" : end.stopped };
   }
 
-  private perform(effect: CallEffect | DelayEffect | SignalEffect): Promise<unknown> {
+  private async perform(effect: CallEffect | DelayEffect | SignalEffect): Promise<unknown> {
     const committed = this.outputs.get(effect.key);
-    if (committed !== undefined) return Promise.resolve(this.decodeStored(committed, `output of step "${effect.key}"`));
+    if (committed !== undefined) return this.decodeStored(committed, `output of step "${effect.key}"`);
     if (this.stopped) throw this.stopped;
-    switch (effect.type) {
-      case "call":
-        return this.call(effect);
-      case "delay":
-        return this.delay(effect);
-      case "signal":
-        return this.takeSignal(effect);
+    try {
+      switch (effect.type) {
+        case "call":
+          return await this.call(effect);
+        case "delay":
+          return await this.delay(effect);
+        case "signal":
+          return await this.takeSignal(effect);
+      }
+    } catch (e) {
+      const ownFailure = !(e instanceof Park || e instanceof Stop || e instanceof StoredDataError || isParkwayError(e, StaleVersionError.code));
+      if (ownFailure) this.failedStep ??= effect.key;
+      throw e;
     }
   }
 

@@ -1,0 +1,170 @@
+/**
+ * A run drawn as its continuation tree: each node of the workflow with the
+ * state of its step in this run. One model for every view of a run (the CLI's
+ * `status`, the dashboard), so what "parked" or "not reached" means is decided once.
+ */
+import type { Workflow } from "../builder/workflow.js";
+import type { SerializedError } from "../errors.js";
+import type { Wait } from "../store/types.js";
+import type { Continuation } from "../tree/nodes.js";
+import type { RunView, StepView } from "./client.js";
+
+/** Where a step stands in a run. */
+export type StepState = "committed" | "running" | "parked" | "failed" | "not-reached";
+
+/** One node of the tree with its step's state. */
+export interface StepNodeView {
+  readonly kind: Continuation["kind"];
+  readonly id: string;
+  /** The commit key (for a loop, the key its iterations extend with `#n`). */
+  readonly key: string;
+  readonly state: StepState;
+  /** Attempts spent, once committed (or parked for a retry). */
+  readonly attempts: number | null;
+  /** The committed output (a route's chosen key, a loop's last answer). */
+  readonly output: unknown;
+  /** The run's error, on the step that failed. */
+  readonly error: SerializedError | null;
+  /** What the step waits for while parked: a delay's wake time, a signal name and timeout, a retry. */
+  readonly wait: Wait | null;
+  /** Delay length, signal name and timeout, loop bound. */
+  readonly detail: StepDetail;
+  /** Fork branches or route branches (a route marks the one it chose). */
+  readonly branches: readonly BranchView[];
+  /** A loop's iterations, one committed step each. */
+  readonly iterations: readonly StepView[];
+}
+
+export type StepDetail =
+  | { readonly kind: "task" | "fork" }
+  | { readonly kind: "route"; readonly keys: readonly string[] }
+  | { readonly kind: "loop"; readonly maxIterations: number }
+  | { readonly kind: "delay"; readonly ms: number }
+  | { readonly kind: "awaitSignal"; readonly signal: string; readonly timeoutMs: number | null };
+
+export interface BranchView {
+  readonly label: string;
+  /** For a route: whether the run took this branch (null until the key is committed). */
+  readonly chosen: boolean | null;
+  readonly steps: readonly StepNodeView[];
+}
+
+/** Draws `view` (a run of `workflow`) as its tree with each step's state. */
+export function describeRun(workflow: Workflow, view: RunView): readonly StepNodeView[] {
+  const steps = new Map(view.steps.map((s) => [s.key, s]));
+  return new TreeDrawer(view, steps).spine(workflow.root, true).nodes;
+}
+
+class TreeDrawer {
+  constructor(
+    private readonly view: RunView,
+    private readonly steps: ReadonlyMap<string, StepView>,
+  ) {}
+
+  /** Draws a chain of nodes; `reachable` says the chain's start has been reached. Reports whether the chain completed. */
+  spine(start: Continuation | null, reachable: boolean): { nodes: StepNodeView[]; complete: boolean } {
+    const nodes: StepNodeView[] = [];
+    let reached = reachable;
+    for (let node: Continuation | null = start; node; node = node.next) {
+      const drawn = this.node(node, reached);
+      nodes.push(drawn);
+      reached = isComplete(drawn);
+    }
+    return { nodes, complete: reached };
+  }
+
+  private node(node: Continuation, reached: boolean): StepNodeView {
+    const committed = this.steps.get(node.ref);
+    const base = {
+      kind: node.kind,
+      id: node.id,
+      key: node.ref,
+      attempts: null,
+      output: committed?.output,
+      error: null,
+      wait: null,
+      detail: detailOf(node),
+      branches: [] as BranchView[],
+      iterations: [] as StepView[],
+    };
+    switch (node.kind) {
+      case "fork": {
+        const branches = node.branches.map((b) => ({ label: b.id, chosen: null, ...this.spine(b.root, reached) }));
+        const joinReached = reached && branches.every((b) => b.complete);
+        return {
+          ...this.stated(base, node.ref, committed, joinReached),
+          branches: branches.map(({ label, chosen, nodes }) => ({ label, chosen, steps: nodes })),
+        };
+      }
+      case "route": {
+        const chosenKey = committed?.output as string | undefined;
+        const branches = [
+          ...node.branches.map((b) => ({ key: b.key, label: b.key, root: b.root })),
+          ...(node.defaultBranch ? [{ key: null, label: "default", root: node.defaultBranch }] : []),
+        ];
+        const takenLabel = chosenKey === undefined ? undefined : (branches.find((b) => b.key === chosenKey)?.label ?? "default");
+        // The route's own step is the committed key; the chosen branch's steps carry their own states.
+        const drawn = branches.map((b) => {
+          const chosen = takenLabel === undefined ? null : b.label === takenLabel;
+          return { label: b.label, chosen, steps: this.spine(b.root, chosen === true).nodes };
+        });
+        return { ...this.stated(base, node.ref, committed, reached), branches: drawn };
+      }
+      case "loop": {
+        const iterations = [...this.steps.values()].filter((s) => s.key.startsWith(`${node.ref}#`));
+        iterations.sort((a, b) => iterationOf(a.key) - iterationOf(b.key));
+        const last = iterations[iterations.length - 1];
+        const done = (last?.output as { loop?: string } | undefined)?.loop === "done";
+        const current = `${node.ref}#${iterations.length + 1}`;
+        const stated = this.stated(
+          { ...base, output: last?.output, attempts: last?.attempts ?? null },
+          current,
+          done ? last : undefined,
+          reached,
+        );
+        return { ...stated, key: node.ref, iterations };
+      }
+      default:
+        return this.stated(base, node.ref, committed, reached);
+    }
+  }
+
+  /** The state of a step from its commit, the run's waits, its status and error. */
+  private stated(base: Omit<StepNodeView, "state">, key: string, committed: StepView | undefined, reached: boolean): StepNodeView {
+    if (committed) return { ...base, state: "committed", attempts: committed.attempts, output: committed.output };
+    const wait = this.view.waitingFor.find((w) => w.key === key) ?? null;
+    if (wait) return { ...base, state: "parked", wait };
+    if (!reached) return { ...base, state: "not-reached" };
+    const error = this.view.error;
+    if (this.view.status === "failed" && error && (error.step === undefined || error.step === key))
+      return { ...base, state: "failed", error };
+    if (this.view.status === "running" || this.view.status === "pending") return { ...base, state: "running" };
+    return { ...base, state: "not-reached" };
+  }
+}
+
+/** A step is complete once committed; a route, once its chosen branch is complete too. */
+function isComplete(node: StepNodeView): boolean {
+  if (node.state !== "committed") return false;
+  if (node.kind !== "route") return true;
+  return node.branches.some((b) => b.chosen === true && b.steps.every(isComplete));
+}
+
+function detailOf(node: Continuation): StepDetail {
+  switch (node.kind) {
+    case "route":
+      return { kind: "route", keys: node.keys };
+    case "loop":
+      return { kind: "loop", maxIterations: node.maxIterations };
+    case "delay":
+      return { kind: "delay", ms: node.ms };
+    case "awaitSignal":
+      return { kind: "awaitSignal", signal: node.signal, timeoutMs: node.timeoutMs };
+    default:
+      return { kind: node.kind };
+  }
+}
+
+function iterationOf(key: string): number {
+  return Number(key.slice(key.lastIndexOf("#") + 1));
+}
