@@ -22,7 +22,11 @@ export interface WakeJobData {
 export function wakeJobId(id: string, wake: Wake): string {
   const run = Buffer.from(id).toString("base64url");
   if (wake.reason === "sweep") return `sweep-${run}`;
-  return wake.dueAt === null ? `${wake.reason}-${run}-v${wake.version}` : `${wake.reason}-${run}-v${wake.version}-t${wake.dueAt}`;
+  const due = wake.dueAt === null ? "" : `-t${wake.dueAt}`;
+  // A re-wake asked by a job (an early or busy look) carries the store's now: the asking job is
+  // still active, and BullMQ would drop a job reusing its id.
+  const asked = wake.now === undefined ? "" : `-n${wake.now}`;
+  return `${wake.reason}-${run}-v${wake.version}${due}${asked}`;
 }
 
 /** Milliseconds until `wake.dueAt`, measured on the store's clock when the caller has it. */

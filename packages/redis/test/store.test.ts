@@ -186,23 +186,33 @@ describe("park", () => {
     expect(again.acquired).toBe(false);
   });
 
-  it("a re-park of the same key keeps its first deadline (timer and signal timeout)", async () => {
+  it("a re-park of the same key keeps its first deadline (delay and signal timeout)", async () => {
     const { id, version } = await running();
     const waits = [
-      { kind: "timer", key: "retry-a", reason: "retry", delayMs: 0 },
+      { kind: "timer", key: "nap", reason: "delay", delayMs: 0 },
       { kind: "signal", key: "approve", signal: "approved", timeoutMs: 90_000 },
     ] as const;
-    const first = await store.park(id, version, waits, { "retry-a": 2 });
+    const first = await store.park(id, version, waits, { nap: 2 });
     const h1 = await header(id);
-    expect(h1.attempts).toEqual({ "retry-a": 2 });
+    expect(h1.attempts).toEqual({ nap: 2 });
     const got = await store.acquire(id, LEASE); // the timer is due already
     if (!got.acquired || first.outcome !== "parked") throw new Error("expected to acquire");
     const later = [
-      { kind: "timer", key: "retry-a", reason: "retry", delayMs: 999_999 },
+      { kind: "timer", key: "nap", reason: "delay", delayMs: 999_999 },
       { kind: "signal", key: "approve", signal: "approved", timeoutMs: 1 },
     ] as const;
     await store.park(id, got.run.header.version, later, {});
     expect((await header(id)).waits).toEqual(h1.waits);
+  });
+
+  it("a retry parked again asks for a fresh deadline: one step retries many times", async () => {
+    const { id, version } = await running();
+    await store.park(id, version, [{ kind: "timer", key: "flaky", reason: "retry", delayMs: 0 }], { flaky: 1 });
+    const got = await store.acquire(id, LEASE);
+    if (!got.acquired) throw new Error("expected to acquire");
+    await store.park(id, got.run.header.version, [{ kind: "timer", key: "flaky", reason: "retry", delayMs: 600_000 }], { flaky: 2 });
+    const [wait] = (await header(id)).waits;
+    expect(wait?.kind === "timer" && wait.until - got.run.now).toBeGreaterThanOrEqual(599_000);
   });
 
   it("answers signalled, writing nothing, when a signal it waits for is buffered", async () => {

@@ -4,6 +4,7 @@
  * client wakes them with jobs. Everything else is the same code.
  */
 import { randomUUID } from "node:crypto";
+import { context as otelContext, type Context } from "@opentelemetry/api";
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
@@ -20,6 +21,8 @@ import {
 } from "../errors.js";
 import type { ControlResult, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
+import { checkWorkflowInput } from "../schema.js";
+import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
@@ -34,6 +37,12 @@ export interface Wake {
   readonly dueAt: number | null;
   /** The store's clock when `dueAt` was read, to turn it into a delay without trusting local clocks. */
   readonly now?: number;
+  /**
+   * The OpenTelemetry context the wake-up belongs to: the run attempt it causes becomes a child
+   * of this context's span (a waker that crosses processes carries it along). Absent: the
+   * context active when `wake` is called.
+   */
+  readonly trace?: Context;
 }
 
 /** How a client makes a run look at itself again: a timer, a queue job. A hint only: the store is the truth. */
@@ -99,6 +108,9 @@ export interface ClientOptions {
   readonly maxPayloadBytes?: number;
 }
 
+/** Longest wait between two reads of a run in `result()`, whatever the notifications say. */
+const RESULT_RECHECK_MS = 5_000;
+
 const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
 
 /** Start runs, signal them, watch them and steer them. */
@@ -122,8 +134,9 @@ export class DurableClient {
    * Starts a run of `workflow` (a built workflow, or a registered name) on `input`.
    *
    * Failure semantics: idempotent on `options.id`: starting an id that exists
-   * returns the existing run and starts nothing. The input is encoded and
-   * checked before anything is stored (`CodecError`, `PayloadTooLargeError`).
+   * returns the existing run and starts nothing. The input is checked by the
+   * workflow's input schema, if any (`ValidationError` listing the issues), then
+   * encoded, before anything is stored (`CodecError`, `PayloadTooLargeError`).
    * If the process dies after the run is stored but before a worker was told,
    * the run is still due and any worker's sweep picks it up.
    */
@@ -133,14 +146,26 @@ export class DurableClient {
     if (definition?.kind !== "workflow") throw new ValidationError("start() takes a built workflow or a registered workflow name");
     const id = options.id ?? randomUUID();
     assertId(id, "instance id");
-    const bytes = encode(input, {
-      what: `input of run "${id}"`,
-      maxBytes: this.maxPayloadBytes,
-      context: { instanceId: id, workflow: definition.name },
-    });
-    const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
-    if (created) await this.waker.wake(id, { reason: "start", version: header.version, dueAt: null });
-    return { id, workflow: header.workflow, created, status: header.status };
+    const attributes = { [SpanAttributes.workflow]: definition.name, [SpanAttributes.instanceId]: id };
+    return inSpan(
+      `parkway.start ${definition.name}`,
+      SpanKind.PRODUCER,
+      attributes,
+      otelContext.active(),
+      async (_span, trace) => {
+        // The schema runs before anything is stored, and what is stored is its output.
+        const checked = await checkWorkflowInput(definition as Workflow, input, id);
+        const bytes = encode(checked, {
+          what: `input of run "${id}"`,
+          maxBytes: this.maxPayloadBytes,
+          context: { instanceId: id, workflow: definition.name },
+        });
+        const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
+        if (created) await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
+        return { id, workflow: header.workflow, created, status: header.status };
+      },
+      (handle) => (handle.created ? "created" : "existing"),
+    );
   }
 
   /**
@@ -157,8 +182,19 @@ export class DurableClient {
     assertId(id, "instance id");
     assertId(name, "signal name");
     const bytes = encode(payload, { what: `payload of signal "${name}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
-    const delivered = await this.store.signal(id, name, bytes);
-    if (delivered.delivered === "woke") await this.waker.wake(id, { reason: "signal", version: delivered.version, dueAt: null });
+    const attributes = { [SpanAttributes.instanceId]: id, [SpanAttributes.signal]: name };
+    await inSpan(
+      `parkway.signal ${name}`,
+      SpanKind.PRODUCER,
+      attributes,
+      otelContext.active(),
+      async (_span, trace) => {
+        const delivered = await this.store.signal(id, name, bytes);
+        if (delivered.delivered === "woke") await this.hint(id, { reason: "signal", version: delivered.version, dueAt: null, trace });
+        return delivered.delivered;
+      },
+      (delivered) => delivered,
+    );
   }
 
   /** The run with its committed steps. @throws UnknownInstanceError */
@@ -211,7 +247,8 @@ export class DurableClient {
         finished.cancel();
         throw new ResultTimeoutError(`run "${id}" did not finish within ${timeoutMs}ms (it is ${run.header.status})`, { instanceId: id });
       }
-      await finished.until(remaining);
+      // Finish notifications can be missed (a subscriber reconnecting), so look again now and then.
+      await finished.until(Math.min(remaining ?? RESULT_RECHECK_MS, RESULT_RECHECK_MS));
     }
   }
 
@@ -233,7 +270,7 @@ export class DurableClient {
   async resume(id: string): Promise<ControlResult> {
     assertId(id, "instance id");
     const result = await this.store.resume(id);
-    if (result.status !== "running") await this.waker.wake(id, { reason: "resume", version: result.version, dueAt: null });
+    if (result.status !== "running") await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
     return result;
   }
 
@@ -272,6 +309,22 @@ export class DurableClient {
     await this.waker.close?.();
   }
 
+  /**
+   * Tells a worker the run is due. The store already marked it due, so a
+   * failed hint only delays the run until a sweep; it must not fail the call
+   * (a caller retrying `signal` would buffer the signal twice).
+   */
+  private async hint(id: string, wake: Wake): Promise<void> {
+    try {
+      await this.waker.wake(id, wake);
+    } catch (error) {
+      process.emitWarning(
+        `parkway: could not wake run "${id}" (a sweep will): ${(error as Error)?.message ?? String(error)}`,
+        "ParkwayWarning",
+      );
+    }
+  }
+
   private registry(): WorkflowRegistry {
     if (!this.options.workflows) throw new ValidationError("start by name needs the client to be given `workflows`");
     return this.options.workflows;
@@ -297,9 +350,14 @@ export class DurableClient {
 
   /** One store subscription per client, shared by every `result` call. */
   private subscribe(): Promise<() => Promise<void>> {
-    this.unsubscribe ??= this.store.onFinish((id) => {
-      for (const wake of this.waiters.get(id) ?? []) wake();
-    });
+    this.unsubscribe ??= this.store
+      .onFinish((id) => {
+        for (const wake of this.waiters.get(id) ?? []) wake();
+      })
+      .catch((error: unknown) => {
+        this.unsubscribe = null;
+        throw error;
+      });
     return this.unsubscribe;
   }
 

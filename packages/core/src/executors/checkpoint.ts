@@ -91,6 +91,17 @@ class Stop extends Error {
   }
 }
 
+/**
+ * A store operation failed (connection lost, failover): the run's state is
+ * unknown to us but intact in the store. Not the run's failure: the worker
+ * lets go, and the lease and the sweeper bring the run back.
+ */
+class StoreFailure extends Error {
+  constructor(readonly error: unknown) {
+    super(`store operation failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+  }
+}
+
 /** Marks a failure to decode what the store holds: the run is kept, not failed. */
 class StoredDataError extends Error {
   constructor(readonly error: CodecError) {
@@ -140,9 +151,14 @@ class RunSession {
   /** Store writes of one run go one at a time, so each carries the version the previous one produced. */
   private writes: Promise<unknown> = Promise.resolve();
   private stopped: Stop | null = null;
+  /** Set when a write found a newer version: another worker owns the run now. */
+  private lost: Error | null = null;
   /** The commit key of the first step that failed, recorded with the run's error. */
   private failedStep: string | null = null;
+  /** Monotonic time at load, so the store clock is extrapolated without trusting this machine's wall clock. */
   private readonly loadedAt: number;
+  /** Retries parked in this session whose park answered "signalled": their backoff still holds on the re-walk. */
+  private readonly retriesDue = new Map<string, { readonly at: number; readonly attempts: number }>();
 
   constructor(
     private readonly options: CheckpointOptions,
@@ -151,7 +167,7 @@ class RunSession {
   ) {
     this.version = run.header.version;
     this.outputs = new Map(run.outputs);
-    this.loadedAt = options.clock.now();
+    this.loadedAt = performance.now();
   }
 
   private get id(): string {
@@ -199,6 +215,7 @@ class RunSession {
   private async settleFailure(e: unknown): Promise<AdvanceOutcome> {
     if (e instanceof Stop) return { outcome: e.stopped };
     if (isParkwayError(e, StaleVersionError.code)) return { outcome: "lost" };
+    if (e instanceof StoreFailure) throw e.error;
     if (e instanceof StoredDataError) {
       await this.write(() => this.options.store.block(this.id, this.version, serializeError(e.error), this.options.blockedRetryMs));
       return { outcome: "blocked" };
@@ -222,7 +239,13 @@ class RunSession {
           return await this.takeSignal(effect);
       }
     } catch (e) {
-      const ownFailure = !(e instanceof Park || e instanceof Stop || e instanceof StoredDataError || isParkwayError(e, StaleVersionError.code));
+      const ownFailure = !(
+        e instanceof Park ||
+        e instanceof Stop ||
+        e instanceof StoredDataError ||
+        e instanceof StoreFailure ||
+        isParkwayError(e, StaleVersionError.code)
+      );
       if (ownFailure) this.failedStep ??= effect.key;
       throw e;
     }
@@ -230,10 +253,12 @@ class RunSession {
 
   private async call(effect: CallEffect): Promise<unknown> {
     const { key } = effect;
-    const retryAt = this.run.header.waits.find((w) => w.kind === "timer" && w.key === key && w.reason === "retry");
-    if (retryAt?.kind === "timer" && retryAt.until > this.storeNow()) {
-      const delayMs = retryAt.until - this.storeNow();
-      throw new Park([{ kind: "timer", key, reason: "retry", delayMs }], { [key]: this.run.header.attempts[key] ?? 0 });
+    const stored = this.run.header.waits.find((w) => w.kind === "timer" && w.key === key && w.reason === "retry");
+    const retry =
+      this.retriesDue.get(key) ??
+      (stored?.kind === "timer" ? { at: stored.until, attempts: this.run.header.attempts[key] ?? 0 } : undefined);
+    if (retry && retry.at > this.storeNow()) {
+      throw new Park([{ kind: "timer", key, reason: "retry", delayMs: retry.at - this.storeNow() }], { [key]: retry.attempts });
     }
     let attempts = 0;
     let output: unknown;
@@ -245,7 +270,7 @@ class RunSession {
         options: effect.node.options,
         clock: this.options.clock,
         key,
-        firstAttempt: (this.run.header.attempts[key] ?? 0) + 1,
+        firstAttempt: (retry?.attempts ?? this.run.header.attempts[key] ?? 0) + 1,
         holdRetriesUpToMs: this.options.holdRetriesUpToMs,
         signal: this.abort.signal,
         context: (attempt, signal) => {
@@ -255,6 +280,7 @@ class RunSession {
       });
     } catch (e) {
       if (e instanceof RetryLater) {
+        this.retriesDue.set(key, { at: this.storeNow() + e.delayMs, attempts: e.nextAttempt - 1 });
         throw new Park([{ kind: "timer", key, reason: "retry", delayMs: e.delayMs }], { [key]: e.nextAttempt - 1 });
       }
       throw this.stopped ?? e;
@@ -317,11 +343,27 @@ class RunSession {
     this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output, attempts });
   }
 
-  /** Queues a store write behind the run's previous one; refuses once the run was stopped. */
+  /**
+   * Queues a store write behind the run's previous one; refuses once the run
+   * was stopped or another worker took it over. A stale version means the
+   * lease was lost: abort the tasks still running here. Any other store error
+   * becomes a {@link StoreFailure}, never the run's failure.
+   */
   private write<T>(operation: () => Promise<T>): Promise<T> {
-    const next = this.writes.then(() => {
+    const next = this.writes.then(async () => {
       if (this.stopped) throw this.stopped;
-      return operation();
+      if (this.lost) throw this.lost;
+      try {
+        return await operation();
+      } catch (e) {
+        if (isParkwayError(e, StaleVersionError.code)) {
+          this.lost = e;
+          this.abort.abort(e);
+          throw e;
+        }
+        if (isParkwayError(e) || e instanceof Stop) throw e;
+        throw new StoreFailure(e);
+      }
     });
     this.writes = next.catch(() => undefined);
     return next;
@@ -336,7 +378,7 @@ class RunSession {
 
   /** The store's clock now, extrapolated from its reading at load. */
   private storeNow(): number {
-    return this.run.now + (this.options.clock.now() - this.loadedAt);
+    return this.run.now + (performance.now() - this.loadedAt);
   }
 
   private decodeStored(bytes: Uint8Array, what: string): unknown {

@@ -379,7 +379,10 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       const view = await parked(e, "retry");
       expect(view.waitingFor).toEqual([expect.objectContaining({ kind: "timer", key: "flaky", reason: "retry" })]);
       await h.advance(50);
-      await parked(e, "retry").catch(() => undefined);
+      await until(e, "retry", (v) => attempts.length === 2 && v.status === "parked", "parked after attempt 2");
+      // The second park waits its own backoff: attempt 3 has not run yet.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(attempts).toEqual([1, 2]);
       await h.advance(50);
       const done = await finished(e, "retry");
       expect(done.output).toBe("ok");

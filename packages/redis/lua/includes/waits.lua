@@ -15,7 +15,7 @@ local function encodeWaits(waits)
   return cjson.encode(waits)
 end
 
--- A wait's absolute deadline: kept from an earlier park of the same key, else now + the requested delay.
+-- A wait's absolute deadline: a delay or signal timeout keeps the one of its first park, else now + the requested delay.
 local function resolveWait(request, previous, now)
   local before = nil
   for _, w in ipairs(previous) do
@@ -26,7 +26,8 @@ local function resolveWait(request, previous, now)
   end
   if request.kind == "timer" then
     local untilAt = now + request.delayMs
-    if before and before.reason == request.reason then untilAt = before["until"] end
+    -- A delay keeps the deadline of its first park; a retry asks for what is left of its backoff each time.
+    if before and request.reason == "delay" and before.reason == "delay" then untilAt = before["until"] end
     return { kind = "timer", key = request.key, reason = request.reason, ["until"] = untilAt }
   end
   local timeoutAt = cjson.null
