@@ -4,7 +4,6 @@
  * client wakes them with jobs. Everything else is the same code.
  */
 import { randomUUID } from "node:crypto";
-import { context as otelContext, type Context } from "@opentelemetry/api";
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
@@ -21,8 +20,6 @@ import {
 } from "../errors.js";
 import type { ControlResult, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
-import { checkWorkflowInput } from "../schema.js";
-import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
@@ -37,12 +34,6 @@ export interface Wake {
   readonly dueAt: number | null;
   /** The store's clock when `dueAt` was read, to turn it into a delay without trusting local clocks. */
   readonly now?: number;
-  /**
-   * The OpenTelemetry context the wake-up belongs to: the run attempt it causes becomes a child
-   * of this context's span (a waker that crosses processes carries it along). Absent: the
-   * context active when `wake` is called.
-   */
-  readonly trace?: Context;
 }
 
 /** How a client makes a run look at itself again: a timer, a queue job. A hint only: the store is the truth. */
@@ -134,9 +125,8 @@ export class DurableClient {
    * Starts a run of `workflow` (a built workflow, or a registered name) on `input`.
    *
    * Failure semantics: idempotent on `options.id`: starting an id that exists
-   * returns the existing run and starts nothing. The input is checked by the
-   * workflow's input schema, if any (`ValidationError` listing the issues), then
-   * encoded, before anything is stored (`CodecError`, `PayloadTooLargeError`).
+   * returns the existing run and starts nothing. The input is encoded and
+   * checked before anything is stored (`CodecError`, `PayloadTooLargeError`).
    * If the process dies after the run is stored but before a worker was told,
    * the run is still due and any worker's sweep picks it up.
    */
@@ -146,26 +136,14 @@ export class DurableClient {
     if (definition?.kind !== "workflow") throw new ValidationError("start() takes a built workflow or a registered workflow name");
     const id = options.id ?? randomUUID();
     assertId(id, "instance id");
-    const attributes = { [SpanAttributes.workflow]: definition.name, [SpanAttributes.instanceId]: id };
-    return inSpan(
-      `parkway.start ${definition.name}`,
-      SpanKind.PRODUCER,
-      attributes,
-      otelContext.active(),
-      async (_span, trace) => {
-        // The schema runs before anything is stored, and what is stored is its output.
-        const checked = await checkWorkflowInput(definition as Workflow, input, id);
-        const bytes = encode(checked, {
-          what: `input of run "${id}"`,
-          maxBytes: this.maxPayloadBytes,
-          context: { instanceId: id, workflow: definition.name },
-        });
-        const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
-        if (created) await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
-        return { id, workflow: header.workflow, created, status: header.status };
-      },
-      (handle) => (handle.created ? "created" : "existing"),
-    );
+    const bytes = encode(input, {
+      what: `input of run "${id}"`,
+      maxBytes: this.maxPayloadBytes,
+      context: { instanceId: id, workflow: definition.name },
+    });
+    const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
+    if (created) await this.hint(id, { reason: "start", version: header.version, dueAt: null });
+    return { id, workflow: header.workflow, created, status: header.status };
   }
 
   /**
@@ -182,19 +160,8 @@ export class DurableClient {
     assertId(id, "instance id");
     assertId(name, "signal name");
     const bytes = encode(payload, { what: `payload of signal "${name}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
-    const attributes = { [SpanAttributes.instanceId]: id, [SpanAttributes.signal]: name };
-    await inSpan(
-      `parkway.signal ${name}`,
-      SpanKind.PRODUCER,
-      attributes,
-      otelContext.active(),
-      async (_span, trace) => {
-        const delivered = await this.store.signal(id, name, bytes);
-        if (delivered.delivered === "woke") await this.hint(id, { reason: "signal", version: delivered.version, dueAt: null, trace });
-        return delivered.delivered;
-      },
-      (delivered) => delivered,
-    );
+    const delivered = await this.store.signal(id, name, bytes);
+    if (delivered.delivered === "woke") await this.hint(id, { reason: "signal", version: delivered.version, dueAt: null });
   }
 
   /** The run with its committed steps. @throws UnknownInstanceError */
@@ -318,10 +285,7 @@ export class DurableClient {
     try {
       await this.waker.wake(id, wake);
     } catch (error) {
-      process.emitWarning(
-        `parkway: could not wake run "${id}" (a sweep will): ${(error as Error)?.message ?? String(error)}`,
-        "ParkwayWarning",
-      );
+      process.emitWarning(`parkway: could not wake run "${id}" (a sweep will): ${(error as Error)?.message ?? String(error)}`, "ParkwayWarning");
     }
   }
 
