@@ -16,6 +16,7 @@ export interface WorkerSettings {
   readonly namespace: string;
   readonly leaseMs: number | undefined;
   readonly sweepIntervalMs: number | undefined;
+  readonly blockedRetryMs: number | undefined;
 }
 
 const USAGE = `usage: parkway-worker --workflows <module> [--redis <url>] [--concurrency <n>] [--namespace <ns>] [--lease <duration>]
@@ -25,7 +26,8 @@ const USAGE = `usage: parkway-worker --workflows <module> [--redis <url>] [--con
   --concurrency   runs advanced at once (env PARKWAY_CONCURRENCY, default 10)
   --namespace     key namespace (env PARKWAY_NAMESPACE, default parkway)
   --lease         how long a silent worker keeps its runs, e.g. 30s (env PARKWAY_LEASE)
-  --sweep         how often overdue runs are re-enqueued, e.g. 1s (env PARKWAY_SWEEP)`;
+  --sweep         how often overdue runs are re-enqueued, e.g. 1s (env PARKWAY_SWEEP)
+  --blocked-retry how soon a run parked for a definition this worker lacks is tried again, e.g. 1m (env PARKWAY_BLOCKED_RETRY)`;
 
 /** Reads flags, then the environment. @throws ValidationError naming the bad flag */
 export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): WorkerSettings {
@@ -38,6 +40,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
       namespace: { type: "string" },
       lease: { type: "string" },
       sweep: { type: "string" },
+      "blocked-retry": { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -57,6 +60,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
     namespace: values.namespace ?? env.PARKWAY_NAMESPACE ?? "parkway",
     leaseMs: optionalMs(values.lease ?? env.PARKWAY_LEASE, "--lease"),
     sweepIntervalMs: optionalMs(values.sweep ?? env.PARKWAY_SWEEP, "--sweep"),
+    blockedRetryMs: optionalMs(values["blocked-retry"] ?? env.PARKWAY_BLOCKED_RETRY, "--blocked-retry"),
   };
 }
 
@@ -88,6 +92,7 @@ export async function runWorker(settings: WorkerSettings): Promise<WorkflowWorke
     namespace: settings.namespace,
     ...(settings.leaseMs === undefined ? {} : { lease: settings.leaseMs }),
     ...(settings.sweepIntervalMs === undefined ? {} : { sweepInterval: settings.sweepIntervalMs }),
+    ...(settings.blockedRetryMs === undefined ? {} : { blockedRetry: settings.blockedRetryMs }),
   });
   await worker.start();
   let stopping = false;

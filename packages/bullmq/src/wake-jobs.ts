@@ -8,6 +8,7 @@
  * id, while the same wake-up asked twice (two workers sweeping) collapses into
  * one job. Ids never contain ":" and never are all digits.
  */
+import { type Context, propagation, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Wake } from "@parkway/core";
 
 /** The queue every worker of a namespace consumes. */
@@ -16,6 +17,28 @@ export const WAKE_QUEUE = "wake";
 /** What a wake-up job carries. */
 export interface WakeJobData {
   readonly id: string;
+  /**
+   * The trace context of whoever asked for the wake-up (W3C `traceparent`, `tracestate`, ...,
+   * as the globally registered propagator writes them), so the run attempt it causes joins
+   * that trace. Absent when there was nothing to carry, as always without an OpenTelemetry SDK.
+   */
+  readonly trace?: Readonly<Record<string, string>>;
+}
+
+/** The job data of a wake-up of run `id` asked for in `context`. */
+export function wakeJobData(id: string, context: Context): WakeJobData {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context, carrier);
+  // Without an SDK the propagator is a no-op and writes nothing: keep the job as small as before.
+  for (const _ in carrier) return { id, trace: carrier };
+  return { id };
+}
+
+/** The context a wake-up job was asked in: the parent of the run attempt it causes. */
+export function wakeJobContext(data: WakeJobData): Context {
+  // Jobs are data from Redis: anything but an object (a job from an older version) means none.
+  const carrier: unknown = data.trace;
+  return typeof carrier === "object" && carrier !== null ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
 }
 
 /** The job id of a wake-up. Sweeps use one id per run: at most one sweep job waits per run. */

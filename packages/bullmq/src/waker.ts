@@ -1,15 +1,18 @@
+import { context as otelContext } from "@opentelemetry/api";
 import type { Wake, Waker } from "@parkway/core";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { queueConnection, type Connection } from "./connection.js";
-import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobId, type WakeJobData } from "./wake-jobs.js";
+import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobData, wakeJobId, type WakeJobData } from "./wake-jobs.js";
 
 /** How long a run's record of its pending wake-up job ids is kept past the latest one's delay. */
 const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
  * Wakes runs by adding BullMQ jobs. Remembers each run's pending job ids (a
- * small set per run, expiring on its own) so `cancel` can remove them.
+ * small set per run, expiring on its own) so `cancel` can remove them. Each job
+ * carries the trace context of the wake-up (`wake.trace`, else the active one),
+ * so the worker's run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
   readonly queue: Queue<WakeJobData>;
@@ -31,7 +34,7 @@ export class QueueWaker implements Waker {
     const jobId = wakeJobId(id, wake);
     const delay = wakeDelay(wake);
     await Promise.all([
-      this.queue.add("advance", { id }, { jobId, delay }),
+      this.queue.add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay }),
       this.redis
         .multi()
         .sadd(this.pendingKey(id), jobId)

@@ -16,12 +16,13 @@ import {
   type Duration,
   type Workflow,
 } from "@parkway/core";
+import { type Context, ROOT_CONTEXT } from "@opentelemetry/api";
 import { RedisStore } from "@parkway/redis";
 import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { queueConnection, type Connection } from "./connection.js";
 import { QueueWaker } from "./waker.js";
-import { queuePrefix, WAKE_QUEUE, type WakeJobData } from "./wake-jobs.js";
+import { queuePrefix, WAKE_QUEUE, wakeJobContext, type WakeJobData } from "./wake-jobs.js";
 
 export interface WorkflowWorkerOptions extends DurableRunnerOptions {
   /** A Redis URL, or an ioredis connection to share. */
@@ -125,18 +126,24 @@ export class WorkflowWorker {
   private async process(job: Job<WakeJobData>): Promise<void> {
     this.counts.jobs++;
     const id = job.data.id;
-    const outcome = await advanceRun(this.checkpoint, id);
+    // The run attempt is a child of the span that asked for this wake-up (start, signal, ...),
+    // even in another process; a job without a carrier (a sweep) starts a trace of its own.
+    const caller = wakeJobContext(job.data);
+    const outcome = await advanceRun(this.checkpoint, id, caller);
     this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
-    await this.scheduleNext(id, outcome);
+    await this.scheduleNext(id, outcome, caller);
   }
 
-  /** After a park, or a wake that came early or found the run busy, asks for the next look. */
-  private async scheduleNext(id: string, outcome: AdvanceOutcome): Promise<void> {
+  /**
+   * After a park, or a wake that came early or found the run busy, asks for the next look. The
+   * next wake-up carries the same caller, so the attempts after a delay join the trace too.
+   */
+  private async scheduleNext(id: string, outcome: AdvanceOutcome, caller: Context): Promise<void> {
     if (outcome.outcome === "parked" && outcome.dueAt !== null) {
-      await this.waker.wake(id, { reason: "timer", version: outcome.version, dueAt: outcome.dueAt, now: outcome.now });
+      await this.waker.wake(id, { reason: "timer", version: outcome.version, dueAt: outcome.dueAt, now: outcome.now, trace: caller });
     } else if (outcome.outcome === "skipped" && (outcome.reason === "busy" || outcome.reason === "not-due") && outcome.dueAt !== null) {
       const reason = outcome.reason === "busy" ? "lease" : "timer";
-      await this.waker.wake(id, { reason, version: 0, dueAt: outcome.dueAt, now: outcome.now });
+      await this.waker.wake(id, { reason, version: 0, dueAt: outcome.dueAt, now: outcome.now, trace: caller });
     }
   }
 
@@ -144,8 +151,11 @@ export class WorkflowWorker {
   private sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        const { ids } = await this.store.due(1000, this.graceMs);
-        await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null })));
+        const backlogMs = await this.backlogMs();
+        if (backlogMs === null) return; // the queue moved under us: look again next sweep
+        const { ids } = await this.store.due(1000, this.graceMs + backlogMs);
+        // The sweep's own context is whatever was active at start(): not a caller of these runs.
+        await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null, trace: ROOT_CONTEXT })));
         this.counts.swept += ids.length;
       } catch (error) {
         this.report(error, "sweep");
@@ -154,6 +164,21 @@ export class WorkflowWorker {
       }
     })();
     return this.sweeping;
+  }
+
+  /**
+   * How long the oldest waiting wake-up job has waited. A backlog is not a lost wake-up: jobs are
+   * taken oldest first, so a run that fell due after that job was queued may have its own job
+   * still waiting, and sweeping it would only queue a duplicate behind it (and under load, one
+   * per sweep, which slows the queue further). A delayed job counts from the end of its delay.
+   * The job's timestamp is its adder's clock: this only widens the grace, it is not a deadline.
+   * Null when the oldest job was taken between reading its id and its data while others wait.
+   */
+  private async backlogMs(): Promise<number | null> {
+    const queue = this.waker.queue;
+    const [oldest] = await queue.getJobs(["wait"], 0, 0, true);
+    if (oldest) return Math.max(0, Date.now() - oldest.timestamp - (oldest.opts.delay ?? 0));
+    return (await queue.getWaitingCount()) > 0 ? null : 0;
   }
 
   private report(error: unknown, where: string): void {

@@ -3,9 +3,11 @@
  * No I/O dependency; the Redis store and BullMQ workers live in their own packages.
  */
 export { flow, branch, LoopResult, FlowBuilder, ForkBuilder, RouteBuilder } from "./builder/flow.js";
-export type { Branch, BranchOutputs, LoopStep, SignalOptions, Target } from "./builder/flow.js";
+export type { Branch, BranchOutputs, FlowOptions, LoopStep, SignalOptions, Target } from "./builder/flow.js";
 export { task } from "./builder/task.js";
-export type { Task, TaskContext, TaskFn, TaskOptions } from "./builder/task.js";
+export type { Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
+export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
+export { SpanAttributes, TRACER_NAME } from "./tracing.js";
 export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/workflow.js";
 export type {
   AwaitSignalNode,
@@ -68,6 +70,7 @@ export {
   type RunSummary,
   type RunView,
   type StartOptions,
+  type SendSignalOptions,
   type StepView,
   type Wake,
   type WakeReason,

@@ -1,3 +1,4 @@
-import { describeEngineConformance, memoryHarness } from "../src/testing/index.js";
+import { describeBadInputConformance, describeEngineConformance, memoryHarness } from "../src/testing/index.js";
 
 describeEngineConformance("memory store", memoryHarness);
+describeBadInputConformance("memory store", memoryHarness);

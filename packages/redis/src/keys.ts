@@ -25,6 +25,8 @@ export interface KeyLayout {
   data(id: string): string;
   /** Signal buffer of (run, name): list, oldest first. */
   signals(id: string, name: string): string;
+  /** Delivery ids of signals the run was sent: hash of delivery id to how the signal was delivered (expiring). */
+  deliveries(id: string): string;
   /** Runs of one status: sorted set scored by createdAt. */
   status(status: RunStatus): string;
   /** Runs of one workflow: sorted set scored by createdAt. */
@@ -47,6 +49,7 @@ export function keyLayout(namespace: string): KeyLayout {
     outputs: (id) => `${prefix}out:${id}`,
     data: (id) => `${prefix}data:${id}`,
     signals: (id, name) => `${prefix}sig:${Buffer.byteLength(id)}:${id}:${name}`,
+    deliveries: (id) => `${prefix}delivered:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
     all: `${prefix}all`,

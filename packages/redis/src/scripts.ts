@@ -50,7 +50,7 @@ export const SCRIPTS = {
   parkRun: loadScript("parkRun-3.lua"),
   finishRun: loadScript("finishRun-3.lua"),
   blockRun: loadScript("blockRun-2.lua"),
-  signalRun: loadScript("signalRun-3.lua"),
+  signalRun: loadScript("signalRun-4.lua"),
   cancelRun: loadScript("cancelRun-2.lua"),
   pauseRun: loadScript("pauseRun-2.lua"),
   resumeRun: loadScript("resumeRun-2.lua"),

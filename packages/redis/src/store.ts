@@ -16,6 +16,7 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   PayloadTooLargeError,
   ClosedError,
+  ValidationError,
   type AcquireResult,
   type CommitResult,
   type ControlResult,
@@ -54,6 +55,9 @@ export interface RedisStoreOptions {
   readonly onWarning?: (message: string) => void;
 }
 
+/** How long a run remembers the delivery ids of its signals (a resent or retried `signal` within it delivers once). */
+const DELIVERY_IDS_KEPT_MS = 24 * 3_600_000;
+
 type Stopped = { readonly ok: false; readonly stopped: "cancelled" | "paused"; readonly version: number };
 
 /** The Redis implementation of the {@link Store} contract. */
@@ -71,7 +75,9 @@ export class RedisStore implements Store {
 
   constructor(options: RedisStoreOptions) {
     const namespace = options.namespace ?? "parkway";
-    if (namespace === "") throw new Error("RedisStore namespace must not be empty");
+    if (typeof namespace !== "string" || namespace === "") {
+      throw new ValidationError(`namespace must be a non-empty string, got ${namespace === "" ? '""' : typeof namespace}`);
+    }
     this.keys = keyLayout(namespace);
     this.ownsConnection = typeof options.connection === "string";
     this.redis = typeof options.connection === "string" ? new Redis(options.connection) : options.connection;
@@ -197,13 +203,12 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async signal(id: string, name: string, payload: Uint8Array): Promise<SignalResult> {
+  async signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult> {
     this.checkSize(payload, `signal "${name}" to run "${id}"`, id);
     const k = this.keys;
-    const reply = await this.run(SCRIPTS.signalRun, [k.header(id), k.signals(id, name), k.due], [k.prefix, id, name, payload], {
-      id,
-      what: `signal "${name}"`,
-    });
+    const keys = [k.header(id), k.signals(id, name), k.due, k.deliveries(id)];
+    const args = [k.prefix, id, name, payload, deliveryId ?? "", DELIVERY_IDS_KEPT_MS];
+    const reply = await this.run(SCRIPTS.signalRun, keys, args, { id, what: `signal "${name}"` });
     return { delivered: text(reply[1]) === "woke" ? "woke" : "buffered", dueAt: nullableNumber(reply[2]), version: Number(reply[3]) };
   }
 

@@ -5,7 +5,7 @@
  * after the first store's connection is cut (as a crashed process's would be).
  */
 import { createEngine } from "@parkway/core";
-import { describeEngineConformance, type EngineHarness, type EngineUnderTest } from "@parkway/core/testing";
+import { describeBadInputConformance, describeEngineConformance, type EngineHarness, type EngineUnderTest } from "@parkway/core/testing";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { RedisStore } from "../src/index.js";
@@ -49,3 +49,4 @@ function redisHarness(): EngineHarness {
 }
 
 describeEngineConformance("redis", redisHarness);
+describeBadInputConformance("redis", redisHarness);

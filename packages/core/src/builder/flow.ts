@@ -1,5 +1,6 @@
 import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
+import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
 import { hashTree } from "../tree/hash.js";
 import type { Continuation, StepOptions } from "../tree/nodes.js";
 import { assertName, normalizeOptions, task, type Task, type TaskContext, type TaskFn, type TaskOptions } from "./task.js";
@@ -78,10 +79,11 @@ export class FlowBuilder<In, Cur> {
   constructor(
     private readonly name: string,
     private readonly steps: readonly StepSpec[],
+    private readonly inputSchema?: StandardSchemaV1,
   ) {}
 
   private add<Next>(step: StepSpec): FlowBuilder<In, Next> {
-    return new FlowBuilder<In, Next>(this.name, [...this.steps, step]);
+    return new FlowBuilder<In, Next>(this.name, [...this.steps, step], this.inputSchema);
   }
 
   /** Runs a task on the current value. */
@@ -153,9 +155,13 @@ export class FlowBuilder<In, Cur> {
     return Object.freeze({
       kind: "workflow",
       name: this.name,
+      // The tree only: schemas, like functions, are code, so a new or edited schema keeps the
+      // hash and parked runs still find their definition (as a reworded task body does).
       hash: hashTree(this.name, root),
       root,
       functions: compiler.functions,
+      stepSchemas: compiler.schemas,
+      ...(this.inputSchema === undefined ? {} : { inputSchema: this.inputSchema }),
     });
   }
 }
@@ -202,14 +208,36 @@ export class RouteBuilder<In, Cur, K extends string, Outs> {
   }
 }
 
+/** Options of {@link flow}. */
+export interface FlowOptions<S extends StandardSchemaV1> {
+  /**
+   * Checks the workflow's input at `start`, before anything is stored (and at the start
+   * of `runSync`/`runAsync`); the first step gets the schema's output. Not part of `workflow.hash`.
+   * Run as a branch or child flow of another workflow, its steps' schemas apply, this one does not.
+   */
+  readonly input: S;
+}
+
+/**
+ * Starts a flow named `name` whose input is checked by a schema: `start` takes what
+ * the schema accepts, the first step gets what it produces.
+ * @throws ValidationError when `options.input` is not a Standard Schema.
+ */
+export function flow<S extends StandardSchemaV1>(name: string, options: FlowOptions<S>): FlowBuilder<SchemaInput<S>, SchemaOutput<S>>;
 /** Starts a flow named `name` whose input is `In`. */
-export function flow<In>(name: string): FlowBuilder<In, In> {
-  return new FlowBuilder<In, In>(name, []);
+export function flow<In>(name: string): FlowBuilder<In, In>;
+export function flow(name: string, options?: FlowOptions<StandardSchemaV1>): FlowBuilder<unknown, unknown> {
+  if (options === undefined) return new FlowBuilder(name, []);
+  if (options === null || typeof options !== "object") throw new ValidationError(`flow "${name}": options must be an object`);
+  assertSchema(options.input, `flow "${name}": options.input`);
+  return new FlowBuilder(name, [], options.input);
 }
 
 /** Turns builder steps into linked nodes, registering each node's function under its ref. */
 class Compiler {
   readonly functions = new Map<string, StepFn>();
+  /** Payload schemas by ref, beside `functions` and, like them, out of the tree and its hash. */
+  readonly schemas = new Map<string, StepSchemas>();
   private readonly ids = new Set<string>();
 
   constructor(private readonly flowName: string) {}
@@ -219,6 +247,7 @@ class Compiler {
       case "task":
         this.claim(spec.task.id);
         this.functions.set(spec.task.id, spec.task.fn);
+        if (spec.task.schemas) this.schemas.set(spec.task.id, spec.task.schemas);
         return freeze({ kind: "task", id: spec.task.id, ref: spec.task.id, options: spec.task.options, next });
       case "fork": {
         this.claim(spec.joinId);
@@ -299,10 +328,12 @@ class Compiler {
   private embed(target: Target<unknown, unknown>, prefix: string, where: string, tail: Continuation | null = null): Continuation {
     if (target?.kind === "task") {
       this.functions.set(prefix + target.id, target.fn);
+      if (target.schemas) this.schemas.set(prefix + target.id, target.schemas);
       return freeze({ kind: "task", id: target.id, ref: prefix + target.id, options: target.options, next: tail });
     }
     if (target?.kind !== "workflow") this.fail(`${where} must be a task or a built workflow`);
     for (const [ref, fn] of target.functions) this.functions.set(prefix + ref, fn);
+    for (const [ref, schemas] of target.stepSchemas ?? []) this.schemas.set(prefix + ref, schemas);
     return requalify(target.root, prefix, tail);
   }
 

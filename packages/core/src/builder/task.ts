@@ -1,5 +1,6 @@
 import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
+import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
 import type { StepOptions } from "../tree/nodes.js";
 
 /** What a task receives besides its input. */
@@ -38,6 +39,19 @@ export interface Task<In, Out> {
   readonly id: string;
   readonly fn: TaskFn<In, Out>;
   readonly options: StepOptions;
+  /** Payload schemas, when the task was given any. With an input schema, `fn` is called with the schema's output. */
+  readonly schemas?: StepSchemas;
+}
+
+/**
+ * A task's payload schemas (any Standard Schema: zod, valibot, arktype, ...).
+ * The input is checked before the task runs, the output after it returns; a
+ * value that fails fails the run with `ValidationError` naming the step, and is
+ * never retried (validation is deterministic). Schemas do not change `workflow.hash`.
+ */
+export interface TaskSchemaOptions {
+  readonly input?: StandardSchemaV1 | undefined;
+  readonly output?: StandardSchemaV1 | undefined;
 }
 
 export const DEFAULT_STEP_OPTIONS: StepOptions = Object.freeze({
@@ -47,13 +61,79 @@ export const DEFAULT_STEP_OPTIONS: StepOptions = Object.freeze({
 });
 
 /**
+ * Defines a task checked by an input and an output schema: its types are the
+ * schemas' (the function gets the input schema's output and returns what the
+ * output schema accepts).
+ *
+ * Failure semantics: as for a task without schemas (see the last overload); a
+ * value that fails a schema fails the run and is never retried.
+ * @throws ValidationError for an empty id, a missing function, bad options or a schema that is not a Standard Schema.
+ */
+export function task<SI extends StandardSchemaV1, SO extends StandardSchemaV1>(
+  id: string,
+  fn: TaskFn<SchemaOutput<SI>, SchemaInput<SO>>,
+  options: TaskOptions & { readonly input: SI; readonly output: SO },
+): Task<SchemaInput<SI>, SchemaOutput<SO>>;
+/**
+ * Defines a task whose input is checked by a schema (the function gets the schema's output).
+ *
+ * Failure semantics: as for a task without schemas (see the last overload); a
+ * value that fails a schema fails the run and is never retried.
+ */
+export function task<SI extends StandardSchemaV1, Out>(
+  id: string,
+  fn: TaskFn<SchemaOutput<SI>, Out>,
+  options: TaskOptions & { readonly input: SI; readonly output?: undefined },
+): Task<SchemaInput<SI>, Out>;
+/**
+ * Defines a task whose output is checked by a schema (what is committed is the schema's output).
+ *
+ * Failure semantics: as for a task without schemas (see the last overload); a
+ * value that fails a schema fails the run and is never retried.
+ */
+export function task<In, SO extends StandardSchemaV1>(
+  id: string,
+  fn: TaskFn<In, SchemaInput<SO>>,
+  options: TaskOptions & { readonly input?: undefined; readonly output: SO },
+): Task<In, SchemaOutput<SO>>;
+/**
  * Defines a task.
+ *
+ * Failure semantics (how a task is executed in a durable run):
+ * - At least once, committed exactly once. The output is committed atomically
+ *   with the run's advance; once that commit is acknowledged, the step never
+ *   runs again in this run: a resumed run takes its output from the commit.
+ * - The function can run more than once for one step: another attempt after a
+ *   failure or a timeout (up to `retry.maxAttempts`; `ctx.attempt` counts
+ *   them; a timed-out attempt may still have had its effect); and, whatever
+ *   the retry policy, when the process dies, or its lease lapses (an event
+ *   loop blocked longer than `lease`), after the function returned and before
+ *   its commit landed, or when a Redis failover or AOF rollback loses an
+ *   acknowledged commit. Then another worker runs the step again.
+ * - Make side effects outside Parkway idempotent with `ctx.idempotencyKey`:
+ *   the same for every attempt of the step, on every worker.
+ * - `ctx.signal` aborts when the attempt's timeout passes, when the run is
+ *   cancelled or paused at a step boundary, and when the worker lets the run
+ *   go; stop the work when it does. `NonRetryableError` fails the run at once.
+ * - Under `runSync` and `runAsync` nothing is committed: a crash loses the run.
  * @throws ValidationError for an empty id, a missing function or bad options.
  */
-export function task<In, Out>(id: string, fn: TaskFn<In, Out>, options: TaskOptions = {}): Task<In, Out> {
+export function task<In, Out>(id: string, fn: TaskFn<In, Out>, options?: TaskOptions): Task<In, Out>;
+export function task(id: string, fn: TaskFn<never, unknown>, options: TaskOptions & TaskSchemaOptions = {}): Task<never, unknown> {
   assertName(id, "task id");
   if (typeof fn !== "function") throw new ValidationError(`task "${id}": fn must be a function`, { step: id });
-  return Object.freeze({ kind: "task", id, fn, options: normalizeOptions(options, `task "${id}"`) });
+  const schemas = taskSchemas(options, `task "${id}"`);
+  return Object.freeze({ kind: "task", id, fn, options: normalizeOptions(options, `task "${id}"`), ...(schemas ? { schemas } : {}) });
+}
+
+/** The schemas among a task's options, checked to be Standard Schemas; undefined when there are none. */
+function taskSchemas(options: TaskSchemaOptions, where: string): StepSchemas | undefined {
+  if (options === null || typeof options !== "object") return undefined;
+  const { input, output } = options;
+  if (input === undefined && output === undefined) return undefined;
+  if (input !== undefined) assertSchema(input, `${where}: options.input`);
+  if (output !== undefined) assertSchema(output, `${where}: options.output`);
+  return Object.freeze({ ...(input === undefined ? {} : { input }), ...(output === undefined ? {} : { output }) });
 }
 
 /** Turns user-facing options into the normalised form the tree and the hash hold. */

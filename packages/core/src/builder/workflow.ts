@@ -1,3 +1,4 @@
+import type { StandardSchemaV1, StepSchemas } from "../schema.js";
 import type { Continuation } from "../tree/nodes.js";
 import type { TaskContext } from "./task.js";
 
@@ -8,7 +9,8 @@ declare const types: unique symbol;
 
 /**
  * A built workflow: its name, the hash of its shape and the root of its
- * continuation tree. `functions` maps each node's `ref` to the code it runs.
+ * continuation tree. `functions` maps each node's `ref` to the code it runs,
+ * `stepSchemas` to the schemas that check its payloads.
  */
 export interface Workflow<In = unknown, Out = unknown> {
   readonly kind: "workflow";
@@ -16,6 +18,13 @@ export interface Workflow<In = unknown, Out = unknown> {
   readonly hash: string;
   readonly root: Continuation;
   readonly functions: ReadonlyMap<string, StepFn>;
+  /**
+   * Checks the workflow's input at `start` (and at the start of an in-process run).
+   * Schemas are code, like `functions`: they are not part of `hash`.
+   */
+  readonly inputSchema?: StandardSchemaV1;
+  /** The schemas of the steps that have any, by node `ref`. */
+  readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
   /** Type-level only: carries the input and output types. */
   readonly [types]?: { readonly in: (input: In) => void; readonly out: Out };
 }

@@ -4,6 +4,7 @@
  * client wakes them with jobs. Everything else is the same code.
  */
 import { randomUUID } from "node:crypto";
+import { context as otelContext, type Context } from "@opentelemetry/api";
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
@@ -20,6 +21,8 @@ import {
 } from "../errors.js";
 import type { ControlResult, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
+import { checkWorkflowInput } from "../schema.js";
+import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
@@ -34,6 +37,12 @@ export interface Wake {
   readonly dueAt: number | null;
   /** The store's clock when `dueAt` was read, to turn it into a delay without trusting local clocks. */
   readonly now?: number;
+  /**
+   * The OpenTelemetry context the wake-up belongs to: the run attempt it causes becomes a child
+   * of this context's span (a waker that crosses processes carries it along). Absent: the
+   * context active when `wake` is called.
+   */
+  readonly trace?: Context;
 }
 
 /** How a client makes a run look at itself again: a timer, a queue job. A hint only: the store is the truth. */
@@ -43,6 +52,14 @@ export interface Waker {
   /** The run ended or was cancelled: pending wake-ups for it may be dropped. */
   forget?(id: string): Promise<void>;
   close?(): Promise<void>;
+}
+
+export interface SendSignalOptions {
+  /**
+   * Identifies this delivery: sending a signal again with a delivery id the run
+   * has seen (within 24 hours on Redis) buffers nothing more. Generated when absent.
+   */
+  readonly deliveryId?: string;
 }
 
 export interface StartOptions {
@@ -125,8 +142,9 @@ export class DurableClient {
    * Starts a run of `workflow` (a built workflow, or a registered name) on `input`.
    *
    * Failure semantics: idempotent on `options.id`: starting an id that exists
-   * returns the existing run and starts nothing. The input is encoded and
-   * checked before anything is stored (`CodecError`, `PayloadTooLargeError`).
+   * returns the existing run and starts nothing. The input is checked by the
+   * workflow's input schema, if any (`ValidationError` listing the issues), then
+   * encoded, before anything is stored (`CodecError`, `PayloadTooLargeError`).
    * If the process dies after the run is stored but before a worker was told,
    * the run is still due and any worker's sweep picks it up.
    */
@@ -134,34 +152,64 @@ export class DurableClient {
     this.assertOpen();
     const definition = typeof workflow === "string" ? this.registry().latest(workflow) : workflow;
     if (definition?.kind !== "workflow") throw new ValidationError("start() takes a built workflow or a registered workflow name");
-    const id = options.id ?? randomUUID();
+    // Only an absent id is generated: a null or other non-string id is a caller's bug, not a request for a new run.
+    const id = options.id === undefined ? randomUUID() : options.id;
     assertId(id, "instance id");
-    const bytes = encode(input, {
-      what: `input of run "${id}"`,
-      maxBytes: this.maxPayloadBytes,
-      context: { instanceId: id, workflow: definition.name },
-    });
-    const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
-    if (created) await this.hint(id, { reason: "start", version: header.version, dueAt: null });
-    return { id, workflow: header.workflow, created, status: header.status };
+    const attributes = { [SpanAttributes.workflow]: definition.name, [SpanAttributes.instanceId]: id };
+    return inSpan(
+      `parkway.start ${definition.name}`,
+      SpanKind.PRODUCER,
+      attributes,
+      otelContext.active(),
+      async (_span, trace) => {
+        // The schema runs before anything is stored, and what is stored is its output.
+        const checked = await checkWorkflowInput(definition as Workflow, input, id);
+        const bytes = encode(checked, {
+          what: `input of run "${id}"`,
+          maxBytes: this.maxPayloadBytes,
+          context: { instanceId: id, workflow: definition.name },
+        });
+        const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
+        if (created) await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
+        return { id, workflow: header.workflow, created, status: header.status };
+      },
+      (handle) => (handle.created ? "created" : "existing"),
+    );
   }
 
   /**
    * Sends signal `name` to run `id`; it is buffered until a step waiting for
    * `name` consumes it (first in, first out).
    *
-   * Failure semantics: each call buffers one signal, so a retried call after a
-   * lost reply can deliver twice; give payloads an id when that matters. A
-   * signal is consumed by exactly one step, atomically with that step's commit.
-   * @throws UnknownInstanceError, RunFinishedError, CodecError, PayloadTooLargeError
+   * Failure semantics: each call carries a delivery id (`options.deliveryId`,
+   * else a fresh one) and the store buffers a delivery id once per run, so a
+   * call whose command the connection resent after losing its reply delivers
+   * once. A call that throws for a reason outside Parkway (a lost connection)
+   * may or may not have buffered its signal: call again with the same
+   * `deliveryId` to deliver it exactly once. A signal is consumed by exactly
+   * one step, atomically with that step's commit.
+   * @throws UnknownInstanceError, RunFinishedError, CodecError, PayloadTooLargeError, ValidationError
    */
-  async signal(id: string, name: string, payload?: unknown): Promise<void> {
+  async signal(id: string, name: string, payload?: unknown, options: SendSignalOptions = {}): Promise<void> {
     this.assertOpen();
     assertId(id, "instance id");
     assertId(name, "signal name");
+    const deliveryId = options.deliveryId === undefined ? randomUUID() : options.deliveryId;
+    assertId(deliveryId, "signal delivery id");
     const bytes = encode(payload, { what: `payload of signal "${name}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
-    const delivered = await this.store.signal(id, name, bytes);
-    if (delivered.delivered === "woke") await this.hint(id, { reason: "signal", version: delivered.version, dueAt: null });
+    const attributes = { [SpanAttributes.instanceId]: id, [SpanAttributes.signal]: name };
+    await inSpan(
+      `parkway.signal ${name}`,
+      SpanKind.PRODUCER,
+      attributes,
+      otelContext.active(),
+      async (_span, trace) => {
+        const delivered = await this.store.signal(id, name, bytes, deliveryId);
+        if (delivered.delivered === "woke") await this.hint(id, { reason: "signal", version: delivered.version, dueAt: null, trace });
+        return delivered.delivered;
+      },
+      (delivered) => delivered,
+    );
   }
 
   /** The run with its committed steps. @throws UnknownInstanceError */
@@ -285,7 +333,10 @@ export class DurableClient {
     try {
       await this.waker.wake(id, wake);
     } catch (error) {
-      process.emitWarning(`parkway: could not wake run "${id}" (a sweep will): ${(error as Error)?.message ?? String(error)}`, "ParkwayWarning");
+      process.emitWarning(
+        `parkway: could not wake run "${id}" (a sweep will): ${(error as Error)?.message ?? String(error)}`,
+        "ParkwayWarning",
+      );
     }
   }
 

@@ -4,6 +4,7 @@
  * arming one timer (on the `Clock`) for the next deadline. It is the same
  * due-index model the distributed workers sweep, driven by timers instead of jobs.
  */
+import { context as otelContext, type Context, isSpanContextValid, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "../codec/codec.js";
@@ -13,7 +14,7 @@ import { advanceRun, type AdvanceOutcome, type CheckpointOptions, type DurableSt
 import { createLimiter } from "../executors/limit.js";
 import { MemoryStore } from "../store/memory.js";
 import type { Store } from "../store/types.js";
-import { DurableClient } from "./client.js";
+import { DurableClient, type Wake } from "./client.js";
 import { WorkflowRegistry } from "./registry.js";
 
 export interface DurableRunnerOptions {
@@ -114,6 +115,11 @@ const SWEEP_RETRY_MS = 1000;
 /** Sweeps the due index and advances due runs, one advance per run at a time. */
 class Pump {
   private readonly inflight = new Map<string, Promise<void>>();
+  /**
+   * The trace context of each run's latest wake-up that had one, so its attempts become children
+   * of the caller's span, as with queue workers. Kept until the run ends, for the attempts after a park.
+   */
+  private readonly traces = new Map<string, Context>();
   private cancelTimer: (() => void) | null = null;
   private sweeping = false;
   private sweepAgain = false;
@@ -126,8 +132,16 @@ class Pump {
     private readonly onError: ((error: unknown, id: string) => void) | undefined,
   ) {}
 
-  async wake(): Promise<void> {
+  async wake(id: string, wake: Wake): Promise<void> {
+    const caller = wake.trace ?? otelContext.active();
+    // Only a caller inside a real trace is worth keeping; without an SDK no span context is valid.
+    const span = trace.getSpanContext(caller);
+    if (span !== undefined && isSpanContextValid(span)) this.traces.set(id, caller);
     this.kick();
+  }
+
+  async forget(id: string): Promise<void> {
+    this.traces.delete(id);
   }
 
   kick(): void {
@@ -160,8 +174,11 @@ class Pump {
   }
 
   private launch(id: string): void {
-    const done = advanceRun(this.options, id)
-      .then((outcome: AdvanceOutcome) => void outcome)
+    // Never the sweep's own context: that is whichever caller happened to kick it.
+    const done = advanceRun(this.options, id, this.traces.get(id) ?? ROOT_CONTEXT)
+      .then((advanced: AdvanceOutcome) => {
+        if (advanced.outcome === "completed" || advanced.outcome === "failed" || advanced.outcome === "cancelled") this.traces.delete(id);
+      })
       .catch((error: unknown) => this.report(error, id))
       .finally(() => {
         this.inflight.delete(id);

@@ -50,7 +50,7 @@ export interface BranchView {
 }
 
 /** Draws `view` (a run of `workflow`) as its tree with each step's state. */
-export function describeRun(workflow: Workflow, view: RunView): readonly StepNodeView[] {
+export function describeRun(workflow: Workflow<never, unknown>, view: RunView): readonly StepNodeView[] {
   const steps = new Map(view.steps.map((s) => [s.key, s]));
   return new TreeDrawer(view, steps).spine(workflow.root, true).nodes;
 }

@@ -1,6 +1,7 @@
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { UnsupportedStepError, ValidationError } from "../errors.js";
+import { checkStepInput, checkStepOutput, checkWorkflowInput } from "../schema.js";
 import { driveAsync } from "../semantics/drive.js";
 import { runStep } from "../semantics/retry.js";
 import { walkWorkflow } from "../semantics/walk.js";
@@ -23,7 +24,8 @@ export interface RunAsyncOptions {
  * as timers, retries per task policy, per-attempt timeouts.
  *
  * @throws UnsupportedStepError before any step runs when the workflow waits for
- * a signal; the failing task's error once its attempts are spent.
+ * a signal; ValidationError when the input, or a step's input or output, fails
+ * its schema; the failing task's error once its attempts are spent.
  */
 export async function runAsync<In, Out>(workflow: Workflow<In, Out>, input: In, options: RunAsyncOptions = {}): Promise<Out> {
   rejectSignalWaits(workflow as Workflow, "runAsync");
@@ -34,17 +36,20 @@ export async function runAsync<In, Out>(workflow: Workflow<In, Out>, input: In, 
   const clock = options.clock ?? realClock;
   const limit = createLimiter(concurrency);
   const instanceId = newInstanceId();
+  const checkedInput = await checkWorkflowInput(workflow as Workflow, input);
 
-  const output = await driveAsync(walkWorkflow(workflow as Workflow, input), {
+  const output = await driveAsync(walkWorkflow(workflow as Workflow, checkedInput), {
     perform: async (effect) => {
       options.signal?.throwIfAborted();
       switch (effect.type) {
         case "call": {
+          const step = { ref: effect.node.ref, key: effect.key };
+          const stepInput = await checkStepInput(workflow as Workflow, step, effect.input);
           let attempts = 0;
-          const output = await runStep({
+          const raw = await runStep({
             limit,
             fn: effect.fn,
-            input: effect.input,
+            input: stepInput,
             options: effect.node.options,
             clock,
             key: effect.key,
@@ -54,6 +59,8 @@ export async function runAsync<In, Out>(workflow: Workflow<In, Out>, input: In, 
               return taskContext(workflow.name, instanceId, effect.key, attempt, signal);
             },
           });
+          // Outside runStep: a schema failure is deterministic, never retried.
+          const output = await checkStepOutput(workflow as Workflow, step, raw);
           options.onStep?.({ key: effect.key, output, attempts });
           return output;
         }

@@ -8,6 +8,7 @@
  * fork that park leave the others running, and the run parks on all their
  * waits once nothing else can progress.
  */
+import { context as otelContext, type Context, type Span } from "@opentelemetry/api";
 import type { Workflow } from "../builder/workflow.js";
 import type { Clock } from "../clock.js";
 import { decode, encode } from "../codec/codec.js";
@@ -21,10 +22,12 @@ import {
   StaleVersionError,
   UnknownWorkflowError,
 } from "../errors.js";
+import { checkStepInput, checkStepOutput, type StepRef } from "../schema.js";
 import { driveAsync } from "../semantics/drive.js";
 import { RetryLater, runStep } from "../semantics/retry.js";
 import { walkWorkflow, type AllEffect, type CallEffect, type DelayEffect, type SignalEffect, type Walk } from "../semantics/walk.js";
 import type { RunHeader, Store, StoredRun, WaitRequest } from "../store/types.js";
+import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
 import { taskContext } from "./context.js";
 
 /** Finds the definition a run was started with. */
@@ -120,17 +123,49 @@ class StoredDataError extends Error {
  *   are at-least-once; use `ctx.idempotencyKey` for their side effects.
  * - A run whose definition is missing, or whose stored bytes cannot be
  *   decoded, is left parked with the error in its status; nothing is dropped.
+ *
+ * Tracing: an attempt that acquires the run is a `parkway.run <workflow>` span
+ * under `parent` (by default the active context), with a `parkway.step <commit key>`
+ * child per step it executes; committed steps it skips get none.
  */
-export async function advanceRun(options: CheckpointOptions, id: string): Promise<AdvanceOutcome> {
+export async function advanceRun(options: CheckpointOptions, id: string, parent: Context = otelContext.active()): Promise<AdvanceOutcome> {
+  // The lease runs from when the acquire was sent: its reply may come late (a frozen or starved process).
+  const askedAt = performance.now();
   const acquired = await options.store.acquire(id, options.leaseMs);
   if (!acquired.acquired) return { outcome: "skipped", ...acquired };
   const { header } = acquired.run;
-  const workflow = options.workflows.find(header.workflow, header.hash);
-  if (!workflow) {
-    await options.store.block(id, header.version, serializeError(missingDefinition(options.workflows, header)), options.blockedRetryMs);
-    return { outcome: "blocked" };
-  }
-  return new RunSession(options, workflow, acquired.run).advance();
+  const attributes = {
+    [SpanAttributes.workflow]: header.workflow,
+    [SpanAttributes.hash]: header.hash,
+    [SpanAttributes.instanceId]: id,
+    [SpanAttributes.version]: header.version,
+  };
+  return inSpan(
+    `parkway.run ${header.workflow}`,
+    SpanKind.CONSUMER,
+    attributes,
+    parent,
+    async (span, trace) => {
+      const workflow = options.workflows.find(header.workflow, header.hash);
+      if (!workflow) {
+        const error = missingDefinition(options.workflows, header);
+        recordFailure(span, error);
+        await options.store.block(id, header.version, serializeError(error), options.blockedRetryMs);
+        return { outcome: "blocked" };
+      }
+      return new RunSession(options, workflow, acquired.run, span, trace, askedAt).advance();
+    },
+    (advanced) => advanced.outcome,
+  );
+}
+
+/** Ends a step span that threw: parked, stopped or lost are not the step's failure; only its own failure is recorded as one. */
+function endStepSpan(span: Span, e: unknown, ownFailure: boolean): void {
+  if (ownFailure) return endSpan(span, "failed", e);
+  if (e instanceof Park) return endSpan(span, "parked");
+  if (e instanceof Stop) return endSpan(span, "stopped");
+  if (e instanceof StoreFailure || e instanceof StoredDataError) return endSpan(span, "error", e.error);
+  endSpan(span, "lost");
 }
 
 function missingDefinition(workflows: DefinitionLookup, header: RunHeader): Error {
@@ -153,6 +188,8 @@ class RunSession {
   private stopped: Stop | null = null;
   /** Set when a write found a newer version: another worker owns the run now. */
   private lost: Error | null = null;
+  /** Monotonic time a write that renews the lease (acquire, commit, touch) was sent: the lease runs from then. */
+  private leaseRenewedAt: number;
   /** The commit key of the first step that failed, recorded with the run's error. */
   private failedStep: string | null = null;
   /** Monotonic time at load, so the store clock is extrapolated without trusting this machine's wall clock. */
@@ -164,10 +201,16 @@ class RunSession {
     private readonly options: CheckpointOptions,
     private readonly workflow: Workflow,
     private readonly run: StoredRun,
+    /** The run attempt's span, and the context its step spans start under. */
+    private readonly span: Span,
+    private readonly trace: Context,
+    /** Monotonic time the acquire was sent. */
+    acquiredAt: number,
   ) {
     this.version = run.header.version;
     this.outputs = new Map(run.outputs);
     this.loadedAt = performance.now();
+    this.leaseRenewedAt = acquiredAt;
   }
 
   private get id(): string {
@@ -176,7 +219,7 @@ class RunSession {
 
   async advance(): Promise<AdvanceOutcome> {
     const heartbeat = setInterval(
-      () => void this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs)).catch(() => undefined),
+      () => void this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true).catch(() => undefined),
       Math.max(50, this.options.leaseMs / 3),
     );
     try {
@@ -217,9 +260,11 @@ class RunSession {
     if (isParkwayError(e, StaleVersionError.code)) return { outcome: "lost" };
     if (e instanceof StoreFailure) throw e.error;
     if (e instanceof StoredDataError) {
+      recordFailure(this.span, e.error);
       await this.write(() => this.options.store.block(this.id, this.version, serializeError(e.error), this.options.blockedRetryMs));
       return { outcome: "blocked" };
     }
+    recordFailure(this.span, e);
     const error = { ...serializeError(e), ...(this.failedStep === null ? {} : { step: this.failedStep }) };
     const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error }));
     return { outcome: end.ok ? "failed" : end.stopped };
@@ -229,15 +274,16 @@ class RunSession {
     const committed = this.outputs.get(effect.key);
     if (committed !== undefined) return this.decodeStored(committed, `output of step "${effect.key}"`);
     if (this.stopped) throw this.stopped;
+    const span = this.startStepSpan(effect);
     try {
-      switch (effect.type) {
-        case "call":
-          return await this.call(effect);
-        case "delay":
-          return await this.delay(effect);
-        case "signal":
-          return await this.takeSignal(effect);
-      }
+      const output =
+        effect.type === "call"
+          ? await this.call(effect, span)
+          : effect.type === "delay"
+            ? await this.delay(effect)
+            : await this.takeSignal(effect);
+      endSpan(span, "committed");
+      return output;
     } catch (e) {
       const ownFailure = !(
         e instanceof Park ||
@@ -247,11 +293,27 @@ class RunSession {
         isParkwayError(e, StaleVersionError.code)
       );
       if (ownFailure) this.failedStep ??= effect.key;
+      endStepSpan(span, e, ownFailure);
       throw e;
     }
   }
 
-  private async call(effect: CallEffect): Promise<unknown> {
+  private startStepSpan(effect: CallEffect | DelayEffect | SignalEffect): Span {
+    return startSpan(
+      `parkway.step ${effect.key}`,
+      SpanKind.INTERNAL,
+      {
+        [SpanAttributes.workflow]: this.workflow.name,
+        [SpanAttributes.instanceId]: this.id,
+        [SpanAttributes.stepKey]: effect.key,
+        [SpanAttributes.stepKind]: effect.type,
+        ...(effect.type === "signal" ? { [SpanAttributes.signal]: effect.node.signal } : {}),
+      },
+      this.trace,
+    );
+  }
+
+  private async call(effect: CallEffect, span: Span): Promise<unknown> {
     const { key } = effect;
     const stored = this.run.header.waits.find((w) => w.kind === "timer" && w.key === key && w.reason === "retry");
     const retry =
@@ -260,13 +322,18 @@ class RunSession {
     if (retry && retry.at > this.storeNow()) {
       throw new Park([{ kind: "timer", key, reason: "retry", delayMs: retry.at - this.storeNow() }], { [key]: retry.attempts });
     }
+    const step: StepRef = { ref: effect.node.ref, key, instanceId: this.id };
+    const input = await checkStepInput(this.workflow, step, effect.input);
+    // The task runs with its step span active, so spans it starts itself nest under it.
+    const stepTrace = withSpan(this.trace, span);
     let attempts = 0;
     let output: unknown;
     try {
       output = await runStep({
-        limit: this.options.limit,
-        fn: effect.fn,
-        input: effect.input,
+        // Every attempt, first or retried, starts only while this worker still holds the run.
+        limit: (attempt) => this.options.limit(async () => (await this.holdLease(), attempt())),
+        fn: (value, ctx) => otelContext.with(stepTrace, effect.fn, undefined, value, ctx),
+        input,
         options: effect.node.options,
         clock: this.options.clock,
         key,
@@ -275,18 +342,23 @@ class RunSession {
         signal: this.abort.signal,
         context: (attempt, signal) => {
           attempts = attempt;
+          span.setAttribute(SpanAttributes.attempt, attempt);
           return taskContext(this.workflow.name, this.id, key, attempt, signal);
         },
+        onRetry: (_attempt, error) => span.recordException(error),
       });
     } catch (e) {
       if (e instanceof RetryLater) {
+        span.recordException(e.lastError);
         this.retriesDue.set(key, { at: this.storeNow() + e.delayMs, attempts: e.nextAttempt - 1 });
         throw new Park([{ kind: "timer", key, reason: "retry", delayMs: e.delayMs }], { [key]: e.nextAttempt - 1 });
       }
       throw this.stopped ?? e;
     }
-    await this.commit(key, output, attempts);
-    return output;
+    // Outside runStep on purpose: a schema failure is deterministic, so it is never retried.
+    const checked = await checkStepOutput(this.workflow, step, output);
+    await this.commit(key, checked, attempts);
+    return checked;
   }
 
   private async delay(effect: DelayEffect): Promise<unknown> {
@@ -336,7 +408,10 @@ class RunSession {
 
   private async commit(key: string, output: unknown, attempts: number): Promise<void> {
     const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
-    const result = await this.write(() => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs));
+    const result = await this.write(
+      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs),
+      true,
+    );
     if (!result.ok) throw this.stop(result.stopped, result.version);
     this.version = result.version;
     this.outputs.set(key, bytes);
@@ -349,12 +424,15 @@ class RunSession {
    * lease was lost: abort the tasks still running here. Any other store error
    * becomes a {@link StoreFailure}, never the run's failure.
    */
-  private write<T>(operation: () => Promise<T>): Promise<T> {
+  private write<T>(operation: () => Promise<T>, renewsLease = false): Promise<T> {
     const next = this.writes.then(async () => {
       if (this.stopped) throw this.stopped;
       if (this.lost) throw this.lost;
+      const sentAt = performance.now();
       try {
-        return await operation();
+        const result = await operation();
+        if (renewsLease) this.leaseRenewedAt = sentAt;
+        return result;
       } catch (e) {
         if (isParkwayError(e, StaleVersionError.code)) {
           this.lost = e;
@@ -367,6 +445,27 @@ class RunSession {
     });
     this.writes = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Called before every task attempt starts. A worker that was frozen, starved
+   * of CPU or asleep in a long backoff may have lost its lease without knowing:
+   * when the last renewal is older than half a lease, renew it first. A stale
+   * version means another worker took the run over (the attempt must not run:
+   * that worker runs the step); a store that does not answer means the lease
+   * cannot be vouched for, so this worker lets the run go.
+   */
+  private async holdLease(): Promise<void> {
+    if (this.lost) throw this.lost;
+    if (this.stopped) throw this.stopped;
+    if (performance.now() - this.leaseRenewedAt <= this.options.leaseMs / 2) return;
+    try {
+      await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+    } catch (e) {
+      // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.
+      if (e instanceof StoreFailure) this.abort.abort(e);
+      throw e;
+    }
   }
 
   private stop(stopped: "cancelled" | "paused", version: number): Stop {

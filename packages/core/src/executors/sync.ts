@@ -1,6 +1,7 @@
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { ensureError, TaskTimeoutError, UnsupportedStepError } from "../errors.js";
+import { checkStepInput, checkStepOutput, checkWorkflowInput, settledNow, stepCheck } from "../schema.js";
 import { driveSync } from "../semantics/drive.js";
 import { backoffMs, isNonRetryable } from "../semantics/retry.js";
 import type { CallEffect } from "../semantics/walk.js";
@@ -21,20 +22,39 @@ const NEVER_ABORTED = new AbortController().signal;
  * A sync task cannot be interrupted: an attempt that ran past its timeout fails
  * with `TaskTimeoutError` once it returns.
  *
- * @throws UnsupportedStepError when a task returns a promise (naming it) or the
- * workflow waits for a signal; the task's error when its attempts are spent.
+ * Schemas must validate synchronously here too.
+ *
+ * @throws UnsupportedStepError when a task returns a promise (naming it), a
+ * schema validates asynchronously, or the workflow waits for a signal;
+ * ValidationError when the input, or a step's input or output, fails its
+ * schema; the task's error when its attempts are spent.
  */
 export function runSync<In, Out>(workflow: Workflow<In, Out>, input: In, options: RunSyncOptions = {}): Out {
   rejectSignalWaits(workflow as Workflow, "runSync");
   const clock = options.clock ?? realClock;
   const instanceId = newInstanceId();
+  const definition = workflow as Workflow;
+  const checkedInput = settledNow(checkWorkflowInput(definition, input), {
+    what: `input of workflow "${workflow.name}"`,
+    context: { workflow: workflow.name },
+  });
 
-  const callWithRetries = (effect: CallEffect): unknown => {
+  /** A schema failure is deterministic: checked once around the attempts, never retried. */
+  const callChecked = (effect: CallEffect): unknown => {
+    const step = { ref: effect.node.ref, key: effect.key };
+    const input = settledNow(checkStepInput(definition, step, effect.input), stepCheck(definition, step, "input"));
+    const { output: raw, attempts } = callWithRetries(effect, input);
+    const output = settledNow(checkStepOutput(definition, step, raw), stepCheck(definition, step, "output"));
+    options.onStep?.({ key: effect.key, output, attempts });
+    return output;
+  };
+
+  const callWithRetries = (effect: CallEffect, input: unknown): { output: unknown; attempts: number } => {
     const { maxAttempts, timeoutMs } = effect.node.options;
     for (let attempt = 1; ; attempt++) {
       try {
         const started = clock.now();
-        const output = effect.fn(effect.input, taskContext(workflow.name, instanceId, effect.key, attempt, NEVER_ABORTED));
+        const output = effect.fn(input, taskContext(workflow.name, instanceId, effect.key, attempt, NEVER_ABORTED));
         if (isThenable(output)) {
           void Promise.resolve(output).catch(() => undefined);
           throw new UnsupportedStepError(`runSync: step "${effect.key}" returned a promise; use runAsync for async tasks`, {
@@ -48,8 +68,7 @@ export function runSync<In, Out>(workflow: Workflow<In, Out>, input: In, options
             attempt,
           });
         }
-        options.onStep?.({ key: effect.key, output, attempts: attempt });
-        return output;
+        return { output, attempts: attempt };
       } catch (e) {
         const error = ensureError(e);
         if (error instanceof UnsupportedStepError || isNonRetryable(error) || attempt >= maxAttempts) throw error;
@@ -58,10 +77,10 @@ export function runSync<In, Out>(workflow: Workflow<In, Out>, input: In, options
     }
   };
 
-  return driveSync(walkWorkflow(workflow as Workflow, input), (effect) => {
+  return driveSync(walkWorkflow(definition, checkedInput), (effect) => {
     switch (effect.type) {
       case "call":
-        return callWithRetries(effect);
+        return callChecked(effect);
       case "delay":
         clock.sleepSync(effect.node.ms);
         return undefined;

@@ -36,6 +36,8 @@ interface Record_ {
   readonly signals: Map<string, Uint8Array[]>;
   /** The commit key of the last commit, so a re-sent commit is recognised. */
   lastCommit: string | null;
+  /** How each signal delivery id sent to the run was delivered, so a resent signal is buffered once. */
+  readonly deliveries: Map<string, SignalResult["delivered"]>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -79,7 +81,15 @@ export class MemoryStore implements Store {
       createdAt: now,
       updatedAt: now,
     };
-    this.runs.set(run.id, { header, input: run.input, outputs: new Map(), result: null, signals: new Map(), lastCommit: null });
+    this.runs.set(run.id, {
+      header,
+      input: run.input,
+      outputs: new Map(),
+      result: null,
+      signals: new Map(),
+      lastCommit: null,
+      deliveries: new Map(),
+    });
     return { created: true, header };
   }
 
@@ -215,17 +225,21 @@ export class MemoryStore implements Store {
     this.write(r, { status: "parked", error, dueAt: this.clock.now() + retryAfterMs });
   }
 
-  async signal(id: string, name: string, payload: Uint8Array): Promise<SignalResult> {
+  async signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult> {
     const r = this.record(id);
+    const before = deliveryId === undefined ? undefined : r.deliveries.get(deliveryId);
+    if (before) return { delivered: before, dueAt: r.header.dueAt, version: r.header.version };
     this.assertLive(r, `signal "${name}"`);
     const buffer = r.signals.get(name) ?? [];
     buffer.push(payload);
     r.signals.set(name, buffer);
     const waiting = r.header.status === "parked" && r.header.waits.some((w) => w.kind === "signal" && w.signal === name);
-    if (!waiting) return { delivered: "buffered", dueAt: r.header.dueAt, version: r.header.version };
+    const delivered = waiting ? "woke" : "buffered";
+    if (deliveryId !== undefined) r.deliveries.set(deliveryId, delivered);
+    if (!waiting) return { delivered, dueAt: r.header.dueAt, version: r.header.version };
     const now = this.clock.now();
     this.write(r, { dueAt: now });
-    return { delivered: "woke", dueAt: now, version: r.header.version };
+    return { delivered, dueAt: now, version: r.header.version };
   }
 
   async cancel(id: string): Promise<ControlResult> {

@@ -161,6 +161,22 @@ export interface Store {
    * requested, the output is kept and the run pauses; with a cancel requested,
    * the output is dropped and the run is cancelled. Re-sending the last commit
    * (its reply was lost) answers `alreadyCommitted`.
+   *
+   * Failure semantics:
+   * - All or nothing: the output, its attempt count and the run's advance (a
+   *   new version, a renewed lease) are written together, or not at all.
+   * - Exactly once per commit key: the write is a compare-and-set on
+   *   `version`. A caller whose lease lapsed and whose run another worker took
+   *   gets `StaleVersionError` and writes nothing, so it can never overwrite a
+   *   newer commit.
+   * - A commit whose reply was lost (a dropped connection) may be sent again
+   *   with the same version: it answers `alreadyCommitted`, not a conflict,
+   *   and writes nothing twice.
+   * - A step whose caller died before its commit landed has no output: the
+   *   next worker runs it again. An acknowledged commit is as durable as the
+   *   store: a Redis failover or an AOF rollback can lose the last ones, and
+   *   those steps run again. That is why tasks are at-least-once and should
+   *   use `ctx.idempotencyKey` for their side effects.
    */
   commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult>;
 
@@ -200,10 +216,14 @@ export interface Store {
 
   /**
    * Buffers a signal (first in, first out per name). When the run is parked
-   * waiting for it, the run becomes due now (`woke`).
+   * waiting for it, the run becomes due now (`woke`). A `deliveryId` the run
+   * was sent before buffers nothing: the call answers as the first one did, so
+   * a call sent twice (a connection resending a command whose reply it lost)
+   * delivers once. Checked before the finished check, so a resent call still
+   * succeeds after the first one let the run finish.
    * @throws RunFinishedError for a finished run.
    */
-  signal(id: string, name: string, payload: Uint8Array): Promise<SignalResult>;
+  signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult>;
 
   /** Cancels at once unless running (then at its next step boundary). @throws RunFinishedError */
   cancel(id: string): Promise<ControlResult>;

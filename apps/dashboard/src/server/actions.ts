@@ -1,0 +1,86 @@
+/**
+ * The actions the dashboard can take on a run. Each is one client call; what
+ * this file adds is validation a browser cannot be trusted with (the body's
+ * shape, a signal name the run's workflow actually waits for) and a message
+ * that says what happened, including when it waits for a step boundary.
+ */
+import { assertId, type ControlResult, type DurableClient } from "@parkway/core";
+import type { ActionResult, JsonValue, RunAction, SignalRequest } from "../shared/api.js";
+import { HttpError } from "./errors.js";
+import type { RunReader } from "./runs.js";
+
+/** Reads the body of `POST .../signal`. @throws HttpError 400 naming what is wrong */
+export function parseSignalRequest(text: string): SignalRequest {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, "VALIDATION", 'the request body must be a JSON object { "name": ..., "payload": ... }');
+  }
+  const unknownField = Object.keys(body).find((k) => k !== "name" && k !== "payload");
+  if (unknownField !== undefined) throw new HttpError(400, "VALIDATION", `unknown field ${JSON.stringify(unknownField.slice(0, 40))}`);
+  const { name, payload } = body as { name?: unknown; payload?: unknown };
+  assertId(name, "signal name");
+  // JSON.parse can only produce JSON values, so the payload needs no further check.
+  return payload === undefined ? { name } : { name, payload: payload as JsonValue };
+}
+
+/** Runs `action` on run `id`. @throws HttpError, or Parkway's typed errors (unknown run, finished run, payload too large) */
+export async function performAction(
+  client: DurableClient,
+  reader: RunReader,
+  id: string,
+  action: RunAction,
+  bodyText: string,
+): Promise<ActionResult> {
+  assertId(id, "run id");
+  switch (action) {
+    case "signal":
+      return sendSignal(client, reader, id, parseSignalRequest(bodyText));
+    case "cancel":
+      return controlled("cancel", await client.cancel(id));
+    case "pause":
+      return controlled("pause", await client.pause(id));
+    case "resume":
+      return controlled("resume", await client.resume(id));
+  }
+}
+
+async function sendSignal(client: DurableClient, reader: RunReader, id: string, request: SignalRequest): Promise<ActionResult> {
+  const run = await client.status(id);
+  const known = reader.signalNames(run.workflow, run.hash);
+  // A name the workflow never waits for would sit in the buffer forever: refuse it while the definition is at hand.
+  if (known !== null && !known.includes(request.name)) {
+    const expected = known.length > 0 ? `it waits for ${known.map((n) => JSON.stringify(n)).join(", ")}` : "it waits for no signal";
+    throw new HttpError(
+      400,
+      "UNKNOWN_SIGNAL",
+      `workflow "${run.workflow}" never waits for signal ${JSON.stringify(request.name)}: ${expected}`,
+    );
+  }
+  const waiting = run.waitingFor.some((w) => w.kind === "signal" && w.signal === request.name);
+  await client.signal(id, request.name, request.payload);
+  const after = await client.status(id);
+  return {
+    ok: true,
+    status: after.status,
+    immediate: waiting,
+    message: waiting
+      ? `signal "${request.name}" delivered: the run goes on`
+      : `signal "${request.name}" buffered: the run takes it when it reaches its wait`,
+  };
+}
+
+const DONE: Record<Exclude<RunAction, "signal">, string> = { cancel: "cancelled", pause: "paused", resume: "resumed" };
+
+function controlled(action: Exclude<RunAction, "signal">, result: ControlResult): ActionResult {
+  return {
+    ok: true,
+    status: result.status,
+    immediate: result.immediate,
+    message: result.immediate ? `run ${DONE[action]}` : `${action} requested: it takes effect when the running step ends`,
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Live updates by polling, shared between viewers. Every watched key (a run
+ * id, a list query) is read once per interval however many browsers watch
+ * it, and a viewer is sent an event only when what it would see changed.
+ *
+ * Polling the store rather than subscribing to its events is deliberate: the
+ * store only announces finished runs, while the page must also move when a
+ * step commits or a run parks; a 250ms read of one run is cheap and never misses.
+ */
+import type { StreamEvents } from "../shared/api.js";
+import { errorResponse } from "./errors.js";
+
+/** One server-sent event, its data already serialized. */
+export interface LiveEvent {
+  readonly event: keyof StreamEvents;
+  readonly data: string;
+}
+
+type Listener = (event: LiveEvent) => void;
+
+interface Entry {
+  readonly listeners: Set<Listener>;
+  last: LiveEvent | null;
+  timer: NodeJS.Timeout | null;
+  stopped: boolean;
+}
+
+/** Polls watched keys and fans changes out to their listeners. */
+export class LiveHub {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly onUnexpected: (error: unknown) => void = () => {}) {}
+
+  /**
+   * Starts telling `listener` about `key`: at once with the current state, then
+   * on every change. `read` is called only by the first watcher of a key (and
+   * its polls are shared). Returns the function that stops watching.
+   */
+  watch<E extends "run" | "runs">(key: string, event: E, read: () => Promise<StreamEvents[E]>, intervalMs: number, listener: Listener) {
+    let entry = this.entries.get(key);
+    if (!entry) {
+      entry = { listeners: new Set(), last: null, timer: null, stopped: false };
+      this.entries.set(key, entry);
+      this.poll(key, entry, event, read, intervalMs);
+    } else if (entry.last) {
+      listener(entry.last);
+    }
+    entry.listeners.add(listener);
+    const watched = entry;
+    return () => {
+      watched.listeners.delete(listener);
+      if (watched.listeners.size > 0) return;
+      watched.stopped = true;
+      if (watched.timer) clearTimeout(watched.timer);
+      if (this.entries.get(key) === watched) this.entries.delete(key);
+    };
+  }
+
+  /** Stops every poll; listeners hear nothing more. */
+  close(): void {
+    for (const entry of this.entries.values()) {
+      entry.stopped = true;
+      if (entry.timer) clearTimeout(entry.timer);
+      entry.listeners.clear();
+    }
+    this.entries.clear();
+  }
+
+  private poll<E extends "run" | "runs">(key: string, entry: Entry, event: E, read: () => Promise<StreamEvents[E]>, intervalMs: number) {
+    const tick = async () => {
+      let next: LiveEvent;
+      try {
+        next = { event, data: JSON.stringify(await read()) };
+      } catch (error) {
+        const { body, unexpected } = errorResponse(error);
+        if (unexpected) this.onUnexpected(error);
+        next = { event: "problem", data: JSON.stringify(body) };
+      }
+      if (entry.stopped) return;
+      // The next read is armed only after this one returned, so a slow store is never asked twice at once.
+      entry.timer = setTimeout(() => void tick(), intervalMs);
+      if (entry.last?.event === next.event && entry.last.data === next.data) return;
+      entry.last = next;
+      for (const listener of entry.listeners) listener(next);
+    };
+    void tick();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Reads runs for the dashboard: a page of the list with counts per status,
+ * and one run as its continuation tree (drawn by core's `describeRun`, the one
+ * model of a run's tree; this file only picks the definition and makes values
+ * JSON-safe).
+ */
+import { describeRun, nodesOf, ValidationError, WorkflowRegistry, type DurableClient, type Workflow } from "@parkway/core";
+import {
+  RUN_STATUSES,
+  isRunStatus,
+  type DefinitionState,
+  type RunDetail,
+  type RunsPage,
+  type RunsQuery,
+  type StatusCount,
+  type StepNodeView,
+  type StepView,
+  type WorkflowInfo,
+} from "../shared/api.js";
+import { toJsonValue } from "./json.js";
+
+/** Counting runs of one status stops here: a dashboard needs "1000+", not a scan of a million runs. */
+export const COUNT_CAP = 1000;
+/** Runs per page when the query does not say. */
+export const DEFAULT_PAGE_SIZE = 25;
+const MAX_PAGE_SIZE = 200;
+
+/** Reads runs through a client, drawing trees with the workflow definitions it was given. */
+export class RunReader {
+  private readonly registry: WorkflowRegistry;
+  private readonly infos: readonly WorkflowInfo[];
+
+  constructor(
+    private readonly client: DurableClient,
+    workflows: readonly Workflow<never, unknown>[],
+  ) {
+    this.registry = new WorkflowRegistry(workflows);
+    const latest = new Map(workflows.map((w) => [w.name, w as Workflow]));
+    this.infos = [...latest.values()].map((w) => ({ name: w.name, signals: signalsOf(w) }));
+  }
+
+  /** The loaded workflows (the latest definition of each name) and the signals each waits for. */
+  workflows(): readonly WorkflowInfo[] {
+    return this.infos;
+  }
+
+  /** Signal names the workflow `name` waits for, or null when no definition of it is loaded. */
+  signalNames(name: string, hash: string): readonly string[] | null {
+    const exact = this.registry.find(name, hash);
+    if (exact) return signalsOf(exact);
+    return this.registry.hasName(name) ? signalsOf(this.registry.latest(name)) : null;
+  }
+
+  /** One run with its tree; the flat list of committed steps when its definition is not loaded. */
+  async detail(id: string): Promise<RunDetail> {
+    const view = await this.client.status(id);
+    const definition = this.registry.find(view.workflow, view.hash);
+    const state: DefinitionState = definition ? "loaded" : this.registry.hasName(view.workflow) ? "changed" : "missing";
+    // toJsonValue keeps every field of the tree; it only replaces values JSON cannot carry.
+    const tree = definition ? (toJsonValue(describeRun(definition, view)) as unknown as readonly StepNodeView[]) : null;
+    return {
+      id: view.id,
+      workflow: view.workflow,
+      hash: view.hash,
+      status: view.status,
+      version: view.version,
+      requested: view.requested,
+      error: view.error,
+      waitingFor: view.waitingFor,
+      input: toJsonValue(view.input),
+      output: toJsonValue(view.output),
+      dueAt: view.dueAt,
+      createdAt: view.createdAt,
+      updatedAt: view.updatedAt,
+      definition: state,
+      tree,
+      steps: view.steps.map((s): StepView => ({ key: s.key, attempts: s.attempts, output: toJsonValue(s.output) })),
+      signals: definition ? signalsOf(definition) : [],
+    };
+  }
+
+  /** A page of runs, oldest first, with counts per status under the same workflow filter. */
+  async page(query: RunsQuery): Promise<RunsPage> {
+    const filter = query.workflow ? { workflow: query.workflow } : {};
+    const [page, ...counts] = await Promise.all([
+      this.client.list({
+        ...filter,
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+        limit: query.limit ?? DEFAULT_PAGE_SIZE,
+      }),
+      ...RUN_STATUSES.map(async (status): Promise<StatusCount> => {
+        const { runs, cursor } = await this.client.list({ ...filter, status, limit: COUNT_CAP });
+        return { n: runs.length, atLeast: cursor !== null };
+      }),
+    ]);
+    return {
+      runs: page.runs.map((r) => ({ ...r })),
+      cursor: page.cursor,
+      counts: Object.fromEntries(RUN_STATUSES.map((s, i) => [s, counts[i]!])) as RunsPage["counts"],
+    };
+  }
+}
+
+/** Reads a runs query from URL parameters. @throws ValidationError naming the bad parameter */
+export function parseRunsQuery(params: URLSearchParams): RunsQuery {
+  const status = params.get("status") || undefined;
+  if (status !== undefined && !isRunStatus(status)) {
+    throw new ValidationError(`status must be one of ${RUN_STATUSES.join(", ")}, got ${JSON.stringify(status.slice(0, 40))}`);
+  }
+  const limitText = params.get("limit");
+  const limit = limitText === null || limitText === "" ? undefined : Number(limitText);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)) {
+    throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(limitText)}`);
+  }
+  const workflow = params.get("workflow") || undefined;
+  const cursor = params.get("cursor") || undefined;
+  return {
+    ...(status ? { status } : {}),
+    ...(workflow ? { workflow } : {}),
+    ...(cursor ? { cursor } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  };
+}
+
+/** Every signal name a workflow waits for, in tree order, once each. */
+function signalsOf(workflow: Workflow): readonly string[] {
+  const names = new Set<string>();
+  for (const node of nodesOf(workflow.root)) if (node.kind === "awaitSignal") names.add(node.signal);
+  return [...names];
+}

@@ -1,0 +1,61 @@
+/**
+ * The dashboard's command line: flags first, then the environment. The token
+ * is read from the environment only, because flags show up in `ps`.
+ */
+import { parseArgs } from "node:util";
+import { ValidationError } from "@parkway/core";
+
+/** What the dashboard process runs with. */
+export interface DashboardSettings {
+  /** Redis URL; null runs the embedded demo engine. */
+  readonly redis: string | null;
+  /** Module exporting workflow definitions, to draw runs as trees. */
+  readonly workflowsModule: string | null;
+  readonly namespace: string;
+  readonly host: string;
+  readonly port: number;
+  /** Actions need this bearer token when set. */
+  readonly token: string | null;
+}
+
+/** The `--help` text. */
+export const USAGE = `usage: parkway-dashboard [--redis <url>] [--workflows <module>] [--namespace <ns>] [--host <addr>] [--port <n>]
+
+  --redis       Redis URL (env REDIS_URL); without one, an embedded demo engine with a few runs
+  --workflows   module exporting your built workflows, so runs are drawn as trees (env PARKWAY_WORKFLOWS)
+  --namespace   key namespace on Redis (env PARKWAY_NAMESPACE, default parkway)
+  --host        address to bind (env PARKWAY_DASHBOARD_HOST, default 127.0.0.1: this machine only)
+  --port        port to listen on (env PARKWAY_DASHBOARD_PORT, default 4400; 0 picks a free one)
+
+  PARKWAY_DASHBOARD_TOKEN   when set, signal, cancel, pause and resume need this token`;
+
+/** Reads flags, then the environment. @throws ValidationError naming the bad flag (or holding the usage for --help) */
+export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): DashboardSettings {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      redis: { type: "string" },
+      workflows: { type: "string" },
+      namespace: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  });
+  if (values.help) throw new ValidationError(USAGE);
+  const portText = values.port ?? env.PARKWAY_DASHBOARD_PORT ?? "4400";
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535)
+    throw new ValidationError(`--port must be a port number from 0 to 65535, got "${portText}"`);
+  const host = values.host ?? env.PARKWAY_DASHBOARD_HOST ?? "127.0.0.1";
+  if (host === "") throw new ValidationError("--host must not be empty");
+  return {
+    redis: values.redis ?? (env.REDIS_URL || null),
+    workflowsModule: values.workflows ?? (env.PARKWAY_WORKFLOWS || null),
+    namespace: values.namespace ?? env.PARKWAY_NAMESPACE ?? "parkway",
+    host,
+    port,
+    token: env.PARKWAY_DASHBOARD_TOKEN || null,
+  };
+}

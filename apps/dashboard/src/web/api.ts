@@ -1,0 +1,110 @@
+/**
+ * The front end's side of the API: typed fetches and live streams over the
+ * shapes in `shared/api.ts`, and the action token kept for this browser tab.
+ */
+import { useEffect, useState } from "preact/hooks";
+import {
+  paths,
+  runsQueryString,
+  type ActionResult,
+  type ApiError,
+  type DashboardMeta,
+  type RunAction,
+  type RunsQuery,
+  type SignalRequest,
+  type StreamEvents,
+} from "../shared/api.js";
+
+const TOKEN_KEY = "parkway-dashboard-token";
+const tokenListeners = new Set<() => void>();
+
+/** The action token of this tab (sessionStorage: gone when the tab closes). Every `useToken` hears changes. */
+export const token = {
+  get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
+  set: (value: string): void => {
+    sessionStorage.setItem(TOKEN_KEY, value);
+    for (const listener of tokenListeners) listener();
+  },
+  clear: (): void => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    for (const listener of tokenListeners) listener();
+  },
+};
+
+/** Whether this tab holds a token; re-renders when it is set or forgotten anywhere on the page. */
+export function useHasToken(): boolean {
+  const [has, setHas] = useState(() => token.get() !== null);
+  useEffect(() => {
+    const listener = () => setHas(token.get() !== null);
+    tokenListeners.add(listener);
+    return () => void tokenListeners.delete(listener);
+  }, []);
+  return has;
+}
+
+/** An error answer of the API, with its HTTP status and code. */
+export class ApiRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function answer<T>(response: Response): Promise<T> {
+  const body = (await response.json().catch(() => null)) as T | ApiError | null;
+  if (response.ok) return body as T;
+  const error = (body as ApiError | null)?.error;
+  throw new ApiRequestError(response.status, error?.code ?? "HTTP", error?.message ?? `the server answered ${response.status}`);
+}
+
+/** `GET /api/meta`. */
+export async function fetchMeta(): Promise<DashboardMeta> {
+  return answer<DashboardMeta>(await fetch(paths.meta));
+}
+
+/** Runs `action` on run `id`, with the tab's token when it has one. @throws ApiRequestError (401: the token is missing or wrong) */
+export async function postAction(id: string, action: RunAction, body?: SignalRequest): Promise<ActionResult> {
+  const headers: Record<string, string> = { "Content-Type": "application/json" };
+  const saved = token.get();
+  if (saved) headers.Authorization = `Bearer ${saved}`;
+  const response = await fetch(paths.action(id, action), { method: "POST", headers, body: JSON.stringify(body ?? {}) });
+  return answer<ActionResult>(response);
+}
+
+/** What a live stream has delivered so far. */
+export interface Live<T> {
+  readonly data: T | null;
+  readonly problem: string | null;
+  /** The stream is open (false while the browser reconnects). */
+  readonly connected: boolean;
+}
+
+/** Follows a server-sent event stream of `event`s; reconnects by itself when the connection drops. */
+export function useLive<E extends "run" | "runs">(url: string, event: E): Live<StreamEvents[E]> {
+  const [state, setState] = useState<Live<StreamEvents[E]>>({ data: null, problem: null, connected: false });
+  useEffect(() => {
+    setState({ data: null, problem: null, connected: false });
+    const source = new EventSource(url);
+    source.addEventListener("open", () => setState((s) => ({ ...s, connected: true })));
+    source.addEventListener("error", () => setState((s) => ({ ...s, connected: false })));
+    source.addEventListener(event, (e) => {
+      const data = JSON.parse((e as MessageEvent<string>).data) as StreamEvents[E];
+      setState({ data, problem: null, connected: true });
+    });
+    source.addEventListener("problem", (e) => {
+      const { error } = JSON.parse((e as MessageEvent<string>).data) as ApiError;
+      setState((s) => ({ ...s, problem: error.message, connected: true }));
+    });
+    return () => source.close();
+  }, [url, event]);
+  return state;
+}
+
+/** The stream URL of a runs list query. */
+export function runsStreamUrl(query: RunsQuery): string {
+  const qs = runsQueryString(query);
+  return qs ? `${paths.runsStream}?${qs}` : paths.runsStream;
+}

@@ -1,0 +1,46 @@
+/**
+ * A two-page router on the History API: `/` (the runs list, its filters in
+ * the query string) and `/runs/<id>`. Small enough that a library would be
+ * more code to read than this.
+ */
+import { useEffect, useState } from "preact/hooks";
+
+/** Where the browser is. */
+export type Route = { readonly page: "runs"; readonly params: URLSearchParams } | { readonly page: "run"; readonly id: string };
+
+function current(): Route {
+  const match = /^\/runs\/(.+)$/.exec(location.pathname);
+  if (match?.[1]) return { page: "run", id: decodeURIComponent(match[1]) };
+  return { page: "runs", params: new URLSearchParams(location.search) };
+}
+
+/** Goes to `href` without reloading the page. */
+export function navigate(href: string): void {
+  history.pushState(null, "", href);
+  dispatchEvent(new PopStateEvent("popstate"));
+}
+
+/** The current route; re-renders on navigation. */
+export function useRoute(): Route {
+  const [route, setRoute] = useState(current);
+  useEffect(() => {
+    const onChange = () => setRoute(current());
+    addEventListener("popstate", onChange);
+    return () => removeEventListener("popstate", onChange);
+  }, []);
+  return route;
+}
+
+/** The page of run `id`. */
+export function runHref(id: string): string {
+  return `/runs/${encodeURIComponent(id)}`;
+}
+
+/** Follows a same-page link without a reload (a modified click still opens a new tab). */
+export function onLinkClick(e: MouseEvent): void {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const href = (e.currentTarget as HTMLAnchorElement).getAttribute("href");
+  if (!href) return;
+  e.preventDefault();
+  navigate(href);
+}

@@ -1,0 +1,167 @@
+/**
+ * Draws a run's continuation tree (core's `describeRun` model): each node with
+ * its step's state, output, error and attempts; forks with their branches side
+ * by side, routes with the branch they took, loops with their iterations,
+ * delays with their wake time and signal waits with the signal and timeout.
+ */
+import type { BranchView, StepNodeView, StepView, Wait } from "../shared/api.js";
+import { ErrorBox, JsonBlock, StateBadge } from "./components.js";
+import { formatDuration, formatTime, relative } from "./format.js";
+
+const KIND_LABEL: Record<StepNodeView["kind"], string> = {
+  task: "task",
+  fork: "fork · join",
+  route: "route",
+  loop: "loop",
+  delay: "delay",
+  awaitSignal: "signal wait",
+};
+
+/** What a committed node's output is called; a delay, route and loop show theirs elsewhere (or have none worth showing). */
+const OUTPUT_LABEL: Partial<Record<StepNodeView["kind"], string>> = { task: "output", fork: "join output", awaitSignal: "payload" };
+
+/** A chain of steps, in order. */
+export function Tree({ nodes, now }: { nodes: readonly StepNodeView[]; now: number }) {
+  return (
+    <ol class="tree">
+      {nodes.map((node) => (
+        <StepNode key={node.key} node={node} now={now} />
+      ))}
+    </ol>
+  );
+}
+
+function StepNode({ node, now }: { node: StepNodeView; now: number }) {
+  return (
+    <li class={`step state-${node.state}`} data-testid={`step-${node.key}`} data-key={node.key} data-state={node.state}>
+      <div class="step-head">
+        <span class={`kind kind-${node.kind}`}>{KIND_LABEL[node.kind]}</span>
+        <span class="step-id">{node.id}</span>
+        {node.key !== node.id ? <span class="muted step-key">{node.key}</span> : null}
+        <StateBadge state={node.state} />
+        {node.attempts !== null ? (
+          <span class="muted">
+            {node.attempts} attempt{node.attempts === 1 ? "" : "s"}
+          </span>
+        ) : null}
+      </div>
+      <StepFacts node={node} now={now} />
+      {node.kind === "fork" ? <ForkBranches branches={node.branches} now={now} /> : null}
+      {node.kind === "route" ? <RouteBranches branches={node.branches} now={now} /> : null}
+      {node.kind === "loop" ? <Iterations iterations={node.iterations} /> : null}
+      {node.state === "committed" && OUTPUT_LABEL[node.kind] ? <JsonBlock label={OUTPUT_LABEL[node.kind]!} value={node.output} /> : null}
+      {node.error ? <ErrorBox error={node.error} /> : null}
+    </li>
+  );
+}
+
+/** What a node is set up to do, and what it waits for while parked. */
+function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
+  const { detail, wait } = node;
+  const facts: string[] = [];
+  switch (detail.kind) {
+    case "delay":
+      facts.push(`waits ${formatDuration(detail.ms)}`);
+      break;
+    case "awaitSignal":
+      facts.push(
+        `waits for signal "${detail.signal}"`,
+        detail.timeoutMs === null ? "no timeout" : `timeout ${formatDuration(detail.timeoutMs)}`,
+      );
+      break;
+    case "route":
+      facts.push(`keys: ${detail.keys.join(", ")}`);
+      if (node.state === "committed") facts.push(`chose "${String(node.output)}"`);
+      break;
+    case "loop":
+      facts.push(`at most ${detail.maxIterations} iterations`);
+      break;
+  }
+  if (wait) facts.push(describeWait(wait, now));
+  if (facts.length === 0) return null;
+  return <div class="facts">{facts.join(" · ")}</div>;
+}
+
+function describeWait(wait: Wait, now: number): string {
+  if (wait.kind === "timer") {
+    const what = wait.reason === "retry" ? "retries" : "wakes";
+    return `${what} at ${formatTime(wait.until)} (${relative(wait.until, now)})`;
+  }
+  return wait.timeoutAt === null
+    ? `parked until signal "${wait.signal}" arrives`
+    : `parked until signal "${wait.signal}" arrives, or times out at ${formatTime(wait.timeoutAt)} (${relative(wait.timeoutAt, now)})`;
+}
+
+function ForkBranches({ branches, now }: { branches: readonly BranchView[]; now: number }) {
+  return (
+    <div class="branches">
+      {branches.map((b) => (
+        <div class="branch" key={b.label} data-testid={`branch-${b.label}`}>
+          <div class="branch-label">branch {b.label}</div>
+          <Tree nodes={b.steps} now={now} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function RouteBranches({ branches, now }: { branches: readonly BranchView[]; now: number }) {
+  return (
+    <div class="branches">
+      {branches.map((b) => (
+        <div
+          class={`branch ${b.chosen === false ? "not-chosen" : ""} ${b.chosen ? "chosen" : ""}`}
+          key={b.label}
+          data-testid={`branch-${b.label}`}
+        >
+          <div class="branch-label">
+            {b.label} {b.chosen === true ? <span class="badge chosen-badge">taken</span> : null}
+            {b.chosen === false ? <span class="muted">not taken</span> : null}
+          </div>
+          <Tree nodes={b.steps} now={now} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+function Iterations({ iterations }: { iterations: readonly StepView[] }) {
+  if (iterations.length === 0) return <div class="facts muted">no iteration yet</div>;
+  return (
+    <ol class="iterations">
+      {iterations.map((it) => {
+        const answer = it.output as { loop?: string; value?: unknown } | null;
+        return (
+          <li key={it.key} data-testid={`iteration-${it.key}`}>
+            <span class="step-id">{it.key.slice(it.key.lastIndexOf("#"))}</span>{" "}
+            <span class="muted">
+              {answer?.loop === "done" ? "done" : "again"} · {it.attempts} attempt{it.attempts === 1 ? "" : "s"}
+            </span>
+            <JsonBlock label="value" value={answer?.value} />
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+/** Without the run's definition: its committed steps, flat, as the store lists them. */
+export function FlatSteps({ steps }: { steps: readonly StepView[] }) {
+  if (steps.length === 0) return <p class="muted">No step has committed yet.</p>;
+  return (
+    <ol class="tree">
+      {steps.map((s) => (
+        <li class="step state-committed" key={s.key} data-testid={`step-${s.key}`} data-key={s.key} data-state="committed">
+          <div class="step-head">
+            <span class="step-id">{s.key}</span>
+            <StateBadge state="committed" />
+            <span class="muted">
+              {s.attempts} attempt{s.attempts === 1 ? "" : "s"}
+            </span>
+          </div>
+          <JsonBlock label="output" value={s.output} />
+        </li>
+      ))}
+    </ol>
+  );
+}

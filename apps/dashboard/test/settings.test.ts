@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { startDemoEngine } from "../src/server/demo.js";
+import { readSettings } from "../src/server/settings.js";
+
+describe("dashboard settings", () => {
+  it("binds to 127.0.0.1:4400 and runs the embedded demo by default", () => {
+    expect(readSettings([], {})).toEqual({
+      redis: null,
+      workflowsModule: null,
+      namespace: "parkway",
+      host: "127.0.0.1",
+      port: 4400,
+      token: null,
+    });
+  });
+
+  it("takes flags over the environment, and the token from the environment only", () => {
+    const env = {
+      REDIS_URL: "redis://env:6379",
+      PARKWAY_DASHBOARD_PORT: "5000",
+      PARKWAY_DASHBOARD_HOST: "::1",
+      PARKWAY_DASHBOARD_TOKEN: "t",
+    };
+    expect(readSettings(["--port", "0", "--redis", "redis://flag:6379"], env)).toMatchObject({
+      redis: "redis://flag:6379",
+      host: "::1",
+      port: 0,
+      token: "t",
+    });
+    expect(() => readSettings(["--token", "t"], {})).toThrow(/Unknown option '--token'/);
+  });
+
+  it("rejects a port that is not a port number", () => {
+    expect(() => readSettings(["--port", "http"], {})).toThrow(/--port must be a port number/);
+    expect(() => readSettings(["--port", "70000"], {})).toThrow(/--port must be a port number/);
+  });
+});
+
+describe("the embedded demo", () => {
+  it("seeds parked, completed, paused and failed runs", async () => {
+    const engine = await startDemoEngine();
+    try {
+      const { runs } = await engine.list();
+      const byStatus = (status: string) => runs.filter((r) => r.status === status).map((r) => r.id);
+      expect(byStatus("parked")).toEqual(["order-1001", "order-1002", "order-1003"]);
+      expect(byStatus("completed").sort()).toEqual(["order-1004", "restock-oak-shelf"]);
+      expect(byStatus("paused")).toEqual(["order-1005"]);
+      expect(byStatus("failed")).toEqual(["restock-discontinued-lamp"]);
+    } finally {
+      await engine.close();
+    }
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * What a scenario cost Redis, read from `INFO` before and after: commands
+ * executed (`INFO commandstats`) and memory in use (`INFO memory`). Both are
+ * server-wide, so the harness's own probes are left out, and anything else
+ * using the same Redis at the same time shows up in the numbers.
+ */
+import type { Redis } from "ioredis";
+
+/** Calls per command name, as `INFO commandstats` counts them. */
+export type CommandCounts = Readonly<Record<string, number>>;
+
+/** One reading of the server. */
+export interface RedisReading {
+  readonly commands: CommandCounts;
+  readonly usedMemory: number;
+}
+
+/** Commands the harness itself sends to watch a scenario; not part of what the engine cost. */
+const HARNESS_COMMANDS = new Set(["info", "zcard", "scan", "unlink", "ping", "select", "client|setname", "client|setinfo", "hello"]);
+
+/** Reads command counts and memory. */
+export async function readRedis(redis: Redis): Promise<RedisReading> {
+  const [stats, memory] = await Promise.all([redis.info("commandstats"), redis.info("memory")]);
+  const commands: Record<string, number> = {};
+  for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) commands[match[1]!] = Number(match[2]);
+  const used = /^used_memory:(\d+)/m.exec(memory);
+  return { commands, usedMemory: used ? Number(used[1]) : 0 };
+}
+
+/** What a scenario cost between two readings. */
+export interface RedisCost {
+  /** Commands executed, by name, without the harness's own. Includes commands run inside Lua scripts. */
+  readonly commands: CommandCounts;
+  readonly totalCommands: number;
+  /** EVAL/EVALSHA calls: each is one round trip that runs a whole script. */
+  readonly scripts: number;
+  /**
+   * Client calls: commands clients sent, leaving out those scripts ran
+   * inside. A script counts once, a MULTI block once plus its scripts.
+   * Estimated from the counts: see `roundTrips()`.
+   */
+  readonly roundTrips: number;
+}
+
+/** The commands between two readings. */
+export function costBetween(before: RedisReading, after: RedisReading): RedisCost {
+  const commands: Record<string, number> = {};
+  for (const [name, calls] of Object.entries(after.commands)) {
+    const delta = calls - (before.commands[name] ?? 0);
+    if (delta > 0 && !HARNESS_COMMANDS.has(name)) commands[name] = delta;
+  }
+  const totalCommands = Object.values(commands).reduce((a, b) => a + b, 0);
+  const scripts = (commands.evalsha ?? 0) + (commands.eval ?? 0) + (commands.evalsha_ro ?? 0) + (commands.eval_ro ?? 0);
+  return { commands, totalCommands, scripts, roundTrips: roundTrips(commands) };
+}
+
+/**
+ * `INFO commandstats` counts the commands a Lua script runs as well as the
+ * EVALSHA that ran it, so the total overstates round trips. The commands
+ * below are the ones clients send themselves (scripts, blocking pops,
+ * transactions, pub/sub, connection set-up); everything else Parkway and
+ * BullMQ send runs inside a script, except the pipelined SADD/PEXPIRE of a
+ * MULTI block, which MULTI already counts.
+ */
+const CLIENT_ONLY = [
+  "evalsha",
+  "eval",
+  "evalsha_ro",
+  "eval_ro",
+  "multi",
+  "bzpopmin",
+  "bzpopmax",
+  "brpoplpush",
+  "blmove",
+  "subscribe",
+  "unsubscribe",
+  "psubscribe",
+  "script|load",
+  "client|list",
+  "config|get",
+  "quit",
+];
+
+function roundTrips(commands: CommandCounts): number {
+  return CLIENT_ONLY.reduce((sum, name) => sum + (commands[name] ?? 0), 0);
+}
+
+/** Deletes every key of a hash-tagged namespace (`{ns}...`), in batches, without blocking the server. */
+export async function deleteNamespace(redis: Redis, tag: string): Promise<number> {
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `{${tag}}*`, "COUNT", 2000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== "0");
+  return deleted;
+}

@@ -1,0 +1,325 @@
+/**
+ * The scenarios, written once over the `EngineSession` interface so each
+ * engine does exactly the same work:
+ *
+ * - drain (linear, fanout, scale): N runs are started with no worker running,
+ *   then the workers start and drain the backlog; runs over the time from the
+ *   first pickup to the last finish is the sustained throughput. A probe then
+ *   starts runs one at a time on the idle fleet for end-to-end and pickup latency.
+ * - signal-driven: N runs park on a signal; a driver sends the signals at a
+ *   fixed rate (open loop) and measures signal → next step.
+ * - sleeping: N runs park on one delay and wake together; wake lateness is
+ *   when the next step starts minus when it was due.
+ */
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { BenchConfig, EngineName } from "./config.js";
+import { EventLog, now } from "./events.js";
+import type { Progress } from "./progress.js";
+import { costBetween, readRedis, type CommandCounts, type RedisReading } from "./redis-probe.js";
+import { drainRate, earliest, gaps, percentiles, round, type Percentiles } from "./stats.js";
+import { runsFor, shapeName, stepsOf, type Engine, type EngineSession, type Shape } from "./engines/types.js";
+
+/** What one scenario measured on one engine. Latencies in ms. */
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly engine: EngineName;
+  readonly workers: number;
+  readonly concurrency: number;
+  readonly runs: number;
+  readonly stepsPerRun: number;
+  readonly workflowsPerSec: number | null;
+  readonly stepsPerSec: number | null;
+  /** How fast the harness could start runs (one client, 32 starts in flight). */
+  readonly startsPerSec: number | null;
+  /** One run at a time on an idle fleet: start → finished. */
+  readonly endToEnd: Percentiles | null;
+  /** One run at a time on an idle fleet: start → first step starts. */
+  readonly pickup: Percentiles | null;
+  /** signal sent → the step after the wait starts. */
+  readonly signalToStep: Percentiles | null;
+  /** The step after a delay starts minus when it was due. */
+  readonly wakeLateness: Percentiles | null;
+  /** Client calls to Redis per committed step (scripts count once; see redis-probe.ts). */
+  readonly callsPerStep: number | null;
+  /** Commands Redis executed per committed step, those inside scripts included. */
+  readonly commandsPerStep: number | null;
+  /** Redis memory per parked run (used_memory delta). */
+  readonly bytesPerParkedRun: number | null;
+  readonly redisCommands: CommandCounts | null;
+  readonly elapsedMs: number;
+}
+
+/** What every scenario gets. */
+export interface ScenarioContext {
+  readonly config: BenchConfig;
+  readonly redis: Redis;
+  readonly progress: Progress;
+}
+
+/** Submissions in flight at once from the harness's one client. */
+const START_CONCURRENCY = 32;
+const PROBE_TIMEOUT_MS = 30_000;
+/**
+ * How long to wait for a worker's last events once the runs are done: a run's
+ * end can reach the harness (pub/sub, Postgres) before the worker's batch of
+ * step events does.
+ */
+const SETTLE_MS = 2000;
+
+/** Waits for events that should arrive, but measures what arrived if they do not. */
+async function settle(wait: Promise<void>): Promise<void> {
+  await wait.catch(() => undefined);
+}
+
+/** Drains a backlog of `size` runs of `shape` (the engine's share of them); probes latency unless `probe` is 0. */
+export async function drain(
+  ctx: ScenarioContext,
+  engine: Engine,
+  scenario: string,
+  shape: Shape,
+  size: number,
+  workers: number,
+  probe: number,
+): Promise<ScenarioResult> {
+  const { config, progress } = ctx;
+  const began = now();
+  const runs = runsFor(engine, size);
+  const events = new EventLog();
+  const prefix = runPrefix(shape);
+  const session = await engine.open({ shape, workers, concurrency: config.concurrency, parked: 0, events, config, runPrefix: prefix });
+  try {
+    const before = engine.onRedis ? await readRedis(ctx.redis) : null;
+    const startedAt = now();
+    await startRuns(session, prefix, runs, (n) => progress.update(`starting ${n}/${runs}`));
+    const startsPerSec = (runs * 1000) / (now() - startedAt);
+    progress.update("starting workers");
+    await session.startWorkers();
+    await events.waitFor("done", runs, config.scenarioTimeoutMs, (n) => progress.update(`${n}/${runs} runs done`));
+    const after = engine.onRedis ? await readRedis(ctx.redis) : null;
+    const rate = drainRate(earliest(events.all("first").values()), events.all("done").values());
+
+    const submitted = new Map<string, number>();
+    const probeUntil = now() + config.probeBudgetMs;
+    for (let i = 0; i < probe && (i < 5 || now() < probeUntil); i++) {
+      progress.update(`latency probe ${i + 1}/${probe}`);
+      const id = `${prefix}-p${i}`;
+      submitted.set(id, now());
+      await session.start(id);
+      await events.waitForRun("done", id, PROBE_TIMEOUT_MS);
+      await settle(events.waitForRun("first", id, SETTLE_MS));
+    }
+    return {
+      ...base(scenario, engine, workers, config, runs, shape),
+      workflowsPerSec: round(rate, 1),
+      stepsPerSec: round(rate * stepsOf(shape), 1),
+      startsPerSec: round(startsPerSec, 1),
+      endToEnd: percentiles(gaps(submitted, events.all("done"))),
+      pickup: percentiles(gaps(submitted, events.all("first"))),
+      ...redisCost(before, after, runs * stepsOf(shape)),
+      elapsedMs: round(now() - began, 0),
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Parks `size` runs (the engine's share) on a signal, then signals them at `config.signalRate` per second. */
+export async function signalDriven(ctx: ScenarioContext, engine: Engine, size: number): Promise<ScenarioResult> {
+  const { config, progress } = ctx;
+  const runs = runsFor(engine, size);
+  const began = now();
+  const shape: Shape = { kind: "signal" };
+  const events = new EventLog();
+  const prefix = runPrefix(shape);
+  const session = await engine.open({
+    shape,
+    workers: config.workers,
+    concurrency: config.concurrency,
+    parked: runs,
+    events,
+    config,
+    runPrefix: prefix,
+  });
+  try {
+    await session.startWorkers();
+    const before = engine.onRedis ? await readRedis(ctx.redis) : null;
+    await startRuns(session, prefix, runs, (n) => progress.update(`starting ${n}/${runs}`));
+    await waitParked(session, runs, config.scenarioTimeoutMs, (n) => progress.update(`${n}/${runs} parked`));
+    const parked = engine.onRedis ? await readRedis(ctx.redis) : null;
+
+    const sentAt = new Map<string, number>();
+    const signalledAt = now();
+    await paced(runs, config.signalRate, async (i) => {
+      const id = `${prefix}-${i}`;
+      sentAt.set(id, now());
+      await session.signal(id);
+      if (i % 50 === 0) progress.update(`signalled ${i}/${runs}`);
+    });
+    await events.waitFor("done", runs, config.scenarioTimeoutMs, (n) => progress.update(`${n}/${runs} runs done`));
+    const after = engine.onRedis ? await readRedis(ctx.redis) : null;
+    await settle(events.waitFor("resumed", runs, SETTLE_MS));
+    const rate = drainRate(signalledAt, events.all("done").values());
+    return {
+      ...base("signal-driven", engine, config.workers, config, runs, shape),
+      workflowsPerSec: round(rate, 1),
+      stepsPerSec: round(rate * stepsOf(shape), 1),
+      signalToStep: percentiles(gaps(sentAt, events.all("resumed"))),
+      ...redisCost(before, after, runs * stepsOf(shape)),
+      bytesPerParkedRun: memoryPerRun(before, parked, runs),
+      elapsedMs: round(now() - began, 0),
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+/** Parks `size` runs (the engine's share) on one delay; they wake together. */
+export async function sleeping(ctx: ScenarioContext, engine: Engine, size: number): Promise<ScenarioResult> {
+  const { config, progress } = ctx;
+  const runs = runsFor(engine, size);
+  const began = now();
+  const shape: Shape = { kind: "sleep", delayMs: config.sleepDelayMs };
+  const events = new EventLog();
+  const prefix = runPrefix(shape);
+  const session = await engine.open({
+    shape,
+    workers: config.workers,
+    concurrency: config.concurrency,
+    parked: runs,
+    events,
+    config,
+    runPrefix: prefix,
+  });
+  try {
+    await session.startWorkers();
+    const before = engine.onRedis ? await readRedis(ctx.redis) : null;
+    await startRuns(session, prefix, runs, (n) => progress.update(`starting ${n}/${runs}`));
+    // Read memory when all are parked, or when the first wakes (a run of a huge N may park slower than it sleeps).
+    let woke = false;
+    const parkedAll = waitParked(
+      session,
+      runs,
+      config.sleepDelayMs + config.scenarioTimeoutMs,
+      (n) => progress.update(`${n}/${runs} parked`),
+      () => woke,
+    );
+    const firstWake = events.waitFor("resumed", 1, config.sleepDelayMs + config.scenarioTimeoutMs);
+    try {
+      await Promise.race([parkedAll, firstWake]);
+    } finally {
+      woke = true;
+      // The loser settles later; its outcome no longer matters.
+      parkedAll.catch(() => undefined);
+      firstWake.catch(() => undefined);
+    }
+    const parkedCount = await session.parked();
+    const parked = engine.onRedis ? await readRedis(ctx.redis) : null;
+    const timeout = config.sleepDelayMs + config.scenarioTimeoutMs;
+    await events.waitFor("done", runs, timeout, (n) => progress.update(`${n}/${runs} woke and finished`));
+    const after = engine.onRedis ? await readRedis(ctx.redis) : null;
+    await settle(events.waitFor("resumed", runs, SETTLE_MS));
+    const rate = drainRate(earliest(events.all("resumed").values()), events.all("done").values());
+    return {
+      ...base("sleeping", engine, config.workers, config, runs, shape),
+      workflowsPerSec: round(rate, 1),
+      stepsPerSec: round(rate * stepsOf(shape), 1),
+      wakeLateness: percentiles(gaps(events.all("armed"), events.all("resumed"), config.sleepDelayMs)),
+      ...redisCost(before, after, runs * stepsOf(shape)),
+      bytesPerParkedRun: memoryPerRun(before, parked, parkedCount),
+      elapsedMs: round(now() - began, 0),
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+function base(scenario: string, engine: Engine, workers: number, config: BenchConfig, runs: number, shape: Shape): ScenarioResult {
+  return {
+    scenario,
+    engine: engine.name,
+    workers,
+    concurrency: config.concurrency,
+    runs,
+    stepsPerRun: stepsOf(shape),
+    workflowsPerSec: null,
+    stepsPerSec: null,
+    startsPerSec: null,
+    endToEnd: null,
+    pickup: null,
+    signalToStep: null,
+    wakeLateness: null,
+    callsPerStep: null,
+    commandsPerStep: null,
+    bytesPerParkedRun: null,
+    redisCommands: null,
+    elapsedMs: 0,
+  };
+}
+
+function redisCost(
+  before: RedisReading | null,
+  after: RedisReading | null,
+  steps: number,
+): Pick<ScenarioResult, "callsPerStep" | "commandsPerStep" | "redisCommands"> {
+  if (!before || !after) return { callsPerStep: null, commandsPerStep: null, redisCommands: null };
+  const cost = costBetween(before, after);
+  return {
+    callsPerStep: round(cost.roundTrips / steps, 2),
+    commandsPerStep: round(cost.totalCommands / steps, 2),
+    redisCommands: cost.commands,
+  };
+}
+
+function memoryPerRun(before: RedisReading | null, parked: RedisReading | null, runs: number): number | null {
+  if (!before || !parked || runs === 0) return null;
+  return Math.round((parked.usedMemory - before.usedMemory) / runs);
+}
+
+/** Run ids of one session: unique, and sharing a prefix an engine can filter on. */
+function runPrefix(shape: Shape): string {
+  return `${shapeName(shape)}-${randomBytes(4).toString("hex")}`;
+}
+
+async function startRuns(session: EngineSession, prefix: string, runs: number, onProgress: (n: number) => void): Promise<void> {
+  let next = 0;
+  let started = 0;
+  const lane = async () => {
+    while (next < runs) {
+      const i = next++;
+      await session.start(`${prefix}-${i}`);
+      if (++started % 100 === 0) onProgress(started);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, runs) }, lane));
+}
+
+/** Polls until `runs` runs are parked; gives up quietly once `stop()` says the answer is no longer needed. */
+async function waitParked(
+  session: EngineSession,
+  runs: number,
+  timeoutMs: number,
+  onProgress: (n: number) => void,
+  stop: () => boolean = () => false,
+): Promise<void> {
+  const deadline = now() + timeoutMs;
+  while (!stop()) {
+    const parked = await session.parked();
+    onProgress(parked);
+    if (parked >= runs) return;
+    if (now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${parked} of ${runs} runs parked`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Calls `fn(i)` for i < count at `perSecond`, not waiting for one call before the next (open loop). */
+async function paced(count: number, perSecond: number, fn: (i: number) => Promise<void>): Promise<void> {
+  const start = now();
+  const calls: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / perSecond - now();
+    if (wait >= 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    calls.push(fn(i));
+  }
+  await Promise.all(calls);
+}

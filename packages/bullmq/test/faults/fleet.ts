@@ -1,0 +1,176 @@
+/**
+ * The worker processes of the fault suite: real `apps/worker` processes
+ * loading the fault workflows, each logging to a file of its own. The fleet
+ * kills, restarts, freezes and thaws them, and remembers every exit it did not
+ * cause: a worker that dies on its own (an unhandled rejection, a crash on
+ * reconnect) is a finding, not noise.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const WORKER_MAIN = fileURLToPath(new URL("../../../../apps/worker/dist/main.js", import.meta.url));
+export const FAULT_WORKFLOWS = fileURLToPath(new URL("./fixtures/fault-workflows.mjs", import.meta.url));
+
+export interface FleetOptions {
+  readonly redisUrl: string;
+  readonly namespace: string;
+  /** Where worker logs and the per-process ledger files go. */
+  readonly dir: string;
+  readonly lease: string;
+  readonly concurrency: number;
+  /** Another workflows module (the bad-input tests use versioned definitions). */
+  readonly workflowsModule?: string;
+}
+
+/** An exit the fleet did not ask for. */
+export interface UnexpectedExit {
+  readonly pid: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly logTail: string;
+}
+
+interface Slot {
+  child: ChildProcess | null;
+  log: string;
+  frozen: boolean;
+}
+
+export class WorkerFleet {
+  private readonly slots: Slot[] = [];
+  private readonly expectedExits = new Set<number>();
+  readonly unexpectedExits: UnexpectedExit[] = [];
+  /** Counts of what was done to the fleet. */
+  readonly counts = { started: 0, killed: 0, frozen: 0 };
+
+  constructor(private readonly options: FleetOptions) {}
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Starts `n` workers (slots 0..n-1). */
+  async start(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) this.slots.push({ child: null, log: "", frozen: false });
+    await Promise.all(this.slots.map((_, i) => this.launch(i)));
+  }
+
+  isAlive(slot: number): boolean {
+    return this.slots[slot]?.child !== null;
+  }
+
+  isFrozen(slot: number): boolean {
+    return this.slots[slot]?.frozen === true;
+  }
+
+  /** SIGKILL: the worker gets no chance to finish anything. */
+  async kill(slot: number): Promise<void> {
+    const s = this.slot(slot);
+    const child = s.child;
+    if (!child) return;
+    s.child = null;
+    s.frozen = false;
+    this.expectedExits.add(child.pid!);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+    this.counts.killed++;
+  }
+
+  /** Starts a fresh process in the slot (after a kill). */
+  async restart(slot: number): Promise<void> {
+    if (this.slot(slot).child) return;
+    await this.launch(slot);
+  }
+
+  /** SIGSTOP: the process keeps its connections and its runs but does nothing, as in a long GC pause or a VM freeze. */
+  freeze(slot: number): void {
+    const s = this.slot(slot);
+    if (!s.child || s.frozen) return;
+    s.child.kill("SIGSTOP");
+    s.frozen = true;
+    this.counts.frozen++;
+  }
+
+  /** SIGCONT: the frozen process goes on where it stopped, unaware of the time that passed. */
+  thaw(slot: number): void {
+    const s = this.slot(slot);
+    if (!s.child || !s.frozen) return;
+    s.child.kill("SIGCONT");
+    s.frozen = false;
+  }
+
+  /** Thaws every frozen worker and restarts every dead one. */
+  async heal(): Promise<void> {
+    for (let i = 0; i < this.slots.length; i++) {
+      this.thaw(i);
+      await this.restart(i);
+    }
+  }
+
+  /** Kills every worker (the suite is over). */
+  async stop(): Promise<void> {
+    await Promise.all(this.slots.map((_, i) => this.kill(i)));
+  }
+
+  /** Kills every worker at once, synchronously: for a test process exiting early. */
+  killNow(): void {
+    for (const s of this.slots) s.child?.kill("SIGKILL");
+  }
+
+  private slot(i: number): Slot {
+    const s = this.slots[i];
+    if (!s) throw new Error(`no worker slot ${i}`);
+    return s;
+  }
+
+  private async launch(slot: number): Promise<void> {
+    const o = this.options;
+    const log = join(o.dir, `worker-${slot}-${this.counts.started}.log`);
+    const args = [WORKER_MAIN, "--workflows", o.workflowsModule ?? FAULT_WORKFLOWS, "--redis", o.redisUrl, "--namespace", o.namespace];
+    args.push("--lease", o.lease, "--sweep", "500ms", "--concurrency", String(o.concurrency));
+    const child = spawn(process.execPath, args, {
+      env: {
+        ...process.env,
+        REDIS_URL: o.redisUrl,
+        PARKWAY_NAMESPACE: o.namespace,
+        PARKWAY_LEDGER_DIR: o.dir,
+        PARKWAY_FAULT_WORKER: "1",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const s = this.slot(slot);
+    s.child = child;
+    s.log = log;
+    s.frozen = false;
+    this.counts.started++;
+    const file = createWriteStream(log);
+    child.stdout?.pipe(file, { end: false });
+    child.once("close", () => file.end());
+    child.on("exit", (code, signal) => {
+      if (this.expectedExits.delete(child.pid!)) return;
+      if (s.child === child) s.child = null;
+      this.unexpectedExits.push({ pid: child.pid!, code, signal, logTail: tail(log) });
+    });
+    await new Promise<void>((resolve, reject) => {
+      let text = "";
+      child.stderr?.on("data", (chunk: Buffer) => {
+        file.write(chunk);
+        if (text.length < 10_000) text += chunk.toString();
+        if (text.includes(`parkway-worker ${child.pid}:`)) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`worker exited with ${code} before it was ready: ${text}`)));
+    });
+  }
+}
+
+/** The last lines of a log file. */
+export function tail(path: string, lines = 30): string {
+  try {
+    return readFileSync(path, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no log)";
+  }
+}

@@ -1,0 +1,85 @@
+/** Commands that look at runs: status (with the continuation tree) and list. */
+import { describeRun, WorkflowRegistry, type RunStatus, type RunView, type Workflow } from "@parkway/core";
+import { CliError, ExitCode } from "../exit-codes.js";
+import { renderList, renderRun, type TreeOrReason } from "../render/run.js";
+import { loadWorkflowsOption } from "../session.js";
+import { withSession, type CommandContext } from "./context.js";
+
+/**
+ * `parkway status <id> [--workflows M]`: the run and its tree. The tree is
+ * `describeRun`'s model of the definition the run was started with (same name
+ * and hash); without that definition, the committed steps are listed flat.
+ */
+export async function statusCommand(ctx: CommandContext, id: string, options: { readonly workflows?: string }): Promise<ExitCode> {
+  const workflows = options.workflows ? await loadWorkflowsOption(options.workflows) : [];
+  return withSession(ctx, [], async ({ client }) => {
+    const view = await client.status(id);
+    const drawn = drawTree(view, workflows, options.workflows);
+    ctx.output.result(
+      { run: view, tree: "tree" in drawn ? drawn.tree : null, ...("missing" in drawn ? { treeMissing: drawn.missing } : {}) },
+      () => renderRun(view, drawn, Date.now()),
+    );
+    return ExitCode.Ok;
+  });
+}
+
+function drawTree(view: RunView, workflows: readonly Workflow<never, unknown>[], modulePath: string | undefined): TreeOrReason {
+  const registry = new WorkflowRegistry(workflows);
+  const definition = registry.find(view.workflow, view.hash);
+  if (definition) return { tree: describeRun(definition, view) };
+  if (modulePath === undefined) {
+    return { missing: `the definition of "${view.workflow}" is not loaded; pass --workflows <module> to draw the whole tree` };
+  }
+  if (registry.hasName(view.workflow)) {
+    const loaded = registry.latest(view.workflow).hash.slice(0, 12);
+    return {
+      missing: `${modulePath} defines "${view.workflow}" differently (definition ${loaded}) from the one this run started with (${view.hash.slice(0, 12)})`,
+    };
+  }
+  return { missing: `${modulePath} does not export workflow "${view.workflow}"` };
+}
+
+/** Options of `list`. */
+export interface ListOptions {
+  readonly status?: RunStatus;
+  readonly workflow?: string;
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+/** `parkway list [--status S] [--workflow W] [--limit N] [--cursor C]`: runs, oldest first, a page at a time. */
+export async function listCommand(ctx: CommandContext, options: ListOptions): Promise<ExitCode> {
+  return withSession(ctx, [], async ({ client }) => {
+    const query = {
+      ...(options.status === undefined ? {} : { status: options.status }),
+      ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
+      ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+    };
+    let page: Awaited<ReturnType<typeof client.list>>;
+    try {
+      page = await client.list(query);
+    } catch (error) {
+      // The cursor is opaque: one that was not handed out by `list` fails to decode before Redis is asked.
+      if (options.cursor !== undefined && (error instanceof SyntaxError || error instanceof TypeError)) {
+        throw new CliError(
+          `--cursor: "${options.cursor}" is not a cursor printed by a previous list`,
+          ExitCode.BadArguments,
+          "BAD_ARGUMENTS",
+        );
+      }
+      throw error;
+    }
+    ctx.output.result(page, () => renderList(page.runs, page.cursor, (cursor) => nextPageCommand(options, cursor)));
+    return ExitCode.Ok;
+  });
+}
+
+function nextPageCommand(options: ListOptions, cursor: string): string {
+  const flags = [
+    options.status === undefined ? "" : ` --status ${options.status}`,
+    options.workflow === undefined ? "" : ` --workflow ${options.workflow}`,
+    options.limit === undefined ? "" : ` --limit ${options.limit}`,
+  ].join("");
+  return `parkway list${flags} --cursor ${cursor}`;
+}

@@ -1,0 +1,73 @@
+/**
+ * Exit codes: scripts branch on them, so each means one thing and never
+ * changes. They are listed in `parkway --help` and the README.
+ */
+import { isParkwayError } from "@parkway/core";
+import { CommanderError } from "commander";
+
+/** What a `parkway` process's exit code means. */
+export enum ExitCode {
+  /** The command did what it was asked. */
+  Ok = 0,
+  /** Anything else: Redis unreachable, a corrupted run, a bug. */
+  Error = 1,
+  /** Bad arguments: an unknown command or option, invalid JSON, a bad duration or limit. */
+  BadArguments = 2,
+  /** No such run (`UNKNOWN_INSTANCE`) or workflow (`UNKNOWN_WORKFLOW`). */
+  NotFound = 3,
+  /** `result`: the run failed or was cancelled. */
+  RunFailed = 4,
+  /** The run already finished, so it cannot be signalled, cancelled, paused or resumed (`RUN_FINISHED`). */
+  RunFinished = 5,
+  /** `result`: the run did not finish within `--timeout` (it goes on). */
+  Timeout = 6,
+}
+
+/** The exit code table as `--help` shows it. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  other error (Redis unreachable, a corrupted run, ...)
+  2  bad arguments (unknown option, invalid JSON in --input or --payload, bad --timeout or --limit, ...)
+  3  not found: no run with that id, or no workflow with that name
+  4  the run failed or was cancelled (result)
+  5  the run already finished: it cannot be signalled, cancelled, paused or resumed
+  6  the run did not finish within --timeout (result); it goes on`;
+
+/** An error the CLI raises itself, with the exit code it means. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode,
+    readonly code = "CLI",
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+const BY_CODE: Readonly<Record<string, ExitCode>> = {
+  VALIDATION: ExitCode.BadArguments,
+  PAYLOAD_TOO_LARGE: ExitCode.BadArguments,
+  UNKNOWN_INSTANCE: ExitCode.NotFound,
+  UNKNOWN_WORKFLOW: ExitCode.NotFound,
+  RUN_FAILED: ExitCode.RunFailed,
+  CANCELLED: ExitCode.RunFailed,
+  RUN_FINISHED: ExitCode.RunFinished,
+  RESULT_TIMEOUT: ExitCode.Timeout,
+};
+
+/** The exit code an error means. */
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.Ok : ExitCode.BadArguments;
+  if (isParkwayError(error)) return BY_CODE[error.code] ?? ExitCode.Error;
+  return ExitCode.Error;
+}
+
+/** The stable code of an error, for `--json` output. */
+export function errorCodeOf(error: unknown): string {
+  if (error instanceof CliError) return error.code;
+  if (error instanceof CommanderError) return "BAD_ARGUMENTS";
+  if (isParkwayError(error)) return error.code;
+  return "ERROR";
+}

@@ -1,0 +1,170 @@
+/**
+ * The `parkway` command line: commander declares the commands and options,
+ * each command's handler (in `commands/`) does the work, and `runCli` turns
+ * whatever happened into one exit code (see `exit-codes.ts`).
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { parseDuration, parseId, parseJson, parseLimit, RUN_STATUSES } from "./args.js";
+import type { CommandContext, Outcome } from "./commands/context.js";
+import { listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
+import {
+  controlCommand,
+  resultCommand,
+  signalCommand,
+  startCommand,
+  type ControlVerb,
+  type SignalOptions,
+  type StartOptions,
+} from "./commands/runs.js";
+import { workerCommand, type WorkerOptions } from "./commands/worker.js";
+import { errorCodeOf, EXIT_CODES_HELP, ExitCode, exitCodeOf } from "./exit-codes.js";
+import { Output, type Streams } from "./output.js";
+import type { GlobalOptions } from "./session.js";
+
+export { ExitCode, EXIT_CODES_HELP } from "./exit-codes.js";
+
+/** Where the CLI reads its environment and writes its answers. */
+export interface CliIo extends Streams {
+  readonly env: NodeJS.ProcessEnv;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/**
+ * Runs `parkway` with `argv` (the arguments after the program name).
+ * Resolves to the exit code, or to "running" when the command keeps the
+ * process up (`worker`).
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<Outcome> {
+  let outcome: Outcome = ExitCode.Ok;
+  let output = new Output(io, false);
+  const handle =
+    <A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<Outcome>) =>
+    async (...args: unknown[]): Promise<void> => {
+      // Commander passes the arguments, the command's options, then the command itself.
+      const command = args[args.length - 1] as Command;
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      output = new Output(io, globals.json);
+      outcome = await fn({ globals, output, env: io.env }, ...(args.slice(0, -1) as A));
+    };
+  const program = buildProgram(io, {
+    start: handle((ctx, name: string, options: StartOptions) => startCommand(ctx, name, options)),
+    signal: handle((ctx, id: string, name: string, options: SignalOptions) => signalCommand(ctx, id, name, options)),
+    status: handle((ctx, id: string, options: { workflows?: string }) => statusCommand(ctx, id, options)),
+    result: handle((ctx, id: string, options: { timeout: number }) => resultCommand(ctx, id, options)),
+    list: handle((ctx, options: ListOptions) => listCommand(ctx, options)),
+    control: (verb) => handle((ctx, id: string) => controlCommand(ctx, verb, id)),
+    worker: handle((ctx, options: WorkerOptions) => workerCommand(ctx, options)),
+  });
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return outcome;
+  } catch (error) {
+    // Commander has already printed its own usage errors (and help, for exit 0).
+    if (error instanceof CommanderError) return exitCodeOf(error);
+    const exitCode = exitCodeOf(error);
+    const message = error instanceof Error ? error.message : String(error);
+    output.failure(exitCode === ExitCode.Error && !(error instanceof Error && "code" in error) ? describeUnexpected(error) : message, {
+      code: errorCodeOf(error),
+      exitCode,
+    });
+    return exitCode;
+  }
+}
+
+function describeUnexpected(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+type Action = (...args: unknown[]) => Promise<void>;
+
+interface Actions {
+  readonly start: Action;
+  readonly signal: Action;
+  readonly status: Action;
+  readonly result: Action;
+  readonly list: Action;
+  readonly control: (verb: ControlVerb) => Action;
+  readonly worker: Action;
+}
+
+/** Declares every command, option and help text. */
+function buildProgram(io: CliIo, actions: Actions): Command {
+  const program = new Command("parkway")
+    .description("Start, signal, inspect and steer Parkway's durable runs on Redis, and run workers.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError("(run with --help for usage)")
+    .addOption(new Option("--redis <url>", "Redis URL").env("REDIS_URL").default("redis://127.0.0.1:6379"))
+    .addOption(new Option("--namespace <ns>", "key namespace of the runs").env("PARKWAY_NAMESPACE").default("parkway"))
+    .option("--json", "print one JSON document on stdout, for scripts", false)
+    .addHelpText("after", `\n${EXIT_CODES_HELP}`);
+
+  const workflowsOption = (what: string) => new Option("--workflows <module>", what).env("PARKWAY_WORKFLOWS");
+  const id = (what = "the run's instance id") => program.createArgument("<id>", what).argParser(parseId);
+
+  program
+    .command("start")
+    .description("start a run of a workflow (an id that exists returns that run; nothing starts twice)")
+    .argument("<workflow>", "the workflow's name")
+    .requiredOption("--input <json>", "the run's input, as JSON", parseJson)
+    .option("--id <id>", "the instance id (generated when absent)", parseId)
+    .addOption(workflowsOption("module exporting your workflows (required)"))
+    .action(actions.start);
+
+  program
+    .command("signal")
+    .description("send a signal to a run; it is buffered until a step waiting for it takes it")
+    .addArgument(id())
+    .argument("<name>", "the signal's name", parseId)
+    .option("--payload <json>", "the signal's payload, as JSON (default null)", parseJson)
+    .option("--delivery-id <id>", "identifies this delivery: a call retried with the same id delivers once", parseId)
+    .action(actions.signal);
+
+  program
+    .command("status")
+    .description("show a run: its status, waits, and continuation tree with each step's state")
+    .addArgument(id())
+    .addOption(workflowsOption("module exporting your workflows: draws the whole tree, not only committed steps"))
+    .action(actions.status);
+
+  program
+    .command("result")
+    .description("wait for a run to finish and print its output (exit 4 if it failed or was cancelled)")
+    .addArgument(id())
+    .option("--timeout <duration>", 'how long to wait, e.g. "30s", "5m" (exit 6 when it passes)', parseDuration, 30_000)
+    .action(actions.result);
+
+  program
+    .command("list")
+    .description("list runs, oldest first, a page at a time")
+    .addOption(new Option("--status <status>", "only runs of this status").choices(RUN_STATUSES))
+    .option("--workflow <name>", "only runs of this workflow", parseId)
+    .option("--limit <n>", "runs per page, 1 to 10000 (default 100)", parseLimit)
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .action(actions.list);
+
+  const control: [ControlVerb, string][] = [
+    ["cancel", "cancel a run: at once unless it is running, else at its next step boundary"],
+    ["pause", "pause a run: at once unless it is running, else at its next step boundary"],
+    ["resume", "let a paused run go on"],
+  ];
+  for (const [verb, description] of control) {
+    program.command(verb).description(description).addArgument(id()).action(actions.control(verb));
+  }
+
+  program
+    .command("worker")
+    .description("run a worker process that advances runs, until SIGTERM or SIGINT")
+    .addOption(workflowsOption("module exporting your workflows (required)"))
+    .option("--concurrency <n>", "runs advanced at once (env PARKWAY_CONCURRENCY, default 10)")
+    .option("--lease <duration>", "how long a silent worker keeps its runs, e.g. 30s (env PARKWAY_LEASE)")
+    .option("--sweep <duration>", "how often overdue runs are re-enqueued, e.g. 1s (env PARKWAY_SWEEP)")
+    .action(actions.worker);
+
+  for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
+  return program;
+}

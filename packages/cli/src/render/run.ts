@@ -1,0 +1,66 @@
+/**
+ * A run for people: a header (status, waits, input, output, error) and then
+ * its continuation tree, or, when the run's definition is not loaded, the
+ * flat list of its committed steps with a line saying why the tree is missing.
+ */
+import type { RunSummary, RunView, StepNodeView } from "@parkway/core";
+import { describeWait, shortError, shortValue, timestamp, truncate } from "./format.js";
+import { renderTable } from "./table.js";
+import { renderTree } from "./tree.js";
+
+/** How `status` could draw the run: its tree, or why not. */
+export type TreeOrReason = { readonly tree: readonly StepNodeView[] } | { readonly missing: string };
+
+/** The whole `status` page. `now` (epoch ms) is for relative times. */
+export function renderRun(view: RunView, drawn: TreeOrReason, now: number): string {
+  const rows: [string, string][] = [
+    ["Run", view.id],
+    ["Workflow", `${view.workflow}  (definition ${view.hash.slice(0, 12)})`],
+    ["Status", `${view.status}  (version ${view.version})`],
+  ];
+  if (view.requested !== null) rows.push(["Requested", `${view.requested}, applied at the run's next step boundary`]);
+  for (const wait of view.waitingFor) rows.push(["Waiting", `${wait.key}: ${describeWait(wait, now)}`]);
+  if (view.error !== null) rows.push([view.status === "failed" ? "Error" : "Blocked", errorLine(view)]);
+  rows.push(["Input", shortValue(view.input, 100)]);
+  if (view.status === "completed") rows.push(["Output", shortValue(view.output, 100)]);
+  rows.push(["Created", timestamp(view.createdAt)], ["Updated", timestamp(view.updatedAt)]);
+  const header = rows.map(([name, value]) => `${name.padEnd(10)} ${value}`);
+  return [...header, "", ...("tree" in drawn ? renderTree(view.workflow, drawn.tree, now) : flatSteps(view, drawn.missing))].join("\n");
+}
+
+function errorLine(view: RunView): string {
+  const error = view.error!;
+  return error.step === undefined ? shortError(error) : `${shortError(error)}  (step ${error.step})`;
+}
+
+/** The committed steps in commit order, when the tree cannot be drawn. */
+function flatSteps(view: RunView, missing: string): string[] {
+  const lines = [`Committed steps only: ${missing}.`];
+  if (view.steps.length === 0) return [...lines, "  (none yet)"];
+  const width = Math.max(...view.steps.map((s) => s.key.length));
+  return [
+    ...lines,
+    ...view.steps.map(
+      (s) => `  ✓ ${s.key.padEnd(width)}  committed  output ${shortValue(s.output)} · ${s.attempts} attempt${s.attempts === 1 ? "" : "s"}`,
+    ),
+  ];
+}
+
+/** `list` as a table, with the command for the next page when there is one. */
+export function renderList(runs: readonly RunSummary[], cursor: string | null, nextPage: (cursor: string) => string): string {
+  if (runs.length === 0) return "No runs.";
+  const table = renderTable(
+    ["ID", "WORKFLOW", "STATUS", "CREATED", "UPDATED", "DUE", "ERROR"],
+    runs.map((r) => [
+      r.id,
+      r.workflow,
+      r.status,
+      timestamp(r.createdAt),
+      timestamp(r.updatedAt),
+      timestamp(r.dueAt),
+      r.error === null ? "" : truncate(shortError(r.error), 60),
+    ]),
+  );
+  const footer = cursor === null ? [] : ["", `More runs: ${nextPage(cursor)}`];
+  return [...table, ...footer].join("\n");
+}

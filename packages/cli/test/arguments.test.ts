@@ -1,0 +1,84 @@
+/**
+ * Exit codes and messages for what a user gets wrong: bad arguments (2),
+ * unknown runs and workflows (3), an unreachable Redis (1). Spawned
+ * processes, a real Redis, no worker needed.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { cliSpace, FIXTURES } from "./helpers.js";
+
+const space = cliSpace();
+const parkway = space.run;
+
+afterAll(() => space.cleanup());
+
+describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argument", () => {
+  it.each([
+    [
+      ["start", "fanout", "--input", "{oops", "--workflows", FIXTURES],
+      "option '--input <json>' argument '{oops' is invalid. It is not valid JSON",
+    ],
+    [["start", "fanout", "--workflows", FIXTURES], "required option '--input <json>' not specified"],
+    [["start", "fanout", "--input", "1"], "start needs --workflows <module>"],
+    [["start", "fanout", "--input", "1", "--workflows", "./no-such-module.mjs"], '--workflows: cannot find module "./no-such-module.mjs"'],
+    [["signal", "some-run", "go", "--payload", "nope"], "option '--payload <json>' argument 'nope' is invalid. It is not valid JSON"],
+    [["result", "some-run", "--timeout", "soon"], "option '--timeout <duration>' argument 'soon' is invalid"],
+    [["list", "--limit", "0"], "option '--limit <n>' argument '0' is invalid. It must be an integer from 1 to 10000."],
+    [["list", "--status", "sleeping"], "option '--status <status>' argument 'sleeping' is invalid. Allowed choices are pending"],
+    [["list", "--cursor", "garbage"], '--cursor: "garbage" is not a cursor printed by a previous list'],
+    [["status"], "missing required argument 'id'"],
+    [["stats", "x"], "unknown command 'stats'"],
+    [["worker"], "worker needs --workflows <module>"],
+    [["worker", "--workflows", FIXTURES, "--concurrency", "zero"], '--concurrency must be a positive integer, got "zero"'],
+  ])("parkway %j", async (args, message) => {
+    const ran = await parkway(...args);
+    expect(ran.stderr).toContain(message);
+    expect(ran.code).toBe(2);
+  });
+
+  it("--json reports a failed command as one JSON document with its code", async () => {
+    const ran = await parkway("--json", "status", "no-such-run");
+    expect(ran.code).toBe(3);
+    expect(JSON.parse(ran.stdout)).toEqual({ error: { code: "UNKNOWN_INSTANCE", exitCode: 3, message: 'no run with id "no-such-run"' } });
+  });
+});
+
+describe.concurrent("parkway tells not found (exit 3) apart", () => {
+  it.each([
+    [["status", "no-such-run"]],
+    [["signal", "no-such-run", "go"]],
+    [["result", "no-such-run"]],
+    [["cancel", "no-such-run"]],
+    [["pause", "no-such-run"]],
+    [["resume", "no-such-run"]],
+  ])("parkway %j", async (args) => {
+    const ran = await parkway(...args);
+    expect(ran.stderr).toContain('no run with id "no-such-run"');
+    expect(ran.code).toBe(3);
+  });
+
+  it("an unknown workflow name", async () => {
+    const ran = await parkway("start", "shipping", "--input", "1", "--workflows", FIXTURES);
+    expect(ran.stderr).toContain('no workflow named "shipping"');
+    expect(ran.code).toBe(3);
+  });
+});
+
+describe("parkway's other answers", () => {
+  it("--help lists the commands and the exit codes", async () => {
+    const ran = await parkway("--help");
+    expect(ran.code).toBe(0);
+    for (const command of ["start", "signal", "status", "result", "list", "cancel", "pause", "resume", "worker"]) {
+      expect(ran.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    }
+    expect(ran.stdout).toContain("3  not found");
+    expect(ran.stdout).toContain("4  the run failed or was cancelled");
+  });
+
+  it("an unreachable Redis fails at once with exit 1", async () => {
+    const started = Date.now();
+    const ran = await parkway("--redis", "redis://127.0.0.1:1", "status", "x");
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain("cannot reach Redis at redis://127.0.0.1:1");
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+});

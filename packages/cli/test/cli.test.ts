@@ -1,0 +1,177 @@
+/**
+ * `parkway` driven as a user drives it: each command a spawned process,
+ * against a real Redis and a `parkway worker` process, in a namespace of its
+ * own that is deleted afterwards.
+ */
+import type { ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliSpace, eventually, FIXTURES, stop, type Ran } from "./helpers.js";
+
+const space = cliSpace();
+const parkway = space.run;
+let worker: ChildProcess;
+
+/** `parkway --json ...args`, its stdout parsed. */
+async function json<T = Record<string, unknown>>(...args: string[]): Promise<{ ran: Ran; doc: T }> {
+  const ran = await parkway("--json", ...args);
+  return { ran, doc: JSON.parse(ran.stdout) as T };
+}
+
+async function statusOf(id: string): Promise<string> {
+  const { doc } = await json<{ run: { status: string } }>("status", id);
+  return doc.run.status;
+}
+
+beforeAll(async () => {
+  worker = await space.startWorker();
+});
+
+afterAll(async () => {
+  if (worker) await stop(worker);
+  await space.cleanup();
+});
+
+describe("parkway against Redis and a worker process", () => {
+  it("starts a fork, and status draws the tree with the branch parked on its delay and the other committed", async () => {
+    const started = await parkway("start", "fanout", "--input", '{"id":"o-1","amount":42}', "--id", "fan-1", "--workflows", FIXTURES);
+    expect(started.code).toBe(0);
+    expect(started.stdout).toContain("Started run fan-1");
+    await eventually(async () => (await statusOf("fan-1")) === "parked", "fan-1 to park");
+
+    const status = await parkway("status", "fan-1", "--workflows", FIXTURES);
+    expect(status.code).toBe(0);
+    const lines = status.stdout.split("\n");
+    const line = (key: string) => lines.find((l) => l.includes(` ${key} `)) ?? `(no line for ${key})`;
+    expect(status.stdout).toMatch(/^Status\s+parked/m);
+    expect(line("prepare")).toMatch(/^├─ ✓ task prepare\s+committed\s+output \{"id":"o-1","amount":42,"prepared":true\} · 1 attempt$/);
+    expect(line("merge")).toMatch(/^└─ ○ fork merge\s+not reached\s+joins quick, slow$/);
+    expect(line("quick/charge")).toMatch(/^ {3}│ {2}└─ ✓ task quick\/charge\s+committed\s+output \{"charged":42\}/);
+    expect(line("slow/cool-off")).toMatch(
+      /^ {6}├─ ◷ delay slow\/cool-off\s+parked\s+delay 1h, wakes at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \(in 59m \d+s\)$/,
+    );
+    expect(line("slow/ship")).toMatch(/^ {6}└─ ○ task slow\/ship\s+not reached$/);
+  });
+
+  it("without --workflows, status lists the committed steps flat and says why", async () => {
+    const status = await parkway("status", "fan-1");
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('Committed steps only: the definition of "fanout" is not loaded');
+    expect(status.stdout).toMatch(/✓ quick\/charge\s+committed\s+output \{"charged":42\}/);
+    expect(status.stdout).not.toContain("slow/ship");
+  });
+
+  it("status --json is one document holding the run and describeRun's tree", async () => {
+    const { ran, doc } = await json<{ run: { status: string; waitingFor: { key: string }[] }; tree: { key: string; state: string }[] }>(
+      "status",
+      "fan-1",
+      "--workflows",
+      FIXTURES,
+    );
+    expect(ran.code).toBe(0);
+    expect(doc.run.status).toBe("parked");
+    expect(doc.run.waitingFor.map((w) => w.key)).toEqual(["slow/cool-off"]);
+    expect(doc.tree.map((n) => [n.key, n.state])).toEqual([
+      ["prepare", "committed"],
+      ["merge", "not-reached"],
+    ]);
+  });
+
+  it("start with an id that exists returns that run and starts nothing", async () => {
+    const { ran, doc } = await json("start", "fanout", "--input", "{}", "--id", "fan-1", "--workflows", FIXTURES);
+    expect(ran.code).toBe(0);
+    expect(doc).toEqual({ id: "fan-1", workflow: "fanout", created: false, status: "parked" });
+  });
+
+  it("a signal wakes a parked run and result prints its output", async () => {
+    expect((await parkway("start", "approval", "--input", "null", "--id", "ap-1", "--workflows", FIXTURES)).code).toBe(0);
+    await eventually(async () => (await statusOf("ap-1")) === "parked", "ap-1 to park");
+    const status = await parkway("status", "ap-1", "--workflows", FIXTURES);
+    expect(status.stdout).toMatch(/◷ signal wait-approval\s+parked\s+waits for signal "approved", times out at .* \(in 59m \d+s\)/);
+
+    const signal = await parkway("signal", "ap-1", "approved", "--payload", '{"by":"ana"}');
+    expect(signal.code).toBe(0);
+    expect(signal.stdout).toContain('Sent signal "approved" to run ap-1.');
+    const result = await parkway("result", "ap-1", "--timeout", "20s");
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe('"approved by ana"');
+    const { doc } = await json("result", "ap-1");
+    expect(doc).toEqual({ id: "ap-1", status: "completed", output: "approved by ana" });
+  });
+
+  it("a signal sent again with the same --delivery-id is delivered once", async () => {
+    expect((await parkway("start", "notes", "--input", "null", "--id", "notes-1", "--workflows", FIXTURES)).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      expect((await parkway("signal", "notes-1", "note", "--payload", '"one"', "--delivery-id", "d-1")).code).toBe(0);
+    }
+    const secondParked = async () => {
+      const { doc } = await json<{ tree: { key: string; state: string }[] }>("status", "notes-1", "--workflows", FIXTURES);
+      return doc.tree.find((n) => n.key === "second")?.state === "parked";
+    };
+    await eventually(secondParked, "the second signal step to park");
+    expect((await parkway("signal", "notes-1", "note", "--payload", '"two"', "--delivery-id", "d-2")).code).toBe(0);
+    expect(JSON.parse((await parkway("result", "notes-1", "--timeout", "20s")).stdout)).toBe("two");
+  });
+
+  it("result exits 4 for a failed run, naming the step and the error", async () => {
+    expect((await parkway("start", "doomed", "--input", "5", "--id", "doomed-1", "--workflows", FIXTURES)).code).toBe(0);
+    const result = await parkway("result", "doomed-1", "--timeout", "20s");
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain("run doomed-1 failed: NON_RETRYABLE: out of stock (step boom)");
+    const { ran, doc } = await json<{ status: string; error: { code: string; step: string } }>("result", "doomed-1");
+    expect(ran.code).toBe(4);
+    expect(doc).toMatchObject({ status: "failed", error: { code: "NON_RETRYABLE", step: "boom" } });
+    const status = await parkway("status", "doomed-1", "--workflows", FIXTURES);
+    expect(status.stdout).toMatch(/✗ task boom\s+failed\s+NON_RETRYABLE: out of stock/);
+  });
+
+  it("result exits 6 when --timeout passes first, and the run goes on", async () => {
+    const result = await parkway("result", "fan-1", "--timeout", "500ms");
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('run "fan-1" did not finish within 500ms (it is parked)');
+  });
+
+  it("list shows runs as a table, filters, pages with a cursor, and --json parses", async () => {
+    const table = await parkway("list");
+    expect(table.code).toBe(0);
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+WORKFLOW\s+STATUS\s+CREATED\s+UPDATED\s+DUE\s+ERROR$/);
+    expect(table.stdout).toMatch(/^fan-1\s+fanout\s+parked\s/m);
+    expect(table.stdout).toMatch(/^doomed-1\s+doomed\s+failed\s.*NON_RETRYABLE: out of stock$/m);
+
+    const parked = await json<{ runs: { id: string }[]; cursor: string | null }>("list", "--status", "parked");
+    expect(parked.doc.runs.map((r) => r.id)).toEqual(["fan-1"]);
+    const byWorkflow = await json<{ runs: { id: string }[] }>("list", "--workflow", "approval");
+    expect(byWorkflow.doc.runs.map((r) => r.id)).toEqual(["ap-1"]);
+
+    const first = await json<{ runs: { id: string }[]; cursor: string }>("list", "--limit", "2");
+    expect(first.doc.runs.map((r) => r.id)).toEqual(["fan-1", "ap-1"]);
+    const second = await json<{ runs: { id: string }[]; cursor: string | null }>("list", "--limit", "2", "--cursor", first.doc.cursor);
+    expect(second.doc.runs.map((r) => r.id)).toEqual(["notes-1", "doomed-1"]);
+    expect(second.doc.cursor).toBeNull();
+    expect((await parkway("list", "--limit", "2")).stdout).toContain(`More runs: parkway list --limit 2 --cursor ${first.doc.cursor}`);
+  });
+
+  it("pause and resume a parked run", async () => {
+    expect((await parkway("start", "approval", "--input", "null", "--id", "ap-2", "--workflows", FIXTURES)).code).toBe(0);
+    await eventually(async () => (await statusOf("ap-2")) === "parked", "ap-2 to park");
+    const paused = await parkway("pause", "ap-2");
+    expect(paused).toMatchObject({ code: 0, stdout: "Run ap-2 paused.\n" });
+    expect(await statusOf("ap-2")).toBe("paused");
+    const resumed = await json("resume", "ap-2");
+    expect(resumed.ran.code).toBe(0);
+    expect(resumed.doc).toMatchObject({ id: "ap-2", status: "parked", immediate: true });
+    await eventually(async () => (await statusOf("ap-2")) === "parked", "ap-2 to park again");
+  });
+
+  it("cancel ends a parked run at once; result then exits 4 and a second cancel exits 5", async () => {
+    const cancelled = await parkway("cancel", "fan-1");
+    expect(cancelled).toMatchObject({ code: 0, stdout: "Run fan-1 cancelled.\n" });
+    expect(await statusOf("fan-1")).toBe("cancelled");
+    const result = await parkway("result", "fan-1");
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain("run fan-1 was cancelled");
+    const again = await json<{ error: { code: string; exitCode: number } }>("cancel", "fan-1");
+    expect(again.ran.code).toBe(5);
+    expect(again.doc.error).toMatchObject({ code: "RUN_FINISHED", exitCode: 5 });
+    expect((await parkway("signal", "fan-1", "go")).code).toBe(5);
+  });
+});

@@ -1,0 +1,62 @@
+--[[
+  Buffers a signal (first in, first out per name). When the run is parked
+  waiting for it, the run becomes due now ("woke"); otherwise it waits in the
+  buffer until a step takes it.
+
+  A delivery id seen before for this run buffers nothing again: the call
+  answers as the first one did. So a call sent twice (a connection that
+  resends a command whose reply it lost, a caller that retries with the same
+  id) delivers once. Delivery ids are remembered for ARGV[6] ms.
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] signal buffer of (run, signal name) (list, oldest first)
+    KEYS[3] due index           (sorted set, score dueAt)
+    KEYS[4] delivery ids of the run (hash: delivery id -> "woke" | "buffered")
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] signal name
+    ARGV[4] payload (encoded bytes)
+    ARGV[5] delivery id ("" for none)
+    ARGV[6] how long delivery ids are remembered, in ms
+
+  Output:
+    { 0, "woke", dueAt, version, duplicate }
+    { 0, "buffered", dueAt or nil, version, duplicate }   the run's version after the call;
+                                                         duplicate is 1 when the delivery id was seen before
+
+  Errors: -1 unknown instance, -3 run finished, -4 corrupt header.
+]]
+-- @include "now"
+-- @include "header"
+-- @include "waits"
+
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
+local h, err = requireRun(ctx)
+if err then return err end
+local deliveryId = ARGV[5]
+if deliveryId ~= "" then
+  local before = redis.call("HGET", KEYS[4], deliveryId)
+  if before then return { 0, before, tonumber(h.dueAt) or false, tonumber(h.version), 1 } end
+end
+local finished = liveError(h)
+if finished then return finished end
+local waits, werr = decodeWaits(h)
+if werr then return werr end
+
+local function remember(outcome)
+  if deliveryId == "" then return end
+  redis.call("HSET", KEYS[4], deliveryId, outcome)
+  redis.call("PEXPIRE", KEYS[4], ARGV[6])
+end
+
+redis.call("RPUSH", KEYS[2], ARGV[4])
+if h.status ~= "parked" or not waitsForSignal(waits, ARGV[3]) then
+  remember("buffered")
+  return { 0, "buffered", tonumber(h.dueAt) or false, tonumber(h.version), 0 }
+end
+ctx.now = nowMs()
+local version = writeHeader(ctx, h, { dueAt = num(ctx.now) })
+remember("woke")
+return { 0, "woke", ctx.now, version, 0 }
