@@ -1,3 +1,4 @@
+import { reportConnectionErrors } from "@parkway/redis";
 import { Redis } from "ioredis";
 
 /** A Redis URL, or an ioredis connection to share. */
@@ -9,7 +10,10 @@ export type Connection = string | Redis;
  * duplicate of a shared connection) and close it ourselves.
  */
 export function queueConnection(connection: Connection): Redis {
-  return typeof connection === "string"
-    ? new Redis(connection, { maxRetriesPerRequest: null })
-    : connection.duplicate({ maxRetriesPerRequest: null });
+  const redis =
+    typeof connection === "string"
+      ? new Redis(connection, { maxRetriesPerRequest: null })
+      : connection.duplicate({ maxRetriesPerRequest: null });
+  reportConnectionErrors(redis, "the wake-up queue", (message) => process.emitWarning(message, "ParkwayWarning"));
+  return redis;
 }

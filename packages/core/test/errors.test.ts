@@ -220,3 +220,12 @@ describe("durations", () => {
     expect(message).toContain(shown);
   });
 });
+
+describe("decoding stored bytes", () => {
+  it("rejects the reserved byte 0xC1 that msgpackr would read as a value", async () => {
+    const { decode } = await import("../src/index.js");
+    expect(() => decode(Uint8Array.from([0xc1]), "output of step x")).toThrow(/corrupted/);
+    expect(() => decode(Uint8Array.from([0x92, 0xc1, 0x01]), "output of step x")).toThrow(/0xC1/);
+    expect(decode(Uint8Array.from([0x92, 0x01, 0x02]), "output of step x")).toEqual([1, 2]);
+  });
+});

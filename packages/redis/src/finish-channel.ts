@@ -4,6 +4,7 @@
  * subscribed connection can run nothing else, so listening uses a duplicate
  * connection of the store's own, created on first use and owned by the store.
  */
+import { reportConnectionErrors } from "./connection-errors.js";
 import type { FinishListener, RunStatus } from "@parkway/core";
 import type { Redis } from "ioredis";
 
@@ -46,6 +47,7 @@ export class FinishChannel {
   private async subscribe(): Promise<void> {
     const subscriber = this.connection.duplicate();
     this.subscriber = subscriber;
+    reportConnectionErrors(subscriber, "the finish subscriber", this.onWarning);
     subscriber.on("message", (channel: string, message: string) => {
       if (channel === this.channel) this.deliver(message);
     });

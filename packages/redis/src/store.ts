@@ -36,6 +36,7 @@ import {
   type WriteResult,
 } from "@parkway/core";
 import { Redis } from "ioredis";
+import { reportConnectionErrors } from "./connection-errors.js";
 import { FinishChannel } from "./finish-channel.js";
 import { keyLayout, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
@@ -83,6 +84,7 @@ export class RedisStore implements Store {
     this.redis = typeof options.connection === "string" ? new Redis(options.connection) : options.connection;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.onWarning = options.onWarning ?? ((message) => process.emitWarning(message, "ParkwayWarning"));
+    if (this.ownsConnection) reportConnectionErrors(this.redis, "the store", this.onWarning);
     this.finishes = new FinishChannel(this.redis, this.keys.finished, this.onWarning);
   }
 

@@ -4,7 +4,7 @@
  * `undefined` and overflow the stack on a cycle; we reject both, with a
  * `CodecError` naming what was being encoded, before anything is written.
  */
-import { Packr } from "msgpackr";
+import { C1, Packr } from "msgpackr";
 import { CodecError, PayloadTooLargeError, type ErrorContext } from "../errors.js";
 
 const packr = new Packr({ useRecords: false, moreTypes: true });
@@ -48,11 +48,23 @@ export function encode(value: unknown, options: EncodeOptions): Uint8Array {
  * @throws CodecError naming `what` when the bytes are not a valid payload.
  */
 export function decode(bytes: Uint8Array, what: string, context: ErrorContext = {}): unknown {
+  let value: unknown;
   try {
-    return packr.unpack(bytes);
+    value = packr.unpack(bytes);
   } catch (e) {
     throw new CodecError(`${what} is corrupted and cannot be decoded: ${(e as Error).message}`, context, { cause: e });
   }
+  // msgpackr reads the reserved byte 0xC1 as a marker object instead of failing; we never write it.
+  if (holdsReservedByte(value)) throw new CodecError(`${what} is corrupted: it holds the reserved MessagePack byte 0xC1`, context);
+  return value;
+}
+
+function holdsReservedByte(value: unknown): boolean {
+  if (value === C1) return true;
+  if (typeof value !== "object" || value === null || ArrayBuffer.isView(value)) return false;
+  const children = value instanceof Map ? value.values() : value instanceof Set ? value.values() : Object.values(value);
+  for (const child of children) if (holdsReservedByte(child)) return true;
+  return false;
 }
 
 /** Describes the first value msgpack cannot carry faithfully, by its path, or null. */
