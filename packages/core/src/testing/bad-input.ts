@@ -9,9 +9,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { flow } from "../builder/flow.js";
 import type { Workflow } from "../builder/workflow.js";
-import type { RunView } from "../engine/client.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
-import type { EngineHarness, EngineUnderTest } from "./harness.js";
+import { statusWaits, type EngineHarness } from "./harness.js";
 
 /** Declares the bad-input suite for the engine a harness makes. */
 export function describeBadInputConformance(name: string, makeHarness: () => EngineHarness | Promise<EngineHarness>): void {
@@ -26,19 +25,7 @@ export function describeBadInputConformance(name: string, makeHarness: () => Eng
 
     const engine = (workflows: readonly Workflow<never, unknown>[], options?: DurableRunnerOptions) => h.create(workflows, options);
 
-    async function until(e: EngineUnderTest, id: string, accept: (v: RunView) => boolean, what: string): Promise<RunView> {
-      let last: RunView | undefined;
-      for (let i = 0; i < 400; i++) {
-        await h.advance(0);
-        last = await e.status(id);
-        if (accept(last)) return last;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      throw new Error(`run "${id}" never became ${what}; last status ${last?.status}`);
-    }
-    const parked = (e: EngineUnderTest, id: string) => until(e, id, (v) => v.status === "parked", "parked");
-    const finished = (e: EngineUnderTest, id: string) =>
-      until(e, id, (v) => ["completed", "failed", "cancelled"].includes(v.status), "finished");
+    const { until, parked, finished } = statusWaits(() => h);
 
     /** A run that commits a step, then waits for signal "go" and echoes it. */
     const waiter = flow<number>("bad-input-waiter")

@@ -9,10 +9,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { branch, flow, LoopResult } from "../builder/flow.js";
 import { task } from "../builder/task.js";
 import type { Workflow } from "../builder/workflow.js";
-import type { RunView } from "../engine/client.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
 import { isParkwayError } from "../errors.js";
-import type { EngineHarness, EngineUnderTest } from "./harness.js";
+import { statusWaits, type EngineHarness } from "./harness.js";
 import { nodeKindPairs } from "./node-kinds.js";
 
 /** Declares the behaviour suite for the engine a harness makes. */
@@ -28,20 +27,7 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
 
     const engine = (workflows: readonly Workflow<never, unknown>[], options?: DurableRunnerOptions) => h.create(workflows, options);
 
-    /** Waits (advancing no store time) until the run's status satisfies `accept`. */
-    async function until(e: EngineUnderTest, id: string, accept: (v: RunView) => boolean, what: string): Promise<RunView> {
-      let last: RunView | undefined;
-      for (let i = 0; i < 400; i++) {
-        await h.advance(0);
-        last = await e.status(id);
-        if (accept(last)) return last;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      throw new Error(`run "${id}" never became ${what}; last status ${last?.status} ${JSON.stringify(last?.waitingFor)}`);
-    }
-    const parked = (e: EngineUnderTest, id: string) => until(e, id, (v) => v.status === "parked", "parked");
-    const finished = (e: EngineUnderTest, id: string) =>
-      until(e, id, (v) => ["completed", "failed", "cancelled"].includes(v.status), "finished");
+    const { until, parked, finished } = statusWaits(() => h);
 
     it("a delay right after a task parks, then resumes when it passes", async () => {
       const wf = flow<number>("delay-after-task")

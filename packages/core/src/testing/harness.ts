@@ -3,6 +3,7 @@ import { FakeClock } from "../clock.js";
 import { createMemoryEngine, type DurableRunnerOptions, type EmbeddedEngine } from "../engine/memory-engine.js";
 import { MemoryStore } from "../store/memory.js";
 import type { Store } from "../store/types.js";
+import type { RunView } from "../engine/client.js";
 
 /** An engine as the behaviour suite drives it. */
 export type EngineUnderTest = EmbeddedEngine<Store>;
@@ -43,5 +44,25 @@ export function memoryHarness(): EngineHarness {
     async cleanup() {
       await Promise.all(engines.map((e) => Promise.race([e.close(), new Promise((r) => setTimeout(r, 100))])));
     },
+  };
+}
+
+/** Waits on a run's status through the client API, letting the harness's due work run between looks. */
+export function statusWaits(harness: () => EngineHarness) {
+  /** Waits (advancing no store time) until the run's status satisfies `accept`. */
+  async function until(e: EngineUnderTest, id: string, accept: (v: RunView) => boolean, what: string): Promise<RunView> {
+    let last: RunView | undefined;
+    for (let i = 0; i < 400; i++) {
+      await harness().advance(0);
+      last = await e.status(id);
+      if (accept(last)) return last;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`run "${id}" never became ${what}; last status ${last?.status} ${JSON.stringify(last?.waitingFor)}`);
+  }
+  return {
+    until,
+    parked: (e: EngineUnderTest, id: string) => until(e, id, (v) => v.status === "parked", "parked"),
+    finished: (e: EngineUnderTest, id: string) => until(e, id, (v) => ["completed", "failed", "cancelled"].includes(v.status), "finished"),
   };
 }
