@@ -1,6 +1,7 @@
 /** Shared set-up of the Redis tests: one random namespace per file, deleted after. */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import { afterAll, beforeAll } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "../src/index.js";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -57,4 +58,20 @@ export async function dumpNamespace(redis: Redis, namespace: string): Promise<Re
 export async function redisNow(redis: Redis): Promise<number> {
   const [sec, usec] = await redis.time();
   return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+}
+
+/** Opens a connection and a store on `namespace` for the whole test file; drops the namespace after. */
+export function useStore(namespace: string, assign: (redis: Redis, store: RedisStore) => void): void {
+  let redis: Redis;
+  let store: RedisStore;
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL);
+    store = storeOn(redis, namespace);
+    assign(redis, store);
+  });
+  afterAll(async () => {
+    await dropNamespace(redis, namespace);
+    await store.close();
+    await redis.quit();
+  });
 }

@@ -4,25 +4,17 @@
  * times aside (the two stores read different clocks).
  */
 import { MemoryStore, type Store } from "@parkway/core";
-import { Redis } from "ioredis";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { RedisStore } from "../src/index.js";
-import { dropNamespace, payload, randomNamespace, REDIS_URL, storeOn } from "./helpers.js";
+import { payload, randomNamespace, useStore } from "./helpers.js";
 
 const TIMES = new Set(["dueAt", "until", "timeoutAt", "createdAt", "updatedAt", "now", "nextDueAt"]);
 const LEASE = 60_000;
 const ns = randomNamespace();
-let redis: Redis;
 let store: RedisStore;
 
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-  store = storeOn(redis, ns);
-});
-afterAll(async () => {
-  await dropNamespace(redis, ns);
-  await store.close();
-  await redis.quit();
+useStore(ns, (_redis, s) => {
+  store = s;
 });
 
 /** Replaces times by whether they are set, bytes by their text, maps by objects. */

@@ -5,24 +5,19 @@
  */
 import { CodecError, PayloadTooLargeError, StaleVersionError } from "@parkway/core";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RedisStore } from "../src/index.js";
 import { measureCommit } from "./commit-cost.js";
-import { dropNamespace, dumpNamespace, keysOf, payload, randomNamespace, REDIS_URL, storeOn } from "./helpers.js";
+import { dumpNamespace, keysOf, payload, randomNamespace, storeOn, useStore } from "./helpers.js";
 
 const LEASE = 60_000;
 const ns = randomNamespace();
 let redis: Redis;
 let store: RedisStore;
 
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-  store = storeOn(redis, ns);
-});
-afterAll(async () => {
-  await dropNamespace(redis, ns);
-  await store.close();
-  await redis.quit();
+useStore(ns, (r, s) => {
+  redis = r;
+  store = s;
 });
 
 async function acquired(s: RedisStore, id: string, leaseMs = LEASE): Promise<number> {

@@ -4,9 +4,9 @@
  */
 import { RunFinishedError, StaleVersionError, UnknownInstanceError, type RunStatus } from "@parkway/core";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RedisStore } from "../src/index.js";
-import { dropNamespace, payload, randomNamespace, REDIS_URL, storeOn, textOf } from "./helpers.js";
+import { dropNamespace, payload, randomNamespace, REDIS_URL, storeOn, textOf, useStore } from "./helpers.js";
 
 const LEASE = 60_000;
 const ns = randomNamespace();
@@ -14,14 +14,9 @@ let redis: Redis;
 let store: RedisStore;
 let seq = 0;
 
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-  store = storeOn(redis, ns);
-});
-afterAll(async () => {
-  await dropNamespace(redis, ns);
-  await store.close();
-  await redis.quit();
+useStore(ns, (r, s) => {
+  redis = r;
+  store = s;
 });
 
 async function running(workflow = "wf", id = `run-${++seq}`): Promise<{ id: string; version: number }> {

@@ -4,9 +4,9 @@
  */
 import { RunFinishedError, StaleVersionError, UnknownInstanceError, type StoredRun, type TakeSignalResult } from "@parkway/core";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { RedisStore } from "../src/index.js";
-import { dropNamespace, payload, randomNamespace, REDIS_URL, redisNow, storeOn, textOf } from "./helpers.js";
+import { payload, randomNamespace, redisNow, textOf, useStore } from "./helpers.js";
 
 const LEASE = 60_000;
 const ns = randomNamespace();
@@ -14,14 +14,9 @@ let redis: Redis;
 let store: RedisStore;
 let seq = 0;
 
-beforeAll(() => {
-  redis = new Redis(REDIS_URL);
-  store = storeOn(redis, ns);
-});
-afterAll(async () => {
-  await dropNamespace(redis, ns);
-  await store.close();
-  await redis.quit();
+useStore(ns, (r, s) => {
+  redis = r;
+  store = s;
 });
 
 /** A fresh run id, started and acquired: returns its id and the version its holder writes with. */
