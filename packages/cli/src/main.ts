@@ -6,6 +6,14 @@
  */
 import { runCli } from "./program.js";
 
+// A reader that goes away (`parkway list | head`) is not an error of ours: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    throw error;
+  });
+}
+
 const outcome = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 if (outcome !== "running") {
   // A workflows module may hold handles of its own (a database pool, a timer): exit anyway, once flushed.
