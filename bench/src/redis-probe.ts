@@ -84,15 +84,3 @@ const CLIENT_ONLY = [
 function roundTrips(commands: CommandCounts): number {
   return CLIENT_ONLY.reduce((sum, name) => sum + (commands[name] ?? 0), 0);
 }
-
-/** Deletes every key of a hash-tagged namespace (`{ns}...`), in batches, without blocking the server. */
-export async function deleteNamespace(redis: Redis, tag: string): Promise<number> {
-  let cursor = "0";
-  let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", `{${tag}}*`, "COUNT", 2000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
-  return deleted;
-}

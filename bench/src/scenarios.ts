@@ -124,12 +124,9 @@ export async function drain(
   }
 }
 
-/** Parks `size` runs (the engine's share) on a signal, then signals them at `config.signalRate` per second. */
-export async function signalDriven(ctx: ScenarioContext, engine: Engine, size: number): Promise<ScenarioResult> {
-  const { config, progress } = ctx;
-  const runs = runsFor(engine, size);
-  const began = now();
-  const shape: Shape = { kind: "signal" };
+/** Opens an engine session for `runs` runs that will park, with its event log and run id prefix. */
+async function openParked(ctx: ScenarioContext, engine: Engine, shape: Shape, runs: number) {
+  const { config } = ctx;
   const events = new EventLog();
   const prefix = runPrefix(shape);
   const session = await engine.open({
@@ -141,6 +138,16 @@ export async function signalDriven(ctx: ScenarioContext, engine: Engine, size: n
     config,
     runPrefix: prefix,
   });
+  return { events, prefix, session };
+}
+
+/** Parks `size` runs (the engine's share) on a signal, then signals them at `config.signalRate` per second. */
+export async function signalDriven(ctx: ScenarioContext, engine: Engine, size: number): Promise<ScenarioResult> {
+  const { config, progress } = ctx;
+  const runs = runsFor(engine, size);
+  const began = now();
+  const shape: Shape = { kind: "signal" };
+  const { events, prefix, session } = await openParked(ctx, engine, shape, runs);
   try {
     await session.startWorkers();
     const before = engine.onRedis ? await readRedis(ctx.redis) : null;
@@ -180,17 +187,7 @@ export async function sleeping(ctx: ScenarioContext, engine: Engine, size: numbe
   const runs = runsFor(engine, size);
   const began = now();
   const shape: Shape = { kind: "sleep", delayMs: config.sleepDelayMs };
-  const events = new EventLog();
-  const prefix = runPrefix(shape);
-  const session = await engine.open({
-    shape,
-    workers: config.workers,
-    concurrency: config.concurrency,
-    parked: runs,
-    events,
-    config,
-    runPrefix: prefix,
-  });
+  const { events, prefix, session } = await openParked(ctx, engine, shape, runs);
   try {
     await session.startWorkers();
     const before = engine.onRedis ? await readRedis(ctx.redis) : null;

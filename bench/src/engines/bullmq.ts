@@ -18,7 +18,7 @@ import { Redis } from "ioredis";
 import type { BenchConfig } from "../config.js";
 import { now, type EventKind } from "../events.js";
 import { spawnWorker, spawnWorkers, type WorkerProcess } from "../processes.js";
-import { deleteNamespace } from "../redis-probe.js";
+import { dropNamespace } from "@parkway/bullmq";
 import type { Engine, EngineSession, SessionOptions, Shape } from "./types.js";
 
 /** What a step job carries. */
@@ -89,7 +89,7 @@ async function openSession(config: BenchConfig, redis: Redis, options: SessionOp
       await flows.close();
       await queue.close();
       await connection.quit();
-      await deleteNamespace(redis, tag);
+      await dropNamespace(redis, tag);
     },
   };
 }

@@ -5,12 +5,11 @@
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { ParkwayClient } from "@parkway/bullmq";
+import { dropNamespace, ParkwayClient } from "@parkway/bullmq";
 import type { Redis } from "ioredis";
 import type { BenchConfig } from "../config.js";
 import { now } from "../events.js";
 import { spawnWorkers, spawnWorker, type WorkerProcess } from "../processes.js";
-import { deleteNamespace } from "../redis-probe.js";
 import { workflowFor } from "./parkway-workflows.js";
 import type { Engine, EngineSession, SessionOptions } from "./types.js";
 
@@ -57,7 +56,7 @@ async function openSession(config: BenchConfig, redis: Redis, options: SessionOp
       await Promise.all(workers.map((w) => w.stop()));
       await unsubscribe();
       await client.close();
-      await deleteNamespace(redis, namespace);
+      await dropNamespace(redis, namespace);
     },
   };
 }

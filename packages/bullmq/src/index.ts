@@ -7,3 +7,5 @@ export { WorkflowWorker, type WorkflowWorkerOptions, type WorkerStats } from "./
 export { QueueWaker } from "./waker.js";
 export { wakeJobId, queuePrefix, WAKE_QUEUE, type WakeJobData } from "./wake-jobs.js";
 export type { Connection } from "./connection.js";
+/** Deletes a namespace: its runs, indexes and wake-up queue (stop its workers first). */
+export { dropNamespace } from "@parkway/redis";

@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { dropNamespace } from "@parkway/bullmq";
 import { Redis } from "ioredis";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -63,12 +64,7 @@ export function cliSpace() {
     async cleanup(): Promise<void> {
       const redis = new Redis(REDIS_URL);
       try {
-        let cursor = "0";
-        do {
-          const [next, keys] = await redis.scan(cursor, "MATCH", `{${namespace}}*`, "COUNT", 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== "0");
+        await dropNamespace(redis, namespace);
       } finally {
         await redis.quit();
       }

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
-import { RedisStore, type RedisStoreOptions } from "../src/index.js";
+import { dropNamespace, namespaceKeys, RedisStore, type RedisStoreOptions } from "../src/index.js";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -11,23 +11,14 @@ export function randomNamespace(): string {
   return `pk-test-${randomUUID().slice(0, 8)}`;
 }
 
-/** Every key of `namespace`. */
+/** Every key of `namespace`, sorted. */
 export async function keysOf(redis: Redis, namespace: string): Promise<string[]> {
   const keys: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, batch] = await redis.scan(cursor, "MATCH", `{${namespace}}:*`, "COUNT", 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== "0");
+  for await (const batch of namespaceKeys(redis, namespace)) keys.push(...batch);
   return keys.sort();
 }
 
-/** Deletes every key of `namespace`. */
-export async function dropNamespace(redis: Redis, namespace: string): Promise<void> {
-  const keys = await keysOf(redis, namespace);
-  if (keys.length > 0) await redis.del(...keys);
-}
+export { dropNamespace };
 
 /** A store on the shared connection, warnings silenced unless asked for. */
 export function storeOn(redis: Redis, namespace: string, options: Partial<RedisStoreOptions> = {}): RedisStore {
