@@ -15,7 +15,16 @@ import { orderWorkflow } from "@parkway/demo/order";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, type Dashboard } from "../src/server/app.js";
 import { LOOPBACK_HOSTS } from "../src/server/guard.js";
-import { decodeRunId, encodeRunId, paths, type ActionResult, type ApiError, type DashboardMeta, type RunDetail, type RunsPage } from "../src/shared/api.js";
+import {
+  decodeRunId,
+  encodeRunId,
+  paths,
+  type ActionResult,
+  type ApiError,
+  type DashboardMeta,
+  type RunDetail,
+  type RunsPage,
+} from "../src/shared/api.js";
 import { eventually, readEvents } from "./helpers.js";
 
 const TOKEN = "s3cret-token";
@@ -197,7 +206,12 @@ describe("signals", () => {
     ["an empty name", { name: "" }, 400, /signal name must be a non-empty string/],
     ["an unknown field", { name: "approved", extra: 1 }, 400, /unknown field "extra"/],
     ["a name the workflow never waits for", { name: "approve" }, 400, /never waits for signal "approve": it waits for "approved"/],
-    ["a payload nested 20,000 deep", `{"name":"approved","payload":${"[".repeat(20_000)}${"]".repeat(20_000)}}`, 400, /nested deeper than 100/],
+    [
+      "a payload nested 20,000 deep",
+      `{"name":"approved","payload":${"[".repeat(20_000)}${"]".repeat(20_000)}}`,
+      400,
+      /nested deeper than 100/,
+    ],
   ];
   it.each(cases)("rejects %s with a message naming it", async (_what, body, status, message) => {
     const response = await post("/api/runs/order-3/signal", body);
@@ -292,10 +306,9 @@ describe("ids that URLs treat specially", () => {
 
 describe("errors", () => {
   /** The test engine, with `list` replaced by one that throws `error`. */
-  function failingList(error: unknown): Dashboard {
+  function failingList(error: Error): Dashboard {
     const client = new Proxy(engine, {
-      get: (target, prop) =>
-        prop === "list" ? () => Promise.reject(error) : (Reflect.get(target, prop, target) as unknown),
+      get: (target, prop) => (prop === "list" ? () => Promise.reject(error) : (Reflect.get(target, prop, target) as unknown)),
     }) as unknown as DurableClient;
     return createDashboardApp({ client, engine: "embedded", log: () => {} });
   }
