@@ -10,7 +10,8 @@ export default defineConfig({
   build: {
     outDir: fileURLToPath(new URL("./dist/web", import.meta.url)),
     emptyOutDir: true,
-    sourcemap: true,
+    // No source maps: a production build must not hand out the front end's source (the server refuses `.map` too).
+    sourcemap: false,
   },
   server: {
     // `npm run dev:web -w @parkway/dashboard` next to a running dashboard server.

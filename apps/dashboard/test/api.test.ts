@@ -1,9 +1,30 @@
-import { createMemoryEngine, flow, type EmbeddedEngine, type MemoryStore } from "@parkway/core";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CodecError,
+  createMemoryEngine,
+  flow,
+  StaleVersionError,
+  ValidationError,
+  type DurableClient,
+  type EmbeddedEngine,
+  type MemoryStore,
+} from "@parkway/core";
 import { orderWorkflow } from "@parkway/demo/order";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, type Dashboard } from "../src/server/app.js";
 import { LOOPBACK_HOSTS } from "../src/server/guard.js";
-import type { ActionResult, ApiError, DashboardMeta, RunDetail, RunsPage } from "../src/shared/api.js";
+import {
+  decodeRunId,
+  encodeRunId,
+  paths,
+  type ActionResult,
+  type ApiError,
+  type DashboardMeta,
+  type RunDetail,
+  type RunsPage,
+} from "../src/shared/api.js";
 import { eventually, readEvents } from "./helpers.js";
 
 const TOKEN = "s3cret-token";
@@ -76,13 +97,12 @@ describe("reading runs", () => {
   it("lists runs with counts per status, filtered by status and workflow", async () => {
     const all = await json<RunsPage>(dashboard.app.request("/api/runs"));
     expect(all.runs).toHaveLength(7);
-    expect(all.counts.parked).toEqual({ n: 5, atLeast: false });
-    expect(all.counts.completed).toEqual({ n: 2, atLeast: false });
+    expect(all.counts).toMatchObject({ parked: 5, completed: 2, failed: 0 });
     const done = await json<RunsPage>(dashboard.app.request("/api/runs?status=completed"));
     expect(done.runs.map((r) => r.id).sort()).toEqual(["exotic-1", "unlisted-1"]);
     const orders = await json<RunsPage>(dashboard.app.request("/api/runs?workflow=order"));
     expect(orders.runs.every((r) => r.workflow === "order")).toBe(true);
-    expect(orders.counts.completed.n).toBe(0);
+    expect(orders.counts).toMatchObject({ parked: 5, completed: 0 });
   });
 
   it("pages through runs by cursor, each run once", async () => {
@@ -186,6 +206,12 @@ describe("signals", () => {
     ["an empty name", { name: "" }, 400, /signal name must be a non-empty string/],
     ["an unknown field", { name: "approved", extra: 1 }, 400, /unknown field "extra"/],
     ["a name the workflow never waits for", { name: "approve" }, 400, /never waits for signal "approve": it waits for "approved"/],
+    [
+      "a payload nested 20,000 deep",
+      `{"name":"approved","payload":${"[".repeat(20_000)}${"]".repeat(20_000)}}`,
+      400,
+      /nested deeper than 100/,
+    ],
   ];
   it.each(cases)("rejects %s with a message naming it", async (_what, body, status, message) => {
     const response = await post("/api/runs/order-3/signal", body);
@@ -241,5 +267,96 @@ describe("control and live updates", () => {
     const unknown = readEvents(await dashboard.app.request("/api/runs/nope/stream"));
     expect((JSON.parse(await unknown.next("problem")) as ApiError).error.code).toBe("UNKNOWN_INSTANCE");
     await unknown.close();
+  });
+});
+
+describe("ids that URLs treat specially", () => {
+  const awkward = [".", "..", "~.", "~~..", "...", "a/b", "../etc", "100%", "what?", "#1", "%2E%2E", "x y"];
+
+  it("spells every id as one path segment that URL parsers leave alone, and reads it back", () => {
+    for (const id of awkward) {
+      const url = new URL(paths.run(id), "http://127.0.0.1:4400");
+      const segment = url.pathname.slice("/api/runs/".length);
+      expect(segment).not.toContain("/");
+      expect(decodeRunId(decodeURIComponent(segment))).toBe(id);
+      expect(url.search + url.hash).toBe("");
+    }
+    expect(encodeRunId("..")).toBe("~..");
+    expect(encodeRunId("~..")).toBe("~~..");
+  });
+
+  it("reads, streams and acts on runs with those ids", async () => {
+    for (const id of awkward) await engine.start(orderWorkflow, order(1), { id });
+    for (const id of awkward) await parked(id);
+    for (const id of awkward) {
+      const response = await dashboard.app.request(paths.run(id));
+      expect(response.status, id).toBe(200);
+      expect((await json<RunDetail>(response)).id).toBe(id);
+    }
+    const stream = readEvents(await dashboard.app.request(paths.runStream("..")));
+    expect((JSON.parse(await stream.next("run")) as RunDetail).id).toBe("..");
+    await stream.close();
+    expect(await json<ActionResult>(post(paths.action("..", "cancel"), {}))).toMatchObject({ status: "cancelled" });
+    expect(await json<ActionResult>(post(paths.action(".", "pause"), {}))).toMatchObject({ status: "paused" });
+    expect((await engine.status("..")).status).toBe("cancelled");
+    expect((await engine.status(".")).status).toBe("paused");
+    expect((await engine.status("~.")).status).toBe("parked");
+  });
+});
+
+describe("errors", () => {
+  /** The test engine, with `list` replaced by one that throws `error`. */
+  function failingList(error: Error): Dashboard {
+    const client = new Proxy(engine, {
+      get: (target, prop) => (prop === "list" ? () => Promise.reject(error) : (Reflect.get(target, prop, target) as unknown)),
+    }) as unknown as DurableClient;
+    return createDashboardApp({ client, engine: "embedded", log: () => {} });
+  }
+
+  it("answers a cursor that is not one with 400, before the store is asked", async () => {
+    const response = await dashboard.app.request(`/api/runs?cursor=${encodeURIComponent("not a cursor!")}`);
+    expect(response.status).toBe(400);
+    expect((await json<ApiError>(response)).error).toMatchObject({ code: "VALIDATION", message: expect.stringMatching(/cursor/) });
+  });
+
+  it.each([
+    [new ValidationError("cursor is not a cursor"), 400, "VALIDATION"],
+    [new CodecError("the stored header is corrupted"), 400, "CODEC"],
+    [new StaleVersionError("stale"), 409, "STALE_VERSION"],
+  ])("answers the store's %s with its code, never a 500", async (error, status, code) => {
+    const failing = failingList(error);
+    const response = await failing.app.request("/api/runs?cursor=abc");
+    expect(response.status).toBe(status);
+    expect((await json<ApiError>(response)).error).toEqual({ code, message: (error as Error).message });
+    failing.close();
+  });
+
+  it("answers an error Parkway did not type with a 500 that shows no details", async () => {
+    const failing = failingList(new TypeError("Cannot read properties of undefined (reading 'id')"));
+    const response = await failing.app.request("/api/runs");
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({ error: { code: "INTERNAL", message: "the dashboard failed to answer; see its log" } });
+    expect(text).not.toMatch(/TypeError|at /);
+    failing.close();
+  });
+});
+
+describe("the front end's files", () => {
+  it("serves the built files, and never a source map", async () => {
+    const root = mkdtempSync(join(tmpdir(), "dashboard-web-"));
+    try {
+      mkdirSync(join(root, "assets"));
+      writeFileSync(join(root, "index.html"), "<!doctype html><title>Parkway</title>");
+      writeFileSync(join(root, "assets", "index-abc.js"), "console.log(1);\n//# sourceMappingURL=index-abc.js.map");
+      writeFileSync(join(root, "assets", "index-abc.js.map"), '{"version":3,"sources":["app.tsx"]}');
+      const web = createDashboardApp({ client: engine, engine: "embedded", webRoot: root, log: () => {} });
+      expect((await web.app.request("/assets/index-abc.js")).status).toBe(200);
+      expect((await web.app.request("/assets/index-abc.js.map")).status).toBe(404);
+      expect(await (await web.app.request("/runs/~..")).text()).toContain("<title>Parkway</title>");
+      web.close();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,7 @@ describe("dashboard settings", () => {
       host: "127.0.0.1",
       port: 4400,
       token: null,
+      readToken: null,
     });
   });
 
@@ -20,12 +21,14 @@ describe("dashboard settings", () => {
       PARKWAY_DASHBOARD_PORT: "5000",
       PARKWAY_DASHBOARD_HOST: "::1",
       PARKWAY_DASHBOARD_TOKEN: "t",
+      PARKWAY_DASHBOARD_READ_TOKEN: "r",
     };
     expect(readSettings(["--port", "0", "--redis", "redis://flag:6379"], env)).toMatchObject({
       redis: "redis://flag:6379",
       host: "::1",
       port: 0,
       token: "t",
+      readToken: "r",
     });
     expect(() => readSettings(["--token", "t"], {})).toThrow(/Unknown option '--token'/);
   });

@@ -35,6 +35,7 @@ export type {
   AcquireResult,
   CommitResult,
   ControlResult,
+  CountQuery,
   FinishListener,
   ListPage,
   ListQuery,
@@ -51,7 +52,7 @@ export type {
   WaitRequest,
   WriteResult,
 } from "./store/types.js";
-export { FINISHED_STATUSES } from "./store/types.js";
+export { FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
 export {
   advanceRun,

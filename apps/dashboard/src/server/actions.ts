@@ -5,7 +5,7 @@
  * that says what happened, including when it waits for a step boundary.
  */
 import { assertId, type ControlResult, type DurableClient } from "@parkway/core";
-import type { ActionResult, JsonValue, RunAction, SignalRequest } from "../shared/api.js";
+import { MAX_JSON_DEPTH, type ActionResult, type JsonValue, type RunAction, type SignalRequest } from "../shared/api.js";
 import { HttpError } from "./errors.js";
 import type { RunReader } from "./runs.js";
 
@@ -17,6 +17,10 @@ export function parseSignalRequest(text: string): SignalRequest {
   } catch (error) {
     throw new HttpError(400, "INVALID_JSON", `the request body is not valid JSON: ${(error as Error).message}`);
   }
+  // JSON.parse takes any depth, but encoding and showing a value recurse: refuse a deep one here, as a 400.
+  if (depthOf(body) > MAX_JSON_DEPTH) {
+    throw new HttpError(400, "VALIDATION", `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new HttpError(400, "VALIDATION", 'the request body must be a JSON object { "name": ..., "payload": ... }');
   }
@@ -26,6 +30,20 @@ export function parseSignalRequest(text: string): SignalRequest {
   assertId(name, "signal name");
   // JSON.parse can only produce JSON values, so the payload needs no further check.
   return payload === undefined ? { name } : { name, payload: payload as JsonValue };
+}
+
+/** How deeply arrays and objects nest in a parsed JSON value, walked without recursion (a deep value must not overflow the stack). */
+export function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [v, depth] = next;
+    if (typeof v !== "object" || v === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Object.values(v)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** Runs `action` on run `id`. @throws HttpError, or Parkway's typed errors (unknown run, finished run, payload too large) */

@@ -4,17 +4,18 @@
  * embedded engine). Runs on Node through `@hono/node-server` (see `serve.ts`),
  * and answers `app.request()` directly in tests.
  */
+import type { IncomingMessage } from "node:http";
 import { serveStatic } from "@hono/node-server/serve-static";
-import type { DurableClient, Workflow } from "@parkway/core";
-import { Hono } from "hono";
+import { ValidationError, type DurableClient, type Workflow } from "@parkway/core";
+import { Hono, type Context } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import { MAX_BODY_BYTES, runsQueryString, type DashboardMeta, type RunAction } from "../shared/api.js";
+import { decodeRunId, MAX_BODY_BYTES, runsQueryString, type DashboardMeta, type RunAction } from "../shared/api.js";
 import { performAction } from "./actions.js";
 import { errorResponse, HttpError } from "./errors.js";
-import { hostGuard, sameOriginGuard, sizeGuard, tokenGuard } from "./guard.js";
+import { hostGuard, readGuard, ReadAccess, sameOriginGuard, sizeGuard, tokenGuard } from "./guard.js";
 import { LiveHub } from "./live.js";
 import { parseRunsQuery, RunReader } from "./runs.js";
-import { StreamSet } from "./stream.js";
+import { DEFAULT_STREAM_LIMITS, StreamSet, type StreamLimits } from "./stream.js";
 
 export interface DashboardOptions {
   /** The client the dashboard reads and acts through. Not closed by the dashboard. */
@@ -25,6 +26,15 @@ export interface DashboardOptions {
   readonly namespace?: string | null;
   /** When set, actions need `Authorization: Bearer <token>`. */
   readonly token?: string | null;
+  /**
+   * When set, reads (lists, runs, streams) need it too: as a bearer token, or
+   * as the session cookie `POST /api/session` sets (an `EventSource` cannot send
+   * headers). The action token is accepted for reads as well. Unset, anyone
+   * who can reach the dashboard reads runs (cross-site pages still cannot).
+   */
+  readonly readToken?: string | null;
+  /** Bounds on open live streams, per client address and in all; beyond them a stream gets 429. */
+  readonly streamLimits?: Partial<StreamLimits>;
   /** The built front end's folder; null serves the API only. */
   readonly webRoot?: string | null;
   /** Host names requests may name; null accepts any (set when bound beyond loopback). */
@@ -50,7 +60,9 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
   const log = options.log ?? ((message, error) => console.error(message, error));
   const reader = new RunReader(client, options.workflows ?? []);
   const hub = new LiveHub((error) => log("parkway-dashboard: reading a watched run failed:", error));
-  const streams = new StreamSet();
+  const streams = new StreamSet(streamLimits(options.streamLimits));
+  const access = new ReadAccess(options.readToken || null, options.token || null);
+  const reads = readGuard(access);
   const pollMs = options.pollIntervalMs ?? 250;
   const app = new Hono();
 
@@ -76,34 +88,52 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
     }),
   );
 
+  // Every API request, reads and streams included, only from the dashboard's own pages.
+  app.use("/api/*", sameOriginGuard());
   app.get("/api/meta", (c) => {
     const meta: DashboardMeta = {
       engine: options.engine,
       namespace: options.namespace ?? null,
       tokenRequired: Boolean(options.token),
+      readTokenRequired: access.required,
+      readAuthorized: access.allows(c),
       workflows: reader.workflows(),
       maxBodyBytes: MAX_BODY_BYTES,
     };
     return c.json(meta);
   });
-  app.get("/api/runs", async (c) => c.json(await reader.page(parseRunsQuery(new URL(c.req.url).searchParams))));
-  app.get("/api/runs-stream", (c) => {
-    const query = parseRunsQuery(new URL(c.req.url).searchParams);
-    return streams.respond(c, hub, `runs?${runsQueryString(query)}`, "runs", () => reader.page(query), pollMs * 4);
+  app.post("/api/session", sizeGuard(MAX_BODY_BYTES), async (c) => {
+    const given = parseSessionRequest(await c.req.text());
+    if (access.required && !access.accepts(given)) throw new HttpError(401, "UNAUTHORIZED", "the dashboard token is wrong");
+    access.open(c);
+    return c.json({ ok: true });
   });
-  app.get("/api/runs/:id", async (c) => c.json(await reader.detail(c.req.param("id"))));
-  app.get("/api/runs/:id/stream", (c) => {
-    const id = c.req.param("id");
-    return streams.respond(c, hub, `run:${id}`, "run", () => reader.detail(id), pollMs);
+  app.delete("/api/session", (c) => {
+    access.close(c);
+    return c.json({ ok: true });
+  });
+  app.get("/api/runs", reads, async (c) => c.json(await reader.page(parseRunsQuery(new URL(c.req.url).searchParams))));
+  app.get("/api/runs-stream", reads, (c) => {
+    const query = parseRunsQuery(new URL(c.req.url).searchParams);
+    return streams.respond(c, clientAddress(c), hub, `runs?${runsQueryString(query)}`, "runs", () => reader.page(query), pollMs * 4);
+  });
+  app.get("/api/runs/:id", reads, async (c) => c.json(await reader.detail(decodeRunId(c.req.param("id")))));
+  app.get("/api/runs/:id/stream", reads, (c) => {
+    const id = decodeRunId(c.req.param("id"));
+    return streams.respond(c, clientAddress(c), hub, `run:${id}`, "run", () => reader.detail(id), pollMs);
   });
 
-  const guards = [sameOriginGuard(), tokenGuard(options.token || null), sizeGuard(MAX_BODY_BYTES)] as const;
+  const guards = [reads, tokenGuard(options.token || null), sizeGuard(MAX_BODY_BYTES)] as const;
   for (const action of ACTIONS) {
     app.post(`/api/runs/:id/${action}`, ...guards, async (c) => {
       if (action === "signal" && !/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
         throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send the signal as Content-Type: application/json");
       }
-      return c.json(await performAction(client, reader, c.req.param("id"), action, await c.req.text()));
+      const id = decodeRunId(c.req.param("id"));
+      const result = await performAction(client, reader, id, action, await c.req.text());
+      // Watchers of the run see the change now, not after a backed-off poll.
+      hub.wake(`run:${id}`);
+      return c.json(result);
     });
   }
   app.all("/api/*", () => {
@@ -117,6 +147,8 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
       await next();
       if (c.res.ok) c.header("Cache-Control", "public, max-age=31536000, immutable");
     });
+    // Source maps are not served: they would hand out the front end's source, and pages never need them.
+    app.use("*", async (c, next) => (c.req.path.endsWith(".map") ? c.notFound() : next()));
     app.use("*", serveStatic({ root }));
     // Every other page is the single-page app, which routes on the client; a missing asset stays a 404.
     app.get("*", async (c, next) => (c.req.path.startsWith("/assets/") ? c.notFound() : next()), serveStatic({ root, path: "index.html" }));
@@ -129,4 +161,36 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
       hub.close();
     },
   };
+}
+
+/** The stream limits with defaults filled in. @throws ValidationError for a limit that is not a positive integer */
+function streamLimits(given: Partial<StreamLimits> = {}): StreamLimits {
+  const limits = { ...DEFAULT_STREAM_LIMITS, ...given };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 1) {
+      throw new ValidationError(`streamLimits.${name} must be a positive integer, got ${String(value)}`);
+    }
+  }
+  return limits;
+}
+
+/** The remote address a request came from ("local" for requests that did not come over a socket, as in tests). */
+function clientAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming?.socket.remoteAddress ?? "local";
+}
+
+/** Reads the body of `POST /api/session`: `{ "token": "..." }`. @throws HttpError 400 naming what is wrong */
+function parseSessionRequest(text: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "INVALID_JSON", "the request body is not valid JSON");
+  }
+  const token = (body as { token?: unknown } | null)?.token;
+  if (typeof token !== "string" || token === "" || Object.keys(body as object).length !== 1) {
+    throw new HttpError(400, "VALIDATION", 'the request body must be { "token": "<dashboard token>" }');
+  }
+  return token;
 }

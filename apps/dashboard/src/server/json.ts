@@ -6,11 +6,15 @@
  */
 import type { JsonValue } from "../shared/api.js";
 
+/** Deeper values are shown cut off: the walk recurses, and a run must stay viewable whatever it holds. */
+const MAX_SHOWN_DEPTH = 200;
+
 /** `value` as the JSON value the dashboard shows. */
 export function toJsonValue(value: unknown, ancestors: readonly object[] = []): JsonValue {
   if (typeof value !== "object" || value === null) return primitive(value);
   // Only a value inside itself is a cycle; the same object twice side by side is not.
   if (ancestors.includes(value)) return "[circular]";
+  if (ancestors.length >= MAX_SHOWN_DEPTH) return `[nested deeper than ${MAX_SHOWN_DEPTH} levels]`;
   const inside = [...ancestors, value];
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;

@@ -32,6 +32,7 @@ try {
     engine: settings.redis ? "redis" : "embedded",
     namespace: settings.redis ? settings.namespace : null,
     token: settings.token,
+    readToken: settings.readToken,
     webRoot: hasWeb ? webRoot : null,
     host: settings.host,
     port: settings.port,
@@ -44,6 +45,11 @@ try {
   if (!isLoopback(settings.host) && !settings.token) {
     console.error(
       `parkway-dashboard: listening on ${settings.host} without PARKWAY_DASHBOARD_TOKEN: anyone who can reach it can act on runs`,
+    );
+  }
+  if (!isLoopback(settings.host) && !settings.readToken) {
+    console.error(
+      `parkway-dashboard: listening on ${settings.host} without PARKWAY_DASHBOARD_READ_TOKEN: anyone who can reach it can read runs`,
     );
   }
   let stopping = false;

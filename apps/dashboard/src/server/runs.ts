@@ -12,15 +12,16 @@ import {
   type RunDetail,
   type RunsPage,
   type RunsQuery,
-  type StatusCount,
   type StepNodeView,
   type StepView,
   type WorkflowInfo,
 } from "../shared/api.js";
 import { toJsonValue } from "./json.js";
 
-/** Counting runs of one status stops here: a dashboard needs "1000+", not a scan of a million runs. */
-export const COUNT_CAP = 1000;
+/** How long counts per status are reused: every live list of the same workflow filter shares one read. */
+export const COUNTS_MAX_AGE_MS = 1000;
+/** Workflow filters whose counts are remembered at once (the names come from URLs, so the memory must be bounded). */
+const COUNTS_KEPT = 64;
 /** Runs per page when the query does not say. */
 export const DEFAULT_PAGE_SIZE = 25;
 const MAX_PAGE_SIZE = 200;
@@ -29,10 +30,12 @@ const MAX_PAGE_SIZE = 200;
 export class RunReader {
   private readonly registry: WorkflowRegistry;
   private readonly infos: readonly WorkflowInfo[];
+  private readonly counted = new Map<string, { readonly at: number; readonly counts: Promise<RunsPage["counts"]> }>();
 
   constructor(
     private readonly client: DurableClient,
     workflows: readonly Workflow<never, unknown>[],
+    private readonly countsMaxAgeMs = COUNTS_MAX_AGE_MS,
   ) {
     this.registry = new WorkflowRegistry(workflows);
     const latest = new Map(workflows.map((w) => [w.name, w as Workflow]));
@@ -81,24 +84,38 @@ export class RunReader {
 
   /** A page of runs, oldest first, with counts per status under the same workflow filter. */
   async page(query: RunsQuery): Promise<RunsPage> {
-    const filter = query.workflow ? { workflow: query.workflow } : {};
-    const [page, ...counts] = await Promise.all([
+    const [page, counts] = await Promise.all([
       this.client.list({
-        ...filter,
+        ...(query.workflow ? { workflow: query.workflow } : {}),
         ...(query.status ? { status: query.status } : {}),
         ...(query.cursor ? { cursor: query.cursor } : {}),
         limit: query.limit ?? DEFAULT_PAGE_SIZE,
       }),
-      ...RUN_STATUSES.map(async (status): Promise<StatusCount> => {
-        const { runs, cursor } = await this.client.list({ ...filter, status, limit: COUNT_CAP });
-        return { n: runs.length, atLeast: cursor !== null };
-      }),
+      this.counts(query.workflow),
     ]);
-    return {
-      runs: page.runs.map((r) => ({ ...r })),
-      cursor: page.cursor,
-      counts: Object.fromEntries(RUN_STATUSES.map((s, i) => [s, counts[i]!])) as RunsPage["counts"],
-    };
+    return { runs: page.runs.map((r) => ({ ...r })), cursor: page.cursor, counts };
+  }
+
+  /**
+   * Runs per status, from the store's indexes (one small read, not a page per
+   * status), shared for `countsMaxAgeMs` by every list with the same workflow
+   * filter: a status tab or a later page does not read them again.
+   */
+  private counts(workflow: string | undefined): Promise<RunsPage["counts"]> {
+    const key = workflow ?? "";
+    const now = Date.now();
+    const kept = this.counted.get(key);
+    if (kept && now - kept.at < this.countsMaxAgeMs) return kept.counts;
+    if (this.counted.size >= COUNTS_KEPT) {
+      for (const [k, v] of this.counted) if (now - v.at >= this.countsMaxAgeMs) this.counted.delete(k);
+      if (this.counted.size >= COUNTS_KEPT) this.counted.clear();
+    }
+    const counts = this.client.counts(workflow ? { workflow } : {});
+    const entry = { at: now, counts };
+    this.counted.set(key, entry);
+    // A failed read is not kept: the next poll asks again.
+    counts.catch(() => this.counted.get(key) === entry && this.counted.delete(key));
+    return counts;
   }
 }
 
@@ -115,6 +132,10 @@ export function parseRunsQuery(params: URLSearchParams): RunsQuery {
   }
   const workflow = params.get("workflow") || undefined;
   const cursor = params.get("cursor") || undefined;
+  // Every store's cursor is a short base64url token; anything else cannot be one, and need not reach the store.
+  if (cursor !== undefined && !/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) {
+    throw new ValidationError("cursor must be the cursor of a previous page (a base64url token)");
+  }
   return {
     ...(status ? { status } : {}),
     ...(workflow ? { workflow } : {}),

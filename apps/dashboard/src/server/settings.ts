@@ -1,6 +1,6 @@
 /**
- * The dashboard's command line: flags first, then the environment. The token
- * is read from the environment only, because flags show up in `ps`.
+ * The dashboard's command line: flags first, then the environment. The tokens
+ * are read from the environment only, because flags show up in `ps`.
  */
 import { parseArgs } from "node:util";
 import { ValidationError } from "@parkway/core";
@@ -16,6 +16,8 @@ export interface DashboardSettings {
   readonly port: number;
   /** Actions need this bearer token when set. */
   readonly token: string | null;
+  /** Reads (lists, runs, live streams) need this token when set; the action token is accepted for reads too. */
+  readonly readToken: string | null;
 }
 
 /** The `--help` text. */
@@ -27,7 +29,8 @@ export const USAGE = `usage: parkway-dashboard [--redis <url>] [--workflows <mod
   --host        address to bind (env PARKWAY_DASHBOARD_HOST, default 127.0.0.1: this machine only)
   --port        port to listen on (env PARKWAY_DASHBOARD_PORT, default 4400; 0 picks a free one)
 
-  PARKWAY_DASHBOARD_TOKEN   when set, signal, cancel, pause and resume need this token`;
+  PARKWAY_DASHBOARD_TOKEN        when set, signal, cancel, pause and resume need this token
+  PARKWAY_DASHBOARD_READ_TOKEN   when set, reading runs (lists, runs, live streams) needs this token or the one above`;
 
 /** Reads flags, then the environment. @throws ValidationError naming the bad flag (or holding the usage for --help) */
 export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): DashboardSettings {
@@ -57,5 +60,6 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): D
     host,
     port,
     token: env.PARKWAY_DASHBOARD_TOKEN || null,
+    readToken: env.PARKWAY_DASHBOARD_READ_TOKEN || null,
   };
 }

@@ -25,14 +25,34 @@ export type JsonValue = null | boolean | number | string | readonly JsonValue[] 
 /** Largest request body the server reads; larger bodies get 413. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** Deepest nesting of arrays and objects a request body may have; deeper bodies get 400. */
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * A run id as one URL path segment. `encodeURIComponent` leaves `.` alone, and
+ * URL parsers treat the segments `.` and `..` (even spelled `%2E`) as "this
+ * folder" and "the parent", so the ids `.` and `..` are sent as `~.` and `~..`;
+ * an id that already looks like that (`~.`, `~~..`) gets one more `~`, so every
+ * id has exactly one spelling and {@link decodeRunId} undoes it.
+ */
+export function encodeRunId(id: string): string {
+  return /^~*\.{1,2}$/.test(id) ? `~${id}` : encodeURIComponent(id);
+}
+
+/** The run id a path segment names (already percent-decoded, as routers hand it over). */
+export function decodeRunId(segment: string): string {
+  return /^~+\.{1,2}$/.test(segment) ? segment.slice(1) : segment;
+}
+
 /** The API's paths, built in one place for both sides. */
 export const paths = {
   meta: "/api/meta",
+  session: "/api/session",
   runs: "/api/runs",
   runsStream: "/api/runs-stream",
-  run: (id: string) => `/api/runs/${encodeURIComponent(id)}`,
-  runStream: (id: string) => `/api/runs/${encodeURIComponent(id)}/stream`,
-  action: (id: string, action: RunAction) => `/api/runs/${encodeURIComponent(id)}/${action}`,
+  run: (id: string) => `/api/runs/${encodeRunId(id)}`,
+  runStream: (id: string) => `/api/runs/${encodeRunId(id)}/stream`,
+  action: (id: string, action: RunAction) => `/api/runs/${encodeRunId(id)}/${action}`,
 } as const;
 
 /** What can be done to a run from the dashboard. */
@@ -52,6 +72,10 @@ export interface DashboardMeta {
   readonly namespace: string | null;
   /** Actions need `Authorization: Bearer <token>`. */
   readonly tokenRequired: boolean;
+  /** Reads (lists, runs, streams) need the read token: a bearer header, or the session cookie `POST /api/session` sets. */
+  readonly readTokenRequired: boolean;
+  /** This request carried a read credential the dashboard accepts (always true when none is required). */
+  readonly readAuthorized: boolean;
   readonly workflows: readonly WorkflowInfo[];
   readonly maxBodyBytes: number;
 }
@@ -75,18 +99,13 @@ export interface RunRow {
   readonly error: SerializedError | null;
 }
 
-/** How many runs have a status; counting stops at a cap, so `atLeast` says "this many or more". */
-export interface StatusCount {
-  readonly n: number;
-  readonly atLeast: boolean;
-}
-
 /** `GET /api/runs`: one page of runs, oldest first, with counts per status (for the same workflow filter). */
 export interface RunsPage {
   readonly runs: readonly RunRow[];
   /** Pass back as `cursor` for the next page; null on the last page. */
   readonly cursor: string | null;
-  readonly counts: { readonly [S in RunStatus]: StatusCount };
+  /** Runs per status, exact, read from the store's status indexes. */
+  readonly counts: { readonly [S in RunStatus]: number };
 }
 
 /** Whether the dashboard can draw a run's tree. */
@@ -137,6 +156,11 @@ export interface ActionResult {
   /** False when the action waits for the running run's next step boundary. */
   readonly immediate: boolean;
   readonly message: string;
+}
+
+/** Body of `POST /api/session`: the read token (or the action token), exchanged for a session cookie. */
+export interface SessionRequest {
+  readonly token: string;
 }
 
 /** Body of every error response. */

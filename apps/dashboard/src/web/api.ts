@@ -11,6 +11,7 @@ import {
   type DashboardMeta,
   type RunAction,
   type RunsQuery,
+  type SessionRequest,
   type SignalRequest,
   type StreamEvents,
 } from "../shared/api.js";
@@ -63,6 +64,21 @@ async function answer<T>(response: Response): Promise<T> {
 /** `GET /api/meta`. */
 export async function fetchMeta(): Promise<DashboardMeta> {
   return answer<DashboardMeta>(await fetch(paths.meta));
+}
+
+/** Shows the read token to the server, which answers with a session cookie that reads and streams carry from then on. */
+export async function openSession(given: string): Promise<void> {
+  const response = await fetch(paths.session, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token: given } satisfies SessionRequest),
+  });
+  await answer<{ ok: true }>(response);
+}
+
+/** Forgets the read session (the cookie is HttpOnly: only the server can clear it). */
+export async function closeSession(): Promise<void> {
+  await answer<{ ok: true }>(await fetch(paths.session, { method: "DELETE" }));
 }
 
 /** Runs `action` on run `id`, with the tab's token when it has one. @throws ApiRequestError (401: the token is missing or wrong) */

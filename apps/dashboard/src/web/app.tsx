@@ -1,7 +1,7 @@
 /** The dashboard's frame: header, token control and the page of the current route. */
 import { useEffect, useState } from "preact/hooks";
 import type { DashboardMeta } from "../shared/api.js";
-import { fetchMeta, token, useHasToken } from "./api.js";
+import { closeSession, fetchMeta, openSession, token, useHasToken } from "./api.js";
 import { TokenForm } from "./actions.js";
 import { Link } from "./components.js";
 import { useRoute } from "./router.js";
@@ -13,9 +13,9 @@ export function App() {
   const route = useRoute();
   const [meta, setMeta] = useState<DashboardMeta | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  useEffect(() => {
-    fetchMeta().then(setMeta, (error: Error) => setProblem(error.message));
-  }, []);
+  const loadMeta = () => fetchMeta().then(setMeta, (error: Error) => setProblem(error.message));
+  useEffect(() => void loadMeta(), []);
+  const locked = meta !== null && meta.readTokenRequired && !meta.readAuthorized;
   return (
     <>
       <header class="topbar">
@@ -26,13 +26,20 @@ export function App() {
           <span class="engine">{meta.engine === "redis" ? `Redis · namespace ${meta.namespace ?? ""}` : "embedded demo engine"}</span>
         ) : null}
         {meta?.tokenRequired ? <TokenControl /> : null}
+        {meta?.readTokenRequired && meta.readAuthorized ? (
+          <button type="button" onClick={() => void closeSession().then(loadMeta)}>
+            Lock dashboard
+          </button>
+        ) : null}
       </header>
       {problem ? (
         <p class="problem" role="alert">
           The dashboard server did not answer: {problem}
         </p>
       ) : null}
-      {meta ? (
+      {locked ? (
+        <ReadTokenGate onOpened={() => void loadMeta()} />
+      ) : meta ? (
         route.page === "run" ? (
           <RunPage key={route.id} id={route.id} meta={meta} />
         ) : (
@@ -67,5 +74,37 @@ function TokenControl() {
         </button>
       )}
     </span>
+  );
+}
+
+/** Asks for the read token before anything is read; the server keeps the session in an HttpOnly cookie. */
+function ReadTokenGate({ onOpened }: { onOpened: () => void }) {
+  const [value, setValue] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  return (
+    <main>
+      <form
+        class="token-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (value.trim() === "") return;
+          openSession(value.trim()).then(onOpened, (error: Error) => setProblem(error.message));
+        }}
+      >
+        <p>This dashboard needs its read token to show runs.</p>
+        <label>
+          Read token
+          <input name="read-token" type="password" autocomplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+        </label>
+        <button type="submit" class="primary">
+          Open dashboard
+        </button>
+        {problem ? (
+          <p class="problem" role="alert">
+            {problem}
+          </p>
+        ) : null}
+      </form>
+    </main>
   );
 }

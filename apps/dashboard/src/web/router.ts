@@ -4,13 +4,20 @@
  * more code to read than this.
  */
 import { useEffect, useState } from "preact/hooks";
+import { decodeRunId, encodeRunId } from "../shared/api.js";
 
 /** Where the browser is. */
 export type Route = { readonly page: "runs"; readonly params: URLSearchParams } | { readonly page: "run"; readonly id: string };
 
 function current(): Route {
-  const match = /^\/runs\/(.+)$/.exec(location.pathname);
-  if (match?.[1]) return { page: "run", id: decodeURIComponent(match[1]) };
+  const match = /^\/runs\/([^/]+)$/.exec(location.pathname);
+  if (match?.[1]) {
+    try {
+      return { page: "run", id: decodeRunId(decodeURIComponent(match[1])) };
+    } catch {
+      // A hand-typed path that is not percent-encoded correctly: show the list rather than fail.
+    }
+  }
   return { page: "runs", params: new URLSearchParams(location.search) };
 }
 
@@ -31,9 +38,9 @@ export function useRoute(): Route {
   return route;
 }
 
-/** The page of run `id`. */
+/** The page of run `id` (any id, `.`, `..` and `a/b?c#d` included: see `encodeRunId`). */
 export function runHref(id: string): string {
-  return `/runs/${encodeURIComponent(id)}`;
+  return `/runs/${encodeRunId(id)}`;
 }
 
 /** Follows a same-page link without a reload (a modified click still opens a new tab). */

@@ -60,14 +60,12 @@ export function RunsPage({ params, meta }: { params: URLSearchParams; meta: Dash
 }
 
 function StatusTabs({ query, page }: { query: RunsQuery; page: Page | null }) {
-  const count = (n: number, atLeast: boolean) => `${n}${atLeast ? "+" : ""}`;
-  const total = page ? RUN_STATUSES.reduce((sum, s) => sum + page.counts[s].n, 0) : null;
-  const anyCapped = page ? RUN_STATUSES.some((s) => page.counts[s].atLeast) : false;
+  const total = page ? RUN_STATUSES.reduce((sum, s) => sum + page.counts[s], 0) : null;
   const { status: _status, ...rest } = query;
   return (
     <div class="tabs" role="tablist" aria-label="Filter by status">
       <button type="button" role="tab" aria-selected={!query.status} onClick={() => go(rest)}>
-        all <span class="count">{total === null ? "…" : count(total, anyCapped)}</span>
+        all <span class="count">{total === null ? "…" : total}</span>
       </button>
       {RUN_STATUSES.map((s) => (
         <button
@@ -79,7 +77,7 @@ function StatusTabs({ query, page }: { query: RunsQuery; page: Page | null }) {
           data-testid={`count-${s}`}
           onClick={() => go({ ...rest, status: s })}
         >
-          {s} <span class="count">{page ? count(page.counts[s].n, page.counts[s].atLeast) : "…"}</span>
+          {s} <span class="count">{page ? page.counts[s] : "…"}</span>
         </button>
       ))}
     </div>

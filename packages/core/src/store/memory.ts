@@ -12,12 +12,14 @@ import {
   type AcquireResult,
   type CommitResult,
   type ControlResult,
+  type CountQuery,
   type FinishListener,
   type ListPage,
   type ListQuery,
   type NewRun,
   type ParkResult,
   type RunHeader,
+  type RunStatus,
   type SignalResult,
   type Store,
   type StoredRun,
@@ -296,6 +298,14 @@ export class MemoryStore implements Store {
     const page = matching.slice(0, limit);
     const last = page[page.length - 1];
     return { runs: page, cursor: matching.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
+    const counts: Record<RunStatus, number> = { pending: 0, running: 0, parked: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
+    // An in-process walk: no store round trip to save, and no second index to keep in step with every write.
+    for (const { header } of this.runs.values())
+      if (query.workflow === undefined || header.workflow === query.workflow) counts[header.status]++;
+    return counts;
   }
 
   async due(limit: number, graceMs = 0): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {

@@ -12,6 +12,9 @@ import type { SerializedError } from "../errors.js";
 /** Where a run stands. */
 export type RunStatus = "pending" | "running" | "parked" | "paused" | "completed" | "failed" | "cancelled";
 
+/** Every status, in the order a run can first reach them. */
+export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
+
 /** Statuses a run never leaves. */
 export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 
@@ -133,6 +136,11 @@ export interface ListPage {
   readonly cursor: string | null;
 }
 
+/** What `counts` counts: every run, or the runs of one workflow. */
+export interface CountQuery {
+  readonly workflow?: string;
+}
+
 /** Told when a run reaches a finished status. */
 export type FinishListener = (id: string, status: RunStatus) => void;
 
@@ -236,6 +244,12 @@ export interface Store {
   get(id: string, options?: { readonly outputs?: boolean }): Promise<StoredRun | null>;
   /** Runs by status and/or workflow, oldest first, a page at a time. */
   list(query: ListQuery): Promise<ListPage>;
+  /**
+   * How many runs have each status (of one workflow when `query.workflow` is
+   * given), read from the status indexes without loading a run: the cost does
+   * not grow with the runs of that status. Every status is present (0 when none).
+   */
+  counts(query?: CountQuery): Promise<Record<RunStatus, number>>;
   /**
    * Ids of runs due by the store's now minus `graceMs` (timers passed, signals
    * delivered, leases expired), earliest first, with the next due time after that.

@@ -514,6 +514,28 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       await expect(e.list({ status: "bogus" as "parked" })).rejects.toMatchObject({ code: "VALIDATION" });
     });
 
+    it("counts runs per status from the indexes, of every workflow or of one", async () => {
+      const a = flow<number>("count-a").waitForSignal("s", "go").build();
+      const b = flow<number>("count-b")
+        .then("x", (n) => n)
+        .build();
+      const e = await engine([a, b]);
+      const none = { pending: 0, running: 0, parked: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
+      expect(await e.counts()).toEqual(none);
+      for (let i = 0; i < 4; i++) await e.start(a, i, { id: `ca${i}` });
+      await e.start(b, 1, { id: "cb0" });
+      await finished(e, "cb0");
+      for (let i = 0; i < 4; i++) await parked(e, `ca${i}`);
+      await e.cancel("ca0");
+      await e.pause("ca1");
+      expect(await e.counts()).toEqual({ ...none, parked: 2, paused: 1, completed: 1, cancelled: 1 });
+      expect(await e.counts({ workflow: "count-a" })).toEqual({ ...none, parked: 2, paused: 1, cancelled: 1 });
+      expect(await e.counts({ workflow: "count-b" })).toEqual({ ...none, completed: 1 });
+      expect(await e.counts({ workflow: "nothing-here" })).toEqual(none);
+      await expect(e.counts({ workflow: "" })).rejects.toMatchObject({ code: "VALIDATION" });
+      await expect(e.counts({ status: "parked" } as never)).rejects.toMatchObject({ code: "VALIDATION" });
+    });
+
     describe("every node kind directly after every other node kind", () => {
       for (const pair of nodeKindPairs()) {
         it(`${pair.first} then ${pair.second}`, async () => {
