@@ -48,8 +48,9 @@ addExtension({
 });
 addExtension({ Class: WireNegativeZero, type: 0x7a, write: () => 0, read: () => -0 });
 
-// structuredClone off: bytes cannot make shared or cyclic references on decode.
-const packr = new Packr({ useRecords: false, moreTypes: true, structuredClone: false });
+// structuredClone off: bytes cannot make shared or cyclic references on decode. copyBuffers: a decoded
+// Buffer is a copy, not a view that would let a step change the committed bytes it was decoded from.
+const packr = new Packr({ useRecords: false, moreTypes: true, structuredClone: false, copyBuffers: true });
 
 /** Typed arrays carried as they are; each comes back as the same class. `Buffer` is added where it exists. */
 const TYPED_ARRAYS: ReadonlySet<object> = new Set(
@@ -116,7 +117,9 @@ export function encode(value: unknown, options: EncodeOptions): Uint8Array {
 export function decode(bytes: Uint8Array, what: string, context: ErrorContext = {}): unknown {
   let value: unknown;
   try {
-    value = packr.unpack(bytes);
+    // msgpackr decodes MessagePack bin data as the class of the bytes it reads (a Buffer from a Buffer,
+    // a Uint8Array from a Uint8Array); reading from a Buffer view makes it a Buffer whatever the store returned.
+    value = packr.unpack(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (e) {
     // Bytes nested far deeper than we ever write overflow msgpackr's recursive reader.
     const reason =
