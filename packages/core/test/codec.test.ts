@@ -9,7 +9,7 @@ function codecError(fn: () => unknown): CodecError {
   try {
     fn();
   } catch (e) {
-    if (isParkwayError(e, "CODEC")) return e as CodecError;
+    if (isParkwayError(e, "CODEC")) return e;
     throw e;
   }
   throw new Error("expected a CodecError");

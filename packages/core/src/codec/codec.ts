@@ -289,7 +289,8 @@ function describeUnsupported(object: object): string {
   if (typeof (object as { then?: unknown }).then === "function") return "is a Promise or thenable (a missing await?)";
   if (object instanceof Error) return "is an Error; carry its fields as a plain object (e.g. { name, message })";
   const name = (object as { constructor?: { name?: unknown } }).constructor?.name;
-  const kind = typeof name === "string" && name !== "" ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}` : "an object with a custom prototype";
+  const kind =
+    typeof name === "string" && name !== "" ? `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}` : "an object with a custom prototype";
   return `is ${kind}; only plain objects, arrays, Map, Set, Date, typed arrays and primitives are carried (see docs/codec.md)`;
 }
 
