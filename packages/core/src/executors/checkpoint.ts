@@ -357,8 +357,7 @@ class RunSession {
     }
     // Outside runStep on purpose: a schema failure is deterministic, so it is never retried.
     const checked = await checkStepOutput(this.workflow, step, output);
-    await this.commit(key, checked, attempts);
-    return checked;
+    return this.commit(key, checked, attempts);
   }
 
   private async delay(effect: DelayEffect): Promise<unknown> {
@@ -406,7 +405,12 @@ class RunSession {
     return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
   }
 
-  private async commit(key: string, output: unknown, attempts: number): Promise<void> {
+  /**
+   * Commits a step's output and returns it as the next step will see it: decoded from
+   * the committed bytes, exactly as a resumed run reads it from the store, so a value
+   * never differs (a Map, -0, a Date, shared references) by whether the run parked.
+   */
+  private async commit(key: string, output: unknown, attempts: number): Promise<unknown> {
     const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
     const result = await this.write(
       () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs),
@@ -415,7 +419,9 @@ class RunSession {
     if (!result.ok) throw this.stop(result.stopped, result.version);
     this.version = result.version;
     this.outputs.set(key, bytes);
-    this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output, attempts });
+    const committed = this.decodeStored(bytes, `output of step "${key}"`);
+    this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: committed, attempts });
+    return committed;
   }
 
   /**

@@ -11,6 +11,7 @@ import { task } from "../builder/task.js";
 import type { Workflow } from "../builder/workflow.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
 import { isParkwayError } from "../errors.js";
+import { codecDifference, codecRefusals, codecRoundTrips } from "./codec-cases.js";
 import { statusWaits, type EngineHarness } from "./harness.js";
 import { nodeKindPairs } from "./node-kinds.js";
 
@@ -534,6 +535,77 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       expect(await e.counts({ workflow: "nothing-here" })).toEqual(none);
       await expect(e.counts({ workflow: "" })).rejects.toMatchObject({ code: "VALIDATION" });
       await expect(e.counts({ status: "parked" } as never)).rejects.toMatchObject({ code: "VALIDATION" });
+    });
+
+    describe("the payload contract (docs/codec.md): a step gets the same value whether the run parked or not", () => {
+      // What the step after "make" was handed, by run id; "make" returns round-trip case n.
+      const seen = new Map<string, unknown>();
+      const see = (value: unknown, ctx: { instanceId: string }) => {
+        seen.set(ctx.instanceId, value);
+        return value;
+      };
+      const make = (n: number) => codecRoundTrips[n]!.make();
+      const direct = flow<number>("codec-direct").then("make", make).then("see", see).build();
+      const parking = flow<number>("codec-parked").then("make", make).delay("nap", 5).then("see", see).build();
+
+      codecRoundTrips.forEach((entry, n) => {
+        it(`round-trips ${entry.name}`, async () => {
+          const e = await engine([direct, parking]);
+          await e.start(direct, n, { id: `direct-${n}` });
+          await e.start(parking, n, { id: `parked-${n}` });
+          // A first walk always parks at a delay; on real time it may be past it before we look.
+          await until(e, `parked-${n}`, (v) => v.status === "parked" || v.status === "completed", "parked");
+          await h.advance(10);
+          const expected = (entry.expected ?? entry.make)();
+          for (const id of [`direct-${n}`, `parked-${n}`]) {
+            const view = await finished(e, id);
+            expect(view.status).toBe("completed");
+            expect(view.steps.map((s) => s.key).sort()).toEqual(id.startsWith("parked") ? ["make", "nap", "see"] : ["make", "see"]);
+            expect(codecDifference(seen.get(id), expected), `handed to the next step in ${id}`).toBeNull();
+            expect(codecDifference(await e.result(id), expected), `result of ${id}`).toBeNull();
+          }
+        });
+      });
+
+      it("the next step is handed the committed output, not the object the task returned", async () => {
+        const returned = { items: ["a"] };
+        let handed: unknown;
+        const wf = flow<null>("codec-hand-over")
+          .then("make", () => returned)
+          .then("see", (v) => {
+            handed = v;
+            returned.items.push("changed after the commit");
+            return v;
+          })
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, null, { id: "hand-over" });
+        expect(await e.result("hand-over")).toEqual({ items: ["a"] });
+        expect(handed).not.toBe(returned);
+        expect(handed).toEqual({ items: ["a"] });
+      });
+
+      codecRefusals.forEach((entry, n) => {
+        it(`refuses ${entry.name} with CodecError naming its path, storing nothing of it`, async () => {
+          const wf = flow<null>("codec-refused")
+            .then("before", () => "kept")
+            .then("bad", () => entry.make())
+            .build();
+          const e = await engine([wf]);
+          const refused = await e.start(wf as never, entry.make() as never, { id: `refused-input-${n}` }).catch((x: unknown) => x);
+          expect(refused).toMatchObject({ code: "CODEC" });
+          expect((refused as Error).message).toContain(`cannot be encoded: ${entry.path} `);
+          expect((refused as Error).message).toContain(entry.reason);
+          await expect(e.status(`refused-input-${n}`)).rejects.toMatchObject({ code: "UNKNOWN_INSTANCE" });
+
+          await e.start(wf, null, { id: `refused-output-${n}` });
+          const view = await finished(e, `refused-output-${n}`);
+          expect(view.status).toBe("failed");
+          expect(view.error?.code).toBe("CODEC");
+          expect(view.error?.message).toContain(`output of step "bad" of run "refused-output-${n}" cannot be encoded: ${entry.path} `);
+          expect(view.steps.map((s) => [s.key, s.output])).toEqual([["before", "kept"]]);
+        });
+      });
     });
 
     describe("every node kind directly after every other node kind", () => {
