@@ -25,6 +25,7 @@ export { nodesOf } from "./tree/nodes.js";
 export { type Duration, toMs } from "./duration.js";
 export { type Clock, FakeClock, realClock } from "./clock.js";
 export * from "./errors.js";
+export { assertWellFormed } from "./well-formed.js";
 export { runSync, type RunSyncOptions } from "./executors/sync.js";
 export { runAsync, type RunAsyncOptions } from "./executors/async.js";
 export type { StepEvent } from "./executors/context.js";

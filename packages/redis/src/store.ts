@@ -43,6 +43,7 @@ import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js"
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
 import { checkEvictionPolicy } from "./eviction.js";
+import { assertNamespace } from "./namespace.js";
 
 /** How to reach Redis and where in it to keep runs. */
 export interface RedisStoreOptions {
@@ -76,9 +77,7 @@ export class RedisStore implements Store {
 
   constructor(options: RedisStoreOptions) {
     const namespace = options.namespace ?? "parkway";
-    if (typeof namespace !== "string" || namespace === "") {
-      throw new ValidationError(`namespace must be a non-empty string, got ${namespace === "" ? '""' : typeof namespace}`);
-    }
+    assertNamespace(namespace);
     this.keys = keyLayout(namespace);
     this.ownsConnection = typeof options.connection === "string";
     this.redis = typeof options.connection === "string" ? new Redis(options.connection) : options.connection;

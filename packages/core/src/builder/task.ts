@@ -2,6 +2,7 @@ import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
 import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
 import type { StepOptions } from "../tree/nodes.js";
+import { assertWellFormed } from "../well-formed.js";
 
 /** What a task receives besides its input. */
 export interface TaskContext {
@@ -160,11 +161,15 @@ export function normalizeOptions(options: TaskOptions, where: string): StepOptio
   });
 }
 
-/** @throws ValidationError unless `value` is a non-empty string without `/`, `#`, `[` or `]` (used to qualify ids). */
+/**
+ * @throws ValidationError unless `value` is a non-empty, well-formed string without `/`, `#`, `[` or `]`
+ * (used to qualify ids).
+ */
 export function assertName(value: unknown, what: string): asserts value is string {
   if (typeof value !== "string" || value.trim() === "") {
     throw new ValidationError(`${what} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`);
   }
+  assertWellFormed(value, what);
   if (/[/#[\]]/.test(value)) {
     throw new ValidationError(`${what} "${value}" must not contain "/", "#", "[" or "]"`, { step: value });
   }

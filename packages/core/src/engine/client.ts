@@ -23,6 +23,7 @@ import type { ControlResult, ListQuery, RunHeader, RunStatus, Store, StoredRun, 
 import { FINISHED_STATUSES } from "../store/types.js";
 import { checkWorkflowInput } from "../schema.js";
 import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
+import { assertWellFormed } from "../well-formed.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
@@ -408,13 +409,14 @@ export class DurableClient {
   }
 }
 
-/** @throws ValidationError unless `value` is a non-empty string of at most 512 characters. */
+/** @throws ValidationError unless `value` is a non-empty, well-formed string of at most 512 characters. */
 export function assertId(value: unknown, what: string): asserts value is string {
   if (typeof value !== "string" || value.length === 0 || value.length > 512) {
     throw new ValidationError(`${what} must be a non-empty string of at most 512 characters, got ${describe(value)}`, {
       value: describe(value),
     });
   }
+  assertWellFormed(value, what);
 }
 
 function describe(value: unknown): string {
