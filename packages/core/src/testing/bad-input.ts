@@ -148,6 +148,28 @@ export function describeBadInputConformance(name: string, makeHarness: () => Eng
       expect((await e.list()).runs.map((r) => r.id)).toEqual(["w"]);
     });
 
+    it("ids and names with a lone surrogate (ill-formed UTF-16) are refused with ValidationError naming the field", async () => {
+      const e = await engine([waiter]);
+      // As UTF-8 (what Redis stores) both lone surrogates become U+FFFD: they would name one run.
+      await expect(e.start(waiter, 1, { id: "order-\ud83e" })).rejects.toMatchObject({ code: "VALIDATION", message: /instance id/ });
+      await expect(e.start(waiter, 1, { id: "order-\udc00" })).rejects.toMatchObject({ code: "VALIDATION", message: /instance id/ });
+      await e.start(waiter, 1, { id: "w" });
+      const before = await parked(e, "w");
+      const refused: [() => Promise<unknown>, RegExp][] = [
+        [() => e.signal("w", "go\ud800", 1), /signal name/],
+        [() => e.signal("w\udfff", "go", 1), /instance id/],
+        [() => e.signal("w", "go", 1, { deliveryId: "d\ud800" }), /signal delivery id/],
+        [() => e.status("w\ud800"), /instance id/],
+        [() => e.cancel("w\ud800"), /instance id/],
+        [() => e.list({ workflow: "bad-input-waiter\ud800" }), /workflow name/],
+      ];
+      for (const [call, field] of refused) await expect(call()).rejects.toMatchObject({ code: "VALIDATION", message: field });
+      expect(await e.status("w")).toEqual(before);
+      expect((await e.list()).runs.map((r) => r.id)).toEqual(["w"]);
+      // A well-formed pair is one character, not a lone surrogate.
+      expect((await e.start(waiter, 1, { id: "order-\ud83e\udd20" })).created).toBe(true);
+    });
+
     it("a signal sent again with the same delivery id is buffered once, even after the run finished", async () => {
       const twice = flow<null>("bad-input-two-waits").waitForSignal<string>("one", "go").waitForSignal<string>("two", "go").build();
       const e = await engine([twice]);
