@@ -14,7 +14,12 @@ export interface TaskContext {
   readonly stepId: string;
   /** 1 for the first attempt, 2 for the first retry, ... */
   readonly attempt: number;
-  /** Stable per instance and commit key: use it to make the task's own side effects idempotent. */
+  /**
+   * Stable per instance and commit key: use it to make the task's own side effects idempotent.
+   * It is `<instance id>/<stepId>` with `%` and `/` in the instance id escaped as `%25` and `%2F`
+   * (run `order-7`, step `charge/card`: `order-7/charge/card`; run `order-7/charge`, step `card`:
+   * `order-7%2Fcharge/card`), so no two steps of any runs share one.
+   */
   readonly idempotencyKey: string;
   /** Aborts when the attempt's timeout passes or the run is cancelled. */
   readonly signal: AbortSignal;
