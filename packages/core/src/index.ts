@@ -53,6 +53,7 @@ export type {
   WriteResult,
 } from "./store/types.js";
 export { FINISHED_STATUSES } from "./store/types.js";
+export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
 export {
   advanceRun,

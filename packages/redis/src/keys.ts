@@ -5,9 +5,11 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua` and `includes/header.lua` derive the
- * `run:`, `att:` and `status:` keys and the `finished` channel from the
- * prefix in the same way: change both together.
+ * The Lua scripts `listRuns-1.lua`, `startRun-7.lua` and `includes/header.lua`
+ * derive the `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `all` and `due`
+ * keys and the `finished` channel from the prefix in the same way: change
+ * them together. A status is one of a fixed set of words without `:`, so in
+ * `wfstatus:<status>:<workflow>` the workflow name runs to the end of the key.
  */
 import type { RunStatus } from "@parkway/core";
 
@@ -31,6 +33,8 @@ export interface KeyLayout {
   status(status: RunStatus): string;
   /** Runs of one workflow: sorted set scored by createdAt. */
   workflow(name: string): string;
+  /** Runs of one workflow in one status: sorted set scored by createdAt (for `list` with both filters). */
+  workflowStatus(name: string, status: RunStatus): string;
   /** Every run: sorted set scored by createdAt. */
   readonly all: string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
@@ -52,6 +56,7 @@ export function keyLayout(namespace: string): KeyLayout {
     deliveries: (id) => `${prefix}delivered:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
+    workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
     all: `${prefix}all`,
     due: `${prefix}due`,
     finished: `${prefix}finished`,

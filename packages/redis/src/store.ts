@@ -14,9 +14,10 @@
  */
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
+  decodeListCursor,
+  encodeListCursor,
   PayloadTooLargeError,
   ClosedError,
-  ValidationError,
   type AcquireResult,
   type CommitResult,
   type ControlResult,
@@ -240,17 +241,25 @@ export class RedisStore implements Store {
   async list(query: ListQuery): Promise<ListPage> {
     const k = this.keys;
     const limit = query.limit ?? 100;
-    const index = query.status !== undefined ? k.status(query.status) : query.workflow !== undefined ? k.workflow(query.workflow) : k.all;
-    const byWorkflow = query.status !== undefined && query.workflow !== undefined;
-    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const args = [k.prefix, byWorkflow ? "1" : "0", query.workflow ?? "", after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit];
+    const { status, workflow } = query;
+    // Each combination of filters has an index of its own, so a page never walks past other runs.
+    const index =
+      status !== undefined && workflow !== undefined
+        ? k.workflowStatus(workflow, status)
+        : status !== undefined
+          ? k.status(status)
+          : workflow !== undefined
+            ? k.workflow(workflow)
+            : k.all;
+    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
+    const args = [k.prefix, after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit, workflow ?? ""];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
     const runs = reply.slice(2).map((entry) => {
-      const [header, attempts] = asArray(entry);
-      return parseHeader(text(fields0(header)), header, attempts);
+      const [id, header, attempts] = asArray(entry);
+      return parseHeader(text(id), header, attempts);
     });
     const last = runs[runs.length - 1];
-    return { runs, cursor: reply[1] === 1 && last ? encodeCursor(last) : null };
+    return { runs, cursor: reply[1] === 1 && last ? encodeListCursor(last) : null };
   }
 
   /** @inheritdoc */
@@ -324,21 +333,4 @@ function nullableNumber(reply: unknown): number | null {
 
 function closedError(): ClosedError {
   return new ClosedError("the Redis store is closed");
-}
-
-/** The id of a header reply, read before parsing so a corrupt header is named. */
-function fields0(header: unknown): unknown {
-  const flat = asArray(header);
-  for (let i = 0; i + 1 < flat.length; i += 2) if (text(flat[i]) === "id") return flat[i + 1];
-  return "";
-}
-
-/** Same shape as the memory store's cursor: an opaque (createdAt, id) pair. */
-function encodeCursor(h: RunHeader): string {
-  return Buffer.from(JSON.stringify([h.createdAt, h.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [number, string];
-  return { createdAt, id };
 }

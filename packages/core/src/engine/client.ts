@@ -21,6 +21,7 @@ import {
 } from "../errors.js";
 import type { ControlResult, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
+import { decodeListCursor } from "../store/cursor.js";
 import { checkWorkflowInput } from "../schema.js";
 import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import { assertWellFormed } from "../well-formed.js";
@@ -121,6 +122,9 @@ export interface ClientOptions {
 const RESULT_RECHECK_MS = 5_000;
 
 const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
+
+/** The options `list` takes. */
+const LIST_OPTIONS: readonly string[] = ["status", "workflow", "limit", "cursor"] satisfies readonly (keyof ListQuery)[];
 
 /** Start runs, signal them, watch them and steer them. */
 export class DurableClient {
@@ -290,16 +294,32 @@ export class DurableClient {
     return result;
   }
 
-  /** Runs by status and/or workflow, oldest first; pass `cursor` back for the next page. */
+  /**
+   * Runs by status and/or workflow, oldest first; pass `cursor` back for the next page.
+   * @throws ValidationError naming the option: an unknown option, an unknown status, a bad workflow
+   * name, a `limit` that is not an integer from 1 to 10000, a `cursor` no previous page returned.
+   */
   async list(query: ListQuery = {}): Promise<{ runs: readonly RunSummary[]; cursor: string | null }> {
+    if (query === null || typeof query !== "object" || Array.isArray(query)) {
+      throw new ValidationError(`list: the query must be an object, got ${describe(query)}`);
+    }
+    const unknown = Object.keys(query).filter((key) => !LIST_OPTIONS.includes(key));
+    if (unknown.length > 0) {
+      throw new ValidationError(`list: unknown option ${JSON.stringify(unknown[0])} (use ${LIST_OPTIONS.join(", ")})`, {
+        option: unknown[0],
+      });
+    }
     if (query.status !== undefined && !STATUSES.includes(query.status)) {
-      throw new ValidationError(`list: unknown status ${JSON.stringify(query.status)} (use one of ${STATUSES.join(", ")})`);
+      throw new ValidationError(`list: unknown status ${JSON.stringify(query.status)} (use one of ${STATUSES.join(", ")})`, {
+        option: "status",
+      });
     }
     if (query.workflow !== undefined) assertId(query.workflow, "workflow name");
     const limit = query.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new ValidationError(`list: limit must be an integer from 1 to 10000, got ${String(limit)}`);
+    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new ValidationError(`list: limit must be an integer from 1 to 10000, got ${describe(limit)}`, { option: "limit" });
     }
+    if (query.cursor !== undefined) decodeListCursor(query.cursor);
     const page = await this.store.list({ ...query, limit });
     return {
       runs: page.runs.map((h) => ({
@@ -421,5 +441,6 @@ export function assertId(value: unknown, what: string): asserts value is string 
 
 function describe(value: unknown): string {
   if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === "number") return String(value);
   return value === null ? "null" : typeof value;
 }

@@ -7,6 +7,7 @@
 import type { Clock } from "../clock.js";
 import { realClock } from "../clock.js";
 import { RunFinishedError, StaleVersionError, UnknownInstanceError, type SerializedError } from "../errors.js";
+import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import {
   FINISHED_STATUSES,
   type AcquireResult,
@@ -285,7 +286,7 @@ export class MemoryStore implements Store {
 
   async list(query: ListQuery): Promise<ListPage> {
     const limit = query.limit ?? 100;
-    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
     const matching = [...this.runs.values()]
       .map((r) => r.header)
       .filter(
@@ -295,7 +296,7 @@ export class MemoryStore implements Store {
       .filter((h) => after === null || compareByCreation(h, after) > 0);
     const page = matching.slice(0, limit);
     const last = page[page.length - 1];
-    return { runs: page, cursor: matching.length > limit && last ? encodeCursor(last) : null };
+    return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(last) : null };
   }
 
   async due(limit: number, graceMs = 0): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {
@@ -416,11 +417,3 @@ function compareByCreation(a: Pick<RunHeader, "createdAt" | "id">, b: Pick<RunHe
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-function encodeCursor(h: RunHeader): string {
-  return Buffer.from(JSON.stringify([h.createdAt, h.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): Pick<RunHeader, "createdAt" | "id"> {
-  const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [number, string];
-  return { createdAt, id };
-}

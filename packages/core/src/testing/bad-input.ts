@@ -170,6 +170,33 @@ export function describeBadInputConformance(name: string, makeHarness: () => Eng
       expect((await e.start(waiter, 1, { id: "order-\ud83e\udd20" })).created).toBe(true);
     });
 
+    it("a list cursor no page returned, an unknown list option or a bad limit is a ValidationError naming it", async () => {
+      const e = await engine([waiter]);
+      for (const id of ["l1", "l2", "l3"]) await e.start(waiter, 1, { id });
+      const b64 = (text: string) => Buffer.from(text).toString("base64url");
+      const cursors: unknown[] = ["garbage!", "abc", "%%%", b64("[1]"), b64('["x","y"]'), b64('{"a":1}'), b64("[1,2]"), b64("not json")];
+      for (const cursor of [...cursors, 5, null, {}]) {
+        await expect(e.list({ cursor: cursor as string })).rejects.toMatchObject({ code: "VALIDATION", message: /cursor/ });
+      }
+      const options: [unknown, RegExp][] = [
+        [{ statuz: "parked" }, /statuz/],
+        [{ limit: "5" }, /limit/],
+        [{ limit: 0 }, /limit/],
+        [{ limit: 10_001 }, /limit/],
+        [{ limit: 1.5 }, /limit/],
+        [{ status: 5 }, /status/],
+        [{ workflow: 5 }, /workflow/],
+        [null, /query/],
+        ["parked", /query/],
+      ];
+      for (const [query, named] of options) {
+        await expect(e.list(query as object)).rejects.toMatchObject({ code: "VALIDATION", message: named });
+      }
+      // A cursor a page returned still works.
+      const first = await e.list({ limit: 2 });
+      expect((await e.list({ limit: 2, cursor: first.cursor! })).runs.map((r) => r.id)).toEqual(["l3"]);
+    });
+
     it("a signal sent again with the same delivery id is buffered once, even after the run finished", async () => {
       const twice = flow<null>("bad-input-two-waits").waitForSignal<string>("one", "go").waitForSignal<string>("two", "go").build();
       const e = await engine([twice]);

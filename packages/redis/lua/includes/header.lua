@@ -49,8 +49,9 @@ end
 
 --[[
   Every write goes through here, as MemoryStore.write does: the version goes
-  up by one and updatedAt is stamped, and the status index, due index and
-  finish channel follow the header in the same atomic step. `changes` maps
+  up by one and updatedAt is stamped, and the status indexes (by status, and
+  by workflow and status), due index and finish channel follow the header in
+  the same atomic step. `changes` maps
   header fields to their new string values ("" for null).
 ]]
 local function writeHeader(ctx, h, changes)
@@ -69,6 +70,8 @@ local function writeHeader(ctx, h, changes)
   if changes.status and changes.status ~= before then
     redis.call("ZREM", ctx.prefix .. "status:" .. before, ctx.id)
     redis.call("ZADD", ctx.prefix .. "status:" .. changes.status, h.createdAt, ctx.id)
+    redis.call("ZREM", ctx.prefix .. "wfstatus:" .. before .. ":" .. h.workflow, ctx.id)
+    redis.call("ZADD", ctx.prefix .. "wfstatus:" .. changes.status .. ":" .. h.workflow, h.createdAt, ctx.id)
   end
   if changes.dueAt == "" then
     redis.call("ZREM", ctx.dueKey, ctx.id)
