@@ -9,6 +9,7 @@ export type { Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "
 export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
 export { SpanAttributes, TRACER_NAME } from "./tracing.js";
 export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/workflow.js";
+export { isBuiltWorkflow } from "./builder/workflow.js";
 export type {
   AwaitSignalNode,
   Continuation,

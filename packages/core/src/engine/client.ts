@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { context as otelContext, type Context } from "@opentelemetry/api";
-import type { Workflow } from "../builder/workflow.js";
+import { isBuiltWorkflow, type Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
 import { type Duration, toMs } from "../duration.js";
@@ -156,7 +156,9 @@ export class DurableClient {
   async start<In, Out>(workflow: Workflow<In, Out> | string, input: In, options: StartOptions = {}): Promise<RunHandle> {
     this.assertOpen();
     const definition = typeof workflow === "string" ? this.registry().latest(workflow) : workflow;
-    if (definition?.kind !== "workflow") throw new ValidationError("start() takes a built workflow or a registered workflow name");
+    if (!isBuiltWorkflow(definition)) {
+      throw new ValidationError("start() takes a workflow built by flow(...).build() or a registered workflow name");
+    }
     // Only an absent id is generated: a null or other non-string id is a caller's bug, not a request for a new run.
     const id = options.id === undefined ? randomUUID() : options.id;
     assertId(id, "instance id");

@@ -416,4 +416,3 @@ export function earliestDeadline(waits: readonly Wait[]): number | null {
 function compareByCreation(a: Pick<RunHeader, "createdAt" | "id">, b: Pick<RunHeader, "createdAt" | "id">): number {
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
-

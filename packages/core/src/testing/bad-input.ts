@@ -197,6 +197,20 @@ export function describeBadInputConformance(name: string, makeHarness: () => Eng
       expect((await e.list({ limit: 2, cursor: first.cursor! })).runs.map((r) => r.id)).toEqual(["l3"]);
     });
 
+    it("start refuses a workflow not built by flow().build() with ValidationError, and stores nothing", async () => {
+      const e = await engine([waiter]);
+      const fakes: unknown[] = [
+        { kind: "workflow" },
+        { kind: "workflow", name: "fake", hash: "h", root: waiter.root, functions: new Map() },
+        { ...waiter, name: "renamed" },
+      ];
+      for (const fake of fakes) {
+        await expect(e.start(fake as Workflow, 1, { id: "fake" })).rejects.toMatchObject({ code: "VALIDATION", message: /flow/ });
+      }
+      expect((await e.list()).runs).toEqual([]);
+      expect((await e.start(waiter, 1, { id: "real" })).created).toBe(true);
+    });
+
     it("a signal sent again with the same delivery id is buffered once, even after the run finished", async () => {
       const twice = flow<null>("bad-input-two-waits").waitForSignal<string>("one", "go").waitForSignal<string>("two", "go").build();
       const e = await engine([twice]);
