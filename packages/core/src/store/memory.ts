@@ -367,6 +367,8 @@ export class MemoryStore implements Store {
 
   private write(r: Record_, changes: Partial<Mutable<RunHeader>>): void {
     r.header = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: this.clock.now() };
+    // A finished run takes no signal: what is still buffered (a misspelled name, one no step waited for) goes with it.
+    if (changes.status !== undefined && FINISHED_STATUSES.includes(changes.status)) r.signals.clear();
   }
 
   /**
