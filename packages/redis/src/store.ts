@@ -43,7 +43,7 @@ import { keyLayout, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
-import { checkEvictionPolicy } from "./eviction.js";
+import { checkAppendOnly, checkEvictionPolicy } from "./eviction.js";
 import { assertNamespace } from "./namespace.js";
 
 /** How to reach Redis and where in it to keep runs. */
@@ -54,7 +54,10 @@ export interface RedisStoreOptions {
   readonly namespace?: string;
   /** Largest payload (input, output, signal, result) in bytes. Default 1 MiB. */
   readonly maxPayloadBytes?: number;
-  /** Told of configuration problems (an eviction policy other than `noeviction`). Default `process.emitWarning`. */
+  /**
+   * Told of configuration problems (an eviction policy other than `noeviction`; Redis without AOF, when
+   * {@link RedisStore.checkPersistence} is called). Default `process.emitWarning`.
+   */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -74,6 +77,7 @@ export class RedisStore implements Store {
   private readonly onWarning: (message: string) => void;
   private readonly finishes: FinishChannel;
   private policyChecked: Promise<void> | null = null;
+  private persistenceChecked: Promise<void> | null = null;
   private closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -280,6 +284,15 @@ export class RedisStore implements Store {
   onFinish(listener: FinishListener): Promise<() => Promise<void>> {
     if (this.closed) return Promise.reject(closedError());
     return this.finishes.add(listener);
+  }
+
+  /**
+   * Warns through `onWarning`, once per store, when Redis keeps no append-only file (`appendonly no`):
+   * a Redis restart then loses what was written since its last snapshot. Workers call it when they
+   * start. Says nothing when Redis refuses CONFIG (managed Redis), and never throws.
+   */
+  checkPersistence(): Promise<void> {
+    return (this.persistenceChecked ??= checkAppendOnly(this.redis, this.onWarning));
   }
 
   /** Quits the subscriber and, when the store opened it, the connection. A shared connection stays open. */
