@@ -170,7 +170,7 @@ export class DurableClient {
       otelContext.active(),
       async (_span, trace) => {
         // The schema runs before anything is stored, and what is stored is its output.
-        const checked = await checkWorkflowInput(definition as Workflow, input, id);
+        const checked = await checkWorkflowInput(definition, input, id);
         const bytes = encode(checked, {
           what: `input of run "${id}"`,
           maxBytes: this.maxPayloadBytes,

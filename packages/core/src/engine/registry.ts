@@ -20,8 +20,8 @@ export class WorkflowRegistry implements DefinitionLookup {
     if (!isBuiltWorkflow(workflow)) {
       throw new ValidationError("workflows must hold built workflows (call .build() on the flow)");
     }
-    this.byHash.set(`${workflow.name}\u0000${workflow.hash}`, workflow as Workflow);
-    this.latestByName.set(workflow.name, workflow as Workflow);
+    this.byHash.set(`${workflow.name}\u0000${workflow.hash}`, workflow);
+    this.latestByName.set(workflow.name, workflow);
   }
 
   find(name: string, hash: string): Workflow | undefined {
