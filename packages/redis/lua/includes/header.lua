@@ -55,11 +55,13 @@ end
   id's byte length (#id in Lua) as keys.ts does.
 ]]
 local function dropSignalBuffers(ctx)
-  local names = ctx.prefix .. "signames:" .. ctx.id
-  for _, name in ipairs(redis.call("SMEMBERS", names)) do
+  local namesKey = ctx.prefix .. "signames:" .. ctx.id
+  local names = redis.call("SMEMBERS", namesKey)
+  if #names == 0 then return end
+  for _, name in ipairs(names) do
     redis.call("DEL", ctx.prefix .. "sig:" .. #ctx.id .. ":" .. ctx.id .. ":" .. name)
   end
-  redis.call("DEL", names)
+  redis.call("DEL", namesKey)
 end
 
 --[[
@@ -85,8 +87,10 @@ local function writeHeader(ctx, h, changes)
   if changes.status and changes.status ~= before then
     redis.call("ZREM", ctx.prefix .. "status:" .. before, ctx.id)
     redis.call("ZADD", ctx.prefix .. "status:" .. changes.status, h.createdAt, ctx.id)
-    redis.call("ZREM", ctx.prefix .. "wfstatus:" .. before .. ":" .. h.workflow, ctx.id)
-    redis.call("ZADD", ctx.prefix .. "wfstatus:" .. changes.status .. ":" .. h.workflow, h.createdAt, ctx.id)
+    if h.workflow then
+      redis.call("ZREM", ctx.prefix .. "wfstatus:" .. before .. ":" .. h.workflow, ctx.id)
+      redis.call("ZADD", ctx.prefix .. "wfstatus:" .. changes.status .. ":" .. h.workflow, h.createdAt, ctx.id)
+    end
   end
   if changes.dueAt == "" then
     redis.call("ZREM", ctx.dueKey, ctx.id)
