@@ -80,9 +80,13 @@ export class WorkflowWorker {
     this.graceMs = toMs(options.sweepGrace ?? "2s", "sweepGrace");
   }
 
-  /** Starts consuming wake-ups and sweeping. Resolves once the worker is connected. */
+  /**
+   * Starts consuming wake-ups and sweeping. Resolves once the worker is connected. Warns once
+   * (through `process.emitWarning`) when Redis runs without AOF.
+   */
   async start(): Promise<void> {
     if (this.worker) return;
+    await this.store.checkPersistence();
     this.workerRedis = queueConnection(this.options.connection);
     this.worker = new Worker<WakeJobData>(WAKE_QUEUE, (job) => this.process(job), {
       connection: this.workerRedis,

@@ -9,6 +9,7 @@ export type { Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "
 export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
 export { SpanAttributes, TRACER_NAME } from "./tracing.js";
 export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/workflow.js";
+export { isBuiltWorkflow } from "./builder/workflow.js";
 export type {
   AwaitSignalNode,
   Continuation,
@@ -25,6 +26,7 @@ export { nodesOf } from "./tree/nodes.js";
 export { type Duration, toMs } from "./duration.js";
 export { type Clock, FakeClock, realClock } from "./clock.js";
 export * from "./errors.js";
+export { assertWellFormed } from "./well-formed.js";
 export { runSync, type RunSyncOptions } from "./executors/sync.js";
 export { runAsync, type RunAsyncOptions } from "./executors/async.js";
 export type { StepEvent } from "./executors/context.js";
@@ -53,6 +55,7 @@ export type {
   WriteResult,
 } from "./store/types.js";
 export { FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
+export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
 export {
   advanceRun,

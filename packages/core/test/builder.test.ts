@@ -401,6 +401,17 @@ describe("validation", () => {
     expect(e.message).toContain('""');
   });
 
+  it("rejects a lone surrogate (ill-formed UTF-16) in flow names, task and step ids and signal names, naming the field", () => {
+    const cases: [() => unknown, RegExp][] = [
+      [() => flow<number>("order\ud83e").then(inc).build(), /flow name/],
+      [() => task("charge\udc00", (n: number) => n), /task id/],
+      [() => flow<number>("x").delay("wait\ud800", 1).build(), /step id/],
+      [() => flow<number>("x").waitForSignal("approval", "approved\udbff").build(), /signal name/],
+    ];
+    for (const [build, field] of cases) expect(validationErrorOf(build).message).toMatch(field);
+    expect(flow<number>("order\ud83e\udd20").then(inc).build().name).toBe("order\ud83e\udd20");
+  });
+
   it("rejects a blank task id", () => {
     const e = validationErrorOf(() => task("  ", (n: number) => n));
     expect(e.message).toMatch(/task id/);

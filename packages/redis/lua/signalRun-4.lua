@@ -1,5 +1,6 @@
 --[[
-  Buffers a signal (first in, first out per name). When the run is parked
+  Buffers a signal (first in, first out per name), and records its name in
+  the run's set of buffered names so the buffer goes when the run finishes. When the run is parked
   waiting for it, the run becomes due now ("woke"); otherwise it waits in the
   buffer until a step takes it.
 
@@ -52,6 +53,8 @@ local function remember(outcome)
 end
 
 redis.call("RPUSH", KEYS[2], ARGV[4])
+-- Derived from the prefix, as writeHeader derives it to drop the buffers when the run finishes.
+redis.call("SADD", ctx.prefix .. "signames:" .. ctx.id, ARGV[3])
 if h.status ~= "parked" or not waitsForSignal(waits, ARGV[3]) then
   remember("buffered")
   return { 0, "buffered", tonumber(h.dueAt) or false, tonumber(h.version), 0 }

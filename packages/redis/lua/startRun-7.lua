@@ -41,5 +41,7 @@ redis.call("ZADD", KEYS[4], now, ctx.id)
 redis.call("ZADD", KEYS[5], now, ctx.id)
 redis.call("ZADD", KEYS[6], now, ctx.id)
 redis.call("ZADD", KEYS[7], now, ctx.id)
+-- The workflow-and-status index is derived, as writeHeader derives it when the status changes.
+redis.call("ZADD", ctx.prefix .. "wfstatus:pending:" .. ARGV[3], now, ctx.id)
 local reply = headerReply(ctx)
 return { 0, 1, reply[1], reply[2] }

@@ -6,4 +6,4 @@ export { RedisStore, createRedisStore, type RedisStoreOptions } from "./store.js
 export { keyLayout, type KeyLayout } from "./keys.js";
 export { ScriptErrorCode } from "./script-errors.js";
 export { reportConnectionErrors } from "./connection-errors.js";
-export { dropNamespace, namespaceKeys } from "./namespace.js";
+export { assertNamespace, dropNamespace, namespaceKeys } from "./namespace.js";

@@ -5,9 +5,12 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua` and `includes/header.lua` derive the
- * `run:`, `att:` and `status:` keys and the `finished` channel from the
- * prefix in the same way: change both together.
+ * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua` and
+ * `includes/header.lua` derive the `run:`, `att:`, `status:`, `wfstatus:`,
+ * `wf:`, `all`, `due`, `signames:` and `sig:` keys and the `finished` channel
+ * from the prefix in the same way: change them together. A status is one of
+ * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` the
+ * workflow name runs to the end of the key.
  */
 import type { RunStatus } from "@parkway/core";
 
@@ -23,14 +26,18 @@ export interface KeyLayout {
   outputs(id: string): string;
   /** Input and result: hash with fields `input` and `result`. */
   data(id: string): string;
-  /** Signal buffer of (run, name): list, oldest first. */
+  /** Signal buffer of (run, name): list, oldest first. Deleted when the run finishes. */
   signals(id: string, name: string): string;
+  /** Names of every signal buffered for the run: set, so the buffers can be deleted when it finishes. */
+  signalNames(id: string): string;
   /** Delivery ids of signals the run was sent: hash of delivery id to how the signal was delivered (expiring). */
   deliveries(id: string): string;
   /** Runs of one status: sorted set scored by createdAt. */
   status(status: RunStatus): string;
   /** Runs of one workflow: sorted set scored by createdAt. */
   workflow(name: string): string;
+  /** Runs of one workflow in one status: sorted set scored by createdAt (for `list` with both filters). */
+  workflowStatus(name: string, status: RunStatus): string;
   /** Every run: sorted set scored by createdAt. */
   readonly all: string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
@@ -49,9 +56,11 @@ export function keyLayout(namespace: string): KeyLayout {
     outputs: (id) => `${prefix}out:${id}`,
     data: (id) => `${prefix}data:${id}`,
     signals: (id, name) => `${prefix}sig:${Buffer.byteLength(id)}:${id}:${name}`,
+    signalNames: (id) => `${prefix}signames:${id}`,
     deliveries: (id) => `${prefix}delivered:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
+    workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
     all: `${prefix}all`,
     due: `${prefix}due`,
     finished: `${prefix}finished`,

@@ -14,10 +14,11 @@
  */
 import {
   DEFAULT_MAX_PAYLOAD_BYTES,
+  decodeListCursor,
+  encodeListCursor,
   PayloadTooLargeError,
   RUN_STATUSES,
   ClosedError,
-  ValidationError,
   type AcquireResult,
   type CommitResult,
   type ControlResult,
@@ -44,7 +45,8 @@ import { keyLayout, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
-import { checkEvictionPolicy } from "./eviction.js";
+import { checkAppendOnly, checkEvictionPolicy } from "./eviction.js";
+import { assertNamespace } from "./namespace.js";
 
 /** How to reach Redis and where in it to keep runs. */
 export interface RedisStoreOptions {
@@ -54,7 +56,10 @@ export interface RedisStoreOptions {
   readonly namespace?: string;
   /** Largest payload (input, output, signal, result) in bytes. Default 1 MiB. */
   readonly maxPayloadBytes?: number;
-  /** Told of configuration problems (an eviction policy other than `noeviction`). Default `process.emitWarning`. */
+  /**
+   * Told of configuration problems (an eviction policy other than `noeviction`; Redis without AOF, when
+   * {@link RedisStore.checkPersistence} is called). Default `process.emitWarning`.
+   */
   readonly onWarning?: (message: string) => void;
 }
 
@@ -74,13 +79,12 @@ export class RedisStore implements Store {
   private readonly onWarning: (message: string) => void;
   private readonly finishes: FinishChannel;
   private policyChecked: Promise<void> | null = null;
+  private persistenceChecked: Promise<void> | null = null;
   private closed = false;
 
   constructor(options: RedisStoreOptions) {
     const namespace = options.namespace ?? "parkway";
-    if (typeof namespace !== "string" || namespace === "") {
-      throw new ValidationError(`namespace must be a non-empty string, got ${namespace === "" ? '""' : typeof namespace}`);
-    }
+    assertNamespace(namespace);
     this.keys = keyLayout(namespace);
     this.ownsConnection = typeof options.connection === "string";
     this.redis = typeof options.connection === "string" ? new Redis(options.connection) : options.connection;
@@ -243,17 +247,25 @@ export class RedisStore implements Store {
   async list(query: ListQuery): Promise<ListPage> {
     const k = this.keys;
     const limit = query.limit ?? 100;
-    const index = query.status !== undefined ? k.status(query.status) : query.workflow !== undefined ? k.workflow(query.workflow) : k.all;
-    const byWorkflow = query.status !== undefined && query.workflow !== undefined;
-    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-    const args = [k.prefix, byWorkflow ? "1" : "0", query.workflow ?? "", after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit];
+    const { status, workflow } = query;
+    // Each combination of filters has an index of its own, so a page never walks past other runs.
+    const index =
+      status !== undefined && workflow !== undefined
+        ? k.workflowStatus(workflow, status)
+        : status !== undefined
+          ? k.status(status)
+          : workflow !== undefined
+            ? k.workflow(workflow)
+            : k.all;
+    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
+    const args = [k.prefix, after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit, workflow ?? ""];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
     const runs = reply.slice(2).map((entry) => {
-      const [header, attempts] = asArray(entry);
-      return parseHeader(text(fields0(header)), header, attempts);
+      const [id, header, attempts] = asArray(entry);
+      return parseHeader(text(id), header, attempts);
     });
     const last = runs[runs.length - 1];
-    return { runs, cursor: reply[1] === 1 && last ? encodeCursor(last) : null };
+    return { runs, cursor: reply[1] === 1 && last ? encodeListCursor(last) : null };
   }
 
   /**
@@ -298,6 +310,15 @@ export class RedisStore implements Store {
   onFinish(listener: FinishListener): Promise<() => Promise<void>> {
     if (this.closed) return Promise.reject(closedError());
     return this.finishes.add(listener);
+  }
+
+  /**
+   * Warns through `onWarning`, once per store, when Redis keeps no append-only file (`appendonly no`):
+   * a Redis restart then loses what was written since its last snapshot. Workers call it when they
+   * start. Says nothing when Redis refuses CONFIG (managed Redis), and never throws.
+   */
+  checkPersistence(): Promise<void> {
+    return (this.persistenceChecked ??= checkAppendOnly(this.redis, this.onWarning));
   }
 
   /** Quits the subscriber and, when the store opened it, the connection. A shared connection stays open. */
@@ -351,21 +372,4 @@ function nullableNumber(reply: unknown): number | null {
 
 function closedError(): ClosedError {
   return new ClosedError("the Redis store is closed");
-}
-
-/** The id of a header reply, read before parsing so a corrupt header is named. */
-function fields0(header: unknown): unknown {
-  const flat = asArray(header);
-  for (let i = 0; i + 1 < flat.length; i += 2) if (text(flat[i]) === "id") return flat[i + 1];
-  return "";
-}
-
-/** Same shape as the memory store's cursor: an opaque (createdAt, id) pair. */
-function encodeCursor(h: RunHeader): string {
-  return Buffer.from(JSON.stringify([h.createdAt, h.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [number, string];
-  return { createdAt, id };
 }

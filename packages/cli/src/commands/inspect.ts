@@ -1,5 +1,5 @@
 /** Commands that look at runs: status (with the continuation tree) and list. */
-import { describeRun, WorkflowRegistry, type RunStatus, type RunView, type Workflow } from "@parkway/core";
+import { describeRun, isParkwayError, WorkflowRegistry, type RunStatus, type RunView, type Workflow } from "@parkway/core";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { renderList, renderRun, type TreeOrReason } from "../render/run.js";
 import { loadWorkflowsOption } from "../session.js";
@@ -60,8 +60,8 @@ export async function listCommand(ctx: CommandContext, options: ListOptions): Pr
     try {
       page = await client.list(query);
     } catch (error) {
-      // The cursor is opaque: one that was not handed out by `list` fails to decode before Redis is asked.
-      if (options.cursor !== undefined && (error instanceof SyntaxError || error instanceof TypeError)) {
+      // The cursor is opaque: one that was not handed out by `list` is refused before Redis is asked.
+      if (options.cursor !== undefined && isParkwayError(error, "VALIDATION") && error.context.option === "cursor") {
         throw new CliError(
           `--cursor: "${options.cursor}" is not a cursor printed by a previous list`,
           ExitCode.BadArguments,

@@ -4,7 +4,7 @@ import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV
 import { hashTree } from "../tree/hash.js";
 import type { Continuation, StepOptions } from "../tree/nodes.js";
 import { assertName, normalizeOptions, task, type Task, type TaskContext, type TaskFn, type TaskOptions } from "./task.js";
-import type { StepFn, Workflow } from "./workflow.js";
+import { BUILT, isBuiltWorkflow, type StepFn, type Workflow } from "./workflow.js";
 
 /** What a branch, a route branch or a child step may run: a task or a whole sub-flow. */
 export type Target<In, Out> = Task<In, Out> | Workflow<In, Out>;
@@ -152,7 +152,7 @@ export class FlowBuilder<In, Cur> {
     let next: Continuation | null = null;
     for (let i = this.steps.length - 1; i >= 0; i--) next = compiler.step(this.steps[i]!, next);
     const root = next!;
-    return Object.freeze({
+    const workflow: Workflow<In, Cur> = {
       kind: "workflow",
       name: this.name,
       // The tree only: schemas, like functions, are code, so a new or edited schema keeps the
@@ -162,7 +162,10 @@ export class FlowBuilder<In, Cur> {
       functions: compiler.functions,
       stepSchemas: compiler.schemas,
       ...(this.inputSchema === undefined ? {} : { inputSchema: this.inputSchema }),
-    });
+    };
+    // Not enumerable, so a spread copy (`{ ...wf, name: "other" }`, whose hash no longer fits) is not built.
+    Object.defineProperty(workflow, BUILT, { value: true });
+    return Object.freeze(workflow);
   }
 }
 
@@ -293,7 +296,7 @@ class Compiler {
       }
       case "flow": {
         const child = spec.workflow;
-        if (child?.kind !== "workflow") this.fail("thenFlow() takes a built workflow");
+        if (!isBuiltWorkflow(child)) this.fail("thenFlow() takes a workflow built by flow(...).build()");
         this.claim(child.name, "child flow name");
         return this.embed(child, `${child.name}/`, `child flow "${child.name}"`, next);
       }
@@ -331,7 +334,7 @@ class Compiler {
       if (target.schemas) this.schemas.set(prefix + target.id, target.schemas);
       return freeze({ kind: "task", id: target.id, ref: prefix + target.id, options: target.options, next: tail });
     }
-    if (target?.kind !== "workflow") this.fail(`${where} must be a task or a built workflow`);
+    if (!isBuiltWorkflow(target)) this.fail(`${where} must be a task or a workflow built by flow(...).build()`);
     for (const [ref, fn] of target.functions) this.functions.set(prefix + ref, fn);
     for (const [ref, schemas] of target.stepSchemas ?? []) this.schemas.set(prefix + ref, schemas);
     return requalify(target.root, prefix, tail);

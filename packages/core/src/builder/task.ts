@@ -2,6 +2,7 @@ import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
 import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
 import type { StepOptions } from "../tree/nodes.js";
+import { assertWellFormed } from "../well-formed.js";
 
 /** What a task receives besides its input. */
 export interface TaskContext {
@@ -13,7 +14,12 @@ export interface TaskContext {
   readonly stepId: string;
   /** 1 for the first attempt, 2 for the first retry, ... */
   readonly attempt: number;
-  /** Stable per instance and commit key: use it to make the task's own side effects idempotent. */
+  /**
+   * Stable per instance and commit key: use it to make the task's own side effects idempotent.
+   * It is `<instance id>/<stepId>` with `%` and `/` in the instance id escaped as `%25` and `%2F`
+   * (run `order-7`, step `charge/card`: `order-7/charge/card`; run `order-7/charge`, step `card`:
+   * `order-7%2Fcharge/card`), so no two steps of any runs share one.
+   */
   readonly idempotencyKey: string;
   /** Aborts when the attempt's timeout passes or the run is cancelled. */
   readonly signal: AbortSignal;
@@ -160,11 +166,15 @@ export function normalizeOptions(options: TaskOptions, where: string): StepOptio
   });
 }
 
-/** @throws ValidationError unless `value` is a non-empty string without `/`, `#`, `[` or `]` (used to qualify ids). */
+/**
+ * @throws ValidationError unless `value` is a non-empty, well-formed string without `/`, `#`, `[` or `]`
+ * (used to qualify ids).
+ */
 export function assertName(value: unknown, what: string): asserts value is string {
   if (typeof value !== "string" || value.trim() === "") {
     throw new ValidationError(`${what} must be a non-empty string, got ${JSON.stringify(value) ?? String(value)}`);
   }
+  assertWellFormed(value, what);
   if (/[/#[\]]/.test(value)) {
     throw new ValidationError(`${what} "${value}" must not contain "/", "#", "[" or "]"`, { step: value });
   }

@@ -8,6 +8,19 @@ export type StepFn = (input: unknown, ctx: TaskContext) => unknown;
 declare const types: unique symbol;
 
 /**
+ * Set by `build()` on every workflow it makes, so `start` and the registries
+ * refuse look-alikes (`{ kind: "workflow" }`) before they reach a store. From
+ * the global symbol registry, so a workflow built by one copy of
+ * `@parkway/core` is recognised by another (as errors are, see errors.ts).
+ */
+export const BUILT: unique symbol = Symbol.for("parkway.workflow");
+
+/** True for a workflow made by `flow(...).build()` (by any copy of `@parkway/core`). */
+export function isBuiltWorkflow(value: unknown): value is Workflow {
+  return typeof value === "object" && value !== null && (value as { [BUILT]?: unknown })[BUILT] === true;
+}
+
+/**
  * A built workflow: its name, the hash of its shape and the root of its
  * continuation tree. `functions` maps each node's `ref` to the code it runs,
  * `stepSchemas` to the schemas that check its payloads.

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { context as otelContext, type Context } from "@opentelemetry/api";
-import type { Workflow } from "../builder/workflow.js";
+import { isBuiltWorkflow, type Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
 import { type Duration, toMs } from "../duration.js";
@@ -21,8 +21,10 @@ import {
 } from "../errors.js";
 import type { ControlResult, CountQuery, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
+import { decodeListCursor } from "../store/cursor.js";
 import { checkWorkflowInput } from "../schema.js";
 import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
+import { assertWellFormed } from "../well-formed.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
@@ -121,6 +123,9 @@ const RESULT_RECHECK_MS = 5_000;
 
 const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
 
+/** The options `list` takes. */
+const LIST_OPTIONS: readonly string[] = ["status", "workflow", "limit", "cursor"] satisfies readonly (keyof ListQuery)[];
+
 /** Start runs, signal them, watch them and steer them. */
 export class DurableClient {
   protected readonly store: Store;
@@ -151,7 +156,9 @@ export class DurableClient {
   async start<In, Out>(workflow: Workflow<In, Out> | string, input: In, options: StartOptions = {}): Promise<RunHandle> {
     this.assertOpen();
     const definition = typeof workflow === "string" ? this.registry().latest(workflow) : workflow;
-    if (definition?.kind !== "workflow") throw new ValidationError("start() takes a built workflow or a registered workflow name");
+    if (!isBuiltWorkflow(definition)) {
+      throw new ValidationError("start() takes a workflow built by flow(...).build() or a registered workflow name");
+    }
     // Only an absent id is generated: a null or other non-string id is a caller's bug, not a request for a new run.
     const id = options.id === undefined ? randomUUID() : options.id;
     assertId(id, "instance id");
@@ -163,7 +170,7 @@ export class DurableClient {
       otelContext.active(),
       async (_span, trace) => {
         // The schema runs before anything is stored, and what is stored is its output.
-        const checked = await checkWorkflowInput(definition as Workflow, input, id);
+        const checked = await checkWorkflowInput(definition, input, id);
         const bytes = encode(checked, {
           what: `input of run "${id}"`,
           maxBytes: this.maxPayloadBytes,
@@ -289,16 +296,32 @@ export class DurableClient {
     return result;
   }
 
-  /** Runs by status and/or workflow, oldest first; pass `cursor` back for the next page. */
+  /**
+   * Runs by status and/or workflow, oldest first; pass `cursor` back for the next page.
+   * @throws ValidationError naming the option: an unknown option, an unknown status, a bad workflow
+   * name, a `limit` that is not an integer from 1 to 10000, a `cursor` no previous page returned.
+   */
   async list(query: ListQuery = {}): Promise<{ runs: readonly RunSummary[]; cursor: string | null }> {
+    if (query === null || typeof query !== "object" || Array.isArray(query)) {
+      throw new ValidationError(`list: the query must be an object, got ${describe(query)}`);
+    }
+    const unknown = Object.keys(query).filter((key) => !LIST_OPTIONS.includes(key));
+    if (unknown.length > 0) {
+      throw new ValidationError(`list: unknown option ${JSON.stringify(unknown[0])} (use ${LIST_OPTIONS.join(", ")})`, {
+        option: unknown[0],
+      });
+    }
     if (query.status !== undefined && !STATUSES.includes(query.status)) {
-      throw new ValidationError(`list: unknown status ${JSON.stringify(query.status)} (use one of ${STATUSES.join(", ")})`);
+      throw new ValidationError(`list: unknown status ${JSON.stringify(query.status)} (use one of ${STATUSES.join(", ")})`, {
+        option: "status",
+      });
     }
     if (query.workflow !== undefined) assertId(query.workflow, "workflow name");
     const limit = query.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
-      throw new ValidationError(`list: limit must be an integer from 1 to 10000, got ${String(limit)}`);
+    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new ValidationError(`list: limit must be an integer from 1 to 10000, got ${describe(limit)}`, { option: "limit" });
     }
+    if (query.cursor !== undefined) decodeListCursor(query.cursor);
     const page = await this.store.list({ ...query, limit });
     return {
       runs: page.runs.map((h) => ({
@@ -421,16 +444,18 @@ export class DurableClient {
   }
 }
 
-/** @throws ValidationError unless `value` is a non-empty string of at most 512 characters. */
+/** @throws ValidationError unless `value` is a non-empty, well-formed string of at most 512 characters. */
 export function assertId(value: unknown, what: string): asserts value is string {
   if (typeof value !== "string" || value.length === 0 || value.length > 512) {
     throw new ValidationError(`${what} must be a non-empty string of at most 512 characters, got ${describe(value)}`, {
       value: describe(value),
     });
   }
+  assertWellFormed(value, what);
 }
 
 function describe(value: unknown): string {
   if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
+  if (typeof value === "number") return String(value);
   return value === null ? "null" : typeof value;
 }

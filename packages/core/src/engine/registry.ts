@@ -1,4 +1,4 @@
-import type { Workflow } from "../builder/workflow.js";
+import { isBuiltWorkflow, type Workflow } from "../builder/workflow.js";
 import { UnknownWorkflowError, ValidationError } from "../errors.js";
 import type { DefinitionLookup } from "../executors/checkpoint.js";
 
@@ -17,11 +17,11 @@ export class WorkflowRegistry implements DefinitionLookup {
   }
 
   register(workflow: Workflow<never, unknown>): void {
-    if (workflow?.kind !== "workflow") {
+    if (!isBuiltWorkflow(workflow)) {
       throw new ValidationError("workflows must hold built workflows (call .build() on the flow)");
     }
-    this.byHash.set(`${workflow.name}\u0000${workflow.hash}`, workflow as Workflow);
-    this.latestByName.set(workflow.name, workflow as Workflow);
+    this.byHash.set(`${workflow.name}\u0000${workflow.hash}`, workflow);
+    this.latestByName.set(workflow.name, workflow);
   }
 
   find(name: string, hash: string): Workflow | undefined {

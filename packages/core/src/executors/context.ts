@@ -4,9 +4,17 @@ import type { Workflow } from "../builder/workflow.js";
 import { UnsupportedStepError } from "../errors.js";
 import { nodesOf } from "../tree/nodes.js";
 
-/** The idempotency key of a step: stable per instance and commit key. */
+/**
+ * The idempotency key of a step: `<instance id>/<commit key>`, stable per
+ * instance and commit key, with `%` and `/` in the instance id written as
+ * `%25` and `%2F`. Commit keys hold `/` (`charge/card`) and instance ids may,
+ * so without the escape run `order-7` step `charge/card` and run
+ * `order-7/charge` step `card` would share a key. Escaped, the first `/` always
+ * ends the instance id, so two steps never share a key; an id without `%` or
+ * `/` reads as it is (`order-7/charge/card`).
+ */
 export function idempotencyKey(instanceId: string, key: string): string {
-  return `${instanceId}/${key}`;
+  return `${instanceId.replace(/[%/]/g, (c) => (c === "%" ? "%25" : "%2F"))}/${key}`;
 }
 
 export function taskContext(workflow: string, instanceId: string, stepId: string, attempt: number, signal: AbortSignal): TaskContext {

@@ -7,6 +7,7 @@
 import type { Clock } from "../clock.js";
 import { realClock } from "../clock.js";
 import { RunFinishedError, StaleVersionError, UnknownInstanceError, type SerializedError } from "../errors.js";
+import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import {
   FINISHED_STATUSES,
   type AcquireResult,
@@ -287,7 +288,7 @@ export class MemoryStore implements Store {
 
   async list(query: ListQuery): Promise<ListPage> {
     const limit = query.limit ?? 100;
-    const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
     const matching = [...this.runs.values()]
       .map((r) => r.header)
       .filter(
@@ -297,7 +298,7 @@ export class MemoryStore implements Store {
       .filter((h) => after === null || compareByCreation(h, after) > 0);
     const page = matching.slice(0, limit);
     const last = page[page.length - 1];
-    return { runs: page, cursor: matching.length > limit && last ? encodeCursor(last) : null };
+    return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(last) : null };
   }
 
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
@@ -376,6 +377,8 @@ export class MemoryStore implements Store {
 
   private write(r: Record_, changes: Partial<Mutable<RunHeader>>): void {
     r.header = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: this.clock.now() };
+    // A finished run takes no signal: what is still buffered (a misspelled name, one no step waited for) goes with it.
+    if (changes.status !== undefined && FINISHED_STATUSES.includes(changes.status)) r.signals.clear();
   }
 
   /**
@@ -424,13 +427,4 @@ export function earliestDeadline(waits: readonly Wait[]): number | null {
 
 function compareByCreation(a: Pick<RunHeader, "createdAt" | "id">, b: Pick<RunHeader, "createdAt" | "id">): number {
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-function encodeCursor(h: RunHeader): string {
-  return Buffer.from(JSON.stringify([h.createdAt, h.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): Pick<RunHeader, "createdAt" | "id"> {
-  const [createdAt, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [number, string];
-  return { createdAt, id };
 }

@@ -148,6 +148,69 @@ export function describeBadInputConformance(name: string, makeHarness: () => Eng
       expect((await e.list()).runs.map((r) => r.id)).toEqual(["w"]);
     });
 
+    it("ids and names with a lone surrogate (ill-formed UTF-16) are refused with ValidationError naming the field", async () => {
+      const e = await engine([waiter]);
+      // As UTF-8 (what Redis stores) both lone surrogates become U+FFFD: they would name one run.
+      await expect(e.start(waiter, 1, { id: "order-\ud83e" })).rejects.toMatchObject({ code: "VALIDATION", message: /instance id/ });
+      await expect(e.start(waiter, 1, { id: "order-\udc00" })).rejects.toMatchObject({ code: "VALIDATION", message: /instance id/ });
+      await e.start(waiter, 1, { id: "w" });
+      const before = await parked(e, "w");
+      const refused: [() => Promise<unknown>, RegExp][] = [
+        [() => e.signal("w", "go\ud800", 1), /signal name/],
+        [() => e.signal("w\udfff", "go", 1), /instance id/],
+        [() => e.signal("w", "go", 1, { deliveryId: "d\ud800" }), /signal delivery id/],
+        [() => e.status("w\ud800"), /instance id/],
+        [() => e.cancel("w\ud800"), /instance id/],
+        [() => e.list({ workflow: "bad-input-waiter\ud800" }), /workflow name/],
+      ];
+      for (const [call, field] of refused) await expect(call()).rejects.toMatchObject({ code: "VALIDATION", message: field });
+      expect(await e.status("w")).toEqual(before);
+      expect((await e.list()).runs.map((r) => r.id)).toEqual(["w"]);
+      // A well-formed pair is one character, not a lone surrogate.
+      expect((await e.start(waiter, 1, { id: "order-\ud83e\udd20" })).created).toBe(true);
+    });
+
+    it("a list cursor no page returned, an unknown list option or a bad limit is a ValidationError naming it", async () => {
+      const e = await engine([waiter]);
+      for (const id of ["l1", "l2", "l3"]) await e.start(waiter, 1, { id });
+      const b64 = (text: string) => Buffer.from(text).toString("base64url");
+      const cursors: unknown[] = ["garbage!", "abc", "%%%", b64("[1]"), b64('["x","y"]'), b64('{"a":1}'), b64("[1,2]"), b64("not json")];
+      for (const cursor of [...cursors, 5, null, {}]) {
+        await expect(e.list({ cursor: cursor as string })).rejects.toMatchObject({ code: "VALIDATION", message: /cursor/ });
+      }
+      const options: [unknown, RegExp][] = [
+        [{ statuz: "parked" }, /statuz/],
+        [{ limit: "5" }, /limit/],
+        [{ limit: 0 }, /limit/],
+        [{ limit: 10_001 }, /limit/],
+        [{ limit: 1.5 }, /limit/],
+        [{ status: 5 }, /status/],
+        [{ workflow: 5 }, /workflow/],
+        [null, /query/],
+        ["parked", /query/],
+      ];
+      for (const [query, named] of options) {
+        await expect(e.list(query as object)).rejects.toMatchObject({ code: "VALIDATION", message: named });
+      }
+      // A cursor a page returned still works.
+      const first = await e.list({ limit: 2 });
+      expect((await e.list({ limit: 2, cursor: first.cursor! })).runs.map((r) => r.id)).toEqual(["l3"]);
+    });
+
+    it("start refuses a workflow not built by flow().build() with ValidationError, and stores nothing", async () => {
+      const e = await engine([waiter]);
+      const fakes: unknown[] = [
+        { kind: "workflow" },
+        { kind: "workflow", name: "fake", hash: "h", root: waiter.root, functions: new Map() },
+        { ...waiter, name: "renamed" },
+      ];
+      for (const fake of fakes) {
+        await expect(e.start(fake as Workflow, 1, { id: "fake" })).rejects.toMatchObject({ code: "VALIDATION", message: /flow/ });
+      }
+      expect((await e.list()).runs).toEqual([]);
+      expect((await e.start(waiter, 1, { id: "real" })).created).toBe(true);
+    });
+
     it("a signal sent again with the same delivery id is buffered once, even after the run finished", async () => {
       const twice = flow<null>("bad-input-two-waits").waitForSignal<string>("one", "go").waitForSignal<string>("two", "go").build();
       const e = await engine([twice]);

@@ -377,6 +377,26 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       expect(done.steps[0]?.attempts).toBe(3);
     });
 
+    it("idempotency keys never collide: a '/' or '%' in the instance id is escaped, the commit key follows the first '/'", async () => {
+      const keys = new Map<string, string>();
+      const record = (_: unknown, ctx: { instanceId: string; stepId: string; idempotencyKey: string }) => {
+        keys.set(`${ctx.instanceId} ${ctx.stepId}`, ctx.idempotencyKey);
+        return 1;
+      };
+      const nested = flow<null>("idem-nested").thenFlow(flow<null>("charge").then("card", record).build()).build();
+      const flat = flow<null>("idem-flat").then("card", record).build();
+      const e = await engine([nested, flat]);
+      await e.start(nested, null, { id: "order-7" });
+      await e.start(flat, null, { id: "order-7/charge" });
+      await e.start(flat, null, { id: "order-7%2Fcharge" });
+      for (const id of ["order-7", "order-7/charge", "order-7%2Fcharge"]) await finished(e, id);
+      expect(Object.fromEntries(keys)).toEqual({
+        "order-7 charge/card": "order-7/charge/card",
+        "order-7/charge card": "order-7%2Fcharge/card",
+        "order-7%2Fcharge card": "order-7%252Fcharge/card",
+      });
+    });
+
     it("tasks see the instance id and an idempotency key stable per step", async () => {
       const seen: string[] = [];
       const wf = flow<null>("ids")

@@ -48,9 +48,27 @@ local function liveError(h)
 end
 
 --[[
+  The names of the signals ever buffered for a run live in the set
+  `signames:<id>` (signalRun adds to it), so the buffers can go with the run:
+  a finished run takes no signal, and a buffered one (a misspelled name, one
+  no step waited for) would otherwise stay for ever. A buffer key spells the
+  id's byte length (#id in Lua) as keys.ts does.
+]]
+local function dropSignalBuffers(ctx)
+  local namesKey = ctx.prefix .. "signames:" .. ctx.id
+  local names = redis.call("SMEMBERS", namesKey)
+  if #names == 0 then return end
+  for _, name in ipairs(names) do
+    redis.call("DEL", ctx.prefix .. "sig:" .. #ctx.id .. ":" .. ctx.id .. ":" .. name)
+  end
+  redis.call("DEL", namesKey)
+end
+
+--[[
   Every write goes through here, as MemoryStore.write does: the version goes
-  up by one and updatedAt is stamped, and the status index, due index and
-  finish channel follow the header in the same atomic step. `changes` maps
+  up by one and updatedAt is stamped, and the status indexes (by status, and
+  by workflow and status), due index and finish channel follow the header in
+  the same atomic step. A run that finishes loses its signal buffers. `changes` maps
   header fields to their new string values ("" for null).
 ]]
 local function writeHeader(ctx, h, changes)
@@ -69,6 +87,10 @@ local function writeHeader(ctx, h, changes)
   if changes.status and changes.status ~= before then
     redis.call("ZREM", ctx.prefix .. "status:" .. before, ctx.id)
     redis.call("ZADD", ctx.prefix .. "status:" .. changes.status, h.createdAt, ctx.id)
+    if h.workflow then
+      redis.call("ZREM", ctx.prefix .. "wfstatus:" .. before .. ":" .. h.workflow, ctx.id)
+      redis.call("ZADD", ctx.prefix .. "wfstatus:" .. changes.status .. ":" .. h.workflow, h.createdAt, ctx.id)
+    end
   end
   if changes.dueAt == "" then
     redis.call("ZREM", ctx.dueKey, ctx.id)
@@ -76,6 +98,7 @@ local function writeHeader(ctx, h, changes)
     redis.call("ZADD", ctx.dueKey, changes.dueAt, ctx.id)
   end
   if changes.status and FINISHED[changes.status] then
+    dropSignalBuffers(ctx)
     redis.call("PUBLISH", ctx.prefix .. "finished", cjson.encode({ ctx.id, changes.status }))
   end
   return version

@@ -1,0 +1,79 @@
+/**
+ * `list` on Redis: one index per combination of filters, a run whose header
+ * is gone skipped (and its index entries dropped), cursors checked.
+ */
+import type { RunStatus } from "@parkway/core";
+import { Redis } from "ioredis";
+import { expect, it } from "vitest";
+import type { RedisStore } from "../src/index.js";
+import { payload, randomNamespace, useStore } from "./helpers.js";
+
+const ns = randomNamespace();
+let redis: Redis;
+let store: RedisStore;
+
+useStore(ns, (r, s) => {
+  redis = r;
+  store = s;
+});
+
+const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
+
+/** Every index `id` is a member of, by key. */
+async function indexesOf(id: string, workflow: string): Promise<string[]> {
+  const k = store.keys;
+  const candidates = [k.all, k.due, k.workflow(workflow), ...STATUSES.flatMap((s) => [k.status(s), k.workflowStatus(workflow, s)])];
+  const found: string[] = [];
+  for (const key of candidates) if ((await redis.zscore(key, id)) !== null) found.push(key);
+  return found.sort();
+}
+
+async function allPages(query: { status?: RunStatus; workflow?: string }, limit: number): Promise<string[][]> {
+  const pages: string[][] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.list({ ...query, limit, ...(cursor === null ? {} : { cursor }) });
+    pages.push(page.runs.map((r) => r.id));
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return pages;
+}
+
+it("a run whose header is gone is skipped by every list, and its index entries are dropped", async () => {
+  const ids = ["g0", "g1", "g2", "g3", "g4"];
+  for (const id of ids) await store.start({ id, workflow: "gone", hash: "h", input: payload("") });
+  const k = store.keys;
+  await redis.del(k.header("g1"), k.header("g3")); // deleted by hand, or evicted
+  expect(await indexesOf("g1", "gone")).toEqual(
+    [k.all, k.due, k.workflow("gone"), k.status("pending"), k.workflowStatus("gone", "pending")].sort(),
+  );
+
+  expect(await allPages({ workflow: "gone", status: "pending" }, 2)).toEqual([["g0", "g2"], ["g4"]]);
+  expect(await indexesOf("g1", "gone")).toEqual([]);
+  expect(await indexesOf("g3", "gone")).toEqual([]);
+
+  await redis.del(k.header("g2"));
+  expect((await store.list({ limit: 1000 })).runs.map((r) => r.id)).toEqual(["g0", "g4"]);
+  expect(await allPages({ status: "pending" }, 1)).toEqual([["g0"], ["g4"]]);
+  expect(await allPages({ workflow: "gone" }, 1)).toEqual([["g0"], ["g4"]]);
+  expect(await indexesOf("g2", "gone")).toEqual([]);
+});
+
+it("list with a status and a workflow reads the index of that pair, which follows every status change", async () => {
+  for (const id of ["p0", "p1", "p2"]) await store.start({ id, workflow: "pair", hash: "h", input: payload("") });
+  await store.start({ id: "q0", workflow: "pair-other", hash: "h", input: payload("") });
+  await store.cancel("p1");
+  const got = await store.acquire("p2", 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  const ids = async (status: RunStatus) => (await store.list({ status, workflow: "pair" })).runs.map((r) => r.id);
+  expect([await ids("pending"), await ids("cancelled"), await ids("running")]).toEqual([["p0"], ["p1"], ["p2"]]);
+  await store.finish("p2", got.run.header.version, { status: "completed", result: payload("") });
+  expect([await ids("running"), await ids("completed")]).toEqual([[], ["p2"]]);
+  expect(await redis.zrange(store.keys.workflowStatus("pair", "pending"), 0, -1)).toEqual(["p0"]);
+});
+
+it("a cursor the store did not write is a ValidationError naming the cursor", async () => {
+  for (const cursor of ["garbage!", Buffer.from('["x",1]').toString("base64url"), Buffer.from("[1,2]").toString("base64url")]) {
+    await expect(store.list({ cursor })).rejects.toMatchObject({ code: "VALIDATION", message: /cursor/ });
+  }
+});
