@@ -3,10 +3,10 @@
  * run or a signal lost for good. The store checks the policy once, on first
  * use, and warns rather than refuses (managed Redis often hides CONFIG).
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connection.js";
 
 /** Warns through `onWarning` when `maxmemory-policy` is not `noeviction`; silent when CONFIG is unavailable. */
-export async function checkEvictionPolicy(redis: Redis, onWarning: (message: string) => void): Promise<void> {
+export async function checkEvictionPolicy(redis: RedisConnection, onWarning: (message: string) => void): Promise<void> {
   let policy: string | undefined;
   try {
     const reply: unknown = await redis.config("GET", "maxmemory-policy");
