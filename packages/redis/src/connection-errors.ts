@@ -33,7 +33,7 @@ export class ConnectionWatch {
     });
     redis.on("reconnecting", (delayMs: unknown) => {
       attempt++;
-      const cause = lastError?.code ?? lastError?.message ?? "connection closed";
+      const cause = lastError?.code ?? lastError?.message ?? "connection lost";
       this.reason = `cannot reach Redis at ${address} (${cause})`;
       if (attempt <= this.reported) return;
       this.reported = attempt;

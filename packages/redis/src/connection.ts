@@ -53,7 +53,9 @@ export function isCluster(value: RedisConnection): value is Cluster {
  * @throws ValidationError naming what was given when it is none of the four forms
  */
 export function openConnection(given: unknown, what: string, overrides: RedisOptions = {}): OpenedConnection {
-  const mine: RedisOptions = { retryStrategy: reconnectDelay, ...overrides };
+  // A command waits through 3 reconnection attempts (about 7s) before it fails, close to ioredis'
+  // default of 20 quick ones; options given by the caller win over these defaults.
+  const mine: RedisOptions = { retryStrategy: reconnectDelay, maxRetriesPerRequest: 3, ...overrides };
   if (typeof given === "string") {
     if (given.trim() === "")
       throw new ValidationError(`${what}: connection is an empty string (give a Redis URL such as redis://127.0.0.1:6379)`);
@@ -108,11 +110,10 @@ function isPlainObject(value: unknown): value is RedisOptions {
 }
 
 function describeValue(value: unknown): string {
-  if (value === null) return "null";
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object")
     return `an instance of ${(value.constructor as { name?: string } | undefined)?.name ?? "an unknown class"}`;
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function" || typeof value === "symbol") return `a ${typeof value}`;
-  return `${typeof value} ${String(value)}`;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return `${typeof value} ${value}`;
+  return typeof value === "string" ? JSON.stringify(value) : `a ${typeof value}`;
 }
