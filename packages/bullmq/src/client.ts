@@ -1,17 +1,30 @@
-import { DurableClient, WorkflowRegistry, type Workflow } from "@parkway/core";
-import { RedisStore } from "@parkway/redis";
+import { checkOptions, DurableClient, optionNames, resolveLogger, WorkflowRegistry, type Logger, type Workflow } from "@parkway/core";
+import { checkConnection, RedisStore } from "@parkway/redis";
 import type { Connection } from "./connection.js";
 import { QueueWaker } from "./waker.js";
 
 export interface ParkwayClientOptions {
-  /** A Redis URL, or an ioredis connection to share. */
+  /**
+   * A Redis URL or ioredis options (`{ host, port, ... }`): the client opens its connections and
+   * `close()` closes them. Or an ioredis `Redis` or `Cluster` to share: the client never closes it.
+   */
   readonly connection: Connection;
   /** Runs and queues live under the hash tag `{namespace}` (default "parkway"). */
   readonly namespace?: string;
   /** Lets `start` take a workflow by name. */
   readonly workflows?: readonly Workflow<never, unknown>[];
   readonly maxPayloadBytes?: number;
+  /** A pino-style logger: Redis outages, wake-ups that could not be sent. Silent by default. */
+  readonly logger?: Logger;
 }
+
+const CLIENT_OPTIONS = optionNames<ParkwayClientOptions>({
+  connection: true,
+  namespace: true,
+  workflows: true,
+  maxPayloadBytes: true,
+  logger: true,
+});
 
 /**
  * Starts, signals, watches and steers runs on Redis. Needs only a Redis
@@ -23,16 +36,21 @@ export class ParkwayClient extends DurableClient {
   readonly wakeQueue: QueueWaker;
 
   constructor(options: ParkwayClientOptions) {
+    checkOptions("ParkwayClient", options, CLIENT_OPTIONS);
+    checkConnection(options.connection, "ParkwayClient");
     const namespace = options.namespace ?? "parkway";
+    const logger = resolveLogger(options.logger, "ParkwayClient");
     const store = new RedisStore({
       connection: options.connection,
       namespace,
+      logger,
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
-    const waker = new QueueWaker(options.connection, namespace);
+    const waker = new QueueWaker(options.connection, namespace, store.connectionWatch);
     super({
       store,
       waker,
+      logger,
       ...(options.workflows ? { workflows: new WorkflowRegistry(options.workflows) } : {}),
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });

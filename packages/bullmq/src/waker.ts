@@ -1,7 +1,7 @@
 import { context as otelContext } from "@opentelemetry/api";
 import type { Wake, Waker } from "@parkway/core";
 import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import { closeConnection, type ConnectionWatch, type RedisConnection } from "@parkway/redis";
 import { queueConnection, type Connection } from "./connection.js";
 import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobData, wakeJobId, type WakeJobData } from "./wake-jobs.js";
 
@@ -16,18 +16,22 @@ const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
  */
 export class QueueWaker implements Waker {
   readonly queue: Queue<WakeJobData>;
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
 
   constructor(
     connection: Connection,
     private readonly namespace: string,
+    watch: ConnectionWatch,
   ) {
-    this.redis = queueConnection(connection);
+    this.redis = queueConnection(connection, "the wake-up queue", watch);
     this.queue = new Queue<WakeJobData>(WAKE_QUEUE, {
       connection: this.redis,
       prefix: queuePrefix(namespace),
       defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
     });
+    // Without a listener BullMQ prints each connection error with its stack. The connection watch
+    // reports outages once per retry, and a failed command rejects at its caller.
+    this.queue.on("error", () => undefined);
   }
 
   async wake(id: string, wake: Wake): Promise<void> {
@@ -52,7 +56,7 @@ export class QueueWaker implements Waker {
 
   async close(): Promise<void> {
     await this.queue.close();
-    await this.redis.quit().catch(() => undefined);
+    await closeConnection(this.redis);
   }
 
   private pendingKey(id: string): string {

@@ -7,25 +7,32 @@
 import {
   advanceRun,
   checkpointOptions,
+  parkwayMetrics,
+  MetricNames,
   realClock,
+  resolveLogger,
   toMs,
   WorkflowRegistry,
   type AdvanceOutcome,
   type CheckpointOptions,
   type DurableRunnerOptions,
   type Duration,
+  type Logger,
   type Workflow,
 } from "@parkway/core";
-import { type Context, ROOT_CONTEXT } from "@opentelemetry/api";
-import { RedisStore } from "@parkway/redis";
+import { type Context, type ObservableGauge, type ObservableResult, ROOT_CONTEXT } from "@opentelemetry/api";
+import { checkConnection, closeConnection, connectionAddress, RedisStore, type RedisConnection } from "@parkway/redis";
 import { Worker, type Job } from "bullmq";
-import type { Redis } from "ioredis";
 import { queueConnection, type Connection } from "./connection.js";
 import { QueueWaker } from "./waker.js";
 import { queuePrefix, WAKE_QUEUE, wakeJobContext, type WakeJobData } from "./wake-jobs.js";
 
 export interface WorkflowWorkerOptions extends DurableRunnerOptions {
-  /** A Redis URL, or an ioredis connection to share. */
+  /**
+   * A Redis URL or ioredis options (`{ host, port, ... }`): the worker opens its connections and
+   * `close()` closes them. Or an ioredis `Redis` or `Cluster` to share: the worker never closes it
+   * (it opens its own BullMQ connections from it, and closes those).
+   */
   readonly connection: Connection;
   readonly workflows: readonly Workflow<never, unknown>[];
   /** Runs advanced at once by this worker (default 10). Step functions are bounded by `stepConcurrency`. */
@@ -40,6 +47,12 @@ export interface WorkflowWorkerOptions extends DurableRunnerOptions {
   readonly sweepGrace?: Duration;
   readonly maxPayloadBytes?: number;
 }
+
+/** Whether a worker can do its work: what `/readyz` answers. */
+export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
+
+/** How long a readiness check waits for Redis to answer PING. */
+const READINESS_PING_MS = 2000;
 
 /** What the worker has done since it started. */
 export interface WorkerStats {
@@ -57,20 +70,25 @@ export class WorkflowWorker {
   private readonly graceMs: number;
   private readonly leaseMs: number;
   private worker: Worker<WakeJobData> | null = null;
-  private workerRedis: Redis | null = null;
+  private workerRedis: RedisConnection | null = null;
+  private readonly logger: Logger;
+  private waitingGauge: { gauge: ObservableGauge; observe: (result: ObservableResult) => Promise<void> } | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private readonly counts = { jobs: 0, swept: 0, outcomes: {} as Record<string, number> };
 
   constructor(private readonly options: WorkflowWorkerOptions) {
+    checkConnection(options.connection, "WorkflowWorker");
     const namespace = options.namespace ?? "parkway";
     this.concurrency = options.concurrency ?? 10;
+    this.logger = resolveLogger(options.logger, "WorkflowWorker");
     this.store = new RedisStore({
       connection: options.connection,
       namespace,
+      logger: this.logger,
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
-    this.waker = new QueueWaker(options.connection, namespace);
+    this.waker = new QueueWaker(options.connection, namespace, this.store.connectionWatch);
     this.checkpoint = checkpointOptions(
       { store: this.store, workflows: new WorkflowRegistry(options.workflows), clock: realClock },
       { ...options, concurrency: options.stepConcurrency ?? this.concurrency * 4 },
@@ -82,12 +100,12 @@ export class WorkflowWorker {
 
   /**
    * Starts consuming wake-ups and sweeping. Resolves once the worker is connected. Warns once
-   * (through `process.emitWarning`) when Redis runs without AOF.
+   * (through the logger) when Redis runs without AOF.
    */
   async start(): Promise<void> {
     if (this.worker) return;
     await this.store.checkPersistence();
-    this.workerRedis = queueConnection(this.options.connection);
+    this.workerRedis = queueConnection(this.options.connection, "the worker's queue", this.store.connectionWatch);
     this.worker = new Worker<WakeJobData>(WAKE_QUEUE, (job) => this.process(job), {
       connection: this.workerRedis,
       prefix: queuePrefix(this.options.namespace ?? "parkway"),
@@ -105,6 +123,37 @@ export class WorkflowWorker {
     await this.worker.waitUntilReady();
     this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
     void this.sweep();
+    this.observeWaiting();
+  }
+
+  /**
+   * Ready when this worker consumes wake-ups and Redis answers (what a `/readyz` probe asks).
+   * A worker that is not ready keeps trying on its own: it needs no restart when Redis returns.
+   */
+  async readiness(): Promise<Readiness> {
+    if (!this.worker?.isRunning()) return { ready: false, reason: this.worker ? "the worker is stopping" : "the worker is not started" };
+    const unreachable = this.store.connectionWatch.unreachable;
+    if (unreachable !== null || this.store.redis.status !== "ready") {
+      return {
+        ready: false,
+        reason: unreachable ?? `cannot reach Redis at ${connectionAddress(this.store.redis)} (${this.store.redis.status})`,
+      };
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), READINESS_PING_MS)));
+    try {
+      const answer = await Promise.race([this.store.redis.ping(), timeout]);
+      if (answer === "timeout")
+        return {
+          ready: false,
+          reason: `Redis at ${connectionAddress(this.store.redis)} did not answer PING within ${READINESS_PING_MS}ms`,
+        };
+      return { ready: true };
+    } catch (error) {
+      return { ready: false, reason: `Redis at ${connectionAddress(this.store.redis)} refused PING: ${(error as Error).message}` };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -115,11 +164,13 @@ export class WorkflowWorker {
   async close(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    this.waitingGauge?.gauge.removeCallback(this.waitingGauge.observe);
+    this.waitingGauge = null;
     await this.sweeping;
     await this.worker?.close();
     await this.waker.close();
     await this.store.close();
-    await this.workerRedis?.quit().catch(() => undefined);
+    if (this.workerRedis) await closeConnection(this.workerRedis);
     this.worker = null;
   }
 
@@ -133,6 +184,7 @@ export class WorkflowWorker {
     // The run attempt is a child of the span that asked for this wake-up (start, signal, ...),
     // even in another process; a job without a carrier (a sweep) starts a trace of its own.
     const caller = wakeJobContext(job.data);
+    this.recordWakeLag(job);
     const outcome = await advanceRun(this.checkpoint, id, caller);
     this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
     await this.scheduleNext(id, outcome, caller);
@@ -185,8 +237,57 @@ export class WorkflowWorker {
     return (await queue.getWaitingCount()) > 0 ? null : 0;
   }
 
-  private report(error: unknown, where: string): void {
-    if (this.options.onError) this.options.onError(error, where);
-    else console.error(`parkway worker (${where}):`, error);
+  /**
+   * How late a timed wake-up (a delay, a retry backoff, a signal timeout) ran after it fell
+   * due. Its due time is its adder's clock plus its delay: close enough for a lag measure.
+   */
+  private recordWakeLag(job: Job<WakeJobData>): void {
+    const delay = job.opts.delay ?? 0;
+    if (!job.id?.startsWith("timer-") || delay <= 0) return;
+    const lagMs = (job.processedOn ?? Date.now()) - (job.timestamp + delay);
+    parkwayMetrics().wakeLag.record(Math.max(0, lagMs) / 1000, { "parkway.namespace": this.namespace });
   }
+
+  /** Reports the wake-ups waiting for a worker slot while someone collects metrics (never read without an SDK). */
+  private observeWaiting(): void {
+    const gauge = parkwayMetrics().meter.createObservableGauge(MetricNames.runsWaiting, {
+      description: "Wake-ups waiting in the queue for a free worker slot",
+    });
+    const observe = async (result: ObservableResult) => {
+      // A failed read (Redis away) reports nothing for this collection rather than a false zero.
+      const waiting = await this.waker.queue.getWaitingCount().catch(() => null);
+      if (waiting !== null) result.observe(waiting, { "parkway.namespace": this.namespace });
+    };
+    gauge.addCallback(observe);
+    this.waitingGauge = { gauge, observe };
+  }
+
+  /**
+   * While Redis is unreachable, every command fails with a connection error. The worker's
+   * connections are all watched, and the watch says so once per retry: these go to debug
+   * rather than repeat it with a stack.
+   */
+  private report(error: unknown, where: string): void {
+    if (this.options.onError) return this.options.onError(error, where);
+    if (isConnectionError(error)) {
+      this.logger.debug({ err: error, where }, `${where}: ${(error as Error).message} (Redis unreachable)`);
+    } else {
+      this.logger.error({ err: error, where }, `${where} failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private get namespace(): string {
+    return this.options.namespace ?? "parkway";
+  }
+}
+
+const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);
+
+/** An error a lost connection causes (as ioredis and BullMQ raise them), not a bug or a bad reply. */
+function isConnectionError(error: unknown): boolean {
+  const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
+  if (typeof e !== "object" || e === null) return false;
+  if (typeof e.code === "string" && CONNECTION_ERROR_CODES.has(e.code)) return true;
+  if (e.name === "MaxRetriesPerRequestError") return true;
+  return typeof e.message === "string" && /Connection is closed|Stream isn't writeable|connect E[A-Z]+/.test(e.message);
 }

@@ -33,7 +33,7 @@ export async function startWorker(namespace: string, ledger: string, extra: stri
     const onData = (chunk: Buffer) => {
       text += chunk.toString();
       process.stderr.write(chunk);
-      if (text.includes(`parkway-worker ${child.pid}:`)) {
+      if (text.includes("worker started")) {
         child.stderr?.off("data", onData);
         child.stderr?.on("data", (c: Buffer) => process.stderr.write(c));
         resolve();

@@ -163,6 +163,10 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .option("--concurrency <n>", "runs advanced at once (env PARKWAY_CONCURRENCY, default 10)")
     .option("--lease <duration>", "how long a silent worker keeps its runs, e.g. 30s (env PARKWAY_LEASE)")
     .option("--sweep <duration>", "how often overdue runs are re-enqueued, e.g. 1s (env PARKWAY_SWEEP)")
+    .option(
+      "--health-port <port>",
+      "serve GET /healthz (live) and /readyz (Redis answers, consuming) on this port (env PARKWAY_HEALTH_PORT)",
+    )
     .action(actions.worker);
 
   for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);

@@ -49,7 +49,7 @@ export function cliSpace() {
         let text = "";
         const onData = (chunk: Buffer) => {
           text += chunk.toString();
-          if (text.includes(`parkway-worker ${child.pid}:`)) {
+          if (text.includes("worker started")) {
             child.stderr?.off("data", onData);
             child.stderr?.on("data", (c: Buffer) => process.stderr.write(c));
             resolve();

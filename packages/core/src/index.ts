@@ -90,3 +90,6 @@ export {
   type MemoryEngineOptions,
 } from "./engine/memory-engine.js";
 export { describeRun, type BranchView, type StepDetail, type StepNodeView, type StepState } from "./engine/run-tree.js";
+export { checkOptions, optionNames } from "./options.js";
+export { resolveLogger, silentLogger, type LogFn, type Logger } from "./logger.js";
+export { MetricNames, parkwayMetrics, type ParkwayInstruments } from "./metrics.js";

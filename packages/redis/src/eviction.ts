@@ -8,10 +8,10 @@
  *   restart goes back to the last RDB snapshot (or to nothing). Workers check
  *   it at start (docs/failure-modes.md says what is lost).
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connection.js";
 
 /** A setting's value, or undefined when CONFIG GET is refused or answers something else. */
-async function configValue(redis: Redis, name: string): Promise<string | undefined> {
+async function configValue(redis: RedisConnection, name: string): Promise<string | undefined> {
   try {
     const reply: unknown = await redis.config("GET", name);
     return Array.isArray(reply) && typeof reply[1] === "string" ? reply[1] : undefined;
@@ -21,7 +21,7 @@ async function configValue(redis: Redis, name: string): Promise<string | undefin
 }
 
 /** Warns through `onWarning` when `maxmemory-policy` is not `noeviction`; silent when CONFIG is unavailable. */
-export async function checkEvictionPolicy(redis: Redis, onWarning: (message: string) => void): Promise<void> {
+export async function checkEvictionPolicy(redis: RedisConnection, onWarning: (message: string) => void): Promise<void> {
   const policy = await configValue(redis, "maxmemory-policy");
   if (policy !== undefined && policy !== "noeviction") {
     onWarning(
@@ -32,7 +32,7 @@ export async function checkEvictionPolicy(redis: Redis, onWarning: (message: str
 }
 
 /** Warns through `onWarning` when Redis keeps no append-only file (`appendonly no`); silent when CONFIG is unavailable. */
-export async function checkAppendOnly(redis: Redis, onWarning: (message: string) => void): Promise<void> {
+export async function checkAppendOnly(redis: RedisConnection, onWarning: (message: string) => void): Promise<void> {
   if ((await configValue(redis, "appendonly")) !== "no") return;
   onWarning(
     `Redis runs without an append-only file (appendonly no): a Redis restart or crash goes back to its last RDB snapshot, if any, ` +

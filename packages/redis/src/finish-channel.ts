@@ -4,20 +4,21 @@
  * subscribed connection can run nothing else, so listening uses a duplicate
  * connection of the store's own, created on first use and owned by the store.
  */
-import { reportConnectionErrors } from "./connection-errors.js";
 import type { FinishListener, RunStatus } from "@parkway/core";
-import type { Redis } from "ioredis";
+import type { ConnectionWatch } from "./connection-errors.js";
+import { closeConnection, duplicateConnection, type RedisConnection } from "./connection.js";
 
 /** The listeners of one store and the connection they share. */
 export class FinishChannel {
   private readonly listeners = new Set<FinishListener>();
-  private subscriber: Redis | null = null;
+  private subscriber: RedisConnection | null = null;
   private subscribed: Promise<void> | null = null;
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisConnection,
     private readonly channel: string,
     private readonly onWarning: (message: string) => void,
+    private readonly connectionWatch: ConnectionWatch,
   ) {}
 
   /** Adds `listener`; resolves once the subscription is active, so no later finish is missed. */
@@ -41,13 +42,13 @@ export class FinishChannel {
     const subscriber = this.subscriber;
     this.subscriber = null;
     this.subscribed = null;
-    if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
+    if (subscriber) await closeConnection(subscriber);
   }
 
   private async subscribe(): Promise<void> {
-    const subscriber = this.connection.duplicate();
+    const subscriber = duplicateConnection(this.connection);
     this.subscriber = subscriber;
-    reportConnectionErrors(subscriber, "the finish subscriber", this.onWarning);
+    this.connectionWatch.watch(subscriber);
     subscriber.on("message", (channel: string, message: string) => {
       if (channel === this.channel) this.deliver(message);
     });

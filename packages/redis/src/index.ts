@@ -5,5 +5,18 @@
 export { RedisStore, createRedisStore, type RedisStoreOptions } from "./store.js";
 export { keyLayout, type KeyLayout } from "./keys.js";
 export { ScriptErrorCode } from "./script-errors.js";
-export { reportConnectionErrors } from "./connection-errors.js";
+export { ConnectionWatch } from "./connection-errors.js";
+export {
+  checkConnection,
+  closeConnection,
+  connectionAddress,
+  duplicateConnection,
+  isCluster,
+  isRedisConnection,
+  openConnection,
+  reconnectDelay,
+  type ConnectionOptions,
+  type OpenedConnection,
+  type RedisConnection,
+} from "./connection.js";
 export { assertNamespace, dropNamespace, namespaceKeys } from "./namespace.js";

@@ -1,5 +1,5 @@
 import { assertWellFormed, ValidationError } from "@parkway/core";
-import type { Redis } from "ioredis";
+import { isCluster, type RedisConnection } from "./connection.js";
 
 /**
  * @throws ValidationError unless `namespace` is a non-empty, well-formed string without `}`: every key
@@ -26,17 +26,20 @@ function globLiteral(text: string): string {
  * (`team[12]` is not a pattern for `team1`); keys are also checked against the
  * prefix, so a pattern quirk can never hand out another namespace's keys.
  */
-export async function* namespaceKeys(redis: Redis, namespace: string): AsyncGenerator<string[]> {
+export async function* namespaceKeys(redis: RedisConnection, namespace: string): AsyncGenerator<string[]> {
   assertNamespace(namespace);
   const prefix = `{${namespace}}:`;
   const pattern = `${globLiteral(prefix)}*`;
-  let cursor = "0";
-  do {
-    const [next, found] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    cursor = next;
-    const keys = found.filter((key) => key.startsWith(prefix));
-    if (keys.length > 0) yield keys;
-  } while (cursor !== "0");
+  // SCAN walks one server: on a Cluster, walk each master (the namespace's slot is on one of them).
+  for (const node of isCluster(redis) ? redis.nodes("master") : [redis]) {
+    let cursor = "0";
+    do {
+      const [next, found] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      const keys = found.filter((key) => key.startsWith(prefix));
+      if (keys.length > 0) yield keys;
+    } while (cursor !== "0");
+  }
 }
 
 /**
@@ -45,7 +48,7 @@ export async function* namespaceKeys(redis: Redis, namespace: string): AsyncGene
  * @returns how many keys were deleted
  * @throws ValidationError for a namespace that is not a non-empty, well-formed string without `}`.
  */
-export async function dropNamespace(redis: Redis, namespace: string): Promise<number> {
+export async function dropNamespace(redis: RedisConnection, namespace: string): Promise<number> {
   let deleted = 0;
   for await (const keys of namespaceKeys(redis, namespace)) deleted += await redis.unlink(...keys);
   return deleted;

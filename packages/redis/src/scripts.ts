@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "./connection.js";
 
 /** The package root's `lua/`: the same from `src/` (tests) and `dist/` (published). */
 const LUA_DIR = new URL("../lua/", import.meta.url);
@@ -71,7 +71,12 @@ function toWire(arg: ScriptArg): string | number | Buffer {
  * Runs `script` with EVALSHA, loading it with EVAL when Redis does not know it.
  * Replies come back with bulk strings as Buffers, so payload bytes stay exact.
  */
-export async function runScript(redis: Redis, script: Script, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+export async function runScript(
+  redis: RedisConnection,
+  script: Script,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<unknown> {
   if (keys.length < script.keys) throw new Error(`script ${script.name} takes ${script.keys} keys, got ${keys.length}`);
   const tail = [keys.length, ...keys, ...args.map(toWire)];
   try {

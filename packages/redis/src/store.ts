@@ -19,7 +19,12 @@ import {
   PayloadTooLargeError,
   RUN_STATUSES,
   ClosedError,
+  ValidationError,
+  checkOptions,
+  optionNames,
+  resolveLogger,
   type AcquireResult,
+  type Logger,
   type CommitResult,
   type ControlResult,
   type CountQuery,
@@ -38,8 +43,8 @@ import {
   type WaitRequest,
   type WriteResult,
 } from "@parkway/core";
-import { Redis } from "ioredis";
-import { reportConnectionErrors } from "./connection-errors.js";
+import { closeConnection, openConnection, type ConnectionOptions, type RedisConnection } from "./connection.js";
+import { ConnectionWatch } from "./connection-errors.js";
 import { FinishChannel } from "./finish-channel.js";
 import { keyLayout, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
@@ -50,18 +55,31 @@ import { assertNamespace } from "./namespace.js";
 
 /** How to reach Redis and where in it to keep runs. */
 export interface RedisStoreOptions {
-  /** A Redis URL (the store opens and closes its connection), or a connection to share (never closed by the store). */
-  readonly connection: string | Redis;
+  /**
+   * A Redis URL or ioredis options (the store opens and closes its connection), or an ioredis
+   * `Redis` or `Cluster` to share (never closed by the store).
+   */
+  readonly connection: ConnectionOptions;
   /** Keys live under the hash tag `{namespace}`: one Redis Cluster slot per namespace. Default `"parkway"`. */
   readonly namespace?: string;
   /** Largest payload (input, output, signal, result) in bytes. Default 1 MiB. */
   readonly maxPayloadBytes?: number;
   /**
    * Told of configuration problems (an eviction policy other than `noeviction`; Redis without AOF, when
-   * {@link RedisStore.checkPersistence} is called). Default `process.emitWarning`.
+   * {@link RedisStore.checkPersistence} is called). Default: `logger.warn`.
    */
   readonly onWarning?: (message: string) => void;
+  /** A pino-style logger: Redis outages of the connections the store opens, warnings. Silent by default. */
+  readonly logger?: Logger;
 }
+
+const STORE_OPTIONS = optionNames<RedisStoreOptions>({
+  connection: true,
+  namespace: true,
+  maxPayloadBytes: true,
+  onWarning: true,
+  logger: true,
+});
 
 /** How long a run remembers the delivery ids of its signals (a resent or retried `signal` within it delivers once). */
 const DELIVERY_IDS_KEPT_MS = 24 * 3_600_000;
@@ -73,7 +91,9 @@ export class RedisStore implements Store {
   /** The key layout, for tools (the sweeper, tests) that read the indexes directly. */
   readonly keys: KeyLayout;
   /** The connection scripts run on. */
-  readonly redis: Redis;
+  readonly redis: RedisConnection;
+  /** Reports outages of the connections the store opens; a worker or client adds its own connections to it. */
+  readonly connectionWatch: ConnectionWatch;
   private readonly ownsConnection: boolean;
   private readonly maxPayloadBytes: number;
   private readonly onWarning: (message: string) => void;
@@ -83,15 +103,19 @@ export class RedisStore implements Store {
   private closed = false;
 
   constructor(options: RedisStoreOptions) {
+    checkOptions("RedisStore", options, STORE_OPTIONS);
     const namespace = options.namespace ?? "parkway";
     assertNamespace(namespace);
     this.keys = keyLayout(namespace);
-    this.ownsConnection = typeof options.connection === "string";
-    this.redis = typeof options.connection === "string" ? new Redis(options.connection) : options.connection;
+    const logger = resolveLogger(options.logger, "RedisStore");
+    const { redis, owned } = openConnection(options.connection, "RedisStore");
+    this.redis = redis;
+    this.ownsConnection = owned;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    this.onWarning = options.onWarning ?? ((message) => process.emitWarning(message, "ParkwayWarning"));
-    if (this.ownsConnection) reportConnectionErrors(this.redis, "the store", this.onWarning);
-    this.finishes = new FinishChannel(this.redis, this.keys.finished, this.onWarning);
+    this.onWarning = options.onWarning ?? ((message) => logger.warn(message));
+    this.connectionWatch = new ConnectionWatch(logger);
+    if (owned) this.connectionWatch.watch(redis);
+    this.finishes = new FinishChannel(redis, this.keys.finished, this.onWarning, this.connectionWatch);
   }
 
   /** @inheritdoc */
@@ -326,7 +350,7 @@ export class RedisStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.finishes.close();
-    if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
+    if (this.ownsConnection) await closeConnection(this.redis);
   }
 
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {

@@ -159,7 +159,7 @@ export class WorkerFleet {
       child.stderr?.on("data", (chunk: Buffer) => {
         file.write(chunk);
         if (text.length < 10_000) text += chunk.toString();
-        if (text.includes(`parkway-worker ${child.pid}:`)) resolve();
+        if (text.includes("worker started")) resolve();
       });
       child.once("exit", (code) => reject(new Error(`worker exited with ${code} before it was ready: ${text}`)));
     });

@@ -14,6 +14,7 @@ export interface WorkerOptions {
   readonly concurrency?: string;
   readonly lease?: string;
   readonly sweep?: string;
+  readonly healthPort?: string;
 }
 
 /** Starts a worker that runs until SIGTERM or SIGINT, then lets runs in flight reach a boundary. */
@@ -28,6 +29,7 @@ export async function workerCommand(ctx: CommandContext, options: WorkerOptions)
     ["--concurrency", options.concurrency],
     ["--lease", options.lease],
     ["--sweep", options.sweep],
+    ["--health-port", options.healthPort],
   ];
   const argv = flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value]));
   await runWorker(readSettings(argv, ctx.env));

@@ -25,6 +25,9 @@ import { decodeListCursor } from "../store/cursor.js";
 import { checkWorkflowInput } from "../schema.js";
 import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import { assertWellFormed } from "../well-formed.js";
+import { resolveLogger, type Logger } from "../logger.js";
+import { parkwayMetrics } from "../metrics.js";
+import { checkOptions, optionNames } from "../options.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
@@ -116,7 +119,11 @@ export interface ClientOptions {
   readonly workflows?: WorkflowRegistry;
   readonly clock?: Clock;
   readonly maxPayloadBytes?: number;
+  /** Where warnings go (a wake-up that could not be sent); silent by default. */
+  readonly logger?: Logger;
 }
+
+const START_OPTIONS = optionNames<StartOptions>({ id: true });
 
 /** Longest wait between two reads of a run in `result()`, whatever the notifications say. */
 const RESULT_RECHECK_MS = 5_000;
@@ -132,6 +139,7 @@ export class DurableClient {
   private readonly waker: Waker;
   private readonly clock: Clock;
   private readonly maxPayloadBytes: number;
+  private readonly logger: Logger;
   private readonly waiters = new Map<string, Set<() => void>>();
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   private closed = false;
@@ -141,6 +149,7 @@ export class DurableClient {
     this.waker = options.waker;
     this.clock = options.clock ?? realClock;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    this.logger = resolveLogger(options.logger, "client");
   }
 
   /**
@@ -155,6 +164,7 @@ export class DurableClient {
    */
   async start<In, Out>(workflow: Workflow<In, Out> | string, input: In, options: StartOptions = {}): Promise<RunHandle> {
     this.assertOpen();
+    checkOptions("start", options, START_OPTIONS);
     const definition = typeof workflow === "string" ? this.registry().latest(workflow) : workflow;
     if (!isBuiltWorkflow(definition)) {
       throw new ValidationError("start() takes a workflow built by flow(...).build() or a registered workflow name");
@@ -177,7 +187,10 @@ export class DurableClient {
           context: { instanceId: id, workflow: definition.name },
         });
         const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
-        if (created) await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
+        if (created) {
+          parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: definition.name });
+          await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
+        }
         return { id, workflow: header.workflow, created, status: header.status };
       },
       (handle) => (handle.created ? "created" : "existing"),
@@ -278,7 +291,11 @@ export class DurableClient {
   async cancel(id: string): Promise<ControlResult> {
     assertId(id, "instance id");
     const result = await this.store.cancel(id);
-    if (result.immediate) await this.waker.forget?.(id);
+    if (result.immediate) {
+      // A run cancelled at a step boundary is counted by the worker that stops it.
+      parkwayMetrics().runsFinished.add(1, { [SpanAttributes.outcome]: "cancelled" });
+      await this.waker.forget?.(id);
+    }
     return result;
   }
 
@@ -369,10 +386,7 @@ export class DurableClient {
     try {
       await this.waker.wake(id, wake);
     } catch (error) {
-      process.emitWarning(
-        `parkway: could not wake run "${id}" (a sweep will): ${(error as Error)?.message ?? String(error)}`,
-        "ParkwayWarning",
-      );
+      this.logger.warn({ err: error, instanceId: id }, `could not wake run "${id}" (a sweep will)`);
     }
   }
 

@@ -12,6 +12,8 @@ import { toMs, type Duration } from "../duration.js";
 import { ValidationError } from "../errors.js";
 import { advanceRun, type AdvanceOutcome, type CheckpointOptions, type DurableStepEvent } from "../executors/checkpoint.js";
 import { createLimiter } from "../executors/limit.js";
+import { resolveLogger, type Logger } from "../logger.js";
+import { checkOptions, optionNames } from "../options.js";
 import { MemoryStore } from "../store/memory.js";
 import type { Store } from "../store/types.js";
 import { DurableClient, type Wake } from "./client.js";
@@ -29,9 +31,23 @@ export interface DurableRunnerOptions {
   readonly maxPayloadBytes?: number;
   /** Told after each committed step. */
   readonly onStep?: (event: DurableStepEvent) => void;
-  /** Told when advancing a run failed for a reason outside the run (the store is unreachable, ...). */
+  /** Told when advancing a run failed for a reason outside the run (the store is unreachable, ...). Default: logged as an error. */
   readonly onError?: (error: unknown, instanceId: string) => void;
+  /** A pino-style logger for what the engine or worker does and what goes wrong; silent by default. */
+  readonly logger?: Logger;
 }
+
+/** The option names of {@link DurableRunnerOptions}, for the entry points that extend it. */
+export const DURABLE_RUNNER_OPTIONS = optionNames<DurableRunnerOptions>({
+  concurrency: true,
+  lease: true,
+  holdRetriesUpTo: true,
+  blockedRetry: true,
+  maxPayloadBytes: true,
+  onStep: true,
+  onError: true,
+  logger: true,
+});
 
 /** Builds the executor's options from user-facing ones, with defaults. */
 export function checkpointOptions(
@@ -59,6 +75,11 @@ export interface EngineOptions<S extends Store> extends DurableRunnerOptions {
   readonly clock?: Clock;
 }
 
+const ENGINE_OPTIONS = [
+  ...DURABLE_RUNNER_OPTIONS,
+  ...optionNames<Omit<EngineOptions<Store>, keyof DurableRunnerOptions>>({ workflows: true, store: true, clock: true }),
+];
+
 export interface MemoryEngineOptions extends DurableRunnerOptions {
   readonly workflows: readonly Workflow<never, unknown>[];
   readonly clock?: Clock;
@@ -77,11 +98,22 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
 
   /** @internal use {@link createMemoryEngine} or {@link createEngine} */
   constructor(options: EngineOptions<S>) {
+    checkOptions("engine", options, ENGINE_OPTIONS);
     const clock = options.clock ?? realClock;
     const store = options.store;
     const workflows = new WorkflowRegistry(options.workflows);
-    const pump = new Pump(store, checkpointOptions({ store, workflows, clock }, options), clock, options.onError);
-    super({ store, waker: pump, workflows, clock, ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}) });
+    const logger = resolveLogger(options.logger, "engine");
+    const report =
+      options.onError ?? ((error: unknown, id: string) => logger.error({ err: error, instanceId: id }, `advancing run "${id}" failed`));
+    const pump = new Pump(store, checkpointOptions({ store, workflows, clock }, options), clock, report);
+    super({
+      store,
+      waker: pump,
+      workflows,
+      clock,
+      logger,
+      ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+    });
     this.store = store;
     this.pump = pump;
     pump.kick();
@@ -101,6 +133,7 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
 
 /** Creates the embedded durable engine on the in-memory store: the default, no Redis needed. */
 export function createMemoryEngine(options: MemoryEngineOptions): EmbeddedEngine<MemoryStore> {
+  checkOptions("createMemoryEngine", options, ENGINE_OPTIONS);
   const store = options.store ?? new MemoryStore(options.clock ?? realClock);
   return new EmbeddedEngine({ ...options, store });
 }
@@ -129,7 +162,7 @@ class Pump {
     private readonly store: Store,
     private readonly options: CheckpointOptions,
     private readonly clock: Clock,
-    private readonly onError: ((error: unknown, id: string) => void) | undefined,
+    private readonly report: (error: unknown, id: string) => void,
   ) {}
 
   async wake(id: string, wake: Wake): Promise<void> {
@@ -191,11 +224,6 @@ class Pump {
   private arm(inMs: number | null): void {
     this.cancelTimer?.();
     this.cancelTimer = inMs === null || this.closed ? null : this.clock.setTimer(Math.max(0, inMs), () => this.kick());
-  }
-
-  private report(error: unknown, id: string): void {
-    if (this.onError) this.onError(error, id);
-    else console.error(`parkway: advancing run "${id}" failed:`, error);
   }
 
   async idle(): Promise<void> {

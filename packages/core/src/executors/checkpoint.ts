@@ -22,6 +22,7 @@ import {
   StaleVersionError,
   UnknownWorkflowError,
 } from "../errors.js";
+import { parkwayMetrics } from "../metrics.js";
 import { checkStepInput, checkStepOutput, type StepRef } from "../schema.js";
 import { driveAsync } from "../semantics/drive.js";
 import { RetryLater, runStep } from "../semantics/retry.js";
@@ -140,7 +141,7 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
     [SpanAttributes.instanceId]: id,
     [SpanAttributes.version]: header.version,
   };
-  return inSpan(
+  const advanced = await inSpan<AdvanceOutcome>(
     `parkway.run ${header.workflow}`,
     SpanKind.CONSUMER,
     attributes,
@@ -157,6 +158,10 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
     },
     (advanced) => advanced.outcome,
   );
+  if (advanced.outcome === "completed" || advanced.outcome === "failed" || advanced.outcome === "cancelled") {
+    parkwayMetrics().runsFinished.add(1, { [SpanAttributes.workflow]: header.workflow, [SpanAttributes.outcome]: advanced.outcome });
+  }
+  return advanced;
 }
 
 /** Ends a step span that threw: parked, stopped or lost are not the step's failure; only its own failure is recorded as one. */
@@ -275,6 +280,7 @@ class RunSession {
     if (committed !== undefined) return this.decodeStored(committed, `output of step "${effect.key}"`);
     if (this.stopped) throw this.stopped;
     const span = this.startStepSpan(effect);
+    const startedAt = performance.now();
     try {
       const output =
         effect.type === "call"
@@ -283,6 +289,7 @@ class RunSession {
             ? await this.delay(effect)
             : await this.takeSignal(effect);
       endSpan(span, "committed");
+      if (effect.type === "call") this.recordStepDuration(startedAt, "committed");
       return output;
     } catch (e) {
       const ownFailure = !(
@@ -294,8 +301,17 @@ class RunSession {
       );
       if (ownFailure) this.failedStep ??= effect.key;
       endStepSpan(span, e, ownFailure);
+      if (effect.type === "call" && ownFailure) this.recordStepDuration(startedAt, "failed");
       throw e;
     }
+  }
+
+  /** A task step's time, from its first attempt here to its commit or failure (parks and retries parked for later are not steps ended). */
+  private recordStepDuration(startedAt: number, outcome: "committed" | "failed"): void {
+    parkwayMetrics().stepDuration.record((performance.now() - startedAt) / 1000, {
+      [SpanAttributes.workflow]: this.workflow.name,
+      [SpanAttributes.outcome]: outcome,
+    });
   }
 
   private startStepSpan(effect: CallEffect | DelayEffect | SignalEffect): Span {
