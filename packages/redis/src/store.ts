@@ -19,7 +19,6 @@ import {
   PayloadTooLargeError,
   RUN_STATUSES,
   ClosedError,
-  ValidationError,
   checkOptions,
   optionNames,
   resolveLogger,
