@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { isParkwayError } from "@parkway/core";
-import { readSettings, runWorker } from "./run.js";
+import { readSettings, runWorker } from "@parkway/worker";
 
 try {
   await runWorker(readSettings(process.argv.slice(2), process.env));
