@@ -5,7 +5,7 @@
  *
  * For every `require` entry in the package's `exports` (`./dist/cjs/<name>.js`), the source files it
  * reaches are transpiled one by one to `dist/cjs/` (same layout as `dist/`, so relative imports hold), and
- * their declarations are copied beside them. `dist/cjs/package.json` says `"type": "commonjs"`, so Node and
+ * tsc's declarations are copied beside them. `dist/cjs/package.json` says `"type": "commonjs"`, so Node and
  * TypeScript read both the JavaScript and the declarations there as CommonJS.
  *
  * Files are transpiled with esbuild's transform API, not its bundler: a default import of an ES module
@@ -13,7 +13,7 @@
  * instead of the whole namespace. `import.meta.url` becomes the file's own URL; `import()` stays `import()`,
  * so a workflows module written as an ES module still loads. Any other warning fails the build.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { build, transform } from "esbuild";
 
@@ -71,13 +71,18 @@ for (const source of sources) {
   }
   writeFileSync(target, `${result.code}//# sourceMappingURL=${stem.split("/").pop()}.js.map\n`);
   writeFileSync(`${target}.map`, result.map);
-  copyDeclarations(stem);
+}
+
+// Every declaration, not only those of the files above: a type-only module has no JavaScript to reach.
+for (const entry of readdirSync("dist", { recursive: true, withFileTypes: true })) {
+  const path = relative("dist", join(entry.parentPath, entry.name));
+  if (entry.isFile() && path.endsWith(".d.ts") && !path.startsWith("cjs/")) copyDeclarations(path.slice(0, -".d.ts".length));
 }
 
 /** `dist/<stem>.d.ts` (and its map, pointed one level further up) → `dist/cjs/<stem>.d.ts`. */
 function copyDeclarations(stem) {
   const declaration = join("dist", `${stem}.d.ts`);
-  if (!existsSync(declaration)) throw new Error(`${declaration} is missing: run tsc before this script`);
+  mkdirSync(dirname(join(OUT, stem)), { recursive: true });
   copyFileSync(declaration, join(OUT, `${stem}.d.ts`));
   const map = `${declaration}.map`;
   if (!existsSync(map)) return;
