@@ -19,11 +19,12 @@ import { execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { dropNamespace } from "@parkway/redis";
 import { Redis } from "ioredis";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGES = ["core", "redis", "bullmq", "worker", "cli"];
 const ENTRIES = ["@parkway/core", "@parkway/redis", "@parkway/bullmq", "@parkway/worker", "@parkway/cli"];
 /** ESM only, like the vitest it drives. */
@@ -296,12 +297,11 @@ async function main() {
   for (const kind of ["commonjs", "module"]) await project(kind, tarballs);
 }
 
+let failure;
 try {
   await main();
-  console.log(`install test passed in ${((Date.now() - started) / 1000).toFixed(1)}s`);
 } catch (error) {
-  console.error(`install test failed: ${error instanceof Error ? error.message : String(error)}`);
-  process.exitCode = 1;
+  failure = error;
 } finally {
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -310,6 +310,12 @@ try {
   } finally {
     redis.disconnect();
   }
-  if (process.exitCode) console.error(`kept ${work} for a look`);
-  else rmSync(work, { recursive: true, force: true });
+}
+if (failure) {
+  console.error(`install test failed: ${failure instanceof Error ? failure.message : String(failure)}`);
+  console.error(`kept ${work} for a look`);
+  process.exitCode = 1;
+} else {
+  rmSync(work, { recursive: true, force: true });
+  console.log(`install test passed in ${((Date.now() - started) / 1000).toFixed(1)}s (cleaned up ${namespaces.join(", ")})`);
 }

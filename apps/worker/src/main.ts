@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/** The `parkway-worker` process of this repository and its image: `@parkway/worker` run with flags and environment. */
 import { isParkwayError } from "@parkway/core";
 import { readSettings, runWorker } from "@parkway/worker";
 
