@@ -1,4 +1,9 @@
 import { defineProject } from "vitest/config";
+// @ts-expect-error: a plain ES module script, without declarations.
+import { generateLua } from "./scripts/generate-lua.mjs";
+
+// The tests import src/, which imports the scripts generated from lua/: generate them first.
+(generateLua as () => string)();
 
 // Integration tests: they need a real Redis at REDIS_URL (default redis://127.0.0.1:6379).
 export default defineProject({

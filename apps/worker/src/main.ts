@@ -1,6 +1,7 @@
 #!/usr/bin/env node
+/** The `parkway-worker` process of this repository and its image: `@parkway/worker` run with flags and environment. */
 import { isParkwayError } from "@parkway/core";
-import { readSettings, runWorker, USAGE, wantsHelp } from "./run.js";
+import { readSettings, runWorker, USAGE, wantsHelp } from "@parkway/worker";
 
 const argv = process.argv.slice(2);
 if (wantsHelp(argv)) {

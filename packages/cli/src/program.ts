@@ -29,7 +29,24 @@ export interface CliIo extends Streams {
   readonly env: NodeJS.ProcessEnv;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = ownVersion();
+
+/**
+ * The version in this package's package.json: one directory up from `src/` and
+ * `dist/`, two from `dist/cjs/` (whose own package.json only says
+ * `"type": "commonjs"`), so the nearest one named `@parkway/cli` wins.
+ */
+function ownVersion(): string {
+  for (const path of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as { name?: unknown; version?: unknown };
+      if (pkg.name === "@parkway/cli" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // Not this directory: try the next one up.
+    }
+  }
+  return "unknown";
+}
 
 /**
  * Runs `parkway` with `argv` (the arguments after the program name).

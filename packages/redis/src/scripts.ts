@@ -1,16 +1,16 @@
 /**
  * The one loader of Parkway's Lua scripts. Each atomic operation is a file in
  * `lua/` named `<operation>-<number of keys>.lua`; `-- @include "name"` lines
- * splice in `lua/includes/<name>.lua` (each once per script). Scripts run by
- * EVALSHA and fall back to EVAL on NOSCRIPT, so they survive SCRIPT FLUSH, a
- * restart and a failover to a replica that never saw them.
+ * splice in `lua/includes/<name>.lua` (each once per script). The build
+ * (`scripts/generate-lua.mjs`) resolves the includes and writes every script
+ * into `src/generated/lua.ts`, so the scripts travel inside the JavaScript and
+ * a bundled worker needs no file beside it. Scripts run by EVALSHA and fall
+ * back to EVAL on NOSCRIPT, so they survive SCRIPT FLUSH, a restart and a
+ * failover to a replica that never saw them.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { RedisConnection } from "./connection.js";
-
-/** The package root's `lua/`: the same from `src/` (tests) and `dist/` (published). */
-const LUA_DIR = new URL("../lua/", import.meta.url);
+import { LUA_SOURCES } from "./generated/lua.js";
 
 /** A script ready to run. */
 export interface Script {
@@ -21,22 +21,12 @@ export interface Script {
   readonly sha: string;
 }
 
-const INCLUDE = /^--\s*@include\s+"([\w-]+)"\s*$/gm;
-
-function resolveIncludes(source: string, seen: Set<string>): string {
-  return source.replace(INCLUDE, (_line, name: string) => {
-    if (seen.has(name)) return "";
-    seen.add(name);
-    const fragment = readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), "utf8");
-    return resolveIncludes(fragment, seen);
-  });
-}
-
-/** Reads `lua/<file>` with its includes resolved. */
+/** `lua/<file>` with its includes resolved, as the build generated it. */
 export function loadScript(file: string): Script {
   const match = /^(\w+)-(\d+)\.lua$/.exec(file);
   if (!match?.[1] || !match[2]) throw new Error(`script file "${file}" is not named <operation>-<keys>.lua`);
-  const source = resolveIncludes(readFileSync(new URL(file, LUA_DIR), "utf8"), new Set());
+  const source = LUA_SOURCES[file];
+  if (source === undefined) throw new Error(`script file "lua/${file}" was not generated: run the package's build`);
   return { name: match[1], keys: Number(match[2]), source, sha: createHash("sha1").update(source).digest("hex") };
 }
 

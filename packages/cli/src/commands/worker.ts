@@ -1,5 +1,5 @@
 /**
- * `parkway worker`: the `apps/worker` process, started from the CLI. The
+ * `parkway worker`: the worker process of `@parkway/worker`, started from the CLI. The
  * flags go through the worker's own `readSettings`, so both entry points read
  * the same flags and environment and validate them the same way.
  */
