@@ -22,8 +22,9 @@ export type {
   TaskNode,
 } from "./tree/nodes.js";
 export { nodesOf } from "./tree/nodes.js";
-export { type Duration, toMs } from "./duration.js";
-export { type Clock, FakeClock, realClock } from "./clock.js";
+export { type Duration, MAX_DURATION_MS, toMs } from "./duration.js";
+export { checkKnownOptions, durationInRange, integerInRange } from "./options.js";
+export { type Clock, FakeClock, MAX_TIMER_MS, realClock, setLongTimeout } from "./clock.js";
 export * from "./errors.js";
 export { runSync, type RunSyncOptions } from "./executors/sync.js";
 export { runAsync, type RunAsyncOptions } from "./executors/async.js";
@@ -33,6 +34,7 @@ export type { AllEffect, CallEffect, DelayEffect, Effect, SignalEffect, Walk } f
 export { encode, decode, DEFAULT_MAX_PAYLOAD_BYTES, type EncodeOptions } from "./codec/codec.js";
 export type {
   AcquireResult,
+  CancelListener,
   CommitResult,
   ControlResult,
   FinishListener,
@@ -47,6 +49,7 @@ export type {
   Store,
   StoredRun,
   TakeSignalResult,
+  TouchResult,
   Wait,
   WaitRequest,
   WriteResult,
@@ -81,8 +84,10 @@ export {
   createEngine,
   createMemoryEngine,
   checkpointOptions,
+  DURABLE_RUNNER_OPTIONS,
   type DurableRunnerOptions,
   type EngineOptions,
   type MemoryEngineOptions,
 } from "./engine/memory-engine.js";
+export { RunsInFlight, type HeldRun } from "./executors/in-flight.js";
 export { describeRun, type BranchView, type StepDetail, type StepNodeView, type StepState } from "./engine/run-tree.js";

@@ -6,12 +6,13 @@
  * also holds a name, so it spells the id's byte length first.
  *
  * The Lua scripts `listRuns-1.lua` and `includes/header.lua` derive the
- * `run:`, `att:` and `status:` keys and the `finished` channel from the
- * prefix in the same way: change both together.
+ * `run:`, `att:` and `status:` keys and the `finished` channel (and
+ * `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way:
+ * change both together.
  */
 import type { RunStatus } from "@parkway/core";
 
-/** The keys and channel of one namespace. */
+/** The keys and channels of one namespace. */
 export interface KeyLayout {
   /** `{ns}:`, passed to scripts that derive keys (indexes, the finish channel). */
   readonly prefix: string;
@@ -37,6 +38,8 @@ export interface KeyLayout {
   readonly due: string;
   /** Pub/sub channel: `[id, status]` JSON for every run that finishes. */
   readonly finished: string;
+  /** Pub/sub channel: the id of every running run a cancel is asked of. */
+  readonly cancels: string;
 }
 
 /** The key layout of `namespace`. */
@@ -55,5 +58,6 @@ export function keyLayout(namespace: string): KeyLayout {
     all: `${prefix}all`,
     due: `${prefix}due`,
     finished: `${prefix}finished`,
+    cancels: `${prefix}cancels`,
   };
 }

@@ -18,6 +18,7 @@ import {
   ClosedError,
   ValidationError,
   type AcquireResult,
+  type CancelListener,
   type CommitResult,
   type ControlResult,
   type FinishListener,
@@ -32,12 +33,13 @@ import {
   type Store,
   type StoredRun,
   type TakeSignalResult,
+  type TouchResult,
   type WaitRequest,
   type WriteResult,
 } from "@parkway/core";
 import { Redis } from "ioredis";
 import { reportConnectionErrors } from "./connection-errors.js";
-import { FinishChannel } from "./finish-channel.js";
+import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
 import { keyLayout, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
@@ -70,7 +72,8 @@ export class RedisStore implements Store {
   private readonly ownsConnection: boolean;
   private readonly maxPayloadBytes: number;
   private readonly onWarning: (message: string) => void;
-  private readonly finishes: FinishChannel;
+  private readonly finishes: Channel<[string, RunStatus]>;
+  private readonly cancels: Channel<[string]>;
   private policyChecked: Promise<void> | null = null;
   private closed = false;
 
@@ -85,7 +88,8 @@ export class RedisStore implements Store {
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.onWarning = options.onWarning ?? ((message) => process.emitWarning(message, "ParkwayWarning"));
     if (this.ownsConnection) reportConnectionErrors(this.redis, "the store", this.onWarning);
-    this.finishes = new FinishChannel(this.redis, this.keys.finished, this.onWarning);
+    this.finishes = new Channel(this.redis, this.keys.finished, parseFinished, this.onWarning);
+    this.cancels = new Channel(this.redis, this.keys.cancels, parseCancel, this.onWarning);
   }
 
   /** @inheritdoc */
@@ -113,12 +117,14 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async touch(id: string, version: number, leaseMs: number): Promise<void> {
-    await this.run(SCRIPTS.touchRun, [this.keys.header(id), this.keys.due], [this.keys.prefix, id, version, leaseMs], {
+  async touch(id: string, version: number, leaseMs: number): Promise<TouchResult> {
+    const reply = await this.run(SCRIPTS.touchRun, [this.keys.header(id), this.keys.due], [this.keys.prefix, id, version, leaseMs], {
       id,
       version,
       what: "touch",
     });
+    const requested = text(reply[1]);
+    return { requested: requested === "cancel" || requested === "pause" ? requested : null };
   }
 
   /** @inheritdoc */
@@ -274,11 +280,21 @@ export class RedisStore implements Store {
     return this.finishes.add(listener);
   }
 
-  /** Quits the subscriber and, when the store opened it, the connection. A shared connection stays open. */
+  /**
+   * @inheritdoc
+   * Listeners hear of cancels asked after this resolves, by any process
+   * sharing the namespace; at most once, which is why `touch` answers them too.
+   */
+  onCancel(listener: CancelListener): Promise<() => Promise<void>> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.cancels.add(listener);
+  }
+
+  /** Quits the subscribers and, when the store opened it, the connection. A shared connection stays open. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.finishes.close();
+    await Promise.all([this.finishes.close(), this.cancels.close()]);
     if (this.ownsConnection) await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
