@@ -142,12 +142,14 @@ export class WorkflowWorker {
    * a forced exit is resumed elsewhere once its lease lapses.
    */
   async close(): Promise<void> {
+    // First and synchronously: from here on no step or attempt starts on this worker.
+    const draining = this.inFlight.drain();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     await this.sweeping;
     // BullMQ's close waits for the jobs in flight, which end once their runs are released.
     const closing = this.worker?.close();
-    await this.inFlight.drain();
+    await draining;
     await closing;
     await this.unlisten?.();
     await this.waker.close();

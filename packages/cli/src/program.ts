@@ -163,7 +163,10 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .option("--concurrency <n>", "runs advanced at once (env PARKWAY_CONCURRENCY, default 10)")
     .option("--lease <duration>", "how long a silent worker keeps its runs, e.g. 30s (env PARKWAY_LEASE)")
     .option("--sweep <duration>", "how often overdue runs are re-enqueued, e.g. 1s (env PARKWAY_SWEEP)")
-    .option("--shutdown-grace <duration>", "on SIGTERM, how long steps in flight may finish before they are aborted, e.g. 30s (env PARKWAY_SHUTDOWN_GRACE)")
+    .option(
+      "--shutdown-grace <duration>",
+      "on SIGTERM, how long steps in flight may finish before they are aborted, e.g. 30s (env PARKWAY_SHUTDOWN_GRACE)",
+    )
     .action(actions.worker);
 
   for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);

@@ -47,7 +47,7 @@ export function checkKnownOptions(options: object, known: readonly string[], wha
 }
 
 export function formatMs(ms: number): string {
-  for (const unit of ["d", "h", "m", "s"] as const) if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  for (const unit of ["d", "h", "m", "s"] as const)
+    if (ms >= UNIT_MS[unit] && ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
   return `${ms}ms`;
 }
-

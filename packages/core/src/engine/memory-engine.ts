@@ -246,6 +246,8 @@ class Pump {
     this.cancelTimer?.();
     await this.options.inFlight.drain();
     await Promise.all(this.inflight.values());
-    await (await this.unlisten)?.();
+    await (
+      await this.unlisten
+    )?.();
   }
 }

@@ -264,17 +264,19 @@ class RunSession implements HeldRun {
     this.abort.abort(new CancelledError(`run "${this.id}" was released: this worker is shutting down`, { instanceId: this.id }));
   }
 
-  /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
+  /** Renews the lease in the background (a heartbeat, or a cancel message to confirm). */
   private renewLease(): void {
-    void this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true)
-      .then(({ requested }) => {
-        if (requested !== "cancel" || this.cancelling) return;
-        this.cancelling = true;
-        // Their attempts reject at once (an attempt is never waited for past its abort), so the
-        // run reaches its next write, where the store applies the cancel and drops their outputs.
-        this.abort.abort(new CancelledError(`run "${this.id}" was cancelled`, { instanceId: this.id }));
-      })
-      .catch(() => undefined);
+    void this.touch().catch(() => undefined);
+  }
+
+  /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
+  private async touch(): Promise<void> {
+    const { requested } = await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+    if (requested !== "cancel" || this.cancelling) return;
+    this.cancelling = true;
+    // Their attempts reject at once (an attempt is never waited for past its abort), so the
+    // run reaches its next write, where the store applies the cancel and drops their outputs.
+    this.abort.abort(new CancelledError(`run "${this.id}" was cancelled`, { instanceId: this.id }));
   }
 
   private async advanceUntilSettled(): Promise<AdvanceOutcome> {
@@ -514,7 +516,8 @@ class RunSession implements HeldRun {
    * when the last renewal is older than half a lease, renew it first. A stale
    * version means another worker took the run over (the attempt must not run:
    * that worker runs the step); a store that does not answer means the lease
-   * cannot be vouched for, so this worker lets the run go.
+   * cannot be vouched for, so this worker lets the run go; a cancel the renewal
+   * answers aborts the run's tasks, and this attempt does not start.
    */
   private async holdLease(): Promise<void> {
     if (this.lost) throw this.lost;
@@ -523,7 +526,8 @@ class RunSession implements HeldRun {
     if (this.releasing) throw new Release();
     if (performance.now() - this.leaseRenewedAt <= this.options.leaseMs / 2) return;
     try {
-      await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+      await this.touch();
+      if (this.cancelling) throw this.abort.signal.reason;
     } catch (e) {
       // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.
       if (e instanceof StoreFailure) this.abort.abort(e);
