@@ -117,6 +117,12 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
     return this.pump.idle();
   }
 
+  /**
+   * Stops advancing runs: no new step or attempt starts, steps in flight
+   * finish (their tasks aborted after `shutdownGrace`, and not waited for
+   * past it), and each run is released at that boundary, so an engine
+   * reopened on the same store resumes it from its last commit.
+   */
   override async close(): Promise<void> {
     await this.pump.close();
     await super.close();
