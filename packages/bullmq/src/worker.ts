@@ -6,12 +6,16 @@
  */
 import {
   advanceRun,
+  checkOptions,
   checkpointOptions,
   parkwayMetrics,
   MetricNames,
-  realClock,
   resolveLogger,
-  toMs,
+  DURABLE_RUNNER_OPTIONS,
+  durationInRange,
+  integerInRange,
+  realClock,
+  RunsInFlight,
   WorkflowRegistry,
   type AdvanceOutcome,
   type CheckpointOptions,
@@ -35,17 +39,16 @@ export interface WorkflowWorkerOptions extends DurableRunnerOptions {
    */
   readonly connection: Connection;
   readonly workflows: readonly Workflow<never, unknown>[];
-  /** Runs advanced at once by this worker (default 10). Step functions are bounded by `stepConcurrency`. */
+  /** Runs advanced at once by this worker (default 10, 1 to 10,000). Step functions are bounded by `stepConcurrency`. */
   readonly concurrency?: number;
-  /** Step functions running at once across this worker's runs (default 4 × concurrency). */
+  /** Step functions running at once across this worker's runs (default 4 × concurrency, 1 to 100,000). */
   readonly stepConcurrency?: number;
   /** Runs and queues live under the hash tag `{namespace}` (default "parkway"). */
   readonly namespace?: string;
-  /** How often the due index is swept for runs whose wake-up was lost (default 1s). */
+  /** How often the due index is swept for runs whose wake-up was lost (default 1s, 100ms to 1h). */
   readonly sweepInterval?: Duration;
-  /** How late a run must be before a sweep re-enqueues it (default 2s). */
+  /** How late a run must be before a sweep re-enqueues it (default 2s, 0 to 1h). */
   readonly sweepGrace?: Duration;
-  readonly maxPayloadBytes?: number;
 }
 
 /** Whether a worker can do its work: what `/readyz` answers. */
@@ -53,6 +56,17 @@ export type Readiness = { readonly ready: true } | { readonly ready: false; read
 
 /** How long a readiness check waits for Redis to answer PING. */
 const READINESS_PING_MS = 2000;
+
+const WORKER_OPTIONS = [
+  ...DURABLE_RUNNER_OPTIONS,
+  "connection",
+  "workflows",
+  "concurrency",
+  "stepConcurrency",
+  "namespace",
+  "sweepInterval",
+  "sweepGrace",
+] as const;
 
 /** What the worker has done since it started. */
 export interface WorkerStats {
@@ -69,6 +83,8 @@ export class WorkflowWorker {
   private readonly sweepMs: number;
   private readonly graceMs: number;
   private readonly leaseMs: number;
+  private readonly inFlight: RunsInFlight;
+  private unlisten: (() => Promise<void>) | null = null;
   private worker: Worker<WakeJobData> | null = null;
   private workerRedis: RedisConnection | null = null;
   private readonly logger: Logger;
@@ -77,10 +93,15 @@ export class WorkflowWorker {
   private sweeping: Promise<void> | null = null;
   private readonly counts = { jobs: 0, swept: 0, outcomes: {} as Record<string, number> };
 
+  /** @throws ValidationError naming an unknown option, or one of the wrong type or out of its documented range */
   constructor(private readonly options: WorkflowWorkerOptions) {
+    checkOptions("WorkflowWorker", options, WORKER_OPTIONS);
     checkConnection(options.connection, "WorkflowWorker");
     const namespace = options.namespace ?? "parkway";
-    this.concurrency = options.concurrency ?? 10;
+    this.concurrency = integerInRange(options.concurrency, "concurrency", 10, 1, 10_000);
+    const stepConcurrency = integerInRange(options.stepConcurrency, "stepConcurrency", this.concurrency * 4, 1, 100_000);
+    this.sweepMs = durationInRange(options.sweepInterval, "sweepInterval", "1s", 100, 3_600_000);
+    this.graceMs = durationInRange(options.sweepGrace, "sweepGrace", "2s", 0, 3_600_000);
     this.logger = resolveLogger(options.logger, "WorkflowWorker");
     this.store = new RedisStore({
       connection: options.connection,
@@ -88,14 +109,20 @@ export class WorkflowWorker {
       logger: this.logger,
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
+    let checkpoint: ReturnType<typeof checkpointOptions>;
+    try {
+      checkpoint = checkpointOptions(
+        { store: this.store, workflows: new WorkflowRegistry(options.workflows), clock: realClock },
+        { ...options, concurrency: stepConcurrency },
+      );
+    } catch (error) {
+      void this.store.close(); // the options were refused: let go of the connection it opened
+      throw error;
+    }
     this.waker = new QueueWaker(options.connection, namespace, this.store.connectionWatch);
-    this.checkpoint = checkpointOptions(
-      { store: this.store, workflows: new WorkflowRegistry(options.workflows), clock: realClock },
-      { ...options, concurrency: options.stepConcurrency ?? this.concurrency * 4 },
-    );
-    this.leaseMs = this.checkpoint.leaseMs;
-    this.sweepMs = toMs(options.sweepInterval ?? "1s", "sweepInterval");
-    this.graceMs = toMs(options.sweepGrace ?? "2s", "sweepGrace");
+    this.checkpoint = checkpoint;
+    this.inFlight = checkpoint.inFlight;
+    this.leaseMs = checkpoint.leaseMs;
   }
 
   /**
@@ -119,6 +146,8 @@ export class WorkflowWorker {
       autorun: false,
     });
     this.worker.on("error", (error) => this.report(error, "worker"));
+    // Subscribed before the first job: a cancel asked of a run this worker advances aborts its tasks at once.
+    this.unlisten = await this.inFlight.listen(this.store);
     void this.worker.run().catch((error: unknown) => this.report(error, "worker"));
     await this.worker.waitUntilReady();
     this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
@@ -157,17 +186,27 @@ export class WorkflowWorker {
   }
 
   /**
-   * Stops taking new wake-ups and waits for the runs in flight to reach a
-   * park, an end or a step boundary. A run cut short by a forced exit is
-   * resumed elsewhere from its last commit once its lease lapses.
+   * Shuts the worker down at a step boundary: takes no new wake-ups, lets the
+   * steps in flight finish (aborting their tasks through `ctx.signal` once
+   * `shutdownGrace` has passed, and never waiting for an aborted task), then
+   * releases each run there, with a wake-up, so another worker resumes it at
+   * once from its last commit: no step starts on this worker after close()
+   * is called, and a late task result is never committed. A run cut short by
+   * a forced exit is resumed elsewhere once its lease lapses.
    */
   async close(): Promise<void> {
+    // First and synchronously: from here on no step or attempt starts on this worker.
+    const draining = this.inFlight.drain();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     this.waitingGauge?.gauge.removeCallback(this.waitingGauge.observe);
     this.waitingGauge = null;
     await this.sweeping;
-    await this.worker?.close();
+    // BullMQ's close waits for the jobs in flight, which end once their runs are released.
+    const closing = this.worker?.close();
+    await draining;
+    await closing;
+    await this.unlisten?.();
     await this.waker.close();
     await this.store.close();
     if (this.workerRedis) await closeConnection(this.workerRedis);
@@ -195,7 +234,10 @@ export class WorkflowWorker {
    * next wake-up carries the same caller, so the attempts after a delay join the trace too.
    */
   private async scheduleNext(id: string, outcome: AdvanceOutcome, caller: Context): Promise<void> {
-    if (outcome.outcome === "parked" && outcome.dueAt !== null) {
+    if (outcome.outcome === "released") {
+      // The job in flight is this one: the wake-up's id carries `now` so BullMQ keeps it.
+      await this.waker.wake(id, { reason: "lease", version: outcome.version, dueAt: null, now: outcome.now, trace: caller });
+    } else if (outcome.outcome === "parked" && outcome.dueAt !== null) {
       await this.waker.wake(id, { reason: "timer", version: outcome.version, dueAt: outcome.dueAt, now: outcome.now, trace: caller });
     } else if (outcome.outcome === "skipped" && (outcome.reason === "busy" || outcome.reason === "not-due") && outcome.dueAt !== null) {
       const reason = outcome.reason === "busy" ? "lease" : "timer";

@@ -184,6 +184,10 @@ function buildProgram(io: CliIo, actions: Actions): Command {
       "--health-port <port>",
       "serve GET /healthz (live) and /readyz (Redis answers, consuming) on this port (env PARKWAY_HEALTH_PORT)",
     )
+    .option(
+      "--shutdown-grace <duration>",
+      "on SIGTERM, how long steps in flight may finish before they are aborted, e.g. 30s (env PARKWAY_SHUTDOWN_GRACE)",
+    )
     .action(actions.worker);
 
   for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);

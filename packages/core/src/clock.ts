@@ -28,12 +28,32 @@ function sleepOn(clock: Pick<Clock, "setTimer">, ms: number, signal?: AbortSigna
   });
 }
 
+/**
+ * The longest delay one Node timer holds (2^31-1 ms, about 24.8 days). A
+ * longer one overflows: Node warns and fires it after 1 ms.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * `setTimeout` for any delay: waits longer than {@link MAX_TIMER_MS} are slept
+ * in chunks of at most that, so a 30-day deadline neither fires at once nor
+ * spins. The returned function cancels it. Every timer Parkway sets goes
+ * through here (via {@link realClock}).
+ */
+export function setLongTimeout(ms: number, fn: () => void): () => void {
+  let handle: NodeJS.Timeout;
+  const arm = (left: number) => {
+    handle = left > MAX_TIMER_MS ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS) : setTimeout(fn, left);
+  };
+  arm(Math.max(0, ms));
+  return () => clearTimeout(handle);
+}
+
 /** The wall clock and Node's timers. */
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
-    const handle = setTimeout(fn, Math.max(0, ms));
-    return () => clearTimeout(handle);
+    return setLongTimeout(ms, fn);
   },
   sleep(ms, signal) {
     return sleepOn(realClock, ms, signal);

@@ -23,8 +23,9 @@ export type {
   TaskNode,
 } from "./tree/nodes.js";
 export { nodesOf } from "./tree/nodes.js";
-export { type Duration, toMs } from "./duration.js";
-export { type Clock, FakeClock, realClock } from "./clock.js";
+export { type Duration, MAX_DURATION_MS, toMs } from "./duration.js";
+export { durationInRange, integerInRange } from "./options.js";
+export { type Clock, FakeClock, MAX_TIMER_MS, realClock, setLongTimeout } from "./clock.js";
 export * from "./errors.js";
 export { assertWellFormed } from "./well-formed.js";
 export { runSync, type RunSyncOptions } from "./executors/sync.js";
@@ -35,6 +36,7 @@ export type { AllEffect, CallEffect, DelayEffect, Effect, SignalEffect, Walk } f
 export { encode, decode, DEFAULT_MAX_PAYLOAD_BYTES, type EncodeOptions } from "./codec/codec.js";
 export type {
   AcquireResult,
+  CancelListener,
   CommitResult,
   ControlResult,
   CountQuery,
@@ -50,6 +52,7 @@ export type {
   Store,
   StoredRun,
   TakeSignalResult,
+  TouchResult,
   Wait,
   WaitRequest,
   WriteResult,
@@ -85,10 +88,12 @@ export {
   createEngine,
   createMemoryEngine,
   checkpointOptions,
+  DURABLE_RUNNER_OPTIONS,
   type DurableRunnerOptions,
   type EngineOptions,
   type MemoryEngineOptions,
 } from "./engine/memory-engine.js";
+export { RunsInFlight, type HeldRun } from "./executors/in-flight.js";
 export { describeRun, type BranchView, type StepDetail, type StepNodeView, type StepState } from "./engine/run-tree.js";
 export { checkOptions, optionNames } from "./options.js";
 export { resolveLogger, silentLogger, type LogFn, type Logger } from "./logger.js";

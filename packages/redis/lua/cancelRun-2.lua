@@ -1,7 +1,9 @@
 --[[
   Cancels the run: at once unless it is running, else at its next step
   boundary: the request is recorded without a new version, so the worker
-  holding the run reaches that boundary and stops there.
+  holding the run reaches that boundary and stops there. For a running run
+  the id is published on "{ns}:cancels", so that worker aborts the tasks in
+  flight now (at most once: its next lease renewal answers the request too).
 
   Input:
     KEYS[1] run header          (hash)
@@ -26,6 +28,7 @@ if finished then return finished end
 ctx.now = nowMs()
 if h.status == "running" then
   recordRequest(ctx, h, "cancel")
+  redis.call("PUBLISH", ctx.prefix .. "cancels", ctx.id)
   return { 0, "running", 0, tonumber(h.version) }
 end
 writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" })

@@ -1,6 +1,8 @@
 --[[
   Extends a running run's lease. Not a new version: the holder keeps writing
-  with the version it has (as in the in-memory store).
+  with the version it has (as in the in-memory store). Answers the cancel or
+  pause asked of the run, so a holder that missed the cancel message hears of
+  it here. A lease of 0 releases the run: due now, for any worker.
 
   Input:
     KEYS[1] run header          (hash)
@@ -12,7 +14,7 @@
     ARGV[4] lease in ms
 
   Output:
-    { 0 }
+    { 0, requested ("cancel", "pause" or "") }
 
   Errors: -1 unknown instance, -2 stale version, -4 corrupt header.
 ]]
@@ -27,4 +29,4 @@ if h.status == "running" then
   redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
   redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
 end
-return { 0 }
+return { 0, h.requested or "" }

@@ -1,28 +1,32 @@
 /**
- * `onFinish` over Redis pub/sub. Every script that finishes a run publishes
- * `[id, status]` on the namespace's channel in the same atomic step. A
- * subscribed connection can run nothing else, so listening uses a duplicate
- * connection of the store's own, created on first use and owned by the store.
+ * Store events over Redis pub/sub: `onFinish` (every script that finishes a
+ * run publishes `[id, status]` on the namespace's `finished` channel in the
+ * same atomic step) and `onCancel` (the cancel script publishes the id of a
+ * running run on `cancels`). A subscribed connection can run nothing else, so
+ * each channel listens on a duplicate of the store's connection, created on
+ * first use and owned by the store.
  */
-import type { FinishListener, RunStatus } from "@parkway/core";
+import type { RunStatus } from "@parkway/core";
 import type { ConnectionWatch } from "./connection-errors.js";
 import { closeConnection, duplicateConnection, type RedisConnection } from "./connection.js";
 
-/** The listeners of one store and the connection they share. */
-export class FinishChannel {
-  private readonly listeners = new Set<FinishListener>();
+/** The listeners of one channel of one store, and the connection they share. */
+export class Channel<Args extends unknown[]> {
+  private readonly listeners = new Set<(...args: Args) => void>();
   private subscriber: RedisConnection | null = null;
   private subscribed: Promise<void> | null = null;
 
   constructor(
     private readonly connection: RedisConnection,
     private readonly channel: string,
+    /** Turns a message into the listeners' arguments; null for a malformed one. */
+    private readonly parse: (message: string) => Args | null,
     private readonly onWarning: (message: string) => void,
     private readonly connectionWatch: ConnectionWatch,
   ) {}
 
-  /** Adds `listener`; resolves once the subscription is active, so no later finish is missed. */
-  async add(listener: FinishListener): Promise<() => Promise<void>> {
+  /** Adds `listener`; resolves once the subscription is active, so no later message is missed. */
+  async add(listener: (...args: Args) => void): Promise<() => Promise<void>> {
     this.listeners.add(listener);
     try {
       await (this.subscribed ??= this.subscribe());
@@ -56,21 +60,35 @@ export class FinishChannel {
   }
 
   private deliver(message: string): void {
-    let id: string;
-    let status: RunStatus;
-    try {
-      [id, status] = JSON.parse(message) as [string, RunStatus];
-    } catch {
-      this.onWarning(`ignored a malformed finish message on ${this.channel}: ${message.slice(0, 100)}`);
+    const args = this.parse(message);
+    if (args === null) {
+      this.onWarning(`ignored a malformed message on ${this.channel}: ${message.slice(0, 100)}`);
       return;
     }
     for (const listener of [...this.listeners]) {
       // A listener that throws must not stop the others, nor the subscriber.
       try {
-        listener(id, status);
+        listener(...args);
       } catch (error) {
-        this.onWarning(`an onFinish listener threw: ${error instanceof Error ? error.message : String(error)}`);
+        this.onWarning(`a listener of ${this.channel} threw: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
+}
+
+/** A `finished` message: `[id, status]` as JSON. */
+export function parseFinished(message: string): [string, RunStatus] | null {
+  try {
+    const parsed: unknown = JSON.parse(message);
+    return Array.isArray(parsed) && typeof parsed[0] === "string" && typeof parsed[1] === "string"
+      ? [parsed[0], parsed[1] as RunStatus]
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A `cancels` message: the run id as is. */
+export function parseCancel(message: string): [string] {
+  return [message];
 }

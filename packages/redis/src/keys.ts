@@ -8,13 +8,13 @@
  * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua` and
  * `includes/header.lua` derive the `run:`, `att:`, `status:`, `wfstatus:`,
  * `wf:`, `all`, `due`, `signames:` and `sig:` keys and the `finished` channel
- * from the prefix in the same way: change them together. A status is one of
+ * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` the
  * workflow name runs to the end of the key.
  */
 import type { RunStatus } from "@parkway/core";
 
-/** The keys and channel of one namespace. */
+/** The keys and channels of one namespace. */
 export interface KeyLayout {
   /** `{ns}:`, passed to scripts that derive keys (indexes, the finish channel). */
   readonly prefix: string;
@@ -44,6 +44,8 @@ export interface KeyLayout {
   readonly due: string;
   /** Pub/sub channel: `[id, status]` JSON for every run that finishes. */
   readonly finished: string;
+  /** Pub/sub channel: the id of every running run a cancel is asked of. */
+  readonly cancels: string;
 }
 
 /** The key layout of `namespace`. */
@@ -64,5 +66,6 @@ export function keyLayout(namespace: string): KeyLayout {
     all: `${prefix}all`,
     due: `${prefix}due`,
     finished: `${prefix}finished`,
+    cancels: `${prefix}cancels`,
   };
 }

@@ -24,6 +24,7 @@ import {
   resolveLogger,
   type AcquireResult,
   type Logger,
+  type CancelListener,
   type CommitResult,
   type ControlResult,
   type CountQuery,
@@ -39,12 +40,13 @@ import {
   type Store,
   type StoredRun,
   type TakeSignalResult,
+  type TouchResult,
   type WaitRequest,
   type WriteResult,
 } from "@parkway/core";
 import { closeConnection, openConnection, type ConnectionOptions, type RedisConnection } from "./connection.js";
 import { ConnectionWatch } from "./connection-errors.js";
-import { FinishChannel } from "./finish-channel.js";
+import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
 import { keyLayout, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
@@ -96,7 +98,8 @@ export class RedisStore implements Store {
   private readonly ownsConnection: boolean;
   private readonly maxPayloadBytes: number;
   private readonly onWarning: (message: string) => void;
-  private readonly finishes: FinishChannel;
+  private readonly finishes: Channel<[string, RunStatus]>;
+  private readonly cancels: Channel<[string]>;
   private policyChecked: Promise<void> | null = null;
   private persistenceChecked: Promise<void> | null = null;
   private closed = false;
@@ -114,7 +117,8 @@ export class RedisStore implements Store {
     this.onWarning = options.onWarning ?? ((message) => logger.warn(message));
     this.connectionWatch = new ConnectionWatch(logger);
     if (owned) this.connectionWatch.watch(redis);
-    this.finishes = new FinishChannel(redis, this.keys.finished, this.onWarning, this.connectionWatch);
+    this.finishes = new Channel(redis, this.keys.finished, parseFinished, this.onWarning, this.connectionWatch);
+    this.cancels = new Channel(redis, this.keys.cancels, parseCancel, this.onWarning, this.connectionWatch);
   }
 
   /** @inheritdoc */
@@ -142,12 +146,14 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async touch(id: string, version: number, leaseMs: number): Promise<void> {
-    await this.run(SCRIPTS.touchRun, [this.keys.header(id), this.keys.due], [this.keys.prefix, id, version, leaseMs], {
+  async touch(id: string, version: number, leaseMs: number): Promise<TouchResult> {
+    const reply = await this.run(SCRIPTS.touchRun, [this.keys.header(id), this.keys.due], [this.keys.prefix, id, version, leaseMs], {
       id,
       version,
       what: "touch",
     });
+    const requested = text(reply[1]);
+    return { requested: requested === "cancel" || requested === "pause" ? requested : null };
   }
 
   /** @inheritdoc */
@@ -344,11 +350,21 @@ export class RedisStore implements Store {
     return (this.persistenceChecked ??= checkAppendOnly(this.redis, this.onWarning));
   }
 
-  /** Quits the subscriber and, when the store opened it, the connection. A shared connection stays open. */
+  /**
+   * @inheritdoc
+   * Listeners hear of cancels asked after this resolves, by any process
+   * sharing the namespace; at most once, which is why `touch` answers them too.
+   */
+  onCancel(listener: CancelListener): Promise<() => Promise<void>> {
+    if (this.closed) return Promise.reject(closedError());
+    return this.cancels.add(listener);
+  }
+
+  /** Quits the subscribers and, when the store opened it, the connection. A shared connection stays open. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.finishes.close();
+    await Promise.all([this.finishes.close(), this.cancels.close()]);
     if (this.ownsConnection) await closeConnection(this.redis);
   }
 

@@ -1,13 +1,14 @@
 /**
  * Runs a `WorkflowWorker` as a process: loads the workflows a module exports,
- * connects to Redis, and on SIGTERM or SIGINT stops taking work and lets the
- * runs in flight reach a boundary before exiting.
+ * connects to Redis, and on SIGTERM or SIGINT stops taking work, lets the
+ * steps in flight finish (aborting them after the shutdown grace) and releases
+ * each run at that step boundary for another worker before exiting.
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startHealthServer, WorkflowWorker } from "@parkway/bullmq";
-import { toMs, ValidationError, type Logger, type Workflow } from "@parkway/core";
+import { durationInRange, ValidationError, type Logger, type Workflow } from "@parkway/core";
 import { pino } from "pino";
 
 export interface WorkerSettings {
@@ -20,21 +21,29 @@ export interface WorkerSettings {
   readonly blockedRetryMs: number | undefined;
   /** Port of the `/healthz` and `/readyz` endpoints; none when undefined. */
   readonly healthPort: number | undefined;
+  readonly shutdownGraceMs: number | undefined;
 }
 
-export const USAGE = `usage: parkway-worker --workflows <module> [--redis <url>] [--concurrency <n>] [--namespace <ns>] [--lease <duration>] [--health-port <port>]
+export const USAGE = `usage: parkway-worker --workflows <module> [--redis <url>] [--concurrency <n>] [--namespace <ns>] [--lease <duration>] [--shutdown-grace <duration>] [--health-port <port>]
 
-  --workflows     module exporting built workflows (env PARKWAY_WORKFLOWS)
-  --redis         Redis URL (env REDIS_URL, default redis://127.0.0.1:6379)
-  --concurrency   runs advanced at once (env PARKWAY_CONCURRENCY, default 10)
-  --namespace     key namespace (env PARKWAY_NAMESPACE, default parkway)
-  --lease         how long a silent worker keeps its runs, e.g. 30s (env PARKWAY_LEASE)
-  --sweep         how often overdue runs are re-enqueued, e.g. 1s (env PARKWAY_SWEEP)
-  --blocked-retry how soon a run parked for a definition this worker lacks is tried again, e.g. 1m (env PARKWAY_BLOCKED_RETRY)
-  --health-port   serve GET /healthz (live) and /readyz (Redis answers, consuming) on this port (env PARKWAY_HEALTH_PORT)
-  --help          print this and exit
+  --workflows      module exporting built workflows (env PARKWAY_WORKFLOWS)
+  --redis          Redis URL (env REDIS_URL, default redis://127.0.0.1:6379)
+  --concurrency    runs advanced at once, 1 to 10000 (env PARKWAY_CONCURRENCY, default 10)
+  --namespace      key namespace (env PARKWAY_NAMESPACE, default parkway)
+  --lease          how long a silent worker keeps its runs, 50ms to 1d (env PARKWAY_LEASE, default 30s)
+  --sweep          how often overdue runs are re-enqueued, 100ms to 1h (env PARKWAY_SWEEP, default 1s)
+  --blocked-retry  how soon a run parked for a definition this worker lacks is tried again, 10ms to 1d
+                   (env PARKWAY_BLOCKED_RETRY, default 1m)
+  --shutdown-grace on SIGTERM, how long steps in flight may finish before they are aborted, 0 to 1h
+                   (env PARKWAY_SHUTDOWN_GRACE, default 30s)`;
 
-Logs are JSON lines (pino) on stderr; PARKWAY_LOG_LEVEL sets the level (default info).`;
+/** The range of each duration flag: the same as the WorkflowWorker option it sets. */
+const DURATION_FLAGS = {
+  "--lease": { min: 50, max: 86_400_000 },
+  "--sweep": { min: 100, max: 3_600_000 },
+  "--blocked-retry": { min: 10, max: 86_400_000 },
+  "--shutdown-grace": { min: 0, max: 3_600_000 },
+} as const;
 
 /** True when the arguments ask for the usage (which is then printed, and the process exits 0). */
 export function wantsHelp(argv: readonly string[]): boolean {
@@ -54,6 +63,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
       sweep: { type: "string" },
       "blocked-retry": { type: "string" },
       "health-port": { type: "string" },
+      "shutdown-grace": { type: "string" },
       help: { type: "boolean" },
     },
     strict: true,
@@ -63,8 +73,8 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
   if (!workflowsModule) throw new ValidationError(`--workflows is required: the module that exports your workflows\n\n${USAGE}`);
   const concurrencyText = values.concurrency ?? env.PARKWAY_CONCURRENCY ?? "10";
   const concurrency = Number(concurrencyText);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new ValidationError(`--concurrency must be a positive integer, got "${concurrencyText}"`);
+  if (!/^\d+$/.test(concurrencyText) || concurrency < 1 || concurrency > 10_000) {
+    throw new ValidationError(`--concurrency must be an integer between 1 and 10000, got "${concurrencyText}"`);
   }
   return {
     redis: values.redis ?? env.REDIS_URL ?? "redis://127.0.0.1:6379",
@@ -74,6 +84,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
     leaseMs: optionalMs(values.lease ?? env.PARKWAY_LEASE, "--lease"),
     sweepIntervalMs: optionalMs(values.sweep ?? env.PARKWAY_SWEEP, "--sweep"),
     blockedRetryMs: optionalMs(values["blocked-retry"] ?? env.PARKWAY_BLOCKED_RETRY, "--blocked-retry"),
+    shutdownGraceMs: optionalMs(values["shutdown-grace"] ?? env.PARKWAY_SHUTDOWN_GRACE, "--shutdown-grace"),
     healthPort: optionalPort(values["health-port"] ?? env.PARKWAY_HEALTH_PORT, "--health-port"),
   };
 }
@@ -85,9 +96,10 @@ function optionalPort(value: string | undefined, flag: string): number | undefin
   return port;
 }
 
-function optionalMs(value: string | undefined, flag: string): number | undefined {
+function optionalMs(value: string | undefined, flag: keyof typeof DURATION_FLAGS): number | undefined {
   if (value === undefined) return undefined;
-  return toMs(/^\d+$/.test(value) ? Number(value) : value, flag);
+  const { min, max } = DURATION_FLAGS[flag];
+  return durationInRange(/^\d+$/.test(value) ? Number(value) : value, flag, 0, min, max);
 }
 
 /** Every built workflow a module exports: as `workflows` (an array), as default, or as named exports. */
@@ -120,31 +132,18 @@ export async function runWorker(settings: WorkerSettings, logger: Logger = proce
     ...(settings.leaseMs === undefined ? {} : { lease: settings.leaseMs }),
     ...(settings.sweepIntervalMs === undefined ? {} : { sweepInterval: settings.sweepIntervalMs }),
     ...(settings.blockedRetryMs === undefined ? {} : { blockedRetry: settings.blockedRetryMs }),
+    ...(settings.shutdownGraceMs === undefined ? {} : { shutdownGrace: settings.shutdownGraceMs }),
   });
   // Health first: /healthz answers, and /readyz says why not, while the worker waits for Redis.
   const health = settings.healthPort === undefined ? null : await startHealthServer(worker, { port: settings.healthPort });
   if (health) logger.info({ port: health.port }, `health endpoints on port ${health.port}: GET /healthz, GET /readyz`);
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, `${signal}: finishing runs in flight`);
-    worker
-      .close()
-      .then(() => health?.close())
-      .then(() => {
-        logger.info("stopped");
-        process.exit(0);
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, `stopping failed: ${(error as Error)?.message ?? String(error)}`);
-        process.exit(1);
-      });
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  // Signals before start: a SIGTERM while Redis is still unreachable stops the worker too.
+  const stopping = stopOnSignals(worker, logger, async () => {
+    await health?.close();
+    logger.info("stopped");
+  });
   await worker.start();
-  if (stopping) return worker;
+  if (stopping.requested) return worker;
   const names = workflows.map((w) => w.name);
   logger.info(
     {
@@ -162,4 +161,39 @@ export async function runWorker(settings: WorkerSettings, logger: Logger = proce
 /** The URL without its password, for logs. */
 function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+}
+
+/**
+ * On the first SIGTERM or SIGINT, closes the worker (no new runs; steps in
+ * flight finish or are aborted after the shutdown grace; each run is released
+ * at that boundary), then `afterClose`, and exits 0, or 1 when closing failed.
+ * A second signal exits at once: the runs still held are resumed elsewhere
+ * when their leases lapse.
+ */
+export function stopOnSignals(
+  worker: Pick<WorkflowWorker, "close">,
+  logger: Logger,
+  afterClose: () => Promise<void> = async () => undefined,
+  exit: (code: number) => void = (code) => process.exit(code),
+): { readonly requested: boolean } {
+  const state = { requested: false };
+  const stop = (signal: string) => {
+    if (state.requested) {
+      logger.warn({ signal }, `${signal} again: exiting now; runs still held resume elsewhere when their leases lapse`);
+      return exit(1);
+    }
+    state.requested = true;
+    logger.info({ signal }, `${signal}: releasing runs at their next step boundary`);
+    worker
+      .close()
+      .then(afterClose)
+      .then(() => exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, `stopping failed: ${(error as Error)?.message ?? String(error)}`);
+        exit(1);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  return state;
 }

@@ -3,7 +3,8 @@
  * SIGKILL (and restarted), redis-server killed with SIGKILL (and restarted on
  * the same port and AOF), every client connection dropped (`CLIENT KILL`),
  * wake-up jobs deleted and duplicated, and a worker frozen with SIGSTOP until
- * its lease expired and its runs were taken over, then thawed (a zombie).
+ * its lease expired and its runs were taken over, then thawed (a zombie), and
+ * workers sent SIGTERM mid-load (they drain and exit; restarted after).
  */
 import { Queue, type Job } from "bullmq";
 import { Redis } from "ioredis";
@@ -18,6 +19,8 @@ export interface ChaosOptions {
   readonly leaseMs: number;
   /** Mean time between worker kills. */
   readonly workerKillEveryMs: number;
+  /** Mean time between graceful stops (SIGTERM) of a worker. */
+  readonly workerTermEveryMs: number;
   /** When (ms after the start) to kill and restart redis-server. */
   readonly redisRestartsAt: readonly number[];
   /** When (ms after the start) to freeze a worker past its lease. */
@@ -33,6 +36,7 @@ const around = (ms: number) => ms * (0.5 + Math.random());
 export class Chaos {
   readonly counts = {
     workerKills: 0,
+    workerTerms: 0,
     redisRestarts: 0,
     connectionKills: 0,
     clientsDropped: 0,
@@ -61,6 +65,7 @@ export class Chaos {
   start(): void {
     const began = Date.now();
     this.tasks.push(this.every(this.o.workerKillEveryMs, () => this.killWorker()));
+    this.tasks.push(this.every(this.o.workerTermEveryMs, () => this.terminateWorker()));
     this.tasks.push(this.every(this.o.connectionKillEveryMs, () => this.dropConnections()));
     this.tasks.push(this.every(this.o.jobTamperEveryMs, () => this.tamperJobs()));
     this.tasks.push(this.at(began, this.o.redisRestartsAt, () => this.restartRedis()));
@@ -94,12 +99,23 @@ export class Chaos {
   private async killWorker(): Promise<void> {
     const { fleet } = this.o;
     const slots = [...Array(fleet.size).keys()];
-    const live = slots.filter((i) => fleet.isAlive(i) && !fleet.isFrozen(i));
+    const live = slots.filter((i) => fleet.isAlive(i) && !fleet.isFrozen(i) && !fleet.isStopping(i));
     const victim = live.length >= 2 ? pick(live) : undefined;
     if (victim === undefined) return;
     await fleet.kill(victim);
     this.counts.workerKills++;
     await sleep(300 + Math.random() * 1200);
+    await fleet.restart(victim);
+  }
+
+  /** SIGTERM a live, unfrozen worker mid-load; restart it once it has drained and exited. */
+  private async terminateWorker(): Promise<void> {
+    const { fleet } = this.o;
+    const live = [...Array(fleet.size).keys()].filter((i) => fleet.isAlive(i) && !fleet.isFrozen(i) && !fleet.isStopping(i));
+    const victim = live.length >= 2 ? pick(live) : undefined;
+    if (victim === undefined) return;
+    await fleet.terminate(victim);
+    this.counts.workerTerms++;
     await fleet.restart(victim);
   }
 
@@ -143,7 +159,7 @@ export class Chaos {
   /** SIGSTOP a worker for twice its lease and more (its runs are taken over), then SIGCONT it. */
   private async zombie(): Promise<void> {
     const { fleet } = this.o;
-    const live = [...Array(fleet.size).keys()].filter((i) => fleet.isAlive(i) && !fleet.isFrozen(i));
+    const live = [...Array(fleet.size).keys()].filter((i) => fleet.isAlive(i) && !fleet.isFrozen(i) && !fleet.isStopping(i));
     const victim = pick(live);
     if (victim === undefined || live.length < 2) return;
     fleet.freeze(victim);

@@ -20,6 +20,8 @@ export interface FleetOptions {
   readonly dir: string;
   readonly lease: string;
   readonly concurrency: number;
+  /** How long a worker sent SIGTERM lets its steps in flight finish before aborting them. */
+  readonly shutdownGrace?: string;
   /** Another workflows module (the bad-input tests use versioned definitions). */
   readonly workflowsModule?: string;
 }
@@ -36,6 +38,8 @@ interface Slot {
   child: ChildProcess | null;
   log: string;
   frozen: boolean;
+  /** Sent SIGTERM and not exited yet. */
+  stopping: boolean;
 }
 
 export class WorkerFleet {
@@ -43,7 +47,9 @@ export class WorkerFleet {
   private readonly expectedExits = new Set<number>();
   readonly unexpectedExits: UnexpectedExit[] = [];
   /** Counts of what was done to the fleet. */
-  readonly counts = { started: 0, killed: 0, frozen: 0 };
+  readonly counts = { started: 0, killed: 0, frozen: 0, terminated: 0 };
+  /** Workers that did not exit on their own within a minute of SIGTERM (then killed). */
+  readonly stuckOnSigterm: number[] = [];
 
   constructor(private readonly options: FleetOptions) {}
 
@@ -53,7 +59,7 @@ export class WorkerFleet {
 
   /** Starts `n` workers (slots 0..n-1). */
   async start(n: number): Promise<void> {
-    for (let i = 0; i < n; i++) this.slots.push({ child: null, log: "", frozen: false });
+    for (let i = 0; i < n; i++) this.slots.push({ child: null, log: "", frozen: false, stopping: false });
     await Promise.all(this.slots.map((_, i) => this.launch(i)));
   }
 
@@ -65,6 +71,31 @@ export class WorkerFleet {
     return this.slots[slot]?.frozen === true;
   }
 
+  isStopping(slot: number): boolean {
+    return this.slots[slot]?.stopping === true;
+  }
+
+  /**
+   * SIGTERM: the worker takes no new runs, lets its steps in flight finish
+   * (aborting them after the shutdown grace) and releases its runs, then exits.
+   * One that has not exited within a minute is recorded and killed.
+   */
+  async terminate(slot: number): Promise<void> {
+    const s = this.slot(slot);
+    const child = s.child;
+    if (!child || s.frozen || s.stopping) return;
+    s.stopping = true;
+    this.expectedExits.add(child.pid!);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => (this.stuckOnSigterm.push(child.pid!), child.kill("SIGKILL")), 60_000);
+    await exited;
+    clearTimeout(timer);
+    if (s.child === child) s.child = null;
+    s.stopping = false;
+    this.counts.terminated++;
+  }
+
   /** SIGKILL: the worker gets no chance to finish anything. */
   async kill(slot: number): Promise<void> {
     const s = this.slot(slot);
@@ -72,6 +103,7 @@ export class WorkerFleet {
     if (!child) return;
     s.child = null;
     s.frozen = false;
+    s.stopping = false;
     this.expectedExits.add(child.pid!);
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGKILL");
@@ -131,6 +163,7 @@ export class WorkerFleet {
     const log = join(o.dir, `worker-${slot}-${this.counts.started}.log`);
     const args = [WORKER_MAIN, "--workflows", o.workflowsModule ?? FAULT_WORKFLOWS, "--redis", o.redisUrl, "--namespace", o.namespace];
     args.push("--lease", o.lease, "--sweep", "500ms", "--concurrency", String(o.concurrency));
+    if (o.shutdownGrace) args.push("--shutdown-grace", o.shutdownGrace);
     const child = spawn(process.execPath, args, {
       env: {
         ...process.env,

@@ -10,7 +10,11 @@
  *   (a crash or a lost lease between the task's end and its commit);
  * - every signal the driver got an answer for was consumed exactly once, by
  *   the run it was sent to, or is still buffered, and consumed in the order sent;
- * - no `result()` call missed its run's end.
+ * - no `result()` call missed its run's end;
+ * - every cancelled run ended `cancelled`, and none of its tasks began more
+ *   than a second after the cancel was acknowledged (the cancel reaches the
+ *   worker holding the run, even one restarted or taking it over);
+ * - no task began on a worker after it was sent SIGTERM.
  */
 import { decode, type StoredRun } from "@parkway/core";
 import type { RedisStore } from "@parkway/redis";
@@ -70,7 +74,12 @@ export interface CheckInput {
   readonly signals: readonly SentSignal[];
   readonly results: ReadonlyMap<string, ResultOutcome>;
   readonly ledger: Ledger;
+  /** When each run's cancel was acknowledged (wall clock). */
+  readonly cancelsAcked: ReadonlyMap<string, number>;
 }
+
+/** How soon a cancel must reach the worker running the run: no task of the run begins later than this after it. */
+const CANCEL_REACH_MS = 1000;
 
 export async function checkInvariants(input: CheckInput): Promise<Report> {
   const violations: string[] = [];
@@ -95,7 +104,7 @@ export async function checkInvariants(input: CheckInput): Promise<Report> {
       violations.push(`${plan.id}: ${header.status}${why}, waiting for ${JSON.stringify(header.waits)}; expected ${plan.expect}`);
     }
     checkOutputs(plan, spec, run, outputs, violations);
-    checkExecutions(plan, spec, outputs, input.ledger, violations, bump);
+    checkExecutions(plan, spec, outputs, input.ledger, input.cancelsAcked, violations, bump);
     for (const [key, name] of spec.waits ?? []) {
       const sig = outputs.get(key)?.sig;
       if (typeof sig === "string" && sig !== "fallback") place(sig, `${plan.id}|${key}`);
@@ -113,6 +122,7 @@ export async function checkInvariants(input: CheckInput): Promise<Report> {
       violations.push(`${e.run}|${e.key}: execution ${e.x} began after the run was ${e.statusAtStart}`);
     }
     if (e.statusAtStart !== "running") bump("executionsOfAFencedWorker");
+    if (e.afterSigterm) violations.push(`${e.run}|${e.key}: execution ${e.x} began after its worker was sent SIGTERM`);
   }
   return { violations, counts };
 }
@@ -145,6 +155,7 @@ function checkExecutions(
   spec: Spec,
   outputs: Map<string, Record<string, unknown>>,
   ledger: Ledger,
+  cancelsAcked: ReadonlyMap<string, number>,
   violations: string[],
   bump: (name: string, by?: number) => void,
 ): void {
@@ -172,6 +183,17 @@ function checkExecutions(
     }
     const reruns = executions.filter((e) => e.x !== token && e.end === "ok").length;
     bump("stepsRerunBeforeCommit", reruns);
+  }
+  const cancelledAt = cancelsAcked.get(plan.id);
+  if (cancelledAt !== undefined) {
+    for (const e of spec.tasks.flatMap((key) => ledger.byStep.get(`${plan.id}|${key}`) ?? [])) {
+      if (e.end === "aborted") bump("cancelAborts");
+      if (e.began > cancelledAt + CANCEL_REACH_MS) {
+        violations.push(
+          `${plan.id}|${e.key}: attempt ${e.attempt} began ${e.began - cancelledAt}ms after the run's cancel was acknowledged`,
+        );
+      }
+    }
   }
   if (plan.kind === "cancel" && (ledger.byStep.get(`${plan.id}|b`) ?? []).length > 0) {
     violations.push(`${plan.id}|b: ran, although the run was cancelled before its signal could ever come`);

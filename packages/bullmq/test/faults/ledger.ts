@@ -19,6 +19,10 @@ export interface Execution {
   /** Tokens of the values it consumed. */
   readonly consumed: readonly string[];
   readonly at: number;
+  /** When the task began (wall clock, before its probe). */
+  readonly began: number;
+  /** Whether its worker had been sent SIGTERM when it began. */
+  readonly afterSigterm: boolean;
   /** How it ended; null when its process died first. */
   end: "ok" | "failed" | "aborted" | null;
 }
@@ -41,6 +45,8 @@ interface StartLine {
   c: boolean;
   i: string[];
   w: number;
+  b: number;
+  g: boolean;
 }
 interface EndLine {
   x: string;
@@ -75,6 +81,8 @@ export function readLedger(dir: string): Ledger {
         committedAtStart: entry.c,
         consumed: entry.i,
         at: entry.w,
+        began: entry.b,
+        afterSigterm: entry.g,
         end: null,
       });
     }

@@ -95,6 +95,8 @@ export class LoadDriver {
   readonly signals: SentSignal[] = [];
   readonly results = new Map<string, ResultOutcome>();
   readonly counts = { started: 0, cancels: 0, transientRetries: 0 };
+  /** When (wall clock) each run's cancel was acknowledged by the store. */
+  readonly cancelsAcked = new Map<string, number>();
   private readonly followUps = new Set<Promise<void>>();
   private readonly watchers: Promise<void>[] = [];
 
@@ -145,6 +147,7 @@ export class LoadDriver {
           if (!(isParkwayError(error, "RUN_FINISHED") && (error.context.status as string) === "cancelled")) throw error;
         }
       });
+      this.cancelsAcked.set(run.id, Date.now());
       this.counts.cancels++;
     }
   }

@@ -1,7 +1,8 @@
 /**
  * The fault suite: a redis-server of its own (AOF, fsync always), three real
- * worker processes, a mixed load of runs, and faults injected while it runs
- * (see chaos.ts). Once the faults stop and the load settles, the promises in
+ * worker processes, a mixed load of runs (a tenth of them cancelled while
+ * running or parked), and faults injected while it runs (see chaos.ts),
+ * SIGTERM among them. Once the faults stop and the load settles, the promises in
  * invariants.ts are checked against the store and the ledger, the counts are
  * printed, and any violation fails the test.
  *
@@ -48,9 +49,9 @@ afterAll(async () => {
   else rmSync(dir, { recursive: true, force: true });
 });
 
-it("nothing is lost under kill -9, Redis restarts, dropped connections, lost jobs and zombie workers", async () => {
+it("nothing is lost under kill -9, SIGTERM, Redis restarts, dropped connections, lost jobs and zombie workers", async () => {
   redis = await RedisServer.start(dir);
-  fleet = new WorkerFleet({ redisUrl: redis.url, namespace: NAMESPACE, dir, lease: `${LEASE_MS}ms`, concurrency: 40 });
+  fleet = new WorkerFleet({ redisUrl: redis.url, namespace: NAMESPACE, dir, lease: `${LEASE_MS}ms`, concurrency: 40, shutdownGrace: "2s" });
   await fleet.start(3);
   client = new ParkwayClient({ connection: redis.url, namespace: NAMESPACE });
   // ioredis prints every failed reconnect of a connection nobody listens to: keep the output to the counts.
@@ -64,6 +65,7 @@ it("nothing is lost under kill -9, Redis restarts, dropped connections, lost job
     namespace: NAMESPACE,
     leaseMs: LEASE_MS,
     workerKillEveryMs: 7000,
+    workerTermEveryMs: 11_000,
     redisRestartsAt: spread(faultSpan, 5, 0.12),
     zombiesAt: spread(faultSpan, 3, 0.2),
     connectionKillEveryMs: 3000,
@@ -87,13 +89,21 @@ it("nothing is lost under kill -9, Redis restarts, dropped connections, lost job
   );
   const missingResults = await driver.awaitResults(unsettled.length === 0 ? 20_000 : 1000);
   const ledger = readLedger(dir);
-  const report = await checkInvariants({ store, runs: driver.runs, signals: driver.signals, results: driver.results, ledger });
+  const report = await checkInvariants({
+    store,
+    runs: driver.runs,
+    signals: driver.signals,
+    results: driver.results,
+    ledger,
+    cancelsAcked: driver.cancelsAcked,
+  });
   await store.close();
   admin.disconnect();
 
   for (const exit of fleet.unexpectedExits) {
     report.violations.push(`worker ${exit.pid} exited on its own (code ${exit.code}, signal ${exit.signal}):\n${exit.logTail}`);
   }
+  for (const pid of fleet.stuckOnSigterm) report.violations.push(`worker ${pid} did not exit within a minute of SIGTERM`);
   if (missingResults.length > 0) report.counts.resultCallsPending = missingResults.length;
   const summary = {
     runs: driver.runs.length,
@@ -102,6 +112,7 @@ it("nothing is lost under kill -9, Redis restarts, dropped connections, lost job
     loadSeconds: Math.round((faultsOver - began) / 1000),
     settleSeconds: Math.round((Date.now() - faultsOver) / 1000),
     workerKills: chaos.counts.workerKills,
+    workerTerms: chaos.counts.workerTerms,
     workerStarts: fleet.counts.started,
     redisRestarts: chaos.counts.redisRestarts,
     connectionKills: chaos.counts.connectionKills,
@@ -125,6 +136,7 @@ it("nothing is lost under kill -9, Redis restarts, dropped connections, lost job
   expect(driver.counts.started).toBe(driver.runs.length);
   expect(chaos.counts.redisRestarts).toBeGreaterThan(0);
   expect(chaos.counts.workerKills).toBeGreaterThan(0);
+  expect(chaos.counts.workerTerms).toBeGreaterThan(0);
   expect(chaos.counts.zombies).toBeGreaterThan(0);
 });
 

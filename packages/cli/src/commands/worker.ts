@@ -15,9 +15,10 @@ export interface WorkerOptions {
   readonly lease?: string;
   readonly sweep?: string;
   readonly healthPort?: string;
+  readonly shutdownGrace?: string;
 }
 
-/** Starts a worker that runs until SIGTERM or SIGINT, then lets runs in flight reach a boundary. */
+/** Starts a worker that runs until SIGTERM or SIGINT, then releases its runs at their next step boundary. */
 export async function workerCommand(ctx: CommandContext, options: WorkerOptions): Promise<Outcome> {
   const modulePath = requireWorkflows(options.workflows, "worker");
   // Load once here for a clear error naming --workflows; runWorker's import then hits the module cache.
@@ -30,6 +31,7 @@ export async function workerCommand(ctx: CommandContext, options: WorkerOptions)
     ["--lease", options.lease],
     ["--sweep", options.sweep],
     ["--health-port", options.healthPort],
+    ["--shutdown-grace", options.shutdownGrace],
   ];
   const argv = flags.flatMap(([flag, value]) => (value === undefined ? [] : [flag, value]));
   await runWorker(readSettings(argv, ctx.env));

@@ -287,7 +287,13 @@ export class DurableClient {
     }
   }
 
-  /** Cancels the run: at once when it is not running, else at its next step boundary. @throws RunFinishedError */
+  /**
+   * Cancels the run: at once when it is not running. A running run's tasks in
+   * flight are aborted through `ctx.signal`, on whichever worker runs them,
+   * within a second; the run ends `cancelled` once they return (a task that
+   * ignores its signal is not waited for) and nothing they return is committed.
+   * @throws RunFinishedError
+   */
   async cancel(id: string): Promise<ControlResult> {
     assertId(id, "instance id");
     const result = await this.store.cancel(id);

@@ -8,26 +8,33 @@ import { context as otelContext, type Context, isSpanContextValid, ROOT_CONTEXT,
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "../codec/codec.js";
-import { toMs, type Duration } from "../duration.js";
-import { ValidationError } from "../errors.js";
+import type { Duration } from "../duration.js";
 import { advanceRun, type AdvanceOutcome, type CheckpointOptions, type DurableStepEvent } from "../executors/checkpoint.js";
+import { RunsInFlight } from "../executors/in-flight.js";
 import { createLimiter } from "../executors/limit.js";
 import { resolveLogger, type Logger } from "../logger.js";
-import { checkOptions, optionNames } from "../options.js";
+import { checkOptions, durationInRange, integerInRange, optionNames } from "../options.js";
 import { MemoryStore } from "../store/memory.js";
 import type { Store } from "../store/types.js";
 import { DurableClient, type Wake } from "./client.js";
 import { WorkflowRegistry } from "./registry.js";
 
 export interface DurableRunnerOptions {
-  /** Most step functions running at once (default 50). */
+  /** Most step functions running at once (default 50, 1 to 100,000). */
   readonly concurrency?: number;
-  /** A run left without a write this long may be taken over by another worker (default 30s). */
+  /** A run left without a write this long may be taken over by another worker (default 30s, 50ms to 1d). */
   readonly lease?: Duration;
-  /** Retry backoffs longer than this park the run instead of holding a worker (default 5s). */
+  /** Retry backoffs longer than this park the run instead of holding a worker (default 5s, 0 to 1h). */
   readonly holdRetriesUpTo?: Duration;
-  /** How soon a run parked for a missing definition is looked at again (default 1m). */
+  /** How soon a run parked for a missing definition is looked at again (default 1m, 10ms to 1d). */
   readonly blockedRetry?: Duration;
+  /**
+   * On `close()`, how long steps in flight may go on before their tasks are
+   * aborted through `ctx.signal` (default 30s, 0 to 1h). Either way each run
+   * is released at that step boundary, for another worker to resume.
+   */
+  readonly shutdownGrace?: Duration;
+  /** Largest encoded payload (input, output, signal) in bytes (default 1 MiB, 1 byte to 512 MiB). */
   readonly maxPayloadBytes?: number;
   /** Told after each committed step. */
   readonly onStep?: (event: DurableStepEvent) => void;
@@ -43,28 +50,33 @@ export const DURABLE_RUNNER_OPTIONS = optionNames<DurableRunnerOptions>({
   lease: true,
   holdRetriesUpTo: true,
   blockedRetry: true,
+  shutdownGrace: true,
   maxPayloadBytes: true,
   onStep: true,
   onError: true,
   logger: true,
 });
 
-/** Builds the executor's options from user-facing ones, with defaults. */
+/** Redis refuses strings over 512 MiB; no store takes a larger payload. */
+const MAX_PAYLOAD_BYTES_LIMIT = 512 * 1024 * 1024;
+
+/**
+ * Builds the executor's options from user-facing ones, with defaults.
+ * @throws ValidationError naming an option of the wrong type or out of its documented range
+ */
 export function checkpointOptions(
   base: Pick<CheckpointOptions, "store" | "workflows" | "clock">,
   options: DurableRunnerOptions,
-): CheckpointOptions {
-  const concurrency = options.concurrency ?? 50;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new ValidationError(`concurrency must be a positive integer, got ${String(concurrency)}`);
-  }
+): CheckpointOptions & { readonly inFlight: RunsInFlight } {
+  const concurrency = integerInRange(options.concurrency, "concurrency", 50, 1, 100_000);
   return {
     ...base,
-    leaseMs: toMs(options.lease ?? "30s", "lease"),
-    holdRetriesUpToMs: toMs(options.holdRetriesUpTo ?? "5s", "holdRetriesUpTo"),
-    blockedRetryMs: toMs(options.blockedRetry ?? "1m", "blockedRetry"),
-    maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    leaseMs: durationInRange(options.lease, "lease", "30s", 50, 86_400_000),
+    holdRetriesUpToMs: durationInRange(options.holdRetriesUpTo, "holdRetriesUpTo", "5s", 0, 3_600_000),
+    blockedRetryMs: durationInRange(options.blockedRetry, "blockedRetry", "1m", 10, 86_400_000),
+    maxPayloadBytes: integerInRange(options.maxPayloadBytes, "maxPayloadBytes", DEFAULT_MAX_PAYLOAD_BYTES, 1, MAX_PAYLOAD_BYTES_LIMIT),
     limit: createLimiter(concurrency),
+    inFlight: new RunsInFlight(base.clock, durationInRange(options.shutdownGrace, "shutdownGrace", "30s", 0, 3_600_000)),
     ...(options.onStep ? { onStep: options.onStep } : {}),
   };
 }
@@ -106,6 +118,7 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
     const report =
       options.onError ?? ((error: unknown, id: string) => logger.error({ err: error, instanceId: id }, `advancing run "${id}" failed`));
     const pump = new Pump(store, checkpointOptions({ store, workflows, clock }, options), clock, report);
+    pump.listen();
     super({
       store,
       waker: pump,
@@ -124,6 +137,12 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
     return this.pump.idle();
   }
 
+  /**
+   * Stops advancing runs: no new step or attempt starts, steps in flight
+   * finish (their tasks aborted after `shutdownGrace`, and not waited for
+   * past it), and each run is released at that boundary, so an engine
+   * reopened on the same store resumes it from its last commit.
+   */
   override async close(): Promise<void> {
     await this.pump.close();
     await super.close();
@@ -158,9 +177,11 @@ class Pump {
   private sweepAgain = false;
   private closed = false;
 
+  private unlisten: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
+
   constructor(
     private readonly store: Store,
-    private readonly options: CheckpointOptions,
+    private readonly options: CheckpointOptions & { readonly inFlight: RunsInFlight },
     private readonly clock: Clock,
     private readonly report: (error: unknown, id: string) => void,
   ) {}
@@ -175,6 +196,14 @@ class Pump {
 
   async forget(id: string): Promise<void> {
     this.traces.delete(id);
+  }
+
+  /** Hears of cancels asked of running runs, so their tasks are aborted at once. */
+  listen(): void {
+    this.unlisten = this.options.inFlight.listen(this.store).catch((error: unknown) => {
+      this.report(error, "*");
+      return null;
+    });
   }
 
   kick(): void {
@@ -233,9 +262,14 @@ class Pump {
     }
   }
 
+  /** Releases each run in flight at its next step boundary (aborting its tasks after the shutdown grace). */
   async close(): Promise<void> {
     this.closed = true;
     this.cancelTimer?.();
+    await this.options.inFlight.drain();
     await Promise.all(this.inflight.values());
+    await (
+      await this.unlisten
+    )?.();
   }
 }

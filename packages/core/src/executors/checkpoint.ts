@@ -30,6 +30,7 @@ import { walkWorkflow, type AllEffect, type CallEffect, type DelayEffect, type S
 import type { RunHeader, Store, StoredRun, WaitRequest } from "../store/types.js";
 import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
 import { taskContext } from "./context.js";
+import type { HeldRun, RunsInFlight } from "./in-flight.js";
 
 /** Finds the definition a run was started with. */
 export interface DefinitionLookup {
@@ -52,6 +53,8 @@ export interface CheckpointOptions {
   readonly limit: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Told after each committed step. */
   readonly onStep?: (event: DurableStepEvent) => void;
+  /** The runs this worker advances, so cancels and shutdown reach their running tasks. */
+  readonly inFlight?: RunsInFlight;
 }
 
 /** A committed step, as reported to `onStep`. */
@@ -66,6 +69,11 @@ export interface DurableStepEvent {
 /** How one call of {@link advanceRun} ended. */
 export type AdvanceOutcome =
   | { readonly outcome: "completed" | "failed" | "cancelled" | "paused" | "blocked" | "lost" }
+  /**
+   * The worker is shutting down and let the run go at a step boundary (or before
+   * taking it): it is due now, for another worker. `now` is the store's clock.
+   */
+  | { readonly outcome: "released"; readonly version: number; readonly now: number }
   /** `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time. */
   | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number }
   | { readonly outcome: "skipped"; readonly reason: "finished" | "paused" }
@@ -92,6 +100,13 @@ class Park extends Error {
 class Stop extends Error {
   constructor(readonly stopped: "cancelled" | "paused") {
     super(stopped);
+  }
+}
+
+/** Thrown through the walk when the worker shuts down: the run is let go at this boundary, not failed. */
+class Release extends Error {
+  constructor() {
+    super("released");
   }
 }
 
@@ -130,6 +145,7 @@ class StoredDataError extends Error {
  * child per step it executes; committed steps it skips get none.
  */
 export async function advanceRun(options: CheckpointOptions, id: string, parent: Context = otelContext.active()): Promise<AdvanceOutcome> {
+  if (options.inFlight?.closing) return { outcome: "released", version: 0, now: options.clock.now() };
   // The lease runs from when the acquire was sent: its reply may come late (a frozen or starved process).
   const askedAt = performance.now();
   const acquired = await options.store.acquire(id, options.leaseMs);
@@ -169,6 +185,7 @@ function endStepSpan(span: Span, e: unknown, ownFailure: boolean): void {
   if (ownFailure) return endSpan(span, "failed", e);
   if (e instanceof Park) return endSpan(span, "parked");
   if (e instanceof Stop) return endSpan(span, "stopped");
+  if (e instanceof Release) return endSpan(span, "released");
   if (e instanceof StoreFailure || e instanceof StoredDataError) return endSpan(span, "error", e.error);
   endSpan(span, "lost");
 }
@@ -183,8 +200,8 @@ function missingDefinition(workflows: DefinitionLookup, header: RunHeader): Erro
     : new UnknownWorkflowError(`run "${header.id}" belongs to workflow "${header.workflow}", which this worker does not register`, context);
 }
 
-/** One worker's hold on one run, from acquire to park, stop or end. */
-class RunSession {
+/** One worker's hold on one run, from acquire to park, stop, release or end. */
+class RunSession implements HeldRun {
   private version: number;
   private readonly outputs: Map<string, Uint8Array>;
   private readonly abort = new AbortController();
@@ -199,6 +216,10 @@ class RunSession {
   private failedStep: string | null = null;
   /** Monotonic time at load, so the store clock is extrapolated without trusting this machine's wall clock. */
   private readonly loadedAt: number;
+  /** A cancel was asked of the run and its tasks were aborted: it ends `cancelled` at the next write. */
+  private cancelling = false;
+  /** The worker is shutting down: no new step or attempt starts, the run is released at the boundary. */
+  private releasing = false;
   /** Retries parked in this session whose park answered "signalled": their backoff still holds on the re-walk. */
   private readonly retriesDue = new Map<string, { readonly at: number; readonly attempts: number }>();
 
@@ -223,16 +244,44 @@ class RunSession {
   }
 
   async advance(): Promise<AdvanceOutcome> {
-    const heartbeat = setInterval(
-      () => void this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true).catch(() => undefined),
-      Math.max(50, this.options.leaseMs / 3),
-    );
+    // The lease renewal also answers a cancel asked of the run: the fallback when its message was lost.
+    const heartbeat = setInterval(() => this.renewLease(), Math.max(50, this.options.leaseMs / 3));
+    const unhold = this.options.inFlight?.hold(this.id, this);
     try {
       return await this.advanceUntilSettled();
     } finally {
       clearInterval(heartbeat);
+      unhold?.();
       this.abort.abort(new CancelledError(`run "${this.id}" left this worker`, { instanceId: this.id }));
     }
+  }
+
+  cancelAsked(): void {
+    this.renewLease();
+  }
+
+  release(): void {
+    this.releasing = true;
+  }
+
+  abortForShutdown(): void {
+    this.releasing = true;
+    this.abort.abort(new CancelledError(`run "${this.id}" was released: this worker is shutting down`, { instanceId: this.id }));
+  }
+
+  /** Renews the lease in the background (a heartbeat, or a cancel message to confirm). */
+  private renewLease(): void {
+    void this.touch().catch(() => undefined);
+  }
+
+  /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
+  private async touch(): Promise<void> {
+    const { requested } = await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+    if (requested !== "cancel" || this.cancelling) return;
+    this.cancelling = true;
+    // Their attempts reject at once (an attempt is never waited for past its abort), so the
+    // run reaches its next write, where the store applies the cancel and drops their outputs.
+    this.abort.abort(new CancelledError(`run "${this.id}" was cancelled`, { instanceId: this.id }));
   }
 
   private async advanceUntilSettled(): Promise<AdvanceOutcome> {
@@ -262,6 +311,11 @@ class RunSession {
 
   private async settleFailure(e: unknown): Promise<AdvanceOutcome> {
     if (e instanceof Stop) return { outcome: e.stopped };
+    if (e instanceof Release) {
+      // A lease of 0: the run is due now, and the next worker resumes it from its last commit.
+      await this.write(() => this.options.store.touch(this.id, this.version, 0));
+      return { outcome: "released", version: this.version, now: this.storeNow() };
+    }
     if (isParkwayError(e, StaleVersionError.code)) return { outcome: "lost" };
     if (e instanceof StoreFailure) throw e.error;
     if (e instanceof StoredDataError) {
@@ -269,7 +323,8 @@ class RunSession {
       await this.write(() => this.options.store.block(this.id, this.version, serializeError(e.error), this.options.blockedRetryMs));
       return { outcome: "blocked" };
     }
-    recordFailure(this.span, e);
+    // With a cancel asked, this write ends the run `cancelled` (the store's cancel wins): not a failure.
+    if (!this.cancelling) recordFailure(this.span, e);
     const error = { ...serializeError(e), ...(this.failedStep === null ? {} : { step: this.failedStep }) };
     const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error }));
     return { outcome: end.ok ? "failed" : end.stopped };
@@ -279,6 +334,9 @@ class RunSession {
     const committed = this.outputs.get(effect.key);
     if (committed !== undefined) return this.decodeStored(committed, `output of step "${effect.key}"`);
     if (this.stopped) throw this.stopped;
+    // A step boundary: no new step starts once the run is cancelled or its worker shuts down.
+    if (this.cancelling) throw this.abort.signal.reason;
+    if (this.releasing) throw new Release();
     const span = this.startStepSpan(effect);
     const startedAt = performance.now();
     try {
@@ -295,6 +353,8 @@ class RunSession {
       const ownFailure = !(
         e instanceof Park ||
         e instanceof Stop ||
+        e instanceof Release ||
+        this.cancelling ||
         e instanceof StoredDataError ||
         e instanceof StoreFailure ||
         isParkwayError(e, StaleVersionError.code)
@@ -348,6 +408,7 @@ class RunSession {
       output = await runStep({
         // Every attempt, first or retried, starts only while this worker still holds the run.
         limit: (attempt) => this.options.limit(async () => (await this.holdLease(), attempt())),
+        final: (error) => error instanceof Release,
         fn: (value, ctx) => otelContext.with(stepTrace, effect.fn, undefined, value, ctx),
         input,
         options: effect.node.options,
@@ -369,7 +430,8 @@ class RunSession {
         this.retriesDue.set(key, { at: this.storeNow() + e.delayMs, attempts: e.nextAttempt - 1 });
         throw new Park([{ kind: "timer", key, reason: "retry", delayMs: e.delayMs }], { [key]: e.nextAttempt - 1 });
       }
-      throw this.stopped ?? e;
+      // An attempt aborted by shutdown (or kept from starting) lets the run go; its step runs again elsewhere.
+      throw this.stopped ?? (this.releasing && !this.cancelling && (e instanceof Release || this.abort.signal.aborted) ? new Release() : e);
     }
     // Outside runStep on purpose: a schema failure is deterministic, so it is never retried.
     const checked = await checkStepOutput(this.workflow, step, output);
@@ -415,7 +477,8 @@ class RunSession {
     const fatal =
       failures.find((f) => f instanceof Stop) ??
       failures.find((f) => isParkwayError(f, StaleVersionError.code)) ??
-      failures.find((f) => !(f instanceof Park));
+      failures.find((f) => !(f instanceof Park) && !(f instanceof Release)) ??
+      failures.find((f) => f instanceof Release);
     if (fatal !== undefined) throw fatal;
     if (failures.length > 0) throw Park.merge(failures as Park[]);
     return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
@@ -475,14 +538,18 @@ class RunSession {
    * when the last renewal is older than half a lease, renew it first. A stale
    * version means another worker took the run over (the attempt must not run:
    * that worker runs the step); a store that does not answer means the lease
-   * cannot be vouched for, so this worker lets the run go.
+   * cannot be vouched for, so this worker lets the run go; a cancel the renewal
+   * answers aborts the run's tasks, and this attempt does not start.
    */
   private async holdLease(): Promise<void> {
     if (this.lost) throw this.lost;
     if (this.stopped) throw this.stopped;
+    if (this.cancelling) throw this.abort.signal.reason;
+    if (this.releasing) throw new Release();
     if (performance.now() - this.leaseRenewedAt <= this.options.leaseMs / 2) return;
     try {
-      await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+      await this.touch();
+      if (this.cancelling) throw this.abort.signal.reason;
     } catch (e) {
       // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.
       if (e instanceof StoreFailure) this.abort.abort(e);

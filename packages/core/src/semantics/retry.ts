@@ -47,6 +47,8 @@ export interface StepRun {
   readonly holdRetriesUpToMs?: number;
   /** Aborts the current attempt and stops retrying (run cancelled, worker closing). */
   readonly signal?: AbortSignal;
+  /** Errors never retried whatever the policy: the attempt was not allowed to start (its worker lets the run go). */
+  readonly final?: (error: Error) => boolean;
   /** Bounds concurrent attempts; the wait between attempts holds no slot. */
   readonly limit?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Told of every failed attempt that will be retried. */
@@ -76,7 +78,7 @@ export async function runStep(run: StepRun): Promise<unknown> {
           return await attemptOnce(run, first + n - 1);
         } catch (e) {
           const error = ensureError(e);
-          if (isNonRetryable(error) || run.signal?.aborted) throw new AbortError(new AttemptFailure(error));
+          if (isNonRetryable(error) || run.signal?.aborted || run.final?.(error)) throw new AbortError(new AttemptFailure(error));
           throw new AttemptFailure(error);
         }
       },

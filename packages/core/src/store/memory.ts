@@ -11,6 +11,7 @@ import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import {
   FINISHED_STATUSES,
   type AcquireResult,
+  type CancelListener,
   type CommitResult,
   type ControlResult,
   type CountQuery,
@@ -25,6 +26,7 @@ import {
   type Store,
   type StoredRun,
   type TakeSignalResult,
+  type TouchResult,
   type Wait,
   type WaitRequest,
   type WriteResult,
@@ -53,6 +55,7 @@ export interface MemoryStoreData {
 export class MemoryStore implements Store {
   private readonly runs: Map<string, Record_>;
   private readonly listeners = new Set<FinishListener>();
+  private readonly cancelListeners = new Set<CancelListener>();
 
   constructor(
     private readonly clock: Clock = realClock,
@@ -118,9 +121,10 @@ export class MemoryStore implements Store {
     return { acquired: true, run: this.view(r, true) };
   }
 
-  async touch(id: string, version: number, leaseMs: number): Promise<void> {
+  async touch(id: string, version: number, leaseMs: number): Promise<TouchResult> {
     const r = this.expect(id, version);
     if (r.header.status === "running") r.header = { ...r.header, dueAt: this.clock.now() + leaseMs };
+    return { requested: r.header.requested };
   }
 
   async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {
@@ -250,6 +254,7 @@ export class MemoryStore implements Store {
     this.assertLive(r, "cancel");
     if (r.header.status === "running") {
       this.request(r, "cancel");
+      for (const listener of this.cancelListeners) listener(id);
       return { status: "running", version: r.header.version, immediate: false };
     }
     this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
@@ -330,8 +335,16 @@ export class MemoryStore implements Store {
     };
   }
 
+  async onCancel(listener: CancelListener): Promise<() => Promise<void>> {
+    this.cancelListeners.add(listener);
+    return async () => {
+      this.cancelListeners.delete(listener);
+    };
+  }
+
   async close(): Promise<void> {
     this.listeners.clear();
+    this.cancelListeners.clear();
   }
 
   private record(id: string): Record_ {

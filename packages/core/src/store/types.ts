@@ -141,6 +141,14 @@ export interface CountQuery {
   readonly workflow?: string;
 }
 
+/** What `touch` found asked of the run. */
+export interface TouchResult {
+  readonly requested: "cancel" | "pause" | null;
+}
+
+/** Told when a cancel is asked of a running run (its tasks in flight should be aborted). */
+export type CancelListener = (id: string) => void;
+
 /** Told when a run reaches a finished status. */
 export type FinishListener = (id: string, status: RunStatus) => void;
 
@@ -161,8 +169,12 @@ export interface Store {
    */
   acquire(id: string, leaseMs: number): Promise<AcquireResult>;
 
-  /** Extends a running run's lease (a long task is still going). */
-  touch(id: string, version: number, leaseMs: number): Promise<void>;
+  /**
+   * Extends a running run's lease (a long task is still going), and answers the
+   * cancel or pause asked of it since, so a holder that missed `onCancel` still
+   * hears of a cancel. `leaseMs` 0 releases the run: it is due now, for any worker.
+   */
+  touch(id: string, version: number, leaseMs: number): Promise<TouchResult>;
 
   /**
    * Commits a step's output and advances the run in one write. With a pause
@@ -260,5 +272,11 @@ export interface Store {
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
   /** Tells `listener` of every run that finishes, from any process sharing the store. */
   onFinish(listener: FinishListener): Promise<() => Promise<void>>;
+  /**
+   * Tells `listener` of every cancel asked of a running run, from any process
+   * sharing the store, so the worker holding it aborts its tasks at once. At
+   * most once (pub/sub on Redis): `touch` answers the request too.
+   */
+  onCancel(listener: CancelListener): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -229,6 +229,73 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       expect(after).toBe(0);
     });
 
+    it("cancelling a running run aborts its task's ctx.signal; the run ends cancelled and the task's output is dropped", async () => {
+      let aborted: unknown = null;
+      let after = 0;
+      const wf = flow<null>("cancel-aborts")
+        .then("hold", (_: null, ctx) => {
+          // Rejects only when aborted: without the abort this run would hold for ever.
+          return new Promise<number>((_resolve, reject) =>
+            ctx.signal.addEventListener("abort", () => ((aborted = ctx.signal.reason), reject(ctx.signal.reason as Error))),
+          );
+        })
+        .then("after", () => ++after)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "ca1" });
+      await until(e, "ca1", (v) => v.status === "running", "running");
+      await e.cancel("ca1");
+      const view = await finished(e, "ca1");
+      expect(view.status).toBe("cancelled");
+      expect(aborted).toMatchObject({ code: "CANCELLED" });
+      expect(view.steps).toEqual([]);
+      expect(after).toBe(0);
+    });
+
+    it("a task that ignores its abort does not keep a cancelled run running; its late result is never committed", async () => {
+      let finish!: (n: number) => void;
+      let after = 0;
+      const wf = flow<null>("cancel-ignored")
+        .then("stubborn", () => new Promise<number>((resolve) => (finish = resolve)))
+        .then("after", () => ++after)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, null, { id: "ca2" });
+      await until(e, "ca2", (v) => v.status === "running", "running");
+      await e.cancel("ca2");
+      expect((await finished(e, "ca2")).status).toBe("cancelled");
+      finish(7);
+      await e.idle();
+      const view = await e.status("ca2");
+      expect(view.status).toBe("cancelled");
+      expect(view.steps).toEqual([]);
+      expect(after).toBe(0);
+    });
+
+    it("close() releases a run at its step boundary within the shutdown grace, even when a task ignores its abort", async () => {
+      const calls = { first: 0, stubborn: 0, last: 0 };
+      let lateFinish!: (n: number) => void;
+      const wf = flow<null>("close-releases")
+        .then("first", () => ++calls.first)
+        .then("stubborn", () =>
+          ++calls.stubborn === 1 ? new Promise<number>((resolve) => (lateFinish = resolve)) : Promise.resolve(calls.stubborn),
+        )
+        .then("last", (n) => (++calls.last, n * 10))
+        .build();
+      const e = await engine([wf], { shutdownGrace: 20 });
+      await e.start(wf, null, { id: "cl1" });
+      await until(e, "cl1", (v) => v.status === "running" && calls.stubborn === 1, "running its stubborn step");
+      const closing = e.close();
+      await h.advance(40); // past the grace: the stubborn task is aborted and not waited for
+      await closing;
+      lateFinish(1); // its late result goes nowhere
+      const next = await h.reopen(e, [wf]);
+      const view = await finished(next, "cl1");
+      expect(view.status).toBe("completed");
+      expect(view.output).toBe(20);
+      expect(calls).toEqual({ first: 1, stubborn: 2, last: 1 });
+    });
+
     it("pause, a signal while paused, then resume: the run goes on with the signal", async () => {
       const wf = flow<null>("pause-signal")
         .waitForSignal<string>("approval", "approved")
