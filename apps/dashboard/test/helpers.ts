@@ -3,8 +3,9 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { dropNamespace } from "@parkway/bullmq";
 import type { Redis } from "ioredis";
+import { REDIS_URL } from "../../../test/redis-url.js";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { REDIS_URL };
 export const WORKER_MAIN = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
 export const DASHBOARD_MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
 /** The demo's order workflow, built: the worker runs it and the dashboard draws it. */

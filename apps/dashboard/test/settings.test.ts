@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { startDemoEngine } from "../src/server/demo.js";
 import { readSettings } from "../src/server/settings.js";
@@ -31,6 +32,20 @@ describe("dashboard settings", () => {
       readToken: "r",
     });
     expect(() => readSettings(["--token", "t"], {})).toThrow(/Unknown option '--token'/);
+  });
+
+  it("resolves a relative --workflows path from the directory the user ran the command in", () => {
+    // `npm run dashboard` starts the process in apps/dashboard; npm passes the user's directory as INIT_CWD.
+    const npmRun = { npm_package_name: "@parkway/dashboard", INIT_CWD: "/home/ana/parkway" };
+    expect(readSettings(["--workflows", "apps/demo/dist/order.js"], npmRun).workflowsModule).toBe(
+      "/home/ana/parkway/apps/demo/dist/order.js",
+    );
+    expect(readSettings([], { ...npmRun, PARKWAY_WORKFLOWS: "./flows.js" }).workflowsModule).toBe("/home/ana/parkway/flows.js");
+    expect(readSettings(["--workflows", "/srv/flows.js"], npmRun).workflowsModule).toBe("/srv/flows.js");
+    // Run directly, or by another package's script (whose INIT_CWD is not where it runs): the working directory.
+    expect(readSettings(["--workflows", "flows.js"], {}).workflowsModule).toBe(join(process.cwd(), "flows.js"));
+    const otherScript = { npm_package_name: "my-app", INIT_CWD: "/home/ana/my-app" };
+    expect(readSettings(["--workflows", "flows.js"], otherScript).workflowsModule).toBe(join(process.cwd(), "flows.js"));
   });
 
   it("rejects a port that is not a port number", () => {

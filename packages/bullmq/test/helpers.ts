@@ -3,8 +3,9 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { dropNamespace } from "@parkway/redis";
 import { Redis } from "ioredis";
+import { REDIS_URL } from "../../../test/redis-url.js";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { REDIS_URL };
 export const WORKER_MAIN = fileURLToPath(new URL("../../../apps/worker/dist/main.js", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("./fixtures/workflows.mjs", import.meta.url));
 

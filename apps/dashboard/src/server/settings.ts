@@ -2,6 +2,7 @@
  * The dashboard's command line: flags first, then the environment. The tokens
  * are read from the environment only, because flags show up in `ps`.
  */
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ValidationError } from "@parkway/core";
 
@@ -9,7 +10,7 @@ import { ValidationError } from "@parkway/core";
 export interface DashboardSettings {
   /** Redis URL; null runs the embedded demo engine. */
   readonly redis: string | null;
-  /** Module exporting workflow definitions, to draw runs as trees. */
+  /** Module exporting workflow definitions, to draw runs as trees: an absolute path (see `userDirectory`). */
   readonly workflowsModule: string | null;
   readonly namespace: string;
   readonly host: string;
@@ -53,13 +54,23 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): D
     throw new ValidationError(`--port must be a port number from 0 to 65535, got "${portText}"`);
   const host = values.host ?? env.PARKWAY_DASHBOARD_HOST ?? "127.0.0.1";
   if (host === "") throw new ValidationError("--host must not be empty");
+  const workflows = values.workflows ?? env.PARKWAY_WORKFLOWS;
   return {
     redis: values.redis ?? (env.REDIS_URL || null),
-    workflowsModule: values.workflows ?? (env.PARKWAY_WORKFLOWS || null),
+    workflowsModule: workflows ? resolve(userDirectory(env), workflows) : null,
     namespace: values.namespace ?? env.PARKWAY_NAMESPACE ?? "parkway",
     host,
     port,
     token: env.PARKWAY_DASHBOARD_TOKEN || null,
     readToken: env.PARKWAY_DASHBOARD_READ_TOKEN || null,
   };
+}
+
+/**
+ * The directory a relative `--workflows` path names a file in: the one the user ran the command from. Run by
+ * its package's npm script (`npm run dashboard` in this repository), the process starts in the package's own
+ * directory and npm passes the user's as INIT_CWD; run any other way, that is the working directory.
+ */
+function userDirectory(env: NodeJS.ProcessEnv): string {
+  return env.npm_package_name === "@parkway/dashboard" && env.INIT_CWD ? env.INIT_CWD : process.cwd();
 }
