@@ -99,7 +99,7 @@ async function spawnUntil(
 /** A worker process running the demo's order workflow in `namespace`. */
 export async function startWorker(namespace: string): Promise<ChildProcess> {
   const args = ["--workflows", ORDER_MODULE, "--redis", REDIS_URL, "--namespace", namespace, "--sweep", "300ms"];
-  return (await spawnUntil(WORKER_MAIN, args, {}, /parkway-worker \d+:/)).child;
+  return (await spawnUntil(WORKER_MAIN, args, {}, /worker started/)).child;
 }
 
 /** The dashboard process on Redis in `namespace`, on a free port; resolves with its URL. */
