@@ -89,7 +89,8 @@ function parseCount(namespace: string, recorded: string): number {
  */
 export async function* namespaceKeys(redis: RedisConnection, namespace: string): AsyncGenerator<string[]> {
   assertNamespace(namespace);
-  const partitions = await recordedPartitions(redis, namespace);
+  // A meta key that holds no count is the namespace's own key: it is found (and dropped) with `{ns}:`.
+  const partitions = await recordedPartitions(redis, namespace).catch(() => 1);
   const prefixes = new Set([keyLayout(namespace).prefix]);
   if (partitions > 1) for (let p = 0; p < partitions; p++) prefixes.add(keyLayout(namespace, p, partitions).prefix);
   // One pattern for `{ns}:` and every `{ns:p}:`; the prefixes then keep exactly this namespace's keys.
