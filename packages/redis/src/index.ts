@@ -8,6 +8,8 @@ export { ScriptErrorCode } from "./script-errors.js";
 export { ConnectionWatch } from "./connection-errors.js";
 export {
   checkConnection,
+  clusterSeeds,
+  redactUrl,
   closeConnection,
   connectionAddress,
   duplicateConnection,

@@ -152,7 +152,7 @@ export class LocalCluster {
     const redis = new Redis(this.nodes.find((n) => n.process)!.port, "127.0.0.1");
     try {
       const slot = Number(await redis.cluster("KEYSLOT", key));
-      const ranges = (await redis.cluster("SLOTS")) as [number, number, [string, number, ...unknown[]], ...unknown[]][];
+      const ranges = (await redis.cluster("SLOTS")) as unknown as [number, number, [string, number, ...unknown[]], ...unknown[]][];
       const range = ranges.find(([from, to]) => slot >= from && slot <= to);
       if (!range) throw new Error(`no master serves slot ${slot}`);
       return `${range[2][0]}:${range[2][1]}`;
