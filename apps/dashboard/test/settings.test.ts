@@ -8,6 +8,7 @@ describe("dashboard settings", () => {
       redis: null,
       workflowsModule: null,
       namespace: "parkway",
+      partitions: 1,
       host: "127.0.0.1",
       port: 4400,
       token: null,
@@ -31,6 +32,14 @@ describe("dashboard settings", () => {
       readToken: "r",
     });
     expect(() => readSettings(["--token", "t"], {})).toThrow(/Unknown option '--token'/);
+  });
+
+  it("takes a partition count from 1 to 128, by flag or PARKWAY_PARTITIONS", () => {
+    expect(readSettings(["--partitions", "6"], {}).partitions).toBe(6);
+    expect(readSettings([], { PARKWAY_PARTITIONS: "4" }).partitions).toBe(4);
+    for (const bad of ["0", "129", "2.5", "six"]) {
+      expect(() => readSettings(["--partitions", bad], {})).toThrow(/--partitions must be an integer from 1 to 128/);
+    }
   });
 
   it("rejects a port that is not a port number", () => {
