@@ -71,9 +71,12 @@ export async function claimPartitions(redis: RedisConnection, namespace: string,
 function parseCount(namespace: string, recorded: string): number {
   const count = Number(recorded);
   if (!/^[1-9]\d*$/.test(recorded) || count > MAX_PARTITIONS) {
-    throw new ValidationError(`namespace "${namespace}": ${namespaceMetaKey(namespace)} holds partitions ${JSON.stringify(recorded.slice(0, 40))}, not a count`, {
-      namespace,
-    });
+    throw new ValidationError(
+      `namespace "${namespace}": ${namespaceMetaKey(namespace)} holds partitions ${JSON.stringify(recorded.slice(0, 40))}, not a count`,
+      {
+        namespace,
+      },
+    );
   }
   return count;
 }

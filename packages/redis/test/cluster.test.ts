@@ -22,7 +22,13 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describeEngineConformance("redis cluster, 6 partitions", () => redisHarness(() => admin, () => cluster.connect(), 6));
+describeEngineConformance("redis cluster, 6 partitions", () =>
+  redisHarness(
+    () => admin,
+    () => cluster.connect(),
+    6,
+  ),
+);
 
 describe("a namespace of six partitions on a Cluster of three masters", () => {
   it("keeps each partition's keys in one slot and spreads the partitions over every master", async () => {
@@ -47,7 +53,9 @@ describe("a namespace of six partitions on a Cluster of three masters", () => {
         }
       }
       // The meta key's tag and the six partitions' tags, each in exactly one slot.
-      expect([...slotsOfPartition.keys()].sort()).toEqual([`{${namespace}}`, ...[0, 1, 2, 3, 4, 5].map((p) => `{${namespace}:${p}}`)].sort());
+      expect([...slotsOfPartition.keys()].sort()).toEqual(
+        [`{${namespace}}`, ...[0, 1, 2, 3, 4, 5].map((p) => `{${namespace}:${p}}`)].sort(),
+      );
       for (const slots of slotsOfPartition.values()) expect(slots.size).toBe(1);
 
       // The masters that hold the partitions' keys (COUNTKEYSINSLOT counts a node's own keys): all three.

@@ -16,6 +16,22 @@ afterAll(async () => {
   await admin.quit();
 });
 
-describeEngineConformance("redis", () => redisHarness(() => admin, () => REDIS_URL));
-describeBadInputConformance("redis", () => redisHarness(() => admin, () => REDIS_URL));
-describeEngineConformance("redis, 4 partitions", () => redisHarness(() => admin, () => REDIS_URL, 4));
+describeEngineConformance("redis", () =>
+  redisHarness(
+    () => admin,
+    () => REDIS_URL,
+  ),
+);
+describeBadInputConformance("redis", () =>
+  redisHarness(
+    () => admin,
+    () => REDIS_URL,
+  ),
+);
+describeEngineConformance("redis, 4 partitions", () =>
+  redisHarness(
+    () => admin,
+    () => REDIS_URL,
+    4,
+  ),
+);

@@ -90,7 +90,9 @@ describe("the partition count", () => {
 
   it("must be an integer from 1 to 128", () => {
     for (const bad of [0, 129, 1.5, -1, "4", Number.NaN]) {
-      expect(() => new RedisStore({ connection: redis, partitions: bad as number }), String(bad)).toThrow(/partitions must be an integer between 1 and 128/);
+      expect(() => new RedisStore({ connection: redis, partitions: bad as number }), String(bad)).toThrow(
+        /partitions must be an integer between 1 and 128/,
+      );
     }
   });
 

@@ -97,7 +97,8 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
 
 function integerFlag(value: string, flag: string, min: number, max: number): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new ValidationError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  if (!/^\d+$/.test(value) || n < min || n > max)
+    throw new ValidationError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }
 
