@@ -41,18 +41,9 @@ export async function recordedPartitions(redis: RedisConnection, namespace: stri
  * @throws ValidationError naming both counts when the namespace was fixed at another count
  */
 export async function claimPartitions(redis: RedisConnection, namespace: string, partitions: number): Promise<void> {
-  const keys = [namespaceMetaKey(namespace), keyLayout(namespace).all];
-  const reply = (await runScript(redis, SCRIPTS.namespaceMeta, keys, [partitions])) as [number, Buffer];
-  const recorded = parseCount(namespace, reply[1].toString());
-  if (recorded !== partitions) {
-    throw new ValidationError(
-      `namespace "${namespace}" has ${recorded} partition${recorded === 1 ? "" : "s"} (fixed when it was first used), ` +
-        `but this was configured with partitions: ${partitions}; give partitions: ${recorded}`,
-      { namespace, recorded, configured: partitions },
-    );
-  }
+  // The neighbours first, reading only: a refused namespace must not leave its meta key in another's tag.
   const parent = /^(.*):(0|[1-9]\d*)$/.exec(namespace);
-  if (parent?.[1] && Number(parent[2]) < (await recordedPartitions(redis, parent[1]))) {
+  if (parent?.[1] && Number(parent[2]) < (await recordedPartitions(redis, parent[1]).catch(() => 1))) {
     throw new ValidationError(
       `namespace "${namespace}" shares its keys with partition ${parent[2]} of namespace "${parent[1]}": choose another name`,
       { namespace },
@@ -65,6 +56,16 @@ export async function claimPartitions(redis: RedisConnection, namespace: string,
         { namespace },
       );
     }
+  }
+  const keys = [namespaceMetaKey(namespace), keyLayout(namespace).all];
+  const reply = (await runScript(redis, SCRIPTS.namespaceMeta, keys, [partitions])) as [number, Buffer];
+  const recorded = parseCount(namespace, reply[1].toString());
+  if (recorded !== partitions) {
+    throw new ValidationError(
+      `namespace "${namespace}" has ${recorded} partition${recorded === 1 ? "" : "s"} (fixed when it was first used), ` +
+        `but this was configured with partitions: ${partitions}; give partitions: ${recorded}`,
+      { namespace, recorded, configured: partitions },
+    );
   }
 }
 

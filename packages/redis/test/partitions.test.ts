@@ -107,6 +107,9 @@ describe("the partition count", () => {
     const ns = randomNamespace();
     await start(store(ns, 4), "a");
     await expect(store(`${ns}:1`).get("a")).rejects.toThrow(/shares its keys with partition 1 of namespace/);
+    // Refused before writing anything: partition 1 of ns holds no stray meta key, and ns goes on.
+    expect(await redis.exists(namespaceMetaKey(`${ns}:1`))).toBe(0);
+    expect((await store(ns, 4).get("a"))?.header.id).toBe("a");
     await start(store(`${ns}:7`), "b"); // ns has no partition 7
     const other = randomNamespace();
     await start(store(`${other}:2`), "c");
