@@ -9,6 +9,7 @@ describe("dashboard settings", () => {
       redis: null,
       workflowsModule: null,
       namespace: "parkway",
+      partitions: 1,
       host: "127.0.0.1",
       port: 4400,
       token: null,
@@ -46,6 +47,14 @@ describe("dashboard settings", () => {
     expect(readSettings(["--workflows", "flows.js"], {}).workflowsModule).toBe(join(process.cwd(), "flows.js"));
     const otherScript = { npm_package_name: "my-app", INIT_CWD: "/home/ana/my-app" };
     expect(readSettings(["--workflows", "flows.js"], otherScript).workflowsModule).toBe(join(process.cwd(), "flows.js"));
+  });
+
+  it("takes a partition count from 1 to 128, by flag or PARKWAY_PARTITIONS", () => {
+    expect(readSettings(["--partitions", "6"], {}).partitions).toBe(6);
+    expect(readSettings([], { PARKWAY_PARTITIONS: "4" }).partitions).toBe(4);
+    for (const bad of ["0", "129", "2.5", "six"]) {
+      expect(() => readSettings(["--partitions", bad], {})).toThrow(/--partitions must be an integer from 1 to 128/);
+    }
   });
 
   it("rejects a port that is not a port number", () => {

@@ -35,6 +35,13 @@ export function parseDuration(text: string): number {
   }
 }
 
+/** Parses `--partitions`: an integer from 1 to 128. */
+export function parsePartitions(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 128) throw new InvalidArgumentError("It must be an integer from 1 to 128.");
+  return n;
+}
+
 /** Parses `--limit`: an integer from 1 to 10000. */
 export function parseLimit(text: string): number {
   const limit = Number(text);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { parseDuration, parseId, parseJson, parseLimit, RUN_STATUSES } from "./args.js";
+import { parseDuration, parseId, parseJson, parseLimit, parsePartitions, RUN_STATUSES } from "./args.js";
 import type { CommandContext, Outcome } from "./commands/context.js";
 import { listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
 import {
@@ -115,8 +115,18 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError("(run with --help for usage)")
-    .addOption(new Option("--redis <url>", "Redis URL").env("REDIS_URL").default("redis://127.0.0.1:6379"))
+    .addOption(
+      new Option("--redis <url>", "Redis URL, or a Redis Cluster's nodes as comma-separated URLs")
+        .env("REDIS_URL")
+        .default("redis://127.0.0.1:6379"),
+    )
     .addOption(new Option("--namespace <ns>", "key namespace of the runs").env("PARKWAY_NAMESPACE").default("parkway"))
+    .addOption(
+      new Option("--partitions <n>", "the namespace's partition count, fixed when it is first used")
+        .env("PARKWAY_PARTITIONS")
+        .default(1)
+        .argParser(parsePartitions),
+    )
     .option("--json", "print one JSON document on stdout, for scripts", false)
     .addHelpText("after", `\n${EXIT_CODES_HELP}`);
 

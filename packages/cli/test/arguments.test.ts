@@ -29,6 +29,9 @@ describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argu
     [["stats", "x"], "unknown command 'stats'"],
     [["worker"], "worker needs --workflows <module>"],
     [["worker", "--workflows", FIXTURES, "--concurrency", "zero"], '--concurrency must be an integer between 1 and 10000, got "zero"'],
+    [["--partitions", "0", "list"], "option '--partitions <n>' argument '0' is invalid. It must be an integer from 1 to 128."],
+    [["--partitions", "129", "list"], "option '--partitions <n>' argument '129' is invalid. It must be an integer from 1 to 128."],
+    [["--redis", "redis://127.0.0.1:1,http://x:1", "list"], '"http://x:1" in the list of Redis Cluster nodes is not a Redis URL'],
   ])("parkway %j", async (args, message) => {
     const ran = await parkway(...args);
     expect(ran.stderr).toContain(message);
@@ -72,6 +75,21 @@ describe("parkway's other answers", () => {
     }
     expect(ran.stdout).toContain("3  not found");
     expect(ran.stdout).toContain("4  the run failed or was cancelled");
+  });
+
+  it("an unreachable Redis Cluster fails at once with exit 1, naming its nodes", async () => {
+    const started = Date.now();
+    const ran = await parkway("--redis", "redis://127.0.0.1:1,redis://127.0.0.1:2", "status", "x");
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain("cannot reach the Redis Cluster at redis://127.0.0.1:1,redis://127.0.0.1:2");
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("a partition count other than the namespace's is refused, naming both", async () => {
+    expect((await parkway("list")).code).toBe(0); // fixes the namespace at 1 partition
+    const ran = await parkway("--partitions", "3", "list");
+    expect(ran.stderr).toMatch(/has 1 partition .*partitions: 3/);
+    expect(ran.code).toBe(2);
   });
 
   it("an unreachable Redis fails at once with exit 1", async () => {

@@ -47,6 +47,7 @@ export const SCRIPTS = {
   getRun: loadScript("getRun-4.lua"),
   listRuns: loadScript("listRuns-1.lua"),
   dueRuns: loadScript("dueRuns-1.lua"),
+  namespaceMeta: loadScript("namespaceMeta-2.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

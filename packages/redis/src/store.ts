@@ -16,6 +16,8 @@ import {
   DEFAULT_MAX_PAYLOAD_BYTES,
   decodeListCursor,
   encodeListCursor,
+  ValidationError,
+  type ListPosition,
   PayloadTooLargeError,
   RUN_STATUSES,
   ClosedError,
@@ -47,12 +49,12 @@ import {
 import { closeConnection, openConnection, type ConnectionOptions, type RedisConnection } from "./connection.js";
 import { ConnectionWatch } from "./connection-errors.js";
 import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
-import { keyLayout, type KeyLayout } from "./keys.js";
+import { keyLayout, partitionOf, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
 import { checkAppendOnly, checkEvictionPolicy } from "./eviction.js";
-import { assertNamespace } from "./namespace.js";
+import { assertNamespace, claimPartitions, partitionsOption } from "./namespace.js";
 
 /** How to reach Redis and where in it to keep runs. */
 export interface RedisStoreOptions {
@@ -61,8 +63,15 @@ export interface RedisStoreOptions {
    * `Redis` or `Cluster` to share (never closed by the store).
    */
   readonly connection: ConnectionOptions;
-  /** Keys live under the hash tag `{namespace}`: one Redis Cluster slot per namespace. Default `"parkway"`. */
+  /** Keys live under the hash tag `{namespace}`, or `{namespace:p}` for partition `p`. Default `"parkway"`. */
   readonly namespace?: string;
+  /**
+   * How many partitions the namespace is split into (1 to 128, default 1), each its own hash tag, so
+   * one namespace spreads over the masters of a Redis Cluster. Fixed when the namespace is first
+   * used: every client and worker of a namespace must give the same count (a different one is a
+   * `ValidationError` at its first operation).
+   */
+  readonly partitions?: number;
   /** Largest payload (input, output, signal, result) in bytes. Default 1 MiB. */
   readonly maxPayloadBytes?: number;
   /**
@@ -77,6 +86,7 @@ export interface RedisStoreOptions {
 const STORE_OPTIONS = optionNames<RedisStoreOptions>({
   connection: true,
   namespace: true,
+  partitions: true,
   maxPayloadBytes: true,
   onWarning: true,
   logger: true,
@@ -89,8 +99,11 @@ type Stopped = { readonly ok: false; readonly stopped: "cancelled" | "paused"; r
 
 /** The Redis implementation of the {@link Store} contract. */
 export class RedisStore implements Store {
-  /** The key layout, for tools (the sweeper, tests) that read the indexes directly. */
+  /** The key layout of each partition, for tools (the sweeper, tests) that read the indexes directly. */
+  readonly layouts: readonly KeyLayout[];
+  /** The key layout of partition 0: the whole namespace's when it has one partition (see {@link layoutOf}). */
   readonly keys: KeyLayout;
+  readonly namespace: string;
   /** The connection scripts run on. */
   readonly redis: RedisConnection;
   /** Reports outages of the connections the store opens; a worker or client adds its own connections to it. */
@@ -101,6 +114,7 @@ export class RedisStore implements Store {
   private readonly finishes: Channel<[string, RunStatus]>;
   private readonly cancels: Channel<[string]>;
   private policyChecked: Promise<void> | null = null;
+  private partitionsClaimed: Promise<void> | null = null;
   private persistenceChecked: Promise<void> | null = null;
   private closed = false;
 
@@ -108,7 +122,10 @@ export class RedisStore implements Store {
     checkOptions("RedisStore", options, STORE_OPTIONS);
     const namespace = options.namespace ?? "parkway";
     assertNamespace(namespace);
-    this.keys = keyLayout(namespace);
+    const partitions = partitionsOption(options.partitions);
+    this.namespace = namespace;
+    this.layouts = Array.from({ length: partitions }, (_, p) => keyLayout(namespace, p, partitions));
+    this.keys = this.layouts[0]!;
     const logger = resolveLogger(options.logger, "RedisStore");
     const { redis, owned } = openConnection(options.connection, "RedisStore");
     this.redis = redis;
@@ -117,14 +134,39 @@ export class RedisStore implements Store {
     this.onWarning = options.onWarning ?? ((message) => logger.warn(message));
     this.connectionWatch = new ConnectionWatch(logger);
     if (owned) this.connectionWatch.watch(redis);
-    this.finishes = new Channel(redis, this.keys.finished, parseFinished, this.onWarning, this.connectionWatch);
-    this.cancels = new Channel(redis, this.keys.cancels, parseCancel, this.onWarning, this.connectionWatch);
+    const channels = (name: "finished" | "cancels") => this.layouts.map((k) => k[name]);
+    this.finishes = new Channel(redis, channels("finished"), parseFinished, this.onWarning, this.connectionWatch);
+    this.cancels = new Channel(redis, channels("cancels"), parseCancel, this.onWarning, this.connectionWatch);
+  }
+
+  /** How many partitions the namespace has. */
+  get partitions(): number {
+    return this.layouts.length;
+  }
+
+  /** The key layout of run `id`'s partition ({@link partitionOf}). */
+  layoutOf(id: string): KeyLayout {
+    return this.layouts[partitionOf(id, this.layouts.length)]!;
+  }
+
+  /**
+   * Fixes the namespace's partition count at this store's when it is first used, and checks it
+   * (once per store; every operation awaits it). A worker calls it when it starts.
+   * @throws ValidationError naming both counts when the namespace has another
+   */
+  checkPartitions(): Promise<void> {
+    const claim = (this.partitionsClaimed ??= claimPartitions(this.redis, this.namespace, this.partitions));
+    // A refused count stays refused; a failed attempt (Redis away) is tried again by the next operation.
+    claim.catch((error: unknown) => {
+      if (!(error instanceof ValidationError) && this.partitionsClaimed === claim) this.partitionsClaimed = null;
+    });
+    return claim;
   }
 
   /** @inheritdoc */
   async start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }> {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
-    const k = this.keys;
+    const k = this.layoutOf(run.id);
     const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
     const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input], {
       id: run.id,
@@ -135,7 +177,7 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
     const reply = await this.run(SCRIPTS.acquireRun, keys, [k.prefix, id, leaseMs], { id, what: "acquire" });
     const outcome = text(reply[1]);
@@ -147,7 +189,8 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async touch(id: string, version: number, leaseMs: number): Promise<TouchResult> {
-    const reply = await this.run(SCRIPTS.touchRun, [this.keys.header(id), this.keys.due], [this.keys.prefix, id, version, leaseMs], {
+    const k = this.layoutOf(id);
+    const reply = await this.run(SCRIPTS.touchRun, [k.header(id), k.due], [k.prefix, id, version, leaseMs], {
       id,
       version,
       what: "touch",
@@ -159,7 +202,7 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
     const reply = await this.run(SCRIPTS.commitStep, keys, [k.prefix, id, version, key, output, attempts, leaseMs], {
       id,
@@ -181,7 +224,7 @@ export class RedisStore implements Store {
     leaseMs: number,
   ): Promise<TakeSignalResult> {
     if (fallback !== null) this.checkSize(fallback, `timeout value of step "${key}" of run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due, k.signals(id, signal)];
     const args = [k.prefix, id, version, key, fallback === null ? "0" : "1", fallback ?? "", leaseMs];
     const reply = await this.run(SCRIPTS.takeSignal, keys, args, { id, version, what: `take signal "${signal}"` });
@@ -194,7 +237,7 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async park(id: string, version: number, waits: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const signalKeys = waits.flatMap((w) => (w.kind === "signal" ? [k.signals(id, w.signal)] : []));
     const keys = [k.header(id), k.attempts(id), k.due, ...signalKeys];
     const reply = await this.run(SCRIPTS.parkRun, keys, [k.prefix, id, version, JSON.stringify(waits), JSON.stringify(attempts)], {
@@ -218,7 +261,7 @@ export class RedisStore implements Store {
     end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
   ): Promise<WriteResult> {
     if (end.status === "completed") this.checkSize(end.result, `result of run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const value = end.status === "completed" ? end.result : JSON.stringify(end.error);
     const reply = await this.run(SCRIPTS.finishRun, [k.header(id), k.data(id), k.due], [k.prefix, id, version, end.status, value], {
       id,
@@ -231,7 +274,7 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async block(id: string, version: number, error: SerializedError, retryAfterMs: number): Promise<void> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     await this.run(SCRIPTS.blockRun, [k.header(id), k.due], [k.prefix, id, version, JSON.stringify(error), retryAfterMs], {
       id,
       version,
@@ -242,7 +285,7 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult> {
     this.checkSize(payload, `signal "${name}" to run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.signals(id, name), k.due, k.deliveries(id)];
     const args = [k.prefix, id, name, payload, deliveryId ?? "", DELIVERY_IDS_KEPT_MS];
     const reply = await this.run(SCRIPTS.signalRun, keys, args, { id, what: `signal "${name}"` });
@@ -266,16 +309,35 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id)];
     const reply = await this.run(SCRIPTS.getRun, keys, [options.outputs === false ? "0" : "1"], { id, what: "get" });
     return text(reply[1]) === "found" ? parseStoredRun(id, reply.slice(2)) : null;
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * With several partitions, each answers its own page after the cursor and the pages are merged
+   * in (createdAt, id) order. That order is total and every run is in one partition, so the last
+   * run of a page is where every partition's next page starts: the cursor stays one position,
+   * the format every store writes, checked whole by `decodeListCursor`.
+   */
   async list(query: ListQuery): Promise<ListPage> {
-    const k = this.keys;
     const limit = query.limit ?? 100;
+    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
+    const pages = await Promise.all(this.layouts.map((k) => this.listIn(k, query, after, limit)));
+    const merged = pages.flatMap((page) => page.runs).sort(byCreatedThenId);
+    const runs = merged.slice(0, limit);
+    return withCursor(runs, merged.length > limit || pages.some((page) => page.more));
+  }
+
+  /** One partition's page: at most `limit` runs after `after`, and whether it has more. */
+  private async listIn(
+    k: KeyLayout,
+    query: ListQuery,
+    after: ListPosition | null,
+    limit: number,
+  ): Promise<{ runs: RunHeader[]; more: boolean }> {
     const { status, workflow } = query;
     // Each combination of filters has an index of its own, so a page never walks past other runs.
     const index =
@@ -286,47 +348,71 @@ export class RedisStore implements Store {
           : workflow !== undefined
             ? k.workflow(workflow)
             : k.all;
-    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
     const args = [k.prefix, after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit, workflow ?? ""];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
     const runs = reply.slice(2).map((entry) => {
       const [id, header, attempts] = asArray(entry);
       return parseHeader(text(id), header, attempts);
     });
-    const last = runs[runs.length - 1];
-    return { runs, cursor: reply[1] === 1 && last ? encodeListCursor(last) : null };
+    return { runs, more: reply[1] === 1 };
   }
 
   /**
    * @inheritdoc
    * One MULTI of `ZCARD` per status index (O(1) each), so the counts are of one
-   * instant. With a workflow, `ZINTERCARD` of each status index with the
-   * workflow's index: linear in the smaller of the two, but never a header read.
+   * instant (of one instant per partition, summed, when there are several). With a workflow,
+   * `ZINTERCARD` of each status index with the workflow's index: linear in the smaller of the
+   * two, but never a header read.
    */
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
     if (this.closed) throw closedError();
-    const k = this.keys;
-    const multi = this.redis.multi();
-    for (const status of RUN_STATUSES) {
-      if (query.workflow === undefined) multi.zcard(k.status(status));
-      else multi.zintercard(2, k.status(status), k.workflow(query.workflow));
-    }
-    const replies = (await multi.exec()) ?? [];
-    const counts = {} as Record<RunStatus, number>;
-    RUN_STATUSES.forEach((status, i) => {
-      const [error, n] = replies[i] ?? [new Error("no reply")];
-      if (error) throw error;
-      counts[status] = Number(n);
-    });
+    await this.checkPartitions();
+    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
+    // A MULTI is one slot: one per partition.
+    await Promise.all(
+      this.layouts.map(async (k) => {
+        const multi = this.redis.multi();
+        for (const status of RUN_STATUSES) {
+          if (query.workflow === undefined) multi.zcard(k.status(status));
+          else multi.zintercard(2, k.status(status), k.workflow(query.workflow));
+        }
+        const replies = (await multi.exec()) ?? [];
+        RUN_STATUSES.forEach((status, i) => {
+          const [error, n] = replies[i] ?? [new Error("no reply")];
+          if (error) throw error;
+          counts[status] += Number(n);
+        });
+      }),
+    );
     return counts;
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * Reads every partition's due index: up to `limit` ids from each, at most `limit` in all.
+   */
   async due(
     limit: number,
     graceMs = 0,
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
-    const reply = await this.run(SCRIPTS.dueRuns, [this.keys.due], [limit, graceMs], { id: "", what: "read due runs" });
+    const all = await Promise.all(this.layouts.map((_, p) => this.dueIn(p, limit, graceMs)));
+    const next = all.flatMap((one) => (one.nextDueAt === null ? [] : [one.nextDueAt]));
+    return {
+      ids: all.flatMap((one) => one.ids).slice(0, limit),
+      nextDueAt: next.length === 0 ? null : Math.min(...next),
+      now: Math.max(...all.map((one) => one.now)),
+    };
+  }
+
+  /** {@link due} of one partition: what a worker's sweeper reads, partition by partition. */
+  async dueIn(
+    partition: number,
+    limit: number,
+    graceMs = 0,
+  ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
+    const k = this.layouts[partition];
+    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const reply = await this.run(SCRIPTS.dueRuns, [k.due], [limit, graceMs], { id: "", what: "read due runs" });
     return { ids: asArray(reply[1]).map(text), nextDueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
   }
 
@@ -369,7 +455,8 @@ export class RedisStore implements Store {
   }
 
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {
-    const reply = await this.run(script, [this.keys.header(id), this.keys.due], [this.keys.prefix, id], { id, what });
+    const k = this.layoutOf(id);
+    const reply = await this.run(script, [k.header(id), k.due], [k.prefix, id], { id, what });
     return { status: text(reply[1]) as RunStatus, version: Number(reply[3]), immediate: reply[2] === 1 };
   }
 
@@ -377,6 +464,7 @@ export class RedisStore implements Store {
   private async run(script: Script, keys: readonly string[], args: readonly ScriptArg[], call: ScriptCall): Promise<unknown[]> {
     if (this.closed) throw closedError();
     await (this.policyChecked ??= checkEvictionPolicy(this.redis, this.onWarning));
+    await this.checkPartitions();
     const reply = asArray(await runScript(this.redis, script, keys, args));
     const code = Number(reply[0]);
     if (code < 0)
@@ -399,6 +487,17 @@ export class RedisStore implements Store {
 /** A store on Redis; see {@link RedisStoreOptions}. */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
+}
+
+/** A page of `runs`, with the cursor of the next when there is `more`. */
+function withCursor(runs: RunHeader[], more: boolean): ListPage {
+  const last = runs[runs.length - 1];
+  return { runs, cursor: more && last ? encodeListCursor(last) : null };
+}
+
+/** `list` order: createdAt, then the id's bytes (as a sorted set orders members of one score). */
+function byCreatedThenId(a: RunHeader, b: RunHeader): number {
+  return a.createdAt - b.createdAt || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id));
 }
 
 function stopped(reply: readonly unknown[]): Stopped {

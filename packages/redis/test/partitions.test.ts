@@ -1,0 +1,185 @@
+/**
+ * Partitions on one Redis: where a run lives, the count fixed when a
+ * namespace is first used, `list` merged over the partitions, and what a
+ * partitioned namespace refuses.
+ */
+import { ValidationError, type RunHeader } from "@parkway/core";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dropNamespace, keyLayout, namespaceMetaKey, partitionOf, RedisStore } from "../src/index.js";
+import { keysOf, payload, randomNamespace, REDIS_URL } from "./helpers.js";
+
+let redis: Redis;
+const namespaces: string[] = [];
+const stores: RedisStore[] = [];
+
+/** A store on a namespace dropped after the file. */
+function store(namespace: string, partitions?: number): RedisStore {
+  if (!namespaces.includes(namespace)) namespaces.push(namespace);
+  const s = new RedisStore({ connection: redis, namespace, onWarning: () => {}, ...(partitions === undefined ? {} : { partitions }) });
+  stores.push(s);
+  return s;
+}
+
+/** FNV-1a of raw bytes, written out here apart from the implementation. */
+function partitionOfBytes(bytes: number[]): number {
+  let hash = 2166136261;
+  for (const byte of bytes) hash = Number((BigInt(hash ^ byte) * 16777619n) % 2n ** 32n);
+  return hash;
+}
+
+const start = (s: RedisStore, id: string, workflow = "w") => s.start({ id, workflow, hash: "h", input: payload("{}") });
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  await Promise.all(stores.map((s) => s.close()));
+  for (const ns of namespaces) await dropNamespace(redis, ns);
+  await redis.quit();
+});
+
+describe("a run's partition", () => {
+  it("is FNV-1a of the id's UTF-8 bytes modulo the count, the same in every process", () => {
+    // FNV-1a's published test vectors: changing the function would move every stored run.
+    expect(partitionOf("a", 2 ** 32)).toBe(0xe40c292c);
+    expect(partitionOf("foobar", 2 ** 32)).toBe(0xbf9cf968);
+    expect(partitionOf("a", 7)).toBe(0xe40c292c % 7);
+    // UTF-8 bytes, not UTF-16 units.
+    expect(partitionOf("é", 2 ** 32)).toBe(partitionOfBytes([0xc3, 0xa9]));
+    expect(partitionOf("anything", 1)).toBe(0);
+  });
+
+  it("holds every key of the run, under the tag {ns:p}; one partition keeps the layout {ns}", async () => {
+    const ns = randomNamespace();
+    const s = store(ns, 4);
+    await start(s, "r1");
+    const p = partitionOf("r1", 4);
+    expect(s.layoutOf("r1").prefix).toBe(`{${ns}:${p}}:`);
+    const keys = await keysOf(redis, ns);
+    expect(keys).toContain(namespaceMetaKey(ns));
+    expect(keys).toContain(`{${ns}:${p}}:run:r1`);
+    expect(keys.filter((key) => key !== namespaceMetaKey(ns)).every((key) => key.startsWith(`{${ns}:${p}}:`))).toBe(true);
+    expect(keyLayout(ns).prefix).toBe(`{${ns}}:`);
+    expect(keyLayout(ns, 0, 1).prefix).toBe(`{${ns}}:`);
+  });
+});
+
+describe("the partition count", () => {
+  it("is fixed by the first user: a store with another count is refused, naming both", async () => {
+    const ns = randomNamespace();
+    await start(store(ns, 4), "first");
+    expect(await redis.hget(namespaceMetaKey(ns), "partitions")).toBe("4");
+    const other = store(ns, 2);
+    const error = await other.get("first").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as Error).message).toMatch(/has 4 partitions.*partitions: 2/);
+    await expect(other.counts()).rejects.toThrow(ValidationError);
+    await expect(store(ns).list({})).rejects.toThrow(/has 4 partitions.*partitions: 1/);
+    // The same count reads the run from its id alone.
+    expect((await store(ns, 4).get("first"))?.header.status).toBe("pending");
+  });
+
+  it("of a namespace written before counts were recorded is 1", async () => {
+    const ns = randomNamespace();
+    await start(store(ns), "old");
+    await redis.del(namespaceMetaKey(ns)); // as an older version left it
+    await expect(store(ns, 3).get("old")).rejects.toThrow(/has 1 partition .*partitions: 3/);
+    expect((await store(ns).get("old"))?.header.id).toBe("old");
+  });
+
+  it("must be an integer from 1 to 128", () => {
+    for (const bad of [0, 129, 1.5, -1, "4", Number.NaN]) {
+      expect(() => new RedisStore({ connection: redis, partitions: bad as number }), String(bad)).toThrow(
+        /partitions must be an integer between 1 and 128/,
+      );
+    }
+  });
+
+  it("recorded as something else than a count is refused", async () => {
+    const ns = randomNamespace();
+    namespaces.push(ns);
+    await redis.hset(namespaceMetaKey(ns), "partitions", "lots");
+    await expect(store(ns).get("x")).rejects.toThrow(/holds partitions "lots", not a count/);
+  });
+
+  it("keeps two namespaces from sharing keys: ns:1 beside partition 1 of ns", async () => {
+    const ns = randomNamespace();
+    await start(store(ns, 4), "a");
+    await expect(store(`${ns}:1`).get("a")).rejects.toThrow(/shares its keys with partition 1 of namespace/);
+    // Refused before writing anything: partition 1 of ns holds no stray meta key, and ns goes on.
+    expect(await redis.exists(namespaceMetaKey(`${ns}:1`))).toBe(0);
+    expect((await store(ns, 4).get("a"))?.header.id).toBe("a");
+    await start(store(`${ns}:7`), "b"); // ns has no partition 7
+    const other = randomNamespace();
+    await start(store(`${other}:2`), "c");
+    await expect(store(other, 3).get("c")).rejects.toThrow(/partition 2 of namespace .* would share its keys/);
+  });
+});
+
+describe("list and counts over partitions", () => {
+  const ns = randomNamespace();
+  let s: RedisStore;
+  const ids = Array.from({ length: 40 }, (_, i) => `run-${String(i).padStart(2, "0")}`);
+
+  beforeAll(async () => {
+    s = store(ns, 4);
+    for (const [i, id] of ids.entries()) await start(s, id, i % 2 === 0 ? "even" : "odd");
+    await s.cancel("run-03");
+  });
+
+  /** Every page of a query, by ids. */
+  async function pages(query: { workflow?: string; status?: RunHeader["status"] }, limit: number): Promise<string[][]> {
+    const out: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await s.list({ ...query, limit, ...(cursor === null ? {} : { cursor }) });
+      out.push(page.runs.map((r) => r.id));
+      cursor = page.cursor;
+    } while (cursor !== null);
+    return out;
+  }
+
+  it("pages through every partition in (createdAt, id) order, each run once", async () => {
+    expect(new Set(ids.map((id) => partitionOf(id, 4))).size).toBe(4);
+    const all = (await s.list({ limit: 1000 })).runs;
+    const order = [...all].sort((a, b) => a.createdAt - b.createdAt || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+    expect(all.map((r) => r.id)).toEqual(order.map((r) => r.id));
+    expect(all.map((r) => r.id).sort()).toEqual(ids);
+    const paged = await pages({}, 7);
+    expect(paged.map((page) => page.length)).toEqual([7, 7, 7, 7, 7, 5]);
+    expect(paged.flat()).toEqual(all.map((r) => r.id));
+  });
+
+  it("filters by workflow and status in every partition", async () => {
+    expect((await pages({ workflow: "odd" }, 3)).flat().sort()).toEqual(ids.filter((_, i) => i % 2 === 1));
+    expect((await pages({ workflow: "odd", status: "cancelled" }, 3)).flat()).toEqual(["run-03"]);
+    expect((await pages({ status: "pending" }, 100)).flat()).toHaveLength(39);
+  });
+
+  it("counts sum the partitions", async () => {
+    expect(await s.counts()).toMatchObject({ pending: 39, cancelled: 1 });
+    expect(await s.counts({ workflow: "even" })).toMatchObject({ pending: 20, cancelled: 0 });
+  });
+
+  it("a cursor is checked as on one partition", async () => {
+    await expect(s.list({ cursor: "not-a-cursor" })).rejects.toThrow(ValidationError);
+  });
+
+  it("due reads every partition's due index", async () => {
+    const due = await s.due(1000, 0);
+    expect([...due.ids].sort()).toEqual(ids.filter((id) => id !== "run-03"));
+    expect((await s.dueIn(partitionOf("run-00", 4), 1000, 0)).ids).toContain("run-00");
+    await expect(s.dueIn(4, 10)).rejects.toThrow(/partition must be an integer from 0 to 3/);
+  });
+
+  it("dropNamespace removes every partition and the meta key", async () => {
+    const other = randomNamespace();
+    const t = store(other, 3);
+    for (const id of ids.slice(0, 10)) await start(t, id);
+    expect((await keysOf(redis, other)).length).toBeGreaterThan(10);
+    await dropNamespace(redis, other);
+    expect(await keysOf(redis, other)).toEqual([]);
+    expect(await redis.exists(namespaceMetaKey(other))).toBe(0);
+  });
+});
