@@ -13,6 +13,8 @@
  * make their side effects idempotent (`ctx.idempotencyKey`).
  */
 import {
+  CodecError,
+  DEFAULT_LIST_ORDER,
   DEFAULT_MAX_PAYLOAD_BYTES,
   decodeListCursor,
   encodeListCursor,
@@ -29,7 +31,9 @@ import {
   type ControlResult,
   type CountQuery,
   type FinishListener,
+  type ListOrder,
   type ListPage,
+  type ListPosition,
   type ListQuery,
   type NewRun,
   type ParkResult,
@@ -37,6 +41,7 @@ import {
   type RunStatus,
   type SerializedError,
   type SignalResult,
+  type SignalTarget,
   type Store,
   type StoredRun,
   type TakeSignalResult,
@@ -82,6 +87,13 @@ const STORE_OPTIONS = optionNames<RedisStoreOptions>({
   logger: true,
 });
 
+/**
+ * Most index members one `list` page with an id prefix looks at. A prefix is not an index: the page
+ * walks the filters' index in order and keeps the ids that match, so a rare prefix among many runs
+ * takes several pages (each O(log n + this)); narrow it with a status, workflow or creation range.
+ */
+const PREFIX_SCAN_BUDGET = 5_000;
+
 /** How long a run remembers the delivery ids of its signals (a resent or retried `signal` within it delivers once). */
 const DELIVERY_IDS_KEPT_MS = 24 * 3_600_000;
 
@@ -126,7 +138,8 @@ export class RedisStore implements Store {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     const k = this.keys;
     const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
-    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input], {
+    const signals = JSON.stringify(run.signals ?? null);
+    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input, signals], {
       id: run.id,
       what: "start",
     });
@@ -286,15 +299,48 @@ export class RedisStore implements Store {
           : workflow !== undefined
             ? k.workflow(workflow)
             : k.all;
+    const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
-    const args = [k.prefix, after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit, workflow ?? ""];
+    const [low, high] = scoreRange(query, after, order);
+    const budget = query.idPrefix === undefined ? 0 : PREFIX_SCAN_BUDGET;
+    const cursorArgs = [after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? ""];
+    const args = [k.prefix, ...cursorArgs, limit, workflow ?? "", order, low, high, budget, query.idPrefix ?? ""];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
-    const runs = reply.slice(2).map((entry) => {
+    const runs = reply.slice(3).map((entry) => {
       const [id, header, attempts] = asArray(entry);
       return parseHeader(text(id), header, attempts);
     });
+    // The walk stopped at its bound: go on from the last run it looked at, matched or not.
+    if (Array.isArray(reply[2])) {
+      const [createdAt, id] = reply[2] as unknown[];
+      return { runs, cursor: encodeListCursor({ createdAt: Number(text(createdAt)), id: text(id) }) };
+    }
     const last = runs[runs.length - 1];
     return { runs, cursor: reply[1] === 1 && last ? encodeListCursor(last) : null };
+  }
+
+  /**
+   * @inheritdoc
+   * One MULTI: `HMGET` of the header's workflow, hash, status and recorded names, and `HGET` of the
+   * delivery id, so the check costs one round trip.
+   */
+  async signalTarget(id: string, deliveryId?: string): Promise<SignalTarget | null> {
+    if (this.closed) throw closedError();
+    const k = this.keys;
+    const multi = this.redis.multi().hmget(k.header(id), "workflow", "hash", "status", "signals");
+    if (deliveryId !== undefined) multi.hget(k.deliveries(id), deliveryId);
+    const replies = (await multi.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const [workflow, hash, status, signals] = (replies[0]?.[1] ?? []) as (string | null)[];
+    if (workflow == null || hash == null || status == null) return null;
+    const delivered = replies[1]?.[1];
+    return {
+      workflow,
+      hash,
+      status: status as RunStatus,
+      names: parseSignalNames(id, signals ?? null),
+      delivered: delivered === "woke" || delivered === "buffered" ? delivered : null,
+    };
   }
 
   /**
@@ -403,6 +449,41 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
 function stopped(reply: readonly unknown[]): Stopped {
   return { ok: false, stopped: text(reply[1]) as Stopped["stopped"], version: Number(reply[2]) };
+}
+
+/**
+ * The score range a page walks, in ZRANGEBYSCORE syntax: the creation range
+ * (createdBefore exclusive), narrowed to the cursor's score, which is kept
+ * inclusive because runs of that score after the cursor's id still belong to the page.
+ */
+function scoreRange(query: ListQuery, after: ListPosition | null, order: ListOrder): [low: string, high: string] {
+  let low = query.createdAfter === undefined ? "-inf" : String(query.createdAfter);
+  let high = query.createdBefore === undefined ? "+inf" : `(${query.createdBefore}`;
+  if (after !== null && order === "oldest" && (query.createdAfter === undefined || after.createdAt > query.createdAfter)) {
+    low = String(after.createdAt);
+  }
+  if (after !== null && order === "newest" && (query.createdBefore === undefined || after.createdAt < query.createdBefore)) {
+    high = String(after.createdAt);
+  }
+  return [low, high];
+}
+
+/** The header field "signals": a JSON array of names, or null (a run started before it was recorded). */
+function parseSignalNames(id: string, raw: string | null): readonly string[] | null {
+  if (raw === null || raw === "null") return null;
+  let names: unknown;
+  try {
+    names = JSON.parse(raw);
+  } catch {
+    names = undefined;
+  }
+  if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
+    throw new CodecError(`the stored header of run "${id}" is corrupted: field "signals" is not a list of names`, {
+      instanceId: id,
+      field: "signals",
+    });
+  }
+  return names;
 }
 
 function nullableNumber(reply: unknown): number | null {
