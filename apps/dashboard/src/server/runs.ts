@@ -80,7 +80,7 @@ export class RunReader {
     };
   }
 
-  /** A page of runs, oldest first, with counts per status under the same workflow filter. */
+  /** A page of runs, newest first, with counts per status under the same workflow filter. */
   async page(query: RunsQuery): Promise<RunsPage> {
     const [page, counts] = await Promise.all([
       this.client.list({
