@@ -34,7 +34,9 @@ describe("defineSignal", () => {
     expect(() => flow<null>("twice").waitForSignal("a", one).waitForSignal("b", one).build()).not.toThrow();
     expect(() => flow<null>("clash").waitForSignal("a", one).waitForSignal("b", other).build()).toThrow(/two different schemas/);
     const child = flow<string>("child").waitForSignal("c", other).build();
-    expect(() => flow<null>("nested").waitForSignal("a", one).thenFlow(child).build()).toThrow(/signal "go" is waited for with two different schemas/);
+    expect(() => flow<null>("nested").waitForSignal("a", one).thenFlow(child).build()).toThrow(
+      /signal "go" is waited for with two different schemas/,
+    );
   });
 });
 
