@@ -33,7 +33,7 @@ describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argu
     [["status"], "missing required argument 'id'"],
     [["stats", "x"], "unknown command 'stats'"],
     [["worker"], "worker needs --workflows <module>"],
-    [["worker", "--workflows", FIXTURES, "--concurrency", "zero"], '--concurrency must be a positive integer, got "zero"'],
+    [["worker", "--workflows", FIXTURES, "--concurrency", "zero"], '--concurrency must be an integer between 1 and 10000, got "zero"'],
   ])("parkway %j", async (args, message) => {
     const ran = await parkway(...args);
     expect(ran.stderr).toContain(message);
