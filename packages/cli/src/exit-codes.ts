@@ -21,6 +21,8 @@ export enum ExitCode {
   RunFinished = 5,
   /** `result`: the run did not finish within `--timeout` (it goes on). */
   Timeout = 6,
+  /** `signal`: the run can never wait for that signal name from where it stands, e.g. a misspelled name (`UNEXPECTED_SIGNAL`). */
+  UnexpectedSignal = 7,
 }
 
 /** The exit code table as `--help` shows it. */
@@ -31,7 +33,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   3  not found: no run with that id, or no workflow with that name
   4  the run failed or was cancelled (result)
   5  the run already finished: it cannot be signalled, cancelled, paused or resumed
-  6  the run did not finish within --timeout (result); it goes on`;
+  6  the run did not finish within --timeout (result); it goes on
+  7  the run never waits for that signal from where it stands, e.g. a misspelled name (signal); nothing was sent`;
 
 /** An error the CLI raises itself, with the exit code it means. */
 export class CliError extends Error {
@@ -54,6 +57,7 @@ const BY_CODE: Readonly<Record<string, ExitCode>> = {
   CANCELLED: ExitCode.RunFailed,
   RUN_FINISHED: ExitCode.RunFinished,
   RESULT_TIMEOUT: ExitCode.Timeout,
+  UNEXPECTED_SIGNAL: ExitCode.UnexpectedSignal,
 };
 
 /** The exit code an error means. */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { parseDuration, parseId, parseJson, parseLimit, parsePartitions, RUN_STATUSES } from "./args.js";
+import { parseDuration, parseId, parseJson, parseLimit, parsePartitions, parseTime, RUN_STATUSES } from "./args.js";
 import type { CommandContext, Outcome } from "./commands/context.js";
 import { listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
 import {
@@ -147,8 +147,18 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .description("send a signal to a run; it is buffered until a step waiting for it takes it")
     .addArgument(id())
     .argument("<name>", "the signal's name", parseId)
-    .option("--payload <json>", "the signal's payload, as JSON (default null)", parseJson)
+    .option("--payload <json>", "the signal's payload, as JSON (required, unless --no-payload)", parseJson)
+    .option("--no-payload", "send the signal without a payload, on purpose")
     .option("--delivery-id <id>", "identifies this delivery: a call retried with the same id delivers once", parseId)
+    .addOption(
+      workflowsOption(
+        "module exporting your workflows: checks the name against where the run stands and the payload against the signal's schema",
+      ),
+    )
+    .addHelpText(
+      "after",
+      "\nA name the run never waits for from where it stands (e.g. misspelled) exits 7 and sends nothing: checked against the\nrun's definition with --workflows, else against the signal names recorded when the run started.",
+    )
     .action(actions.signal);
 
   program
@@ -167,9 +177,13 @@ function buildProgram(io: CliIo, actions: Actions): Command {
 
   program
     .command("list")
-    .description("list runs, oldest first, a page at a time")
+    .description("list runs, newest first, a page at a time")
     .addOption(new Option("--status <status>", "only runs of this status").choices(RUN_STATUSES))
     .option("--workflow <name>", "only runs of this workflow", parseId)
+    .addOption(new Option("--order <order>", "newest or oldest first (default newest)").choices(["newest", "oldest"]))
+    .option("--prefix <id-prefix>", "only runs whose id starts with this (a page may then show fewer runs; follow its cursor)", parseId)
+    .option("--since <time>", 'only runs created at or after this: an ISO time ("2024-05-01T12:00Z") or a duration ago ("2h")', parseTime)
+    .option("--until <time>", "only runs created before this: an ISO time or a duration ago", parseTime)
     .option("--limit <n>", "runs per page, 1 to 10000 (default 100)", parseLimit)
     .option("--cursor <cursor>", "the page after the one that printed this cursor")
     .action(actions.list);

@@ -25,6 +25,11 @@ describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argu
     [["list", "--limit", "0"], "option '--limit <n>' argument '0' is invalid. It must be an integer from 1 to 10000."],
     [["list", "--status", "sleeping"], "option '--status <status>' argument 'sleeping' is invalid. Allowed choices are pending"],
     [["list", "--cursor", "garbage"], '--cursor: "garbage" is not a cursor printed by a previous list'],
+    [["list", "--order", "random"], "option '--order <order>' argument 'random' is invalid. Allowed choices are newest, oldest."],
+    [["list", "--since", "yesterday"], "option '--since <time>' argument 'yesterday' is invalid. It is not a time"],
+    [["list", "--until", "2024-13-45"], "option '--until <time>' argument '2024-13-45' is invalid. It is not a time"],
+    [["list", "--since", "2024-05-02", "--until", "2024-05-01"], "list: createdAfter (1714608000000) is later than createdBefore"],
+    [["signal", "some-run", "go"], "signal needs --payload <json>"],
     [["status"], "missing required argument 'id'"],
     [["stats", "x"], "unknown command 'stats'"],
     [["worker"], "worker needs --workflows <module>"],
@@ -48,7 +53,8 @@ describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argu
 describe.concurrent("parkway tells not found (exit 3) apart", () => {
   it.each([
     [["status", "no-such-run"]],
-    [["signal", "no-such-run", "go"]],
+    [["signal", "no-such-run", "go", "--payload", "null"]],
+    [["signal", "no-such-run", "go", "--no-payload"]],
     [["result", "no-such-run"]],
     [["cancel", "no-such-run"]],
     [["pause", "no-such-run"]],
@@ -75,6 +81,7 @@ describe("parkway's other answers", () => {
     }
     expect(ran.stdout).toContain("3  not found");
     expect(ran.stdout).toContain("4  the run failed or was cancelled");
+    expect(ran.stdout).toContain("7  the run never waits for that signal");
   });
 
   it("an unreachable Redis Cluster fails at once with exit 1, naming its nodes", async () => {

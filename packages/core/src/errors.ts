@@ -115,6 +115,15 @@ export class RunFailedError extends ParkwayError {
 export class ResultTimeoutError extends ParkwayError {
   static override readonly code = "RESULT_TIMEOUT";
 }
+/**
+ * `signal()` named a signal the run can never wait for from where it stands: a
+ * misspelled name, one its workflow never waits for, or one whose every wait
+ * the run has passed. Nothing was buffered. `context.expected` lists the names
+ * it can still wait for.
+ */
+export class UnexpectedSignalError extends ParkwayError {
+  static override readonly code = "UNEXPECTED_SIGNAL";
+}
 /** An engine or client was used after `close()`. */
 export class ClosedError extends ParkwayError {
   static override readonly code = "CLOSED";

@@ -5,6 +5,15 @@
 export { flow, branch, LoopResult, FlowBuilder, ForkBuilder, RouteBuilder } from "./builder/flow.js";
 export type { Branch, BranchOutputs, FlowOptions, LoopStep, SignalOptions, Target } from "./builder/flow.js";
 export { task } from "./builder/task.js";
+export {
+  defineSignal,
+  isSignalDefinition,
+  type DefineSignalOptions,
+  type SignalDefinition,
+  type SignalOutput,
+  type SignalPayload,
+} from "./builder/signal.js";
+export { reachableSignals, signalNamesOf, type CommittedSteps } from "./semantics/signals.js";
 export type { Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
 export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
 export { SpanAttributes, TRACER_NAME } from "./tracing.js";
@@ -41,6 +50,7 @@ export type {
   ControlResult,
   CountQuery,
   FinishListener,
+  ListOrder,
   ListPage,
   ListQuery,
   NewRun,
@@ -49,6 +59,7 @@ export type {
   RunHeader,
   RunStatus,
   SignalResult,
+  SignalTarget,
   Store,
   StoredRun,
   TakeSignalResult,
@@ -59,6 +70,7 @@ export type {
 } from "./store/types.js";
 export { FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
 export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
+export { compareForList, DEFAULT_LIST_ORDER, isPastCursor, LIST_ORDERS, matchesListQuery } from "./store/list-order.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
 export {
   advanceRun,
@@ -73,7 +85,8 @@ export {
   DurableClient,
   assertId,
   type ClientOptions,
-  type RunHandle,
+  type ListRunsQuery,
+  RunHandle,
   type RunSummary,
   type RunView,
   type StartOptions,

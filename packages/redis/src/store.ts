@@ -13,11 +13,13 @@
  * make their side effects idempotent (`ctx.idempotencyKey`).
  */
 import {
+  CodecError,
+  DEFAULT_LIST_ORDER,
   DEFAULT_MAX_PAYLOAD_BYTES,
   decodeListCursor,
   encodeListCursor,
   ValidationError,
-  type ListPosition,
+  compareForList,
   PayloadTooLargeError,
   RUN_STATUSES,
   ClosedError,
@@ -31,7 +33,9 @@ import {
   type ControlResult,
   type CountQuery,
   type FinishListener,
+  type ListOrder,
   type ListPage,
+  type ListPosition,
   type ListQuery,
   type NewRun,
   type ParkResult,
@@ -39,6 +43,7 @@ import {
   type RunStatus,
   type SerializedError,
   type SignalResult,
+  type SignalTarget,
   type Store,
   type StoredRun,
   type TakeSignalResult,
@@ -91,6 +96,13 @@ const STORE_OPTIONS = optionNames<RedisStoreOptions>({
   onWarning: true,
   logger: true,
 });
+
+/**
+ * Most index members one `list` page with an id prefix looks at. A prefix is not an index: the page
+ * walks the filters' index in order and keeps the ids that match, so a rare prefix among many runs
+ * takes several pages (each O(log n + this)); narrow it with a status, workflow or creation range.
+ */
+const PREFIX_SCAN_BUDGET = 5_000;
 
 /** How long a run remembers the delivery ids of its signals (a resent or retried `signal` within it delivers once). */
 const DELIVERY_IDS_KEPT_MS = 24 * 3_600_000;
@@ -168,7 +180,8 @@ export class RedisStore implements Store {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     const k = this.layoutOf(run.id);
     const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
-    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input], {
+    const signals = JSON.stringify(run.signals ?? null);
+    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input, signals], {
       id: run.id,
       what: "start",
     });
@@ -324,11 +337,19 @@ export class RedisStore implements Store {
    */
   async list(query: ListQuery): Promise<ListPage> {
     const limit = query.limit ?? 100;
+    const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
-    const pages = await Promise.all(this.layouts.map((k) => this.listIn(k, query, after, limit)));
-    const merged = pages.flatMap((page) => page.runs).sort(byCreatedThenId);
+    const pages = await Promise.all(this.layouts.map((k) => this.listIn(k, query, after, limit, order)));
+    // The nearest point any partition stopped looking at: past it, a partition may hold runs this page has not seen.
+    const byOrder = (a: ListPosition, b: ListPosition) => compareForList(a, b, order);
+    const frontier = pages.flatMap((page) => (page.frontier ? [page.frontier] : [])).sort(byOrder)[0] ?? null;
+    const merged = pages
+      .flatMap((page) => page.runs)
+      .filter((run) => frontier === null || byOrder(run, frontier) <= 0)
+      .sort(byOrder);
     const runs = merged.slice(0, limit);
-    return withCursor(runs, merged.length > limit || pages.some((page) => page.more));
+    const next = merged.length > limit ? runs[runs.length - 1] : frontier;
+    return { runs, cursor: next ? encodeListCursor({ createdAt: next.createdAt, id: next.id }) : null };
   }
 
   /** One partition's page: at most `limit` runs after `after`, and whether it has more. */
@@ -337,7 +358,8 @@ export class RedisStore implements Store {
     query: ListQuery,
     after: ListPosition | null,
     limit: number,
-  ): Promise<{ runs: RunHeader[]; more: boolean }> {
+    order: ListOrder,
+  ): Promise<{ runs: RunHeader[]; frontier: ListPosition | null }> {
     const { status, workflow } = query;
     // Each combination of filters has an index of its own, so a page never walks past other runs.
     const index =
@@ -348,13 +370,46 @@ export class RedisStore implements Store {
           : workflow !== undefined
             ? k.workflow(workflow)
             : k.all;
-    const args = [k.prefix, after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit, workflow ?? ""];
+    const [low, high] = scoreRange(query, after, order);
+    const budget = query.idPrefix === undefined ? 0 : PREFIX_SCAN_BUDGET;
+    const cursorArgs = [after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? ""];
+    const args = [k.prefix, ...cursorArgs, limit, workflow ?? "", order, low, high, budget, query.idPrefix ?? ""];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
-    const runs = reply.slice(2).map((entry) => {
+    const runs = reply.slice(3).map((entry) => {
       const [id, header, attempts] = asArray(entry);
       return parseHeader(text(id), header, attempts);
     });
-    return { runs, more: reply[1] === 1 };
+    // The walk stopped at its bound: it looked as far as that run, matched or not.
+    if (Array.isArray(reply[2])) {
+      const [createdAt, id] = reply[2] as unknown[];
+      return { runs, frontier: { createdAt: Number(text(createdAt)), id: text(id) } };
+    }
+    const last = runs[runs.length - 1];
+    return { runs, frontier: reply[1] === 1 && last ? last : null };
+  }
+
+  /**
+   * @inheritdoc
+   * One MULTI: `HMGET` of the header's workflow, hash, status and recorded names, and `HGET` of the
+   * delivery id, so the check costs one round trip.
+   */
+  async signalTarget(id: string, deliveryId?: string): Promise<SignalTarget | null> {
+    if (this.closed) throw closedError();
+    const k = this.layoutOf(id);
+    const multi = this.redis.multi().hmget(k.header(id), "workflow", "hash", "status", "signals");
+    if (deliveryId !== undefined) multi.hget(k.deliveries(id), deliveryId);
+    const replies = (await multi.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const [workflow, hash, status, signals] = (replies[0]?.[1] ?? []) as (string | null)[];
+    if (workflow == null || hash == null || status == null) return null;
+    const delivered = replies[1]?.[1];
+    return {
+      workflow,
+      hash,
+      status: status as RunStatus,
+      names: parseSignalNames(id, signals ?? null),
+      delivered: delivered === "woke" || delivered === "buffered" ? delivered : null,
+    };
   }
 
   /**
@@ -489,19 +544,43 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
 }
 
-/** A page of `runs`, with the cursor of the next when there is `more`. */
-function withCursor(runs: RunHeader[], more: boolean): ListPage {
-  const last = runs[runs.length - 1];
-  return { runs, cursor: more && last ? encodeListCursor(last) : null };
-}
-
-/** `list` order: createdAt, then the id's bytes (as a sorted set orders members of one score). */
-function byCreatedThenId(a: RunHeader, b: RunHeader): number {
-  return a.createdAt - b.createdAt || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id));
-}
-
 function stopped(reply: readonly unknown[]): Stopped {
   return { ok: false, stopped: text(reply[1]) as Stopped["stopped"], version: Number(reply[2]) };
+}
+
+/**
+ * The score range a page walks, in ZRANGEBYSCORE syntax: the creation range
+ * (createdBefore exclusive), narrowed to the cursor's score, which is kept
+ * inclusive because runs of that score after the cursor's id still belong to the page.
+ */
+function scoreRange(query: ListQuery, after: ListPosition | null, order: ListOrder): [low: string, high: string] {
+  let low = query.createdAfter === undefined ? "-inf" : String(query.createdAfter);
+  let high = query.createdBefore === undefined ? "+inf" : `(${query.createdBefore}`;
+  if (after !== null && order === "oldest" && (query.createdAfter === undefined || after.createdAt > query.createdAfter)) {
+    low = String(after.createdAt);
+  }
+  if (after !== null && order === "newest" && (query.createdBefore === undefined || after.createdAt < query.createdBefore)) {
+    high = String(after.createdAt);
+  }
+  return [low, high];
+}
+
+/** The header field "signals": a JSON array of names, or null (a run started before it was recorded). */
+function parseSignalNames(id: string, raw: string | null): readonly string[] | null {
+  if (raw === null || raw === "null") return null;
+  let names: unknown;
+  try {
+    names = JSON.parse(raw);
+  } catch {
+    names = undefined;
+  }
+  if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
+    throw new CodecError(`the stored header of run "${id}" is corrupted: field "signals" is not a list of names`, {
+      instanceId: id,
+      field: "signals",
+    });
+  }
+  return names;
 }
 
 function nullableNumber(reply: unknown): number | null {

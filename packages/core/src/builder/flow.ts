@@ -4,6 +4,7 @@ import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV
 import { hashTree } from "../tree/hash.js";
 import type { Continuation, StepOptions } from "../tree/nodes.js";
 import { assertName, normalizeOptions, task, type Task, type TaskContext, type TaskFn, type TaskOptions } from "./task.js";
+import { isSignalDefinition, type SignalDefinition } from "./signal.js";
 import { BUILT, isBuiltWorkflow, type StepFn, type Workflow } from "./workflow.js";
 
 /** What a branch, a route branch or a child step may run: a task or a whole sub-flow. */
@@ -58,7 +59,12 @@ type StepSpec =
     }
   | { readonly kind: "loop"; readonly id: string; readonly fn: StepFn; readonly maxIterations: unknown; readonly options: TaskOptions }
   | { readonly kind: "delay"; readonly id: string; readonly duration: unknown }
-  | { readonly kind: "signal"; readonly id: string; readonly signal: string; readonly options: SignalOptions<unknown> }
+  | {
+      readonly kind: "signal";
+      readonly id: string;
+      readonly signal: string | SignalDefinition<never, unknown>;
+      readonly options: SignalOptions<unknown>;
+    }
   | { readonly kind: "flow"; readonly workflow: Workflow<unknown, unknown> };
 
 /** Options of `waitForSignal`. */
@@ -130,8 +136,18 @@ export class FlowBuilder<In, Cur> {
     return this.add({ kind: "delay", id, duration });
   }
 
-  /** Waits for the signal `signal`; its payload becomes the next input. Durable runs only. */
-  waitForSignal<P = unknown>(id: string, signal: string, options: SignalOptions<P> = {}): FlowBuilder<In, P> {
+  /**
+   * Waits for `signal` (made by `defineSignal`); its payload (the schema's output, when it has a
+   * schema) becomes the next input. Durable runs only.
+   */
+  waitForSignal<P>(id: string, signal: SignalDefinition<never, P>, options?: SignalOptions<NoInfer<P>>): FlowBuilder<In, P>;
+  /** Waits for the signal named `signal`; its payload, typed `P` unchecked, becomes the next input. Durable runs only. */
+  waitForSignal<P = unknown>(id: string, signal: string, options?: SignalOptions<P>): FlowBuilder<In, P>;
+  waitForSignal(
+    id: string,
+    signal: string | SignalDefinition<never, unknown>,
+    options: SignalOptions<unknown> = {},
+  ): FlowBuilder<In, unknown> {
     return this.add({ kind: "signal", id, signal, options });
   }
 
@@ -161,6 +177,7 @@ export class FlowBuilder<In, Cur> {
       root,
       functions: compiler.functions,
       stepSchemas: compiler.schemas,
+      signalSchemas: compiler.signalSchemas,
       ...(this.inputSchema === undefined ? {} : { inputSchema: this.inputSchema }),
     };
     // Not enumerable, so a spread copy (`{ ...wf, name: "other" }`, whose hash no longer fits) is not built.
@@ -241,6 +258,8 @@ class Compiler {
   readonly functions = new Map<string, StepFn>();
   /** Payload schemas by ref, beside `functions` and, like them, out of the tree and its hash. */
   readonly schemas = new Map<string, StepSchemas>();
+  /** Payload schemas by signal name: a name is one signal wherever in the run it is waited for. */
+  readonly signalSchemas = new Map<string, StandardSchemaV1>();
   private readonly ids = new Set<string>();
 
   constructor(private readonly flowName: string) {}
@@ -281,14 +300,16 @@ class Compiler {
         return freeze({ kind: "delay", id: spec.id, ref: spec.id, ms: toMs(spec.duration, `delay "${spec.id}"`), next });
       case "signal": {
         this.claim(spec.id);
-        assertName(spec.signal, `signal name of step "${spec.id}"`);
+        const signal = isSignalDefinition(spec.signal) ? spec.signal.name : spec.signal;
+        assertName(signal, `signal name of step "${spec.id}"`);
+        if (isSignalDefinition(spec.signal) && spec.signal.schema) this.signalSchema(signal, spec.signal.schema, `step "${spec.id}"`);
         const { timeout } = spec.options;
         const hasFallback = Object.prototype.hasOwnProperty.call(spec.options, "onTimeout");
         return freeze({
           kind: "awaitSignal",
           id: spec.id,
           ref: spec.id,
-          signal: spec.signal,
+          signal,
           timeoutMs: timeout === undefined ? null : toMs(timeout, `timeout of step "${spec.id}"`),
           onTimeout: hasFallback ? { value: spec.options.onTimeout } : null,
           next,
@@ -337,7 +358,17 @@ class Compiler {
     if (!isBuiltWorkflow(target)) this.fail(`${where} must be a task or a workflow built by flow(...).build()`);
     for (const [ref, fn] of target.functions) this.functions.set(prefix + ref, fn);
     for (const [ref, schemas] of target.stepSchemas ?? []) this.schemas.set(prefix + ref, schemas);
+    for (const [name, schema] of target.signalSchemas ?? []) this.signalSchema(name, schema, where);
     return requalify(target.root, prefix, tail);
+  }
+
+  /** Records the schema of signal `name`; one name with two different schemas could not tell a sender which to apply. */
+  private signalSchema(name: string, schema: StandardSchemaV1, where: string): void {
+    const before = this.signalSchemas.get(name);
+    if (before !== undefined && before !== schema) {
+      this.fail(`signal "${name}" is waited for with two different schemas (at ${where}); define it once with defineSignal and reuse it`);
+    }
+    this.signalSchemas.set(name, schema);
   }
 
   private options(options: TaskOptions, id: string): StepOptions {

@@ -38,6 +38,8 @@ export interface Workflow<In = unknown, Out = unknown> {
   readonly inputSchema?: StandardSchemaV1;
   /** The schemas of the steps that have any, by node `ref`. */
   readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
+  /** The payload schemas of the signals it waits for that have any, by signal name (code, not part of `hash`). */
+  readonly signalSchemas?: ReadonlyMap<string, StandardSchemaV1>;
   /** Type-level only: carries the input and output types. */
   readonly [types]?: { readonly in: (input: In) => void; readonly out: Out };
 }

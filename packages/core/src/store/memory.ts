@@ -8,6 +8,7 @@ import type { Clock } from "../clock.js";
 import { realClock } from "../clock.js";
 import { RunFinishedError, StaleVersionError, UnknownInstanceError, type SerializedError } from "../errors.js";
 import { decodeListCursor, encodeListCursor } from "./cursor.js";
+import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
 import {
   FINISHED_STATUSES,
   type AcquireResult,
@@ -23,6 +24,7 @@ import {
   type RunHeader,
   type RunStatus,
   type SignalResult,
+  type SignalTarget,
   type Store,
   type StoredRun,
   type TakeSignalResult,
@@ -43,6 +45,8 @@ interface Record_ {
   lastCommit: string | null;
   /** How each signal delivery id sent to the run was delivered, so a resent signal is buffered once. */
   readonly deliveries: Map<string, SignalResult["delivered"]>;
+  /** The signal names its definition waits for, recorded at start (null when not given). */
+  readonly signalNames: readonly string[] | null;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -95,6 +99,7 @@ export class MemoryStore implements Store {
       signals: new Map(),
       lastCommit: null,
       deliveries: new Map(),
+      signalNames: run.signals === undefined ? null : [...run.signals],
     });
     return { created: true, header };
   }
@@ -286,6 +291,14 @@ export class MemoryStore implements Store {
     return { status, version: r.header.version, immediate: true };
   }
 
+  async signalTarget(id: string, deliveryId?: string): Promise<SignalTarget | null> {
+    const r = this.runs.get(id);
+    if (!r) return null;
+    const { workflow, hash, status } = r.header;
+    const delivered = deliveryId === undefined ? null : (r.deliveries.get(deliveryId) ?? null);
+    return { workflow, hash, status, names: r.signalNames ?? null, delivered };
+  }
+
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
     const r = this.runs.get(id);
     return r ? this.view(r, options.outputs ?? true) : null;
@@ -293,14 +306,12 @@ export class MemoryStore implements Store {
 
   async list(query: ListQuery): Promise<ListPage> {
     const limit = query.limit ?? 100;
+    const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
     const matching = [...this.runs.values()]
       .map((r) => r.header)
-      .filter(
-        (h) => (query.status === undefined || h.status === query.status) && (query.workflow === undefined || h.workflow === query.workflow),
-      )
-      .sort(compareByCreation)
-      .filter((h) => after === null || compareByCreation(h, after) > 0);
+      .filter((h) => matchesListQuery(h, query) && isPastCursor(h, after, order))
+      .sort((a, b) => compareForList(a, b, order));
     const page = matching.slice(0, limit);
     const last = page[page.length - 1];
     return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(last) : null };
@@ -436,8 +447,4 @@ export function resolveWait(request: WaitRequest, previous: readonly Wait[], now
 export function earliestDeadline(waits: readonly Wait[]): number | null {
   const deadlines = waits.map((w) => (w.kind === "timer" ? w.until : w.timeoutAt)).filter((t): t is number => t !== null);
   return deadlines.length === 0 ? null : Math.min(...deadlines);
-}
-
-function compareByCreation(a: Pick<RunHeader, "createdAt" | "id">, b: Pick<RunHeader, "createdAt" | "id">): number {
-  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -77,6 +77,22 @@ export interface NewRun {
   readonly workflow: string;
   readonly hash: string;
   readonly input: Uint8Array;
+  /**
+   * Every signal name the definition waits for, recorded with the run so a sender without the
+   * definition can still refuse a name the run never waits for (see {@link Store.signalTarget}).
+   */
+  readonly signals?: readonly string[];
+}
+
+/** What a sender checks a signal against before buffering it, read in one round trip. */
+export interface SignalTarget {
+  readonly workflow: string;
+  readonly hash: string;
+  readonly status: RunStatus;
+  /** The signal names recorded at start; null for a run started without them. */
+  readonly names: readonly string[] | null;
+  /** How the delivery id asked about was delivered before, or null when it never was (or none was asked about). */
+  readonly delivered: SignalResult["delivered"] | null;
 }
 
 /** Why `acquire` did not hand a run over. */
@@ -123,14 +139,29 @@ export interface ControlResult {
   readonly immediate: boolean;
 }
 
+/** Which way `list` walks runs by creation: newest first (the default) or oldest first. */
+export type ListOrder = "newest" | "oldest";
+
 export interface ListQuery {
   readonly status?: RunStatus;
   readonly workflow?: string;
   readonly limit?: number;
   /** From a previous page's `cursor`. */
   readonly cursor?: string;
+  /** Default `"newest"`. */
+  readonly order?: ListOrder;
+  /** Only runs whose id starts with this. */
+  readonly idPrefix?: string;
+  /** Only runs created at or after this store time (ms since the epoch). */
+  readonly createdAfter?: number;
+  /** Only runs created before this store time: with `createdAfter`, a half-open range, so adjacent windows never overlap. */
+  readonly createdBefore?: number;
 }
 export interface ListPage {
+  /**
+   * At most `limit` runs. With `idPrefix`, a page can hold fewer (even none) and still have a
+   * cursor: a store may stop after looking at a bounded number of runs, and the next page goes on from there.
+   */
   readonly runs: readonly RunHeader[];
   /** Pass back for the next page; null on the last page. */
   readonly cursor: string | null;
@@ -252,9 +283,18 @@ export interface Store {
   /** Makes a paused run due now (or withdraws a pending pause request). @throws RunFinishedError */
   resume(id: string): Promise<ControlResult>;
 
+  /**
+   * What a sender checks a signal against (the run's workflow, hash, status and recorded signal
+   * names), and how `deliveryId` was delivered before, if it was. Null when there is no such run.
+   */
+  signalTarget(id: string, deliveryId?: string): Promise<SignalTarget | null>;
+
   /** The run, or null. `outputs: false` skips loading step outputs. */
   get(id: string, options?: { readonly outputs?: boolean }): Promise<StoredRun | null>;
-  /** Runs by status and/or workflow, oldest first, a page at a time. */
+  /**
+   * Runs by status and/or workflow, id prefix and creation time, in `query.order` (see
+   * `store/list-order.ts`, the one definition of the order and of where a cursor resumes), a page at a time.
+   */
   list(query: ListQuery): Promise<ListPage>;
   /**
    * How many runs have each status (of one workflow when `query.workflow` is

@@ -12,6 +12,8 @@ import type { Workflow } from "../builder/workflow.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
 import { isParkwayError } from "../errors.js";
 import { codecDifference, codecRefusals, codecRoundTrips } from "./codec-cases.js";
+import { listCases } from "./list-cases.js";
+import { signalCases } from "./signal-cases.js";
 import { statusWaits, type EngineHarness } from "./harness.js";
 import { nodeKindPairs } from "./node-kinds.js";
 
@@ -623,6 +625,10 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       await expect(e.counts({ workflow: "" })).rejects.toMatchObject({ code: "VALIDATION" });
       await expect(e.counts({ status: "parked" } as never)).rejects.toMatchObject({ code: "VALIDATION" });
     });
+
+    describe("typed handles and signal definitions", () => signalCases(() => h));
+
+    describe("finding runs", () => listCases(() => h));
 
     describe("the payload contract (docs/codec.md): a step gets the same value whether the run parked or not", () => {
       // What the step after "make" was handed, by run id; "make" returns round-trip case n.
