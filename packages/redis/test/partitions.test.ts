@@ -140,15 +140,19 @@ describe("list and counts over partitions", () => {
     return out;
   }
 
-  it("pages through every partition in (createdAt, id) order, each run once", async () => {
+  it("pages through every partition in (createdAt, id) order, either way, each run once", async () => {
     expect(new Set(ids.map((id) => partitionOf(id, 4))).size).toBe(4);
-    const all = (await s.list({ limit: 1000 })).runs;
-    const order = [...all].sort((a, b) => a.createdAt - b.createdAt || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
-    expect(all.map((r) => r.id)).toEqual(order.map((r) => r.id));
-    expect(all.map((r) => r.id).sort()).toEqual(ids);
-    const paged = await pages({}, 7);
-    expect(paged.map((page) => page.length)).toEqual([7, 7, 7, 7, 7, 5]);
-    expect(paged.flat()).toEqual(all.map((r) => r.id));
+    for (const order of ["oldest", "newest"] as const) {
+      const all = (await s.list({ limit: 1000, order })).runs;
+      const oldest = [...all].sort((a, b) => a.createdAt - b.createdAt || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+      const expected = order === "oldest" ? oldest : oldest.reverse();
+      expect(all.map((r) => r.id)).toEqual(expected.map((r) => r.id));
+      expect(all.map((r) => r.id).sort()).toEqual(ids);
+      const paged = await pages({ order }, 7);
+      expect(paged.map((page) => page.length)).toEqual([7, 7, 7, 7, 7, 5]);
+      expect(paged.flat()).toEqual(all.map((r) => r.id));
+    }
+    expect((await pages({ idPrefix: "run-1" }, 3)).flat().sort()).toEqual(ids.filter((id) => id.startsWith("run-1")));
   });
 
   it("filters by workflow and status in every partition", async () => {
