@@ -143,7 +143,7 @@ describe("reading", () => {
     expect(pending.runs.map((r) => r.id)).toEqual([ids[0], ids[4], ids[6]]);
     expect(pending.cursor).toBeNull();
     expect((await store.list({ status: "cancelled", workflow: wf })).runs.map((r) => r.id)).toEqual([ids[2]]);
-    const all = await store.list({ limit: 1000 });
+    const all = await store.list({ limit: 1000, order: "oldest" });
     const sorted = [...all.runs].sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
     expect(all.runs.map((r) => r.id)).toEqual(sorted.map((r) => r.id));
   });
