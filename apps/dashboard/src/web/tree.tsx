@@ -84,7 +84,7 @@ function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
 
 function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
-    const what = wait.reason === "retry" ? "retries" : "wakes";
+    const what = wait.reason === "retry" ? "retries" : wait.reason === "timeout" ? "times out" : "wakes";
     return `${what} at ${formatTime(wait.until)} (${relative(wait.until, now)})`;
   }
   return wait.timeoutAt === null
