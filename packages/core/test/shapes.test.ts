@@ -317,3 +317,11 @@ describe("the new shapes in process", () => {
     expect(() => runSync(sleepy, 1, { clock })).toThrow(RunTimeoutError);
   });
 });
+
+describe("in-process executors check their options", () => {
+  const wf = flow<number>("o").then(inc).build();
+  it("refuses an unknown runSync or runAsync option, naming it", async () => {
+    expect(validationErrorOf(() => runSync(wf, 1, { priority: 1 } as never)).message).toContain('runSync: unknown option "priority"');
+    await expect(runAsync(wf, 1, { tags: [] } as never)).rejects.toThrow(/runAsync: unknown option "tags"/);
+  });
+});

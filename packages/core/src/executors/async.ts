@@ -7,6 +7,7 @@ import { runStep } from "../semantics/retry.js";
 import { delayMsAt, walkWorkflow } from "../semantics/walk.js";
 import { newInstanceId, rejectSignalWaits, runTimeout, type StepEvent, taskContext } from "./context.js";
 import { createLimiter } from "./limit.js";
+import { checkOptions, optionNames } from "../options.js";
 
 export interface RunAsyncOptions {
   /** Most step functions running at once across fork branches (default 16). */
@@ -17,6 +18,8 @@ export interface RunAsyncOptions {
   /** Called after each step with its output. */
   readonly onStep?: (event: StepEvent) => void;
 }
+
+const RUN_ASYNC_OPTIONS = optionNames<RunAsyncOptions>({ concurrency: true, clock: true, signal: true, onStep: true });
 
 /**
  * Runs a workflow in this process, with no durability: sync or async tasks,
@@ -31,6 +34,7 @@ export interface RunAsyncOptions {
  * its schema; the failing task's error once its attempts are spent.
  */
 export async function runAsync<In, Out>(workflow: Workflow<In, Out>, input: In, options: RunAsyncOptions = {}): Promise<Out> {
+  checkOptions("runAsync", options, RUN_ASYNC_OPTIONS);
   rejectSignalWaits(workflow as Workflow, "runAsync");
   const concurrency = options.concurrency ?? 16;
   if (!Number.isInteger(concurrency) || concurrency < 1) {

@@ -2,6 +2,7 @@ import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { ensureError, TaskTimeoutError, UnsupportedStepError } from "../errors.js";
 import { checkStepInput, checkStepOutput, checkWorkflowInput, settledNow, stepCheck } from "../schema.js";
+import { checkOptions, optionNames } from "../options.js";
 import { driveSync } from "../semantics/drive.js";
 import { backoffMs, isNonRetryable } from "../semantics/retry.js";
 import type { CallEffect } from "../semantics/walk.js";
@@ -13,6 +14,8 @@ export interface RunSyncOptions {
   /** Called after each step with its output. */
   readonly onStep?: (event: StepEvent) => void;
 }
+
+const RUN_SYNC_OPTIONS = optionNames<RunSyncOptions>({ clock: true, onStep: true });
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -31,6 +34,7 @@ const NEVER_ABORTED = new AbortController().signal;
  * schema; the task's error when its attempts are spent.
  */
 export function runSync<In, Out>(workflow: Workflow<In, Out>, input: In, options: RunSyncOptions = {}): Out {
+  checkOptions("runSync", options, RUN_SYNC_OPTIONS);
   rejectSignalWaits(workflow as Workflow, "runSync");
   const clock = options.clock ?? realClock;
   const instanceId = newInstanceId();
