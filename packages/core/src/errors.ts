@@ -95,6 +95,14 @@ export class UnsupportedStepError extends ParkwayError {
 export class LoopLimitError extends ParkwayError {
   static override readonly code = "LOOP_LIMIT";
 }
+/** A map's items function returned more items than the map's `maxItems`. */
+export class MapLimitError extends ParkwayError {
+  static override readonly code = "MAP_LIMIT";
+}
+/** A run went on past its workflow's `timeout`; its tasks in flight were aborted. */
+export class RunTimeoutError extends ParkwayError {
+  static override readonly code = "RUN_TIMEOUT";
+}
 /** A route's key function returned a key with no branch and the route has no default branch. */
 export class RouteKeyError extends ParkwayError {
   static override readonly code = "ROUTE_KEY";

@@ -3,7 +3,18 @@
  * No I/O dependency; the Redis store and BullMQ workers live in their own packages.
  */
 export { flow, branch, LoopResult, FlowBuilder, ForkBuilder, RouteBuilder } from "./builder/flow.js";
-export type { Branch, BranchOutputs, FlowOptions, LoopStep, SignalOptions, Target } from "./builder/flow.js";
+export type {
+  Branch,
+  BranchOutputs,
+  DelayFn,
+  FlowOptions,
+  LoopOptions,
+  LoopStep,
+  MapOptions,
+  RaceResult,
+  SignalOptions,
+  Target,
+} from "./builder/flow.js";
 export { task } from "./builder/task.js";
 export {
   defineSignal,
@@ -14,7 +25,7 @@ export {
   type SignalPayload,
 } from "./builder/signal.js";
 export { reachableSignals, signalNamesOf, type CommittedSteps } from "./semantics/signals.js";
-export type { Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
+export type { BackoffOptions, RetryOptions, Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
 export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
 export { SpanAttributes, TRACER_NAME } from "./tracing.js";
 export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/workflow.js";
@@ -41,7 +52,18 @@ export { runSync, type RunSyncOptions } from "./executors/sync.js";
 export { runAsync, type RunAsyncOptions } from "./executors/async.js";
 export type { StepEvent } from "./executors/context.js";
 export { walkWorkflow } from "./semantics/walk.js";
-export type { AllEffect, CallEffect, DelayEffect, Effect, SignalEffect, Walk } from "./semantics/walk.js";
+export type {
+  AllEffect,
+  BranchWalk,
+  CallEffect,
+  DelayEffect,
+  Effect,
+  MapEffect,
+  RaceEffect,
+  RaceOutcome,
+  SignalEffect,
+  Walk,
+} from "./semantics/walk.js";
 export { encode, decode, DEFAULT_MAX_PAYLOAD_BYTES, type EncodeOptions } from "./codec/codec.js";
 export type {
   AcquireResult,

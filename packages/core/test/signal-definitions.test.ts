@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { branch, defineSignal, flow, reachableSignals, signalNamesOf, type CommittedSteps } from "../src/index.js";
+import { branch, defineSignal, flow, LoopResult, reachableSignals, signalNamesOf, type CommittedSteps } from "../src/index.js";
 
 const committed = (outputs: Record<string, unknown>): CommittedSteps => ({
   has: (key) => key in outputs,
@@ -69,5 +69,27 @@ describe("reachableSignals", () => {
     expect([...reachableSignals(wf.root, committed({ first: "x", "left/wl": "y" }))].sort()).toEqual(["go", "only-a", "only-b"]);
     expect([...reachableSignals(wf.root, committed({ first: "x", "left/wl": "y", pick: "b" }))].sort()).toEqual(["go", "only-b"]);
     expect([...reachableSignals(wf.root, committed({ first: "x", "left/wl": "y", pick: "a", "pick[a]/wa": 1, last: 2 }))]).toEqual([]);
+  });
+
+  it("counts the waits of a race's branches, a map's elements and a loop's body as ahead", () => {
+    const decided = flow<null>("decide")
+      .race("outcome", [
+        branch("approve", flow<null>("a").waitForSignal<string>("wait", "approved").build()),
+        branch("reject", flow<null>("r").waitForSignal<string>("wait", "rejected").build()),
+      ])
+      .map("each", () => [1, 2], flow<number>("item").waitForSignal<string>("ack", "item-ack").build())
+      .loop(
+        "poll",
+        flow<unknown>("tick")
+          .waitForSignal("nudge", "nudged")
+          .then("again", (x) => LoopResult.done(x))
+          .build(),
+        {
+          maxIterations: 3,
+        },
+      )
+      .build();
+    expect([...reachableSignals(decided.root, committed({}))].sort()).toEqual(["approved", "item-ack", "nudged", "rejected"]);
+    expect([...reachableSignals(decided.root, committed({ "approve/wait": "ok" }))].sort()).toEqual(["item-ack", "nudged", "rejected"]);
   });
 });

@@ -3,7 +3,7 @@
  * namespace is first used, `list` merged over the partitions, and what a
  * partitioned namespace refuses.
  */
-import { ValidationError, type RunHeader } from "@parkway/core";
+import { ValidationError, type ListQuery } from "@parkway/core";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dropNamespace, keyLayout, namespaceMetaKey, partitionOf, RedisStore } from "../src/index.js";
@@ -129,7 +129,7 @@ describe("list and counts over partitions", () => {
   });
 
   /** Every page of a query, by ids. */
-  async function pages(query: { workflow?: string; status?: RunHeader["status"] }, limit: number): Promise<string[][]> {
+  async function pages(query: Omit<ListQuery, "limit" | "cursor">, limit: number): Promise<string[][]> {
     const out: string[][] = [];
     let cursor: string | null = null;
     do {

@@ -25,7 +25,8 @@ export interface CommittedSteps {
 
 /**
  * The signal names a run can still wait for: the signal waits it has not
- * committed, except those in route branches it did not take. A committed wait
+ * committed, except those in route branches it did not take (and every wait
+ * inside a map or a loop body). A committed wait
  * took its signal (or its timeout value) and never waits again; a route whose
  * key is committed only ever runs that key's branch (or its default).
  */
@@ -34,7 +35,11 @@ export function reachableSignals(root: Continuation, committed: CommittedSteps):
   const visit = (start: Continuation | null): void => {
     for (let node = start; node; node = node.next) {
       if (node.kind === "awaitSignal" && !committed.has(node.ref)) names.add(node.signal);
-      if (node.kind === "fork") for (const b of node.branches) visit(b.root);
+      if (node.kind === "fork" || node.kind === "race") for (const b of node.branches) visit(b.root);
+      // A map's elements and a loop's iterations commit under keys made at run time (`id[i]/`, `id#n/`):
+      // their waits count as ahead while the run is live, a generous answer but never a wrong refusal.
+      if (node.kind === "map") visit(node.body);
+      if (node.kind === "loop" && node.body) visit(node.body);
       if (node.kind === "route") {
         if (!committed.has(node.ref)) {
           for (const b of node.branches) visit(b.root);

@@ -18,14 +18,20 @@ export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "parked
 /** Statuses a run never leaves. */
 export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 
+/**
+ * Why a timer waits: a delay step, a retry's backoff, or the run's own deadline
+ * (`flow(name, { timeout })`, under the key `#timeout`).
+ */
+export type TimerReason = "delay" | "retry" | "timeout";
+
 /** What a parked run waits for. Deadlines are absolute store times, fixed the first time the step parked. */
 export type Wait =
-  | { readonly kind: "timer"; readonly key: string; readonly reason: "delay" | "retry"; readonly until: number }
+  | { readonly kind: "timer"; readonly key: string; readonly reason: TimerReason; readonly until: number }
   | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutAt: number | null };
 
 /** A wait as the executor asks for it: relative to the store's now, unless the key already has a deadline. */
 export type WaitRequest =
-  | { readonly kind: "timer"; readonly key: string; readonly reason: "delay" | "retry"; readonly delayMs: number }
+  | { readonly kind: "timer"; readonly key: string; readonly reason: TimerReason; readonly delayMs: number }
   | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutMs: number | null };
 
 /** The run's header: everything but the payloads. Small, and rewritten by every operation. */
