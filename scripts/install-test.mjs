@@ -197,7 +197,11 @@ function startProcess(cwd, command, args, env, ready) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "pipe"] });
     let seen = "";
-    const timer = setTimeout(() => reject(new Error(`${command} never said "${ready}":\n${seen}`)), 30_000);
+    // A process that never gets ready is killed: left running, it would keep this script (and CI) waiting.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${command} never said "${ready}":\n${seen}`));
+    }, 30_000);
     child.stderr.on("data", (chunk) => {
       seen += chunk;
       if (seen.includes(ready)) {
@@ -251,7 +255,7 @@ async function project(kind, tarballs) {
     join(dir, "node_modules", ".bin", "parkway"),
     ["worker", "--workflows", "dist/workflows.js", "--redis", REDIS_URL, "--namespace", namespace],
     {},
-    `on ${namespace}`,
+    `on namespace ${namespace}`,
   );
   try {
     await sh(dir, "node", ["dist/main.js", "redis"], { ...env, RUN_ID: "via-cli" });
