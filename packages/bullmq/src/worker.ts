@@ -134,7 +134,9 @@ export class WorkflowWorker {
     this.checkpoint = {
       ...checkpoint,
       wake: (id, version) =>
-        void this.waker.wake(id, { reason: "slot", version, dueAt: null, trace: ROOT_CONTEXT }).catch((error: unknown) => this.report(error, "wake")),
+        void this.waker
+          .wake(id, { reason: "slot", version, dueAt: null, trace: ROOT_CONTEXT })
+          .catch((error: unknown) => this.report(error, "wake")),
     };
     this.inFlight = checkpoint.inFlight;
     this.leaseMs = checkpoint.leaseMs;

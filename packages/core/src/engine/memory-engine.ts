@@ -118,7 +118,12 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
     const report =
       options.onError ?? ((error: unknown, id: string) => logger.error({ err: error, instanceId: id }, `advancing run "${id}" failed`));
     // A run a freed slot made due is advanced at once, not at its slot wait's deadline.
-    const pump: Pump = new Pump(store, { ...checkpointOptions({ store, workflows, clock }, options), wake: () => pump.kick() }, clock, report);
+    const pump: Pump = new Pump(
+      store,
+      { ...checkpointOptions({ store, workflows, clock }, options), wake: () => pump.kick() },
+      clock,
+      report,
+    );
     pump.listen();
     super({
       store,

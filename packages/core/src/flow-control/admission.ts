@@ -28,7 +28,9 @@ export function limitKey(scope: "flow" | "task", name: string, spec: Concurrency
     throw new ValidationError(`${where}: the limit's key function threw: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
   if (typeof key !== "string" || key === "") {
-    throw new ValidationError(`${where}: the limit's key function must return a non-empty string, got ${typeof key === "string" ? '""' : typeof key}`);
+    throw new ValidationError(
+      `${where}: the limit's key function must return a non-empty string, got ${typeof key === "string" ? '""' : typeof key}`,
+    );
   }
   return `${scope}:${name}:${key}`;
 }
@@ -63,7 +65,14 @@ export class RunSlots {
   ) {}
 
   /** The gate of a run-level (step null) or step-level limit; rate holders are per attempt. */
-  gate(kind: "concurrency" | "rate", limit: string, spec: ConcurrencySpec | RateSpec, priority: number, step: string | null, attempt = 0): Gate {
+  gate(
+    kind: "concurrency" | "rate",
+    limit: string,
+    spec: ConcurrencySpec | RateSpec,
+    priority: number,
+    step: string | null,
+    attempt = 0,
+  ): Gate {
     const holder = `${this.runId}@${this.token}${step === null ? "" : `/${step}`}${kind === "rate" ? `#${attempt}` : ""}`;
     return {
       request: {
@@ -81,7 +90,9 @@ export class RunSlots {
   }
 
   /** Admits every gate, in order, or gives back what it took and answers the first refusal. */
-  async admit(gates: readonly Gate[]): Promise<{ readonly gate: Gate; readonly retryInMs: number } | { readonly held: readonly SlotHold[] }> {
+  async admit(
+    gates: readonly Gate[],
+  ): Promise<{ readonly gate: Gate; readonly retryInMs: number } | { readonly held: readonly SlotHold[] }> {
     const taken: SlotHold[] = [];
     for (const gate of gates) {
       const admission = await this.control.admit(gate.request);

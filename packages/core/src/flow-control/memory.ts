@@ -64,7 +64,10 @@ export class MemoryFlowControl implements FlowControl {
     state.taken.delete(hold.holder);
     prune(state, this.clock.now(), 0);
     const free = Math.max(0, max - state.taken.size);
-    return [...state.waiters].sort(([a, x], [b, y]) => order(x.score, a, y.score, b)).slice(0, free).map(([id]) => id);
+    return [...state.waiters]
+      .sort(([a, x], [b, y]) => order(x.score, a, y.score, b))
+      .slice(0, free)
+      .map(([id]) => id);
   }
 
   async wake(id: string, limit: string): Promise<WakeOutcome> {

@@ -96,7 +96,9 @@ export function flowControlCases(harness: () => EngineHarness): void {
     expect((await finished(e, "r1")).status).toBe("completed");
     await e.start(wf, { key: "api", n: 2 }, { id: "r2" });
     const view = await waitingForSlot(e, "r2");
-    expect(view.waitingFor).toEqual([expect.objectContaining({ kind: "timer", reason: "slot", key: "#run", slot: "flow:rate-limited:api" })]);
+    expect(view.waitingFor).toEqual([
+      expect.objectContaining({ kind: "timer", reason: "slot", key: "#run", slot: "flow:rate-limited:api" }),
+    ]);
     await harness().advance(450);
     expect((await finished(e, "r2")).output).toBe(2);
   });
@@ -114,7 +116,11 @@ export function flowControlCases(harness: () => EngineHarness): void {
     const e = await engine([wf]);
     await e.start(wf, { key: "x", n: 0 }, { id: "p0" });
     await until(e, "p0", () => order.length === 1, "running");
-    for (const [id, n, p] of [["p1", 1, 0], ["p2", 2, 0], ["p3", 3, 5]] as const) {
+    for (const [id, n, p] of [
+      ["p1", 1, 0],
+      ["p2", 2, 0],
+      ["p3", 3, 5],
+    ] as const) {
       await e.start(wf, { key: "x", n, p }, { id });
       const view = await waitingForSlot(e, id);
       expect(view.waitingFor).toEqual([expect.objectContaining({ key: "#run", slot: "flow:prioritised" })]);
@@ -159,9 +165,11 @@ export function flowControlCases(harness: () => EngineHarness): void {
     await e.start(stepKey, 1, { id: "bk2" });
     const first = await finished(e, "bk1");
     expect(first.status).toBe("failed");
-    expect(first.error).toMatchObject({ code: "VALIDATION", message: expect.stringContaining('flow "bad-run-key"') });
+    expect(first.error?.code).toBe("VALIDATION");
+    expect(first.error?.message).toContain('flow "bad-run-key"');
     const second = await finished(e, "bk2");
     expect(second.status).toBe("failed");
-    expect(second.error).toMatchObject({ code: "VALIDATION", message: expect.stringContaining('task "keyed"'), step: "keyed" });
+    expect(second.error).toMatchObject({ code: "VALIDATION", step: "keyed" });
+    expect(second.error?.message).toContain('task "keyed"');
   });
 }
