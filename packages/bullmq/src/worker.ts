@@ -130,7 +130,14 @@ export class WorkflowWorker {
       throw error;
     }
     this.waker = new QueueWaker(options.connection, namespace, this.store.connectionWatch, partitions);
-    this.checkpoint = checkpoint;
+    // Hook: a run a freed concurrency slot made due gets its wake-up now (the sweep is the fallback).
+    this.checkpoint = {
+      ...checkpoint,
+      wake: (id, version) =>
+        void this.waker
+          .wake(id, { reason: "slot", version, dueAt: null, trace: ROOT_CONTEXT })
+          .catch((error: unknown) => this.report(error, "wake")),
+    };
     this.inFlight = checkpoint.inFlight;
     this.leaseMs = checkpoint.leaseMs;
   }

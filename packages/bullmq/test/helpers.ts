@@ -23,12 +23,18 @@ export function testSpace(): { namespace: string; ledger: string; cleanup(redis:
 }
 
 /** A worker process, resolved once it reports it is consuming. */
-export async function startWorker(namespace: string, ledger: string, extra: string[] = [], redis = REDIS_URL): Promise<ChildProcess> {
+export async function startWorker(
+  namespace: string,
+  ledger: string,
+  extra: string[] = [],
+  redis = REDIS_URL,
+  env: Readonly<Record<string, string>> = {},
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     // The ledger stays on REDIS_URL (the fixtures' own connection), outside the Redis under test.
     [WORKER_MAIN, "--workflows", FIXTURES, "--redis", redis, "--namespace", namespace, "--lease", "2s", "--sweep", "300ms", ...extra],
-    { env: { ...process.env, PARKWAY_LEDGER: ledger }, stdio: ["ignore", "inherit", "pipe"] },
+    { env: { ...process.env, ...env, PARKWAY_LEDGER: ledger }, stdio: ["ignore", "inherit", "pipe"] },
   );
   await new Promise<void>((resolve, reject) => {
     let text = "";

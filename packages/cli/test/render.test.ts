@@ -77,3 +77,27 @@ describe("the status tree", () => {
     );
   });
 });
+
+describe("a run waiting for a slot", () => {
+  it("names the limit it waits for", async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    let open!: () => void;
+    const opened = new Promise<void>((resolve) => (open = resolve));
+    const wf = flow<number>("one-at-a-time", { concurrency: { limit: 1 } })
+      .then("work", async (n) => (n === 0 ? await opened : undefined, n))
+      .build();
+    const engine = createMemoryEngine({ workflows: [wf], clock });
+    await engine.start(wf, 0, { id: "r0" });
+    await engine.start(wf, 1, { id: "r1" });
+    let view = await engine.status("r1");
+    for (let i = 0; i < 100 && view.status !== "parked"; i++) {
+      await clock.advance(0);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      view = await engine.status("r1");
+    }
+    const text = renderRun(view, { tree: describeRun(wf, view) }, clock.now());
+    open();
+    await engine.close();
+    expect(text).toContain('#run: waits for a slot of "flow:one-at-a-time"');
+  });
+});

@@ -133,3 +133,9 @@ export { describeRun, type BranchView, type StepDetail, type StepNodeView, type 
 export { checkOptions, optionNames } from "./options.js";
 export { resolveLogger, silentLogger, type LogFn, type Logger } from "./logger.js";
 export { MetricNames, parkwayMetrics, type ParkwayInstruments } from "./metrics.js";
+export type { ConcurrencyLimit, LimitKeyFn, Priority, RateLimit } from "./flow-control/options.js";
+export { MAX_LIMIT, MAX_PRIORITY, MAX_RATE, MIN_PRIORITY } from "./flow-control/options.js";
+export type { TaskLimitOptions } from "./builder/task.js";
+export type { FlowLimitOptions } from "./builder/flow.js";
+export type { Admission, FlowControl, SlotHold, SlotRequest, WakeOutcome } from "./flow-control/types.js";
+export { parseSlotWaitKey, slotWaitKey, waiterScore, waiterTtlMs } from "./flow-control/types.js";

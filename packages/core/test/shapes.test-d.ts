@@ -66,7 +66,7 @@ describe("delay and loop", () => {
 
   it("refuses unknown options in typed code", () => {
     // @ts-expect-error no such option
-    flow<number>("f", { priority: 1 });
+    flow<number>("f", { priorty: 1 });
     // @ts-expect-error no such option
     flow<number>("f").map("m", () => [1], toCents, { tags: [] });
   });

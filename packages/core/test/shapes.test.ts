@@ -74,9 +74,13 @@ describe("strict builder arguments", () => {
     ["a task", () => task("t", (n: number) => n, { priority: 1 } as never), "priority", 'task "t"'],
     ["an inline step", () => flow<number>("f").then("t", (n) => n, { tags: ["x"] } as never), "tags", 'task "t"'],
     ["a flow", () => flow<number>("f", { tags: ["x"] } as never), "tags", 'flow "f"'],
-    ["a flow's concurrency (not defined yet)", () => flow<number>("f", { concurrency: 2 } as never), "concurrency", 'flow "f"'],
-    ["a flow's rateLimit (not defined yet)", () => flow<number>("f", { rateLimit: 2 } as never), "rateLimit", 'flow "f"'],
-    ["a flow's priority (not defined yet)", () => flow<number>("f", { priority: 2 } as never), "priority", 'flow "f"'],
+    ["a flow's concurrency", () => flow<number>("f", { concurrency: { limit: 2, max: 3 } as never }), "max", 'flow "f": concurrency'],
+    [
+      "a task's rateLimit",
+      () => task("t", (n: number) => n, { rateLimit: { limit: 2, period: "1s", burst: 3 } as never }),
+      "burst",
+      'task "t": rateLimit',
+    ],
     ["a flow's retention (not defined yet)", () => flow<number>("f", { retention: "1d" } as never), "retention", 'flow "f"'],
     [
       "a loop",

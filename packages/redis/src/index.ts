@@ -22,3 +22,4 @@ export {
   type RedisConnection,
 } from "./connection.js";
 export { assertNamespace, claimPartitions, dropNamespace, namespaceKeys, partitionsOption, recordedPartitions } from "./namespace.js";
+export { limitKeys, RedisFlowControl, type LimitKeys } from "./flow-control.js";

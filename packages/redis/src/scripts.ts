@@ -48,6 +48,10 @@ export const SCRIPTS = {
   listRuns: loadScript("listRuns-1.lua"),
   dueRuns: loadScript("dueRuns-1.lua"),
   namespaceMeta: loadScript("namespaceMeta-2.lua"),
+  admitSlot: loadScript("admitSlot-3.lua"),
+  releaseSlot: loadScript("releaseSlot-3.lua"),
+  renewSlot: loadScript("renewSlot-1.lua"),
+  wakeSlotWaiter: loadScript("wakeSlotWaiter-2.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

@@ -57,6 +57,7 @@ import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
 import { keyLayout, partitionOf, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
+import { RedisFlowControl } from "./flow-control.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
 import { checkAppendOnly, checkEvictionPolicy } from "./eviction.js";
 import { assertNamespace, claimPartitions, partitionsOption } from "./namespace.js";
@@ -125,6 +126,8 @@ export class RedisStore implements Store {
   private readonly onWarning: (message: string) => void;
   private readonly finishes: Channel<[string, RunStatus]>;
   private readonly cancels: Channel<[string]>;
+  /** Concurrency and rate limits, each under a hash tag of its own (see flow-control.ts). */
+  readonly flowControl: RedisFlowControl;
   private policyChecked: Promise<void> | null = null;
   private partitionsClaimed: Promise<void> | null = null;
   private persistenceChecked: Promise<void> | null = null;
@@ -149,6 +152,7 @@ export class RedisStore implements Store {
     const channels = (name: "finished" | "cancels") => this.layouts.map((k) => k[name]);
     this.finishes = new Channel(redis, channels("finished"), parseFinished, this.onWarning, this.connectionWatch);
     this.cancels = new Channel(redis, channels("cancels"), parseCancel, this.onWarning, this.connectionWatch);
+    this.flowControl = new RedisFlowControl(redis, namespace, (id) => this.layoutOf(id));
   }
 
   /** How many partitions the namespace has. */

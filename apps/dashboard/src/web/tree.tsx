@@ -94,6 +94,7 @@ function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
 
 function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
+    if (wait.reason === "slot") return `waits for a slot of ${wait.slot ?? "?"}`;
     const what = wait.reason === "retry" ? "retries" : wait.reason === "timeout" ? "times out" : "wakes";
     return `${what} at ${formatTime(wait.until)} (${relative(wait.until, now)})`;
   }

@@ -59,6 +59,7 @@ export function duration(ms: number): string {
 /** What a wait is for, in words. */
 export function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
+    if (wait.reason === "slot") return `waits for a slot of "${wait.slot ?? "?"}", looks again at ${timeAt(wait.until, now)}`;
     const what = wait.reason === "delay" ? "wakes" : wait.reason === "retry" ? "retries" : "times out";
     return `${what} at ${timeAt(wait.until, now)}`;
   }

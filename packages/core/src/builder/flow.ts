@@ -1,3 +1,13 @@
+import {
+  concurrencySpec,
+  prioritySpec,
+  rateSpec,
+  type ConcurrencyLimit,
+  type FlowLimitSpecs,
+  type LimitSpecs,
+  type Priority,
+  type RateLimit,
+} from "../flow-control/options.js";
 import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
 import { checkOptions, integerInRange, optionNames } from "../options.js";
@@ -126,6 +136,7 @@ const SIGNAL_OPTION_NAMES = optionNames<SignalOptions<unknown>>({ timeout: true,
 interface FlowSettings {
   readonly inputSchema?: StandardSchemaV1;
   readonly timeoutMs?: number;
+  readonly limits?: FlowLimitSpecs;
 }
 
 /**
@@ -257,7 +268,7 @@ export class FlowBuilder<In, Cur> {
     let next: Continuation | null = null;
     for (let i = this.steps.length - 1; i >= 0; i--) next = compiler.step(this.steps[i]!, next);
     const root = next!;
-    const { inputSchema, timeoutMs } = this.settings;
+    const { inputSchema, timeoutMs, limits } = this.settings;
     const workflow: Workflow<In, Cur> = {
       kind: "workflow",
       name: this.name,
@@ -268,6 +279,8 @@ export class FlowBuilder<In, Cur> {
       functions: compiler.functions,
       stepSchemas: compiler.schemas,
       signalSchemas: compiler.signalSchemas,
+      ...(compiler.limits.size === 0 ? {} : { stepLimits: compiler.limits }),
+      ...(limits === undefined ? {} : { limits }),
       ...(inputSchema === undefined ? {} : { inputSchema }),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
@@ -334,8 +347,34 @@ export interface FlowOptions<S extends StandardSchemaV1> {
    * flow of another workflow, it does not apply.
    */
   readonly timeout?: Duration;
+  /**
+   * At most `limit` runs of this workflow (per `key(input)`, or in all) executing steps at once,
+   * across every worker; a parked run holds no slot. Durable runs only; not part of `workflow.hash`.
+   */
+  readonly concurrency?: ConcurrencyLimit<SchemaOutput<S>>;
+  /** At most `limit` runs started (given their first step) per sliding `period`, per `key(input)` or in all. */
+  readonly rateLimit?: RateLimit<SchemaOutput<S>>;
+  /**
+   * Orders admission among runs waiting on the same limit (this workflow's or a task's): an
+   * integer from -1000 to 1000 (default 0), or a function of the input answering one. Higher
+   * first; equal priorities are first come, first served.
+   */
+  readonly priority?: Priority<SchemaOutput<S>>;
 }
-const FLOW_OPTION_NAMES = optionNames<FlowOptions<StandardSchemaV1>>({ input: true, timeout: true });
+/** The flow control options of {@link flow}, for a flow whose input has no schema. */
+export interface FlowLimitOptions<In> {
+  readonly timeout?: Duration;
+  readonly concurrency?: ConcurrencyLimit<In>;
+  readonly rateLimit?: RateLimit<In>;
+  readonly priority?: Priority<In>;
+}
+const FLOW_OPTION_NAMES = optionNames<FlowOptions<StandardSchemaV1>>({
+  input: true,
+  timeout: true,
+  concurrency: true,
+  rateLimit: true,
+  priority: true,
+});
 
 /**
  * Starts a flow named `name` whose input is checked by a schema: `start` takes what
@@ -347,7 +386,7 @@ export function flow<S extends StandardSchemaV1>(name: string, options: FlowOpti
  * Starts a flow named `name` whose input is `In`.
  * @throws ValidationError for an unknown option or a bad timeout.
  */
-export function flow<In>(name: string, options?: { readonly timeout?: Duration }): FlowBuilder<In, In>;
+export function flow<In>(name: string, options?: FlowLimitOptions<In>): FlowBuilder<In, In>;
 export function flow(name: string, options?: Partial<FlowOptions<StandardSchemaV1>>): FlowBuilder<unknown, unknown> {
   if (options === undefined) return new FlowBuilder(name, []);
   checkOptions(`flow "${name}"`, options, FLOW_OPTION_NAMES);
@@ -355,8 +394,23 @@ export function flow(name: string, options?: Partial<FlowOptions<StandardSchemaV
   const settings: FlowSettings = {
     ...(options.input === undefined ? {} : { inputSchema: options.input }),
     ...(options.timeout === undefined ? {} : { timeoutMs: positiveMs(options.timeout, `flow "${name}": timeout`) }),
+    ...flowLimits(name, options),
   };
   return new FlowBuilder(name, [], settings);
+}
+
+/** The flow's limits and priority, checked; nothing when it has none. */
+function flowLimits(name: string, options: Partial<FlowOptions<StandardSchemaV1>>): { readonly limits?: FlowLimitSpecs } {
+  const { concurrency, rateLimit, priority } = options;
+  if (concurrency === undefined && rateLimit === undefined && priority === undefined) return {};
+  const where = `flow "${name}"`;
+  return {
+    limits: Object.freeze({
+      ...(concurrency === undefined ? {} : { concurrency: concurrencySpec(concurrency, where) }),
+      ...(rateLimit === undefined ? {} : { rateLimit: rateSpec(rateLimit, where) }),
+      ...(priority === undefined ? {} : { priority: prioritySpec(priority, where) }),
+    }),
+  };
 }
 
 function positiveMs(value: unknown, what: string): number {
@@ -372,6 +426,8 @@ class Compiler {
   readonly schemas = new Map<string, StepSchemas>();
   /** Payload schemas by signal name: a name is one signal wherever in the run it is waited for. */
   readonly signalSchemas = new Map<string, StandardSchemaV1>();
+  /** Task limits by ref, beside `functions`: code, out of the tree and its hash. */
+  readonly limits = new Map<string, LimitSpecs>();
   private readonly ids = new Set<string>();
 
   constructor(private readonly flowName: string) {}
@@ -382,6 +438,7 @@ class Compiler {
         this.claim(spec.task.id);
         this.functions.set(spec.task.id, spec.task.fn);
         if (spec.task.schemas) this.schemas.set(spec.task.id, spec.task.schemas);
+        if (spec.task.limits) this.limits.set(spec.task.id, spec.task.limits);
         return freeze({ kind: "task", id: spec.task.id, ref: spec.task.id, options: spec.task.options, next });
       case "fork": {
         this.claim(spec.joinId);
@@ -522,11 +579,13 @@ class Compiler {
     if (target?.kind === "task") {
       this.functions.set(prefix + target.id, target.fn);
       if (target.schemas) this.schemas.set(prefix + target.id, target.schemas);
+      if (target.limits) this.limits.set(prefix + target.id, target.limits);
       return freeze({ kind: "task", id: target.id, ref: prefix + target.id, options: target.options, next: tail });
     }
     if (!isBuiltWorkflow(target)) this.fail(`${where} must be a task or a workflow built by flow(...).build()`);
     for (const [ref, fn] of target.functions) this.functions.set(prefix + ref, fn);
     for (const [ref, schemas] of target.stepSchemas ?? []) this.schemas.set(prefix + ref, schemas);
+    for (const [ref, limits] of target.stepLimits ?? []) this.limits.set(prefix + ref, limits);
     for (const [name, schema] of target.signalSchemas ?? []) this.signalSchema(name, schema, where);
     return requalify(target.root, prefix, tail);
   }

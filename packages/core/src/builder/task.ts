@@ -1,5 +1,6 @@
 import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
+import { concurrencySpec, rateSpec, type ConcurrencyLimit, type LimitSpecs, type RateLimit } from "../flow-control/options.js";
 import { checkOptions, optionNames } from "../options.js";
 import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
 import type { StepOptions } from "../tree/nodes.js";
@@ -49,13 +50,25 @@ export interface TaskOptions {
   readonly timeout?: Duration;
 }
 
+/**
+ * A task's flow control (durable runs; see the README's "Flow control"): at most `concurrency.limit`
+ * executions of the task at once across every run and worker, and at most `rateLimit.limit` attempts
+ * per sliding `rateLimit.period`, per `key(input)` or globally. A step waiting for a slot holds no worker.
+ */
+export interface TaskLimitOptions<In = never> {
+  readonly concurrency?: ConcurrencyLimit<In>;
+  readonly rateLimit?: RateLimit<In>;
+}
+
 /** The option names of a step function (a join, a loop body): one list, checked against {@link TaskOptions}. */
 export const TASK_OPTION_NAMES = optionNames<TaskOptions>({ retry: true, timeout: true });
-const TASK_AND_SCHEMA_OPTION_NAMES = optionNames<TaskOptions & TaskSchemaOptions>({
+const TASK_AND_SCHEMA_OPTION_NAMES = optionNames<TaskOptions & TaskSchemaOptions & TaskLimitOptions>({
   retry: true,
   timeout: true,
   input: true,
   output: true,
+  concurrency: true,
+  rateLimit: true,
 });
 const RETRY_OPTION_NAMES = optionNames<RetryOptions>({ maxAttempts: true, backoff: true });
 const BACKOFF_OPTION_NAMES = optionNames<BackoffOptions>({ initial: true, factor: true, max: true });
@@ -68,6 +81,8 @@ export interface Task<In, Out> {
   readonly options: StepOptions;
   /** Payload schemas, when the task was given any. With an input schema, `fn` is called with the schema's output. */
   readonly schemas?: StepSchemas;
+  /** Its concurrency and rate limits, when it was given any (code, like `fn`: not part of a workflow's hash). */
+  readonly limits?: LimitSpecs;
 }
 
 /**
@@ -99,7 +114,7 @@ export const DEFAULT_STEP_OPTIONS: StepOptions = Object.freeze({
 export function task<SI extends StandardSchemaV1, SO extends StandardSchemaV1>(
   id: string,
   fn: TaskFn<SchemaOutput<SI>, SchemaInput<SO>>,
-  options: TaskOptions & { readonly input: SI; readonly output: SO },
+  options: TaskOptions & TaskLimitOptions<SchemaOutput<SI>> & { readonly input: SI; readonly output: SO },
 ): Task<SchemaInput<SI>, SchemaOutput<SO>>;
 /**
  * Defines a task whose input is checked by a schema (the function gets the schema's output).
@@ -110,7 +125,7 @@ export function task<SI extends StandardSchemaV1, SO extends StandardSchemaV1>(
 export function task<SI extends StandardSchemaV1, Out>(
   id: string,
   fn: TaskFn<SchemaOutput<SI>, Out>,
-  options: TaskOptions & { readonly input: SI; readonly output?: undefined },
+  options: TaskOptions & TaskLimitOptions<SchemaOutput<SI>> & { readonly input: SI; readonly output?: undefined },
 ): Task<SchemaInput<SI>, Out>;
 /**
  * Defines a task whose output is checked by a schema (what is committed is the schema's output).
@@ -121,7 +136,7 @@ export function task<SI extends StandardSchemaV1, Out>(
 export function task<In, SO extends StandardSchemaV1>(
   id: string,
   fn: TaskFn<In, SchemaInput<SO>>,
-  options: TaskOptions & { readonly input?: undefined; readonly output: SO },
+  options: TaskOptions & TaskLimitOptions<In> & { readonly input?: undefined; readonly output: SO },
 ): Task<In, SchemaOutput<SO>>;
 /**
  * Defines a task.
@@ -145,13 +160,30 @@ export function task<In, SO extends StandardSchemaV1>(
  * - Under `runSync` and `runAsync` nothing is committed: a crash loses the run.
  * @throws ValidationError for an empty id, a missing function or bad options.
  */
-export function task<In, Out>(id: string, fn: TaskFn<In, Out>, options?: TaskOptions): Task<In, Out>;
-export function task(id: string, fn: TaskFn<never, unknown>, options: TaskOptions & TaskSchemaOptions = {}): Task<never, unknown> {
+export function task<In, Out>(id: string, fn: TaskFn<In, Out>, options?: TaskOptions & TaskLimitOptions<In>): Task<In, Out>;
+export function task(
+  id: string,
+  fn: TaskFn<never, unknown>,
+  options: TaskOptions & TaskSchemaOptions & TaskLimitOptions<unknown> = {},
+): Task<never, unknown> {
   assertName(id, "task id");
   if (typeof fn !== "function") throw new ValidationError(`task "${id}": fn must be a function`, { step: id });
   checkOptions(`task "${id}"`, options, TASK_AND_SCHEMA_OPTION_NAMES);
   const schemas = taskSchemas(options, `task "${id}"`);
-  return Object.freeze({ kind: "task", id, fn, options: normalizeOptions(options, `task "${id}"`), ...(schemas ? { schemas } : {}) });
+  const { concurrency, rateLimit, ...rest } = options;
+  const limits: LimitSpecs = {
+    ...(concurrency === undefined ? {} : { concurrency: concurrencySpec(concurrency, `task "${id}"`) }),
+    ...(rateLimit === undefined ? {} : { rateLimit: rateSpec(rateLimit, `task "${id}"`) }),
+  };
+  const limited = concurrency !== undefined || rateLimit !== undefined;
+  return Object.freeze({
+    kind: "task",
+    id,
+    fn,
+    options: normalizeOptions(rest, `task "${id}"`),
+    ...(schemas ? { schemas } : {}),
+    ...(limited ? { limits: Object.freeze(limits) } : {}),
+  });
 }
 
 /** The schemas among a task's options, checked to be Standard Schemas; undefined when there are none. */

@@ -1,3 +1,4 @@
+import type { FlowLimitSpecs, LimitSpecs } from "../flow-control/options.js";
 import type { StandardSchemaV1, StepSchemas } from "../schema.js";
 import type { Continuation } from "../tree/nodes.js";
 import type { TaskContext } from "./task.js";
@@ -45,6 +46,10 @@ export interface Workflow<In = unknown, Out = unknown> {
   readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
   /** The payload schemas of the signals it waits for that have any, by signal name (code, not part of `hash`). */
   readonly signalSchemas?: ReadonlyMap<string, StandardSchemaV1>;
+  /** The run-level concurrency and rate limits and priority (`flow(name, { concurrency, rateLimit, priority })`; code, not part of `hash`). */
+  readonly limits?: FlowLimitSpecs;
+  /** The limits of the tasks that have any, by node `ref` (code, not part of `hash`). */
+  readonly stepLimits?: ReadonlyMap<string, LimitSpecs>;
   /** Type-level only: carries the input and output types. */
   readonly [types]?: { readonly in: (input: In) => void; readonly out: Out };
 }

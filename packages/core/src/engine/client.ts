@@ -3,6 +3,7 @@
  * wake runs. The memory engine wakes runs with in-process timers; the BullMQ
  * client wakes them with jobs. Everything else is the same code.
  */
+import { parseSlotWaitKey } from "../flow-control/types.js";
 import { randomUUID } from "node:crypto";
 import { context as otelContext, type Context } from "@opentelemetry/api";
 import { isSignalDefinition, type SignalDefinition } from "../builder/signal.js";
@@ -36,7 +37,7 @@ import { checkOptions, optionNames } from "../options.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
-export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep";
+export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot";
 
 /** A request to look at a run again. */
 export interface Wake {
@@ -341,7 +342,7 @@ export class DurableClient {
       hash: header.hash,
       status: header.status,
       version: header.version,
-      waitingFor: header.status === "parked" || header.status === "paused" ? header.waits : [],
+      waitingFor: header.status === "parked" || header.status === "paused" ? header.waits.map(viewWait) : [],
       error: header.error,
       requested: header.requested,
       steps: [...run.outputs].map(([key, bytes]) => ({
@@ -641,4 +642,11 @@ function describe(value: unknown): string {
   if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === "number") return String(value);
   return value === null ? "null" : typeof value;
+}
+
+/** A wait as `status()` shows it: a slot wait names its step (or `#run`) and the limit it waits for. */
+function viewWait(wait: Wait): Wait {
+  if (wait.kind !== "timer" || wait.reason !== "slot") return wait;
+  const slot = parseSlotWaitKey(wait.key);
+  return slot ? { ...wait, key: slot.step ?? "#run", slot: slot.limit } : wait;
 }

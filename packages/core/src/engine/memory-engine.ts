@@ -117,7 +117,13 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
     const logger = resolveLogger(options.logger, "engine");
     const report =
       options.onError ?? ((error: unknown, id: string) => logger.error({ err: error, instanceId: id }, `advancing run "${id}" failed`));
-    const pump = new Pump(store, checkpointOptions({ store, workflows, clock }, options), clock, report);
+    // A run a freed slot made due is advanced at once, not at its slot wait's deadline.
+    const pump: Pump = new Pump(
+      store,
+      { ...checkpointOptions({ store, workflows, clock }, options), wake: () => pump.kick() },
+      clock,
+      report,
+    );
     pump.listen();
     super({
       store,

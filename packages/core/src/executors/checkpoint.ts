@@ -37,6 +37,8 @@ import {
   type RaceOutcome,
   type SignalEffect,
 } from "../semantics/walk.js";
+import { limitKey, RunSlots, runPriority, type Gate } from "../flow-control/admission.js";
+import { parseSlotWaitKey, type SlotHold } from "../flow-control/types.js";
 import type { RunHeader, Store, StoredRun, WaitRequest } from "../store/types.js";
 import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
 import { runTimeout, taskContext } from "./context.js";
@@ -65,6 +67,11 @@ export interface CheckpointOptions {
   readonly onStep?: (event: DurableStepEvent) => void;
   /** The runs this worker advances, so cancels and shutdown reach their running tasks. */
   readonly inFlight?: RunsInFlight;
+  /**
+   * Told of a run that a freed concurrency slot made due (with its new version), so it is looked
+   * at now rather than at its slot wait's deadline: a worker enqueues its wake-up.
+   */
+  readonly wake?: (id: string, version: number) => void;
 }
 
 /** A committed step, as reported to `onStep`. */
@@ -261,6 +268,10 @@ class RunSession implements HeldRun {
   private readonly deadline: number | null;
   /** Set once the run passed its deadline: its tasks are aborted and it fails with this error. */
   private timedOut: RunTimeoutError | null = null;
+  /** The slots of concurrency limits this session holds, when the store keeps limits and the workflow has any. */
+  private readonly slots: RunSlots | null;
+  /** The run's priority among waiters, computed once from its input. */
+  private priorityValue: number | null = null;
 
   constructor(
     private readonly options: CheckpointOptions,
@@ -277,6 +288,10 @@ class RunSession implements HeldRun {
     this.loadedAt = performance.now();
     this.leaseRenewedAt = acquiredAt;
     this.deadline = workflow.timeoutMs === undefined ? null : run.header.createdAt + workflow.timeoutMs;
+    const control = options.store.flowControl;
+    const limited = workflow.limits?.concurrency ?? workflow.limits?.rateLimit ?? workflow.stepLimits?.size;
+    this.slots =
+      control && limited ? new RunSlots(control, this.id, run.header.version, options.leaseMs, (id, v) => options.wake?.(id, v)) : null;
   }
 
   private get id(): string {
@@ -291,11 +306,14 @@ class RunSession implements HeldRun {
       this.deadline === null ? null : this.options.clock.setTimer(Math.max(0, this.deadline - this.storeNow()), () => this.timeOut());
     try {
       if (this.deadline !== null && this.storeNow() >= this.deadline) this.timeOut();
-      return this.timedOut ? await this.settleFailure(this.timedOut) : await this.advanceUntilSettled();
+      if (this.timedOut) return await this.settleFailure(this.timedOut);
+      return (await this.admitRun()) ?? (await this.advanceUntilSettled());
     } finally {
       stopTimeout?.();
       clearInterval(heartbeat);
       unhold?.();
+      // After the run's last write: a parked or finished run holds no slot.
+      await this.slots?.releaseAll();
       this.abort.abort(new CancelledError(`run "${this.id}" left this worker`, { instanceId: this.id }));
     }
   }
@@ -320,9 +338,116 @@ class RunSession implements HeldRun {
     this.abort.abort(this.timedOut);
   }
 
-  /** Renews the lease in the background (a heartbeat, or a cancel message to confirm). */
+  /** Renews the lease in the background (a heartbeat, or a cancel message to confirm), and the slots held with it. */
   private renewLease(): void {
     void this.touch().catch(() => undefined);
+    // A slot that lapsed (this process was starved past its lease) may be someone else's now:
+    // the run lets go at once, as when its lease is lost, and is admitted again wherever it resumes.
+    void this.slots
+      ?.renew()
+      .then((held) => (held ? undefined : this.abortForShutdown()))
+      .catch(() => undefined);
+  }
+
+  /**
+   * The run's own limits, before its walk: a concurrency slot for as long as this session runs
+   * it, and a rate limit's admission when the run starts (nothing committed, no wait but its own
+   * slot waits). Refused, the run parks on a slot wait; null when admitted (or without limits).
+   */
+  private async admitRun(): Promise<AdvanceOutcome | null> {
+    const limits = this.workflow.limits;
+    if (!this.slots || !limits || (!limits.concurrency && !limits.rateLimit)) return null;
+    try {
+      const input = this.decodeStored(this.run.input, "input");
+      const where = `flow "${this.workflow.name}"`;
+      const gates: Gate[] = [];
+      if (limits.concurrency) {
+        const limit = limitKey("flow", this.workflow.name, limits.concurrency, input, where);
+        gates.push(this.slots.gate("concurrency", limit, limits.concurrency, this.priority(input), null));
+      }
+      const starting = this.run.outputs.size === 0 && this.run.header.waits.every((w) => parseSlotWaitKey(w.key)?.step === null);
+      if (limits.rateLimit && starting) {
+        const limit = limitKey("flow", this.workflow.name, limits.rateLimit, input, where);
+        gates.push(this.slots.gate("rate", limit, limits.rateLimit, this.priority(input), null));
+      }
+      const admitted = await this.flowControl(() => this.slots!.admit(gates));
+      if ("held" in admitted) return null;
+      return await this.parkForRunSlot(admitted.gate, admitted.retryInMs);
+    } catch (e) {
+      return await this.settleFailure(e);
+    }
+  }
+
+  /**
+   * Parks the run on a slot wait, keeping the deadlines of what it waited for before. A signal it
+   * waits for that is already buffered (it would not park) leaves its wait out: the run takes the
+   * signal once admitted.
+   */
+  private async parkForRunSlot(gate: Gate, retryInMs: number): Promise<AdvanceOutcome> {
+    const now = this.storeNow();
+    const slot: WaitRequest = { kind: "timer", key: gate.waitKey, reason: "slot", delayMs: retryInMs };
+    const kept = this.run.header.waits
+      .filter((w) => parseSlotWaitKey(w.key) === null)
+      .map((w): WaitRequest =>
+        w.kind === "timer"
+          ? { kind: "timer", key: w.key, reason: w.reason, delayMs: Math.max(0, w.until - now) }
+          : { kind: "signal", key: w.key, signal: w.signal, timeoutMs: w.timeoutAt === null ? null : Math.max(0, w.timeoutAt - now) },
+      );
+    let parked = await this.write(() => this.options.store.park(this.id, this.version, [...kept, slot], {}));
+    if (parked.outcome === "signalled") {
+      this.version = parked.version;
+      const timers = kept.filter((w) => w.kind === "timer");
+      parked = await this.write(() => this.options.store.park(this.id, this.version, [...timers, slot], {}));
+    }
+    this.version = parked.version;
+    if (parked.outcome === "stopped") return { outcome: parked.stopped };
+    if (parked.outcome === "signalled") return { outcome: "released", version: parked.version, now: this.storeNow() };
+    await this.slots!.afterPark([gate.waitKey]);
+    return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+  }
+
+  /** The run's priority among waiters. @throws ValidationError when its priority function fails. */
+  private priority(input: unknown): number {
+    this.priorityValue ??= runPriority(this.workflow.limits?.priority, input, this.workflow.name);
+    return this.priorityValue;
+  }
+
+  /** A flow control call: a failure to reach the store lets the run go, as any store failure does. */
+  private async flowControl<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (e) {
+      throw isParkwayError(e) ? e : new StoreFailure(e);
+    }
+  }
+
+  /**
+   * The gates of a task step's limits (its keys computed from the step's input once, before any
+   * attempt: a key function that throws fails the step, never retried), or null without limits.
+   */
+  private stepGates(effect: CallEffect, input: unknown): ((attempt: number) => Gate[]) | null {
+    const limits = this.workflow.stepLimits?.get(effect.node.ref);
+    if (!this.slots || !limits) return null;
+    const where = `task "${effect.node.id}" (step "${effect.key}")`;
+    const slots = this.slots;
+    const runInput = this.decodeStored(this.run.input, "input");
+    const priority = this.priority(runInput);
+    const concurrency = limits.concurrency;
+    const rate = limits.rateLimit;
+    const concurrencyKey = concurrency ? limitKey("task", effect.node.id, concurrency, input, where) : null;
+    const rateKey = rate ? limitKey("task", effect.node.id, rate, input, where) : null;
+    return (attempt) => [
+      ...(concurrency && concurrencyKey ? [slots.gate("concurrency", concurrencyKey, concurrency, priority, effect.key)] : []),
+      ...(rate && rateKey ? [slots.gate("rate", rateKey, rate, priority, effect.key, attempt)] : []),
+    ];
+  }
+
+  /** Admits one attempt of a limited step, or parks the step on a slot wait (its attempts so far kept). */
+  private async admitAttempt(gates: readonly Gate[], key: string, attempt: number): Promise<readonly SlotHold[]> {
+    const admitted = await this.flowControl(() => this.slots!.admit(gates));
+    if ("held" in admitted) return admitted.held;
+    const wait: WaitRequest = { kind: "timer", key: admitted.gate.waitKey, reason: "slot", delayMs: admitted.retryInMs };
+    throw new Park([wait], attempt > 1 ? { [key]: attempt - 1 } : {});
   }
 
   /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
@@ -365,7 +490,10 @@ class RunSession implements HeldRun {
           const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts));
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
-          if (parked.outcome === "parked") return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+          if (parked.outcome === "parked") {
+            await this.slots?.afterPark(waits.filter((w) => w.kind === "timer" && w.reason === "slot").map((w) => w.key));
+            return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+          }
           return { outcome: parked.stopped };
         }
         return await this.settleFailure(this.timedOut && !(e instanceof Stop) ? this.timedOut : e);
@@ -473,17 +601,32 @@ class RunSession implements HeldRun {
     const stepTrace = withSpan(this.trace, span);
     let attempts = 0;
     let output: unknown;
+    const firstAttempt = (retry?.attempts ?? this.run.header.attempts[key] ?? 0) + 1;
+    // Hook: a limited task's every attempt is admitted by its limits first, and gives its slot back when it ends.
+    const gates = this.stepGates(effect, input);
+    let tries = 0;
     try {
       output = await runStep({
         // Every attempt, first or retried, starts only while this worker still holds the run.
-        limit: (attempt) => this.options.limit(async () => (await this.holdLease(), attempt())),
-        final: (error) => error instanceof Release,
+        // A limited step is admitted before it queues for this worker's step concurrency, so a step
+        // waiting for a slot parks instead of taking the worker's place.
+        limit: async (attempt) => {
+          const n = firstAttempt + tries++;
+          const held = gates ? await this.admitAttempt(gates(n), key, n) : [];
+          try {
+            return await this.options.limit(async () => (await this.holdLease(), attempt()));
+          } finally {
+            for (const hold of held) await this.slots!.release(hold);
+          }
+        },
+        // Not allowed to start (the worker lets go, or the step waits for a slot): never retried.
+        final: (error) => error instanceof Release || error instanceof Park,
         fn: (value, ctx) => otelContext.with(stepTrace, effect.fn, undefined, value, ctx),
         input,
         options: effect.node.options,
         clock: this.options.clock,
         key,
-        firstAttempt: (retry?.attempts ?? this.run.header.attempts[key] ?? 0) + 1,
+        firstAttempt,
         holdRetriesUpToMs: this.options.holdRetriesUpToMs,
         signal: scope.signal,
         context: (attempt, signal) => {

@@ -4,6 +4,8 @@
  * deadlines and the due index exactly as the Redis store does, so the same
  * behaviour suite runs against both.
  */
+import { MemoryFlowControl } from "../flow-control/memory.js";
+import { type FlowControl, parseSlotWaitKey, type WakeOutcome } from "../flow-control/types.js";
 import type { Clock } from "../clock.js";
 import { realClock } from "../clock.js";
 import { RunFinishedError, StaleVersionError, UnknownInstanceError, type SerializedError } from "../errors.js";
@@ -60,12 +62,27 @@ export class MemoryStore implements Store {
   private readonly runs: Map<string, Record_>;
   private readonly listeners = new Set<FinishListener>();
   private readonly cancelListeners = new Set<CancelListener>();
+  /** Concurrency and rate limits, over this store's clock. */
+  readonly flowControl: FlowControl;
 
   constructor(
     private readonly clock: Clock = realClock,
     data?: MemoryStoreData,
   ) {
     this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map<string, Record_>();
+    this.flowControl = new MemoryFlowControl(clock, (id, limit) => this.wakeSlotWaiter(id, limit));
+  }
+
+  /** Makes a run parked on a slot wait of `limit` due now (as `wakeSlotWaiter-2.lua` does). */
+  private wakeSlotWaiter(id: string, limit: string): WakeOutcome {
+    const r = this.runs.get(id);
+    if (!r) return { outcome: "gone" };
+    const { status, waits } = r.header;
+    if (status === "running" || status === "pending") return { outcome: "running" };
+    const waiting = waits.some((w) => w.kind === "timer" && w.reason === "slot" && parseSlotWaitKey(w.key)?.limit === limit);
+    if (status !== "parked" || !waiting) return { outcome: "gone" };
+    this.write(r, { dueAt: this.clock.now() });
+    return { outcome: "woke", version: r.header.version };
   }
 
   /** A deep copy of everything stored, to build a second store from (as after a process restart). */

@@ -8,6 +8,7 @@
  * bytes. All times are the store's own clock (`TIME` on Redis), never a worker's.
  */
 import type { SerializedError } from "../errors.js";
+import type { FlowControl } from "../flow-control/types.js";
 
 /** Where a run stands. */
 export type RunStatus = "pending" | "running" | "parked" | "paused" | "completed" | "failed" | "cancelled";
@@ -20,13 +21,25 @@ export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "
 
 /**
  * Why a timer waits: a delay step, a retry's backoff, or the run's own deadline
- * (`flow(name, { timeout })`, under the key `#timeout`).
+ * (`flow(name, { timeout })`, under the key `#timeout`), or a slot of a concurrency or rate limit (`slot`:
+ * its key names the step and the limit, see `flow-control/types.ts`; its deadline is when to look again
+ * unless a freed slot wakes the run first).
  */
-export type TimerReason = "delay" | "retry" | "timeout";
+export type TimerReason = "delay" | "retry" | "timeout" | "slot";
 
 /** What a parked run waits for. Deadlines are absolute store times, fixed the first time the step parked. */
 export type Wait =
-  | { readonly kind: "timer"; readonly key: string; readonly reason: TimerReason; readonly until: number }
+  | {
+      readonly kind: "timer";
+      readonly key: string;
+      readonly reason: TimerReason;
+      readonly until: number;
+      /**
+       * On a `slot` wait as `status()` shows it: the limit key waited for (`flow:<workflow>[:<key>]`,
+       * `task:<task id>[:<key>]`); `key` is then the step's commit key, or `#run` for the run's own limits.
+       */
+      readonly slot?: string;
+    }
   | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutAt: number | null };
 
 /** A wait as the executor asks for it: relative to the store's now, unless the key already has a deadline. */
@@ -195,6 +208,9 @@ export type FinishListener = (id: string, status: RunStatus) => void;
  * Operations on an id the store lacks throw `UnknownInstanceError`.
  */
 export interface Store {
+  /** Concurrency and rate limits kept with the store's runs, when the store keeps them (see `flow-control/types.ts`). */
+  readonly flowControl?: FlowControl;
+
   /** Creates the run (status `pending`, due now) unless the id exists. Never starts a second run. */
   start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }>;
 

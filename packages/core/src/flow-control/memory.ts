@@ -1,0 +1,112 @@
+/**
+ * Flow control in one process, over the memory store's clock: the same rules as the Lua
+ * scripts of the Redis store (`admitSlot-3.lua`, `releaseSlot-3.lua`, `renewSlot-1.lua`).
+ */
+import type { Clock } from "../clock.js";
+import { type Admission, type FlowControl, type SlotHold, type SlotRequest, type WakeOutcome, waiterScore, waiterTtlMs } from "./types.js";
+
+interface LimitState {
+  /** Concurrency: holder to lease expiry. Rate: holder to admission time. */
+  readonly taken: Map<string, number>;
+  readonly waiters: Map<string, { readonly score: number; expiresAt: number }>;
+}
+
+export class MemoryFlowControl implements FlowControl {
+  private readonly limits = new Map<string, LimitState>();
+
+  constructor(
+    private readonly clock: Clock,
+    /** Makes a run parked on a slot wait of `limit` due now (the store's part of a wake-up). */
+    private readonly wakeRun: (id: string, limit: string) => WakeOutcome,
+  ) {}
+
+  async admit(request: SlotRequest): Promise<Admission> {
+    const now = this.clock.now();
+    const state = this.state(request, now);
+    if (state.taken.has(request.holder)) {
+      if (request.kind === "concurrency") state.taken.set(request.holder, now + request.leaseMs);
+      return { admitted: true };
+    }
+    const waiter = state.waiters.get(request.waiter);
+    const score = waiter?.score ?? waiterScore(request.priority, now);
+    if (rank(state, request.waiter, score) < request.max - state.taken.size) {
+      state.taken.set(request.holder, request.kind === "concurrency" ? now + request.leaseMs : now);
+      state.waiters.delete(request.waiter);
+      return { admitted: true };
+    }
+    const retryAt = nextLook(state, request, now);
+    state.waiters.set(request.waiter, { score, expiresAt: now + waiterTtlMs(retryAt - now, request.leaseMs) });
+    return { admitted: false, retryAt, now };
+  }
+
+  async admissible(request: SlotRequest): Promise<boolean> {
+    const state = this.state(request, this.clock.now());
+    if (state.taken.has(request.holder)) return true;
+    const score = state.waiters.get(request.waiter)?.score ?? waiterScore(request.priority, this.clock.now());
+    return rank(state, request.waiter, score) < request.max - state.taken.size;
+  }
+
+  async renew(holds: readonly SlotHold[], leaseMs: number): Promise<boolean> {
+    const now = this.clock.now();
+    let all = true;
+    for (const hold of holds) {
+      const state = this.limits.get(hold.limit);
+      const expiry = state?.taken.get(hold.holder);
+      if (state && expiry !== undefined && expiry > now) state.taken.set(hold.holder, now + leaseMs);
+      else all = false;
+    }
+    return all;
+  }
+
+  async release(hold: SlotHold, max: number): Promise<readonly string[]> {
+    const state = this.limits.get(hold.limit);
+    if (!state) return [];
+    state.taken.delete(hold.holder);
+    prune(state, this.clock.now(), 0);
+    const free = Math.max(0, max - state.taken.size);
+    return [...state.waiters]
+      .sort(([a, x], [b, y]) => order(x.score, a, y.score, b))
+      .slice(0, free)
+      .map(([id]) => id);
+  }
+
+  async wake(id: string, limit: string): Promise<WakeOutcome> {
+    return this.wakeRun(id, limit);
+  }
+
+  async forget(limit: string, waiter: string): Promise<void> {
+    this.limits.get(limit)?.waiters.delete(waiter);
+  }
+
+  /** The limit's state with lapsed slots, waiters and window entries dropped. */
+  private state(request: SlotRequest, now: number): LimitState {
+    let state = this.limits.get(request.limit);
+    if (!state) this.limits.set(request.limit, (state = { taken: new Map(), waiters: new Map() }));
+    prune(state, now, request.kind === "rate" ? request.periodMs : 0);
+    return state;
+  }
+}
+
+/** Drops what lapsed: leases (`periodMs` 0) that expired, or window entries older than `periodMs`, and waiters past their time. */
+function prune(state: LimitState, now: number, periodMs: number): void {
+  for (const [holder, at] of state.taken) if (periodMs > 0 ? at <= now - periodMs : at <= now) state.taken.delete(holder);
+  for (const [id, waiter] of state.waiters) if (waiter.expiresAt <= now) state.waiters.delete(id);
+}
+
+/** How many waiters are ahead of `waiter` (score, then id: as a Redis sorted set orders them). */
+function rank(state: LimitState, waiter: string, score: number): number {
+  let ahead = 0;
+  for (const [id, w] of state.waiters) if (id !== waiter && order(w.score, id, score, waiter) < 0) ahead++;
+  return ahead;
+}
+
+function order(scoreA: number, a: string, scoreB: number, b: string): number {
+  return scoreA !== scoreB ? scoreA - scoreB : a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** When a refused request may be admitted without a release: the first lease to lapse, or the window's oldest entry leaving. */
+function nextLook(state: LimitState, request: SlotRequest, now: number): number {
+  const times = [...state.taken.values()].sort((a, b) => a - b);
+  if (times.length === 0) return now + request.leaseMs;
+  return request.kind === "rate" ? times[0]! + request.periodMs : times[0]!;
+}

@@ -1,0 +1,175 @@
+/**
+ * The behaviour suite's cases for flow control: concurrency limits per key and global, task
+ * limits across runs, rate limits in a window, priority among waiters, what a waiting run shows,
+ * and a freed slot waking the next waiter (no clock advance: the release wakes it, not a timer).
+ * Declared by `describeEngineConformance`, so every store runs them.
+ */
+import { expect, it } from "vitest";
+import { branch, flow } from "../builder/flow.js";
+import { task } from "../builder/task.js";
+import type { Workflow } from "../builder/workflow.js";
+import type { DurableRunnerOptions } from "../engine/memory-engine.js";
+import { statusWaits, type EngineHarness, type EngineUnderTest } from "./harness.js";
+
+interface Job {
+  readonly key: string;
+  readonly n: number;
+  readonly p?: number;
+}
+
+/** Counts executions in flight per key and remembers the most seen at once. */
+class Gauge {
+  private readonly now = new Map<string, number>();
+  readonly most = new Map<string, number>();
+  readonly order: string[] = [];
+
+  async hold(key: string, label: string, ms: number): Promise<void> {
+    const n = (this.now.get(key) ?? 0) + 1;
+    this.now.set(key, n);
+    this.most.set(key, Math.max(n, this.most.get(key) ?? 0));
+    this.order.push(label);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    this.now.set(key, (this.now.get(key) ?? 1) - 1);
+  }
+}
+
+/** A promise and its resolver, to hold a task until the test lets it go. */
+function gate(): { readonly opened: Promise<void>; readonly open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** Declares the flow control cases; `harness` is read when each test runs. */
+export function flowControlCases(harness: () => EngineHarness): void {
+  const engine = (workflows: readonly Workflow<never, unknown>[], options?: DurableRunnerOptions) => harness().create(workflows, options);
+  const { until, finished } = statusWaits(harness);
+  const waitingForSlot = (e: EngineUnderTest, id: string) =>
+    until(e, id, (v) => v.status === "parked" && v.waitingFor.some((w) => w.kind === "timer" && w.reason === "slot"), "waiting for a slot");
+
+  it("a concurrency limit of 2 per key is never exceeded by many runs, and every run finishes", async () => {
+    const gauge = new Gauge();
+    const wf = flow<Job>("per-key", { concurrency: { limit: 2, key: (j) => j.key } })
+      .then("a", async (j) => (await gauge.hold(j.key, `a${j.n}`, 5), j))
+      .then("b", async (j) => (await gauge.hold(j.key, `b${j.n}`, 5), j.n))
+      .build();
+    const e = await engine([wf]);
+    const ids = Array.from({ length: 12 }, (_, n) => `pk${n}`);
+    await Promise.all(ids.map((id, n) => e.start(wf, { key: `k${n % 2}`, n }, { id })));
+    for (const [n, id] of ids.entries()) expect((await finished(e, id)).output).toBe(n);
+    expect(Math.max(...gauge.most.values())).toBeLessThanOrEqual(2);
+  });
+
+  it("a global limit of 1 runs one run at a time", async () => {
+    const gauge = new Gauge();
+    const wf = flow<Job>("global-one", { concurrency: { limit: 1 } })
+      .then("a", async (j) => (await gauge.hold("all", `a${j.n}`, 5), j.n))
+      .build();
+    const e = await engine([wf]);
+    const ids = ["g0", "g1", "g2", "g3"];
+    await Promise.all(ids.map((id, n) => e.start(wf, { key: "x", n }, { id })));
+    for (const id of ids) expect((await finished(e, id)).status).toBe("completed");
+    expect(gauge.most.get("all")).toBe(1);
+  });
+
+  it("a task's limit counts its executions across runs and branches", async () => {
+    const gauge = new Gauge();
+    const call = task("call-api", async (j: Job) => (await gauge.hold("api", `c${j.n}`, 5), j.n), { concurrency: { limit: 1 } });
+    const wf = flow<Job>("task-limited")
+      .fork([branch("x", call), branch("y", call)])
+      .join("sum", (o) => o.x + o.y)
+      .build();
+    const e = await engine([wf]);
+    await Promise.all(["t0", "t1", "t2"].map((id, n) => e.start(wf, { key: "x", n }, { id })));
+    for (const [n, id] of ["t0", "t1", "t2"].entries()) expect((await finished(e, id)).output).toBe(2 * n);
+    expect(gauge.most.get("api")).toBe(1);
+  });
+
+  it("a rate limit admits its limit per window; the next run waits for the window, showing the slot", async () => {
+    const wf = flow<Job>("rate-limited", { rateLimit: { limit: 2, period: "400ms", key: (j) => j.key } })
+      .then("a", (j) => j.n)
+      .build();
+    const e = await engine([wf]);
+    await e.start(wf, { key: "api", n: 0 }, { id: "r0" });
+    await e.start(wf, { key: "api", n: 1 }, { id: "r1" });
+    expect((await finished(e, "r0")).status).toBe("completed");
+    expect((await finished(e, "r1")).status).toBe("completed");
+    await e.start(wf, { key: "api", n: 2 }, { id: "r2" });
+    const view = await waitingForSlot(e, "r2");
+    expect(view.waitingFor).toEqual([
+      expect.objectContaining({ kind: "timer", reason: "slot", key: "#run", slot: "flow:rate-limited:api" }),
+    ]);
+    await harness().advance(450);
+    expect((await finished(e, "r2")).output).toBe(2);
+  });
+
+  it("waiters are admitted by priority, equal priorities first come first served, each woken when a slot frees", async () => {
+    const order: string[] = [];
+    const release = gate();
+    const wf = flow<Job>("prioritised", { concurrency: { limit: 1 }, priority: (j) => j.p ?? 0 })
+      .then("a", async (j) => {
+        order.push(String(j.n));
+        if (j.n === 0) await release.opened;
+        return j.n;
+      })
+      .build();
+    const e = await engine([wf]);
+    await e.start(wf, { key: "x", n: 0 }, { id: "p0" });
+    await until(e, "p0", () => order.length === 1, "running");
+    for (const [id, n, p] of [
+      ["p1", 1, 0],
+      ["p2", 2, 0],
+      ["p3", 3, 5],
+    ] as const) {
+      await e.start(wf, { key: "x", n, p }, { id });
+      const view = await waitingForSlot(e, id);
+      expect(view.waitingFor).toEqual([expect.objectContaining({ key: "#run", slot: "flow:prioritised" })]);
+    }
+    release.open();
+    for (const id of ["p0", "p1", "p2", "p3"]) expect((await finished(e, id)).status).toBe("completed");
+    expect(order).toEqual(["0", "3", "1", "2"]);
+  });
+
+  it("a step waiting for its task's slot shows it under the step's key and holds no worker", async () => {
+    const release = gate();
+    const call = task("slow-api", async (j: Job) => (j.n === 0 ? await release.opened : undefined, j.n), {
+      concurrency: { limit: 1, key: (j: Job) => j.key },
+    });
+    const wf = flow<Job>("step-waits").then(call).build();
+    // One worker slot: the waiting step must not hold it, or the holder could never finish.
+    const e = await engine([wf], { concurrency: 1 });
+    await e.start(wf, { key: "acme", n: 0 }, { id: "w0" });
+    await until(e, "w0", (v) => v.status === "running", "running");
+    await e.start(wf, { key: "acme", n: 1 }, { id: "w1" });
+    const view = await waitingForSlot(e, "w1");
+    expect(view.waitingFor).toEqual([expect.objectContaining({ key: "slow-api", slot: "task:slow-api:acme" })]);
+    release.open();
+    expect((await finished(e, "w1")).output).toBe(1);
+  });
+
+  it("a key function that throws or answers a non-string fails the run at that step with a ValidationError naming it", async () => {
+    const call = task("keyed", (n: number) => n, { concurrency: { limit: 1, key: () => 7 as never } });
+    const runKey = flow<number>("bad-run-key", {
+      concurrency: {
+        limit: 1,
+        key: () => {
+          throw new Error("no customer");
+        },
+      },
+    })
+      .then("a", (n) => n)
+      .build();
+    const stepKey = flow<number>("bad-step-key").then(call).build();
+    const e = await engine([runKey, stepKey]);
+    await e.start(runKey, 1, { id: "bk1" });
+    await e.start(stepKey, 1, { id: "bk2" });
+    const first = await finished(e, "bk1");
+    expect(first.status).toBe("failed");
+    expect(first.error?.code).toBe("VALIDATION");
+    expect(first.error?.message).toContain('flow "bad-run-key"');
+    const second = await finished(e, "bk2");
+    expect(second.status).toBe("failed");
+    expect(second.error).toMatchObject({ code: "VALIDATION", step: "keyed" });
+    expect(second.error?.message).toContain('task "keyed"');
+  });
+}

@@ -1,0 +1,75 @@
+--[[
+  Admits one request of a concurrency or rate limit, or puts its run in line. A waiter is
+  admitted when fewer waiters are ahead of it than there are free slots, so a run woken by a
+  release is never overtaken by a newcomer. A holder already admitted is admitted again (its
+  lease renewed): a resent request, or the same hold asking twice, takes one slot.
+
+  Input:
+    KEYS[1] taken    (sorted set: holder -> lease expiry, or admission time for a rate limit)
+    KEYS[2] waiters  (sorted set: run id -> priority and arrival score)
+    KEYS[3] wexp     (sorted set: run id -> when it leaves the line unless it asks again)
+
+    ARGV[1] mode: "admit", or "peek" (answer whether it would be admitted, change nothing)
+    ARGV[2] kind: "concurrency" or "rate"
+    ARGV[3] max: slots, or admissions per window
+    ARGV[4] holder id
+    ARGV[5] waiter (run id)
+    ARGV[6] priority (-1000 to 1000): a waiter not in line yet is scored (1000 - priority) * 2^42 + now
+    ARGV[7] window in ms (rate), 0 for a concurrency limit
+    ARGV[8] lease in ms
+
+  Output:
+    { 1 }                   admitted (peek: would be)
+    { 0, retryAt, now }     refused and in line; retryAt: when a slot may lapse or the window move
+    { 0 }                   peek: would not be admitted
+]]
+-- @include "now"
+-- @include "limits"
+
+local takenKey, waitersKey, wexpKey = KEYS[1], KEYS[2], KEYS[3]
+local peek = ARGV[1] == "peek"
+local rate = ARGV[2] == "rate"
+local max = tonumber(ARGV[3])
+local holder, waiter = ARGV[4], ARGV[5]
+local priority = tonumber(ARGV[6])
+local periodMs = tonumber(ARGV[7])
+local leaseMs = tonumber(ARGV[8])
+local now = nowMs()
+
+pruneLimit(takenKey, waitersKey, wexpKey, now, rate and periodMs or 0)
+if redis.call("ZSCORE", takenKey, holder) then
+  if not peek and not rate then
+    redis.call("ZADD", takenKey, fmt(now + leaseMs), holder)
+    redis.call("PEXPIRE", takenKey, leaseMs + 1000)
+  end
+  return { 1 }
+end
+
+local score = redis.call("ZSCORE", waitersKey, waiter)
+local ahead
+if score then
+  ahead = redis.call("ZRANK", waitersKey, waiter)
+else
+  score = fmt((1000 - priority) * 4398046511104 + now)
+  ahead = redis.call("ZCOUNT", waitersKey, "-inf", "(" .. score)
+end
+local free = max - redis.call("ZCARD", takenKey)
+if ahead < free then
+  if peek then return { 1 } end
+  redis.call("ZADD", takenKey, fmt(rate and now or now + leaseMs), holder)
+  redis.call("PEXPIRE", takenKey, (rate and periodMs or leaseMs) + 1000)
+  redis.call("ZREM", waitersKey, waiter)
+  redis.call("ZREM", wexpKey, waiter)
+  return { 1 }
+end
+if peek then return { 0 } end
+
+local retryAt = now + leaseMs
+local first = redis.call("ZRANGE", takenKey, 0, 0, "WITHSCORES")
+if #first == 2 then retryAt = tonumber(first[2]) + (rate and periodMs or 0) end
+local leaves = retryAt + 2 * leaseMs
+redis.call("ZADD", waitersKey, "NX", score, waiter)
+redis.call("ZADD", wexpKey, fmt(leaves), waiter)
+redis.call("PEXPIRE", waitersKey, leaves - now + 1000)
+redis.call("PEXPIRE", wexpKey, leaves - now + 1000)
+return { 0, retryAt, now }
