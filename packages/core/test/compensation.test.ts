@@ -1,6 +1,6 @@
 /** Which committed steps a failed run undoes, and in which order (semantics/compensation.ts). */
 import { describe, expect, it } from "vitest";
-import { flow, LoopResult, task } from "../src/index.js";
+import { flow, LoopResult, task, type Workflow } from "../src/index.js";
 import { pendingCompensations } from "../src/semantics/compensation.js";
 
 const undoable = (id: string) => task(id, (n: number) => n, { compensate: () => {} });
@@ -10,7 +10,7 @@ describe("pendingCompensations", () => {
     .then(undoable("reserve"))
     .map("lines", (n) => [n, n], undoable("charge"))
     .then("count", (xs: number[]) => xs.length)
-    .route("r", (n) => String(n), ["2", "3"] as const)
+    .route("r", (n) => (n === 2 ? "2" : "3"), ["2", "3"] as const)
     .branch("2", undoable("two"))
     .defaultBranch(task("plain", (n: number) => n))
     .done()
@@ -19,7 +19,7 @@ describe("pendingCompensations", () => {
       task("tick", (n: number) => LoopResult.done(n), { compensate: () => {} }),
       { maxIterations: 3 },
     )
-    .build();
+    .build() as Workflow;
 
   it("finds map elements, route branches and loop iterations, last committed first", () => {
     const committed = ["reserve", "lines", "lines[1]/charge", "lines[0]/charge", "count", "r", "r[2]/two", "poll#1"];
