@@ -40,7 +40,7 @@ describe("pendingCompensations", () => {
   it("finds nothing for a workflow without compensations", () => {
     const plain = flow<number>("plain")
       .then("a", (n) => n)
-      .build();
+      .build() as Workflow;
     expect(pendingCompensations(plain, ["a"])).toEqual([]);
   });
 });
