@@ -101,3 +101,43 @@ describe("a run waiting for a slot", () => {
     expect(text).toContain('#run: waits for a slot of "flow:one-at-a-time"');
   });
 });
+
+describe("the status header", () => {
+  it("shows the progress of a running step, and which steps a failed run undid or could not", async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    let finish!: () => void;
+    const held = new Promise<void>((resolve) => (finish = resolve));
+    const saga = flow<number>("saga")
+      .then(task("reserve", (n: number) => n, { compensate: () => {} }))
+      .then(
+        task("charge", (n: number) => n, {
+          compensate: () => {
+            throw new Error("refund refused");
+          },
+        }),
+      )
+      .then("ship", async (_n: number, ctx) => {
+        ctx.heartbeat({ loaded: 3 });
+        await held;
+        throw new Error("no truck");
+      })
+      .build();
+    const engine = createMemoryEngine({ workflows: [saga], clock });
+    await engine.start(saga, 1, { id: "s1" });
+    let view = await engine.status("s1");
+    for (let i = 0; i < 100 && view.progress.ship === undefined; i++) {
+      await clock.advance(0);
+      view = await engine.status("s1");
+    }
+    expect(renderRun(view, { tree: describeRun(saga, view) }, clock.now())).toContain(`Progress   ship: {"loaded":3}`);
+    finish();
+    for (let i = 0; i < 100 && view.status !== "failed"; i++) {
+      await clock.advance(0);
+      view = await engine.status("s1");
+    }
+    await engine.close();
+    const text = renderRun(view, { tree: describeRun(saga, view) }, clock.now());
+    expect(text).toContain("Not undone charge: Error: refund refused");
+    expect(text).toContain("Undone     reserve");
+  });
+});

@@ -159,6 +159,11 @@ export interface SerializedError {
   readonly cause?: SerializedError;
   /** The commit key of the step that failed, when a step failed. */
   readonly step?: string;
+  /**
+   * The compensations that still failed after their attempts when the run failed (each with `step`,
+   * the commit key of the step it was undoing); absent when every one ran.
+   */
+  readonly compensations?: readonly SerializedError[];
 }
 
 /** Reduces any thrown value to a {@link SerializedError}. */

@@ -15,7 +15,7 @@ export type {
   SignalOptions,
   Target,
 } from "./builder/flow.js";
-export { task } from "./builder/task.js";
+export { MAX_PROGRESS_BYTES, task } from "./builder/task.js";
 export {
   defineSignal,
   isSignalDefinition,
@@ -25,7 +25,19 @@ export {
   type SignalPayload,
 } from "./builder/signal.js";
 export { reachableSignals, signalNamesOf, type CommittedSteps } from "./semantics/signals.js";
-export type { BackoffOptions, RetryOptions, Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
+export type {
+  BackoffOptions,
+  CompensateFn,
+  RetryOptions,
+  Task,
+  TaskContext,
+  TaskFn,
+  TaskOnlyOptions,
+  TaskOptions,
+  TaskSchemaOptions,
+} from "./builder/task.js";
+export type { Compensation } from "./builder/workflow.js";
+export { compensationKey, FAILURE_KEY, type CompensationOutcome } from "./semantics/compensation.js";
 export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
 export { SpanAttributes, TRACER_NAME } from "./tracing.js";
 export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/workflow.js";
@@ -82,6 +94,7 @@ export type {
   RunStatus,
   SignalResult,
   SignalTarget,
+  StepProgress,
   Store,
   StoredRun,
   TakeSignalResult,
@@ -110,6 +123,7 @@ export {
   type ListRunsQuery,
   RunHandle,
   type RunSummary,
+  type ProgressView,
   type RunView,
   type StartOptions,
   type SendSignalOptions,

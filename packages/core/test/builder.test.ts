@@ -481,3 +481,24 @@ describe("validation", () => {
     expect(e.message).toContain('"b"');
   });
 });
+
+describe("task compensate", () => {
+  it("takes a function, and refuses anything else with a ValidationError naming the option", () => {
+    const undo = task("undo-me", (n: number) => n, { compensate: () => {} });
+    expect(typeof undo.compensate).toBe("function");
+    const error = validationErrorOf(() => task("bad-undo", (n: number) => n, { compensate: "refund" as never }));
+    expect(error.message).toContain("compensate must be a function");
+    expect(error.context).toMatchObject({ step: "bad-undo", option: "compensate" });
+  });
+
+  it("is code, not shape: a workflow's hash is the same with or without it", () => {
+    const plain = flow<number>("h")
+      .then(task("t", (n: number) => n))
+      .build();
+    const undoable = flow<number>("h")
+      .then(task("t", (n: number) => n, { compensate: () => {} }))
+      .build();
+    expect(undoable.hash).toBe(plain.hash);
+    expect([...(undoable.compensations?.keys() ?? [])]).toEqual(["t"]);
+  });
+});

@@ -31,6 +31,12 @@
 -- @include "header"
 -- @include "boundary"
 
+-- The commit order (what a failed run's compensations walk in reverse): each key scored by the
+-- version its commit makes. Derived from the prefix, as keys.ts derives it.
+local function recordOrder(key, version)
+  redis.call("ZADD", ARGV[1] .. "order:" .. ARGV[2], version, key)
+end
+
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
 local h, err = requireRun(ctx)
@@ -45,10 +51,12 @@ ctx.now = nowMs()
 local stopped = stopAtBoundary(ctx, h, function()
   redis.call("HSET", KEYS[3], key, output)
   redis.call("HSET", KEYS[2], key, attempts)
+  recordOrder(key, tonumber(h.version) + 1)
 end)
 if stopped then return stopped end
 
 redis.call("HSET", KEYS[3], key, output)
 redis.call("HSET", KEYS[2], key, attempts)
+recordOrder(key, tonumber(h.version) + 1)
 local newVersion = writeHeader(ctx, h, { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) })
 return { 0, "committed", newVersion }

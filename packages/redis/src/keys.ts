@@ -7,7 +7,7 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua` and
+ * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-4.lua` (`order:`) and
  * `includes/header.lua` derive the `run:`, `att:`, `status:`, `wfstatus:`,
  * `wf:`, `all`, `due`, `signames:` and `sig:` keys and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
@@ -39,6 +39,10 @@ export interface KeyLayout {
   signalNames(id: string): string;
   /** Delivery ids of signals the run was sent: hash of delivery id to how the signal was delivered (expiring). */
   deliveries(id: string): string;
+  /** Latest heartbeat details of each step: hash, field per commit key, and `#at:<key>` its store time. */
+  progress(id: string): string;
+  /** Commit keys in commit order: sorted set, each key scored by the run version its commit made. */
+  commitOrder(id: string): string;
   /** Runs of one status: sorted set scored by createdAt. */
   status(status: RunStatus): string;
   /** Runs of one workflow: sorted set scored by createdAt. */
@@ -93,6 +97,8 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     signals: (id, name) => `${prefix}sig:${Buffer.byteLength(id)}:${id}:${name}`,
     signalNames: (id) => `${prefix}signames:${id}`,
     deliveries: (id) => `${prefix}delivered:${id}`,
+    progress: (id) => `${prefix}progress:${id}`,
+    commitOrder: (id) => `${prefix}order:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,

@@ -35,6 +35,7 @@ export const SCRIPTS = {
   startRun: loadScript("startRun-7.lua"),
   acquireRun: loadScript("acquireRun-5.lua"),
   touchRun: loadScript("touchRun-2.lua"),
+  heartbeatRun: loadScript("heartbeatRun-3.lua"),
   commitStep: loadScript("commitStep-4.lua"),
   takeSignal: loadScript("takeSignal-5.lua"),
   parkRun: loadScript("parkRun-3.lua"),

@@ -44,6 +44,7 @@ import {
   type SerializedError,
   type SignalResult,
   type SignalTarget,
+  type StepProgress,
   type Store,
   type StoredRun,
   type TakeSignalResult,
@@ -214,6 +215,38 @@ export class RedisStore implements Store {
     });
     const requested = text(reply[1]);
     return { requested: requested === "cancel" || requested === "pause" ? requested : null };
+  }
+
+  /** @inheritdoc */
+  async heartbeat(id: string, version: number, key: string, details: Uint8Array, leaseMs: number): Promise<TouchResult> {
+    const k = this.layoutOf(id);
+    const keys = [k.header(id), k.due, k.progress(id)];
+    const reply = await this.run(SCRIPTS.heartbeatRun, keys, [k.prefix, id, version, leaseMs, key, details], {
+      id,
+      version,
+      what: `heartbeat of "${key}"`,
+    });
+    const requested = text(reply[1]);
+    return { requested: requested === "cancel" || requested === "pause" ? requested : null };
+  }
+
+  /** @inheritdoc A plain read of the run's progress hash (details as bytes, `#at:<key>` its time). */
+  async progress(id: string): Promise<ReadonlyMap<string, StepProgress>> {
+    if (this.closed) throw closedError();
+    const fields = await this.redis.hgetallBuffer(this.layoutOf(id).progress(id));
+    const progress = new Map<string, StepProgress>();
+    for (const [field, value] of Object.entries(fields)) {
+      if (field.startsWith("#at:")) continue;
+      const at = Number(fields[`#at:${field}`]?.toString() ?? Number.NaN);
+      progress.set(field, { details: new Uint8Array(value), at: Number.isFinite(at) ? at : 0 });
+    }
+    return progress;
+  }
+
+  /** @inheritdoc Read from the run's `order:` sorted set, which `commitStep` writes with each commit. */
+  async commitOrder(id: string): Promise<readonly string[]> {
+    if (this.closed) throw closedError();
+    return this.redis.zrange(this.layoutOf(id).commitOrder(id), 0, -1);
   }
 
   /** @inheritdoc */

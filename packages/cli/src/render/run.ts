@@ -21,6 +21,14 @@ export function renderRun(view: RunView, drawn: TreeOrReason, now: number): stri
   if (view.requested !== null) rows.push(["Requested", `${view.requested}, applied at the run's next step boundary`]);
   for (const wait of view.waitingFor) rows.push(["Waiting", `${wait.key}: ${describeWait(wait, now)}`]);
   if (view.error !== null) rows.push([view.status === "failed" ? "Error" : "Blocked", errorLine(view)]);
+  for (const failed of view.error?.compensations ?? []) rows.push(["Not undone", `${failed.step ?? "?"}: ${shortError(failed)}`]);
+  const undone = view.steps.filter((s) => s.key.endsWith("#compensate") && (s.output as { compensated?: unknown })?.compensated === true);
+  if (undone.length > 0) rows.push(["Undone", undone.map((s) => s.key.slice(0, -"#compensate".length)).join(", ")]);
+  // Progress of the steps still going: a committed step's last heartbeat is history.
+  const committed = new Set(view.steps.map((s) => s.key));
+  for (const [key, progress] of Object.entries(view.progress)) {
+    if (!committed.has(key)) rows.push(["Progress", `${key}: ${shortValue(progress.details, 80)}  (at ${timestamp(progress.at)})`]);
+  }
   rows.push(["Input", shortValue(view.input, 100)]);
   if (view.status === "completed") rows.push(["Output", shortValue(view.output, 100)]);
   rows.push(["Created", timestamp(view.createdAt)], ["Updated", timestamp(view.updatedAt)]);

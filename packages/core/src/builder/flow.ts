@@ -22,10 +22,11 @@ import {
   type Task,
   type TaskContext,
   type TaskFn,
+  type TaskOnlyOptions,
   type TaskOptions,
 } from "./task.js";
 import { isSignalDefinition, type SignalDefinition } from "./signal.js";
-import { BUILT, isBuiltWorkflow, type StepFn, type Workflow } from "./workflow.js";
+import { BUILT, isBuiltWorkflow, type Compensation, type StepFn, type Workflow } from "./workflow.js";
 
 /** What a branch, a route branch or a child step may run: a task or a whole sub-flow. */
 export type Target<In, Out> = Task<In, Out> | Workflow<In, Out>;
@@ -159,8 +160,8 @@ export class FlowBuilder<In, Cur> {
   /** Runs a task on the current value. */
   then<Out>(task: Task<Cur, Out>): FlowBuilder<In, Out>;
   /** Runs an inline task on the current value. */
-  then<Out>(id: string, fn: TaskFn<Cur, Out>, options?: TaskOptions): FlowBuilder<In, Out>;
-  then<Out>(taskOrId: Task<Cur, Out> | string, fn?: TaskFn<Cur, Out>, options?: TaskOptions): FlowBuilder<In, Out> {
+  then<Out>(id: string, fn: TaskFn<Cur, Out>, options?: TaskOptions & TaskOnlyOptions<NoInfer<Out>>): FlowBuilder<In, Out>;
+  then<Out>(taskOrId: Task<Cur, Out> | string, fn?: TaskFn<Cur, Out>, options?: TaskOptions & TaskOnlyOptions<Out>): FlowBuilder<In, Out> {
     const t = typeof taskOrId === "string" ? task(taskOrId, fn as TaskFn<Cur, Out>, options) : taskOrId;
     if (t === null || typeof t !== "object" || t.kind !== "task") {
       throw new ValidationError(`flow "${this.name}": then() takes a task or (id, fn, options)`);
@@ -278,6 +279,7 @@ export class FlowBuilder<In, Cur> {
       root,
       functions: compiler.functions,
       stepSchemas: compiler.schemas,
+      compensations: compiler.compensations,
       signalSchemas: compiler.signalSchemas,
       ...(compiler.limits.size === 0 ? {} : { stepLimits: compiler.limits }),
       ...(limits === undefined ? {} : { limits }),
@@ -424,6 +426,8 @@ class Compiler {
   readonly functions = new Map<string, StepFn>();
   /** Payload schemas by ref, beside `functions` and, like them, out of the tree and its hash. */
   readonly schemas = new Map<string, StepSchemas>();
+  /** What undoes each task that has a `compensate`, by ref (a loop body function's under `<loop id>#`). */
+  readonly compensations = new Map<string, Compensation>();
   /** Payload schemas by signal name: a name is one signal wherever in the run it is waited for. */
   readonly signalSchemas = new Map<string, StandardSchemaV1>();
   /** Task limits by ref, beside `functions`: code, out of the tree and its hash. */
@@ -439,6 +443,7 @@ class Compiler {
         this.functions.set(spec.task.id, spec.task.fn);
         if (spec.task.schemas) this.schemas.set(spec.task.id, spec.task.schemas);
         if (spec.task.limits) this.limits.set(spec.task.id, spec.task.limits);
+        this.compensation(spec.task.id, spec.task);
         return freeze({ kind: "task", id: spec.task.id, ref: spec.task.id, options: spec.task.options, next });
       case "fork": {
         this.claim(spec.joinId);
@@ -546,6 +551,8 @@ class Compiler {
       isTask && retry === undefined && timeout === undefined
         ? body.options
         : this.options({ ...(retry === undefined ? {} : { retry }), ...(timeout === undefined ? {} : { timeout }) }, spec.id);
+    // Iteration n commits as `<id>#n`: its compensation is found under `<id>#`.
+    if (isTask) this.compensation(`${spec.id}#`, body);
     return freeze({ kind: "loop", id: spec.id, ref: spec.id, maxIterations: max, options, ...exit, next });
   }
 
@@ -580,14 +587,21 @@ class Compiler {
       this.functions.set(prefix + target.id, target.fn);
       if (target.schemas) this.schemas.set(prefix + target.id, target.schemas);
       if (target.limits) this.limits.set(prefix + target.id, target.limits);
+      this.compensation(prefix + target.id, target);
       return freeze({ kind: "task", id: target.id, ref: prefix + target.id, options: target.options, next: tail });
     }
     if (!isBuiltWorkflow(target)) this.fail(`${where} must be a task or a workflow built by flow(...).build()`);
     for (const [ref, fn] of target.functions) this.functions.set(prefix + ref, fn);
     for (const [ref, schemas] of target.stepSchemas ?? []) this.schemas.set(prefix + ref, schemas);
     for (const [ref, limits] of target.stepLimits ?? []) this.limits.set(prefix + ref, limits);
+    for (const [ref, compensation] of target.compensations ?? []) this.compensations.set(prefix + ref, compensation);
     for (const [name, schema] of target.signalSchemas ?? []) this.signalSchema(name, schema, where);
     return requalify(target.root, prefix, tail);
+  }
+
+  /** Records what undoes task `task` at `ref`, if it has a `compensate`: its function, with the task's retry policy. */
+  private compensation(ref: string, task: Task<unknown, unknown>): void {
+    if (task.compensate) this.compensations.set(ref, Object.freeze({ fn: task.compensate as StepFn, options: task.options }));
   }
 
   /** Records the schema of signal `name`; one name with two different schemas could not tell a sender which to apply. */

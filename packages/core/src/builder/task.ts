@@ -25,7 +25,25 @@ export interface TaskContext {
   readonly idempotencyKey: string;
   /** Aborts when the attempt's timeout passes or the run is cancelled. */
   readonly signal: AbortSignal;
+  /**
+   * Reports that a long step is alive and how far it got. In a durable run it renews the run's
+   * lease at once (the worker also renews it while its process lives) and records `details` as
+   * the step's latest progress, shown by `status()` (`progress`) and `parkway status`. Writes are
+   * coalesced: call it as often as you like, the latest details win. `details` is encoded by the
+   * codec and bounded to {@link MAX_PROGRESS_BYTES} (`CodecError`, `PayloadTooLargeError`, thrown
+   * here). Under `runSync` and `runAsync` it checks `details` and records nothing.
+   */
+  heartbeat(details?: unknown): void;
 }
+
+/** The largest encoded `details` a heartbeat records: progress is a hint for people, not a payload. */
+export const MAX_PROGRESS_BYTES = 16 * 1024;
+
+/**
+ * Undoes a committed task when its run fails later: gets the task's committed output and a
+ * context of its own (`stepId` is `<commit key>#compensate`, as is its idempotency key's step).
+ */
+export type CompensateFn<Out> = (output: Out, ctx: TaskContext) => void | Promise<void>;
 
 /** A task's function: sync or async. */
 export type TaskFn<In, Out> = (input: In, ctx: TaskContext) => Out | Promise<Out>;
@@ -60,15 +78,27 @@ export interface TaskLimitOptions<In = never> {
   readonly rateLimit?: RateLimit<In>;
 }
 
+/** What only a task (not a join or a loop body) takes besides {@link TaskOptions}. */
+export interface TaskOnlyOptions<Out> {
+  /**
+   * Undoes the task's effect when the run fails after the task committed (a saga): in a
+   * durable run, the `compensate` of every committed step runs in reverse commit order, each
+   * with this task's retry policy and timeout, each committed once; then the run ends `failed`
+   * with its original error. See the README's "Compensation".
+   */
+  readonly compensate?: CompensateFn<Out>;
+}
+
 /** The option names of a step function (a join, a loop body): one list, checked against {@link TaskOptions}. */
 export const TASK_OPTION_NAMES = optionNames<TaskOptions>({ retry: true, timeout: true });
-const TASK_AND_SCHEMA_OPTION_NAMES = optionNames<TaskOptions & TaskSchemaOptions & TaskLimitOptions>({
+const TASK_AND_SCHEMA_OPTION_NAMES = optionNames<TaskOptions & TaskSchemaOptions & TaskLimitOptions & TaskOnlyOptions<unknown>>({
   retry: true,
   timeout: true,
   input: true,
   output: true,
   concurrency: true,
   rateLimit: true,
+  compensate: true,
 });
 const RETRY_OPTION_NAMES = optionNames<RetryOptions>({ maxAttempts: true, backoff: true });
 const BACKOFF_OPTION_NAMES = optionNames<BackoffOptions>({ initial: true, factor: true, max: true });
@@ -83,6 +113,11 @@ export interface Task<In, Out> {
   readonly schemas?: StepSchemas;
   /** Its concurrency and rate limits, when it was given any (code, like `fn`: not part of a workflow's hash). */
   readonly limits?: LimitSpecs;
+  /**
+   * Undoes the task when its run fails later (code, like `fn`: not part of the workflow's hash).
+   * Typed loosely here so a task stays assignable where any task is taken; `task()` types it.
+   */
+  readonly compensate?: (output: never, ctx: TaskContext) => void | Promise<void>;
 }
 
 /**
@@ -114,7 +149,9 @@ export const DEFAULT_STEP_OPTIONS: StepOptions = Object.freeze({
 export function task<SI extends StandardSchemaV1, SO extends StandardSchemaV1>(
   id: string,
   fn: TaskFn<SchemaOutput<SI>, SchemaInput<SO>>,
-  options: TaskOptions & TaskLimitOptions<SchemaOutput<SI>> & { readonly input: SI; readonly output: SO },
+  options: TaskOptions &
+    TaskOnlyOptions<SchemaOutput<SO>> &
+    TaskLimitOptions<SchemaOutput<SI>> & { readonly input: SI; readonly output: SO },
 ): Task<SchemaInput<SI>, SchemaOutput<SO>>;
 /**
  * Defines a task whose input is checked by a schema (the function gets the schema's output).
@@ -125,7 +162,7 @@ export function task<SI extends StandardSchemaV1, SO extends StandardSchemaV1>(
 export function task<SI extends StandardSchemaV1, Out>(
   id: string,
   fn: TaskFn<SchemaOutput<SI>, Out>,
-  options: TaskOptions & TaskLimitOptions<SchemaOutput<SI>> & { readonly input: SI; readonly output?: undefined },
+  options: TaskOptions & TaskOnlyOptions<Out> & TaskLimitOptions<SchemaOutput<SI>> & { readonly input: SI; readonly output?: undefined },
 ): Task<SchemaInput<SI>, Out>;
 /**
  * Defines a task whose output is checked by a schema (what is committed is the schema's output).
@@ -136,7 +173,7 @@ export function task<SI extends StandardSchemaV1, Out>(
 export function task<In, SO extends StandardSchemaV1>(
   id: string,
   fn: TaskFn<In, SchemaInput<SO>>,
-  options: TaskOptions & TaskLimitOptions<In> & { readonly input?: undefined; readonly output: SO },
+  options: TaskOptions & TaskOnlyOptions<SchemaOutput<SO>> & TaskLimitOptions<In> & { readonly input?: undefined; readonly output: SO },
 ): Task<In, SchemaOutput<SO>>;
 /**
  * Defines a task.
@@ -160,22 +197,32 @@ export function task<In, SO extends StandardSchemaV1>(
  * - Under `runSync` and `runAsync` nothing is committed: a crash loses the run.
  * @throws ValidationError for an empty id, a missing function or bad options.
  */
-export function task<In, Out>(id: string, fn: TaskFn<In, Out>, options?: TaskOptions & TaskLimitOptions<In>): Task<In, Out>;
+export function task<In, Out>(
+  id: string,
+  fn: TaskFn<In, Out>,
+  options?: TaskOptions & TaskLimitOptions<In> & TaskOnlyOptions<NoInfer<Out>>,
+): Task<In, Out>;
 export function task(
   id: string,
   fn: TaskFn<never, unknown>,
-  options: TaskOptions & TaskSchemaOptions & TaskLimitOptions<unknown> = {},
+  options: TaskOptions & TaskSchemaOptions & TaskLimitOptions<unknown> & TaskOnlyOptions<unknown> = {},
 ): Task<never, unknown> {
   assertName(id, "task id");
   if (typeof fn !== "function") throw new ValidationError(`task "${id}": fn must be a function`, { step: id });
   checkOptions(`task "${id}"`, options, TASK_AND_SCHEMA_OPTION_NAMES);
   const schemas = taskSchemas(options, `task "${id}"`);
-  const { concurrency, rateLimit, ...rest } = options;
+  const { concurrency, rateLimit, compensate, ...rest } = options;
   const limits: LimitSpecs = {
     ...(concurrency === undefined ? {} : { concurrency: concurrencySpec(concurrency, `task "${id}"`) }),
     ...(rateLimit === undefined ? {} : { rateLimit: rateSpec(rateLimit, `task "${id}"`) }),
   };
   const limited = concurrency !== undefined || rateLimit !== undefined;
+  if (compensate !== undefined && typeof compensate !== "function") {
+    throw new ValidationError(`task "${id}": compensate must be a function, got ${compensate === null ? "null" : typeof compensate}`, {
+      step: id,
+      option: "compensate",
+    });
+  }
   return Object.freeze({
     kind: "task",
     id,
@@ -183,6 +230,7 @@ export function task(
     options: normalizeOptions(rest, `task "${id}"`),
     ...(schemas ? { schemas } : {}),
     ...(limited ? { limits: Object.freeze(limits) } : {}),
+    ...(compensate ? { compensate } : {}),
   });
 }
 

@@ -1,6 +1,6 @@
 import type { FlowLimitSpecs, LimitSpecs } from "../flow-control/options.js";
 import type { StandardSchemaV1, StepSchemas } from "../schema.js";
-import type { Continuation } from "../tree/nodes.js";
+import type { Continuation, StepOptions } from "../tree/nodes.js";
 import type { TaskContext } from "./task.js";
 
 /** Any function a step runs: a task, a join, a route's key function, a loop body. */
@@ -42,6 +42,11 @@ export interface Workflow<In = unknown, Out = unknown> {
    * with `RunTimeoutError`. Part of `hash` when set. Not applied when the workflow runs inside another.
    */
   readonly timeoutMs?: number;
+  /**
+   * What undoes each task that has a `compensate`, by node `ref` (code, not part of `hash`); see
+   * `semantics/compensation.ts` for how a commit key finds its entry.
+   */
+  readonly compensations?: ReadonlyMap<string, Compensation>;
   /** The schemas of the steps that have any, by node `ref`. */
   readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
   /** The payload schemas of the signals it waits for that have any, by signal name (code, not part of `hash`). */
@@ -52,6 +57,12 @@ export interface Workflow<In = unknown, Out = unknown> {
   readonly stepLimits?: ReadonlyMap<string, LimitSpecs>;
   /** Type-level only: carries the input and output types. */
   readonly [types]?: { readonly in: (input: In) => void; readonly out: Out };
+}
+
+/** A task's `compensate` and the retry policy and timeout it runs with (the task's own). */
+export interface Compensation {
+  readonly fn: StepFn;
+  readonly options: StepOptions;
 }
 
 /** The input type of a workflow. */

@@ -88,11 +88,24 @@ export type ListRunsQuery = Omit<ListQuery, "createdAfter" | "createdBefore"> & 
   readonly createdBefore?: number | Date;
 };
 
-/** A committed step, as `status` shows it. */
+/** The latest progress a step reported with `ctx.heartbeat(details)`, as `status` shows it. */
+export interface ProgressView {
+  readonly details: unknown;
+  /** When it was recorded (store time, ms since the epoch). */
+  readonly at: number;
+}
+
+/**
+ * A committed step, as `status` shows it. A failed run's compensations are steps too:
+ * `#failed` holds the run's error while it compensates, `<key>#compensate` says whether the
+ * step committed under `<key>` was undone (`{ compensated: true }`) or not (`{ compensated: false, error }`).
+ */
 export interface StepView {
   readonly key: string;
   readonly attempts: number;
   readonly output: unknown;
+  /** The step's last heartbeat details, when it sent any. */
+  readonly progress?: ProgressView;
 }
 
 /** A run as `status` shows it. */
@@ -107,6 +120,8 @@ export interface RunView {
   readonly error: SerializedError | null;
   readonly requested: "cancel" | "pause" | null;
   readonly steps: readonly StepView[];
+  /** The latest heartbeat of every step that sent one, by commit key: steps running now included. */
+  readonly progress: Readonly<Record<string, ProgressView>>;
   readonly input: unknown;
   readonly output: unknown;
   readonly dueAt: number | null;
@@ -333,9 +348,13 @@ export class DurableClient {
   /** The run with its committed steps. @throws UnknownInstanceError */
   async status(id: string): Promise<RunView> {
     assertId(id, "instance id");
-    const run = await this.load(id, true);
+    const [run, stored] = await Promise.all([this.load(id, true), this.store.progress(id)]);
     const { header } = run;
     const what = (key: string) => `output of step "${key}" of run "${id}"`;
+    const progress: Record<string, ProgressView> = {};
+    for (const [key, p] of stored) {
+      progress[key] = { details: decode(p.details, `heartbeat details of step "${key}" of run "${id}"`, { instanceId: id }), at: p.at };
+    }
     return {
       id: header.id,
       workflow: header.workflow,
@@ -349,7 +368,9 @@ export class DurableClient {
         key,
         attempts: header.attempts[key] ?? 1,
         output: decode(bytes, what(key), { instanceId: id }),
+        ...(progress[key] === undefined ? {} : { progress: progress[key] }),
       })),
+      progress,
       input: decode(run.input, `input of run "${id}"`, { instanceId: id }),
       output: run.result === null ? undefined : decode(run.result, `output of run "${id}"`, { instanceId: id }),
       dueAt: header.dueAt,

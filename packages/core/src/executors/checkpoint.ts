@@ -10,7 +10,7 @@
  * outcome is committed under its key, so a resumed run keeps its winner.
  */
 import { context as otelContext, type Context, type Span } from "@opentelemetry/api";
-import type { Workflow } from "../builder/workflow.js";
+import type { Compensation, Workflow } from "../builder/workflow.js";
 import type { Clock } from "../clock.js";
 import { decode, encode } from "../codec/codec.js";
 import {
@@ -20,6 +20,7 @@ import {
   isParkwayError,
   RunTimeoutError,
   serializeError,
+  type SerializedError,
   SignalTimeoutError,
   StaleVersionError,
   UnknownWorkflowError,
@@ -28,6 +29,14 @@ import { parkwayMetrics } from "../metrics.js";
 import { checkStepInput, checkStepOutput, type StepRef } from "../schema.js";
 import { driveAsync, type Scope, type StepEffect } from "../semantics/drive.js";
 import { RetryLater, runStep } from "../semantics/retry.js";
+import {
+  compensatedKey,
+  compensationKey,
+  FAILURE_KEY,
+  hasCompensations,
+  pendingCompensations,
+  type CompensationOutcome,
+} from "../semantics/compensation.js";
 import {
   delayMsAt,
   walkWorkflow,
@@ -246,7 +255,8 @@ function missingDefinition(workflows: DefinitionLookup, header: RunHeader): Erro
 class RunSession implements HeldRun {
   private version: number;
   private readonly outputs: Map<string, Uint8Array>;
-  private readonly abort = new AbortController();
+  /** Aborts the run's tasks in flight; replaced by a fresh one when a timed-out run starts compensating. */
+  private abort = new AbortController();
   /** Store writes of one run go one at a time, so each carries the version the previous one produced. */
   private writes: Promise<unknown> = Promise.resolve();
   private stopped: Stop | null = null;
@@ -264,6 +274,10 @@ class RunSession implements HeldRun {
   private releasing = false;
   /** Retries parked in this session whose park answered "signalled": their backoff still holds on the re-walk. */
   private readonly retriesDue = new Map<string, { readonly at: number; readonly attempts: number }>();
+  /** Heartbeat details not yet sent, by commit key: one write per key is queued at a time, and sends the latest. */
+  private readonly progressDue = new Map<string, Uint8Array>();
+  /** Set once the run compensates: a failure from here on ends the run, it does not start compensating again. */
+  private compensating = false;
   /** When the run times out (store time), from its creation and the workflow's `timeout`; null without one. */
   private readonly deadline: number | null;
   /** Set once the run passed its deadline: its tasks are aborted and it fails with this error. */
@@ -305,6 +319,9 @@ class RunSession implements HeldRun {
     const stopTimeout =
       this.deadline === null ? null : this.options.clock.setTimer(Math.max(0, this.deadline - this.storeNow()), () => this.timeOut());
     try {
+      // A run that failed and was compensating when its worker stopped goes on compensating.
+      const failed = this.outputs.get(FAILURE_KEY);
+      if (failed !== undefined) return await this.compensateAndFail(this.decodeStored(failed, "failure") as SerializedError);
       if (this.deadline !== null && this.storeNow() >= this.deadline) this.timeOut();
       if (this.timedOut) return await this.settleFailure(this.timedOut);
       return (await this.admitRun()) ?? (await this.advanceUntilSettled());
@@ -453,6 +470,32 @@ class RunSession implements HeldRun {
   /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
   private async touch(): Promise<void> {
     const { requested } = await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+    this.heard(requested);
+  }
+
+  /**
+   * `ctx.heartbeat` of step `key`: renews the lease and records the details, in the background.
+   * Coalesced: while a heartbeat of the step waits for its turn to be written, a newer one only
+   * replaces its details. A heartbeat that cannot be written (the run stopped, the store is
+   * down) is dropped: progress is a hint, and the lease has its own renewal.
+   */
+  private heartbeat(key: string, details: Uint8Array): void {
+    const queued = this.progressDue.has(key);
+    this.progressDue.set(key, details);
+    if (queued) return;
+    const send = async () => {
+      const latest = this.progressDue.get(key)!;
+      this.progressDue.delete(key);
+      return this.options.store.heartbeat(this.id, this.version, key, latest, this.options.leaseMs);
+    };
+    void this.write(send, true).then(
+      ({ requested }) => this.heard(requested),
+      () => undefined,
+    );
+  }
+
+  /** What a lease renewal answered: a cancel asked of the run aborts its tasks in flight. */
+  private heard(requested: "cancel" | "pause" | null): void {
     if (requested !== "cancel" || this.cancelling) return;
     this.cancelling = true;
     // Their attempts reject at once (an attempt is never waited for past its abort), so the
@@ -518,8 +561,78 @@ class RunSession implements HeldRun {
     // With a cancel asked, this write ends the run `cancelled` (the store's cancel wins): not a failure.
     if (!this.cancelling) recordFailure(this.span, e);
     const error = { ...serializeError(e), ...(this.failedStep === null ? {} : { step: this.failedStep }) };
+    if (!this.cancelling && !this.compensating && hasCompensations(this.workflow)) return this.compensateAndFail(error);
     const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error }));
     return { outcome: end.ok ? "failed" : end.stopped };
+  }
+
+  /**
+   * Undoes the committed steps of a failed run (see `semantics/compensation.ts`), then ends it
+   * `failed` with `error`, the run's own failure, and the compensations that gave up.
+   *
+   * Failure semantics: the failure is committed first (under `#failed`), so a worker that
+   * dies while compensating leaves a run the next worker goes on compensating, never one that
+   * runs the failed step again. Each compensation commits once; one whose worker died before
+   * its commit runs again (at least once, like a task: use `ctx.idempotencyKey`). Attempts are
+   * held by the worker, never parked. A cancel asked meanwhile stops at the next commit.
+   */
+  private async compensateAndFail(error: SerializedError): Promise<AdvanceOutcome> {
+    this.compensating = true;
+    // A timed-out run's tasks were aborted; its compensations get a signal of their own.
+    if (this.abort.signal.aborted && this.timedOut && !this.cancelling && !this.stopped && !this.lost) this.abort = new AbortController();
+    try {
+      const order = await this.write(() => this.options.store.commitOrder(this.id));
+      const pending = pendingCompensations(this.workflow, order);
+      if (pending.length > 0 && !this.outputs.has(FAILURE_KEY)) await this.commit(FAILURE_KEY, error, 1);
+      for (const { key, compensation } of pending) {
+        const { outcome, attempts } = await this.runCompensation(key, compensation);
+        await this.commit(compensationKey(key), outcome, attempts);
+      }
+    } catch (e) {
+      return this.settleFailure(e);
+    }
+    const gaveUp = [...this.outputs].flatMap(([key, bytes]) => {
+      const undone = compensatedKey(key);
+      if (undone === null) return [];
+      const outcome = this.decodeStored(bytes, `outcome of "${key}"`) as CompensationOutcome;
+      return outcome.compensated ? [] : [{ ...outcome.error, step: undone }];
+    });
+    const failed = gaveUp.length === 0 ? error : { ...error, compensations: gaveUp };
+    const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error: failed }));
+    return { outcome: end.ok ? "failed" : end.stopped };
+  }
+
+  /** Runs one compensation with its task's retry policy and timeout; a failure after its attempts is its outcome, not thrown. */
+  private async runCompensation(
+    key: string,
+    compensation: Compensation,
+  ): Promise<{ readonly outcome: CompensationOutcome; readonly attempts: number }> {
+    const compKey = compensationKey(key);
+    const input = this.decodeStored(this.outputs.get(key)!, `output of step "${key}"`);
+    let attempts = 0;
+    try {
+      await runStep({
+        limit: (attempt) => this.options.limit(async () => (await this.holdLease(), attempt())),
+        final: (e) => e instanceof Release,
+        fn: compensation.fn,
+        input,
+        options: compensation.options,
+        clock: this.options.clock,
+        key: compKey,
+        signal: this.abort.signal,
+        context: (attempt, signal) => {
+          attempts = attempt;
+          return taskContext(this.workflow.name, this.id, compKey, attempt, signal, (bytes) => this.heartbeat(compKey, bytes));
+        },
+      });
+      return { outcome: { compensated: true }, attempts };
+    } catch (e) {
+      // Not the compensation's own failure: the run stopped, was taken over or let go here.
+      if (this.stopped || this.lost || this.cancelling) throw this.stopped ?? this.lost ?? e;
+      if (e instanceof Release || this.releasing) throw new Release();
+      if (e instanceof StoreFailure) throw e;
+      return { outcome: { compensated: false, error: serializeError(e) }, attempts: Math.max(1, attempts) };
+    }
   }
 
   private async perform(effect: StepEffect, scope: Scope): Promise<unknown> {
@@ -632,7 +745,7 @@ class RunSession implements HeldRun {
         context: (attempt, signal) => {
           attempts = attempt;
           span.setAttribute(SpanAttributes.attempt, attempt);
-          return taskContext(this.workflow.name, this.id, key, attempt, signal);
+          return taskContext(this.workflow.name, this.id, key, attempt, signal, (bytes) => this.heartbeat(key, bytes));
         },
         onRetry: (_attempt, error) => span.recordException(error),
       });

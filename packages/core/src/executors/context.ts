@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { TaskContext } from "../builder/task.js";
+import { MAX_PROGRESS_BYTES, type TaskContext } from "../builder/task.js";
+import { encode } from "../codec/codec.js";
 import type { Workflow } from "../builder/workflow.js";
 import { RunTimeoutError, UnsupportedStepError } from "../errors.js";
 import { nodesOf } from "../tree/nodes.js";
@@ -17,8 +18,30 @@ export function idempotencyKey(instanceId: string, key: string): string {
   return `${instanceId.replace(/[%/]/g, (c) => (c === "%" ? "%25" : "%2F"))}/${key}`;
 }
 
-export function taskContext(workflow: string, instanceId: string, stepId: string, attempt: number, signal: AbortSignal): TaskContext {
-  return { workflow, instanceId, stepId, attempt, idempotencyKey: idempotencyKey(instanceId, stepId), signal };
+/**
+ * A task's context. `heartbeat` is what `ctx.heartbeat` does with the encoded details; by
+ * default (in-process runs) nothing: the details are still checked, so a task behaves the same
+ * under every executor.
+ */
+export function taskContext(
+  workflow: string,
+  instanceId: string,
+  stepId: string,
+  attempt: number,
+  signal: AbortSignal,
+  heartbeat: (details: Uint8Array) => void = () => {},
+): TaskContext {
+  const what = `heartbeat details of step "${stepId}" of run "${instanceId}"`;
+  return {
+    workflow,
+    instanceId,
+    stepId,
+    attempt,
+    idempotencyKey: idempotencyKey(instanceId, stepId),
+    signal,
+    heartbeat: (details?: unknown) =>
+      heartbeat(encode(details, { what, maxBytes: MAX_PROGRESS_BYTES, context: { instanceId, workflow, step: stepId } })),
+  };
 }
 
 /** A fresh id for an in-process run. */

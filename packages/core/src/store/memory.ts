@@ -27,6 +27,7 @@ import {
   type RunStatus,
   type SignalResult,
   type SignalTarget,
+  type StepProgress,
   type Store,
   type StoredRun,
   type TakeSignalResult,
@@ -49,6 +50,8 @@ interface Record_ {
   readonly deliveries: Map<string, SignalResult["delivered"]>;
   /** The signal names its definition waits for, recorded at start (null when not given). */
   readonly signalNames: readonly string[] | null;
+  /** The latest heartbeat details of each step that sent one. */
+  readonly progress: Map<string, StepProgress>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -117,6 +120,7 @@ export class MemoryStore implements Store {
       lastCommit: null,
       deliveries: new Map(),
       signalNames: run.signals === undefined ? null : [...run.signals],
+      progress: new Map(),
     });
     return { created: true, header };
   }
@@ -147,6 +151,21 @@ export class MemoryStore implements Store {
     const r = this.expect(id, version);
     if (r.header.status === "running") r.header = { ...r.header, dueAt: this.clock.now() + leaseMs };
     return { requested: r.header.requested };
+  }
+
+  async heartbeat(id: string, version: number, key: string, details: Uint8Array, leaseMs: number): Promise<TouchResult> {
+    const touched = await this.touch(id, version, leaseMs);
+    this.record(id).progress.set(key, { details, at: this.clock.now() });
+    return touched;
+  }
+
+  async progress(id: string): Promise<ReadonlyMap<string, StepProgress>> {
+    return new Map(this.runs.get(id)?.progress ?? []);
+  }
+
+  /** A Map keeps insertion order, and each commit key is inserted once: its order is the commit order. */
+  async commitOrder(id: string): Promise<readonly string[]> {
+    return [...this.record(id).outputs.keys()];
   }
 
   async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {

@@ -196,6 +196,14 @@ export interface TouchResult {
   readonly requested: "cancel" | "pause" | null;
 }
 
+/** The latest progress a running step reported with `ctx.heartbeat(details)`. */
+export interface StepProgress {
+  /** The encoded details (the codec's bytes), or an empty array for a heartbeat without details. */
+  readonly details: Uint8Array;
+  /** When it was recorded (store time). */
+  readonly at: number;
+}
+
 /** Told when a cancel is asked of a running run (its tasks in flight should be aborted). */
 export type CancelListener = (id: string) => void;
 
@@ -228,6 +236,21 @@ export interface Store {
    * hears of a cancel. `leaseMs` 0 releases the run: it is due now, for any worker.
    */
   touch(id: string, version: number, leaseMs: number): Promise<TouchResult>;
+
+  /**
+   * A step's heartbeat: renews the lease as `touch` does, and records `details` as the latest
+   * progress of step `key` (replacing the one before). Answers the cancel or pause asked of the run.
+   */
+  heartbeat(id: string, version: number, key: string, details: Uint8Array, leaseMs: number): Promise<TouchResult>;
+
+  /** The latest progress of each step that reported some, by commit key (empty for an unknown run). */
+  progress(id: string): Promise<ReadonlyMap<string, StepProgress>>;
+
+  /**
+   * The commit keys of the run's committed steps in the order they were committed (what a
+   * failed run's compensations run in reverse). Covers the keys written by `commit`.
+   */
+  commitOrder(id: string): Promise<readonly string[]>;
 
   /**
    * Commits a step's output and advances the run in one write. With a pause

@@ -530,6 +530,156 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       expect((await e.status("f1")).error?.message).toBe("no stock");
     });
 
+    describe("compensation", () => {
+      /** A saga: reserve and charge commit, ship fails; each compensation writes to `undone`. */
+      const saga = (undone: string[], options: { holdReserve?: Promise<void>; chargeFails?: boolean } = {}) =>
+        flow<number>("saga")
+          .then(
+            task("reserve", (n: number) => n + 1, {
+              compensate: async (output, ctx) => {
+                undone.push(`reserve:${output}:${ctx.stepId}:start`);
+                if (options.holdReserve) await options.holdReserve;
+                undone.push(`reserve:${output}`);
+              },
+            }),
+          )
+          .then("note", (n) => n)
+          .then(
+            task("charge", (n: number) => n * 10, {
+              retry: { maxAttempts: 2, backoff: { initial: 1 } },
+              compensate: (output) => {
+                if (options.chargeFails) throw new Error("refund refused");
+                undone.push(`charge:${output}`);
+              },
+            }),
+          )
+          .then("ship", () => {
+            throw new Error("no truck");
+          })
+          .build();
+
+      it("a failed run undoes its committed steps once each, in reverse commit order, then fails with its own error", async () => {
+        const undone: string[] = [];
+        const wf = saga(undone);
+        const e = await engine([wf]);
+        await e.start(wf, 1, { id: "saga-1" });
+        const view = await finished(e, "saga-1");
+        expect(view.status).toBe("failed");
+        expect(view.error?.message).toBe("no truck");
+        expect(view.error?.step).toBe("ship");
+        expect(view.error?.compensations).toBeUndefined();
+        expect(undone).toEqual(["charge:20", "reserve:2:reserve#compensate:start", "reserve:2"]);
+        const steps = new Map(view.steps.map((s) => [s.key, s.output]));
+        expect(steps.get("charge#compensate")).toEqual({ compensated: true });
+        expect(steps.get("reserve#compensate")).toEqual({ compensated: true });
+        expect(steps.has("note#compensate")).toBe(false);
+        expect(steps.get("#failed")).toEqual(expect.objectContaining({ message: "no truck", step: "ship" }));
+      });
+
+      it("a compensation that fails after its retries is recorded with the run's error; the others still run", async () => {
+        const undone: string[] = [];
+        const wf = saga(undone, { chargeFails: true });
+        const e = await engine([wf]);
+        await e.start(wf, 1, { id: "saga-2" });
+        // The compensation's retry waits its backoff in store time.
+        let view = await e.status("saga-2");
+        for (let i = 0; i < 100 && view.status !== "failed"; i++) {
+          await h.advance(5);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          view = await e.status("saga-2");
+        }
+        expect(view.error?.message).toBe("no truck");
+        expect(view.error?.compensations).toEqual([expect.objectContaining({ message: "refund refused", step: "charge" })]);
+        const charge = view.steps.find((s) => s.key === "charge#compensate");
+        expect(charge?.output).toMatchObject({ compensated: false, error: { message: "refund refused" } });
+        expect(charge?.attempts).toBe(2);
+        expect(undone).toContain("reserve:2");
+      });
+
+      it("a run whose worker stopped while compensating goes on compensating elsewhere, without repeating committed ones", async () => {
+        const undone: string[] = [];
+        let release!: () => void;
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const first = await engine([saga(undone, { holdReserve: gate })], { lease: 50 });
+        await first.start(saga(undone), 1, { id: "saga-3" });
+        await until(first, "saga-3", (v) => v.steps.some((s) => s.key === "charge#compensate") && undone.length === 2, "compensating");
+        const second = await h.reopen(first, [saga(undone)], { lease: 50 });
+        await h.advance(80);
+        const view = await finished(second, "saga-3");
+        expect(view.error?.message).toBe("no truck");
+        // The held compensation ran again on the second worker (at least once); the committed one did not.
+        expect(undone.filter((u) => u === "charge:20")).toHaveLength(1);
+        expect(undone.filter((u) => u === "reserve:2")).toHaveLength(1);
+        release();
+      });
+
+      it("a run that fails before any compensable step commits ends at once, with no compensation step", async () => {
+        const wf = flow<number>("saga-early")
+          .then("boom", () => {
+            throw new Error("early");
+          })
+          .then(task("after", (n: number) => n, { compensate: () => {} }))
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, 1, { id: "saga-4" });
+        const view = await finished(e, "saga-4");
+        expect(view.error?.message).toBe("early");
+        expect(view.steps).toEqual([]);
+      });
+    });
+
+    describe("heartbeats", () => {
+      it("a step's heartbeats renew its lease past the lease's length and show its progress", async () => {
+        let runs = 0;
+        const ticks: (() => void)[] = [];
+        const wf = flow<null>("long-step")
+          .then("crunch", async (_: null, ctx) => {
+            runs++;
+            for (let done = 1; done <= 4; done++) {
+              ctx.heartbeat({ done });
+              await new Promise<void>((resolve) => ticks.push(resolve));
+            }
+            return "crunched";
+          })
+          .build();
+        const e = await engine([wf], { lease: 50 });
+        await e.start(wf, null, { id: "hb" });
+        for (let done = 1; done <= 4; done++) {
+          const view = await until(e, "hb", (v) => (v.progress.crunch?.details as { done?: number })?.done === done, `at ${done}`);
+          expect(view.status).toBe("running");
+          // Less than a lease after the heartbeat, four times over: twice the lease in all.
+          await h.advance(30);
+          ticks.shift()!();
+        }
+        const view = await finished(e, "hb");
+        expect(view.output).toBe("crunched");
+        expect(runs).toBe(1);
+        expect(view.steps[0]?.progress?.details).toEqual({ done: 4 });
+        expect(typeof view.steps[0]?.progress?.at).toBe("number");
+      });
+
+      it("heartbeat details that cannot be encoded or are too large are refused to the task", async () => {
+        const refusals: string[] = [];
+        const wf = flow<null>("bad-heartbeat")
+          .then("crunch", (_: null, ctx) => {
+            for (const details of [() => 1, "x".repeat(20_000)]) {
+              try {
+                ctx.heartbeat(details);
+              } catch (err) {
+                refusals.push((err as { code?: string }).code ?? "none");
+              }
+            }
+            return refusals.length;
+          })
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, null, { id: "hb-bad" });
+        const view = await finished(e, "hb-bad");
+        expect(refusals).toEqual(["CODEC", "PAYLOAD_TOO_LARGE"]);
+        expect(view.progress).toEqual({});
+      });
+    });
+
     it("a failing fork branch fails the run after the other branch settles", async () => {
       let other = 0;
       const wf = flow<null>("fork-fail")
