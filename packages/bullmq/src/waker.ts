@@ -9,8 +9,10 @@ import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobData, wakeJobId, type WakeJo
 const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
- * Wakes runs by adding BullMQ jobs. Remembers each run's pending job ids (a
- * small set per run, expiring on its own) so `cancel` can remove them. Each job
+ * Wakes runs by adding BullMQ jobs. Remembers each run's delayed job ids (a
+ * small set per run, expiring on its own) so `cancel` can remove them: a job
+ * due now is not recorded, since a worker takes it at once and finds the run
+ * cancelled, and recording it would cost every run a round trip and a key. Each job
  * carries the trace context of the wake-up (`wake.trace`, else the active one),
  * so the worker's run span joins the caller's trace.
  */
@@ -37,8 +39,13 @@ export class QueueWaker implements Waker {
   async wake(id: string, wake: Wake): Promise<void> {
     const jobId = wakeJobId(id, wake);
     const delay = wakeDelay(wake);
+    const adding = this.queue.add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay });
+    if (delay === 0) {
+      await adding;
+      return;
+    }
     await Promise.all([
-      this.queue.add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay }),
+      adding,
       this.redis
         .multi()
         .sadd(this.pendingKey(id), jobId)
@@ -47,7 +54,7 @@ export class QueueWaker implements Waker {
     ]);
   }
 
-  /** Removes the run's pending wake-up jobs (an active one finishes and finds the run cancelled). */
+  /** Removes the run's delayed wake-up jobs (one due now, or active, runs and finds the run cancelled). */
   async forget(id: string): Promise<void> {
     const jobIds = await this.redis.smembers(this.pendingKey(id));
     await Promise.all(jobIds.map((jobId) => this.queue.remove(jobId).catch(() => 0)));
