@@ -100,10 +100,25 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
   };
 }
 
+/**
+ * Waits as the scripts store them (`lua/includes/waits.lua`): one array per wait,
+ * `["t", key, "d" | "r", until]` or `["s", key, signal, timeoutAt | null]`, or an
+ * object per wait as headers written by earlier versions hold them.
+ */
 function parseWaits(id: string, value: unknown): Wait[] {
   if (!Array.isArray(value)) throw corrupted(id, "waits", "is not a list");
   return value.map((w: unknown): Wait => {
-    const o = (typeof w === "object" && w !== null ? w : {}) as Record<string, unknown>;
+    const o = (
+      Array.isArray(w)
+        ? w[0] === "t"
+          ? { kind: "timer", key: w[1], reason: w[2] === "d" ? "delay" : w[2] === "r" ? "retry" : undefined, until: w[3] }
+          : w[0] === "s"
+            ? { kind: "signal", key: w[1], signal: w[2], timeoutAt: w[3] }
+            : {}
+        : typeof w === "object" && w !== null
+          ? w
+          : {}
+    ) as Record<string, unknown>;
     const { kind, key } = o;
     if (kind === "timer" && typeof key === "string" && (o.reason === "delay" || o.reason === "retry") && typeof o.until === "number") {
       return { kind, key, reason: o.reason, until: o.until };
