@@ -11,7 +11,7 @@ export const ENGINES = ["parkway", "bullmq", "dbos"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** Scenario families, named as the reference engine names them. */
-export const SCENARIOS = ["linear", "fanout", "signal-driven", "sleeping", "executors", "scale"] as const;
+export const SCENARIOS = ["linear", "work", "fanout", "signal-driven", "sleeping", "executors", "scale"] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioName = (typeof SCENARIOS)[number];
 
@@ -27,6 +27,8 @@ export interface BenchConfig {
   readonly runs: number;
   /** Step counts of the linear scenarios. */
   readonly linearSteps: readonly number[];
+  /** CPU milliseconds each step of the work scenario burns. */
+  readonly workMs: number;
   /** Branch counts of the fanout scenarios. */
   readonly fanoutWidths: readonly number[];
   /** Runs of the latency probe: started one at a time on an idle fleet. */
@@ -62,12 +64,13 @@ export interface BenchConfig {
 const USAGE = `usage: npm run bench -- [flags]
 
   --engines       parkway,bullmq,dbos          engines to run (Parkway is always compared against the others)
-  --scenarios     linear,fanout,signal-driven,sleeping,executors,scale
+  --scenarios     linear,work,fanout,signal-driven,sleeping,executors,scale
   --workers       2        worker processes per engine
   --concurrency   50       runs each worker process advances at once
   --runs          1000     runs drained per linear scenario (fanout-N drains runs*5/N)
   --linear        1,4,9    step counts of the linear scenarios
   --fanout        10,100   branch counts of the fanout scenarios
+  --work-ms       1        CPU ms each step of the work scenario burns (work-4: linear-4 with busy steps)
   --probe         30       runs of the one-at-a-time latency probe (at most 3 s of them)
   --signals       1000     runs parked on a signal, then signalled
   --signal-rate   200      signals sent per second
@@ -116,6 +119,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       runs: { type: "string" },
       linear: { type: "string" },
       fanout: { type: "string" },
+      "work-ms": { type: "string" },
       probe: { type: "string" },
       signals: { type: "string" },
       "signal-rate": { type: "string" },
@@ -144,6 +148,7 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     runs: v.runs ? positive(v.runs, "--runs") : base.runs,
     linearSteps: v.linear ? numbers(v.linear, "--linear") : base.linearSteps,
     fanoutWidths: v.fanout ? numbers(v.fanout, "--fanout") : base.fanoutWidths,
+    workMs: v["work-ms"] ? positive(v["work-ms"], "--work-ms") : base.workMs,
     probeRuns: v.probe ? positive(v.probe, "--probe") : base.probeRuns,
     signals: v.signals ? positive(v.signals, "--signals") : base.signals,
     signalRate: v["signal-rate"] ? positive(v["signal-rate"], "--signal-rate") : base.signalRate,
@@ -167,6 +172,7 @@ const DEFAULTS: BenchConfig = {
   runs: 1000,
   linearSteps: [1, 4, 9],
   fanoutWidths: [10, 100],
+  workMs: 1,
   probeRuns: 30,
   probeBudgetMs: 3000,
   dbosShare: 0.25,

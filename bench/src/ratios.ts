@@ -32,12 +32,13 @@ const WAKE_P50: Metric = { name: "wake lateness p50", better: "lower", read: (r)
 const WAKE_P99: Metric = { name: "wake lateness p99", better: "lower", read: (r) => r.wakeLateness?.p99 };
 const MEMORY: Metric = { name: "bytes per parked run", better: "lower", read: (r) => r.bytesPerParkedRun };
 const CALLS: Metric = { name: "Redis calls per step", better: "lower", read: (r) => r.callsPerStep };
+const REDIS_CPU: Metric = { name: "Redis CPU µs per step", better: "lower", read: (r) => r.redisCpuUsPerStep };
 
 function metricsOf(scenario: string): readonly Metric[] {
   if (scenario === "signal-driven") return [SIGNAL_P50, SIGNAL_P99, MEMORY];
   if (scenario === "sleeping") return [WAKE_P50, WAKE_P99, MEMORY];
   if (scenario.startsWith("scale")) return [THROUGHPUT];
-  return [THROUGHPUT, E2E_P50, CALLS];
+  return [THROUGHPUT, E2E_P50, CALLS, REDIS_CPU];
 }
 
 /** Parkway against each peer that ran the same scenario. */

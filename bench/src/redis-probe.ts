@@ -1,6 +1,7 @@
 /**
- * What a scenario cost Redis, read from `INFO` before and after: commands
- * executed (`INFO commandstats`) and memory in use (`INFO memory`). Both are
+ * What a scenario cost Redis, read from `INFO` before and after: CPU time of
+ * the server (`INFO cpu`: used_cpu_user + used_cpu_sys), commands executed
+ * (`INFO commandstats`) and memory in use (`INFO memory`). All are
  * server-wide, so the harness's own probes are left out, and anything else
  * using the same Redis at the same time shows up in the numbers.
  */
@@ -11,6 +12,8 @@ export type CommandCounts = Readonly<Record<string, number>>;
 
 /** One reading of the server. */
 export interface RedisReading {
+  /** CPU time the server has used, in µs (every thread, user and system). */
+  readonly cpuUs: number;
   readonly commands: CommandCounts;
   readonly usedMemory: number;
 }
@@ -20,15 +23,18 @@ const HARNESS_COMMANDS = new Set(["info", "zcard", "scan", "unlink", "ping", "se
 
 /** Reads command counts and memory. */
 export async function readRedis(redis: Redis): Promise<RedisReading> {
-  const [stats, memory] = await Promise.all([redis.info("commandstats"), redis.info("memory")]);
+  const [stats, memory, cpu] = await Promise.all([redis.info("commandstats"), redis.info("memory"), redis.info("cpu")]);
   const commands: Record<string, number> = {};
   for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) commands[match[1]!] = Number(match[2]);
   const used = /^used_memory:(\d+)/m.exec(memory);
-  return { commands, usedMemory: used ? Number(used[1]) : 0 };
+  const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(cpu)?.[1] ?? 0);
+  return { cpuUs: (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6, commands, usedMemory: used ? Number(used[1]) : 0 };
 }
 
 /** What a scenario cost between two readings. */
 export interface RedisCost {
+  /** Server CPU time in µs, the harness's own reads included (a few INFO calls: tens of µs). */
+  readonly cpuUs: number;
   /** Commands executed, by name, without the harness's own. Includes commands run inside Lua scripts. */
   readonly commands: CommandCounts;
   readonly totalCommands: number;
@@ -51,7 +57,7 @@ export function costBetween(before: RedisReading, after: RedisReading): RedisCos
   }
   const totalCommands = Object.values(commands).reduce((a, b) => a + b, 0);
   const scripts = (commands.evalsha ?? 0) + (commands.eval ?? 0) + (commands.evalsha_ro ?? 0) + (commands.eval_ro ?? 0);
-  return { commands, totalCommands, scripts, roundTrips: roundTrips(commands) };
+  return { cpuUs: after.cpuUs - before.cpuUs, commands, totalCommands, scripts, roundTrips: roundTrips(commands) };
 }
 
 /**

@@ -67,12 +67,26 @@ export function renderReport(report: BenchReport): string {
       ms(r.signalToStep ?? r.wakeLateness),
       num(r.callsPerStep, 2),
       num(r.commandsPerStep, 1),
+      num(r.redisCpuUsPerStep, 1),
       num(r.bytesPerParkedRun, 0),
     ];
   });
   out.push(
     table(
-      ["scenario", "engine", "runs", "wf/s", "steps/s", "e2e", "pickup", "signal→step | wake late", "calls/step", "cmds/step", "B/parked"],
+      [
+        "scenario",
+        "engine",
+        "runs",
+        "wf/s",
+        "steps/s",
+        "e2e",
+        "pickup",
+        "signal→step | wake late",
+        "calls/step",
+        "cmds/step",
+        "Redis µs/step",
+        "B/parked",
+      ],
       rows,
     ),
   );

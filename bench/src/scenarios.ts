@@ -44,6 +44,10 @@ export interface ScenarioResult {
   readonly callsPerStep: number | null;
   /** Commands Redis executed per committed step, those inside scripts included. */
   readonly commandsPerStep: number | null;
+  /** Redis server CPU µs per committed step (everything on the server during the drain, idle workers included). */
+  readonly redisCpuUsPerStep: number | null;
+  /** Redis server CPU µs per run. */
+  readonly redisCpuUsPerRun: number | null;
   /** Redis memory per parked run (used_memory delta). */
   readonly bytesPerParkedRun: number | null;
   readonly redisCommands: CommandCounts | null;
@@ -116,7 +120,7 @@ export async function drain(
       startsPerSec: round(startsPerSec, 1),
       endToEnd: percentiles(gaps(submitted, events.all("done"))),
       pickup: percentiles(gaps(submitted, events.all("first"))),
-      ...redisCost(before, after, runs * stepsOf(shape)),
+      ...redisCost(before, after, runs * stepsOf(shape), runs),
       elapsedMs: round(now() - began, 0),
     };
   } finally {
@@ -172,7 +176,7 @@ export async function signalDriven(ctx: ScenarioContext, engine: Engine, size: n
       workflowsPerSec: round(rate, 1),
       stepsPerSec: round(rate * stepsOf(shape), 1),
       signalToStep: percentiles(gaps(sentAt, events.all("resumed"))),
-      ...redisCost(before, after, runs * stepsOf(shape)),
+      ...redisCost(before, after, runs * stepsOf(shape), runs),
       bytesPerParkedRun: memoryPerRun(before, parked, runs),
       elapsedMs: round(now() - began, 0),
     };
@@ -222,7 +226,7 @@ export async function sleeping(ctx: ScenarioContext, engine: Engine, size: numbe
       workflowsPerSec: round(rate, 1),
       stepsPerSec: round(rate * stepsOf(shape), 1),
       wakeLateness: percentiles(gaps(events.all("armed"), events.all("resumed"), config.sleepDelayMs)),
-      ...redisCost(before, after, runs * stepsOf(shape)),
+      ...redisCost(before, after, runs * stepsOf(shape), runs),
       bytesPerParkedRun: memoryPerRun(before, parked, parkedCount),
       elapsedMs: round(now() - began, 0),
     };
@@ -248,6 +252,8 @@ function base(scenario: string, engine: Engine, workers: number, config: BenchCo
     wakeLateness: null,
     callsPerStep: null,
     commandsPerStep: null,
+    redisCpuUsPerStep: null,
+    redisCpuUsPerRun: null,
     bytesPerParkedRun: null,
     redisCommands: null,
     elapsedMs: 0,
@@ -258,12 +264,16 @@ function redisCost(
   before: RedisReading | null,
   after: RedisReading | null,
   steps: number,
-): Pick<ScenarioResult, "callsPerStep" | "commandsPerStep" | "redisCommands"> {
-  if (!before || !after) return { callsPerStep: null, commandsPerStep: null, redisCommands: null };
+  runs: number,
+): Pick<ScenarioResult, "callsPerStep" | "commandsPerStep" | "redisCpuUsPerStep" | "redisCpuUsPerRun" | "redisCommands"> {
+  if (!before || !after)
+    return { callsPerStep: null, commandsPerStep: null, redisCpuUsPerStep: null, redisCpuUsPerRun: null, redisCommands: null };
   const cost = costBetween(before, after);
   return {
     callsPerStep: round(cost.roundTrips / steps, 2),
     commandsPerStep: round(cost.totalCommands / steps, 2),
+    redisCpuUsPerStep: round(cost.cpuUs / steps, 1),
+    redisCpuUsPerRun: round(cost.cpuUs / runs, 1),
     redisCommands: cost.commands,
   };
 }

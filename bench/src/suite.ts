@@ -114,6 +114,15 @@ function plan(config: BenchConfig, engines: readonly Engine[], results: Scenario
       }
     }
   }
+  if (want("work")) {
+    // linear-4 whose steps each burn workMs of CPU: the engine's cost next to steps that do something.
+    const shape = { kind: "linear", steps: 4, workMs: config.workMs } as const;
+    for (const e of engines) {
+      add(`work-4 · ${e.name}`, async (c) => {
+        results.push(await drain(c, e, "work-4", shape, config.runs, config.workers, config.probeRuns));
+      });
+    }
+  }
   if (want("fanout")) {
     for (const branches of config.fanoutWidths) {
       // Wider runs, fewer of them: about the same number of steps per scenario.

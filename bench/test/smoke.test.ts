@@ -33,7 +33,7 @@ describe("bench harness", () => {
     expect(report.failures).toEqual([]);
     const scenarios = new Set(report.results.map((r) => r.scenario));
     expect([...scenarios]).toEqual(
-      expect.arrayContaining(["linear-4", "fanout-10", "signal-driven", "sleeping", "scale linear-4 ×1", "scale linear-4 ×2"]),
+      expect.arrayContaining(["linear-4", "work-4", "fanout-10", "signal-driven", "sleeping", "scale linear-4 ×1", "scale linear-4 ×2"]),
     );
     for (const result of report.results) {
       expect(result.runs, `${result.scenario} on ${result.engine}`).toBeGreaterThan(0);

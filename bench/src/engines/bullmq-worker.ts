@@ -8,6 +8,7 @@
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { createRecorder, exitWithParent, reportReady } from "../events.js";
+import { burnCpu } from "../work.js";
 import type { StepJob } from "./bullmq.js";
 
 const [url, prefix, queue, concurrencyText] = process.argv.slice(2);
@@ -22,6 +23,7 @@ const worker = new Worker<StepJob>(
   queue,
   async (job: Job<StepJob>) => {
     if (job.data.mark) record(job.data.mark, job.data.run);
+    burnCpu(job.data.workMs ?? 0);
     return 0;
   },
   { connection, prefix, concurrency: Number(concurrencyText) },

@@ -28,6 +28,8 @@ export interface StepJob {
   readonly mark?: EventKind;
   /** The last job of the run: its completion is the run's. */
   readonly root?: boolean;
+  /** CPU milliseconds the step burns (the `work` scenario). */
+  readonly workMs?: number;
 }
 
 const WORKER = fileURLToPath(new URL("./bullmq-worker.js", import.meta.url));
@@ -126,9 +128,10 @@ function flowOf(shape: Extract<Shape, { kind: "linear" | "fanout" }>, run: strin
       })),
     };
   }
-  let job: FlowJob = { name: "s1", queueName: QUEUE, data: { run, mark: "first", root: shape.steps === 1 }, opts: JOB_OPTS };
+  const work = shape.workMs ? { workMs: shape.workMs } : {};
+  let job: FlowJob = { name: "s1", queueName: QUEUE, data: { run, mark: "first", root: shape.steps === 1, ...work }, opts: JOB_OPTS };
   for (let i = 2; i <= shape.steps; i++) {
-    job = { name: `s${i}`, queueName: QUEUE, data: { run, root: i === shape.steps }, opts: JOB_OPTS, children: [job] };
+    job = { name: `s${i}`, queueName: QUEUE, data: { run, root: i === shape.steps, ...work }, opts: JOB_OPTS, children: [job] };
   }
   return job;
 }

@@ -8,6 +8,7 @@
  */
 import { DBOS } from "@dbos-inc/dbos-sdk";
 import { createRecorder, exitWithParent, reportReady, type EventKind } from "../events.js";
+import { burnCpu } from "../work.js";
 
 const url = process.env.BENCH_DBOS_URL;
 const queue = process.env.BENCH_DBOS_QUEUE;
@@ -24,21 +25,22 @@ if (!url || !queue || !app) {
 
 const record = createRecorder();
 
-/** A no-op step that records `mark` for this workflow when it starts. */
-function step(name: string, value: number, mark?: EventKind): Promise<number> {
+/** A step that records `mark` for this workflow when it starts, then burns `workMs` of CPU (none by default). */
+function step(name: string, value: number, mark?: EventKind, workMs = 0): Promise<number> {
   const id = DBOS.workflowID!;
   return DBOS.runStep(
     async () => {
       if (mark) record(mark, id);
+      burnCpu(workMs);
       return value;
     },
     { name },
   );
 }
 
-async function linear(steps: number): Promise<number> {
+async function linear(steps: number, workMs = 0): Promise<number> {
   let x = 0;
-  for (let i = 1; i <= steps; i++) x = await step(`s${i}`, x, i === 1 ? "first" : undefined);
+  for (let i = 1; i <= steps; i++) x = await step(`s${i}`, x, i === 1 ? "first" : undefined, workMs);
   return x;
 }
 

@@ -97,7 +97,7 @@ async function openSession(
 function invocation(shape: Shape): [string, unknown[]] {
   switch (shape.kind) {
     case "linear":
-      return ["linear", [shape.steps]];
+      return ["linear", [shape.steps, shape.workMs ?? 0]];
     case "fanout":
       return ["fanout", [shape.branches]];
     case "signal":

@@ -6,6 +6,7 @@
  */
 import { branch, flow, task, type TaskContext, type Workflow } from "@parkway/core";
 import { createRecorder, exitWithParent } from "../events.js";
+import { burnCpu } from "../work.js";
 import { shapeName, type Shape } from "./types.js";
 
 const record = createRecorder();
@@ -29,8 +30,10 @@ export function workflowFor(shape: Shape): Workflow<number, unknown> {
   const name = shapeName(shape);
   switch (shape.kind) {
     case "linear": {
-      let chain = flow<number>(name).then("s1", first);
-      for (let i = 2; i <= shape.steps; i++) chain = chain.then(`s${i}`, same);
+      const workMs = shape.workMs ?? 0;
+      const work = (x: number) => (burnCpu(workMs), x);
+      let chain = flow<number>(name).then("s1", (x: number, ctx: TaskContext) => work(first(x, ctx)));
+      for (let i = 2; i <= shape.steps; i++) chain = chain.then(`s${i}`, workMs > 0 ? work : same);
       return chain.build();
     }
     case "fanout": {

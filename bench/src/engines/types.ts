@@ -12,8 +12,8 @@ import type { EventLog } from "../events.js";
  * return it unchanged: the engines' own cost is what is measured.
  */
 export type Shape =
-  /** `steps` no-op steps in a chain. */
-  | { readonly kind: "linear"; readonly steps: number }
+  /** `steps` steps in a chain: no-ops, or each a busy loop of `workMs` of CPU (the `work` scenario). */
+  | { readonly kind: "linear"; readonly steps: number; readonly workMs?: number }
   /** `branches` no-op branches, then a join step. */
   | { readonly kind: "fanout"; readonly branches: number }
   /** Parks on signal "go", then one step. */
@@ -35,9 +35,9 @@ export function stepsOf(shape: Shape): number {
   }
 }
 
-/** A name for logs, ids and queue names: `linear-4`, `fanout-10`, `signal`, `sleep`. */
+/** A name for logs, ids and queue names: `linear-4`, `work-4`, `fanout-10`, `signal`, `sleep`. */
 export function shapeName(shape: Shape): string {
-  if (shape.kind === "linear") return `linear-${shape.steps}`;
+  if (shape.kind === "linear") return shape.workMs ? `work-${shape.steps}` : `linear-${shape.steps}`;
   if (shape.kind === "fanout") return `fanout-${shape.branches}`;
   return shape.kind;
 }

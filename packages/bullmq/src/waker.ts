@@ -10,9 +10,10 @@ const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
  * Wakes runs by adding BullMQ jobs, to the queue of the run's partition. Remembers each run's
- * pending job ids (a small set per run, expiring on its own) so `cancel` can remove them. Each job
- * carries the trace context of the wake-up (`wake.trace`, else the active one), so the worker's
- * run span joins the caller's trace.
+ * delayed job ids (a small set per run, expiring on its own) so `cancel` can remove them: a job
+ * due now is not recorded, since a worker takes it at once and finds the run cancelled, and
+ * recording it would cost every run a round trip and a key. Each job carries the trace context
+ * of the wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
   /** The wake-up queue of each partition. */
@@ -50,8 +51,13 @@ export class QueueWaker implements Waker {
   async wake(id: string, wake: Wake): Promise<void> {
     const jobId = wakeJobId(id, wake);
     const delay = wakeDelay(wake);
+    const adding = this.queueOf(id).add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay });
+    if (delay === 0) {
+      await adding;
+      return;
+    }
     await Promise.all([
-      this.queueOf(id).add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay }),
+      adding,
       this.redis
         .multi()
         .sadd(this.pendingKey(id), jobId)
@@ -60,7 +66,7 @@ export class QueueWaker implements Waker {
     ]);
   }
 
-  /** Removes the run's pending wake-up jobs (an active one finishes and finds the run cancelled). */
+  /** Removes the run's delayed wake-up jobs (one due now, or active, runs and finds the run cancelled). */
   async forget(id: string): Promise<void> {
     const jobIds = await this.redis.smembers(this.pendingKey(id));
     const queue = this.queueOf(id);

@@ -98,6 +98,7 @@ export type {
   Store,
   StoredRun,
   TakeSignalResult,
+  TimerReason,
   TouchResult,
   Wait,
   WaitRequest,

@@ -4,7 +4,15 @@
  * run, rather than handing a worker a header it would misread. Payload bytes
  * are passed through untouched; decoding them is the engine's concern.
  */
-import { CodecError, type RunHeader, type RunStatus, type SerializedError, type StoredRun, type Wait } from "@parkway/core";
+import {
+  CodecError,
+  type RunHeader,
+  type RunStatus,
+  type SerializedError,
+  type StoredRun,
+  type TimerReason,
+  type Wait,
+} from "@parkway/core";
 
 const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
 
@@ -100,10 +108,28 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
   };
 }
 
+/**
+ * Waits as the scripts store them (`lua/includes/waits.lua`): one array per wait,
+ * `["t", key, "d" | "r", until]` or `["s", key, signal, timeoutAt | null]`, or an
+ * object per wait as headers written by earlier versions hold them.
+ */
+/** The timer reasons by the letter the compact form stores (`includes/waits.lua` writes the same letters). */
+const TIMER_REASONS: Readonly<Record<string, TimerReason>> = { d: "delay", r: "retry", o: "timeout", l: "slot" };
+
 function parseWaits(id: string, value: unknown): Wait[] {
   if (!Array.isArray(value)) throw corrupted(id, "waits", "is not a list");
   return value.map((w: unknown): Wait => {
-    const o = (typeof w === "object" && w !== null ? w : {}) as Record<string, unknown>;
+    const o = (
+      Array.isArray(w)
+        ? w[0] === "t"
+          ? { kind: "timer", key: w[1], reason: TIMER_REASONS[w[2] as string], until: w[3] }
+          : w[0] === "s"
+            ? { kind: "signal", key: w[1], signal: w[2], timeoutAt: w[3] }
+            : {}
+        : typeof w === "object" && w !== null
+          ? w
+          : {}
+    ) as Record<string, unknown>;
     const { kind, key } = o;
     if (
       kind === "timer" &&

@@ -1,6 +1,6 @@
 --[[
   The run header: a hash of plain fields (id, workflow, hash, status, version,
-  waits (JSON), error (JSON or ""), requested ("", "cancel", "pause"),
+  waits (compact JSON, see waits.lua), error (JSON or ""), requested ("", "cancel", "pause"),
   dueAt ("" for none), createdAt, updatedAt, lastCommit).
 
   Reply convention shared by every script: { code, ... } where code 0 is

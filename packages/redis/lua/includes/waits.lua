@@ -3,16 +3,53 @@
   earliestDeadline of the in-memory store (packages/core/src/store/memory.ts).
 ]]
 
+--[[
+  The header holds waits compactly, one array per wait, so a header with a
+  wait or two stays under Redis's hash-max-listpack-value (64 bytes) and keeps
+  the small listpack encoding (a wait as an object would turn the whole header
+  into a hash table: twice the memory for every run parked on a delay):
+    timer:  ["t", key, "d" (delay) | "r" (retry) | "o" (run timeout) | "l" (slot), until]
+    signal: ["s", key, signal, timeoutAt or null]
+  Headers written by earlier versions hold objects ({ kind, key, ... }): both
+  are read, and the next write stores the compact form. parseWaits in
+  src/replies.ts reads the same two forms.
+]]
+-- One letter per timer reason; TIMER_REASONS in src/replies.ts reads the same letters.
+local REASONS = { d = "delay", r = "retry", o = "timeout", l = "slot" }
+local REASON_CODES = { delay = "d", retry = "r", timeout = "o", slot = "l" }
+
+-- A stored wait as the object the scripts work with, or nil when it is neither form.
+local function decodeWait(w)
+  if type(w) ~= "table" then return nil end
+  if w.kind ~= nil then return w end
+  if w[1] == "t" and REASONS[w[3]] then return { kind = "timer", key = w[2], reason = REASONS[w[3]], ["until"] = w[4] } end
+  if w[1] == "s" then return { kind = "signal", key = w[2], signal = w[3], timeoutAt = w[4] } end
+  return nil
+end
+
 local function decodeWaits(h)
-  local ok, waits = pcall(cjson.decode, h.waits or "[]")
-  if not ok or type(waits) ~= "table" then return nil, { -4, "waits" } end
+  local ok, stored = pcall(cjson.decode, h.waits or "[]")
+  if not ok or type(stored) ~= "table" then return nil, { -4, "waits" } end
+  local waits = {}
+  for i, w in ipairs(stored) do
+    waits[i] = decodeWait(w)
+    if waits[i] == nil then return nil, { -4, "waits" } end
+  end
   return waits
 end
 
 -- cjson encodes an empty table as {}; the header must hold a JSON array.
 local function encodeWaits(waits)
   if #waits == 0 then return "[]" end
-  return cjson.encode(waits)
+  local stored = {}
+  for i, w in ipairs(waits) do
+    if w.kind == "timer" then
+      stored[i] = { "t", w.key, REASON_CODES[w.reason], w["until"] }
+    else
+      stored[i] = { "s", w.key, w.signal, w.timeoutAt }
+    end
+  end
+  return cjson.encode(stored)
 end
 
 -- A wait's absolute deadline: a delay or signal timeout keeps the one of its first park, else now + the requested delay.

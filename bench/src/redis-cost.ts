@@ -1,0 +1,347 @@
+#!/usr/bin/env node
+/**
+ * `npm run redis-cost -w @parkway/bench`: what a run costs Redis, measured on a
+ * private redis-server (no persistence, nothing else on it) so the numbers are
+ * Parkway's alone.
+ *
+ * For each shape it starts N runs through a `ParkwayClient` and lets one
+ * in-process `WorkflowWorker` drain them, then reads the server's deltas:
+ * CPU (`INFO cpu`: used_cpu_user + used_cpu_sys, every thread of the server),
+ * commands (`INFO commandstats`, which counts the commands a script runs as well
+ * as its EVALSHA) and client calls (round trips: a script, a MULTI block, a
+ * blocking pop each count once). The worker's periodic work (the sweep, BullMQ's
+ * stalled-job check, its blocking pops) is measured on its own while idle and
+ * subtracted, so what is left is what the runs cost.
+ *
+ * Parked runs: N runs of a workflow that waits for a signal, and N that wait on
+ * a one-hour delay (which also leaves a delayed BullMQ job), are parked and the
+ * server's `used_memory` delta is divided by N; `MEMORY USAGE` of one run's keys
+ * says where the bytes go.
+ *
+ * Flags: `--runs N` (default 500), `--rounds N` (default 3: each shape's median round
+ * by CPU is reported), `--redis-server PATH` (default `redis-server`),
+ * `--json` (print the report as JSON).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { flow, type Workflow } from "@parkway/core";
+import { ParkwayClient, WorkflowWorker } from "@parkway/bullmq";
+import { Redis } from "ioredis";
+
+interface Options {
+  readonly runs: number;
+  readonly rounds: number;
+  readonly server: string;
+  readonly json: boolean;
+}
+
+function readOptions(argv: readonly string[]): Options {
+  let runs = 500;
+  let rounds = 3;
+  let server = "redis-server";
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === "--runs") {
+      runs = Number(argv[++i]);
+      if (!Number.isInteger(runs) || runs < 1 || runs > 1_000_000) throw new Error("--runs takes an integer from 1 to 1,000,000");
+    } else if (flag === "--rounds") {
+      rounds = Number(argv[++i]);
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error("--rounds takes an integer from 1 to 100");
+    } else if (flag === "--redis-server") {
+      server = argv[++i] ?? "";
+      if (server === "") throw new Error("--redis-server takes a path");
+    } else if (flag === "--json") {
+      json = true;
+    } else {
+      throw new Error(`unknown flag ${String(flag)} (flags: --runs N, --rounds N, --redis-server PATH, --json)`);
+    }
+  }
+  return { runs, rounds, server, json };
+}
+
+/** A free TCP port on 127.0.0.1. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Starts a private redis-server without persistence; resolves once it answers. */
+async function startServer(path: string, port: number): Promise<ChildProcess> {
+  const child = spawn(path, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+  probe.on("error", () => undefined);
+  try {
+    await probe.connect().catch(() => undefined);
+    await probe.ping();
+  } finally {
+    probe.disconnect();
+  }
+  return child;
+}
+
+/** A reading of the server: CPU seconds, calls per command, memory. */
+interface Reading {
+  readonly cpuUs: number;
+  readonly commands: Readonly<Record<string, number>>;
+  readonly usedMemory: number;
+  readonly at: number;
+}
+
+/** The harness's own commands, left out of the counts. */
+const HARNESS = new Set(["info", "config|resetstat", "memory|usage", "zcard", "ping", "client|setname", "client|setinfo", "select"]);
+
+/** Commands clients send themselves: each is one round trip (everything else runs inside a script or a MULTI). */
+const CLIENT_CALLS = new Set(["evalsha", "eval", "multi", "bzpopmin", "subscribe", "script|load", "publish_client"]);
+
+async function read(redis: Redis): Promise<Reading> {
+  const [cpu, stats, memory] = await Promise.all([redis.info("cpu"), redis.info("commandstats"), redis.info("memory")]);
+  const field = (text: string, name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(text)?.[1] ?? 0);
+  const commands: Record<string, number> = {};
+  for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) commands[match[1]!] = Number(match[2]);
+  return {
+    cpuUs: (field(cpu, "used_cpu_user") + field(cpu, "used_cpu_sys")) * 1e6,
+    commands,
+    usedMemory: field(memory, "used_memory"),
+    at: performance.now(),
+  };
+}
+
+interface Delta {
+  readonly cpuUs: number;
+  readonly commands: Record<string, number>;
+  readonly ms: number;
+}
+
+function delta(before: Reading, after: Reading): Delta {
+  const commands: Record<string, number> = {};
+  for (const [name, calls] of Object.entries(after.commands)) {
+    const n = calls - (before.commands[name] ?? 0);
+    if (n > 0 && !HARNESS.has(name)) commands[name] = n;
+  }
+  return { cpuUs: after.cpuUs - before.cpuUs, commands, ms: after.at - before.at };
+}
+
+/** `d` less what the idle worker costs in as long a time. */
+function lessIdle(d: Delta, idle: Delta): Delta {
+  const share = d.ms / idle.ms;
+  const commands: Record<string, number> = {};
+  for (const [name, n] of Object.entries(d.commands)) {
+    const left = n - (idle.commands[name] ?? 0) * share;
+    if (left > 0.5) commands[name] = left;
+  }
+  return { cpuUs: d.cpuUs - idle.cpuUs * share, commands, ms: d.ms };
+}
+
+const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
+const calls = (counts: Readonly<Record<string, number>>) =>
+  Object.entries(counts).reduce((a, [name, n]) => a + (CLIENT_CALLS.has(name) ? n : 0), 0);
+
+function linear(steps: number): Workflow<number, unknown> {
+  let chain = flow<number>(`linear-${steps}`).then("s1", (x: number) => x);
+  for (let i = 2; i <= steps; i++) chain = chain.then(`s${i}`, (x: number) => x);
+  return chain.build();
+}
+
+/** What one shape cost per run. */
+interface ShapeCost {
+  readonly shape: string;
+  readonly steps: number;
+  readonly runs: number;
+  readonly cpuUsPerRun: number;
+  readonly commandsPerRun: number;
+  readonly callsPerRun: number;
+  readonly commandsPerRunByName: Record<string, number>;
+}
+
+interface ParkedCost {
+  readonly shape: string;
+  readonly bytesPerRun: number;
+  /** MEMORY USAGE of one run's keys, by key kind. */
+  readonly keys: Record<string, number>;
+}
+
+interface Report {
+  readonly runs: number;
+  readonly rounds: number;
+  readonly redisVersion: string;
+  readonly idleCpuUsPerSecond: number;
+  readonly shapes: readonly ShapeCost[];
+  /** Per further step: the difference between linear-9 and linear-1, over 8 steps. */
+  readonly perStep: { readonly cpuUs: number; readonly commands: number; readonly calls: number; readonly byName: Record<string, number> };
+  readonly parked: readonly ParkedCost[];
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  const port = await freePort();
+  const server = await startServer(options.server, port);
+  const connection = `redis://127.0.0.1:${port}`;
+  const redis = new Redis(connection);
+  const shapes = [linear(1), linear(4), linear(9)];
+  const signalled = flow<number>("parked-signal").waitForSignal<number>("wait", "go").build();
+  const delayed = flow<number>("parked-delay").delay("nap", "1h").build();
+  const namespace = "cost";
+  const client = new ParkwayClient({ connection, namespace, workflows: [...shapes, signalled, delayed] });
+  // No sweep while measuring: it is periodic work, not a run's (the idle reading covers the rest).
+  const worker = new WorkflowWorker({
+    connection,
+    namespace,
+    workflows: [...shapes, signalled, delayed],
+    concurrency: 50,
+    sweepInterval: "1h",
+  });
+  try {
+    await worker.start();
+    const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info("server"))?.[1] ?? "?";
+
+    const settled = (n: number) => (worker.stats.outcomes.completed ?? 0) + (worker.stats.outcomes.parked ?? 0) >= n;
+    let started = 0;
+    const drive = async (workflow: Workflow<number, unknown>, n: number) => {
+      const target = started + n;
+      for (let i = 0; i < n; i += 50) {
+        await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => client.start(workflow, 1)));
+      }
+      started = target;
+      while (!settled(target)) await sleep(5);
+      // The job of the last run is completed (and removed) just after its run ends.
+      await sleep(200);
+    };
+
+    // Warm up every script and code path, then measure the idle worker.
+    for (const shape of shapes) await drive(shape, 20);
+    await sleep(500);
+    const idleBefore = await read(redis);
+    await sleep(3000);
+    const idle = delta(idleBefore, await read(redis));
+
+    // Rounds of every shape in turn; each shape's median round by CPU is reported (other tenants of the machine add noise).
+    const rounds: Delta[][] = shapes.map(() => []);
+    for (let round = 0; round < options.rounds; round++) {
+      for (const [i, shape] of shapes.entries()) {
+        const before = await read(redis);
+        await drive(shape, options.runs);
+        rounds[i]!.push(lessIdle(delta(before, await read(redis)), idle));
+      }
+    }
+    const costs: ShapeCost[] = [];
+    for (const [i, shape] of shapes.entries()) {
+      const sorted = [...rounds[i]!].sort((a, b) => a.cpuUs - b.cpuUs);
+      const d = sorted[Math.floor(sorted.length / 2)]!;
+      const byName: Record<string, number> = {};
+      for (const [name, n] of Object.entries(d.commands)) byName[name] = n / options.runs;
+      costs.push({
+        shape: shape.name,
+        steps: [1, 4, 9][i]!,
+        runs: options.runs,
+        cpuUsPerRun: d.cpuUs / options.runs,
+        commandsPerRun: sum(d.commands) / options.runs,
+        callsPerRun: calls(d.commands) / options.runs,
+        commandsPerRunByName: byName,
+      });
+    }
+    const one = costs[0]!;
+    const nine = costs[2]!;
+    const stepByName: Record<string, number> = {};
+    for (const name of new Set([...Object.keys(one.commandsPerRunByName), ...Object.keys(nine.commandsPerRunByName)])) {
+      const n = ((nine.commandsPerRunByName[name] ?? 0) - (one.commandsPerRunByName[name] ?? 0)) / 8;
+      if (Math.abs(n) >= 0.05) stepByName[name] = n;
+    }
+
+    const parked: ParkedCost[] = [];
+    for (const shape of [signalled, delayed]) {
+      await sleep(300);
+      const before = await read(redis);
+      const firstId = `parked-${shape.name}-0`;
+      for (let i = 0; i < options.runs; i += 50) {
+        const batch = Array.from({ length: Math.min(50, options.runs - i) }, (_, j) => `parked-${shape.name}-${i + j}`);
+        await Promise.all(batch.map((id) => client.start(shape, 1, { id })));
+      }
+      started += options.runs;
+      while (!settled(started)) await sleep(5);
+      await sleep(300);
+      const after = await read(redis);
+      const keys: Record<string, number> = {};
+      const k = client.store.keys;
+      const named: Record<string, string> = {
+        header: k.header(firstId),
+        attempts: k.attempts(firstId),
+        outputs: k.outputs(firstId),
+        data: k.data(firstId),
+        wakes: `{${namespace}}:wakes:${firstId}`,
+      };
+      const jobIds = await redis.keys(`{${namespace}}:bull:wake:*${Buffer.from(firstId).toString("base64url")}*`);
+      for (const id of jobIds) named[`job ${id.slice(`{${namespace}}:bull:wake:`.length, `{${namespace}}:bull:wake:`.length + 6)}…`] = id;
+      for (const [name, key] of Object.entries(named)) {
+        const bytes = await redis.memory("USAGE", key);
+        if (bytes !== null) keys[name] = Number(bytes);
+      }
+      parked.push({ shape: shape.name, bytesPerRun: (after.usedMemory - before.usedMemory) / options.runs, keys });
+    }
+
+    const report: Report = {
+      runs: options.runs,
+      rounds: options.rounds,
+      redisVersion,
+      idleCpuUsPerSecond: idle.cpuUs / (idle.ms / 1000),
+      shapes: costs,
+      perStep: {
+        cpuUs: (nine.cpuUsPerRun - one.cpuUsPerRun) / 8,
+        commands: (nine.commandsPerRun - one.commandsPerRun) / 8,
+        calls: (nine.callsPerRun - one.callsPerRun) / 8,
+        byName: stepByName,
+      },
+      parked,
+    };
+    console.log(options.json ? JSON.stringify(report, null, 2) : render(report));
+  } finally {
+    await worker.close();
+    await client.close();
+    redis.disconnect();
+    server.kill("SIGKILL");
+  }
+}
+
+const fixed = (n: number, digits = 1) => n.toFixed(digits);
+const byName = (counts: Readonly<Record<string, number>>) =>
+  Object.entries(counts)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, n]) => `${name} ${fixed(n)}`)
+    .join(", ");
+
+function render(report: Report): string {
+  const lines = [
+    `Redis ${report.redisVersion}, ${report.runs} runs per shape (median of ${report.rounds} rounds), one worker (concurrency 50); idle worker: ${fixed(report.idleCpuUsPerSecond, 0)} µs CPU/s (subtracted)`,
+    "",
+    "shape      Redis CPU µs/run  commands/run  calls/run",
+  ];
+  for (const s of report.shapes) {
+    lines.push(
+      `${s.shape.padEnd(10)} ${fixed(s.cpuUsPerRun).padStart(16)}  ${fixed(s.commandsPerRun).padStart(12)}  ${fixed(s.callsPerRun).padStart(9)}`,
+    );
+  }
+  const p = report.perStep;
+  lines.push(
+    `per step   ${fixed(p.cpuUs).padStart(16)}  ${fixed(p.commands).padStart(12)}  ${fixed(p.calls).padStart(9)}   (linear-9 less linear-1, over 8 steps)`,
+    "",
+    `linear-1 commands/run: ${byName(report.shapes[0]!.commandsPerRunByName)}`,
+    `per step commands:     ${byName(p.byName)}`,
+    "",
+  );
+  for (const parked of report.parked) {
+    lines.push(
+      `${parked.shape}: ${fixed(parked.bytesPerRun, 0)} bytes per parked run (used_memory); one run's keys: ${byName(parked.keys)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+await main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,47 @@
+/**
+ * Which wake-up jobs a run remembers, on the real Redis: only delayed ones, so
+ * a cancel can remove them. A job due now is taken at once by a worker (which
+ * finds the run cancelled), so recording it would only cost a round trip and a
+ * key per run.
+ */
+import { ROOT_CONTEXT } from "@opentelemetry/api";
+import { ConnectionWatch } from "@parkway/redis";
+import { silentLogger } from "@parkway/core";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { QueueWaker } from "../src/waker.js";
+import { REDIS_URL, testSpace } from "./helpers.js";
+
+const space = testSpace();
+const redis = new Redis(REDIS_URL);
+let waker: QueueWaker;
+
+beforeAll(() => {
+  waker = new QueueWaker(REDIS_URL, space.namespace, new ConnectionWatch(silentLogger));
+});
+
+afterAll(async () => {
+  await waker.close();
+  await space.cleanup(redis);
+  await redis.quit();
+});
+
+const recordKey = (id: string) => `{${space.namespace}}:wakes:${id}`;
+
+describe("wake-up records", () => {
+  it("a wake-up due now adds its job and records nothing", async () => {
+    await waker.wake("now-run", { reason: "start", version: 1, dueAt: null, trace: ROOT_CONTEXT });
+    expect(await waker.queue.getJobCountByTypes("wait")).toBeGreaterThan(0);
+    expect(await redis.exists(recordKey("now-run"))).toBe(0);
+  });
+
+  it("a delayed wake-up is recorded, and forget removes its job and the record", async () => {
+    await waker.wake("later-run", { reason: "timer", version: 3, dueAt: 3_600_000, now: 0, trace: ROOT_CONTEXT });
+    const [jobId] = await redis.smembers(recordKey("later-run"));
+    expect(jobId).toBeDefined();
+    expect(await waker.queue.getJob(jobId!)).toBeDefined();
+    await waker.forget("later-run");
+    expect(await waker.queue.getJob(jobId!)).toBeUndefined();
+    expect(await redis.exists(recordKey("later-run"))).toBe(0);
+  });
+});
