@@ -1,10 +1,9 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startDemoEngine } from "../src/server/demo.js";
-import { readSettings } from "../src/server/settings.js";
+import { readSettings, wantsHelp } from "../src/server/settings.js";
 
 describe("dashboard settings", () => {
-  it("binds to 127.0.0.1:4400 and runs the embedded demo by default", () => {
+  it("binds to 127.0.0.1:4400 in the namespace parkway by default, with no Redis unless one is given", () => {
     expect(readSettings([], {})).toEqual({
       redis: null,
       workflowsModule: null,
@@ -34,38 +33,21 @@ describe("dashboard settings", () => {
     expect(() => readSettings(["--token", "t"], {})).toThrow(/Unknown option '--token'/);
   });
 
-  it("resolves a relative --workflows path from the directory the user ran the command in", () => {
-    // `npm run dashboard` starts the process in apps/dashboard; npm passes the user's directory as INIT_CWD.
-    const npmRun = { npm_package_name: "@parkway/dashboard", INIT_CWD: "/home/ana/parkway" };
-    expect(readSettings(["--workflows", "apps/demo/dist/order.js"], npmRun).workflowsModule).toBe(
-      "/home/ana/parkway/apps/demo/dist/order.js",
-    );
-    expect(readSettings([], { ...npmRun, PARKWAY_WORKFLOWS: "./flows.js" }).workflowsModule).toBe("/home/ana/parkway/flows.js");
-    expect(readSettings(["--workflows", "/srv/flows.js"], npmRun).workflowsModule).toBe("/srv/flows.js");
-    // Run directly, or by another package's script (whose INIT_CWD is not where it runs): the working directory.
+  it("resolves a relative --workflows path from the working directory, whatever npm script runs it", () => {
     expect(readSettings(["--workflows", "flows.js"], {}).workflowsModule).toBe(join(process.cwd(), "flows.js"));
-    const otherScript = { npm_package_name: "my-app", INIT_CWD: "/home/ana/my-app" };
-    expect(readSettings(["--workflows", "flows.js"], otherScript).workflowsModule).toBe(join(process.cwd(), "flows.js"));
+    const npmRun = { npm_package_name: "my-app", INIT_CWD: "/home/ana/my-app/src" };
+    expect(readSettings([], { ...npmRun, PARKWAY_WORKFLOWS: "./flows.js" }).workflowsModule).toBe(join(process.cwd(), "flows.js"));
+    expect(readSettings(["--workflows", "/srv/flows.js"], npmRun).workflowsModule).toBe("/srv/flows.js");
+  });
+
+  it("recognises --help and -h", () => {
+    expect(wantsHelp(["--redis", "redis://x", "--help"])).toBe(true);
+    expect(wantsHelp(["-h"])).toBe(true);
+    expect(wantsHelp(["--port", "0"])).toBe(false);
   });
 
   it("rejects a port that is not a port number", () => {
     expect(() => readSettings(["--port", "http"], {})).toThrow(/--port must be a port number/);
     expect(() => readSettings(["--port", "70000"], {})).toThrow(/--port must be a port number/);
-  });
-});
-
-describe("the embedded demo", () => {
-  it("seeds parked, completed, paused and failed runs", async () => {
-    const engine = await startDemoEngine();
-    try {
-      const { runs } = await engine.list();
-      const byStatus = (status: string) => runs.filter((r) => r.status === status).map((r) => r.id);
-      expect(byStatus("parked")).toEqual(["order-1001", "order-1002", "order-1003"]);
-      expect(byStatus("completed").sort()).toEqual(["order-1004", "restock-oak-shelf"]);
-      expect(byStatus("paused")).toEqual(["order-1005"]);
-      expect(byStatus("failed")).toEqual(["restock-discontinued-lamp"]);
-    } finally {
-      await engine.close();
-    }
   });
 });
