@@ -203,7 +203,11 @@ function startProcess(cwd, command, args, env, ready) {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let seen = "";
-    const timer = setTimeout(() => reject(new Error(`${command} never said "${ready}":\n${seen}`)), 30_000);
+    const timer = setTimeout(() => {
+      // Not left running: it would keep this script from exiting.
+      child.kill("SIGKILL");
+      reject(new Error(`${command} never said "${ready}":\n${seen}`));
+    }, 30_000);
     const onData = (chunk) => {
       seen += chunk;
       const match = typeof ready === "string" ? (seen.includes(ready) ? [ready] : null) : ready.exec(seen);
@@ -214,7 +218,10 @@ function startProcess(cwd, command, args, env, ready) {
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    child.on("exit", (code) => reject(new Error(`${command} exited with ${code} before it was ready:\n${seen}`)));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code} before it was ready:\n${seen}`));
+    });
   });
 }
 
@@ -294,7 +301,7 @@ async function project(kind, tarballs) {
     join(dir, "node_modules", ".bin", "parkway"),
     ["worker", "--workflows", "dist/workflows.js", "--redis", REDIS_URL, "--namespace", namespace],
     {},
-    `on ${namespace}`,
+    `on namespace ${namespace}`,
   );
   try {
     await sh(dir, "node", ["dist/main.js", "redis"], { ...env, RUN_ID: "via-cli" });
