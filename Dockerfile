@@ -29,7 +29,7 @@ COPY --from=build /out ./
 # --omit=optional too: it leaves out the test runner that @parkway/core names as an optional peer (for its
 # testing entry point) and native accelerators that have pure JavaScript fallbacks.
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts \
-      --workspace apps/worker --workspace apps/demo --workspace apps/dashboard --workspace packages/cli \
+      --workspace apps/worker --workspace apps/demo --workspace packages/dashboard --workspace packages/cli \
  && npm cache clean --force
 USER node
 CMD ["node", "apps/worker/dist/main.js", "--workflows", "apps/demo/dist/order.js"]

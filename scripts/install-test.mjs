@@ -6,7 +6,8 @@
  *
  *   - compiles a strict TypeScript app (module nodenext) with a workflow that forks, delays and waits for
  *     a signal, and runs it on the memory engine;
- *   - runs it on Redis against a worker started from the installed `parkway` bin;
+ *   - runs it on Redis against a worker started from the installed `parkway` bin, and serves that run
+ *     from the installed `parkway-dashboard` bin (its API lists it and draws its tree; its page loads);
  *   - require()s and import()s every public entry, and checks that one error class is recognised
  *     across the two module systems;
  *   - bundles a worker with esbuild, moves the bundle away from node_modules, and runs the app against it.
@@ -25,8 +26,10 @@ import { dropNamespace } from "@parkway/redis";
 import { Redis } from "ioredis";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const PACKAGES = ["core", "redis", "bullmq", "worker", "cli"];
-const ENTRIES = ["@parkway/core", "@parkway/redis", "@parkway/bullmq", "@parkway/worker", "@parkway/cli"];
+const PACKAGES = ["core", "redis", "bullmq", "worker", "cli", "dashboard"];
+const ENTRIES = ["@parkway/core", "@parkway/redis", "@parkway/bullmq", "@parkway/worker", "@parkway/cli", "@parkway/dashboard"];
+/** Files a tarball needs beyond LICENSE, package.json and dist/cjs/package.json. */
+const NEEDED = { "@parkway/dashboard": ["dist/web/index.html", "dist/server/main.js"] };
 /** ESM only, like the vitest it drives. */
 const IMPORT_ONLY = ["@parkway/core/testing"];
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -62,7 +65,7 @@ async function pack() {
       `  ${t.filename.padEnd(28)} ${kib(t.size).padStart(10)} packed, ${kib(t.unpackedSize).padStart(10)} unpacked, ${t.entryCount} files`,
     );
     const paths = t.files.map((f) => f.path);
-    for (const needed of ["LICENSE", "package.json", "dist/cjs/package.json"]) {
+    for (const needed of ["LICENSE", "package.json", "dist/cjs/package.json", ...(NEEDED[t.name] ?? [])]) {
       if (!paths.includes(needed)) throw new Error(`${t.filename} lacks ${needed}`);
     }
     if (paths.some((p) => p.startsWith("src/") || p.startsWith("test/"))) throw new Error(`${t.filename} ships sources or tests`);
@@ -192,24 +195,33 @@ const importOnly = ${JSON.stringify(IMPORT_ONLY)};
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
-/** Starts `command` and resolves once its stderr says `ready`. */
+/**
+ * Starts `command` and resolves once its output (stdout or stderr) matches `ready`, a string or a RegExp,
+ * with the process and the match.
+ */
 function startProcess(cwd, command, args, env, ready) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "pipe"] });
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let seen = "";
-    // A process that never gets ready is killed: left running, it would keep this script (and CI) waiting.
     const timer = setTimeout(() => {
+      // Not left running: it would keep this script from exiting.
       child.kill("SIGKILL");
       reject(new Error(`${command} never said "${ready}":\n${seen}`));
     }, 30_000);
-    child.stderr.on("data", (chunk) => {
+    const onData = (chunk) => {
       seen += chunk;
-      if (seen.includes(ready)) {
+      const match = typeof ready === "string" ? (seen.includes(ready) ? [ready] : null) : ready.exec(seen);
+      if (match) {
         clearTimeout(timer);
-        resolve(child);
+        resolve({ child, match });
       }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code} before it was ready:\n${seen}`));
     });
-    child.on("exit", (code) => reject(new Error(`${command} exited with ${code} before it was ready:\n${seen}`)));
   });
 }
 
@@ -217,7 +229,41 @@ async function stopProcess(child) {
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
   child.kill("SIGTERM");
   const code = await exited;
-  if (code !== 0) throw new Error(`worker exited with ${code} on SIGTERM`);
+  if (code !== 0) throw new Error(`${child.spawnfile} exited with ${code} on SIGTERM`);
+}
+
+/** GETs `path` of the dashboard at `url`: the response, its body read as text. */
+async function get(url, path) {
+  const response = await fetch(`${url}${path}`);
+  const body = await response.text();
+  if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${body}`);
+  return body;
+}
+
+/** The installed `parkway-dashboard` on the namespace: the run is listed and drawn, the page and its script load. */
+async function checkDashboard(dir, namespace, runId) {
+  const { child, match } = await startProcess(
+    dir,
+    join(dir, "node_modules", ".bin", "parkway-dashboard"),
+    ["--redis", REDIS_URL, "--namespace", namespace, "--workflows", "dist/workflows.js", "--port", "0"],
+    {},
+    /parkway-dashboard \d+: (http:\/\/127\.0\.0\.1:\d+) on Redis/,
+  );
+  try {
+    const url = match[1];
+    const runs = JSON.parse(await get(url, "/api/runs")).runs.map((r) => `${r.id} ${r.status}`);
+    if (!runs.includes(`${runId} completed`)) throw new Error(`the runs list lacks ${runId}, completed: ${runs.join(", ")}`);
+    const run = JSON.parse(await get(url, `/api/runs/${runId}`));
+    if (run.definition !== "loaded" || !run.tree?.some((node) => node.key === "ship")) {
+      throw new Error(`run ${runId} is not drawn from --workflows: ${JSON.stringify(run).slice(0, 300)}`);
+    }
+    const page = await get(url, "/");
+    const script = /<script type="module"[^>]* src="(\/assets\/[^"]+\.js)"/.exec(page);
+    if (!script) throw new Error(`the index page has no script:\n${page}`);
+    await get(url, script[1]);
+  } finally {
+    await stopProcess(child);
+  }
 }
 
 async function project(kind, tarballs) {
@@ -250,7 +296,7 @@ async function project(kind, tarballs) {
   const namespace = `install-${kind}-${process.pid}-${Date.now().toString(36)}`;
   namespaces.push(namespace);
   const env = { REDIS_URL, PARKWAY_NAMESPACE: namespace };
-  const cli = await startProcess(
+  const { child: cli } = await startProcess(
     dir,
     join(dir, "node_modules", ".bin", "parkway"),
     ["worker", "--workflows", "dist/workflows.js", "--redis", REDIS_URL, "--namespace", namespace],
@@ -263,6 +309,9 @@ async function project(kind, tarballs) {
     await stopProcess(cli);
   }
   step(`fork, delay and signal on Redis, advanced by the installed \`parkway worker\` (namespace ${namespace})`);
+
+  await checkDashboard(dir, namespace, "via-cli");
+  step("the installed `parkway-dashboard` lists the run, draws its tree from --workflows and serves its page");
 
   // The bundle runs from a directory with no node_modules anywhere above it that could help.
   const format = kind === "module" ? "esm" : "cjs";
@@ -285,7 +334,7 @@ async function project(kind, tarballs) {
     ...banner,
   ]);
   const bundleKiB = (statSync(bundle).size / 1024).toFixed(0);
-  const bundled = await startProcess(bundleDir, "node", [bundle], env, "bundled worker: consuming");
+  const { child: bundled } = await startProcess(bundleDir, "node", [bundle], env, "bundled worker: consuming");
   try {
     await sh(dir, "node", ["dist/main.js", "redis"], { ...env, RUN_ID: "via-bundle" });
   } finally {

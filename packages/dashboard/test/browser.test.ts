@@ -1,18 +1,18 @@
 /**
- * The dashboard end to end: a real Redis, a real worker process running the
- * demo's order workflow, the real dashboard process, and headless Chromium
+ * The dashboard end to end: a real Redis, a real worker process running an
+ * order workflow, the real dashboard process, and headless Chromium
  * (Debian's package, or the one an npm package ships: see chromium.ts; driven by playwright-core; no browser download).
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ParkwayClient } from "@parkway/bullmq";
-import { orderWorkflow } from "@parkway/demo/order";
 import { Redis } from "ioredis";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiError } from "../src/shared/api.js";
 import { chromiumForTests } from "./chromium.js";
+import { orderWorkflow } from "./fixtures/order.mjs";
 import { eventually, REDIS_URL, startDashboardProcess, startWorker, stop, testSpace } from "./helpers.js";
 
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));

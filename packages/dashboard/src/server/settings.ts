@@ -8,9 +8,9 @@ import { ValidationError } from "@parkway/core";
 
 /** What the dashboard process runs with. */
 export interface DashboardSettings {
-  /** Redis URL; null runs the embedded demo engine. */
+  /** Redis URL; null when none was given (`runDashboard` then needs a client of its own). */
   readonly redis: string | null;
-  /** Module exporting workflow definitions, to draw runs as trees: an absolute path (see `userDirectory`). */
+  /** Module exporting workflow definitions, to draw runs as trees: an absolute path, a relative one resolved from the working directory. */
   readonly workflowsModule: string | null;
   readonly namespace: string;
   /** The namespace's partition count (1 to 128). */
@@ -24,10 +24,9 @@ export interface DashboardSettings {
 }
 
 /** The `--help` text. */
-export const USAGE = `usage: parkway-dashboard [--redis <url>] [--workflows <module>] [--namespace <ns>] [--partitions <n>] [--host <addr>] [--port <n>]
+export const USAGE = `usage: parkway-dashboard --redis <url> [--workflows <module>] [--namespace <ns>] [--partitions <n>] [--host <addr>] [--port <n>]
 
-  --redis       Redis URL, or a Redis Cluster's nodes as comma-separated URLs (env REDIS_URL);
-                without one, an embedded demo engine with a few runs
+  --redis       Redis URL, or a Redis Cluster's nodes as comma-separated URLs (env REDIS_URL; required)
   --workflows   module exporting your built workflows, so runs are drawn as trees (env PARKWAY_WORKFLOWS)
   --namespace   key namespace on Redis (env PARKWAY_NAMESPACE, default parkway)
   --partitions  the namespace's partition count, 1 to 128 (env PARKWAY_PARTITIONS, default 1)
@@ -36,6 +35,11 @@ export const USAGE = `usage: parkway-dashboard [--redis <url>] [--workflows <mod
 
   PARKWAY_DASHBOARD_TOKEN        when set, signal, cancel, pause and resume need this token
   PARKWAY_DASHBOARD_READ_TOKEN   when set, reading runs (lists, runs, live streams) needs this token or the one above`;
+
+/** True when the arguments ask for the usage (which is then printed, and the process exits 0). */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes("--help") || argv.includes("-h");
+}
 
 /** Reads flags, then the environment. @throws ValidationError naming the bad flag (or holding the usage for --help) */
 export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): DashboardSettings {
@@ -48,7 +52,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): D
       partitions: { type: "string" },
       host: { type: "string" },
       port: { type: "string" },
-      help: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
@@ -66,7 +70,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): D
   const workflows = values.workflows ?? env.PARKWAY_WORKFLOWS;
   return {
     redis: values.redis ?? (env.REDIS_URL || null),
-    workflowsModule: workflows ? resolve(userDirectory(env), workflows) : null,
+    workflowsModule: workflows ? resolve(workflows) : null,
     namespace: values.namespace ?? env.PARKWAY_NAMESPACE ?? "parkway",
     partitions,
     host,
@@ -74,13 +78,4 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): D
     token: env.PARKWAY_DASHBOARD_TOKEN || null,
     readToken: env.PARKWAY_DASHBOARD_READ_TOKEN || null,
   };
-}
-
-/**
- * The directory a relative `--workflows` path names a file in: the one the user ran the command from. Run by
- * its package's npm script (`npm run dashboard` in this repository), the process starts in the package's own
- * directory and npm passes the user's as INIT_CWD; run any other way, that is the working directory.
- */
-function userDirectory(env: NodeJS.ProcessEnv): string {
-  return env.npm_package_name === "@parkway/dashboard" && env.INIT_CWD ? env.INIT_CWD : process.cwd();
 }

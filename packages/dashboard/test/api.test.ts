@@ -11,7 +11,6 @@ import {
   type EmbeddedEngine,
   type MemoryStore,
 } from "@parkway/core";
-import { orderWorkflow } from "@parkway/demo/order";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, type Dashboard } from "../src/server/app.js";
 import { LOOPBACK_HOSTS } from "../src/server/guard.js";
@@ -25,6 +24,7 @@ import {
   type RunDetail,
   type RunsPage,
 } from "../src/shared/api.js";
+import { orderWorkflow } from "./fixtures/order.mjs";
 import { eventually, readEvents } from "./helpers.js";
 
 const TOKEN = "s3cret-token";

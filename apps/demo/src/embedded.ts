@@ -1,6 +1,6 @@
 /**
- * The dashboard's embedded demo: with no Redis given, the dashboard runs the
- * demo's order workflow (and a restock workflow with a route and a loop) on an
+ * The dashboard's embedded demo: with no Redis given, `npm run dashboard` runs
+ * the order workflow (and a restock workflow with a route and a loop) on an
  * in-memory engine and seeds a few runs, so a new user sees parked, completed,
  * failed and paused runs, and can approve an order, at once.
  */
@@ -15,7 +15,7 @@ import {
   type RunStatus,
   type Workflow,
 } from "@parkway/core";
-import { orderWorkflow, type Order } from "@parkway/demo/order";
+import { orderWorkflow, type Order } from "./order.js";
 
 interface Restock {
   readonly sku: string;
@@ -48,12 +48,12 @@ export const demoWorkflows: readonly Workflow<never, unknown>[] = [orderWorkflow
 const order = (n: number, items: readonly string[], amountCents: number): Order => ({ id: String(n), items, amountCents });
 
 /**
- * Starts the embedded engine with the demo workflows (plus `extra`) and seeds
- * runs: three orders parked on "approved", one approved and completed, one
- * paused, a completed restock and a failed one.
+ * Starts the embedded engine with the demo workflows and seeds runs: three
+ * orders parked on "approved", one approved and completed, one paused, a
+ * completed restock and a failed one.
  */
-export async function startDemoEngine(extra: readonly Workflow<never, unknown>[] = []): Promise<EmbeddedEngine<MemoryStore>> {
-  const engine = createMemoryEngine({ workflows: [...demoWorkflows, ...extra] });
+export async function startDemoEngine(): Promise<EmbeddedEngine<MemoryStore>> {
+  const engine = createMemoryEngine({ workflows: demoWorkflows });
   try {
     await seed(engine);
   } catch (error) {

@@ -1,10 +1,10 @@
 import { ParkwayClient } from "@parkway/bullmq";
 import type { DurableClient } from "@parkway/core";
-import { orderWorkflow } from "@parkway/demo/order";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, type Dashboard, type DashboardOptions } from "../src/server/app.js";
 import { paths, type ApiError, type DashboardMeta, type RunDetail, type RunsPage } from "../src/shared/api.js";
+import { orderWorkflow } from "./fixtures/order.mjs";
 import { readEvents, REDIS_URL, testSpace } from "./helpers.js";
 
 /** More runs than the old count cap of 1,000, so an exact count proves the counts come from the indexes. */

@@ -6,10 +6,10 @@ import type { Redis } from "ioredis";
 import { REDIS_URL } from "../../../test/redis-url.js";
 
 export { REDIS_URL };
-export const WORKER_MAIN = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
+export const WORKER_MAIN = fileURLToPath(new URL("./fixtures/worker.mjs", import.meta.url));
 export const DASHBOARD_MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
-/** The demo's order workflow, built: the worker runs it and the dashboard draws it. */
-export const ORDER_MODULE = fileURLToPath(new URL("../../demo/dist/order.js", import.meta.url));
+/** The tests' order workflow: the worker runs it and the dashboard draws it. */
+export const ORDER_MODULE = fileURLToPath(new URL("./fixtures/order.mjs", import.meta.url));
 
 /** Polls `probe` until it answers something other than undefined or false. */
 export async function eventually<T>(probe: () => Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
@@ -96,7 +96,7 @@ async function spawnUntil(
   return { child, match };
 }
 
-/** A worker process running the demo's order workflow in `namespace`. */
+/** A worker process running the order workflow in `namespace`. */
 export async function startWorker(namespace: string): Promise<ChildProcess> {
   const args = ["--workflows", ORDER_MODULE, "--redis", REDIS_URL, "--namespace", namespace, "--sweep", "300ms"];
   return (await spawnUntil(WORKER_MAIN, args, {}, /worker started/)).child;
