@@ -49,7 +49,8 @@ export async function runDashboard(settings: DashboardSettings, options: RunDash
   const loaded = settings.workflowsModule ? await loadWorkflows(settings.workflowsModule) : [];
   const workflows = [...(options.workflows ?? []), ...loaded];
   const embedded = options.client !== undefined;
-  const client = options.client ?? new ParkwayClient({ connection: settings.redis!, namespace: settings.namespace, partitions: settings.partitions });
+  const client =
+    options.client ?? new ParkwayClient({ connection: settings.redis!, namespace: settings.namespace, partitions: settings.partitions });
   const webRoot = builtFrontEnd();
   let dashboard: RunningDashboard;
   try {
