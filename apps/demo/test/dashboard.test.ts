@@ -55,7 +55,7 @@ describe("the embedded demo engine", () => {
   it("seeds parked, completed, paused and failed runs", async () => {
     const engine = await startDemoEngine();
     try {
-      const { runs } = await engine.list();
+      const { runs } = await engine.list({ order: "oldest" });
       const byStatus = (status: string) => runs.filter((r) => r.status === status).map((r) => r.id);
       expect(byStatus("parked")).toEqual(["order-1001", "order-1002", "order-1003"]);
       expect(byStatus("completed").sort()).toEqual(["order-1004", "restock-oak-shelf"]);

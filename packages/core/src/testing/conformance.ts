@@ -427,7 +427,8 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
             return "ok";
           },
           {
-            retry: { maxAttempts: 3, backoff: { initial: 40, factor: 1 } },
+            // Long enough that a loaded machine still sees the run parked between attempts on real time.
+            retry: { maxAttempts: 3, backoff: { initial: 500, factor: 1 } },
           },
         )
         .build();
@@ -435,12 +436,12 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
       await e.start(wf, null, { id: "retry" });
       const view = await parked(e, "retry");
       expect(view.waitingFor).toEqual([expect.objectContaining({ kind: "timer", key: "flaky", reason: "retry" })]);
-      await h.advance(50);
+      await h.advance(510);
       await until(e, "retry", (v) => attempts.length === 2 && v.status === "parked", "parked after attempt 2");
       // The second park waits its own backoff: attempt 3 has not run yet.
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(attempts).toEqual([1, 2]);
-      await h.advance(50);
+      await h.advance(510);
       const done = await finished(e, "retry");
       expect(done.output).toBe("ok");
       expect(attempts).toEqual([1, 2, 3]);
