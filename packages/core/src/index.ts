@@ -90,7 +90,7 @@ export type {
   WaitRequest,
   WriteResult,
 } from "./store/types.js";
-export { FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
+export { FINISHED_STATUSES, RUN_STATUSES, START_WAIT_KEY } from "./store/types.js";
 export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
 export { compareForList, DEFAULT_LIST_ORDER, isPastCursor, LIST_ORDERS, matchesListQuery } from "./store/list-order.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";

@@ -1,6 +1,6 @@
 --[[
-  Creates a run unless its id exists: status "pending", version 1, due now.
-  Never starts a second run for one id.
+  Creates a run unless its id exists: status "pending", version 1, due now; or, with a delayed
+  start still ahead, "parked" on its "#start" timer. Never starts a second run for one id.
 
   Input:
     KEYS[1] run header          (hash)
@@ -17,6 +17,8 @@
     ARGV[4] workflow hash
     ARGV[5] input (encoded bytes)
     ARGV[6] the signal names the definition waits for (JSON array), kept in header field "signals"
+    ARGV[7] delayed start: "" (none), "at" or "delay"
+    ARGV[8] with "at", the start time (ms since the epoch); with "delay", ms from the store's now
 
   Output:
     { 0, created (1 or 0), headerFields, attemptsFields }
@@ -25,24 +27,14 @@
 ]]
 -- @include "now"
 -- @include "header"
+-- @include "waits"
+-- @include "create"
 
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
 if redis.call("EXISTS", ctx.headerKey) == 1 then
   local reply = headerReply(ctx)
   return { 0, 0, reply[1], reply[2] }
 end
-
-local now = num(nowMs())
-redis.call("HSET", ctx.headerKey,
-  "id", ctx.id, "workflow", ARGV[3], "hash", ARGV[4], "status", "pending", "version", "1",
-  "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
-  "lastCommit", "", "signals", ARGV[6])
-redis.call("HSET", KEYS[3], "input", ARGV[5])
-redis.call("ZADD", KEYS[4], now, ctx.id)
-redis.call("ZADD", KEYS[5], now, ctx.id)
-redis.call("ZADD", KEYS[6], now, ctx.id)
-redis.call("ZADD", KEYS[7], now, ctx.id)
--- The workflow-and-status index is derived, as writeHeader derives it when the status changes.
-redis.call("ZADD", ctx.prefix .. "wfstatus:pending:" .. ARGV[3], now, ctx.id)
+createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7] or "", startValue = ARGV[8] })
 local reply = headerReply(ctx)
 return { 0, 1, reply[1], reply[2] }

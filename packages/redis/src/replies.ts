@@ -97,6 +97,8 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
     dueAt: int("dueAt", true),
     createdAt: int("createdAt") as number,
     updatedAt: int("updatedAt") as number,
+    // Absent on runs stored before delayed starts existed, "" on runs that started at once.
+    ...(map.has("startAt") && str("startAt") !== "" ? { startAt: int("startAt") as number } : {}),
   };
 }
 
@@ -108,7 +110,7 @@ function parseWaits(id: string, value: unknown): Wait[] {
     if (
       kind === "timer" &&
       typeof key === "string" &&
-      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout") &&
+      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout" || o.reason === "start") &&
       typeof o.until === "number"
     ) {
       return { kind, key, reason: o.reason, until: o.until };

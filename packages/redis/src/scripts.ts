@@ -41,6 +41,7 @@ export const SCRIPTS = {
   finishRun: loadScript("finishRun-3.lua"),
   blockRun: loadScript("blockRun-2.lua"),
   signalRun: loadScript("signalRun-4.lua"),
+  signalWithStart: loadScript("signalWithStart-4.lua"),
   cancelRun: loadScript("cancelRun-2.lua"),
   pauseRun: loadScript("pauseRun-2.lua"),
   resumeRun: loadScript("resumeRun-2.lua"),

@@ -180,12 +180,35 @@ export class RedisStore implements Store {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     const k = this.layoutOf(run.id);
     const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
-    const signals = JSON.stringify(run.signals ?? null);
-    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input, signals], {
-      id: run.id,
-      what: "start",
-    });
+    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, ...newRunArgs(run)], { id: run.id, what: "start" });
     return { created: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
+  }
+
+  /** @inheritdoc */
+  async signalWithStart(
+    run: NewRun,
+    name: string,
+    payload: Uint8Array,
+    deliveryId?: string,
+  ): Promise<{ readonly created: boolean; readonly header: RunHeader; readonly signal: SignalResult | null }> {
+    this.checkSize(run.input, `input of run "${run.id}"`, run.id);
+    this.checkSize(payload, `signal "${name}" to run "${run.id}"`, run.id);
+    const k = this.layoutOf(run.id);
+    const keys = [k.header(run.id), k.attempts(run.id), k.signals(run.id, name), k.deliveries(run.id)];
+    const args = [k.prefix, ...newRunArgs(run), name, payload, deliveryId ?? "", DELIVERY_IDS_KEPT_MS];
+    const reply = await this.run(SCRIPTS.signalWithStart, keys, args, { id: run.id, what: `signal "${name}" with start` });
+    const header = parseHeader(run.id, reply[2], reply[3]);
+    if (reply[4] === null || reply[4] === undefined) return { created: false, header, signal: null };
+    const delivered = asArray(reply[4]);
+    return {
+      created: reply[1] === 1,
+      header,
+      signal: {
+        delivered: text(delivered[1]) === "woke" ? "woke" : "buffered",
+        dueAt: nullableNumber(delivered[2]),
+        version: Number(delivered[3]),
+      },
+    };
   }
 
   /** @inheritdoc */
@@ -542,6 +565,13 @@ export class RedisStore implements Store {
 /** A store on Redis; see {@link RedisStoreOptions}. */
 export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
+}
+
+/** The arguments after the prefix that startRun and signalWithStart take to create a run. */
+function newRunArgs(run: NewRun): ScriptArg[] {
+  const signals = JSON.stringify(run.signals ?? null);
+  const start = run.notBefore === undefined ? ["", 0] : "at" in run.notBefore ? ["at", run.notBefore.at] : ["delay", run.notBefore.delayMs];
+  return [run.id, run.workflow, run.hash, run.input, signals, ...start];
 }
 
 function stopped(reply: readonly unknown[]): Stopped {

@@ -11,6 +11,7 @@ import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
 import {
   FINISHED_STATUSES,
+  START_WAIT_KEY,
   type AcquireResult,
   type CancelListener,
   type CommitResult,
@@ -76,22 +77,44 @@ export class MemoryStore implements Store {
   async start(run: NewRun): Promise<{ created: boolean; header: RunHeader }> {
     const existing = this.runs.get(run.id);
     if (existing) return { created: false, header: existing.header };
+    return { created: true, header: this.create(run).header };
+  }
+
+  async signalWithStart(
+    run: NewRun,
+    name: string,
+    payload: Uint8Array,
+    deliveryId?: string,
+  ): Promise<{ created: boolean; header: RunHeader; signal: SignalResult | null }> {
+    const existing = this.runs.get(run.id);
+    if (existing && existing.header.workflow !== run.workflow) return { created: false, header: existing.header, signal: null };
+    const r = existing ?? this.create(run);
+    const signal = this.deliver(r, name, payload, deliveryId);
+    return { created: existing === undefined, header: r.header, signal };
+  }
+
+  /** A new run: pending and due now, or parked on its `#start` timer until a start time still ahead. */
+  private create(run: NewRun): Record_ {
     const now = this.clock.now();
+    const notBefore = run.notBefore;
+    const at = notBefore === undefined ? null : "at" in notBefore ? notBefore.at : now + notBefore.delayMs;
+    const delayed = at !== null && at > now;
     const header: RunHeader = {
       id: run.id,
       workflow: run.workflow,
       hash: run.hash,
-      status: "pending",
+      status: delayed ? "parked" : "pending",
       version: 1,
-      waits: [],
+      waits: delayed ? [{ kind: "timer", key: START_WAIT_KEY, reason: "start", until: at }] : [],
       attempts: {},
       error: null,
       requested: null,
-      dueAt: now,
+      dueAt: delayed ? at : now,
       createdAt: now,
       updatedAt: now,
+      ...(delayed ? { startAt: at } : {}),
     };
-    this.runs.set(run.id, {
+    const r: Record_ = {
       header,
       input: run.input,
       outputs: new Map(),
@@ -100,8 +123,9 @@ export class MemoryStore implements Store {
       lastCommit: null,
       deliveries: new Map(),
       signalNames: run.signals === undefined ? null : [...run.signals],
-    });
-    return { created: true, header };
+    };
+    this.runs.set(run.id, r);
+    return r;
   }
 
   async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
@@ -238,7 +262,10 @@ export class MemoryStore implements Store {
   }
 
   async signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult> {
-    const r = this.record(id);
+    return this.deliver(this.record(id), name, payload, deliveryId);
+  }
+
+  private deliver(r: Record_, name: string, payload: Uint8Array, deliveryId: string | undefined): SignalResult {
     const before = deliveryId === undefined ? undefined : r.deliveries.get(deliveryId);
     if (before) return { delivered: before, dueAt: r.header.dueAt, version: r.header.version };
     this.assertLive(r, `signal "${name}"`);
@@ -287,7 +314,9 @@ export class MemoryStore implements Store {
     }
     if (r.header.status !== "paused") return { status: r.header.status, version: r.header.version, immediate: true };
     const status = r.header.waits.length > 0 ? "parked" : "pending";
-    this.write(r, { status, dueAt: this.clock.now() });
+    // A run paused before its delayed start still waits for it.
+    const start = r.header.waits.find((w) => w.kind === "timer" && w.reason === "start");
+    this.write(r, { status, dueAt: Math.max(this.clock.now(), start?.kind === "timer" ? start.until : 0) });
     return { status, version: r.header.version, immediate: true };
   }
 

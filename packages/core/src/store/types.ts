@@ -19,10 +19,14 @@ export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "parked
 export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 
 /**
- * Why a timer waits: a delay step, a retry's backoff, or the run's own deadline
- * (`flow(name, { timeout })`, under the key `#timeout`).
+ * Why a timer waits: a delay step, a retry's backoff, the run's own deadline
+ * (`flow(name, { timeout })`, under the key `#timeout`), or a delayed start
+ * (`start(..., { startAt })`, under the key `#start`: the run is parked before its first step).
  */
-export type TimerReason = "delay" | "retry" | "timeout";
+export type TimerReason = "delay" | "retry" | "timeout" | "start";
+
+/** The key of the wait of a run parked until its delayed start. Never a commit key: step ids cannot contain `#`. */
+export const START_WAIT_KEY = "#start";
 
 /** What a parked run waits for. Deadlines are absolute store times, fixed the first time the step parked. */
 export type Wait =
@@ -63,6 +67,11 @@ export interface RunHeader {
   readonly dueAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * When a run started with `startAt` or `delay` was due to begin (store time), even after it
+   * began: its workflow's `timeout` counts from here. Absent for a run that started at once.
+   */
+  readonly startAt?: number;
 }
 
 /** A run as loaded to be advanced or inspected. */
@@ -88,6 +97,11 @@ export interface NewRun {
    * definition can still refuse a name the run never waits for (see {@link Store.signalTarget}).
    */
   readonly signals?: readonly string[];
+  /**
+   * A delayed start: the run is created parked on a `#start` timer until `at` (store time, ms
+   * since the epoch) or until `delayMs` from the store's now. A time not in the future starts it at once.
+   */
+  readonly notBefore?: { readonly at: number } | { readonly delayMs: number };
 }
 
 /** What a sender checks a signal against before buffering it, read in one round trip. */
@@ -195,8 +209,25 @@ export type FinishListener = (id: string, status: RunStatus) => void;
  * Operations on an id the store lacks throw `UnknownInstanceError`.
  */
 export interface Store {
-  /** Creates the run (status `pending`, due now) unless the id exists. Never starts a second run. */
+  /**
+   * Creates the run (status `pending`, due now; or `parked` on its `#start` timer with
+   * `notBefore`) unless the id exists. Never starts a second run.
+   */
   start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }>;
+
+  /**
+   * Starts the run unless it exists, then buffers the signal for it, in one atomic step: two
+   * callers racing on one id make one run, and each call buffers its signal once (a `deliveryId`
+   * seen before buffers nothing, as in {@link signal}). A run that exists and is finished takes
+   * no signal (`RunFinishedError`, nothing created or buffered). A run of another workflow under
+   * that id takes none either: `signal` is null and nothing is buffered.
+   */
+  signalWithStart(
+    run: NewRun,
+    name: string,
+    payload: Uint8Array,
+    deliveryId?: string,
+  ): Promise<{ readonly created: boolean; readonly header: RunHeader; readonly signal: SignalResult | null }>;
 
   /**
    * Hands a run to a worker: `pending`, `parked` with something due (a timer

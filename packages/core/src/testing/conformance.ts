@@ -14,6 +14,7 @@ import { isParkwayError, LoopLimitError, MapLimitError, RunTimeoutError } from "
 import { codecDifference, codecRefusals, codecRoundTrips } from "./codec-cases.js";
 import { listCases } from "./list-cases.js";
 import { signalCases } from "./signal-cases.js";
+import { startCases } from "./start-cases.js";
 import { statusWaits, type EngineHarness } from "./harness.js";
 import { nodeKindNestings, nodeKindPairs } from "./node-kinds.js";
 
@@ -629,6 +630,8 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     describe("typed handles and signal definitions", () => signalCases(() => h));
 
     describe("finding runs", () => listCases(() => h));
+
+    describe("delayed start and signal-with-start", () => startCases(() => h));
 
     describe("the payload contract (docs/codec.md): a step gets the same value whether the run parked or not", () => {
       // What the step after "make" was handed, by run id; "make" returns round-trip case n.
