@@ -49,6 +49,10 @@ export const SCRIPTS = {
   listRuns: loadScript("listRuns-1.lua"),
   dueRuns: loadScript("dueRuns-1.lua"),
   namespaceMeta: loadScript("namespaceMeta-2.lua"),
+  putSchedule: loadScript("putSchedule-3.lua"),
+  getSchedule: loadScript("getSchedule-1.lua"),
+  listSchedules: loadScript("listSchedules-1.lua"),
+  deleteSchedule: loadScript("deleteSchedule-3.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

@@ -35,6 +35,7 @@ import { parkwayMetrics } from "../metrics.js";
 import { checkOptions, optionNames } from "../options.js";
 import type { WorkflowRegistry } from "./registry.js";
 import { notBeforeOf, type DelayedStartOptions } from "./start-at.js";
+import { Schedules } from "./schedules.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
 export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep";
@@ -62,6 +63,8 @@ export interface Waker {
   wake(id: string, wake: Wake): Promise<void>;
   /** The run ended or was cancelled: pending wake-ups for it may be dropped. */
   forget?(id: string): Promise<void>;
+  /** A schedule was written: one whose due time moved may need looking at sooner than planned. */
+  schedulesChanged?(): void;
   close?(): Promise<void>;
 }
 
@@ -168,12 +171,24 @@ export class DurableClient {
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   private closed = false;
 
+  /** Cron schedules that start runs of this client's store. */
+  readonly schedules: Schedules;
+
   constructor(private readonly options: ClientOptions) {
     this.store = options.store;
     this.waker = options.waker;
     this.clock = options.clock ?? realClock;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.logger = resolveLogger(options.logger, "client");
+    const workflows = options.workflows;
+    this.schedules = new Schedules({
+      store: this.store,
+      clock: this.clock,
+      maxPayloadBytes: this.maxPayloadBytes,
+      workflows,
+      tick: { store: this.store, ...(workflows ? { workflows } : {}), wake: (id, wake) => this.hint(id, wake) },
+      changed: () => this.waker.schedulesChanged?.(),
+    });
   }
 
   /**

@@ -6,7 +6,15 @@
  */
 import type { Clock } from "../clock.js";
 import { realClock } from "../clock.js";
-import { RunFinishedError, StaleVersionError, UnknownInstanceError, type SerializedError } from "../errors.js";
+import {
+  RunFinishedError,
+  ScheduleExistsError,
+  StaleVersionError,
+  UnknownInstanceError,
+  UnknownScheduleError,
+  type SerializedError,
+} from "../errors.js";
+import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
 import {
@@ -55,10 +63,14 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** The data of a memory store, for copying one (a simulated crash and restart). */
 export interface MemoryStoreData {
   readonly records: ReadonlyMap<string, unknown>;
+  readonly schedules?: ReadonlyMap<string, unknown>;
 }
+
+type ScheduleRecord = Omit<StoredSchedule, "now">;
 
 export class MemoryStore implements Store {
   private readonly runs: Map<string, Record_>;
+  private readonly schedules: Map<string, ScheduleRecord>;
   private readonly listeners = new Set<FinishListener>();
   private readonly cancelListeners = new Set<CancelListener>();
 
@@ -67,11 +79,12 @@ export class MemoryStore implements Store {
     data?: MemoryStoreData,
   ) {
     this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map<string, Record_>();
+    this.schedules = data?.schedules ? (structuredClone(data.schedules) as Map<string, ScheduleRecord>) : new Map();
   }
 
   /** A deep copy of everything stored, to build a second store from (as after a process restart). */
   snapshot(): MemoryStoreData {
-    return { records: structuredClone(this.runs) };
+    return { records: structuredClone(this.runs), schedules: structuredClone(this.schedules) };
   }
 
   async start(run: NewRun): Promise<{ created: boolean; header: RunHeader }> {
@@ -366,6 +379,61 @@ export class MemoryStore implements Store {
       .map((h) => h.id);
     const next = scheduled.find((h) => h.dueAt > now);
     return { ids, nextDueAt: next ? next.dueAt : null, now: now + graceMs };
+  }
+
+  async putSchedule(write: ScheduleWrite): Promise<{ version: number; dueAt: number | null; now: number }> {
+    const before = this.schedules.get(write.id);
+    if (write.version === 0 && before) throw new ScheduleExistsError(`schedule "${write.id}" exists`, { scheduleId: write.id });
+    if (write.version !== 0 && !before) throw new UnknownScheduleError(`no schedule with id "${write.id}"`, { scheduleId: write.id });
+    if (before && before.version !== write.version) {
+      throw new StaleVersionError(`schedule "${write.id}" is at version ${before.version}, not ${write.version}`, {
+        scheduleId: write.id,
+        expected: write.version,
+        actual: before.version,
+      });
+    }
+    const now = this.clock.now();
+    const dueAt = "leaseMs" in write.due ? now + write.due.leaseMs : write.due.at;
+    const version = write.version + 1;
+    this.schedules.set(write.id, {
+      id: write.id,
+      version,
+      state: structuredClone(write.state),
+      input: write.input ?? before!.input,
+      dueAt,
+      createdAt: before?.createdAt ?? now,
+      updatedAt: now,
+    });
+    return { version, dueAt, now };
+  }
+
+  async getSchedule(id: string): Promise<StoredSchedule | null> {
+    const s = this.schedules.get(id);
+    return s ? { ...s, state: structuredClone(s.state), now: this.clock.now() } : null;
+  }
+
+  async listSchedules(query: { readonly limit: number; readonly cursor?: string }): Promise<SchedulePage> {
+    const after = query.cursor;
+    const ids = [...this.schedules.keys()].filter((id) => after === undefined || id > after).sort();
+    const page = ids.slice(0, query.limit);
+    const schedules = (await Promise.all(page.map((id) => this.getSchedule(id)))).filter((s) => s !== null);
+    return { schedules, cursor: ids.length > query.limit ? page[page.length - 1]! : null };
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return this.schedules.delete(id);
+  }
+
+  async dueSchedules(limit: number): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {
+    const now = this.clock.now();
+    const scheduled = [...this.schedules.values()]
+      .filter((s): s is ScheduleRecord & { dueAt: number } => s.dueAt !== null)
+      .sort((a, b) => a.dueAt - b.dueAt);
+    const ids = scheduled
+      .filter((s) => s.dueAt <= now)
+      .slice(0, limit)
+      .map((s) => s.id);
+    return { ids, nextDueAt: scheduled.find((s) => s.dueAt > now)?.dueAt ?? null, now };
   }
 
   async onFinish(listener: FinishListener): Promise<() => Promise<void>> {

@@ -8,6 +8,7 @@
  * bytes. All times are the store's own clock (`TIME` on Redis), never a worker's.
  */
 import type { SerializedError } from "../errors.js";
+import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 
 /** Where a run stands. */
 export type RunStatus = "pending" | "running" | "parked" | "paused" | "completed" | "failed" | "cancelled";
@@ -347,6 +348,21 @@ export interface Store {
     limit: number,
     graceMs?: number,
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
+  /**
+   * Writes a schedule: creates it (`write.version` 0; `ScheduleExistsError` when the id exists) or
+   * replaces it when `write.version` is the stored one (`StaleVersionError` otherwise,
+   * `UnknownScheduleError` when it is gone), and places it in the schedules' due index.
+   */
+  putSchedule(write: ScheduleWrite): Promise<{ readonly version: number; readonly dueAt: number | null; readonly now: number }>;
+  /** The schedule, or null. */
+  getSchedule(id: string): Promise<StoredSchedule | null>;
+  /** Schedules in id order, a page at a time (`cursor`: the last id of the previous page). */
+  listSchedules(query: { readonly limit: number; readonly cursor?: string }): Promise<SchedulePage>;
+  /** Removes the schedule; false when there was none. Runs it started are not touched. */
+  deleteSchedule(id: string): Promise<boolean>;
+  /** Ids of schedules due by the store's now, earliest first, with the next due time after that. */
+  dueSchedules(limit: number): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
+
   /** Tells `listener` of every run that finishes, from any process sharing the store. */
   onFinish(listener: FinishListener): Promise<() => Promise<void>>;
   /**
