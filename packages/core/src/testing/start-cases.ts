@@ -118,4 +118,22 @@ export function startCases(harness: () => EngineHarness): void {
     await finished(e, "sws-done");
     await expect(e.signalWithStart(wf, null, { id: "sws-done" }, "go", "again")).rejects.toMatchObject({ code: "RUN_FINISHED" });
   });
+
+  it("bad delayed-start options are a ValidationError naming them, and nothing is stored", async () => {
+    const wf = flow<number>("bad-start")
+      .then("inc", (n) => n + 1)
+      .build();
+    const e = await engine([wf]);
+    const refused = async (options: object, match: RegExp) => {
+      await expect(e.start(wf, 1, { id: "bad", ...options } as never)).rejects.toMatchObject({ code: "VALIDATION", message: match });
+      await expect(e.signalWithStart(wf, 1, { id: "bad", ...options } as never, "x")).rejects.toMatchObject({ code: "VALIDATION" });
+      await expect(e.status("bad")).rejects.toMatchObject({ code: "UNKNOWN_INSTANCE" });
+    };
+    await refused({ startAt: "tomorrow" }, /startAt must be a valid Date/);
+    await refused({ startAt: new Date(Number.NaN) }, /startAt must be a valid Date/);
+    await refused({ startAt: new Date(), delay: "1m" }, /startAt or delay, not both/);
+    await refused({ delay: "soon" }, /delay/);
+    await refused({ delay: -5 }, /delay/);
+    await refused({ startDelay: "1m" }, /unknown option "startDelay"/);
+  });
 }
