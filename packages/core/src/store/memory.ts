@@ -79,7 +79,7 @@ export class MemoryStore implements Store {
     data?: MemoryStoreData,
   ) {
     this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map<string, Record_>();
-    this.schedules = data?.schedules ? (structuredClone(data.schedules) as Map<string, ScheduleRecord>) : new Map();
+    this.schedules = data?.schedules ? (structuredClone(data.schedules) as Map<string, ScheduleRecord>) : new Map<string, ScheduleRecord>();
   }
 
   /** A deep copy of everything stored, to build a second store from (as after a process restart). */

@@ -125,8 +125,8 @@ export function startCases(harness: () => EngineHarness): void {
       .build();
     const e = await engine([wf]);
     const refused = async (options: object, match: RegExp) => {
-      await expect(e.start(wf, 1, { id: "bad", ...options } as never)).rejects.toMatchObject({ code: "VALIDATION", message: match });
-      await expect(e.signalWithStart(wf, 1, { id: "bad", ...options } as never, "x")).rejects.toMatchObject({ code: "VALIDATION" });
+      await expect(e.start(wf, 1, { id: "bad", ...options })).rejects.toMatchObject({ code: "VALIDATION", message: match });
+      await expect(e.signalWithStart(wf, 1, { id: "bad", ...options }, "x")).rejects.toMatchObject({ code: "VALIDATION" });
       await expect(e.status("bad")).rejects.toMatchObject({ code: "UNKNOWN_INSTANCE" });
     };
     await refused({ startAt: "tomorrow" }, /startAt must be a valid Date/);
