@@ -10,6 +10,8 @@
     KEYS[5] status index of "pending" (sorted set, score createdAt)
     KEYS[6] workflow index      (sorted set, score createdAt)
     KEYS[7] index of all runs   (sorted set, score createdAt)
+    (createRun in includes/create.lua writes KEYS[3] and the indexes under names derived from ARGV[1],
+    as signalWithStart-4.lua needs it to; these are the same keys, declared for the slot)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
