@@ -7,6 +7,7 @@
 import {
   advanceRun,
   checkOptions,
+  fireSchedule,
   checkpointOptions,
   parkwayMetrics,
   MetricNames,
@@ -22,6 +23,7 @@ import {
   type DurableRunnerOptions,
   type Duration,
   type Logger,
+  type Wake,
   type Workflow,
 } from "@parkway/core";
 import { type Context, type ObservableGauge, type ObservableResult, ROOT_CONTEXT } from "@opentelemetry/api";
@@ -91,6 +93,7 @@ export class WorkflowWorker {
   private readonly graceMs: number;
   private readonly leaseMs: number;
   private readonly inFlight: RunsInFlight;
+  private readonly registry: WorkflowRegistry;
   private unlisten: (() => Promise<void>) | null = null;
   /** One BullMQ worker per partition's queue, while started. */
   private workers: Worker<WakeJobData>[] = [];
@@ -120,9 +123,10 @@ export class WorkflowWorker {
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
     let checkpoint: ReturnType<typeof checkpointOptions>;
+    this.registry = new WorkflowRegistry(options.workflows);
     try {
       checkpoint = checkpointOptions(
-        { store: this.store, workflows: new WorkflowRegistry(options.workflows), clock: realClock },
+        { store: this.store, workflows: this.registry, clock: realClock },
         { ...options, concurrency: stepConcurrency },
       );
     } catch (error) {
@@ -281,8 +285,27 @@ export class WorkflowWorker {
     return this.sweeping;
   }
 
+  /**
+   * Starts the runs of the partition's due schedule ticks. Every worker does, at each sweep: the
+   * tick protocol (mark, start, settle) lets exactly one of them start each tick.
+   */
+  private async fireSchedules(partition: number): Promise<void> {
+    try {
+      const { ids } = await this.store.dueSchedulesIn(partition, 100);
+      const tick = {
+        store: this.store,
+        workflows: this.registry,
+        wake: (id: string, wake: Wake) => this.waker.wake(id, { ...wake, trace: ROOT_CONTEXT }),
+      };
+      for (const id of ids) await fireSchedule(tick, id).catch((error: unknown) => this.report(error, `schedule "${id}"`));
+    } catch (error) {
+      this.report(error, "schedules");
+    }
+  }
+
   /** Sweeps one partition's due index, with the backlog of that partition's queue as extra grace. */
   private async sweepPartition(partition: number): Promise<void> {
+    await this.fireSchedules(partition);
     try {
       const backlogMs = await this.backlogMs(this.waker.queues[partition]!);
       if (backlogMs === null) return; // the queue moved under us: look again next sweep

@@ -13,7 +13,7 @@ export enum ExitCode {
   Error = 1,
   /** Bad arguments: an unknown command or option, invalid JSON, a bad duration or limit. */
   BadArguments = 2,
-  /** No such run (`UNKNOWN_INSTANCE`) or workflow (`UNKNOWN_WORKFLOW`). */
+  /** No such run (`UNKNOWN_INSTANCE`), schedule (`UNKNOWN_SCHEDULE`) or workflow (`UNKNOWN_WORKFLOW`). */
   NotFound = 3,
   /** `result`: the run failed or was cancelled. */
   RunFailed = 4,
@@ -23,6 +23,8 @@ export enum ExitCode {
   Timeout = 6,
   /** `signal`: the run can never wait for that signal name from where it stands, e.g. a misspelled name (`UNEXPECTED_SIGNAL`). */
   UnexpectedSignal = 7,
+  /** `schedules create`: a schedule with that id exists (`SCHEDULE_EXISTS`); change it with `schedules update`. */
+  ScheduleExists = 8,
 }
 
 /** The exit code table as `--help` shows it. */
@@ -30,11 +32,12 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  other error (Redis unreachable, a corrupted run, ...)
   2  bad arguments (unknown option, invalid JSON in --input or --payload, bad --timeout or --limit, ...)
-  3  not found: no run with that id, or no workflow with that name
+  3  not found: no run or schedule with that id, or no workflow with that name
   4  the run failed or was cancelled (result)
   5  the run already finished: it cannot be signalled, cancelled, paused or resumed
   6  the run did not finish within --timeout (result); it goes on
-  7  the run never waits for that signal from where it stands, e.g. a misspelled name (signal); nothing was sent`;
+  7  the run never waits for that signal from where it stands, e.g. a misspelled name (signal); nothing was sent
+  8  a schedule with that id exists (schedules create); nothing was changed`;
 
 /** An error the CLI raises itself, with the exit code it means. */
 export class CliError extends Error {
@@ -53,6 +56,8 @@ const BY_CODE: Readonly<Record<string, ExitCode>> = {
   PAYLOAD_TOO_LARGE: ExitCode.BadArguments,
   UNKNOWN_INSTANCE: ExitCode.NotFound,
   UNKNOWN_WORKFLOW: ExitCode.NotFound,
+  UNKNOWN_SCHEDULE: ExitCode.NotFound,
+  SCHEDULE_EXISTS: ExitCode.ScheduleExists,
   RUN_FAILED: ExitCode.RunFailed,
   CANCELLED: ExitCode.RunFailed,
   RUN_FINISHED: ExitCode.RunFinished,

@@ -18,6 +18,14 @@ import {
   type StartOptions,
 } from "./commands/runs.js";
 import { workerCommand, type WorkerOptions } from "./commands/worker.js";
+import {
+  scheduleCreateCommand,
+  scheduleListCommand,
+  scheduleUpdateCommand,
+  scheduleVerbCommand,
+  type ScheduleCommandOptions,
+  type ScheduleVerb,
+} from "./commands/schedules.js";
 import { errorCodeOf, EXIT_CODES_HELP, ExitCode, exitCodeOf } from "./exit-codes.js";
 import { Output, type Streams } from "./output.js";
 import type { GlobalOptions } from "./session.js";
@@ -73,6 +81,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<Outcom
     list: handle((ctx, options: ListOptions) => listCommand(ctx, options)),
     control: (verb) => handle((ctx, id: string) => controlCommand(ctx, verb, id)),
     worker: handle((ctx, options: WorkerOptions) => workerCommand(ctx, options)),
+    scheduleCreate: handle((ctx, id: string, name: string, options: ScheduleCommandOptions) =>
+      scheduleCreateCommand(ctx, id, name, options),
+    ),
+    scheduleUpdate: handle((ctx, id: string, options: ScheduleCommandOptions) => scheduleUpdateCommand(ctx, id, options)),
+    scheduleList: handle((ctx, options: { limit?: number; cursor?: string }) => scheduleListCommand(ctx, options)),
+    scheduleVerb: (verb) => handle((ctx, id: string) => scheduleVerbCommand(ctx, verb, id)),
   });
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -104,6 +118,10 @@ interface Actions {
   readonly list: Action;
   readonly control: (verb: ControlVerb) => Action;
   readonly worker: Action;
+  readonly scheduleCreate: Action;
+  readonly scheduleUpdate: Action;
+  readonly scheduleList: Action;
+  readonly scheduleVerb: (verb: ScheduleVerb) => Action;
 }
 
 /** Declares every command, option and help text. */
@@ -214,6 +232,41 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     )
     .action(actions.worker);
 
-  for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
+  const schedules = program.command("schedules").description("manage cron schedules: each tick starts one run, <schedule id>@<tick time>");
+  const scheduleId = () => schedules.createArgument("<id>", "the schedule's id").argParser(parseId);
+  const scheduleOptions = (command: Command, create: boolean) =>
+    command
+      .option("--cron <expression>", `cron expression, 5 fields or 6 with seconds first${create ? " (required)" : ""}`)
+      .option("--timezone <zone>", "IANA time zone the expression is read in (default UTC)")
+      .option("--input <json>", `input of every run it starts, as JSON${create ? " (required)" : ""}`, parseJson)
+      .addOption(new Option("--overlap <policy>", "while the previous run is live (default skip)").choices(["skip", "bufferOne", "allow"]))
+      .addOption(new Option("--catchup <policy>", "ticks missed while no worker ran (default none)").choices(["none", "latest"]));
+  scheduleOptions(
+    schedules.command("create").description("create a schedule").addArgument(scheduleId()).argument("<workflow>", "the workflow's name"),
+    true,
+  )
+    .addOption(workflowsOption("module exporting your workflows (required)"))
+    .action(actions.scheduleCreate);
+  scheduleOptions(schedules.command("update").description("change a schedule's options").addArgument(scheduleId()), false)
+    .addOption(workflowsOption("module exporting your workflows: checks a new input against the workflow's schema"))
+    .action(actions.scheduleUpdate);
+  schedules
+    .command("list")
+    .description("list schedules in id order, a page at a time")
+    .option("--limit <n>", "schedules per page, 1 to 10000 (default 100)", parseLimit)
+    .option("--cursor <cursor>", "the page after the one that printed this cursor")
+    .action(actions.scheduleList);
+  const verbs: [ScheduleVerb, string][] = [
+    ["get", "show a schedule: its next tick and last run"],
+    ["pause", "stop starting runs at ticks (trigger still works)"],
+    ["resume", "start runs at ticks again, from the next one"],
+    ["trigger", "start a run of the schedule now, whatever its overlap policy"],
+    ["delete", "remove a schedule (its runs go on)"],
+  ];
+  for (const [verb, description] of verbs) {
+    schedules.command(verb).description(description).addArgument(scheduleId()).action(actions.scheduleVerb(verb));
+  }
+
+  for (const command of [...program.commands, ...schedules.commands]) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
   return program;
 }

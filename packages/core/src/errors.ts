@@ -59,6 +59,14 @@ export class UnknownWorkflowError extends ParkwayError {
 export class UnknownInstanceError extends ParkwayError {
   static override readonly code = "UNKNOWN_INSTANCE";
 }
+/** An operation named a schedule id the store does not hold. */
+export class UnknownScheduleError extends ParkwayError {
+  static override readonly code = "UNKNOWN_SCHEDULE";
+}
+/** `schedules.create` named a schedule id that exists (change it with `schedules.update`). */
+export class ScheduleExistsError extends ParkwayError {
+  static override readonly code = "SCHEDULE_EXISTS";
+}
 /** A snapshot was started with a workflow definition (hash) this process does not have. */
 export class DefinitionMismatchError extends ParkwayError {
   static override readonly code = "DEFINITION_MISMATCH";

@@ -104,7 +104,11 @@ export type {
   WaitRequest,
   WriteResult,
 } from "./store/types.js";
-export { FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
+export { FINISHED_STATUSES, RUN_STATUSES, START_WAIT_KEY } from "./store/types.js";
+export * from "./store/schedule-types.js";
+export { Schedules, assertScheduleId, type ScheduleOptions, type ScheduleUpdate, type ScheduleView } from "./engine/schedules.js";
+export { fireSchedule, tickRunId, tickAfter, type TickContext } from "./engine/schedule-ticks.js";
+export type { DelayedStartOptions } from "./engine/start-at.js";
 export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
 export { compareForList, DEFAULT_LIST_ORDER, isPastCursor, LIST_ORDERS, matchesListQuery } from "./store/list-order.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
@@ -127,6 +131,7 @@ export {
   type ProgressView,
   type RunView,
   type StartOptions,
+  type SignalWithStartOptions,
   type SendSignalOptions,
   type StepView,
   type Wake,

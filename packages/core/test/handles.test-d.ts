@@ -114,3 +114,28 @@ describe("sending a signal", () => {
     await run.signal("approved", 42);
   });
 });
+
+describe("signalWithStart, delayed starts and schedules", () => {
+  it("types the input by the workflow, the payload by the signal, and the handle by the output", async () => {
+    const handle = await client.signalWithStart(order, { id: "o", total: 1 }, { id: "o-1", delay: "1m" }, approved, { by: "ana" });
+    expectTypeOf(handle).toEqualTypeOf<RunHandle<{ shippedBy: string }>>();
+    // @ts-expect-error the payload must be an Approval
+    await client.signalWithStart(order, { id: "o", total: 1 }, { id: "o-1" }, approved, { by: 1 });
+    // @ts-expect-error the input must be an Order
+    await client.signalWithStart(order, { id: 1 }, { id: "o-1" }, approved, { by: "ana" });
+    // @ts-expect-error the id is required
+    await client.signalWithStart(order, { id: "o", total: 1 }, {}, approved, { by: "ana" });
+    await client.start(order, { id: "o", total: 1 }, { startAt: new Date() });
+    // @ts-expect-error startAt is a Date
+    await client.start(order, { id: "o", total: 1 }, { startAt: "tomorrow" });
+  });
+
+  it("checks a schedule's input against the workflow's", async () => {
+    await client.schedules.create("nightly", order, { cron: "0 3 * * *", input: { id: "o", total: 1 }, overlap: "bufferOne" });
+    // @ts-expect-error the input must be an Order
+    await client.schedules.create("nightly", order, { cron: "0 3 * * *", input: { id: 1 } });
+    // @ts-expect-error an overlap policy that does not exist
+    await client.schedules.create("nightly", order, { cron: "0 3 * * *", input: { id: "o", total: 1 }, overlap: "queue" });
+    expectTypeOf(await client.schedules.trigger("nightly")).toEqualTypeOf<string>();
+  });
+});

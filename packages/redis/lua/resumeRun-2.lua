@@ -1,5 +1,5 @@
 --[[
-  Resumes a paused run: it becomes due now, "parked" when it still has waits
+  Resumes a paused run: it becomes due now (at its start time when that is still ahead), "parked" when it still has waits
   (the worker re-checks them) or "pending" otherwise. On a running run it
   withdraws a pause request; on any other run it does nothing.
 
@@ -33,5 +33,10 @@ if h.status ~= "paused" then return { 0, h.status, 1, tonumber(h.version) } end
 local waits, werr = decodeWaits(h)
 if werr then return werr end
 local status = #waits > 0 and "parked" or "pending"
-writeHeader(ctx, h, { status = status, dueAt = num(ctx.now) })
+-- A run paused before its delayed start still waits for it (as MemoryStore.resume).
+local dueAt = ctx.now
+for _, w in ipairs(waits) do
+  if w.kind == "timer" and w.reason == "start" and w["until"] > dueAt then dueAt = w["until"] end
+end
+writeHeader(ctx, h, { status = status, dueAt = num(dueAt) })
 return { 0, status, 1, tonumber(h.version) }

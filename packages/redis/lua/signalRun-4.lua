@@ -32,34 +32,11 @@
 -- @include "now"
 -- @include "header"
 -- @include "waits"
+-- @include "deliver"
 
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = requireRun(ctx)
 if err then return err end
-local deliveryId = ARGV[5]
-if deliveryId ~= "" then
-  local before = redis.call("HGET", KEYS[4], deliveryId)
-  if before then return { 0, before, tonumber(h.dueAt) or false, tonumber(h.version), 1 } end
-end
-local finished = liveError(h)
-if finished then return finished end
-local waits, werr = decodeWaits(h)
-if werr then return werr end
-
-local function remember(outcome)
-  if deliveryId == "" then return end
-  redis.call("HSET", KEYS[4], deliveryId, outcome)
-  redis.call("PEXPIRE", KEYS[4], ARGV[6])
-end
-
-redis.call("RPUSH", KEYS[2], ARGV[4])
--- Derived from the prefix, as writeHeader derives it to drop the buffers when the run finishes.
-redis.call("SADD", ctx.prefix .. "signames:" .. ctx.id, ARGV[3])
-if h.status ~= "parked" or not waitsForSignal(waits, ARGV[3]) then
-  remember("buffered")
-  return { 0, "buffered", tonumber(h.dueAt) or false, tonumber(h.version), 0 }
-end
-ctx.now = nowMs()
-local version = writeHeader(ctx, h, { dueAt = num(ctx.now) })
-remember("woke")
-return { 0, "woke", ctx.now, version, 0 }
+return deliverSignal(ctx, h, {
+  name = ARGV[3], payload = ARGV[4], deliveryId = ARGV[5], keepMs = ARGV[6], bufferKey = KEYS[2], deliveriesKey = KEYS[4],
+})

@@ -57,6 +57,12 @@ export interface KeyLayout {
   readonly finished: string;
   /** Pub/sub channel: the id of every running run a cancel is asked of. */
   readonly cancels: string;
+  /** Schedule: hash of state (JSON), input, version, dueAt, createdAt, updatedAt. In the partition of the schedule's id. */
+  schedule(id: string): string;
+  /** Schedules of the partition: sorted set, score 0, by id. */
+  readonly schedules: string;
+  /** Schedules that next need a worker (a tick, a lapsed mark): sorted set scored by dueAt. */
+  readonly scheduleDue: string;
 }
 
 /** The hash tag of partition `partition` of `partitions`, without braces: `ns`, or `ns:p` when there are several. */
@@ -106,5 +112,9 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     due: `${prefix}due`,
     finished: `${prefix}finished`,
     cancels: `${prefix}cancels`,
+    // listSchedules-1.lua derives the schedule key from the prefix in the same way.
+    schedule: (id) => `${prefix}sched:${id}`,
+    schedules: `${prefix}schedules`,
+    scheduleDue: `${prefix}sched-due`,
   };
 }

@@ -105,6 +105,8 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
     dueAt: int("dueAt", true),
     createdAt: int("createdAt") as number,
     updatedAt: int("updatedAt") as number,
+    // Absent on runs stored before delayed starts existed, "" on runs that started at once.
+    ...(map.has("startAt") && str("startAt") !== "" ? { startAt: int("startAt") as number } : {}),
   };
 }
 
@@ -114,7 +116,7 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
  * object per wait as headers written by earlier versions hold them.
  */
 /** The timer reasons by the letter the compact form stores (`includes/waits.lua` writes the same letters). */
-const TIMER_REASONS: Readonly<Record<string, TimerReason>> = { d: "delay", r: "retry", o: "timeout", l: "slot" };
+const TIMER_REASONS: Readonly<Record<string, TimerReason>> = { d: "delay", r: "retry", o: "timeout", b: "start", l: "slot" };
 
 function parseWaits(id: string, value: unknown): Wait[] {
   if (!Array.isArray(value)) throw corrupted(id, "waits", "is not a list");
@@ -134,7 +136,7 @@ function parseWaits(id: string, value: unknown): Wait[] {
     if (
       kind === "timer" &&
       typeof key === "string" &&
-      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout" || o.reason === "slot") &&
+      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout" || o.reason === "start" || o.reason === "slot") &&
       typeof o.until === "number"
     ) {
       return { kind, key, reason: o.reason, until: o.until };

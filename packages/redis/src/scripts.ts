@@ -42,6 +42,7 @@ export const SCRIPTS = {
   finishRun: loadScript("finishRun-3.lua"),
   blockRun: loadScript("blockRun-2.lua"),
   signalRun: loadScript("signalRun-4.lua"),
+  signalWithStart: loadScript("signalWithStart-4.lua"),
   cancelRun: loadScript("cancelRun-2.lua"),
   pauseRun: loadScript("pauseRun-2.lua"),
   resumeRun: loadScript("resumeRun-2.lua"),
@@ -53,6 +54,10 @@ export const SCRIPTS = {
   releaseSlot: loadScript("releaseSlot-3.lua"),
   renewSlot: loadScript("renewSlot-1.lua"),
   wakeSlotWaiter: loadScript("wakeSlotWaiter-2.lua"),
+  putSchedule: loadScript("putSchedule-3.lua"),
+  getSchedule: loadScript("getSchedule-1.lua"),
+  listSchedules: loadScript("listSchedules-1.lua"),
+  deleteSchedule: loadScript("deleteSchedule-3.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

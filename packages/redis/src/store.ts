@@ -22,6 +22,13 @@ import {
   compareForList,
   PayloadTooLargeError,
   RUN_STATUSES,
+  ScheduleExistsError,
+  StaleVersionError,
+  UnknownScheduleError,
+  type SchedulePage,
+  type ScheduleState,
+  type ScheduleWrite,
+  type StoredSchedule,
   ClosedError,
   checkOptions,
   optionNames,
@@ -56,7 +63,7 @@ import { closeConnection, openConnection, type ConnectionOptions, type RedisConn
 import { ConnectionWatch } from "./connection-errors.js";
 import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
 import { keyLayout, partitionOf, type KeyLayout } from "./keys.js";
-import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
+import { asArray, bytes, fields, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { RedisFlowControl } from "./flow-control.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
@@ -185,12 +192,35 @@ export class RedisStore implements Store {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     const k = this.layoutOf(run.id);
     const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
-    const signals = JSON.stringify(run.signals ?? null);
-    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input, signals], {
-      id: run.id,
-      what: "start",
-    });
+    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, ...newRunArgs(run)], { id: run.id, what: "start" });
     return { created: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
+  }
+
+  /** @inheritdoc */
+  async signalWithStart(
+    run: NewRun,
+    name: string,
+    payload: Uint8Array,
+    deliveryId?: string,
+  ): Promise<{ readonly created: boolean; readonly header: RunHeader; readonly signal: SignalResult | null }> {
+    this.checkSize(run.input, `input of run "${run.id}"`, run.id);
+    this.checkSize(payload, `signal "${name}" to run "${run.id}"`, run.id);
+    const k = this.layoutOf(run.id);
+    const keys = [k.header(run.id), k.attempts(run.id), k.signals(run.id, name), k.deliveries(run.id)];
+    const args = [k.prefix, ...newRunArgs(run), name, payload, deliveryId ?? "", DELIVERY_IDS_KEPT_MS];
+    const reply = await this.run(SCRIPTS.signalWithStart, keys, args, { id: run.id, what: `signal "${name}" with start` });
+    const header = parseHeader(run.id, reply[2], reply[3]);
+    if (reply[4] === null || reply[4] === undefined) return { created: false, header, signal: null };
+    const delivered = asArray(reply[4]);
+    return {
+      created: reply[1] === 1,
+      header,
+      signal: {
+        delivered: text(delivered[1]) === "woke" ? "woke" : "buffered",
+        dueAt: nullableNumber(delivered[2]),
+        version: Number(delivered[3]),
+      },
+    };
   }
 
   /** @inheritdoc */
@@ -538,6 +568,102 @@ export class RedisStore implements Store {
     return this.cancels.add(listener);
   }
 
+  /** @inheritdoc */
+  async putSchedule(write: ScheduleWrite): Promise<{ readonly version: number; readonly dueAt: number | null; readonly now: number }> {
+    if (write.input !== null) this.checkSize(write.input, `input of schedule "${write.id}"`, write.id);
+    const k = this.layoutOf(write.id);
+    const due = "leaseMs" in write.due ? ["lease", write.due.leaseMs] : ["at", write.due.at ?? ""];
+    const args = [write.id, write.version, JSON.stringify(write.state), write.input === null ? "0" : "1", write.input ?? "", ...due];
+    const reply = await this.scheduleScript(SCRIPTS.putSchedule, [k.schedule(write.id), k.scheduleDue, k.schedules], args, write);
+    return { version: Number(reply[1]), dueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
+  }
+
+  /** @inheritdoc */
+  async getSchedule(id: string): Promise<StoredSchedule | null> {
+    const reply = await this.scheduleScript(SCRIPTS.getSchedule, [this.layoutOf(id).schedule(id)], [], { id, version: 0 });
+    return parseSchedule(id, reply[1], Number(reply[2]));
+  }
+
+  /**
+   * @inheritdoc
+   * Each partition answers a page after the cursor; the pages are merged in id order, so the
+   * last id of a page is where every partition's next page starts.
+   */
+  async listSchedules(query: { readonly limit: number; readonly cursor?: string }): Promise<SchedulePage> {
+    const pages = await Promise.all(
+      this.layouts.map(async (k) => {
+        const reply = await this.scheduleScript(SCRIPTS.listSchedules, [k.schedules], [k.prefix, query.cursor ?? "", query.limit], {
+          id: "",
+          version: 0,
+        });
+        const now = Number(reply[2]);
+        const schedules = reply.slice(3).map((entry) => {
+          const [id, fields] = asArray(entry);
+          return parseSchedule(text(id), fields, now);
+        });
+        return { more: reply[1] === 1, schedules: schedules.filter((s) => s !== null) };
+      }),
+    );
+    const merged = pages.flatMap((p) => p.schedules).sort((a, b) => Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
+    const schedules = merged.slice(0, query.limit);
+    const more = merged.length > query.limit || pages.some((p) => p.more);
+    return { schedules, cursor: more && schedules.length > 0 ? schedules[schedules.length - 1]!.id : null };
+  }
+
+  /** @inheritdoc */
+  async deleteSchedule(id: string): Promise<boolean> {
+    const k = this.layoutOf(id);
+    const reply = await this.scheduleScript(SCRIPTS.deleteSchedule, [k.schedule(id), k.scheduleDue, k.schedules], [id], { id, version: 0 });
+    return reply[1] === 1;
+  }
+
+  /** @inheritdoc */
+  async dueSchedules(limit: number): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
+    const all = await Promise.all(this.layouts.map((_, p) => this.dueSchedulesIn(p, limit)));
+    const next = all.flatMap((one) => (one.nextDueAt === null ? [] : [one.nextDueAt]));
+    return {
+      ids: all.flatMap((one) => one.ids).slice(0, limit),
+      nextDueAt: next.length === 0 ? null : Math.min(...next),
+      now: Math.max(...all.map((one) => one.now)),
+    };
+  }
+
+  /** {@link dueSchedules} of one partition: what a worker's sweeper reads, partition by partition. */
+  async dueSchedulesIn(
+    partition: number,
+    limit: number,
+  ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
+    const k = this.layouts[partition];
+    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const reply = await this.run(SCRIPTS.dueRuns, [k.scheduleDue], [limit, 0], { id: "", what: "read due schedules" });
+    return { ids: asArray(reply[1]).map(text), nextDueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
+  }
+
+  /** Runs a schedule script, turning its error replies into the schedule errors. */
+  private async scheduleScript(
+    script: Script,
+    keys: readonly string[],
+    args: readonly ScriptArg[],
+    call: { readonly id: string; readonly version: number },
+  ): Promise<unknown[]> {
+    if (this.closed) throw closedError();
+    await (this.policyChecked ??= checkEvictionPolicy(this.redis, this.onWarning));
+    await this.checkPartitions();
+    const reply = asArray(await runScript(this.redis, script, keys, args));
+    const code = Number(reply[0]);
+    const context = { scheduleId: call.id };
+    if (code === -1) throw new UnknownScheduleError(`no schedule with id "${call.id}"`, context);
+    if (code === -5) throw new ScheduleExistsError(`schedule "${call.id}" exists`, context);
+    if (code === -2) {
+      throw new StaleVersionError(`schedule "${call.id}" is at version ${Number(reply[1])}, not ${call.version}`, {
+        ...context,
+        expected: call.version,
+        actual: Number(reply[1]),
+      });
+    }
+    return reply;
+  }
+
   /** Quits the subscribers and, when the store opened it, the connection. A shared connection stays open. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -581,6 +707,13 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
   return new RedisStore(options);
 }
 
+/** The arguments after the prefix that startRun and signalWithStart take to create a run. */
+function newRunArgs(run: NewRun): ScriptArg[] {
+  const signals = JSON.stringify(run.signals ?? null);
+  const start = run.notBefore === undefined ? ["", 0] : "at" in run.notBefore ? ["at", run.notBefore.at] : ["delay", run.notBefore.delayMs];
+  return [run.id, run.workflow, run.hash, run.input, signals, ...start];
+}
+
 function stopped(reply: readonly unknown[]): Stopped {
   return { ok: false, stopped: text(reply[1]) as Stopped["stopped"], version: Number(reply[2]) };
 }
@@ -618,6 +751,36 @@ function parseSignalNames(id: string, raw: string | null): readonly string[] | n
     });
   }
   return names;
+}
+
+/** A schedule's hash (HGETALL pairs) as a {@link StoredSchedule}; null when empty (no such schedule). */
+function parseSchedule(id: string, reply: unknown, now: number): StoredSchedule | null {
+  const map = fields(reply);
+  if (map.size === 0) return null;
+  const field = (name: string) => {
+    const value = map.get(name);
+    if (value === undefined)
+      throw new CodecError(`the stored schedule "${id}" is corrupted: field "${name}" is missing`, { scheduleId: id });
+    return value;
+  };
+  let state: ScheduleState;
+  try {
+    state = JSON.parse(field("state").toString("utf8")) as ScheduleState;
+  } catch (error) {
+    if (error instanceof CodecError) throw error;
+    throw new CodecError(`the stored schedule "${id}" is corrupted: field "state" is not valid JSON`, { scheduleId: id });
+  }
+  const due = field("dueAt").toString("utf8");
+  return {
+    id,
+    version: Number(field("version").toString("utf8")),
+    state,
+    input: new Uint8Array(field("input")),
+    dueAt: due === "" ? null : Number(due),
+    createdAt: Number(field("createdAt").toString("utf8")),
+    updatedAt: Number(field("updatedAt").toString("utf8")),
+    now,
+  };
 }
 
 function nullableNumber(reply: unknown): number | null {

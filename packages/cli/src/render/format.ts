@@ -60,7 +60,7 @@ export function duration(ms: number): string {
 export function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
     if (wait.reason === "slot") return `waits for a slot of "${wait.slot ?? "?"}", looks again at ${timeAt(wait.until, now)}`;
-    const what = wait.reason === "delay" ? "wakes" : wait.reason === "retry" ? "retries" : "times out";
+    const what = { delay: "wakes", retry: "retries", timeout: "times out", start: "starts" }[wait.reason];
     return `${what} at ${timeAt(wait.until, now)}`;
   }
   const timeout = wait.timeoutAt === null ? "no timeout" : `times out at ${timeAt(wait.timeoutAt, now)}`;

@@ -35,6 +35,8 @@ import { resolveLogger, type Logger } from "../logger.js";
 import { parkwayMetrics } from "../metrics.js";
 import { checkOptions, optionNames } from "../options.js";
 import type { WorkflowRegistry } from "./registry.js";
+import { notBeforeOf, type DelayedStartOptions } from "./start-at.js";
+import { Schedules } from "./schedules.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
 export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot";
@@ -62,6 +64,8 @@ export interface Waker {
   wake(id: string, wake: Wake): Promise<void>;
   /** The run ended or was cancelled: pending wake-ups for it may be dropped. */
   forget?(id: string): Promise<void>;
+  /** A schedule was written: one whose due time moved may need looking at sooner than planned. */
+  schedulesChanged?(): void;
   close?(): Promise<void>;
 }
 
@@ -73,9 +77,15 @@ export interface SendSignalOptions {
   readonly deliveryId?: string;
 }
 
-export interface StartOptions {
+export interface StartOptions extends DelayedStartOptions {
   /** The instance id; generated when absent. Starting an id that exists returns that run. */
   readonly id?: string;
+}
+
+/** What `signalWithStart` takes: the id is required (it names the run to signal), the rest as `start`, and a delivery id. */
+export interface SignalWithStartOptions extends DelayedStartOptions, SendSignalOptions {
+  /** The instance id of the run to signal, started when it does not exist. */
+  readonly id: string;
 }
 
 export { RunHandle };
@@ -145,7 +155,8 @@ export interface ClientOptions {
   readonly logger?: Logger;
 }
 
-const START_OPTIONS = optionNames<StartOptions>({ id: true });
+const START_OPTIONS = optionNames<StartOptions>({ id: true, startAt: true, delay: true });
+const SIGNAL_WITH_START_OPTIONS = optionNames<SignalWithStartOptions>({ id: true, startAt: true, delay: true, deliveryId: true });
 const SIGNAL_OPTIONS = optionNames<SendSignalOptions>({ deliveryId: true });
 
 /** Longest wait between two reads of a run in `result()`, whatever the notifications say. */
@@ -176,12 +187,24 @@ export class DurableClient {
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   private closed = false;
 
+  /** Cron schedules that start runs of this client's store. */
+  readonly schedules: Schedules;
+
   constructor(private readonly options: ClientOptions) {
     this.store = options.store;
     this.waker = options.waker;
     this.clock = options.clock ?? realClock;
     this.maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.logger = resolveLogger(options.logger, "client");
+    const workflows = options.workflows;
+    this.schedules = new Schedules({
+      store: this.store,
+      clock: this.clock,
+      maxPayloadBytes: this.maxPayloadBytes,
+      workflows,
+      tick: { store: this.store, ...(workflows ? { workflows } : {}), wake: (id, wake) => this.hint(id, wake) },
+      changed: () => this.waker.schedulesChanged?.(),
+    });
   }
 
   /**
@@ -203,6 +226,7 @@ export class DurableClient {
   async start(workflow: Workflow | string, input: unknown, options: StartOptions = {}): Promise<RunHandle<unknown>> {
     this.assertOpen();
     checkOptions("start", options, START_OPTIONS);
+    const notBefore = notBeforeOf("start", options);
     const definition = typeof workflow === "string" ? this.registry().latest(workflow) : workflow;
     if (!isBuiltWorkflow(definition)) {
       throw new ValidationError("start() takes a workflow built by flow(...).build() or a registered workflow name");
@@ -225,10 +249,11 @@ export class DurableClient {
           context: { instanceId: id, workflow: definition.name },
         });
         const signals = signalNamesOf(definition.root);
-        const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes, signals });
+        const run = { id, workflow: definition.name, hash: definition.hash, input: bytes, signals, ...(notBefore ? { notBefore } : {}) };
+        const { created, header } = await this.store.start(run);
         if (created) {
           parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: definition.name });
-          await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
+          await this.hint(id, { reason: "start", version: header.version, dueAt: header.dueAt, now: header.createdAt, trace });
         } else if (header.workflow !== definition.name) {
           throw new ValidationError(`run "${id}" exists as a run of workflow "${header.workflow}", not of "${definition.name}"`, {
             instanceId: id,
@@ -315,14 +340,7 @@ export class DurableClient {
     if (ownSchema) payload = await validateWith(ownSchema, payload, { what, context: { instanceId: id, signal: name } });
     const target = await this.store.signalTarget(id, options.deliveryId);
     if (!target) throw new UnknownInstanceError(`no run with id "${id}"`, { instanceId: id });
-    // A finished run or a delivery seen before is the store's to answer (RunFinishedError, or the first answer).
-    if (target.delivered === null && !FINISHED_STATUSES.includes(target.status)) {
-      const definition = this.definitionFor(target, known);
-      await this.expectSignal(id, name, target, definition);
-      const schema = ownSchema ? undefined : definition?.signalSchemas?.get(name);
-      if (schema) payload = await validateWith(schema, payload, { what, context: { instanceId: id, signal: name } });
-    }
-    const bytes = encode(payload, { what, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
+    const bytes = await this.checkSignal(id, name, ownSchema, payload, target, known);
     const attributes = { [SpanAttributes.instanceId]: id, [SpanAttributes.signal]: name };
     await inSpan(
       `parkway.signal ${name}`,
@@ -335,6 +353,138 @@ export class DurableClient {
         return delivered.delivered;
       },
       (delivered) => delivered,
+    );
+  }
+
+  /**
+   * The payload of signal `name` to run `id`, checked and encoded: by the run's workflow schema for
+   * that name (unless the sender's own definition had one, `ownSchema`, already applied) and
+   * refused when the run can no longer wait for `name`. A finished run or a delivery seen before
+   * is the store's to answer (RunFinishedError, or the first answer), so neither is checked.
+   * `absent`: the run does not exist yet (signalWithStart), so it is checked from its first step.
+   */
+  private async checkSignal(
+    id: string,
+    name: string,
+    ownSchema: unknown,
+    payload: unknown,
+    target: SignalTarget,
+    known: Workflow | null,
+    absent = false,
+  ): Promise<Uint8Array> {
+    const what = `payload of signal "${name}"`;
+    if (target.delivered === null && !FINISHED_STATUSES.includes(target.status)) {
+      const definition = this.definitionFor(target, known);
+      await this.expectSignal(id, name, target, definition, absent);
+      const schema = ownSchema ? undefined : definition?.signalSchemas?.get(name);
+      if (schema) payload = await validateWith(schema, payload, { what, context: { instanceId: id, signal: name } });
+    }
+    return encode(payload, { what, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
+  }
+
+  /**
+   * Sends signal `signal` to run `options.id`, starting that run of `workflow` on `input` first
+   * when it does not exist: one atomic step in the store, so callers racing on one id make one
+   * run, and each call's signal is buffered once (its delivery id, as in `signal`). The signal
+   * passes the checks of `signal` (the payload's schema, a name the run can wait for: for a new
+   * run, from its first step); the input those of `start` (`startAt` and `delay` delay a new
+   * run, and are ignored for one that exists). Returns the run's handle (`created` says which).
+   *
+   * Failure semantics: as `start` and `signal`. A call that throws for a reason outside Parkway
+   * (a lost connection) may or may not have started the run and buffered the signal: call again
+   * with the same `deliveryId`, and the run is started at most once and the signal buffered once.
+   * @throws ValidationError (a bad option, input or payload), UnexpectedSignalError, RunFinishedError
+   * (the run exists and is finished: nothing buffered), CodecError, PayloadTooLargeError
+   */
+  async signalWithStart<In, Out, P>(
+    workflow: Workflow<In, Out>,
+    input: NoInfer<In>,
+    options: SignalWithStartOptions,
+    signal: SignalDefinition<P, unknown>,
+    payload: P,
+  ): Promise<RunHandle<Out>>;
+  async signalWithStart<In, Out>(
+    workflow: Workflow<In, Out>,
+    input: NoInfer<In>,
+    options: SignalWithStartOptions,
+    signal: string,
+    payload?: unknown,
+  ): Promise<RunHandle<Out>>;
+  async signalWithStart(
+    workflow: Workflow,
+    input: unknown,
+    options: SignalWithStartOptions,
+    signal: SignalDefinition | string,
+    payload?: unknown,
+  ): Promise<RunHandle<unknown>> {
+    this.assertOpen();
+    checkOptions("signalWithStart", options, SIGNAL_WITH_START_OPTIONS);
+    if (!isBuiltWorkflow(workflow)) throw new ValidationError("signalWithStart() takes a workflow built by flow(...).build()");
+    const id = options.id;
+    assertId(id, "signalWithStart: id");
+    const notBefore = notBeforeOf("signalWithStart", options);
+    if (!isSignalDefinition(signal) && typeof signal !== "string") {
+      throw new ValidationError("signalWithStart() takes a signal made by defineSignal(...) or a signal name");
+    }
+    const name = isSignalDefinition(signal) ? signal.name : signal;
+    assertId(name, "signal name");
+    const deliveryId = options.deliveryId === undefined ? randomUUID() : options.deliveryId;
+    assertId(deliveryId, "signal delivery id");
+    const ownSchema = isSignalDefinition(signal) ? signal.schema : undefined;
+    if (ownSchema)
+      payload = await validateWith(ownSchema, payload, { what: `payload of signal "${name}"`, context: { instanceId: id, signal: name } });
+    const existing = await this.store.signalTarget(id, options.deliveryId);
+    if (existing !== null && existing.workflow !== workflow.name) {
+      throw new ValidationError(`run "${id}" exists as a run of workflow "${existing.workflow}", not of "${workflow.name}"`, {
+        instanceId: id,
+        workflow: workflow.name,
+        actual: existing.workflow,
+      });
+    }
+    // A run not started yet is checked as it will be: from its first step, with no signal delivered.
+    const target: SignalTarget = existing ?? {
+      workflow: workflow.name,
+      hash: workflow.hash,
+      status: "pending",
+      names: null,
+      delivered: null,
+    };
+    const bytes = await this.checkSignal(id, name, ownSchema, payload, target, workflow, existing === null);
+    const checked = await checkWorkflowInput(workflow, input, id);
+    const inputBytes = encode(checked, {
+      what: `input of run "${id}"`,
+      maxBytes: this.maxPayloadBytes,
+      context: { instanceId: id, workflow: workflow.name },
+    });
+    const run = { id, workflow: workflow.name, hash: workflow.hash, input: inputBytes, signals: signalNamesOf(workflow.root) };
+    const attributes = { [SpanAttributes.workflow]: workflow.name, [SpanAttributes.instanceId]: id, [SpanAttributes.signal]: name };
+    return inSpan(
+      `parkway.signalWithStart ${workflow.name}`,
+      SpanKind.PRODUCER,
+      attributes,
+      otelContext.active(),
+      async (_span, trace) => {
+        const {
+          created,
+          header,
+          signal: delivered,
+        } = await this.store.signalWithStart({ ...run, ...(notBefore ? { notBefore } : {}) }, name, bytes, deliveryId);
+        if (created) {
+          parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: workflow.name });
+          await this.hint(id, { reason: "start", version: header.version, dueAt: header.dueAt, now: header.createdAt, trace });
+        }
+        if (delivered === null) {
+          // Started as a run of another workflow between the check and the write: nothing was buffered.
+          throw new ValidationError(`run "${id}" exists as a run of workflow "${header.workflow}", not of "${workflow.name}"`, {
+            instanceId: id,
+            workflow: workflow.name,
+            actual: header.workflow,
+          });
+        }
+        if (delivered.delivered === "woke") await this.hint(id, { reason: "signal", version: delivered.version, dueAt: null, trace });
+        return new RunHandle<unknown>(this, workflow, id, { created, verified: true });
+      },
+      (handle) => (handle.created ? "created" : "existing"),
     );
   }
 
@@ -542,7 +692,7 @@ export class DurableClient {
    * @throws UnexpectedSignalError when the run can no longer wait for `name`: from its definition
    * and committed steps when the definition is at hand, else from the names recorded at start.
    */
-  private async expectSignal(id: string, name: string, target: SignalTarget, definition: Workflow | null): Promise<void> {
+  private async expectSignal(id: string, name: string, target: SignalTarget, definition: Workflow | null, absent: boolean): Promise<void> {
     const context = { instanceId: id, workflow: target.workflow, signal: name };
     if (definition === null) {
       if (target.names === null || target.names.includes(name)) return;
@@ -551,10 +701,11 @@ export class DurableClient {
         { ...context, expected: target.names },
       );
     }
-    const run = await this.load(id, true);
+    // A run not started yet (signalWithStart) has committed nothing: it can wait for what its first steps wait for.
+    const outputs = absent ? new Map<string, Uint8Array>() : (await this.load(id, true)).outputs;
     const reachable = reachableSignals(definition.root, {
-      has: (key) => run.outputs.has(key),
-      output: (key) => decode(run.outputs.get(key)!, `output of step "${key}" of run "${id}"`, { instanceId: id }),
+      has: (key) => outputs.has(key),
+      output: (key) => decode(outputs.get(key)!, `output of step "${key}" of run "${id}"`, { instanceId: id }),
     });
     if (reachable.has(name)) return;
     const expected = [...reachable];

@@ -17,6 +17,7 @@ import { checkOptions, durationInRange, integerInRange, optionNames } from "../o
 import { MemoryStore } from "../store/memory.js";
 import type { Store } from "../store/types.js";
 import { DurableClient, type Wake } from "./client.js";
+import { fireSchedule } from "./schedule-ticks.js";
 import { WorkflowRegistry } from "./registry.js";
 
 export interface DurableRunnerOptions {
@@ -123,6 +124,7 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
       { ...checkpointOptions({ store, workflows, clock }, options), wake: () => pump.kick() },
       clock,
       report,
+      workflows,
     );
     pump.listen();
     super({
@@ -173,6 +175,8 @@ const SWEEP_RETRY_MS = 1000;
 /** Sweeps the due index and advances due runs, one advance per run at a time. */
 class Pump {
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Schedules whose due ticks are being started, one call per schedule at a time. */
+  private readonly firing = new Map<string, Promise<void>>();
   /**
    * The trace context of each run's latest wake-up that had one, so its attempts become children
    * of the caller's span, as with queue workers. Kept until the run ends, for the attempts after a park.
@@ -190,6 +194,7 @@ class Pump {
     private readonly options: CheckpointOptions & { readonly inFlight: RunsInFlight },
     private readonly clock: Clock,
     private readonly report: (error: unknown, id: string) => void,
+    private readonly workflows: WorkflowRegistry,
   ) {}
 
   async wake(id: string, wake: Wake): Promise<void> {
@@ -202,6 +207,10 @@ class Pump {
 
   async forget(id: string): Promise<void> {
     this.traces.delete(id);
+  }
+
+  schedulesChanged(): void {
+    this.kick();
   }
 
   /** Hears of cancels asked of running runs, so their tasks are aborted at once. */
@@ -228,9 +237,12 @@ class Pump {
         this.sweepAgain = false;
         if (this.closed) return;
         const { ids, nextDueAt, now } = await this.store.due(1000);
+        const schedules = await this.store.dueSchedules(1000);
         if (this.closed) return;
         for (const id of ids) if (!this.inflight.has(id)) this.launch(id);
-        this.arm(nextDueAt === null ? null : nextDueAt - now);
+        for (const id of schedules.ids) if (!this.firing.has(id)) this.fire(id);
+        const next = [nextDueAt, schedules.nextDueAt].filter((t): t is number => t !== null);
+        this.arm(next.length === 0 ? null : Math.min(...next) - now);
       } while (this.sweepAgain);
     } catch (error) {
       // The store is unreachable: report, and look again shortly rather than give up on due runs.
@@ -255,6 +267,18 @@ class Pump {
     this.inflight.set(id, done);
   }
 
+  /** Starts the runs of a schedule's due ticks (the same protocol as every worker's sweep). */
+  private fire(id: string): void {
+    const done = fireSchedule({ store: this.store, workflows: this.workflows, wake: (runId, wake) => this.wake(runId, wake) }, id)
+      .then(() => undefined)
+      .catch((error: unknown) => this.report(error, id))
+      .finally(() => {
+        this.firing.delete(id);
+        this.kick();
+      });
+    this.firing.set(id, done);
+  }
+
   /** One timer, for the earliest future deadline. */
   private arm(inMs: number | null): void {
     this.cancelTimer?.();
@@ -262,8 +286,8 @@ class Pump {
   }
 
   async idle(): Promise<void> {
-    while (this.inflight.size > 0 || this.sweeping) {
-      await Promise.all(this.inflight.values());
+    while (this.inflight.size > 0 || this.firing.size > 0 || this.sweeping) {
+      await Promise.all([...this.inflight.values(), ...this.firing.values()]);
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -273,7 +297,7 @@ class Pump {
     this.closed = true;
     this.cancelTimer?.();
     await this.options.inFlight.drain();
-    await Promise.all(this.inflight.values());
+    await Promise.all([...this.inflight.values(), ...this.firing.values()]);
     await (
       await this.unlisten
     )?.();

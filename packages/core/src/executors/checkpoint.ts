@@ -301,7 +301,8 @@ class RunSession implements HeldRun {
     this.outputs = new Map(run.outputs);
     this.loadedAt = performance.now();
     this.leaseRenewedAt = acquiredAt;
-    this.deadline = workflow.timeoutMs === undefined ? null : run.header.createdAt + workflow.timeoutMs;
+    // A delayed start's run time counts from its start, not from when it was created.
+    this.deadline = workflow.timeoutMs === undefined ? null : (run.header.startAt ?? run.header.createdAt) + workflow.timeoutMs;
     const control = options.store.flowControl;
     const limited = workflow.limits?.concurrency ?? workflow.limits?.rateLimit ?? workflow.stepLimits?.size;
     this.slots =

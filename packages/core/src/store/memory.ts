@@ -8,11 +8,20 @@ import { MemoryFlowControl } from "../flow-control/memory.js";
 import { type FlowControl, parseSlotWaitKey, type WakeOutcome } from "../flow-control/types.js";
 import type { Clock } from "../clock.js";
 import { realClock } from "../clock.js";
-import { RunFinishedError, StaleVersionError, UnknownInstanceError, type SerializedError } from "../errors.js";
+import {
+  RunFinishedError,
+  ScheduleExistsError,
+  StaleVersionError,
+  UnknownInstanceError,
+  UnknownScheduleError,
+  type SerializedError,
+} from "../errors.js";
+import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
 import {
   FINISHED_STATUSES,
+  START_WAIT_KEY,
   type AcquireResult,
   type CancelListener,
   type CommitResult,
@@ -59,10 +68,14 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /** The data of a memory store, for copying one (a simulated crash and restart). */
 export interface MemoryStoreData {
   readonly records: ReadonlyMap<string, unknown>;
+  readonly schedules?: ReadonlyMap<string, unknown>;
 }
+
+type ScheduleRecord = Omit<StoredSchedule, "now">;
 
 export class MemoryStore implements Store {
   private readonly runs: Map<string, Record_>;
+  private readonly schedules: Map<string, ScheduleRecord>;
   private readonly listeners = new Set<FinishListener>();
   private readonly cancelListeners = new Set<CancelListener>();
   /** Concurrency and rate limits, over this store's clock. */
@@ -73,6 +86,7 @@ export class MemoryStore implements Store {
     data?: MemoryStoreData,
   ) {
     this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map<string, Record_>();
+    this.schedules = data?.schedules ? (structuredClone(data.schedules) as Map<string, ScheduleRecord>) : new Map<string, ScheduleRecord>();
     this.flowControl = new MemoryFlowControl(clock, (id, limit) => this.wakeSlotWaiter(id, limit));
   }
 
@@ -90,28 +104,50 @@ export class MemoryStore implements Store {
 
   /** A deep copy of everything stored, to build a second store from (as after a process restart). */
   snapshot(): MemoryStoreData {
-    return { records: structuredClone(this.runs) };
+    return { records: structuredClone(this.runs), schedules: structuredClone(this.schedules) };
   }
 
   async start(run: NewRun): Promise<{ created: boolean; header: RunHeader }> {
     const existing = this.runs.get(run.id);
     if (existing) return { created: false, header: existing.header };
+    return { created: true, header: this.create(run).header };
+  }
+
+  async signalWithStart(
+    run: NewRun,
+    name: string,
+    payload: Uint8Array,
+    deliveryId?: string,
+  ): Promise<{ created: boolean; header: RunHeader; signal: SignalResult | null }> {
+    const existing = this.runs.get(run.id);
+    if (existing && existing.header.workflow !== run.workflow) return { created: false, header: existing.header, signal: null };
+    const r = existing ?? this.create(run);
+    const signal = this.deliver(r, name, payload, deliveryId);
+    return { created: existing === undefined, header: r.header, signal };
+  }
+
+  /** A new run: pending and due now, or parked on its `#start` timer until a start time still ahead. */
+  private create(run: NewRun): Record_ {
     const now = this.clock.now();
+    const notBefore = run.notBefore;
+    const at = notBefore === undefined ? null : "at" in notBefore ? notBefore.at : now + notBefore.delayMs;
+    const delayed = at !== null && at > now;
     const header: RunHeader = {
       id: run.id,
       workflow: run.workflow,
       hash: run.hash,
-      status: "pending",
+      status: delayed ? "parked" : "pending",
       version: 1,
-      waits: [],
+      waits: delayed ? [{ kind: "timer", key: START_WAIT_KEY, reason: "start", until: at }] : [],
       attempts: {},
       error: null,
       requested: null,
-      dueAt: now,
+      dueAt: delayed ? at : now,
       createdAt: now,
       updatedAt: now,
+      ...(delayed ? { startAt: at } : {}),
     };
-    this.runs.set(run.id, {
+    const r: Record_ = {
       header,
       input: run.input,
       outputs: new Map(),
@@ -121,8 +157,9 @@ export class MemoryStore implements Store {
       deliveries: new Map(),
       signalNames: run.signals === undefined ? null : [...run.signals],
       progress: new Map(),
-    });
-    return { created: true, header };
+    };
+    this.runs.set(run.id, r);
+    return r;
   }
 
   async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
@@ -274,7 +311,10 @@ export class MemoryStore implements Store {
   }
 
   async signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult> {
-    const r = this.record(id);
+    return this.deliver(this.record(id), name, payload, deliveryId);
+  }
+
+  private deliver(r: Record_, name: string, payload: Uint8Array, deliveryId: string | undefined): SignalResult {
     const before = deliveryId === undefined ? undefined : r.deliveries.get(deliveryId);
     if (before) return { delivered: before, dueAt: r.header.dueAt, version: r.header.version };
     this.assertLive(r, `signal "${name}"`);
@@ -323,7 +363,9 @@ export class MemoryStore implements Store {
     }
     if (r.header.status !== "paused") return { status: r.header.status, version: r.header.version, immediate: true };
     const status = r.header.waits.length > 0 ? "parked" : "pending";
-    this.write(r, { status, dueAt: this.clock.now() });
+    // A run paused before its delayed start still waits for it.
+    const start = r.header.waits.find((w) => w.kind === "timer" && w.reason === "start");
+    this.write(r, { status, dueAt: Math.max(this.clock.now(), start?.kind === "timer" ? start.until : 0) });
     return { status, version: r.header.version, immediate: true };
   }
 
@@ -373,6 +415,61 @@ export class MemoryStore implements Store {
       .map((h) => h.id);
     const next = scheduled.find((h) => h.dueAt > now);
     return { ids, nextDueAt: next ? next.dueAt : null, now: now + graceMs };
+  }
+
+  async putSchedule(write: ScheduleWrite): Promise<{ version: number; dueAt: number | null; now: number }> {
+    const before = this.schedules.get(write.id);
+    if (write.version === 0 && before) throw new ScheduleExistsError(`schedule "${write.id}" exists`, { scheduleId: write.id });
+    if (write.version !== 0 && !before) throw new UnknownScheduleError(`no schedule with id "${write.id}"`, { scheduleId: write.id });
+    if (before && before.version !== write.version) {
+      throw new StaleVersionError(`schedule "${write.id}" is at version ${before.version}, not ${write.version}`, {
+        scheduleId: write.id,
+        expected: write.version,
+        actual: before.version,
+      });
+    }
+    const now = this.clock.now();
+    const dueAt = "leaseMs" in write.due ? now + write.due.leaseMs : write.due.at;
+    const version = write.version + 1;
+    this.schedules.set(write.id, {
+      id: write.id,
+      version,
+      state: structuredClone(write.state),
+      input: write.input ?? before!.input,
+      dueAt,
+      createdAt: before?.createdAt ?? now,
+      updatedAt: now,
+    });
+    return { version, dueAt, now };
+  }
+
+  async getSchedule(id: string): Promise<StoredSchedule | null> {
+    const s = this.schedules.get(id);
+    return s ? { ...s, state: structuredClone(s.state), now: this.clock.now() } : null;
+  }
+
+  async listSchedules(query: { readonly limit: number; readonly cursor?: string }): Promise<SchedulePage> {
+    const after = query.cursor;
+    const ids = [...this.schedules.keys()].filter((id) => after === undefined || id > after).sort();
+    const page = ids.slice(0, query.limit);
+    const schedules = (await Promise.all(page.map((id) => this.getSchedule(id)))).filter((s) => s !== null);
+    return { schedules, cursor: ids.length > query.limit ? page[page.length - 1]! : null };
+  }
+
+  async deleteSchedule(id: string): Promise<boolean> {
+    return this.schedules.delete(id);
+  }
+
+  async dueSchedules(limit: number): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {
+    const now = this.clock.now();
+    const scheduled = [...this.schedules.values()]
+      .filter((s): s is ScheduleRecord & { dueAt: number } => s.dueAt !== null)
+      .sort((a, b) => a.dueAt - b.dueAt);
+    const ids = scheduled
+      .filter((s) => s.dueAt <= now)
+      .slice(0, limit)
+      .map((s) => s.id);
+    return { ids, nextDueAt: scheduled.find((s) => s.dueAt > now)?.dueAt ?? null, now };
   }
 
   async onFinish(listener: FinishListener): Promise<() => Promise<void>> {

@@ -9,6 +9,7 @@
  */
 import type { SerializedError } from "../errors.js";
 import type { FlowControl } from "../flow-control/types.js";
+import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 
 /** Where a run stands. */
 export type RunStatus = "pending" | "running" | "parked" | "paused" | "completed" | "failed" | "cancelled";
@@ -20,12 +21,16 @@ export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "parked
 export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
 
 /**
- * Why a timer waits: a delay step, a retry's backoff, or the run's own deadline
- * (`flow(name, { timeout })`, under the key `#timeout`), or a slot of a concurrency or rate limit (`slot`:
- * its key names the step and the limit, see `flow-control/types.ts`; its deadline is when to look again
- * unless a freed slot wakes the run first).
+ * Why a timer waits: a delay step, a retry's backoff, the run's own deadline
+ * (`flow(name, { timeout })`, under the key `#timeout`), a delayed start
+ * (`start(..., { startAt })`, under the key `#start`: the run is parked before its first step), or a
+ * slot of a concurrency or rate limit (`slot`: its key names the step and the limit, see
+ * `flow-control/types.ts`; its deadline is when to look again unless a freed slot wakes the run first).
  */
-export type TimerReason = "delay" | "retry" | "timeout" | "slot";
+export type TimerReason = "delay" | "retry" | "timeout" | "start" | "slot";
+
+/** The key of the wait of a run parked until its delayed start. Never a commit key: step ids cannot contain `#`. */
+export const START_WAIT_KEY = "#start";
 
 /** What a parked run waits for. Deadlines are absolute store times, fixed the first time the step parked. */
 export type Wait =
@@ -76,6 +81,11 @@ export interface RunHeader {
   readonly dueAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * When a run started with `startAt` or `delay` was due to begin (store time), even after it
+   * began: its workflow's `timeout` counts from here. Absent for a run that started at once.
+   */
+  readonly startAt?: number;
 }
 
 /** A run as loaded to be advanced or inspected. */
@@ -101,6 +111,11 @@ export interface NewRun {
    * definition can still refuse a name the run never waits for (see {@link Store.signalTarget}).
    */
   readonly signals?: readonly string[];
+  /**
+   * A delayed start: the run is created parked on a `#start` timer until `at` (store time, ms
+   * since the epoch) or until `delayMs` from the store's now. A time not in the future starts it at once.
+   */
+  readonly notBefore?: { readonly at: number } | { readonly delayMs: number };
 }
 
 /** What a sender checks a signal against before buffering it, read in one round trip. */
@@ -219,8 +234,25 @@ export interface Store {
   /** Concurrency and rate limits kept with the store's runs, when the store keeps them (see `flow-control/types.ts`). */
   readonly flowControl?: FlowControl;
 
-  /** Creates the run (status `pending`, due now) unless the id exists. Never starts a second run. */
+  /**
+   * Creates the run (status `pending`, due now; or `parked` on its `#start` timer with
+   * `notBefore`) unless the id exists. Never starts a second run.
+   */
   start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }>;
+
+  /**
+   * Starts the run unless it exists, then buffers the signal for it, in one atomic step: two
+   * callers racing on one id make one run, and each call buffers its signal once (a `deliveryId`
+   * seen before buffers nothing, as in {@link signal}). A run that exists and is finished takes
+   * no signal (`RunFinishedError`, nothing created or buffered). A run of another workflow under
+   * that id takes none either: `signal` is null and nothing is buffered.
+   */
+  signalWithStart(
+    run: NewRun,
+    name: string,
+    payload: Uint8Array,
+    deliveryId?: string,
+  ): Promise<{ readonly created: boolean; readonly header: RunHeader; readonly signal: SignalResult | null }>;
 
   /**
    * Hands a run to a worker: `pending`, `parked` with something due (a timer
@@ -355,6 +387,21 @@ export interface Store {
     limit: number,
     graceMs?: number,
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
+  /**
+   * Writes a schedule: creates it (`write.version` 0; `ScheduleExistsError` when the id exists) or
+   * replaces it when `write.version` is the stored one (`StaleVersionError` otherwise,
+   * `UnknownScheduleError` when it is gone), and places it in the schedules' due index.
+   */
+  putSchedule(write: ScheduleWrite): Promise<{ readonly version: number; readonly dueAt: number | null; readonly now: number }>;
+  /** The schedule, or null. */
+  getSchedule(id: string): Promise<StoredSchedule | null>;
+  /** Schedules in id order, a page at a time (`cursor`: the last id of the previous page). */
+  listSchedules(query: { readonly limit: number; readonly cursor?: string }): Promise<SchedulePage>;
+  /** Removes the schedule; false when there was none. Runs it started are not touched. */
+  deleteSchedule(id: string): Promise<boolean>;
+  /** Ids of schedules due by the store's now, earliest first, with the next due time after that. */
+  dueSchedules(limit: number): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }>;
+
   /** Tells `listener` of every run that finishes, from any process sharing the store. */
   onFinish(listener: FinishListener): Promise<() => Promise<void>>;
   /**

@@ -15,6 +15,8 @@ import { codecDifference, codecRefusals, codecRoundTrips } from "./codec-cases.j
 import { flowControlCases } from "./flow-control-cases.js";
 import { listCases } from "./list-cases.js";
 import { signalCases } from "./signal-cases.js";
+import { startCases } from "./start-cases.js";
+import { scheduleCases } from "./schedule-cases.js";
 import { statusWaits, type EngineHarness } from "./harness.js";
 import { nodeKindNestings, nodeKindPairs } from "./node-kinds.js";
 
@@ -783,6 +785,10 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     describe("finding runs", () => listCases(() => h));
 
     describe("flow control", () => flowControlCases(() => h));
+
+    describe("delayed start and signal-with-start", () => startCases(() => h));
+
+    describe("schedules", () => scheduleCases(() => h));
 
     describe("the payload contract (docs/codec.md): a step gets the same value whether the run parked or not", () => {
       // What the step after "make" was handed, by run id; "make" returns round-trip case n.

@@ -1,0 +1,30 @@
+--[[
+  Creates a run's keys and index entries: status "pending" and due now, or, with a delayed start
+  whose time is still ahead, "parked" on a "#start" timer and due then (the header keeps its
+  start time in "startAt"). Mirrors MemoryStore.start (packages/core/src/store/memory.ts).
+  Needs "now", "header" and "waits". Keys are derived from the prefix as writeHeader derives them.
+
+  run = { workflow, hash, input, signals (JSON), startKind ("" | "at" | "delay"), startValue (ms) }
+]]
+local function createRun(ctx, run)
+  local now = nowMs()
+  local status, dueAt, waits, startAt = "pending", now, "[]", ""
+  local at = nil
+  if run.startKind == "at" then at = tonumber(run.startValue) end
+  if run.startKind == "delay" then at = now + tonumber(run.startValue) end
+  if at ~= nil and at > now then
+    status, dueAt, startAt = "parked", at, num(at)
+    waits = encodeWaits({ { kind = "timer", key = "#start", reason = "start", ["until"] = at } })
+  end
+  local created = num(now)
+  redis.call("HSET", ctx.headerKey,
+    "id", ctx.id, "workflow", run.workflow, "hash", run.hash, "status", status, "version", "1",
+    "waits", waits, "error", "", "requested", "", "dueAt", num(dueAt), "createdAt", created, "updatedAt", created,
+    "lastCommit", "", "signals", run.signals, "startAt", startAt)
+  redis.call("HSET", ctx.prefix .. "data:" .. ctx.id, "input", run.input)
+  redis.call("ZADD", ctx.dueKey, num(dueAt), ctx.id)
+  redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)
+  redis.call("ZADD", ctx.prefix .. "wf:" .. run.workflow, created, ctx.id)
+  redis.call("ZADD", ctx.prefix .. "all", created, ctx.id)
+  redis.call("ZADD", ctx.prefix .. "wfstatus:" .. status .. ":" .. run.workflow, created, ctx.id)
+end

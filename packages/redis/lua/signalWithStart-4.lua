@@ -1,0 +1,58 @@
+--[[
+  Starts a run unless its id exists, then buffers a signal for it, in one atomic step: callers
+  racing on one id make one run, and each buffers its signal once. The run is created as
+  startRun-7.lua creates it (a delayed start included); the signal is delivered as
+  signalRun-4.lua delivers it (a delivery id seen before buffers nothing; a finished run takes none).
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash)
+    KEYS[3] signal buffer of (run, signal name) (list, oldest first)
+    KEYS[4] delivery ids of the run (hash: delivery id -> "woke" | "buffered")
+    (the input hash, the due index and the run indexes are derived from ARGV[1], as startRun's are)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] workflow name
+    ARGV[4] workflow hash
+    ARGV[5] input (encoded bytes)
+    ARGV[6] the signal names the definition waits for (JSON array)
+    ARGV[7] delayed start: "" (none), "at" or "delay"
+    ARGV[8] with "at", the start time (ms since the epoch); with "delay", ms from the store's now
+    ARGV[9] signal name
+    ARGV[10] signal payload (encoded bytes)
+    ARGV[11] delivery id ("" for none)
+    ARGV[12] how long delivery ids are remembered, in ms
+
+  Output:
+    { 0, created (1 or 0), headerFields, attemptsFields, signalReply }
+    where signalReply is signalRun's { 0, "woke" | "buffered", dueAt or nil, version, duplicate },
+    or nil when the run exists as a run of another workflow (then nothing is buffered)
+
+  Errors: -3 run finished (an existing run), -4 corrupt header.
+]]
+-- @include "now"
+-- @include "header"
+-- @include "waits"
+-- @include "create"
+-- @include "deliver"
+
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = ARGV[1] .. "due" }
+local created = 0
+if redis.call("EXISTS", ctx.headerKey) == 0 then
+  createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7], startValue = ARGV[8] })
+  created = 1
+end
+local h, err = requireRun(ctx)
+if err then return err end
+-- A run of another workflow under this id takes no signal meant for this one: the caller refuses it.
+if h.workflow ~= ARGV[3] then
+  local reply = headerReply(ctx)
+  return { 0, 0, reply[1], reply[2], false }
+end
+local delivered = deliverSignal(ctx, h, {
+  name = ARGV[9], payload = ARGV[10], deliveryId = ARGV[11], keepMs = ARGV[12], bufferKey = KEYS[3], deliveriesKey = KEYS[4],
+})
+if delivered[1] ~= 0 then return delivered end
+local reply = headerReply(ctx)
+return { 0, created, reply[1], reply[2], delivered }
