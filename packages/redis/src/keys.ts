@@ -108,3 +108,18 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     cancels: `${prefix}cancels`,
   };
 }
+
+/**
+ * The namespace's worker registry, in one place under the tag `{ns}` whatever the partition
+ * count: `workers` is a sorted set of worker ids scored by when their registration lapses (store
+ * time), and `worker(id)` a hash per worker (`info` JSON, `startedAt`, `heartbeatAt`) that expires
+ * on its own at that time. Their kinds (`workers`, `worker:`) are no run key's.
+ */
+export function workerRegistryKeys(namespace: string): {
+  readonly workers: string;
+  worker(id: string): string;
+  readonly workerPrefix: string;
+} {
+  const workerPrefix = `{${namespace}}:worker:`;
+  return { workers: `{${namespace}}:workers`, workerPrefix, worker: (id) => `${workerPrefix}${id}` };
+}

@@ -53,6 +53,8 @@ export const SCRIPTS = {
   releaseSlot: loadScript("releaseSlot-3.lua"),
   renewSlot: loadScript("renewSlot-1.lua"),
   wakeSlotWaiter: loadScript("wakeSlotWaiter-2.lua"),
+  registerWorker: loadScript("registerWorker-2.lua"),
+  listWorkers: loadScript("listWorkers-1.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */
