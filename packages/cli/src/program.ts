@@ -18,6 +18,7 @@ import {
   type StartOptions,
 } from "./commands/runs.js";
 import { workerCommand, type WorkerOptions } from "./commands/worker.js";
+import { workersCommand } from "./commands/workers.js";
 import { errorCodeOf, EXIT_CODES_HELP, ExitCode, exitCodeOf } from "./exit-codes.js";
 import { Output, type Streams } from "./output.js";
 import type { GlobalOptions } from "./session.js";
@@ -73,6 +74,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<Outcom
     list: handle((ctx, options: ListOptions) => listCommand(ctx, options)),
     control: (verb) => handle((ctx, id: string) => controlCommand(ctx, verb, id)),
     worker: handle((ctx, options: WorkerOptions) => workerCommand(ctx, options)),
+    workers: handle((ctx) => workersCommand(ctx)),
   });
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -104,6 +106,7 @@ interface Actions {
   readonly list: Action;
   readonly control: (verb: ControlVerb) => Action;
   readonly worker: Action;
+  readonly workers: Action;
 }
 
 /** Declares every command, option and help text. */
@@ -166,6 +169,10 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .description("show a run: its status, waits, and continuation tree with each step's state")
     .addArgument(id())
     .addOption(workflowsOption("module exporting your workflows: draws the whole tree, not only committed steps"))
+    .addHelpText(
+      "after",
+      "\nAn unfinished run whose workflow no live worker registers (or none with the run's definition) shows a Warning\nline (in --json, run.warnings: [{ code, message }]): nothing advances it until such a worker starts.",
+    )
     .action(actions.status);
 
   program
@@ -213,6 +220,15 @@ function buildProgram(io: CliIo, actions: Actions): Command {
       "on SIGTERM, how long steps in flight may finish before they are aborted, e.g. 30s (env PARKWAY_SHUTDOWN_GRACE)",
     )
     .action(actions.worker);
+
+  program
+    .command("workers")
+    .description("list the live workers of the namespace: id, host, pid, concurrency, heartbeat, version, workflows")
+    .addHelpText(
+      "after",
+      "\nEach worker registers itself when it starts, renews that with a heartbeat (every second, or every --sweep if longer)\nand deregisters when it stops; a worker killed without stopping drops out within five heartbeats.",
+    )
+    .action(actions.workers);
 
   for (const command of program.commands) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
   return program;
