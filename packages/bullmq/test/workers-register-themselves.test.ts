@@ -43,11 +43,11 @@ const byPid = (workers: readonly WorkerInfo[], pid: number | undefined) => worke
 describe("workers register themselves", () => {
   it("two worker processes are listed with what they serve; a killed one lapses, a closed one leaves at once", async () => {
     const [a, b] = await Promise.all([startWorker(space.namespace, space.ledger), startWorker(space.namespace, space.ledger)]);
-    children.push(a!, b!);
+    children.push(a, b);
     // Registered before start() resolves, which the "worker started" line follows.
     const listed = await client.workers();
-    expect(listed.map((w) => w.pid).sort()).toEqual([a!.pid, b!.pid].sort());
-    const first = byPid(listed, a!.pid)!;
+    expect(listed.map((w) => w.pid).sort()).toEqual([a.pid, b.pid].sort());
+    const first = byPid(listed, a.pid)!;
     expect(first).toMatchObject({
       host: hostname(),
       namespace: space.namespace,
@@ -63,26 +63,26 @@ describe("workers register themselves", () => {
 
     // The heartbeat renews the registration; the start time stays.
     const renewed = await eventually(async () => {
-      const now = byPid(await client.workers(), a!.pid);
+      const now = byPid(await client.workers(), a.pid);
       return now && now.heartbeatAt > first.heartbeatAt ? now : undefined;
     }, "a heartbeat");
     expect(renewed.startedAt).toBe(first.startedAt);
 
     // SIGKILL: nothing deregisters it, and the registration lapses on its own.
-    await stopWorker(a!, "SIGKILL");
+    await stopWorker(a, "SIGKILL");
     const keys = workerRegistryKeys(space.namespace);
     const ttlMs = await redis.pttl(keys.worker(first.id));
     // The worker runs with --sweep 300ms: a heartbeat every 4 sweeps, lapsing after REGISTRATION_LAPSES_AFTER of them.
     expect(ttlMs).toBeGreaterThan(0);
     expect(ttlMs).toBeLessThanOrEqual(REGISTRATION_LAPSES_AFTER * 1200);
-    await eventually(async () => byPid(await client.workers(), a!.pid) === undefined, "the killed worker to lapse", 20_000);
+    await eventually(async () => byPid(await client.workers(), a.pid) === undefined, "the killed worker to lapse", 20_000);
     expect(await redis.exists(keys.worker(first.id))).toBe(0);
     // The survivor's next heartbeat drops the lapsed entry from the index too.
     await eventually(async () => (await redis.zscore(keys.workers, first.id)) === null, "the lapsed entry to be dropped");
-    expect((await client.workers()).map((w) => w.pid)).toEqual([b!.pid]);
+    expect((await client.workers()).map((w) => w.pid)).toEqual([b.pid]);
 
     // SIGTERM: close() deregisters before the process exits.
-    await stopWorker(b!, "SIGTERM");
+    await stopWorker(b, "SIGTERM");
     expect(await client.workers()).toEqual([]);
     expect(await redis.zcard(keys.workers)).toBe(0);
   });
@@ -129,9 +129,9 @@ describe("workers register themselves", () => {
 
   it("status warns when live workers register the workflow but not the run's definition", async () => {
     await client.start(waiter, null, { id: "other-definition" });
-    const changed = flow("waiter")
-      .waitForSignal("approval", "approved")
-      .then("shout", (p: { by: string }) => p.by.toUpperCase())
+    const changed = flow<null>("waiter")
+      .waitForSignal<{ by: string }>("approval", "approved")
+      .then("shout", (p) => p.by.toUpperCase())
       .build();
     const worker = new WorkflowWorker({ connection: REDIS_URL, namespace: space.namespace, workflows: [changed] });
     inProcess.push(worker);
