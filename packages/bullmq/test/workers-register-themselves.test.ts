@@ -10,7 +10,7 @@ import { flow, ValidationError, type WorkerInfo } from "@parkway/core";
 import { workerRegistryKeys } from "@parkway/redis";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ParkwayClient, WorkflowWorker } from "../src/index.js";
+import { dropNamespace, ParkwayClient, WorkflowWorker } from "../src/index.js";
 import { REGISTRATION_LAPSES_AFTER } from "../src/worker.js";
 import { eventually, REDIS_URL, startWorker, stopWorker, testSpace } from "./helpers.js";
 import { waiter, workflows } from "./fixtures/workflows.mjs";
@@ -143,6 +143,23 @@ describe("workers register themselves", () => {
         message: expect.stringContaining(`none the definition this run started with (${waiter.hash.slice(0, 12)})`),
       },
     ]);
+  });
+
+  it("a partitioned namespace keeps one registry, under {ns}: a worker lists every partition it serves", async () => {
+    const namespace = `${space.namespace}-p`;
+    const worker = new WorkflowWorker({ connection: REDIS_URL, namespace, partitions: 3, workflows: [waiter] });
+    inProcess.push(worker);
+    const partitioned = new ParkwayClient({ connection: REDIS_URL, namespace, partitions: 3 });
+    try {
+      await worker.start();
+      expect(await partitioned.workers()).toMatchObject([{ id: worker.id, namespace, partitions: [0, 1, 2] }]);
+      expect(await redis.zscore(`{${namespace}}:workers`, worker.id)).not.toBeNull();
+    } finally {
+      await worker.close();
+      inProcess.splice(inProcess.indexOf(worker), 1);
+      await partitioned.close();
+      await dropNamespace(redis, namespace);
+    }
   });
 
   it("a client on another namespace sees none of these workers", async () => {
