@@ -6,6 +6,8 @@
  * With REDIS_URL it uses a `ParkwayClient` and two worker processes (or the
  * workers of docker-compose, with PARKWAY_EXTERNAL_WORKERS=1), in the namespace
  * PARKWAY_NAMESPACE (default parkway): the client and the workers share it.
+ * When no live worker registers the order workflow there within a few seconds
+ * (the workers run in another namespace, or none runs), it says so.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -15,9 +17,14 @@ import { orderWorkflow } from "./order.js";
 const started = Date.now();
 const log = (text: string) => console.log(`${String(Date.now() - started).padStart(6)}ms  ${text}`);
 
+/** How long the run may wait without a live worker for its workflow before the demo says so. */
+const NO_WORKER_GRACE_MS = 5000;
+
 interface Setup {
   readonly client: DurableClient;
   readonly runId: string;
+  /** How to start a worker for this setup, for the message when none serves the run. */
+  readonly workerHint: string;
   stop(): Promise<void>;
 }
 
@@ -25,7 +32,7 @@ interface Setup {
 function embedded(): Setup {
   const engine = createMemoryEngine({ workflows: [orderWorkflow] });
   log("engine: embedded, in memory (set REDIS_URL to run on Redis with worker processes)");
-  return { client: engine, runId: "order-42", stop: () => engine.close() };
+  return { client: engine, runId: "order-42", workerHint: "", stop: () => engine.close() };
 }
 
 /** A client on Redis, and worker processes that advance the runs. */
@@ -52,6 +59,9 @@ async function distributed(redisUrl: string): Promise<Setup> {
     client,
     // A new id each time: starting an existing id would return the finished run of an earlier demo.
     runId: `order-${Date.now().toString(36)}`,
+    workerHint:
+      `start one in namespace "${namespace}", e.g. node apps/worker/dist/main.js --workflows apps/demo/dist/order.js ` +
+      `--redis ${redisUrl} --namespace ${namespace}, or give this demo the workers' namespace in PARKWAY_NAMESPACE`,
     async stop() {
       await client.close();
       await Promise.all(workers.map((w) => new Promise((resolve) => (w.once("exit", resolve), w.kill("SIGTERM")))));
@@ -62,11 +72,30 @@ async function distributed(redisUrl: string): Promise<Setup> {
 const setup = process.env.REDIS_URL ? await distributed(process.env.REDIS_URL) : embedded();
 const { client, runId } = setup;
 const printed = new Set<string>();
+let unservedSince: number | null = null;
+let saidUnserved = false;
+
+/**
+ * Says once, plainly, when the run has waited a few seconds for a worker that does not exist
+ * (`status` warns while no live worker registers its workflow), instead of hanging in silence.
+ */
+function checkServed(warnings: readonly { readonly message: string }[]): void {
+  if (warnings.length === 0) {
+    unservedSince = null;
+    return;
+  }
+  unservedSince ??= Date.now();
+  if (saidUnserved || Date.now() - unservedSince < NO_WORKER_GRACE_MS) return;
+  saidUnserved = true;
+  log(`no worker is serving this run after ${NO_WORKER_GRACE_MS / 1000}s: ${warnings[0]!.message}`);
+  if (setup.workerHint) log(`  ${setup.workerHint}; the demo keeps waiting (Ctrl-C to stop)`);
+}
 
 /** Prints steps as they commit, until the run is parked or finished. */
 async function follow(until: (status: string) => boolean): Promise<void> {
   for (;;) {
     const view = await client.status(runId);
+    checkServed(view.warnings);
     for (const step of view.steps) {
       if (printed.has(step.key)) continue;
       printed.add(step.key);

@@ -1,5 +1,5 @@
 /** The demo as the README runs it (`npm start`, and with REDIS_URL and PARKWAY_NAMESPACE): compiled, as a process. */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
@@ -36,6 +36,33 @@ describe("the demo", () => {
       // The run is in that namespace, not the default one.
       expect(await redis.keys(`{${namespace}}:*`)).not.toEqual([]);
     } finally {
+      await dropNamespace(redis, namespace);
+      redis.disconnect();
+    }
+  });
+
+  it("says plainly, after a few seconds, when no worker serves its namespace (workers elsewhere), instead of hanging", async () => {
+    const namespace = `demo-${randomBytes(5).toString("hex")}`;
+    const redis = new Redis(REDIS_URL);
+    const base = { ...process.env };
+    delete base.PARKWAY_NAMESPACE;
+    const child = spawn(process.execPath, [MAIN], {
+      env: { ...base, REDIS_URL, PARKWAY_NAMESPACE: namespace, PARKWAY_EXTERNAL_WORKERS: "1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const out = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        child.stdout.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes("Ctrl-C")) resolve(text);
+        });
+        child.once("exit", (code) => reject(new Error(`the demo exited with ${code} without saying so: ${text}`)));
+      });
+      expect(out).toContain('no worker is serving this run after 5s: no live worker registers workflow "order" (no worker is alive)');
+      expect(out).toContain(`start one in namespace "${namespace}"`);
+    } finally {
+      child.kill("SIGKILL");
       await dropNamespace(redis, namespace);
       redis.disconnect();
     }

@@ -1,5 +1,5 @@
 import { checkOptions, DurableClient, optionNames, resolveLogger, WorkflowRegistry, type Logger, type Workflow } from "@parkway/core";
-import { checkConnection, partitionsOption, RedisStore } from "@parkway/redis";
+import { checkConnection, partitionsOption, RedisStore, RedisWorkerRegistry } from "@parkway/redis";
 import type { Connection } from "./connection.js";
 import { QueueWaker } from "./waker.js";
 
@@ -60,6 +60,8 @@ export class ParkwayClient extends DurableClient {
       store,
       waker,
       logger,
+      // The workers of the namespace register there: `workers()` and the warnings of `status` read it.
+      workers: new RedisWorkerRegistry(store.redis, namespace),
       ...(options.workflows ? { workflows: new WorkflowRegistry(options.workflows) } : {}),
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });

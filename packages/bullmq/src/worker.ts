@@ -4,6 +4,8 @@
  * job until it parks or ends), schedules the next wake-up when a run parks,
  * and sweeps the store's due index so a lost job never leaves a run stuck.
  */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import {
   advanceRun,
   checkOptions,
@@ -17,6 +19,7 @@ import {
   integerInRange,
   realClock,
   RunsInFlight,
+  registeredWorkflows,
   WorkflowRegistry,
   type AdvanceOutcome,
   type CheckpointOptions,
@@ -27,11 +30,21 @@ import {
   type Workflow,
 } from "@parkway/core";
 import { type Context, type ObservableGauge, type ObservableResult, ROOT_CONTEXT } from "@opentelemetry/api";
-import { checkConnection, closeConnection, connectionAddress, partitionsOption, RedisStore, type RedisConnection } from "@parkway/redis";
+import {
+  checkConnection,
+  closeConnection,
+  connectionAddress,
+  partitionsOption,
+  RedisStore,
+  RedisWorkerRegistry,
+  type RedisConnection,
+  type WorkerRegistration,
+} from "@parkway/redis";
 import { Worker, type Job, type Queue } from "bullmq";
 import { queueConnection, type Connection } from "./connection.js";
 import { QueueWaker } from "./waker.js";
 import { queuePrefix, WAKE_QUEUE, wakeJobContext, type WakeJobData } from "./wake-jobs.js";
+import { BULLMQ_VERSION } from "./version.js";
 
 export interface WorkflowWorkerOptions extends DurableRunnerOptions {
   /**
@@ -62,6 +75,12 @@ export interface WorkflowWorkerOptions extends DurableRunnerOptions {
 /** Whether a worker can do its work: what `/readyz` answers. */
 export type Readiness = { readonly ready: true } | { readonly ready: false; readonly reason: string };
 
+/** A worker's registration lapses this many heartbeats after its last one: a killed worker disappears then. */
+export const REGISTRATION_LAPSES_AFTER = 5;
+
+/** Shortest time between two heartbeats of a worker's registration. */
+const MIN_HEARTBEAT_MS = 1000;
+
 /** How long a readiness check waits for Redis to answer PING. */
 const READINESS_PING_MS = 2000;
 
@@ -85,7 +104,11 @@ export interface WorkerStats {
 }
 
 export class WorkflowWorker {
+  /** This worker's id in the namespace's worker registry: random, kept for the worker's life. */
+  readonly id = randomBytes(6).toString("hex");
   readonly store: RedisStore;
+  /** What this worker registers in its namespace's worker registry (`client.workers()` lists it). */
+  readonly registration: WorkerRegistration;
   private readonly waker: QueueWaker;
   private readonly checkpoint: CheckpointOptions;
   private readonly concurrency: number;
@@ -103,6 +126,13 @@ export class WorkflowWorker {
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private readonly counts = { jobs: 0, swept: 0, outcomes: {} as Record<string, number> };
+  private readonly roster: RedisWorkerRegistry;
+  /** The heartbeat rides on the sweep timer: one every `heartbeatTicks` sweeps, at least a second apart. */
+  private readonly heartbeatTicks: number;
+  private ticks = 0;
+  private beating: Promise<void> | null = null;
+  /** When this worker first registered (store time); null until it has. */
+  private startedAt: number | null = null;
 
   /** @throws ValidationError naming an unknown option, or one of the wrong type or out of its documented range */
   constructor(private readonly options: WorkflowWorkerOptions) {
@@ -144,6 +174,24 @@ export class WorkflowWorker {
     };
     this.inFlight = checkpoint.inFlight;
     this.leaseMs = checkpoint.leaseMs;
+    this.roster = new RedisWorkerRegistry(this.store.redis, namespace);
+    this.heartbeatTicks = Math.ceil(MIN_HEARTBEAT_MS / this.sweepMs);
+    this.registration = {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      namespace,
+      partitions: Array.from({ length: partitions }, (_, p) => p),
+      workflows: registeredWorkflows(options.workflows),
+      concurrency: this.concurrency,
+      stepConcurrency,
+      version: BULLMQ_VERSION,
+    };
+  }
+
+  /** How often the registration is renewed: the sweep interval, or a multiple of it of at least a second. */
+  get heartbeatMs(): number {
+    return this.heartbeatTicks * this.sweepMs;
   }
 
   /**
@@ -155,6 +203,8 @@ export class WorkflowWorker {
     // First: a worker configured with another partition count than the namespace's takes nothing.
     await this.store.checkPartitions();
     await this.store.checkPersistence();
+    // Registered before it consumes, so a registration that fails fails start() with nothing started.
+    this.startedAt ??= await this.roster.heartbeat(this.registration, this.registrationTtlMs, null);
     this.workerRedis = queueConnection(this.options.connection, "the worker's queue", this.store.connectionWatch);
     const partitions = this.store.partitions;
     this.workers = this.store.layouts.map(
@@ -177,7 +227,10 @@ export class WorkflowWorker {
     this.unlisten = await this.inFlight.listen(this.store);
     for (const worker of this.workers) void worker.run().catch((error: unknown) => this.report(error, "worker"));
     await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
-    this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
+    this.sweeper = setInterval(() => {
+      void this.sweep();
+      if (++this.ticks % this.heartbeatTicks === 0) void this.heartbeat();
+    }, this.sweepMs);
     void this.sweep();
     this.observeWaiting();
   }
@@ -230,6 +283,10 @@ export class WorkflowWorker {
     this.waitingGauge?.gauge.removeCallback(this.waitingGauge.observe);
     this.waitingGauge = null;
     await this.sweeping;
+    // Gone from the registry at once (it takes no new work), after any heartbeat that would re-register it.
+    await this.beating;
+    if (this.startedAt !== null) await this.roster.deregister(this.id).catch((error: unknown) => this.report(error, "deregister"));
+    this.startedAt = null;
     // BullMQ's close waits for the jobs in flight, which end once their runs are released.
     const closing = Promise.all(this.workers.map((worker) => worker.close()));
     await draining;
@@ -271,6 +328,25 @@ export class WorkflowWorker {
       const reason = outcome.reason === "busy" ? "lease" : "timer";
       await this.waker.wake(id, { reason, version: 0, dueAt: outcome.dueAt, now: outcome.now, trace: caller });
     }
+  }
+
+  /** How long the registration outlives the last heartbeat. */
+  private get registrationTtlMs(): number {
+    return REGISTRATION_LAPSES_AFTER * this.heartbeatMs;
+  }
+
+  /** Renews the registration; skipped while the previous heartbeat is still on its way. */
+  private heartbeat(): Promise<void> {
+    this.beating ??= (async () => {
+      try {
+        if (this.startedAt !== null) await this.roster.heartbeat(this.registration, this.registrationTtlMs, this.startedAt);
+      } catch (error) {
+        this.report(error, "heartbeat");
+      } finally {
+        this.beating = null;
+      }
+    })();
+    return this.beating;
   }
 
   /** Re-enqueues runs whose wake-up is overdue (the job was lost, or its worker died), partition by partition. */

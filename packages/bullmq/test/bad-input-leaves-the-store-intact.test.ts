@@ -31,14 +31,17 @@ afterAll(async () => {
   await redis.quit();
 });
 
-/** Every key the store owns (not BullMQ's), dumped exactly: equal dumps mean nothing was written. */
+/**
+ * Every key the store owns (not BullMQ's, nor the worker registry, which the worker's heartbeat
+ * renews), dumped exactly: equal dumps mean nothing was written.
+ */
 async function storeDump(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   let cursor = "0";
   do {
     const [next, keys] = await redis.scan(cursor, "MATCH", `{${space.namespace}}:*`, "COUNT", 1000);
     cursor = next;
-    for (const key of keys.filter((k) => !/^\{[^}]+\}:(bull|wakes):/.test(k))) {
+    for (const key of keys.filter((k) => !/^\{[^}]+\}:((bull|wakes|worker):|workers$)/.test(k))) {
       out[key] = (await redis.dumpBuffer(key))?.toString("base64") ?? "";
     }
   } while (cursor !== "0");

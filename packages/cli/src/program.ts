@@ -26,6 +26,7 @@ import {
   type ScheduleCommandOptions,
   type ScheduleVerb,
 } from "./commands/schedules.js";
+import { workersCommand } from "./commands/workers.js";
 import { errorCodeOf, EXIT_CODES_HELP, ExitCode, exitCodeOf } from "./exit-codes.js";
 import { Output, type Streams } from "./output.js";
 import type { GlobalOptions } from "./session.js";
@@ -87,6 +88,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<Outcom
     scheduleUpdate: handle((ctx, id: string, options: ScheduleCommandOptions) => scheduleUpdateCommand(ctx, id, options)),
     scheduleList: handle((ctx, options: { limit?: number; cursor?: string }) => scheduleListCommand(ctx, options)),
     scheduleVerb: (verb) => handle((ctx, id: string) => scheduleVerbCommand(ctx, verb, id)),
+    workers: handle((ctx) => workersCommand(ctx)),
   });
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -122,6 +124,7 @@ interface Actions {
   readonly scheduleUpdate: Action;
   readonly scheduleList: Action;
   readonly scheduleVerb: (verb: ScheduleVerb) => Action;
+  readonly workers: Action;
 }
 
 /** Declares every command, option and help text. */
@@ -184,6 +187,10 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .description("show a run: its status, waits, and continuation tree with each step's state")
     .addArgument(id())
     .addOption(workflowsOption("module exporting your workflows: draws the whole tree, not only committed steps"))
+    .addHelpText(
+      "after",
+      "\nAn unfinished run whose workflow no live worker registers (or none with the run's definition) shows a Warning\nline (in --json, run.warnings: [{ code, message }]): nothing advances it until such a worker starts.",
+    )
     .action(actions.status);
 
   program
@@ -266,6 +273,15 @@ function buildProgram(io: CliIo, actions: Actions): Command {
   for (const [verb, description] of verbs) {
     schedules.command(verb).description(description).addArgument(scheduleId()).action(actions.scheduleVerb(verb));
   }
+
+  program
+    .command("workers")
+    .description("list the live workers of the namespace: id, host, pid, concurrency, heartbeat, version, workflows")
+    .addHelpText(
+      "after",
+      "\nEach worker registers itself when it starts, renews that with a heartbeat (every second, or every --sweep if longer)\nand deregisters when it stops; a worker killed without stopping drops out within five heartbeats.",
+    )
+    .action(actions.workers);
 
   for (const command of [...program.commands, ...schedules.commands]) command.addHelpText("after", `\n${EXIT_CODES_HELP}`);
   return program;

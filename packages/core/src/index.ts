@@ -148,6 +148,15 @@ export {
   type EngineOptions,
   type MemoryEngineOptions,
 } from "./engine/memory-engine.js";
+export {
+  registeredWorkflows,
+  runWarnings,
+  type RegisteredWorkflow,
+  type RunWarning,
+  type WorkerDirectory,
+  type WorkerInfo,
+} from "./engine/workers.js";
+export { packageVersion } from "./version.js";
 export { RunsInFlight, type HeldRun } from "./executors/in-flight.js";
 export { describeRun, type BranchView, type StepDetail, type StepNodeView, type StepState } from "./engine/run-tree.js";
 export { checkOptions, optionNames } from "./options.js";

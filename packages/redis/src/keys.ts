@@ -118,3 +118,19 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     scheduleDue: `${prefix}sched-due`,
   };
 }
+
+/**
+ * The namespace's worker registry, in one place under the tag `{ns}` whatever the partition
+ * count: `workers` is a sorted set of worker ids scored by when their registration lapses (store
+ * time), and `worker(id)` a hash per worker (`info` JSON, `startedAt`, `heartbeatAt`) that expires
+ * on its own at that time. Their kinds (`workers`, `worker:`) are no run key's. `listWorkers-1.lua`
+ * derives each worker's hash from `workerPrefix`: change them together.
+ */
+export function workerRegistryKeys(namespace: string): {
+  readonly workers: string;
+  worker(id: string): string;
+  readonly workerPrefix: string;
+} {
+  const workerPrefix = `{${namespace}}:worker:`;
+  return { workers: `{${namespace}}:workers`, workerPrefix, worker: (id) => `${workerPrefix}${id}` };
+}

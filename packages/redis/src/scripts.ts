@@ -58,6 +58,8 @@ export const SCRIPTS = {
   getSchedule: loadScript("getSchedule-1.lua"),
   listSchedules: loadScript("listSchedules-1.lua"),
   deleteSchedule: loadScript("deleteSchedule-3.lua"),
+  registerWorker: loadScript("registerWorker-2.lua"),
+  listWorkers: loadScript("listWorkers-1.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

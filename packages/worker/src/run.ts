@@ -161,6 +161,7 @@ export async function runWorker(settings: WorkerSettings, logger: Logger = proce
   const names = workflows.map((w) => w.name);
   logger.info(
     {
+      workerId: worker.id,
       pid: process.pid,
       workflows: names,
       namespace: settings.namespace,
@@ -168,7 +169,7 @@ export async function runWorker(settings: WorkerSettings, logger: Logger = proce
       concurrency: settings.concurrency,
       redis: redactUrl(settings.redis),
     },
-    `worker started: ${names.join(", ")} on namespace ${settings.namespace}, concurrency ${settings.concurrency}`,
+    `worker started: ${names.join(", ")} on namespace ${settings.namespace}, concurrency ${settings.concurrency} (worker ${worker.id})`,
   );
   return worker;
 }

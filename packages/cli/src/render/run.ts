@@ -18,6 +18,7 @@ export function renderRun(view: RunView, drawn: TreeOrReason, now: number): stri
     ["Workflow", `${view.workflow}  (definition ${view.hash.slice(0, 12)})`],
     ["Status", `${view.status}  (version ${view.version})`],
   ];
+  for (const warning of view.warnings) rows.push(["Warning", warning.message]);
   if (view.requested !== null) rows.push(["Requested", `${view.requested}, applied at the run's next step boundary`]);
   for (const wait of view.waitingFor) rows.push(["Waiting", `${wait.key}: ${describeWait(wait, now)}`]);
   if (view.error !== null) rows.push([view.status === "failed" ? "Error" : "Blocked", errorLine(view)]);

@@ -37,6 +37,7 @@ import { checkOptions, optionNames } from "../options.js";
 import type { WorkflowRegistry } from "./registry.js";
 import { notBeforeOf, type DelayedStartOptions } from "./start-at.js";
 import { Schedules } from "./schedules.js";
+import { runWarnings, type RunWarning, type WorkerDirectory, type WorkerInfo } from "./workers.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
 export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot";
@@ -137,6 +138,12 @@ export interface RunView {
   readonly dueAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * What the status alone does not say: an unfinished run whose workflow no live worker
+   * registers (or none with the run's definition). Empty for a finished run, and for a
+   * client that cannot see workers.
+   */
+  readonly warnings: readonly RunWarning[];
 }
 
 /** A run as `list` shows it. */
@@ -153,6 +160,8 @@ export interface ClientOptions {
   readonly maxPayloadBytes?: number;
   /** Where warnings go (a wake-up that could not be sent); silent by default. */
   readonly logger?: Logger;
+  /** Where the live workers are listed (`workers()`, and the warnings of `status`). */
+  readonly workers?: WorkerDirectory;
 }
 
 const START_OPTIONS = optionNames<StartOptions>({ id: true, startAt: true, delay: true });
@@ -495,11 +504,17 @@ export class DurableClient {
     return target.workflow;
   }
 
-  /** The run with its committed steps. @throws UnknownInstanceError */
+  /**
+   * The run with its committed steps, and warnings about it (`warnings`): an unfinished run
+   * whose workflow no live worker registers says so. A finished run costs no read of the workers.
+   * @throws UnknownInstanceError
+   */
   async status(id: string): Promise<RunView> {
     assertId(id, "instance id");
     const [run, stored] = await Promise.all([this.load(id, true), this.store.progress(id)]);
     const { header } = run;
+    const directory = this.options.workers;
+    const warnings = directory && !FINISHED_STATUSES.includes(header.status) ? runWarnings(header, await directory.list()) : [];
     const what = (key: string) => `output of step "${key}" of run "${id}"`;
     const progress: Record<string, ProgressView> = {};
     for (const [key, p] of stored) {
@@ -526,7 +541,21 @@ export class DurableClient {
       dueAt: header.dueAt,
       createdAt: header.createdAt,
       updatedAt: header.updatedAt,
+      warnings,
     };
+  }
+
+  /**
+   * The live workers: every `WorkflowWorker` of the namespace whose registration has not lapsed
+   * (each renews it about every second and drops it on `close()`; a killed one lapses within a few
+   * heartbeats), oldest first. An embedded engine lists itself, its one in-process worker.
+   * @throws ValidationError for a client built without a view of workers
+   */
+  async workers(): Promise<WorkerInfo[]> {
+    const directory = this.options.workers;
+    if (!directory) throw new ValidationError("workers: this client has no view of workers (give it a `workers` directory)");
+    const workers = await directory.list();
+    return [...workers].sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /**

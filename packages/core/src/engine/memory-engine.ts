@@ -4,6 +4,8 @@
  * arming one timer (on the `Clock`) for the next deadline. It is the same
  * due-index model the distributed workers sweep, driven by timers instead of jobs.
  */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { context as otelContext, type Context, isSpanContextValid, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
@@ -19,6 +21,8 @@ import type { Store } from "../store/types.js";
 import { DurableClient, type Wake } from "./client.js";
 import { fireSchedule } from "./schedule-ticks.js";
 import { WorkflowRegistry } from "./registry.js";
+import { registeredWorkflows, type WorkerInfo } from "./workers.js";
+import { packageVersion } from "../version.js";
 
 export interface DurableRunnerOptions {
   /** Most step functions running at once (default 50, 1 to 100,000). */
@@ -127,12 +131,27 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
       workflows,
     );
     pump.listen();
+    // The engine is its own one worker: it lists itself, alive for as long as it can be asked.
+    const concurrency = integerInRange(options.concurrency, "concurrency", 50, 1, 100_000);
+    const self: Omit<WorkerInfo, "heartbeatAt"> = {
+      id: randomBytes(6).toString("hex"),
+      host: hostname(),
+      pid: process.pid,
+      namespace: null,
+      partitions: [0],
+      workflows: registeredWorkflows(options.workflows),
+      concurrency,
+      stepConcurrency: concurrency,
+      startedAt: clock.now(),
+      version: packageVersion("@parkway/core", import.meta.url),
+    };
     super({
       store,
       waker: pump,
       workflows,
       clock,
       logger,
+      workers: { list: async () => (pump.closed ? [] : [{ ...self, heartbeatAt: clock.now() }]) },
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
     this.store = store;
@@ -185,7 +204,8 @@ class Pump {
   private cancelTimer: (() => void) | null = null;
   private sweeping = false;
   private sweepAgain = false;
-  private closed = false;
+  /** Set by `close()`: the engine advances nothing more (and no longer lists itself as a worker). */
+  closed = false;
 
   private unlisten: Promise<(() => Promise<void>) | null> = Promise.resolve(null);
 
