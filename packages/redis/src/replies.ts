@@ -4,7 +4,7 @@
  * run, rather than handing a worker a header it would misread. Payload bytes
  * are passed through untouched; decoding them is the engine's concern.
  */
-import { CodecError, type RunHeader, type RunStatus, type SerializedError, type StoredRun, type Wait } from "@parkway/core";
+import { CodecError, type RunHeader, type RunLink, type RunStatus, type SerializedError, type StoredRun, type Wait } from "@parkway/core";
 
 const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
 
@@ -97,7 +97,28 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
     dueAt: int("dueAt", true),
     createdAt: int("createdAt") as number,
     updatedAt: int("updatedAt") as number,
+    ...(map.has("parent") ? { parent: parseLink(id, json("parent")) } : {}),
+    ...(map.has("children") ? { children: parseChildren(id, json("children")) } : {}),
   };
+}
+
+/** The header field "parent" (written by linkRun-1.lua): `{ id, key }`. */
+export function parseLink(id: string, value: unknown): RunLink {
+  const o = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+  if (typeof o.id !== "string" || typeof o.key !== "string") throw corrupted(id, "parent", "is not a run link");
+  return { id: o.id, key: o.key };
+}
+
+/** The header field "children" (written by linkRun-1.lua): `{ [commitKey]: childId }`. */
+function parseChildren(id: string, value: unknown): Record<string, string> {
+  // cjson writes an empty table as `{}`, and never a list here: one entry is written at a time.
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw corrupted(id, "children", "is not an object");
+  const children: Record<string, string> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (typeof child !== "string") throw corrupted(id, "children", `holds a non-string id at "${key}"`);
+    children[key] = child;
+  }
+  return children;
 }
 
 function parseWaits(id: string, value: unknown): Wait[] {

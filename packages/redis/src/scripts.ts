@@ -53,6 +53,7 @@ export const SCRIPTS = {
   releaseSlot: loadScript("releaseSlot-3.lua"),
   renewSlot: loadScript("renewSlot-1.lua"),
   wakeSlotWaiter: loadScript("wakeSlotWaiter-2.lua"),
+  linkRun: loadScript("linkRun-1.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */
