@@ -129,7 +129,7 @@ function parseWaits(id: string, value: unknown): Wait[] {
     if (
       kind === "timer" &&
       typeof key === "string" &&
-      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout" || o.reason === "slot") &&
+      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout" || o.reason === "slot" || o.reason === "child") &&
       typeof o.until === "number"
     ) {
       return { kind, key, reason: o.reason, until: o.until };
