@@ -114,7 +114,8 @@ export function childCases(harness: () => EngineHarness): void {
     let runs = 0;
     const child = approvalChild("child-once", () => runs++);
     const parent = flow<number>("parent-once").child("kid", child).build();
-    const e = await engine([parent], { childRecheck: 20 });
+    // A short lease: the restart below may cut the first engine off while it holds the parent.
+    const e = await engine([parent], { childRecheck: 20, lease: 300 });
     await e.start(parent, 1, { id: "po" });
     await parked(e, "po");
     await parked(e, "po/kid");
@@ -124,7 +125,7 @@ export function childCases(harness: () => EngineHarness): void {
       await harness().advance(30);
       await until(e, "po", (v) => v.status === "parked" && v.version > before, "re-checked");
     }
-    const again = await harness().reopen(e, [parent], { childRecheck: 20 });
+    const again = await harness().reopen(e, [parent], { childRecheck: 20, lease: 300 });
     await harness().advance(30);
     await again.signal("po/kid", "approve", 5);
     expect(await again.result("po")).toEqual({ total: 6, by: "po/kid" });
