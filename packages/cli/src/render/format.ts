@@ -61,7 +61,13 @@ export function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
     if (wait.reason === "slot") return `waits for a slot of "${wait.slot ?? "?"}", looks again at ${timeAt(wait.until, now)}`;
     const what =
-      wait.reason === "delay" ? "wakes" : wait.reason === "retry" ? "retries" : wait.reason === "child" ? "looks at its child" : "times out";
+      wait.reason === "delay"
+        ? "wakes"
+        : wait.reason === "retry"
+          ? "retries"
+          : wait.reason === "child"
+            ? "looks at its child"
+            : "times out";
     return `${what} at ${timeAt(wait.until, now)}`;
   }
   if (wait.child !== undefined) return `waits for child run ${wait.child} to end`;

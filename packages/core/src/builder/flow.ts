@@ -530,7 +530,7 @@ class Compiler {
         const computed = spec.options.instanceId !== undefined;
         if (computed) {
           this.fn(spec.options.instanceId, `${where}: instanceId`, spec.id);
-          this.functions.set(spec.id, spec.options.instanceId as StepFn);
+          this.functions.set(spec.id, spec.options.instanceId);
         }
         this.childWorkflows.set(spec.id, spec.workflow);
         return freeze({

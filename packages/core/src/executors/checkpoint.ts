@@ -910,19 +910,25 @@ class RunSession implements HeldRun {
       store.start({ id: childId, workflow: child.name, hash: child.hash, input: bytes, signals: signalNamesOf(child.root) }),
     );
     if (started.header.workflow !== child.name) {
-      throw new ValidationError(`child step "${key}": run "${childId}" exists as a run of workflow "${started.header.workflow}", not of "${child.name}"`, {
-        instanceId: this.id,
-        step: key,
-        child: childId,
-      });
+      throw new ValidationError(
+        `child step "${key}": run "${childId}" exists as a run of workflow "${started.header.workflow}", not of "${child.name}"`,
+        {
+          instanceId: this.id,
+          step: key,
+          child: childId,
+        },
+      );
     }
     const parent = await this.write(() => store.linkParent(childId, { id: this.id, key }));
     if (parent.id !== this.id || parent.key !== key) {
-      throw new ValidationError(`child step "${key}": run "${childId}" is already the child of step "${parent.key}" of run "${parent.id}"`, {
-        instanceId: this.id,
-        step: key,
-        child: childId,
-      });
+      throw new ValidationError(
+        `child step "${key}": run "${childId}" is already the child of step "${parent.key}" of run "${parent.id}"`,
+        {
+          instanceId: this.id,
+          step: key,
+          child: childId,
+        },
+      );
     }
     await this.write(() => store.linkChild(this.id, key, childId));
     this.children.set(key, childId);

@@ -57,7 +57,10 @@ export type ChildOutcome =
   | { readonly child: string; readonly status: "failed" | "cancelled"; readonly error: SerializedError };
 
 /** What a parent's step passes on for an outcome: the child's output. @throws ChildRunFailedError for a child that did not complete */
-export function childOutput(outcome: ChildOutcome, context: { readonly instanceId: string; readonly workflow: string; readonly step: string }): unknown {
+export function childOutput(
+  outcome: ChildOutcome,
+  context: { readonly instanceId: string; readonly workflow: string; readonly step: string },
+): unknown {
   if (outcome.status === "completed") return outcome.output;
   const cause = deserializeError(outcome.error);
   throw new ChildRunFailedError(
@@ -78,9 +81,7 @@ export async function readChildOutcome(store: Store, childId: string): Promise<U
       : {
           child: childId,
           status: status as "failed" | "cancelled",
-          error:
-            run.header.error ??
-            serializeError(new CancelledError(`run "${childId}" was ${status}`, { instanceId: childId, status })),
+          error: run.header.error ?? serializeError(new CancelledError(`run "${childId}" was ${status}`, { instanceId: childId, status })),
         };
   // The child's output already fit the payload limit; its notice carries it with a few bytes more.
   return encode(outcome, { what: `outcome of child run "${childId}"`, context: { instanceId: childId } });

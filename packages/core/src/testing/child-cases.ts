@@ -46,11 +46,17 @@ export function childCases(harness: () => EngineHarness): void {
     expect(await e.result("p/1")).toBe(`got 3 from ${childId}`);
     expect((await e.status(childId)).output).toEqual({ total: 3, by: childId });
     const view = await e.status("p/1");
-    expect(view.steps.find((s) => s.key === "kid")?.output).toEqual({ child: childId, status: "completed", output: { total: 3, by: childId } });
+    expect(view.steps.find((s) => s.key === "kid")?.output).toEqual({
+      child: childId,
+      status: "completed",
+      output: { total: 3, by: childId },
+    });
   });
 
   it("instanceId names the child run from the step's input", async () => {
-    const child = flow<{ order: string }>("child-named").then("echo", (o) => o.order.toUpperCase()).build();
+    const child = flow<{ order: string }>("child-named")
+      .then("echo", (o) => o.order.toUpperCase())
+      .build();
     const parent = flow<{ order: string }>("parent-named")
       .child("ship", child, { instanceId: (o) => `ship-${o.order}` })
       .build();
@@ -74,7 +80,10 @@ export function childCases(harness: () => EngineHarness): void {
         { retry: { maxAttempts: 2, backoff: { initial: 1, factor: 1, max: 1 } } },
       )
       .build();
-    const parent = flow<null>("parent-of-failing").child("pay", child).then("never", () => "no").build();
+    const parent = flow<null>("parent-of-failing")
+      .child("pay", child)
+      .then("never", () => "no")
+      .build();
     const e = await engine([parent]);
     await e.start(parent, null, { id: "pf" });
     // Lets the child's retry backoff pass (the memory harness's clock only moves when told).
@@ -135,7 +144,9 @@ export function childCases(harness: () => EngineHarness): void {
 
   it("a child started before its parent linked it (a worker died in between) is found again, not started twice", async () => {
     let runs = 0;
-    const child = flow<number>("child-prestarted").then("inc", (n) => (runs++, n + 1)).build();
+    const child = flow<number>("child-prestarted")
+      .then("inc", (n) => (runs++, n + 1))
+      .build();
     const parent = flow<number>("parent-prestarted").child("kid", child).build();
     const e = await engine([parent]);
     // What a worker that died right after starting the child left: the child, unlinked.

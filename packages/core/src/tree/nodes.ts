@@ -11,16 +11,7 @@
  * `lines[3]/...`; a loop's body function commits iteration n as `ref#n`, a
  * loop's sub-flow body has refs `ref#/...` and commits under `ref#n/...`.
  */
-export type Continuation =
-  | TaskNode
-  | ForkNode
-  | RouteNode
-  | MapNode
-  | RaceNode
-  | LoopNode
-  | DelayNode
-  | AwaitSignalNode
-  | ChildNode;
+export type Continuation = TaskNode | ForkNode | RouteNode | MapNode | RaceNode | LoopNode | DelayNode | AwaitSignalNode | ChildNode;
 
 /** Retry and timeout settings of a step, normalised to milliseconds. */
 export interface StepOptions {
