@@ -164,12 +164,13 @@ export class WorkflowWorker {
       throw error;
     }
     this.waker = new QueueWaker(options.connection, namespace, this.store.connectionWatch, partitions);
-    // Hook: a run a freed concurrency slot made due gets its wake-up now (the sweep is the fallback).
+    // Hook: a run a freed concurrency slot made due, a child run just started, or a parent its child
+    // just told, gets its wake-up now (the sweep is the fallback).
     this.checkpoint = {
       ...checkpoint,
-      wake: (id, version) =>
+      wake: (id, version, reason = "slot") =>
         void this.waker
-          .wake(id, { reason: "slot", version, dueAt: null, trace: ROOT_CONTEXT })
+          .wake(id, { reason, version, dueAt: null, trace: ROOT_CONTEXT })
           .catch((error: unknown) => this.report(error, "wake")),
     };
     this.inFlight = checkpoint.inFlight;

@@ -140,6 +140,15 @@ export class ResultTimeoutError extends ParkwayError {
 export class UnexpectedSignalError extends ParkwayError {
   static override readonly code = "UNEXPECTED_SIGNAL";
 }
+/**
+ * The child run of a `.child(...)` step failed or was cancelled: the parent's step fails with this
+ * error, `cause` holding the child's error as stored (a `CancelledError` for a cancelled child).
+ * `context.child` is the child's instance id, `context.childStatus` how it ended. Never retried by
+ * the parent: a child run has its own retries, and the parent starts it once.
+ */
+export class ChildRunFailedError extends ParkwayError {
+  static override readonly code = "CHILD_RUN_FAILED";
+}
 /** An engine or client was used after `close()`. */
 export class ClosedError extends ParkwayError {
   static override readonly code = "CLOSED";

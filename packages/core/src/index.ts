@@ -6,6 +6,7 @@ export { flow, branch, LoopResult, FlowBuilder, ForkBuilder, RouteBuilder } from
 export type {
   Branch,
   BranchOutputs,
+  ChildOptions,
   DelayFn,
   FlowOptions,
   LoopOptions,
@@ -44,6 +45,7 @@ export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/
 export { isBuiltWorkflow } from "./builder/workflow.js";
 export type {
   AwaitSignalNode,
+  ChildNode,
   Continuation,
   DelayNode,
   ForkBranch,
@@ -68,6 +70,7 @@ export type {
   AllEffect,
   BranchWalk,
   CallEffect,
+  ChildEffect,
   DelayEffect,
   Effect,
   MapEffect,
@@ -91,6 +94,7 @@ export type {
   NotAcquired,
   ParkResult,
   RunHeader,
+  RunLink,
   RunStatus,
   SignalResult,
   SignalTarget,
@@ -120,6 +124,7 @@ export {
   type DurableStepEvent,
 } from "./executors/checkpoint.js";
 export { createLimiter } from "./executors/limit.js";
+export { childSignal, defaultChildId, type ChildOutcome } from "./semantics/children.js";
 export { WorkflowRegistry } from "./engine/registry.js";
 export {
   DurableClient,

@@ -7,6 +7,7 @@
 import {
   CodecError,
   type RunHeader,
+  type RunLink,
   type RunStatus,
   type SerializedError,
   type StoredRun,
@@ -107,7 +108,28 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
     updatedAt: int("updatedAt") as number,
     // Absent on runs stored before delayed starts existed, "" on runs that started at once.
     ...(map.has("startAt") && str("startAt") !== "" ? { startAt: int("startAt") as number } : {}),
+    ...(map.has("parent") ? { parent: parseLink(id, json("parent")) } : {}),
+    ...(map.has("children") ? { children: parseChildren(id, json("children")) } : {}),
   };
+}
+
+/** The header field "parent" (written by linkRun-1.lua): `{ id, key }`. */
+export function parseLink(id: string, value: unknown): RunLink {
+  const o = (typeof value === "object" && value !== null ? value : {}) as Record<string, unknown>;
+  if (typeof o.id !== "string" || typeof o.key !== "string") throw corrupted(id, "parent", "is not a run link");
+  return { id: o.id, key: o.key };
+}
+
+/** The header field "children" (written by linkRun-1.lua): `{ [commitKey]: childId }`. */
+function parseChildren(id: string, value: unknown): Record<string, string> {
+  // cjson writes an empty table as `{}`, and never a list here: one entry is written at a time.
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw corrupted(id, "children", "is not an object");
+  const children: Record<string, string> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (typeof child !== "string") throw corrupted(id, "children", `holds a non-string id at "${key}"`);
+    children[key] = child;
+  }
+  return children;
 }
 
 /**
@@ -116,7 +138,7 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
  * object per wait as headers written by earlier versions hold them.
  */
 /** The timer reasons by the letter the compact form stores (`includes/waits.lua` writes the same letters). */
-const TIMER_REASONS: Readonly<Record<string, TimerReason>> = { d: "delay", r: "retry", o: "timeout", b: "start", l: "slot" };
+const TIMER_REASONS: Readonly<Record<string, TimerReason>> = { d: "delay", r: "retry", o: "timeout", b: "start", l: "slot", c: "child" };
 
 function parseWaits(id: string, value: unknown): Wait[] {
   if (!Array.isArray(value)) throw corrupted(id, "waits", "is not a list");
@@ -136,7 +158,12 @@ function parseWaits(id: string, value: unknown): Wait[] {
     if (
       kind === "timer" &&
       typeof key === "string" &&
-      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout" || o.reason === "start" || o.reason === "slot") &&
+      (o.reason === "delay" ||
+        o.reason === "retry" ||
+        o.reason === "timeout" ||
+        o.reason === "start" ||
+        o.reason === "slot" ||
+        o.reason === "child") &&
       typeof o.until === "number"
     ) {
       return { kind, key, reason: o.reason, until: o.until };

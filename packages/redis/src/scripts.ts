@@ -60,6 +60,7 @@ export const SCRIPTS = {
   deleteSchedule: loadScript("deleteSchedule-3.lua"),
   registerWorker: loadScript("registerWorker-2.lua"),
   listWorkers: loadScript("listWorkers-1.lua"),
+  linkRun: loadScript("linkRun-1.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

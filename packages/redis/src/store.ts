@@ -47,6 +47,7 @@ import {
   type NewRun,
   type ParkResult,
   type RunHeader,
+  type RunLink,
   type RunStatus,
   type SerializedError,
   type SignalResult,
@@ -63,7 +64,7 @@ import { closeConnection, openConnection, type ConnectionOptions, type RedisConn
 import { ConnectionWatch } from "./connection-errors.js";
 import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
 import { keyLayout, partitionOf, type KeyLayout } from "./keys.js";
-import { asArray, bytes, fields, parseHeader, parseStoredRun, text } from "./replies.js";
+import { asArray, bytes, fields, parseHeader, parseLink, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { RedisFlowControl } from "./flow-control.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
@@ -670,6 +671,24 @@ export class RedisStore implements Store {
     this.closed = true;
     await Promise.all([this.finishes.close(), this.cancels.close()]);
     if (this.ownsConnection) await closeConnection(this.redis);
+  }
+
+  /** @inheritdoc */
+  async linkParent(id: string, parent: RunLink): Promise<RunLink> {
+    const k = this.layoutOf(id);
+    const link = JSON.stringify({ id: parent.id, key: parent.key });
+    const reply = await this.run(SCRIPTS.linkRun, [k.header(id)], ["parent", link], { id, what: "link a child run to its parent" });
+    try {
+      return parseLink(id, JSON.parse(text(reply[1])));
+    } catch {
+      throw new CodecError(`the stored header of run "${id}" is corrupted: field "parent" is not a run link`, { instanceId: id });
+    }
+  }
+
+  /** @inheritdoc */
+  async linkChild(id: string, key: string, childId: string): Promise<void> {
+    const k = this.layoutOf(id);
+    await this.run(SCRIPTS.linkRun, [k.header(id)], ["child", key, childId], { id, what: "link a parent run to its child" });
   }
 
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {

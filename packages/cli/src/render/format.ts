@@ -60,9 +60,10 @@ export function duration(ms: number): string {
 export function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
     if (wait.reason === "slot") return `waits for a slot of "${wait.slot ?? "?"}", looks again at ${timeAt(wait.until, now)}`;
-    const what = { delay: "wakes", retry: "retries", timeout: "times out", start: "starts" }[wait.reason];
+    const what = { delay: "wakes", retry: "retries", timeout: "times out", start: "starts", child: "looks at its child" }[wait.reason];
     return `${what} at ${timeAt(wait.until, now)}`;
   }
+  if (wait.child !== undefined) return `waits for child run ${wait.child} to end`;
   const timeout = wait.timeoutAt === null ? "no timeout" : `times out at ${timeAt(wait.timeoutAt, now)}`;
   return `waits for signal "${wait.signal}", ${timeout}`;
 }

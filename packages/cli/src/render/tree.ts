@@ -32,6 +32,7 @@ const KIND: Readonly<Record<StepNodeView["kind"], string>> = {
   loop: "loop",
   delay: "delay",
   awaitSignal: "signal",
+  child: "child",
 };
 
 /** Widest label column before details stop being aligned. */
@@ -99,7 +100,9 @@ function detailOf(node: StepNodeView, now: number): string {
     case "parked":
       return node.wait === null
         ? shape(node)
-        : [node.detail.kind === "delay" ? shape(node) : "", describeWait(node.wait, now)].filter(Boolean).join(", ");
+        : [node.detail.kind === "delay" || node.detail.kind === "child" ? shape(node) : "", describeWait(node.wait, now)]
+            .filter(Boolean)
+            .join(", ");
     case "failed":
       return node.error === null ? shape(node) : shortError(node.error);
     default:
@@ -121,6 +124,8 @@ function committedDetail(node: StepNodeView): string {
     }
     case "map":
       return `${node.branches.length} item${node.branches.length === 1 ? "" : "s"}`;
+    case "child":
+      return `run ${node.detail.instanceId ?? "?"} completed: ${shortValue(node.output)}`;
     case "race": {
       const won = node.output as { winner?: unknown; output?: unknown } | undefined;
       return `won by ${String(won?.winner)}: ${shortValue(won?.output)}`;
@@ -148,6 +153,8 @@ function shape(node: StepNodeView): string {
       return `first of ${node.branches.map((b) => b.label).join(", ")}`;
     case "map":
       return `at most ${d.concurrency} at once, ${d.maxItems} items`;
+    case "child":
+      return d.instanceId === null ? `starts a run of ${d.workflow}` : `run ${d.instanceId} of ${d.workflow}`;
     default:
       return "";
   }

@@ -122,7 +122,19 @@ type StepSpec =
       readonly signal: string | SignalDefinition<never, unknown>;
       readonly options: SignalOptions<unknown>;
     }
-  | { readonly kind: "flow"; readonly workflow: Workflow<unknown, unknown> };
+  | { readonly kind: "flow"; readonly workflow: Workflow<unknown, unknown> }
+  | { readonly kind: "child"; readonly id: string; readonly workflow: Workflow<unknown, unknown>; readonly options: ChildOptions<unknown> };
+
+/** Options of `child`. */
+export interface ChildOptions<In> {
+  /**
+   * The child run's instance id, computed from the step's input (a non-empty, well-formed string of
+   * at most 512 characters). Default: `<parent id>/<step key>`, the parent id with `%` and `/`
+   * written as `%25` and `%2F` (as in `ctx.idempotencyKey`), so two parents never share a child.
+   */
+  readonly instanceId?: (input: In) => string;
+}
+const CHILD_OPTION_NAMES = optionNames<ChildOptions<unknown>>({ instanceId: true });
 
 /** Options of `waitForSignal`. */
 export interface SignalOptions<P> {
@@ -257,6 +269,23 @@ export class FlowBuilder<In, Cur> {
   }
 
   /**
+   * Starts `workflow` on the current value as a run of its own (its own id, status, retries and
+   * page), linked to this run, and passes on its output. A durable run parks until the child
+   * finishes; cancelling it cancels the child; a child that fails or is cancelled fails this step
+   * with `ChildRunFailedError` (never retried: the child has its own retries). The child's id is
+   * `options.instanceId(input)`, else `<parent id>/<step key>`. `runSync`/`runAsync` run the
+   * child inline, as part of the same in-process run.
+   */
+  child<Out>(id: string, workflow: Workflow<Cur, Out>, options: ChildOptions<Cur> = {}): FlowBuilder<In, Out> {
+    return this.add({
+      kind: "child",
+      id,
+      workflow: workflow as Workflow<unknown, unknown>,
+      options: options as ChildOptions<unknown>,
+    });
+  }
+
+  /**
    * Compiles the flow to its continuation tree.
    * @throws ValidationError naming the offending id: duplicate ids, an empty
    * fork, race or route without branches, a bad duration, a loop without a positive bound, an empty
@@ -281,6 +310,7 @@ export class FlowBuilder<In, Cur> {
       stepSchemas: compiler.schemas,
       compensations: compiler.compensations,
       signalSchemas: compiler.signalSchemas,
+      ...(compiler.childWorkflows.size === 0 ? {} : { childWorkflows: compiler.childWorkflows }),
       ...(compiler.limits.size === 0 ? {} : { stepLimits: compiler.limits }),
       ...(limits === undefined ? {} : { limits }),
       ...(inputSchema === undefined ? {} : { inputSchema }),
@@ -432,6 +462,8 @@ class Compiler {
   readonly signalSchemas = new Map<string, StandardSchemaV1>();
   /** Task limits by ref, beside `functions`: code, out of the tree and its hash. */
   readonly limits = new Map<string, LimitSpecs>();
+  /** The workflows `.child(...)` steps start, by ref: like functions, beside the tree. */
+  readonly childWorkflows = new Map<string, Workflow>();
   private readonly ids = new Set<string>();
 
   constructor(private readonly flowName: string) {}
@@ -487,6 +519,26 @@ class Compiler {
           signal,
           timeoutMs: timeout === undefined ? null : toMs(timeout, `timeout of step "${spec.id}"`),
           onTimeout: hasFallback ? { value: spec.options.onTimeout } : null,
+          next,
+        });
+      }
+      case "child": {
+        this.claim(spec.id);
+        const where = `child "${spec.id}"`;
+        if (!isBuiltWorkflow(spec.workflow)) this.fail(`${where} takes a workflow built by flow(...).build()`, spec.id);
+        checkOptions(where, spec.options, CHILD_OPTION_NAMES);
+        const computed = spec.options.instanceId !== undefined;
+        if (computed) {
+          this.fn(spec.options.instanceId, `${where}: instanceId`, spec.id);
+          this.functions.set(spec.id, spec.options.instanceId);
+        }
+        this.childWorkflows.set(spec.id, spec.workflow);
+        return freeze({
+          kind: "child",
+          id: spec.id,
+          ref: spec.id,
+          workflow: spec.workflow.name,
+          ...(computed ? { instanceId: true as const } : {}),
           next,
         });
       }
@@ -596,6 +648,7 @@ class Compiler {
     for (const [ref, limits] of target.stepLimits ?? []) this.limits.set(prefix + ref, limits);
     for (const [ref, compensation] of target.compensations ?? []) this.compensations.set(prefix + ref, compensation);
     for (const [name, schema] of target.signalSchemas ?? []) this.signalSchema(name, schema, where);
+    for (const [ref, child] of target.childWorkflows ?? []) this.childWorkflows.set(prefix + ref, child);
     return requalify(target.root, prefix, tail);
   }
 

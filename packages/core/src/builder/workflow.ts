@@ -47,6 +47,11 @@ export interface Workflow<In = unknown, Out = unknown> {
    * `semantics/compensation.ts` for how a commit key finds its entry.
    */
   readonly compensations?: ReadonlyMap<string, Compensation>;
+  /**
+   * The workflows its `.child(...)` steps start as runs of their own, by node `ref` (the tree names
+   * them; a registry that takes this workflow registers them too).
+   */
+  readonly childWorkflows?: ReadonlyMap<string, Workflow>;
   /** The schemas of the steps that have any, by node `ref`. */
   readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
   /** The payload schemas of the signals it waits for that have any, by signal name (code, not part of `hash`). */

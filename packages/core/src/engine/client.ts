@@ -22,13 +22,25 @@ import {
   ValidationError,
   type SerializedError,
 } from "../errors.js";
-import type { ControlResult, CountQuery, ListQuery, RunHeader, RunStatus, SignalTarget, Store, StoredRun, Wait } from "../store/types.js";
+import type {
+  ControlResult,
+  CountQuery,
+  ListQuery,
+  RunHeader,
+  RunLink,
+  RunStatus,
+  SignalTarget,
+  Store,
+  StoredRun,
+  Wait,
+} from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
 import { decodeListCursor } from "../store/cursor.js";
 import { LIST_ORDERS } from "../store/list-order.js";
 import { checkWorkflowInput, validateWith } from "../schema.js";
 import { reachableSignals, signalNamesOf } from "../semantics/signals.js";
 import { RunHandle } from "./handle.js";
+import { cancelRun, childStepOf, INTERNAL_SIGNAL_PREFIX } from "../semantics/children.js";
 import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import { assertWellFormed } from "../well-formed.js";
 import { resolveLogger, type Logger } from "../logger.js";
@@ -40,7 +52,7 @@ import { Schedules } from "./schedules.js";
 import { runWarnings, type RunWarning, type WorkerDirectory, type WorkerInfo } from "./workers.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
-export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot";
+export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot" | "child";
 
 /** A request to look at a run again. */
 export interface Wake {
@@ -144,6 +156,10 @@ export interface RunView {
    * client that cannot see workers.
    */
   readonly warnings: readonly RunWarning[];
+  /** The run and step that started this run as a child (`.child(...)`), or null. */
+  readonly parent: RunLink | null;
+  /** The child runs this run started: the commit key of each child step and the child's instance id. */
+  readonly children: readonly { readonly key: string; readonly id: string }[];
 }
 
 /** A run as `list` shows it. */
@@ -343,6 +359,15 @@ export class DurableClient {
     checkOptions("signal", options, SIGNAL_OPTIONS);
     const deliveryId = options.deliveryId === undefined ? randomUUID() : options.deliveryId;
     assertId(deliveryId, "signal delivery id");
+    // Names and delivery ids starting with `#` are Parkway's own (a child run's finish notice).
+    if (name.startsWith(INTERNAL_SIGNAL_PREFIX)) {
+      throw new ValidationError(`signal name "${name}" starts with "#", which is reserved for Parkway's own signals`, { signal: name });
+    }
+    if (deliveryId.startsWith(INTERNAL_SIGNAL_PREFIX)) {
+      throw new ValidationError(`signal delivery id "${deliveryId}" starts with "#", which is reserved for Parkway's own signals`, {
+        deliveryId,
+      });
+    }
     const what = `payload of signal "${name}"`;
     const ownSchema = isSignalDefinition(signal) ? signal.schema : undefined;
     // The sender's own schema needs no store read: a payload it refuses never reaches the store.
@@ -526,7 +551,7 @@ export class DurableClient {
       hash: header.hash,
       status: header.status,
       version: header.version,
-      waitingFor: header.status === "parked" || header.status === "paused" ? header.waits.map(viewWait) : [],
+      waitingFor: header.status === "parked" || header.status === "paused" ? viewWaits(header) : [],
       error: header.error,
       requested: header.requested,
       steps: [...run.outputs].map(([key, bytes]) => ({
@@ -542,6 +567,8 @@ export class DurableClient {
       createdAt: header.createdAt,
       updatedAt: header.updatedAt,
       warnings,
+      parent: header.parent ?? null,
+      children: Object.entries(header.children ?? {}).map(([key, childId]) => ({ key, id: childId })),
     };
   }
 
@@ -590,11 +617,13 @@ export class DurableClient {
    * flight are aborted through `ctx.signal`, on whichever worker runs them,
    * within a second; the run ends `cancelled` once they return (a task that
    * ignores its signal is not waited for) and nothing they return is committed.
+   * Its child runs are cancelled too, and a child's parent fails its child step with
+   * `ChildRunFailedError` (at once for a run not running, else at its next step boundary).
    * @throws RunFinishedError
    */
   async cancel(id: string): Promise<ControlResult> {
     assertId(id, "instance id");
-    const result = await this.store.cancel(id);
+    const result = await cancelRun(this.store, id, (run, version) => void this.hint(run, { reason: "child", version, dueAt: null }));
     if (result.immediate) {
       // A run cancelled at a step boundary is counted by the worker that stops it.
       parkwayMetrics().runsFinished.add(1, { [SpanAttributes.outcome]: "cancelled" });
@@ -843,6 +872,21 @@ function describe(value: unknown): string {
   if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === "number") return String(value);
   return value === null ? "null" : typeof value;
+}
+
+/**
+ * The waits as `status()` shows them: a child step's wait names the child run it waits for (its
+ * internal signal and re-check timer are how it waits, not what), and a slot wait names its step
+ * (or `#run`) and the limit it waits for.
+ */
+function viewWaits(header: RunHeader): Wait[] {
+  return header.waits.flatMap((wait): Wait[] => {
+    if (wait.kind === "timer" && wait.reason === "child") return [];
+    if (wait.kind !== "signal") return [viewWait(wait)];
+    const step = childStepOf(wait.signal);
+    const child = step === null ? undefined : header.children?.[step];
+    return [child === undefined ? wait : { ...wait, child }];
+  });
 }
 
 /** A wait as `status()` shows it: a slot wait names its step (or `#run`) and the limit it waits for. */

@@ -43,6 +43,11 @@ export interface DurableRunnerOptions {
   readonly maxPayloadBytes?: number;
   /** Told after each committed step. */
   readonly onStep?: (event: DurableStepEvent) => void;
+  /**
+   * How often a run parked on a child step looks at its child when no finish notice came (the
+   * notice is lost when a worker dies right after the child ends); default 1m, 10ms to 1d.
+   */
+  readonly childRecheck?: Duration;
   /** Told when advancing a run failed for a reason outside the run (the store is unreachable, ...). Default: logged as an error. */
   readonly onError?: (error: unknown, instanceId: string) => void;
   /** A pino-style logger for what the engine or worker does and what goes wrong; silent by default. */
@@ -58,6 +63,7 @@ export const DURABLE_RUNNER_OPTIONS = optionNames<DurableRunnerOptions>({
   shutdownGrace: true,
   maxPayloadBytes: true,
   onStep: true,
+  childRecheck: true,
   onError: true,
   logger: true,
 });
@@ -80,6 +86,7 @@ export function checkpointOptions(
     holdRetriesUpToMs: durationInRange(options.holdRetriesUpTo, "holdRetriesUpTo", "5s", 0, 3_600_000),
     blockedRetryMs: durationInRange(options.blockedRetry, "blockedRetry", "1m", 10, 86_400_000),
     maxPayloadBytes: integerInRange(options.maxPayloadBytes, "maxPayloadBytes", DEFAULT_MAX_PAYLOAD_BYTES, 1, MAX_PAYLOAD_BYTES_LIMIT),
+    childRecheckMs: durationInRange(options.childRecheck, "childRecheck", "1m", 10, 86_400_000),
     limit: createLimiter(concurrency),
     inFlight: new RunsInFlight(base.clock, durationInRange(options.shutdownGrace, "shutdownGrace", "30s", 0, 3_600_000)),
     ...(options.onStep ? { onStep: options.onStep } : {}),

@@ -5,7 +5,9 @@ import type { DefinitionLookup } from "../executors/checkpoint.js";
 /**
  * The workflows a process knows, by name and by definition hash. Several
  * definitions of one name may be registered at once: new runs start on the
- * last one given, and runs started on an older one still find theirs.
+ * last one given, and runs started on an older one still find theirs. A
+ * workflow's child workflows (`.child(...)`) are registered with it, so a
+ * worker that runs a parent runs its children too.
  */
 export class WorkflowRegistry implements DefinitionLookup {
   private readonly byHash = new Map<string, Workflow>();
@@ -20,8 +22,14 @@ export class WorkflowRegistry implements DefinitionLookup {
     if (!isBuiltWorkflow(workflow)) {
       throw new ValidationError("workflows must hold built workflows (call .build() on the flow)");
     }
+    this.add(workflow, true);
+  }
+
+  /** A child is found by its hash; it is the latest of its name only when none was given by name. */
+  private add(workflow: Workflow, given: boolean): void {
     this.byHash.set(`${workflow.name}\u0000${workflow.hash}`, workflow);
-    this.latestByName.set(workflow.name, workflow);
+    if (given || !this.latestByName.has(workflow.name)) this.latestByName.set(workflow.name, workflow);
+    for (const child of workflow.childWorkflows?.values() ?? []) this.add(child, false);
   }
 
   find(name: string, hash: string): Workflow | undefined {

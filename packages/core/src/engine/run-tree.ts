@@ -46,7 +46,9 @@ export type StepDetail =
   | { readonly kind: "loop"; readonly maxIterations: number }
   /** `ms` is null for a delay computed from its input. */
   | { readonly kind: "delay"; readonly ms: number | null }
-  | { readonly kind: "awaitSignal"; readonly signal: string; readonly timeoutMs: number | null };
+  | { readonly kind: "awaitSignal"; readonly signal: string; readonly timeoutMs: number | null }
+  /** `instanceId` is the child run's id once the step started it (from `status().children`), else null. */
+  | { readonly kind: "child"; readonly workflow: string; readonly instanceId: string | null };
 
 export interface BranchView {
   readonly label: string;
@@ -145,6 +147,14 @@ class TreeDrawer {
         }));
         return { ...this.stated(base, key, committed, reached), branches };
       }
+      case "child": {
+        // The step commits the child's outcome; the tree shows the child's output, as the next step sees it.
+        const instanceId = this.view.children.find((c) => c.key === key)?.id ?? null;
+        const detail: StepDetail = { kind: "child", workflow: node.workflow, instanceId };
+        const stated = this.stated({ ...base, detail }, key, committed, reached);
+        const outcome = committed?.output as { status?: string; output?: unknown } | undefined;
+        return outcome?.status === "completed" ? { ...stated, output: outcome.output } : stated;
+      }
       case "loop":
         return node.body ? this.subFlowLoop(node, node.body, base, key, reached) : this.functionLoop(base, key, reached);
       default:
@@ -234,6 +244,8 @@ function detailOf(node: Continuation): StepDetail {
       return { kind: "delay", ms: node.ms };
     case "awaitSignal":
       return { kind: "awaitSignal", signal: node.signal, timeoutMs: node.timeoutMs };
+    case "child":
+      return { kind: "child", workflow: node.workflow, instanceId: null };
     default:
       return { kind: node.kind };
   }

@@ -24,10 +24,24 @@ import {
   SignalTimeoutError,
   StaleVersionError,
   UnknownWorkflowError,
+  ValidationError,
 } from "../errors.js";
 import { parkwayMetrics } from "../metrics.js";
 import { checkStepInput, checkStepOutput, type StepRef } from "../schema.js";
 import { driveAsync, type Scope, type StepEffect } from "../semantics/drive.js";
+import {
+  afterCancelled,
+  childDeliveryId,
+  childOutput,
+  childSignal,
+  defaultChildId,
+  notifyParent,
+  readChildOutcome,
+  type ChildOutcome,
+} from "../semantics/children.js";
+import { signalNamesOf } from "../semantics/signals.js";
+import { checkWorkflowInput } from "../schema.js";
+import { assertId } from "../engine/client.js";
 import { RetryLater, runStep } from "../semantics/retry.js";
 import {
   compensatedKey,
@@ -41,6 +55,7 @@ import {
   delayMsAt,
   walkWorkflow,
   type CallEffect,
+  type ChildEffect,
   type DelayEffect,
   type RaceEffect,
   type RaceOutcome,
@@ -80,8 +95,16 @@ export interface CheckpointOptions {
    * Told of a run that a freed concurrency slot made due (with its new version), so it is looked
    * at now rather than at its slot wait's deadline: a worker enqueues its wake-up.
    */
-  readonly wake?: (id: string, version: number) => void;
+  readonly wake?: (id: string, version: number, reason?: "slot" | "child") => void;
+  /**
+   * How often a run parked on a child step looks at its child, in case the child's finish notice
+   * was lost (its worker died between the finish and the notice). Default {@link DEFAULT_CHILD_RECHECK_MS}.
+   */
+  readonly childRecheckMs?: number;
 }
+
+/** How often a parent parked on a child looks at it when no notice came: a safety net, not the usual path. */
+export const DEFAULT_CHILD_RECHECK_MS = 60_000;
 
 /** A committed step, as reported to `onStep`. */
 export interface DurableStepEvent {
@@ -286,6 +309,8 @@ class RunSession implements HeldRun {
   private readonly slots: RunSlots | null;
   /** The run's priority among waiters, computed once from its input. */
   private priorityValue: number | null = null;
+  /** The child runs started by this run's child steps, by commit key: the stored links, and those made here. */
+  private readonly children: Map<string, string>;
 
   constructor(
     private readonly options: CheckpointOptions,
@@ -299,6 +324,7 @@ class RunSession implements HeldRun {
   ) {
     this.version = run.header.version;
     this.outputs = new Map(run.outputs);
+    this.children = new Map(Object.entries(run.header.children ?? {}));
     this.loadedAt = performance.now();
     this.leaseRenewedAt = acquiredAt;
     // A delayed start's run time counts from its start, not from when it was created.
@@ -313,7 +339,32 @@ class RunSession implements HeldRun {
     return this.run.header.id;
   }
 
+  /** Advances the run, then tells whoever hangs on it how it ended (its parent, its children). */
   async advance(): Promise<AdvanceOutcome> {
+    const outcome = await this.advanceHeld();
+    await this.afterEnd(outcome);
+    return outcome;
+  }
+
+  /**
+   * A child run that ended tells its parent; a run that ended cancelled cancels its children.
+   *
+   * Failure semantics: this is a write after the run's last one. A worker that dies between them
+   * leaves the parent without its notice: the parent's `child` timer finds the child ended. A
+   * cancel that does not reach a child here leaves it running on its own (cancel it by its id).
+   */
+  private async afterEnd(advanced: AdvanceOutcome): Promise<void> {
+    const wake = (id: string, version: number) => this.options.wake?.(id, version, "child");
+    const { parent } = this.run.header;
+    if (advanced.outcome === "cancelled") {
+      const links = { id: this.id, children: Object.fromEntries(this.children), ...(parent ? { parent } : {}) };
+      await afterCancelled(this.options.store, links, wake);
+    } else if (parent && (advanced.outcome === "completed" || advanced.outcome === "failed")) {
+      await notifyParent(this.options.store, parent, this.id, wake);
+    }
+  }
+
+  private async advanceHeld(): Promise<AdvanceOutcome> {
     // The lease renewal also answers a cancel asked of the run: the fallback when its message was lost.
     const heartbeat = setInterval(() => this.renewLease(), Math.max(50, this.options.leaseMs / 3));
     const unhold = this.options.inFlight?.hold(this.id, this);
@@ -514,6 +565,7 @@ class RunSession implements HeldRun {
           {
             perform: (effect, scope) => this.perform(effect, scope),
             race: (effect, run) => this.race(effect, run),
+            child: (effect, scope) => this.perform(effect, scope),
             waiting: (e) => e instanceof Park,
             combine: (failures) => combineFailures(failures),
           },
@@ -636,9 +688,12 @@ class RunSession implements HeldRun {
     }
   }
 
-  private async perform(effect: StepEffect, scope: Scope): Promise<unknown> {
+  private async perform(effect: StepEffect | ChildEffect, scope: Scope): Promise<unknown> {
     const committed = this.outputs.get(effect.key);
-    if (committed !== undefined) return this.decodeStored(committed, `output of step "${effect.key}"`);
+    if (committed !== undefined) {
+      const stored = this.decodeStored(committed, `output of step "${effect.key}"`);
+      return effect.type === "child" ? this.childOutput(effect, stored as ChildOutcome) : stored;
+    }
     if (this.stopped) throw this.stopped;
     // A step boundary: no new step starts once the run is cancelled, timed out or its worker shuts down.
     if (this.cancelling) throw this.abort.signal.reason;
@@ -654,7 +709,9 @@ class RunSession implements HeldRun {
           ? await this.call(effect, span, scope)
           : effect.type === "delay"
             ? await this.delay(effect)
-            : await this.takeSignal(effect, scope);
+            : effect.type === "child"
+              ? await this.child(effect, scope)
+              : await this.takeSignal(effect, scope);
       endSpan(span, "committed");
       if (effect.type === "call") this.recordStepDuration(startedAt, "committed");
       return output;
@@ -685,7 +742,7 @@ class RunSession implements HeldRun {
     });
   }
 
-  private startStepSpan(effect: StepEffect): Span {
+  private startStepSpan(effect: StepEffect | ChildEffect): Span {
     return startSpan(
       `parkway.step ${effect.key}`,
       SpanKind.INTERNAL,
@@ -801,6 +858,100 @@ class RunSession implements HeldRun {
     const value = this.decodeStored(bytes, `payload of signal "${node.signal}"`);
     this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: value, attempts: 1 });
     return value;
+  }
+
+  /**
+   * A child step (see `semantics/children.ts`): starts the child unless this run already did,
+   * then takes the child's finish notice as the step's output, or parks until it comes (with a
+   * `child` timer that looks at the child, in case the notice was lost).
+   *
+   * Failure semantics: the child is started at most once per id (start-if-absent), however often
+   * this step is walked and whichever worker dies where: a worker that dies after the start and
+   * before the links finds the child again by its id. The child's failure is committed as the
+   * step's outcome and fails the step with `ChildRunFailedError`, never retried.
+   */
+  private async child(effect: ChildEffect, scope: Scope): Promise<unknown> {
+    const { key } = effect;
+    const childId = this.children.get(key) ?? effect.instanceId ?? defaultChildId(this.id, key);
+    if (!this.children.has(key)) await this.startChild(effect, childId);
+    const signal = childSignal(key);
+    let notice = await this.takeChildNotice(key, signal, scope);
+    if (notice === null) {
+      // No notice yet: the child may have ended before it was linked, or its notice was lost.
+      const outcome = await this.write(() => readChildOutcome(this.options.store, childId));
+      if (outcome !== null) {
+        await this.write(() => this.options.store.signal(this.id, signal, outcome, childDeliveryId(childId)));
+        notice = await this.takeChildNotice(key, signal, scope);
+      }
+    }
+    if (notice === null) {
+      const recheckMs = this.options.childRecheckMs ?? DEFAULT_CHILD_RECHECK_MS;
+      throw new Park([
+        { kind: "signal", key, signal, timeoutMs: null },
+        { kind: "timer", key, reason: "child", delayMs: recheckMs },
+      ]);
+    }
+    const outcome = this.decodeStored(notice, `outcome of child step "${key}"`) as ChildOutcome;
+    this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: outcome, attempts: 1 });
+    return this.childOutput(effect, outcome);
+  }
+
+  private childOutput(effect: ChildEffect, outcome: ChildOutcome): unknown {
+    return childOutput(outcome, { instanceId: this.id, workflow: this.workflow.name, step: effect.key });
+  }
+
+  /** Starts the child run (or finds it started) and links it both ways; a new child is woken at once. */
+  private async startChild(effect: ChildEffect, childId: string): Promise<void> {
+    const { key, workflow: child } = effect;
+    const store = this.options.store;
+    assertId(childId, `instance id of the child run of step "${key}"`);
+    const input = await checkWorkflowInput(child, effect.input, childId);
+    const bytes = encode(input, this.payload(`input of child run "${childId}" (step "${key}")`));
+    const started = await this.write(() =>
+      store.start({ id: childId, workflow: child.name, hash: child.hash, input: bytes, signals: signalNamesOf(child.root) }),
+    );
+    if (started.header.workflow !== child.name) {
+      throw new ValidationError(
+        `child step "${key}": run "${childId}" exists as a run of workflow "${started.header.workflow}", not of "${child.name}"`,
+        {
+          instanceId: this.id,
+          step: key,
+          child: childId,
+        },
+      );
+    }
+    const parent = await this.write(() => store.linkParent(childId, { id: this.id, key }));
+    if (parent.id !== this.id || parent.key !== key) {
+      throw new ValidationError(
+        `child step "${key}": run "${childId}" is already the child of step "${parent.key}" of run "${parent.id}"`,
+        {
+          instanceId: this.id,
+          step: key,
+          child: childId,
+        },
+      );
+    }
+    await this.write(() => store.linkChild(this.id, key, childId));
+    this.children.set(key, childId);
+    if (started.created) {
+      parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: child.name });
+      this.options.wake?.(childId, started.header.version, "child");
+    }
+  }
+
+  /** Takes the child's finish notice as the step's output (committed), or null when none came yet. */
+  private async takeChildNotice(key: string, signal: string, scope: Scope): Promise<Uint8Array | null> {
+    const taken = await this.write(async () => {
+      // As for a signal step: a race branch that lost takes nothing.
+      await afterMicrotasks();
+      if (scope.signal.aborted) throw scope.signal.reason;
+      return this.options.store.takeSignal(this.id, this.version, key, signal, null, this.options.leaseMs);
+    });
+    if ("ok" in taken) throw this.stop(taken.stopped, taken.version);
+    if (taken.outcome !== "signal") return null;
+    this.version = taken.version;
+    this.outputs.set(key, taken.payload);
+    return taken.payload;
   }
 
   /** A race's outcome: committed under its key once decided, so a resumed run keeps the same winner. */

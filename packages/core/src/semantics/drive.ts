@@ -6,7 +6,7 @@
  * finished yet" (a branch that parked) and how several failures combine.
  */
 import { CancelledError } from "../errors.js";
-import type { CallEffect, DelayEffect, Effect, RaceEffect, RaceOutcome, SignalEffect, Walk } from "./walk.js";
+import type { CallEffect, ChildEffect, DelayEffect, Effect, RaceEffect, RaceOutcome, SignalEffect, Walk } from "./walk.js";
 
 /** An effect a performer performs itself: one step. */
 export type StepEffect = CallEffect | DelayEffect | SignalEffect;
@@ -30,6 +30,8 @@ export interface AsyncPerformer {
    * committed outcome, or commits the one `run` decides. By default, `run()`.
    */
   race?(effect: RaceEffect, run: () => Promise<RaceOutcome>, scope: Scope): Promise<unknown>;
+  /** Runs a child step as a run of its own (a durable performer). By default the child's walk runs inline. */
+  child?(effect: ChildEffect, scope: Scope): Promise<unknown>;
   /** True for a failure that means "not finished yet" (a durable walk that parked): the other walks go on. */
   waiting?(error: unknown): boolean;
   /** The one error thrown for the failures of several walks (never empty); by default the first. */
@@ -53,6 +55,8 @@ function performSync(effect: Effect, perform: SyncPerformer): unknown {
       return effect.branches.map((b) => driveSync(b.walk, perform));
     case "map":
       return Array.from({ length: effect.count }, (_, i) => driveSync(effect.element(i), perform));
+    case "child":
+      return driveSync(effect.inline(), perform);
     case "race": {
       // Nothing runs concurrently here: the first branch is the first to finish.
       const first = effect.branches[0]!;
@@ -76,6 +80,9 @@ export async function driveAsync(walk: Walk, performer: AsyncPerformer, scope: S
         break;
       case "map":
         result = await together(effect.count, effect.node.concurrency, (i) => drive(effect.element(i)), performer);
+        break;
+      case "child":
+        result = await (performer.child ? performer.child(effect, scope) : drive(effect.inline()));
         break;
       case "race": {
         const run = () => race(effect, performer, scope);

@@ -9,12 +9,16 @@
  * element and loop iteration it sits in (`lines[3]/charge`, `poll#2/check`),
  * and `ref#n` for the n-th call of a loop's body function. A durable driver
  * that answers an effect from a committed output makes a resumed run skip that step.
+ *
+ * A child step is an effect of its own: a durable driver starts the child as a run of its own
+ * and waits for it; an in-process driver walks the child inline (`inline`), as part of the same run.
  */
 import type { StepFn, Workflow } from "../builder/workflow.js";
 import { toMs } from "../duration.js";
 import { LoopLimitError, MapLimitError, RouteKeyError, ValidationError } from "../errors.js";
 import type {
   AwaitSignalNode,
+  ChildNode,
   Continuation,
   DelayNode,
   ForkNode,
@@ -48,6 +52,20 @@ export interface SignalEffect {
   readonly type: "signal";
   readonly key: string;
   readonly node: AwaitSignalNode;
+}
+/**
+ * Run workflow `workflow` on `input` as a child run; the driver sends back its output. `instanceId`
+ * is the id computed by the step's `instanceId` option, or null for the default
+ * (`<parent id>/<key>`, which only a durable driver knows). `inline` walks the child in place.
+ */
+export interface ChildEffect {
+  readonly type: "child";
+  readonly key: string;
+  readonly node: ChildNode;
+  readonly workflow: Workflow;
+  readonly input: unknown;
+  readonly instanceId: string | null;
+  readonly inline: () => Walk;
 }
 /** A walk of one branch of a fork or a race. */
 export interface BranchWalk {
@@ -83,7 +101,7 @@ export interface RaceEffect {
   readonly node: RaceNode;
   readonly branches: readonly BranchWalk[];
 }
-export type Effect = CallEffect | DelayEffect | SignalEffect | AllEffect | MapEffect | RaceEffect;
+export type Effect = CallEffect | DelayEffect | SignalEffect | ChildEffect | AllEffect | MapEffect | RaceEffect;
 
 /** What a race passes on: the id of the branch that finished first, and its output. */
 export interface RaceOutcome<Id extends string = string, Out = unknown> {
@@ -148,6 +166,9 @@ function* walk(workflow: Workflow, start: Continuation | null, input: unknown, p
       case "awaitSignal":
         value = yield { type: "signal", key, node };
         break;
+      case "child":
+        value = yield child(workflow, node, key, value);
+        break;
     }
   }
   return value;
@@ -155,6 +176,20 @@ function* walk(workflow: Workflow, start: Continuation | null, input: unknown, p
 
 function call(workflow: Workflow, node: CallNode, key: string, input: unknown): CallEffect {
   return { type: "call", key, node, fn: functionOf(workflow, node.ref), input };
+}
+
+function child(workflow: Workflow, node: ChildNode, key: string, input: unknown): ChildEffect {
+  const target = workflow.childWorkflows?.get(node.ref);
+  if (!target) throw new ValidationError(`workflow "${workflow.name}" has no child workflow for step "${node.ref}"`, { step: node.ref });
+  let instanceId: string | null = null;
+  if (node.instanceId) {
+    const id = (functionOf(workflow, node.ref) as (input: unknown) => unknown)(input);
+    if (typeof id !== "string" || id.length === 0 || id.length > 512) {
+      throw new ValidationError(`child "${key}": instanceId must return a non-empty string of at most 512 characters`, { step: key });
+    }
+    instanceId = id;
+  }
+  return { type: "child", key, node, workflow: target, input, instanceId, inline: () => walkWorkflow(target, input) };
 }
 
 function functionOf(workflow: Workflow, ref: string): StepFn {

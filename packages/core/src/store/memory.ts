@@ -33,6 +33,7 @@ import {
   type NewRun,
   type ParkResult,
   type RunHeader,
+  type RunLink,
   type RunStatus,
   type SignalResult,
   type SignalTarget,
@@ -328,6 +329,18 @@ export class MemoryStore implements Store {
     const now = this.clock.now();
     this.write(r, { dueAt: now });
     return { delivered, dueAt: now, version: r.header.version };
+  }
+
+  async linkParent(id: string, parent: RunLink): Promise<RunLink> {
+    const r = this.record(id);
+    if (r.header.parent) return r.header.parent;
+    r.header = { ...r.header, parent: { id: parent.id, key: parent.key } };
+    return r.header.parent!;
+  }
+
+  async linkChild(id: string, key: string, childId: string): Promise<void> {
+    const r = this.record(id);
+    r.header = { ...r.header, children: { ...r.header.children, [key]: childId } };
   }
 
   async cancel(id: string): Promise<ControlResult> {

@@ -23,11 +23,13 @@ export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "
 /**
  * Why a timer waits: a delay step, a retry's backoff, the run's own deadline
  * (`flow(name, { timeout })`, under the key `#timeout`), a delayed start
- * (`start(..., { startAt })`, under the key `#start`: the run is parked before its first step), or a
+ * (`start(..., { startAt })`, under the key `#start`: the run is parked before its first step), a
  * slot of a concurrency or rate limit (`slot`: its key names the step and the limit, see
- * `flow-control/types.ts`; its deadline is when to look again unless a freed slot wakes the run first).
+ * `flow-control/types.ts`; its deadline is when to look again unless a freed slot wakes the run first),
+ * or a child run's re-check (`child`: the parent of a child step looks at its child when it fires, in
+ * case the child's finish notice was lost; see `semantics/children.ts`).
  */
-export type TimerReason = "delay" | "retry" | "timeout" | "start" | "slot";
+export type TimerReason = "delay" | "retry" | "timeout" | "start" | "slot" | "child";
 
 /** The key of the wait of a run parked until its delayed start. Never a commit key: step ids cannot contain `#`. */
 export const START_WAIT_KEY = "#start";
@@ -45,7 +47,17 @@ export type Wait =
        */
       readonly slot?: string;
     }
-  | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutAt: number | null };
+  | {
+      readonly kind: "signal";
+      readonly key: string;
+      readonly signal: string;
+      readonly timeoutAt: number | null;
+      /**
+       * On a child step's wait as `status()` shows it: the child run's instance id. The step waits on
+       * the internal signal `#child:<key>` (and a `child` timer `status()` leaves out; see `semantics/children.ts`).
+       */
+      readonly child?: string;
+    };
 
 /** A wait as the executor asks for it: relative to the store's now, unless the key already has a deadline. */
 export type WaitRequest =
@@ -86,6 +98,16 @@ export interface RunHeader {
    * began: its workflow's `timeout` counts from here. Absent for a run that started at once.
    */
   readonly startAt?: number;
+  /** The run and step that started this run as a child (`.child(...)`); absent for a run started otherwise. */
+  readonly parent?: RunLink;
+  /** The child runs this run started, by the commit key of the step that started each; absent when none. */
+  readonly children?: Readonly<Record<string, string>>;
+}
+
+/** Where a child run hangs in its parent: the parent's instance id and the commit key of the step that started it. */
+export interface RunLink {
+  readonly id: string;
+  readonly key: string;
 }
 
 /** A run as loaded to be advanced or inspected. */
@@ -352,6 +374,21 @@ export interface Store {
    * @throws RunFinishedError for a finished run.
    */
   signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult>;
+
+  /**
+   * Records that run `id` was started as a child by step `parent.key` of run `parent.id`. The first
+   * link wins: answers the parent recorded (another one when the id already had a parent). Leaves
+   * the version alone, so a worker holding the run is not fenced.
+   * @throws UnknownInstanceError
+   */
+  linkParent(id: string, parent: RunLink): Promise<RunLink>;
+
+  /**
+   * Records on run `id` that its step `key` started child run `childId`. Leaves the version alone
+   * (the worker holding the run writes it between its own versioned writes).
+   * @throws UnknownInstanceError
+   */
+  linkChild(id: string, key: string, childId: string): Promise<void>;
 
   /** Cancels at once unless running (then at its next step boundary). @throws RunFinishedError */
   cancel(id: string): Promise<ControlResult>;

@@ -12,6 +12,7 @@ import type { Workflow } from "../builder/workflow.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
 import { isParkwayError, LoopLimitError, MapLimitError, RunTimeoutError } from "../errors.js";
 import { codecDifference, codecRefusals, codecRoundTrips } from "./codec-cases.js";
+import { childCases } from "./child-cases.js";
 import { flowControlCases } from "./flow-control-cases.js";
 import { listCases } from "./list-cases.js";
 import { signalCases } from "./signal-cases.js";
@@ -785,6 +786,7 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     describe("finding runs", () => listCases(() => h));
 
     describe("flow control", () => flowControlCases(() => h));
+    describe("child runs", () => childCases(() => h));
 
     describe("delayed start and signal-with-start", () => startCases(() => h));
 

@@ -11,7 +11,7 @@
  * `lines[3]/...`; a loop's body function commits iteration n as `ref#n`, a
  * loop's sub-flow body has refs `ref#/...` and commits under `ref#n/...`.
  */
-export type Continuation = TaskNode | ForkNode | RouteNode | MapNode | RaceNode | LoopNode | DelayNode | AwaitSignalNode;
+export type Continuation = TaskNode | ForkNode | RouteNode | MapNode | RaceNode | LoopNode | DelayNode | AwaitSignalNode | ChildNode;
 
 /** Retry and timeout settings of a step, normalised to milliseconds. */
 export interface StepOptions {
@@ -109,6 +109,20 @@ export interface AwaitSignalNode extends NodeBase {
   readonly signal: string;
   readonly timeoutMs: number | null;
   readonly onTimeout: { readonly value: unknown } | null;
+}
+
+/**
+ * Runs workflow `workflow` (found in the workflow's `childWorkflows` under `ref`) on the input as
+ * a run of its own, and passes on its output. Its instance id is what the function under `ref`
+ * computes from the input when `instanceId` is set, else `<parent id>/<commit key>` (the parent id
+ * escaped as in `ctx.idempotencyKey`). The child's name is part of the hash, not its definition:
+ * editing the child keeps parked parents' definitions, as editing a task body does.
+ */
+export interface ChildNode extends NodeBase {
+  readonly kind: "child";
+  readonly workflow: string;
+  /** Present (true) when the child's instance id is computed from the input. */
+  readonly instanceId?: true;
 }
 
 /** Yields every node of the tree, depth first. */

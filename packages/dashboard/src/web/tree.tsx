@@ -17,6 +17,7 @@ const KIND_LABEL: Record<StepNodeView["kind"], string> = {
   loop: "loop",
   delay: "delay",
   awaitSignal: "signal wait",
+  child: "child run",
 };
 
 /** What a committed node's output is called; a delay, route and loop show theirs elsewhere (or have none worth showing). */

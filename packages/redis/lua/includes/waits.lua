@@ -8,15 +8,15 @@
   wait or two stays under Redis's hash-max-listpack-value (64 bytes) and keeps
   the small listpack encoding (a wait as an object would turn the whole header
   into a hash table: twice the memory for every run parked on a delay):
-    timer:  ["t", key, "d" (delay) | "r" (retry) | "o" (run timeout) | "b" (delayed start) | "l" (slot), until]
+    timer:  ["t", key, "d" (delay) | "r" (retry) | "o" (run timeout) | "b" (delayed start) | "l" (slot) | "c" (child re-check), until]
     signal: ["s", key, signal, timeoutAt or null]
   Headers written by earlier versions hold objects ({ kind, key, ... }): both
   are read, and the next write stores the compact form. parseWaits in
   src/replies.ts reads the same two forms.
 ]]
 -- One letter per timer reason; TIMER_REASONS in src/replies.ts reads the same letters.
-local REASONS = { d = "delay", r = "retry", o = "timeout", b = "start", l = "slot" }
-local REASON_CODES = { delay = "d", retry = "r", timeout = "o", start = "b", slot = "l" }
+local REASONS = { d = "delay", r = "retry", o = "timeout", b = "start", l = "slot", c = "child" }
+local REASON_CODES = { delay = "d", retry = "r", timeout = "o", start = "b", slot = "l", child = "c" }
 
 -- A stored wait as the object the scripts work with, or nil when it is neither form.
 local function decodeWait(w)
