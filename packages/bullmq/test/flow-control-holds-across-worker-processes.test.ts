@@ -1,6 +1,6 @@
 /**
  * Flow control across worker processes on a real Redis: three workers, runs over keys limited to
- * two at once. A ledger outside Redis (files written synchronously by each process) shows how
+ * two at once, and a task limited to 20 calls a second. A ledger outside Redis (files written synchronously by each process) shows how
  * many runs of a key executed at once, also when a worker holding slots is killed with SIGKILL.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -12,7 +12,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ParkwayClient } from "../src/index.js";
 import { eventually, REDIS_URL, startWorker, stopWorker, testSpace } from "./helpers.js";
-import { limited } from "./fixtures/limited-workflows.mjs";
+import { limited, rated } from "./fixtures/limited-workflows.mjs";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/limited-workflows.mjs", import.meta.url));
 
@@ -64,6 +64,9 @@ const ledgerDir = mkdtempSync(join(tmpdir(), "parkway-limits-"));
 let redis: Redis;
 let client: ParkwayClient;
 const workers: ChildProcess[] = [];
+const env = { PARKWAY_LIMIT_LEDGER: ledgerDir };
+const startLimitedWorker = () =>
+  startWorker(space.namespace, space.ledger, ["--workflows", FIXTURES, "--concurrency", "10"], REDIS_URL, env);
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
@@ -80,12 +83,9 @@ afterAll(async () => {
 
 describe("flow control across worker processes", () => {
   it("a limit of 2 per key is never exceeded by 3 workers, and a SIGKILLed worker's slots come back after its lease", async () => {
-    const env = { PARKWAY_LIMIT_LEDGER: ledgerDir };
-    for (let i = 0; i < 3; i++) {
-      workers.push(await startWorker(space.namespace, space.ledger, ["--workflows", FIXTURES, "--concurrency", "10"], REDIS_URL, env));
-    }
-    const ids = Array.from({ length: 90 }, (_, n) => `lim-${n}`);
-    await Promise.all(ids.map((id, n) => client.start(limited, { key: `k${n % 6}`, n }, { id })));
+    for (let i = 0; i < 3; i++) workers.push(await startLimitedWorker());
+    const ids = Array.from({ length: 300 }, (_, n) => `lim-${n}`);
+    await Promise.all(ids.map((id, n) => client.start(limited, { key: `k${n % 10}`, n }, { id })));
     const doomed = workers[0]!;
     // Killed while it executes steps, so it dies holding slots.
     await eventually(
@@ -100,7 +100,20 @@ describe("flow control across worker processes", () => {
     const heldWhenKilled = lines.filter((l) => l.pid === doomed.pid && l.event === "start").length;
     expect(heldWhenKilled).toBeGreaterThan(0);
     const most = mostAtOnce(lines, new Map([[doomed.pid!, killedAt]]));
-    expect(most.size).toBe(6);
+    expect(most.size).toBe(10);
     for (const [key, n] of most) expect({ key, most: n }).toEqual({ key, most: Math.min(n, 2) });
   }, 120_000);
+
+  it("a rate limit of 20 calls a second admits 200 calls in 10 s across 3 workers, give or take one window", async () => {
+    // Three live workers (the previous test killed one).
+    while (workers.filter((w) => w.exitCode === null && w.signalCode === null).length < 3) workers.push(await startLimitedWorker());
+    const calls = () => readLedger(ledgerDir).filter((l) => l.key === "rate" && l.event === "start");
+    // More runs than 10 s admit: the limit, not the supply, sets the pace.
+    await Promise.all(Array.from({ length: 260 }, (_, n) => client.start(rated, { key: "rate", n }, { id: `rate-${n}` })));
+    const first = await eventually(async () => calls()[0]?.at, "the first call");
+    await new Promise((resolve) => setTimeout(resolve, first + 10_500 - Date.now()));
+    const admitted = calls().filter((l) => l.at < first + 10_000).length;
+    expect(admitted).toBeGreaterThanOrEqual(180);
+    expect(admitted).toBeLessThanOrEqual(220);
+  }, 30_000);
 });

@@ -1,3 +1,5 @@
+import { setMaxListeners } from "node:events";
+
 /**
  * Time as Parkway's executors see it. Tests use {@link FakeClock} so that
  * delays, timeouts and backoffs never make them sleep for long.
@@ -13,6 +15,16 @@ export interface Clock {
   sleepSync(ms: number): void;
 }
 
+/**
+ * Calls `fn` once when `signal` aborts. A run's signal has one such listener per task attempt or
+ * sleep in flight, and a map or fork has many at once: more than Node's default of 10 is not a
+ * leak here, so the limit is lifted rather than a MaxListenersExceededWarning printed by a library.
+ */
+export function listenForAbort(signal: AbortSignal, fn: () => void): void {
+  setMaxListeners(0, signal);
+  signal.addEventListener("abort", fn, { once: true });
+}
+
 function sleepOn(clock: Pick<Clock, "setTimer">, ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
@@ -24,7 +36,7 @@ function sleepOn(clock: Pick<Clock, "setTimer">, ms: number, signal?: AbortSigna
       signal?.removeEventListener("abort", onAbort);
       resolve();
     });
-    signal?.addEventListener("abort", onAbort, { once: true });
+    if (signal) listenForAbort(signal, onAbort);
   });
 }
 

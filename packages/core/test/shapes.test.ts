@@ -253,6 +253,28 @@ describe("the new shapes in process", () => {
     expect(() => runSync(tooMany, 3)).toThrow(MapLimitError);
   });
 
+  it("a map with more elements in flight than a signal's default listener limit emits no process warning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const wf = flow<number>("wide")
+        .map(
+          "each",
+          (n) => Array.from({ length: n }, (_, i) => i),
+          task("wait", async (i: number) => (await new Promise((resolve) => setTimeout(resolve, 5)), i)),
+          { concurrency: 20 },
+        )
+        .build();
+      expect(await runAsync(wf, 40)).toHaveLength(40);
+      // Node reports on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.map((w) => w.name)).toEqual([]);
+  });
+
   it("races: the first branch to finish wins under runAsync and the loser's task is aborted; runSync takes the first branch", async () => {
     let loserAborted = false;
     const slow = task(

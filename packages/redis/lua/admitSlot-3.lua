@@ -20,7 +20,8 @@
 
   Output:
     { 1 }                   admitted (peek: would be)
-    { 0, retryAt, now }     refused and in line; retryAt: when a slot may lapse or the window move
+    { 0, retryAt, now }     refused and in line; retryAt: when a slot may lapse, or (rate) when the
+                            window may have room for it given the waiters ahead
     { 0 }                   peek: would not be admitted
 ]]
 -- @include "now"
@@ -65,8 +66,20 @@ end
 if peek then return { 0 } end
 
 local retryAt = now + leaseMs
-local first = redis.call("ZRANGE", takenKey, 0, 0, "WITHSCORES")
-if #first == 2 then retryAt = tonumber(first[2]) + (rate and periodMs or 0) end
+local n = max - free
+if rate and n > 0 then
+  -- Its turn comes once the window lost `k` more entries than it has free slots (each waiter
+  -- ahead takes one): the k-th oldest entry's leaving, or, past the window's n entries, the
+  -- leaving of what the waiters ahead will have taken by then. Staggered by rank, so the waiters
+  -- do not all wake when the oldest entry leaves, crowding out the one whose turn it is.
+  local k = ahead - free + 1
+  local i = (k - 1) % n
+  local entry = redis.call("ZRANGE", takenKey, i, i, "WITHSCORES")
+  retryAt = tonumber(entry[2]) + math.ceil(k / n) * periodMs
+else
+  local first = redis.call("ZRANGE", takenKey, 0, 0, "WITHSCORES")
+  if #first == 2 then retryAt = tonumber(first[2]) + (rate and periodMs or 0) end
+end
 local leaves = retryAt + 2 * leaseMs
 redis.call("ZADD", waitersKey, "NX", score, waiter)
 redis.call("ZADD", wexpKey, fmt(leaves), waiter)

@@ -29,12 +29,13 @@ export class MemoryFlowControl implements FlowControl {
     }
     const waiter = state.waiters.get(request.waiter);
     const score = waiter?.score ?? waiterScore(request.priority, now);
-    if (rank(state, request.waiter, score) < request.max - state.taken.size) {
+    const ahead = rank(state, request.waiter, score);
+    if (ahead < request.max - state.taken.size) {
       state.taken.set(request.holder, request.kind === "concurrency" ? now + request.leaseMs : now);
       state.waiters.delete(request.waiter);
       return { admitted: true };
     }
-    const retryAt = nextLook(state, request, now);
+    const retryAt = nextLook(state, request, now, ahead);
     state.waiters.set(request.waiter, { score, expiresAt: now + waiterTtlMs(retryAt - now, request.leaseMs) });
     return { admitted: false, retryAt, now };
   }
@@ -104,9 +105,16 @@ function order(scoreA: number, a: string, scoreB: number, b: string): number {
   return scoreA !== scoreB ? scoreA - scoreB : a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** When a refused request may be admitted without a release: the first lease to lapse, or the window's oldest entry leaving. */
-function nextLook(state: LimitState, request: SlotRequest, now: number): number {
+/**
+ * When a refused request may be admitted without a release: the first lease to lapse; for a rate
+ * limit, when the window may have room for it, given the `ahead` waiters before it (see admitSlot-3.lua).
+ */
+function nextLook(state: LimitState, request: SlotRequest, now: number, ahead: number): number {
   const times = [...state.taken.values()].sort((a, b) => a - b);
   if (times.length === 0) return now + request.leaseMs;
-  return request.kind === "rate" ? times[0]! + request.periodMs : times[0]!;
+  if (request.kind === "concurrency") return times[0]!;
+  // Its turn comes once the window lost `k` more entries than it has free slots: the k-th oldest
+  // entry's leaving, or past them, the leaving of what the waiters ahead will have taken by then.
+  const k = ahead - (request.max - times.length) + 1;
+  return times[(k - 1) % times.length]! + Math.ceil(k / times.length) * request.periodMs;
 }

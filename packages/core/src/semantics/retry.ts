@@ -6,7 +6,7 @@
 import pRetry, { AbortError } from "p-retry";
 import type { TaskContext } from "../builder/task.js";
 import type { StepFn } from "../builder/workflow.js";
-import type { Clock } from "../clock.js";
+import { listenForAbort, type Clock } from "../clock.js";
 import { ensureError, isParkwayError, NonRetryableError, TaskTimeoutError } from "../errors.js";
 import type { StepOptions } from "../tree/nodes.js";
 
@@ -119,7 +119,7 @@ async function runAttempt(run: StepRun, attempt: number): Promise<unknown> {
   }
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(run.signal?.reason);
-  run.signal?.addEventListener("abort", onOuterAbort, { once: true });
+  if (run.signal) listenForAbort(run.signal, onOuterAbort);
   const cancelTimer =
     timeoutMs === null
       ? undefined

@@ -103,6 +103,26 @@ export function flowControlCases(harness: () => EngineHarness): void {
     expect((await finished(e, "r2")).output).toBe(2);
   });
 
+  it("a rate limit's waiters look again in turn: each when the window may have room for it, not all at its oldest entry's leaving", async () => {
+    const wf = flow<Job>("rate-in-turn", { rateLimit: { limit: 2, period: "1h" } })
+      .then("a", (j) => j.n)
+      .build();
+    const e = await engine([wf]);
+    for (const id of ["in0", "in1"]) {
+      await e.start(wf, { key: "x", n: 0 }, { id });
+      expect((await finished(e, id)).status).toBe("completed");
+    }
+    const untils: number[] = [];
+    for (const id of ["w0", "w1", "w2", "w3", "w4"]) {
+      await e.start(wf, { key: "x", n: 0 }, { id });
+      const wait = (await waitingForSlot(e, id)).waitingFor[0];
+      untils.push(wait?.kind === "timer" ? wait.until : Number.NaN);
+    }
+    // Two per hour: the first two look again in an hour, the next two in two, the fifth in three.
+    const hoursAfterFirst = untils.map((until) => Math.floor((until - untils[0]! + 1_800_000) / 3_600_000));
+    expect(hoursAfterFirst).toEqual([0, 0, 1, 1, 2]);
+  });
+
   it("waiters are admitted by priority, equal priorities first come first served, each woken when a slot frees", async () => {
     const order: string[] = [];
     const release = gate();
