@@ -100,6 +100,8 @@ export class WorkflowWorker {
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private readonly counts = { jobs: 0, swept: 0, outcomes: {} as Record<string, number> };
+  /** What close() waits for now: a sentence for a shutdown that takes too long; null when not closing. */
+  private closeWait: (() => string) | null = null;
 
   /** @throws ValidationError naming an unknown option, or one of the wrong type or out of its documented range */
   constructor(private readonly options: WorkflowWorkerOptions) {
@@ -225,16 +227,35 @@ export class WorkflowWorker {
     this.sweeper = null;
     this.waitingGauge?.gauge.removeCallback(this.waitingGauge.observe);
     this.waitingGauge = null;
+    this.closeWait = () => "the sweep in progress";
     await this.sweeping;
     // BullMQ's close waits for the jobs in flight, which end once their runs are released.
-    const closing = Promise.all(this.workers.map((worker) => worker.close()));
+    const open = new Set(this.workers.keys());
+    const closing = Promise.all(this.workers.map((worker, p) => worker.close().then(() => open.delete(p))));
+    this.closeWait = () => `${this.inFlight.size} run(s) in flight, released at their next step boundary`;
     await draining;
+    this.closeWait = () => `the wake-up queue's BullMQ worker of partition(s) ${[...open].join(", ")}`;
     await closing;
+    this.closeWait = () => "the cancel channel's unsubscribe";
     await this.unlisten?.();
+    this.closeWait = () => "the wake-up queue's connection";
     await this.waker.close();
+    this.closeWait = () => "the store's connections";
     await this.store.close();
+    this.closeWait = () => "the BullMQ workers' connection";
     if (this.workerRedis) await closeConnection(this.workerRedis);
+    this.closeWait = null;
     this.workers = [];
+  }
+
+  /** While close() runs, what it waits for now (as a sentence for logs); null otherwise. */
+  get closePending(): string | null {
+    return this.closeWait?.() ?? null;
+  }
+
+  /** How long close() lets steps in flight run before it aborts them (the `shutdownGrace` option). */
+  get shutdownGraceMs(): number {
+    return this.inFlight.shutdownGraceMs;
   }
 
   get stats(): WorkerStats {

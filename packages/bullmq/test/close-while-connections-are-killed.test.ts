@@ -69,6 +69,7 @@ it("close() resolves soon after the grace while every connection of the worker i
   killing = false;
   await killer;
   expect(outcome).toBe("closed");
+  expect(worker.closePending).toBeNull();
   // Released at its step boundary, not left to its 30s lease: another worker resumes it at once.
   const next = new WorkflowWorker(options);
   try {

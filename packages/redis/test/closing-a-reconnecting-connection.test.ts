@@ -38,7 +38,7 @@ async function opened(): Promise<RedisConnection> {
   return connection;
 }
 
-/** Drops `connection` from the server's side; resolves once it waits to reconnect (1s later). */
+/** Drops `connection` from the server's side; resolves once it waits to reconnect (its next attempt is 1s away). */
 async function dropped(connection: RedisConnection): Promise<void> {
   const id = await connection.client("ID");
   const reconnecting = next(connection, "reconnecting");
