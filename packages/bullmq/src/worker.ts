@@ -133,6 +133,8 @@ export class WorkflowWorker {
   private beating: Promise<void> | null = null;
   /** When this worker first registered (store time); null until it has. */
   private startedAt: number | null = null;
+  /** What close() waits for now: a sentence for a shutdown that takes too long; null when not closing. */
+  private closeWait: (() => string) | null = null;
 
   /** @throws ValidationError naming an unknown option, or one of the wrong type or out of its documented range */
   constructor(private readonly options: WorkflowWorkerOptions) {
@@ -283,20 +285,40 @@ export class WorkflowWorker {
     this.sweeper = null;
     this.waitingGauge?.gauge.removeCallback(this.waitingGauge.observe);
     this.waitingGauge = null;
+    this.closeWait = () => "the sweep in progress";
     await this.sweeping;
+    this.closeWait = () => "the worker registry's heartbeat and deregistration";
     // Gone from the registry at once (it takes no new work), after any heartbeat that would re-register it.
     await this.beating;
     if (this.startedAt !== null) await this.roster.deregister(this.id).catch((error: unknown) => this.report(error, "deregister"));
     this.startedAt = null;
     // BullMQ's close waits for the jobs in flight, which end once their runs are released.
-    const closing = Promise.all(this.workers.map((worker) => worker.close()));
+    const open = new Set(this.workers.keys());
+    const closing = Promise.all(this.workers.map((worker, p) => worker.close().then(() => open.delete(p))));
+    this.closeWait = () => `${this.inFlight.size} run(s) in flight, released at their next step boundary`;
     await draining;
+    this.closeWait = () => `the wake-up queue's BullMQ worker of partition(s) ${[...open].join(", ")}`;
     await closing;
+    this.closeWait = () => "the cancel channel's unsubscribe";
     await this.unlisten?.();
+    this.closeWait = () => "the wake-up queue's connection";
     await this.waker.close();
+    this.closeWait = () => "the store's connections";
     await this.store.close();
+    this.closeWait = () => "the BullMQ workers' connection";
     if (this.workerRedis) await closeConnection(this.workerRedis);
+    this.closeWait = null;
     this.workers = [];
+  }
+
+  /** While close() runs, what it waits for now (as a sentence for logs); null otherwise. */
+  get closePending(): string | null {
+    return this.closeWait?.() ?? null;
+  }
+
+  /** How long close() lets steps in flight run before it aborts them (the `shutdownGrace` option). */
+  get shutdownGraceMs(): number {
+    return this.inFlight.shutdownGraceMs;
   }
 
   get stats(): WorkerStats {

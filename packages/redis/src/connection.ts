@@ -48,6 +48,32 @@ export function reconnectDelay(attempt: number): number {
   return Math.min(1000 * 2 ** Math.max(0, attempt - 1), 10_000);
 }
 
+/**
+ * An ioredis `Redis` whose `disconnect()` ends it in every state: every standalone connection
+ * Parkway opens is one, and so is each duplicate of one (BullMQ's blocking connection is a
+ * duplicate of the worker's). ioredis's own `disconnect()`, called between a lost connection and
+ * its next attempt (status "reconnecting"), only cancels that attempt: the connection never
+ * reaches "end", never emits it, and the commands queued for the reconnection wait forever
+ * (redis/ioredis#1247). BullMQ's `Worker.close()` disconnects its blocking connection and waits
+ * for that "end": a worker closed in that window (a connection dropped less than a reconnection
+ * delay earlier) never finished closing.
+ */
+class EndingRedis extends Redis {
+  override disconnect(reconnect = false): void {
+    const stranded = !reconnect && this.status === "reconnecting";
+    super.disconnect(reconnect);
+    if (!stranded) return;
+    // A connection attempt cut short ends the connection: ioredis then rejects the queued commands
+    // ("Connection is closed") and emits "end". Its error is not reported: the close is on purpose.
+    this.connect().catch(() => undefined);
+    super.disconnect();
+  }
+
+  override duplicate(override?: Partial<RedisOptions>): Redis {
+    return new EndingRedis({ ...this.options, ...override });
+  }
+}
+
 /** True for an ioredis client (from any installed copy of ioredis: checked by shape, as BullMQ does). */
 export function isRedisConnection(value: unknown): value is RedisConnection {
   const v = value as Record<string, unknown> | null;
@@ -83,7 +109,7 @@ export function openConnection(given: unknown, what: string, overrides: RedisOpt
         owned: true,
       };
     }
-    return { redis: new Redis(given, mine), owned: true };
+    return { redis: new EndingRedis(given, mine), owned: true };
   }
   if (isRedisConnection(given)) {
     return Object.keys(overrides).length === 0
@@ -91,7 +117,7 @@ export function openConnection(given: unknown, what: string, overrides: RedisOpt
       : { redis: duplicateConnection(given, overrides), owned: true };
   }
   checkConnection(given, what);
-  return { redis: new Redis({ ...mine, ...(given as RedisOptions), ...overrides }), owned: true };
+  return { redis: new EndingRedis({ ...mine, ...(given as RedisOptions), ...overrides }), owned: true };
 }
 
 /** @throws ValidationError naming `what` and what was given, unless `given` is one of the four forms of a connection */
@@ -153,12 +179,30 @@ export function duplicateConnection(redis: RedisConnection, overrides: RedisOpti
     // Cluster.duplicate replaces redisOptions wholesale: merge them, or the node options are lost.
     return redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, ...overrides } });
   }
-  return redis.duplicate(overrides);
+  // Not redis.duplicate(): a caller's plain `Redis` would duplicate into one that may never end.
+  return new EndingRedis({ ...redis.options, ...overrides });
 }
 
-/** Closes a connection Parkway owns: QUIT, or a hard disconnect when QUIT cannot be sent. */
+/** How long `closeConnection` waits for QUIT's answer before it drops the connection instead. */
+export const QUIT_TIMEOUT_MS = 1000;
+
+/**
+ * Closes a connection Parkway owns: QUIT, so the replies still due arrive first, or a hard
+ * disconnect when QUIT fails or goes unanswered for `QUIT_TIMEOUT_MS`. A QUIT queued behind
+ * other commands while the connection waits to reconnect is only sent once Redis is back (never,
+ * on a connection that retries forever, as BullMQ's do, when Redis stays away), and a Redis that
+ * stopped answering never answers it: closing must not wait for either.
+ */
 export async function closeConnection(redis: RedisConnection): Promise<void> {
-  await redis.quit().catch(() => redis.disconnect());
+  let timer: NodeJS.Timeout | undefined;
+  const unanswered = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), QUIT_TIMEOUT_MS)));
+  const quit = redis.quit().then(
+    () => true,
+    () => false,
+  );
+  const quitted = await Promise.race([quit, unanswered]);
+  clearTimeout(timer);
+  if (!quitted) redis.disconnect();
 }
 
 /** Where a connection goes, for messages: `host:port`, a socket path, or a Cluster's startup nodes. Never a password. */

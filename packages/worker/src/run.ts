@@ -179,37 +179,58 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@,]*):[^@/,]*@/g, "//$1:***@");
 }
 
+/** How long past the shutdown grace a stopping worker may take before the process exits anyway. */
+export const STOP_SLACK_MS = 10_000;
+
 /**
  * On the first SIGTERM or SIGINT, closes the worker (no new runs; steps in
  * flight finish or are aborted after the shutdown grace; each run is released
  * at that boundary), then `afterClose`, and exits 0, or 1 when closing failed.
  * A second signal exits at once: the runs still held are resumed elsewhere
- * when their leases lapse.
+ * when their leases lapse. So does a stop still unfinished `STOP_SLACK_MS`
+ * past the shutdown grace: it logs what it still waits for and exits 1, as a
+ * process manager's SIGKILL would, rather than hang.
  */
 export function stopOnSignals(
-  worker: Pick<WorkflowWorker, "close">,
+  worker: Pick<WorkflowWorker, "close" | "closePending" | "shutdownGraceMs">,
   logger: Logger,
   afterClose: () => Promise<void> = async () => undefined,
   exit: (code: number) => void = (code) => process.exit(code),
+  signals: Pick<NodeJS.EventEmitter, "on"> = process,
 ): { readonly requested: boolean } {
-  const state = { requested: false };
+  const state = { requested: false, exited: false };
+  const exitOnce = (code: number) => {
+    if (state.exited) return;
+    state.exited = true;
+    exit(code);
+  };
   const stop = (signal: string) => {
     if (state.requested) {
       logger.warn({ signal }, `${signal} again: exiting now; runs still held resume elsewhere when their leases lapse`);
-      return exit(1);
+      return exitOnce(1);
     }
     state.requested = true;
     logger.info({ signal }, `${signal}: releasing runs at their next step boundary`);
+    const limitMs = worker.shutdownGraceMs + STOP_SLACK_MS;
+    const overdue = setTimeout(() => {
+      const pending = worker.closePending ?? "what follows the worker's close (the health endpoints)";
+      logger.error(
+        { signal, pending, limitMs },
+        `still stopping ${limitMs}ms after ${signal}, waiting for ${pending}: exiting now; runs still held resume elsewhere when their leases lapse`,
+      );
+      exitOnce(1);
+    }, limitMs);
     worker
       .close()
       .then(afterClose)
-      .then(() => exit(0))
+      .then(() => exitOnce(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, `stopping failed: ${(error as Error)?.message ?? String(error)}`);
-        exit(1);
-      });
+        exitOnce(1);
+      })
+      .finally(() => clearTimeout(overdue));
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  signals.on("SIGTERM", () => stop("SIGTERM"));
+  signals.on("SIGINT", () => stop("SIGINT"));
   return state;
 }

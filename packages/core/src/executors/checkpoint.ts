@@ -1027,6 +1027,8 @@ class RunSession implements HeldRun {
     try {
       await this.touch();
       if (this.cancelling) throw this.abort.signal.reason;
+      // Shutdown may have begun while the renewal was on its way (a slow or reconnecting Redis).
+      if (this.releasing) throw new Release();
     } catch (e) {
       // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.
       if (e instanceof StoreFailure) this.abort.abort(e);

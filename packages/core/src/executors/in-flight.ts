@@ -29,6 +29,11 @@ export class RunsInFlight {
     readonly shutdownGraceMs: number,
   ) {}
 
+  /** How many runs are held right now. */
+  get size(): number {
+    return this.count;
+  }
+
   /** True once {@link drain} began: no run is taken any more. */
   get closing(): boolean {
     return this.draining;
