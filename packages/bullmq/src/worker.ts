@@ -8,6 +8,7 @@ import {
   advanceRun,
   checkOptions,
   checkpointOptions,
+  configureRetention,
   parkwayMetrics,
   MetricNames,
   resolveLogger,
@@ -22,6 +23,7 @@ import {
   type DurableRunnerOptions,
   type Duration,
   type Logger,
+  type RetentionMs,
   type Workflow,
 } from "@parkway/core";
 import { type Context, type ObservableGauge, type ObservableResult, ROOT_CONTEXT } from "@opentelemetry/api";
@@ -79,6 +81,7 @@ export class WorkflowWorker {
   readonly store: RedisStore;
   private readonly waker: QueueWaker;
   private readonly checkpoint: CheckpointOptions;
+  private readonly retention: RetentionMs | undefined;
   private readonly concurrency: number;
   private readonly sweepMs: number;
   private readonly graceMs: number;
@@ -121,6 +124,7 @@ export class WorkflowWorker {
     }
     this.waker = new QueueWaker(options.connection, namespace, this.store.connectionWatch);
     this.checkpoint = checkpoint;
+    this.retention = checkpoint.retention;
     this.inFlight = checkpoint.inFlight;
     this.leaseMs = checkpoint.leaseMs;
   }
@@ -132,6 +136,8 @@ export class WorkflowWorker {
   async start(): Promise<void> {
     if (this.worker) return;
     await this.store.checkPersistence();
+    // Before the first job: a run this worker finishes is kept as its workflow says.
+    await configureRetention(this.store, this.retention, this.options.workflows);
     this.workerRedis = queueConnection(this.options.connection, "the worker's queue", this.store.connectionWatch);
     this.worker = new Worker<WakeJobData>(WAKE_QUEUE, (job) => this.process(job), {
       connection: this.workerRedis,
@@ -251,6 +257,8 @@ export class WorkflowWorker {
       try {
         const backlogMs = await this.backlogMs();
         if (backlogMs === null) return; // the queue moved under us: look again next sweep
+        // Finished runs whose retention passed: their keys expired, their index entries go here.
+        await this.store.trimExpired(1000);
         const { ids } = await this.store.due(1000, this.graceMs + backlogMs);
         // The sweep's own context is whatever was active at start(): not a caller of these runs.
         await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null, trace: ROOT_CONTEXT })));

@@ -3,7 +3,7 @@
  * No I/O dependency; the Redis store and BullMQ workers live in their own packages.
  */
 export { flow, branch, LoopResult, FlowBuilder, ForkBuilder, RouteBuilder } from "./builder/flow.js";
-export type { Branch, BranchOutputs, FlowOptions, LoopStep, SignalOptions, Target } from "./builder/flow.js";
+export type { Branch, BranchOutputs, FlowOptions, LoopStep, PlainFlowOptions, SignalOptions, Target } from "./builder/flow.js";
 export { task } from "./builder/task.js";
 export type { Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
 export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
@@ -40,16 +40,20 @@ export type {
   CommitResult,
   ControlResult,
   CountQuery,
+  FinishedStatus,
   FinishListener,
   ListPage,
   ListQuery,
   NewRun,
   NotAcquired,
   ParkResult,
+  PurgeBatch,
+  RetentionMs,
   RunHeader,
   RunStatus,
   SignalResult,
   Store,
+  StepKeySet,
   StoredRun,
   TakeSignalResult,
   TouchResult,
@@ -57,7 +61,10 @@ export type {
   WaitRequest,
   WriteResult,
 } from "./store/types.js";
-export { FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
+export { DEFAULT_RETENTION_MS, FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
+export { resolveRetention, type RetentionPeriod, type RetentionPolicy } from "./store/retention.js";
+export { stepKeyMatcher } from "./store/step-keys.js";
+export { configureRetention, definitionKeys, nodeOfKey, rewindKeys } from "./engine/lifecycle.js";
 export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
 export {
@@ -73,6 +80,9 @@ export {
   DurableClient,
   assertId,
   type ClientOptions,
+  type MigrateOptions,
+  type PurgeQuery,
+  type RewindOptions,
   type RunHandle,
   type RunSummary,
   type RunView,

@@ -47,6 +47,14 @@ export const SCRIPTS = {
   getRun: loadScript("getRun-4.lua"),
   listRuns: loadScript("listRuns-1.lua"),
   dueRuns: loadScript("dueRuns-1.lua"),
+  startAttempt: loadScript("startAttempt-3.lua"),
+  restartRun: loadScript("restartRun-5.lua"),
+  retryRun: loadScript("retryRun-5.lua"),
+  rewindRun: loadScript("rewindRun-5.lua"),
+  migrateRun: loadScript("migrateRun-5.lua"),
+  deleteRun: loadScript("deleteRun-1.lua"),
+  purgeRuns: loadScript("purgeRuns-1.lua"),
+  trimExpired: loadScript("trimExpired-1.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

@@ -29,6 +29,9 @@ import {
   type ControlResult,
   type CountQuery,
   type FinishListener,
+  type PurgeBatch,
+  type RetentionMs,
+  type StepKeySet,
   type ListPage,
   type ListQuery,
   type NewRun,
@@ -157,11 +160,20 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {
+  async commit(
+    id: string,
+    version: number,
+    key: string,
+    output: Uint8Array,
+    attempts: number,
+    leaseMs: number,
+    replaces?: string,
+  ): Promise<CommitResult> {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
     const k = this.keys;
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
-    const reply = await this.run(SCRIPTS.commitStep, keys, [k.prefix, id, version, key, output, attempts, leaseMs], {
+    const args = [k.prefix, id, version, key, output, attempts, leaseMs, ...(replaces === undefined ? [] : [replaces])];
+    const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
       version,
       what: `commit "${key}"`,
@@ -169,6 +181,91 @@ export class RedisStore implements Store {
     if (reply[0] === 1) return stopped(reply);
     const newVersion = Number(reply[2]);
     return text(reply[1]) === "already" ? { ok: true, alreadyCommitted: true, version: newVersion } : { ok: true, version: newVersion };
+  }
+
+  /** @inheritdoc */
+  async startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult> {
+    const k = this.keys;
+    const reply = await this.run(SCRIPTS.startAttempt, [k.header(id), k.attempts(id), k.due], [k.prefix, id, version, key, attempt, leaseMs], {
+      id,
+      version,
+      what: `start attempt ${attempt} of "${key}"`,
+    });
+    const requested = text(reply[1]);
+    return { requested: requested === "cancel" || requested === "pause" ? requested : null };
+  }
+
+  /** @inheritdoc */
+  async restart(run: NewRun): Promise<{ readonly replaced: boolean; readonly header: RunHeader }> {
+    this.checkSize(run.input, `input of run "${run.id}"`, run.id);
+    const k = this.keys;
+    const reply = await this.run(SCRIPTS.restartRun, this.runKeys(run.id), [k.prefix, run.id, run.workflow, run.hash, run.input], {
+      id: run.id,
+      what: "restart",
+    });
+    return { replaced: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
+  }
+
+  /** @inheritdoc */
+  async retry(id: string): Promise<ControlResult> {
+    const reply = await this.run(SCRIPTS.retryRun, this.runKeys(id), [this.keys.prefix, id], { id, what: "retry" });
+    return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
+  }
+
+  /** @inheritdoc */
+  async rewind(id: string, to: string, drop: StepKeySet): Promise<ControlResult> {
+    const args = [this.keys.prefix, id, to, jsonArray(drop.refs), jsonArray(drop.loops)];
+    const reply = await this.run(SCRIPTS.rewindRun, this.runKeys(id), args, { id, what: `rewind to "${to}"` });
+    return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
+  }
+
+  /** @inheritdoc */
+  async migrate(id: string, hash: string, keys: StepKeySet, renames: Readonly<Record<string, string>>): Promise<ControlResult> {
+    const args = [this.keys.prefix, id, hash, jsonArray(keys.refs), jsonArray(keys.loops), JSON.stringify(renames)];
+    const reply = await this.run(SCRIPTS.migrateRun, this.runKeys(id), args, { id, what: "migrate" });
+    return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
+  }
+
+  /** @inheritdoc */
+  async delete(id: string): Promise<void> {
+    await this.run(SCRIPTS.deleteRun, [this.keys.header(id)], [this.keys.prefix, id], { id, what: "delete" });
+  }
+
+  /** @inheritdoc */
+  async purge(batch: PurgeBatch): Promise<{ readonly deleted: number; readonly next: number | null }> {
+    const k = this.keys;
+    const index = batch.workflow === undefined ? k.status(batch.status) : k.workflowStatus(batch.workflow, batch.status);
+    const args = [k.prefix, batch.status, batch.finishedBefore ?? "", batch.offset, batch.limit];
+    const reply = await this.run(SCRIPTS.purgeRuns, [index], args, { id: "", what: "purge" });
+    const next = Number(reply[2]);
+    return { deleted: Number(reply[1]), next: next < 0 ? null : next };
+  }
+
+  /**
+   * @inheritdoc
+   * Kept in the hash `{ns}:retention`, which the finish path of every script reads.
+   */
+  async setRetention(workflow: string | null, retention: RetentionMs): Promise<void> {
+    if (this.closed) throw closedError();
+    const set: string[] = [];
+    const unset: string[] = [];
+    for (const status of ["completed", "failed", "cancelled"] as const) {
+      const field = workflow === null ? status : `${status}:${workflow}`;
+      const ms = retention[status];
+      if (ms === undefined) unset.push(field);
+      else set.push(field, ms === null ? "forever" : String(ms));
+    }
+    const multi = this.redis.multi();
+    if (unset.length > 0) multi.hdel(this.keys.retention, ...unset);
+    if (set.length > 0) multi.hset(this.keys.retention, ...set);
+    const replies = (await multi.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+  }
+
+  /** @inheritdoc */
+  async trimExpired(limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }> {
+    const reply = await this.run(SCRIPTS.trimExpired, [this.keys.expiring], [this.keys.prefix, limit], { id: "", what: "trim expired runs" });
+    return { trimmed: Number(reply[1]), nextAt: nullableNumber(reply[2]) };
   }
 
   /** @inheritdoc */
@@ -368,6 +465,12 @@ export class RedisStore implements Store {
     if (this.ownsConnection) await closeConnection(this.redis);
   }
 
+  /** The keys the run-lifecycle scripts take: header, attempts, outputs, input/result, due index. */
+  private runKeys(id: string): string[] {
+    const k = this.keys;
+    return [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
+  }
+
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {
     const reply = await this.run(script, [this.keys.header(id), this.keys.due], [this.keys.prefix, id], { id, what });
     return { status: text(reply[1]) as RunStatus, version: Number(reply[3]), immediate: reply[2] === 1 };
@@ -407,6 +510,11 @@ function stopped(reply: readonly unknown[]): Stopped {
 
 function nullableNumber(reply: unknown): number | null {
   return reply === null || reply === undefined ? null : Number(reply);
+}
+
+/** A JSON array, even when empty (the scripts decode it with cjson). */
+function jsonArray(items: readonly string[]): string {
+  return JSON.stringify(items);
 }
 
 function closedError(): ClosedError {

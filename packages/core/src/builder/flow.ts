@@ -1,6 +1,9 @@
 import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
+import { resolveRetention, type RetentionPolicy } from "../store/retention.js";
+import type { RetentionMs } from "../store/types.js";
 import { hashTree } from "../tree/hash.js";
 import type { Continuation, StepOptions } from "../tree/nodes.js";
 import { assertName, normalizeOptions, task, type Task, type TaskContext, type TaskFn, type TaskOptions } from "./task.js";
@@ -80,10 +83,11 @@ export class FlowBuilder<In, Cur> {
     private readonly name: string,
     private readonly steps: readonly StepSpec[],
     private readonly inputSchema?: StandardSchemaV1,
+    private readonly retention?: RetentionMs,
   ) {}
 
   private add<Next>(step: StepSpec): FlowBuilder<In, Next> {
-    return new FlowBuilder<In, Next>(this.name, [...this.steps, step], this.inputSchema);
+    return new FlowBuilder<In, Next>(this.name, [...this.steps, step], this.inputSchema, this.retention);
   }
 
   /** Runs a task on the current value. */
@@ -162,6 +166,7 @@ export class FlowBuilder<In, Cur> {
       functions: compiler.functions,
       stepSchemas: compiler.schemas,
       ...(this.inputSchema === undefined ? {} : { inputSchema: this.inputSchema }),
+      ...(this.retention === undefined ? {} : { retention: this.retention }),
     };
     // Not enumerable, so a spread copy (`{ ...wf, name: "other" }`, whose hash no longer fits) is not built.
     Object.defineProperty(workflow, BUILT, { value: true });
@@ -219,7 +224,17 @@ export interface FlowOptions<S extends StandardSchemaV1> {
    * Run as a branch or child flow of another workflow, its steps' schemas apply, this one does not.
    */
   readonly input: S;
+  /** How long this workflow's finished runs are kept, over the namespace's retention. Not part of `workflow.hash`. */
+  readonly retention?: RetentionPolicy;
 }
+
+/** Options of {@link flow} without an input schema. */
+export interface PlainFlowOptions {
+  /** How long this workflow's finished runs are kept, over the namespace's retention. Not part of `workflow.hash`. */
+  readonly retention?: RetentionPolicy;
+}
+
+const FLOW_OPTIONS = ["input", "retention"];
 
 /**
  * Starts a flow named `name` whose input is checked by a schema: `start` takes what
@@ -228,12 +243,14 @@ export interface FlowOptions<S extends StandardSchemaV1> {
  */
 export function flow<S extends StandardSchemaV1>(name: string, options: FlowOptions<S>): FlowBuilder<SchemaInput<S>, SchemaOutput<S>>;
 /** Starts a flow named `name` whose input is `In`. */
-export function flow<In>(name: string): FlowBuilder<In, In>;
-export function flow(name: string, options?: FlowOptions<StandardSchemaV1>): FlowBuilder<unknown, unknown> {
+export function flow<In>(name: string, options?: PlainFlowOptions): FlowBuilder<In, In>;
+export function flow(name: string, options?: Partial<FlowOptions<StandardSchemaV1>>): FlowBuilder<unknown, unknown> {
   if (options === undefined) return new FlowBuilder(name, []);
   if (options === null || typeof options !== "object") throw new ValidationError(`flow "${name}": options must be an object`);
-  assertSchema(options.input, `flow "${name}": options.input`);
-  return new FlowBuilder(name, [], options.input);
+  checkOptions(`flow "${name}"`, options, FLOW_OPTIONS);
+  if (options.input !== undefined) assertSchema(options.input, `flow "${name}": options.input`);
+  const retention = options.retention === undefined ? undefined : resolveRetention(options.retention, `flow "${name}": retention`);
+  return new FlowBuilder(name, [], options.input, retention);
 }
 
 /** Turns builder steps into linked nodes, registering each node's function under its ref. */

@@ -1,4 +1,5 @@
 import type { StandardSchemaV1, StepSchemas } from "../schema.js";
+import type { RetentionMs } from "../store/types.js";
 import type { Continuation } from "../tree/nodes.js";
 import type { TaskContext } from "./task.js";
 
@@ -36,6 +37,8 @@ export interface Workflow<In = unknown, Out = unknown> {
    * Schemas are code, like `functions`: they are not part of `hash`.
    */
   readonly inputSchema?: StandardSchemaV1;
+  /** How long finished runs of this workflow are kept, over the namespace's (from `flow(name, { retention })`). */
+  readonly retention?: RetentionMs;
   /** The schemas of the steps that have any, by node `ref`. */
   readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
   /** Type-level only: carries the input and output types. */

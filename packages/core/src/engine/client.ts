@@ -14,12 +14,14 @@ import {
   ClosedError,
   deserializeError,
   ResultTimeoutError,
+  RunExistsError,
   RunFailedError,
   UnknownInstanceError,
+  UnknownStepError,
   ValidationError,
   type SerializedError,
 } from "../errors.js";
-import type { ControlResult, CountQuery, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
+import type { ControlResult, CountQuery, FinishedStatus, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
 import { decodeListCursor } from "../store/cursor.js";
 import { checkWorkflowInput } from "../schema.js";
@@ -28,6 +30,7 @@ import { assertWellFormed } from "../well-formed.js";
 import { resolveLogger, type Logger } from "../logger.js";
 import { parkwayMetrics } from "../metrics.js";
 import { checkOptions, optionNames } from "../options.js";
+import { definitionKeys, nodeOfKey, rewindKeys } from "./lifecycle.js";
 import type { WorkflowRegistry } from "./registry.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
@@ -68,8 +71,38 @@ export interface SendSignalOptions {
 }
 
 export interface StartOptions {
-  /** The instance id; generated when absent. Starting an id that exists returns that run. */
+  /** The instance id; generated when absent. What an id that exists means is `onConflict`'s. */
   readonly id?: string;
+  /**
+   * What to do when a run with this id exists: `"useExisting"` (default) returns it and
+   * starts nothing (a run of another workflow is a `ValidationError`); `"fail"` throws
+   * `RunExistsError`; `"terminateExisting"` cancels and deletes it (live or finished)
+   * and starts afresh under the same id.
+   */
+  readonly onConflict?: "useExisting" | "fail" | "terminateExisting";
+}
+
+/** What `purge` removes: finished runs matching every filter given (at least one). */
+export interface PurgeQuery {
+  /** One finished status; all three when absent. */
+  readonly status?: FinishedStatus;
+  readonly workflow?: string;
+  /** Only runs that finished before this time. */
+  readonly finishedBefore?: Date | number;
+}
+
+/** Options of `rewind`. */
+export interface RewindOptions {
+  /** The committed step to run again (its commit key, as `status().steps` shows it). */
+  readonly to: string;
+}
+
+/** Options of `migrate`. */
+export interface MigrateOptions {
+  /** The definition to move the run to: a build of the same workflow. */
+  readonly to: Workflow<never, unknown>;
+  /** Renames of committed keys, `{ oldKey: newKey }`, for steps the new definition calls otherwise. */
+  readonly keys?: Readonly<Record<string, string>>;
 }
 
 /** What `start` returns. */
@@ -123,7 +156,13 @@ export interface ClientOptions {
   readonly logger?: Logger;
 }
 
-const START_OPTIONS = optionNames<StartOptions>({ id: true });
+const START_OPTIONS = optionNames<StartOptions>({ id: true, onConflict: true });
+const ON_CONFLICT: readonly string[] = ["useExisting", "fail", "terminateExisting"];
+const PURGE_OPTIONS = optionNames<PurgeQuery>({ status: true, workflow: true, finishedBefore: true });
+const MIGRATE_OPTIONS = optionNames<MigrateOptions>({ to: true, keys: true });
+const FINISHED: readonly FinishedStatus[] = ["completed", "failed", "cancelled"];
+/** Runs one purge batch looks at: bounds the time one Redis script runs. */
+const PURGE_BATCH = 500;
 
 /** Longest wait between two reads of a run in `result()`, whatever the notifications say. */
 const RESULT_RECHECK_MS = 5_000;
@@ -172,6 +211,12 @@ export class DurableClient {
     // Only an absent id is generated: a null or other non-string id is a caller's bug, not a request for a new run.
     const id = options.id === undefined ? randomUUID() : options.id;
     assertId(id, "instance id");
+    const onConflict = options.onConflict ?? "useExisting";
+    if (!ON_CONFLICT.includes(onConflict)) {
+      throw new ValidationError(`start: onConflict must be one of ${ON_CONFLICT.join(", ")}, got ${describe(onConflict)}`, {
+        option: "onConflict",
+      });
+    }
     const attributes = { [SpanAttributes.workflow]: definition.name, [SpanAttributes.instanceId]: id };
     return inSpan(
       `parkway.start ${definition.name}`,
@@ -186,7 +231,10 @@ export class DurableClient {
           maxBytes: this.maxPayloadBytes,
           context: { instanceId: id, workflow: definition.name },
         });
-        const { created, header } = await this.store.start({ id, workflow: definition.name, hash: definition.hash, input: bytes });
+        const run = { id, workflow: definition.name, hash: definition.hash, input: bytes };
+        const { created, header } =
+          onConflict === "terminateExisting" ? { created: true, header: (await this.store.restart(run)).header } : await this.store.start(run);
+        if (!created) this.checkExisting(header, definition.name, onConflict);
         if (created) {
           parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: definition.name });
           await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
@@ -305,6 +353,136 @@ export class DurableClient {
     return result;
   }
 
+  /**
+   * Sends a failed or cancelled run back to work, from the step that failed (or
+   * was interrupted), with that step's attempts reset. Committed steps keep their
+   * outputs and are not run again; a finished run's retention no longer applies.
+   * Fix the failing code first: the run resumes on the definition it was started with.
+   * @throws RunStateError for a run that is not failed or cancelled (nothing changes), UnknownInstanceError
+   */
+  async retry(id: string): Promise<ControlResult> {
+    assertId(id, "instance id");
+    const result = await this.store.retry(id);
+    await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
+    return result;
+  }
+
+  /**
+   * Drops the output of step `to` and of every step that depends on it (the
+   * rest of its branch, the join, everything after the fork), and runs the run
+   * again from there, whatever its status (a paused run stays paused). The new
+   * version fences a worker still holding the run: its next write is refused.
+   * Needs the run's definition in the client's `workflows`. Rewinding to a loop
+   * iteration restarts the loop (only its last iteration is kept).
+   * @throws UnknownStepError when the run has no committed step `to` (nothing changes), ValidationError
+   */
+  async rewind(id: string, options: RewindOptions): Promise<ControlResult> {
+    assertId(id, "instance id");
+    checkOptions("rewind", options, ["to"]);
+    assertId(options.to, "rewind: to");
+    const { header } = await this.load(id, false);
+    const definition = this.options.workflows?.find(header.workflow, header.hash);
+    if (!definition) {
+      throw new ValidationError(
+        `rewind of run "${id}" needs its definition (workflow "${header.workflow}", hash ${header.hash}): give the client \`workflows\` holding it`,
+        { instanceId: id, workflow: header.workflow },
+      );
+    }
+    const node = nodeOfKey(definition, options.to);
+    if (!node) {
+      throw new UnknownStepError(`run "${id}" has no step "${options.to}": workflow "${header.workflow}" has no such step`, {
+        instanceId: id,
+        step: options.to,
+      });
+    }
+    const result = await this.store.rewind(id, options.to, rewindKeys(definition, node));
+    if (result.status !== "paused") await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
+    return result;
+  }
+
+  /**
+   * Moves the run to another definition of its workflow (`to`), so a run parked
+   * or blocked on code no worker runs any more can go on. Checked and atomic:
+   * every committed key must be a step of `to` (or be renamed by `keys`), else
+   * `IncompatibleDefinitionError` and nothing changes. A live run goes on at
+   * once (a paused one stays paused); a finished run stays finished (then `retry`).
+   * @throws ValidationError (`to` is not a build of the run's workflow), IncompatibleDefinitionError, UnknownStepError
+   */
+  async migrate(id: string, options: MigrateOptions): Promise<ControlResult> {
+    assertId(id, "instance id");
+    checkOptions("migrate", options, MIGRATE_OPTIONS);
+    const { to, keys = {} } = options;
+    if (!isBuiltWorkflow(to)) throw new ValidationError("migrate: `to` must be a workflow built by flow(...).build()", { option: "to" });
+    if (typeof keys !== "object" || keys === null || Array.isArray(keys)) {
+      throw new ValidationError("migrate: `keys` must be an object of old commit key to new commit key", { option: "keys" });
+    }
+    for (const [from, into] of Object.entries(keys)) {
+      assertId(from, "migrate: a key of `keys`");
+      assertId(into, `migrate: keys["${from}"]`);
+    }
+    const { header } = await this.load(id, false);
+    if (to.name !== header.workflow) {
+      throw new ValidationError(
+        `cannot migrate run "${id}" of workflow "${header.workflow}" to a definition of workflow "${to.name}": a run stays in its workflow`,
+        { instanceId: id, workflow: header.workflow, option: "to" },
+      );
+    }
+    const result = await this.store.migrate(id, to.hash, definitionKeys(to), keys);
+    if (!FINISHED_STATUSES.includes(result.status) && result.status !== "paused") {
+      await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
+    }
+    return result;
+  }
+
+  /**
+   * Deletes a finished run now: its steps, input, result, signals and index entries.
+   * @throws RunStateError for a live run (cancel it first), UnknownInstanceError
+   */
+  async delete(id: string): Promise<void> {
+    assertId(id, "instance id");
+    await this.store.delete(id);
+    await this.waker.forget?.(id);
+  }
+
+  /**
+   * Deletes every finished run matching the query, in bounded batches (each one
+   * short atomic step on Redis), and returns how many went. Runs that finish
+   * while it goes may be missed; live runs are never touched.
+   * @throws ValidationError for an unknown option, a live status, or no filter at all
+   */
+  async purge(query: PurgeQuery): Promise<number> {
+    checkOptions("purge", query, PURGE_OPTIONS);
+    const { status, workflow, finishedBefore } = query;
+    if (status === undefined && workflow === undefined && finishedBefore === undefined) {
+      throw new ValidationError("purge needs at least one filter (status, workflow or finishedBefore): it never deletes everything");
+    }
+    if (status !== undefined && !FINISHED.includes(status)) {
+      throw new ValidationError(`purge: status must be one of ${FINISHED.join(", ")} (live runs are never purged), got ${describe(status)}`, {
+        option: "status",
+      });
+    }
+    if (workflow !== undefined) assertId(workflow, "purge: workflow");
+    const before = finishedBefore instanceof Date ? finishedBefore.getTime() : finishedBefore;
+    if (before !== undefined && (typeof before !== "number" || !Number.isFinite(before))) {
+      throw new ValidationError("purge: finishedBefore must be a Date or epoch milliseconds", { option: "finishedBefore" });
+    }
+    let deleted = 0;
+    for (const s of status === undefined ? FINISHED : [status]) {
+      for (let offset: number | null = 0; offset !== null; ) {
+        const batch = await this.store.purge({
+          status: s,
+          offset,
+          limit: PURGE_BATCH,
+          ...(workflow === undefined ? {} : { workflow }),
+          ...(before === undefined ? {} : { finishedBefore: before }),
+        });
+        deleted += batch.deleted;
+        offset = batch.next;
+      }
+    }
+    return deleted;
+  }
+
   /** Pauses the run: at once when it is not running, else at its next step boundary. @throws RunFinishedError */
   async pause(id: string): Promise<ControlResult> {
     assertId(id, "instance id");
@@ -393,6 +571,23 @@ export class DurableClient {
       await this.waker.wake(id, wake);
     } catch (error) {
       this.logger.warn({ err: error, instanceId: id }, `could not wake run "${id}" (a sweep will)`);
+    }
+  }
+
+  /** `start` found a run with its id: `useExisting` returns it, unless it belongs to another workflow. */
+  private checkExisting(header: RunHeader, workflow: string, onConflict: string): void {
+    if (onConflict === "fail") {
+      throw new RunExistsError(`a run with id "${header.id}" already exists (${header.status})`, {
+        instanceId: header.id,
+        workflow: header.workflow,
+        status: header.status,
+      });
+    }
+    if (header.workflow !== workflow) {
+      throw new ValidationError(
+        `start: id "${header.id}" is taken by a run of workflow "${header.workflow}", not "${workflow}" (use another id, or onConflict "terminateExisting")`,
+        { instanceId: header.id, workflow: header.workflow },
+      );
     }
   }
 

@@ -15,8 +15,10 @@ import { createLimiter } from "../executors/limit.js";
 import { resolveLogger, type Logger } from "../logger.js";
 import { checkOptions, durationInRange, integerInRange, optionNames } from "../options.js";
 import { MemoryStore } from "../store/memory.js";
-import type { Store } from "../store/types.js";
+import { resolveRetention, type RetentionPolicy } from "../store/retention.js";
+import type { RetentionMs, Store } from "../store/types.js";
 import { DurableClient, type Wake } from "./client.js";
+import { configureRetention } from "./lifecycle.js";
 import { WorkflowRegistry } from "./registry.js";
 
 export interface DurableRunnerOptions {
@@ -42,6 +44,12 @@ export interface DurableRunnerOptions {
   readonly onError?: (error: unknown, instanceId: string) => void;
   /** A pino-style logger for what the engine or worker does and what goes wrong; silent by default. */
   readonly logger?: Logger;
+  /**
+   * How long finished runs of the namespace are kept (default completed and cancelled "7d",
+   * failed "30d"; "forever" keeps them). Written to the store when the worker starts, with each
+   * workflow's own `retention`: give every worker of a namespace the same.
+   */
+  readonly retention?: RetentionPolicy;
 }
 
 /** The option names of {@link DurableRunnerOptions}, for the entry points that extend it. */
@@ -55,6 +63,7 @@ export const DURABLE_RUNNER_OPTIONS = optionNames<DurableRunnerOptions>({
   onStep: true,
   onError: true,
   logger: true,
+  retention: true,
 });
 
 /** Redis refuses strings over 512 MiB; no store takes a larger payload. */
@@ -67,7 +76,7 @@ const MAX_PAYLOAD_BYTES_LIMIT = 512 * 1024 * 1024;
 export function checkpointOptions(
   base: Pick<CheckpointOptions, "store" | "workflows" | "clock">,
   options: DurableRunnerOptions,
-): CheckpointOptions & { readonly inFlight: RunsInFlight } {
+): CheckpointOptions & { readonly inFlight: RunsInFlight; readonly retention: RetentionMs | undefined } {
   const concurrency = integerInRange(options.concurrency, "concurrency", 50, 1, 100_000);
   return {
     ...base,
@@ -77,6 +86,7 @@ export function checkpointOptions(
     maxPayloadBytes: integerInRange(options.maxPayloadBytes, "maxPayloadBytes", DEFAULT_MAX_PAYLOAD_BYTES, 1, MAX_PAYLOAD_BYTES_LIMIT),
     limit: createLimiter(concurrency),
     inFlight: new RunsInFlight(base.clock, durationInRange(options.shutdownGrace, "shutdownGrace", "30s", 0, 3_600_000)),
+    retention: options.retention === undefined ? undefined : resolveRetention(options.retention, "retention"),
     ...(options.onStep ? { onStep: options.onStep } : {}),
   };
 }
@@ -117,7 +127,10 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
     const logger = resolveLogger(options.logger, "engine");
     const report =
       options.onError ?? ((error: unknown, id: string) => logger.error({ err: error, instanceId: id }, `advancing run "${id}" failed`));
-    const pump = new Pump(store, checkpointOptions({ store, workflows, clock }, options), clock, report);
+    const checkpoint = checkpointOptions({ store, workflows, clock }, options);
+    // The first sweep waits for the retention to be written, so no run finishes under the defaults by mistake.
+    const configured = configureRetention(store, checkpoint.retention, options.workflows).catch((error: unknown) => report(error, "*"));
+    const pump = new Pump(store, checkpoint, clock, report, configured);
     pump.listen();
     super({
       store,
@@ -163,6 +176,7 @@ export function createEngine<S extends Store>(options: EngineOptions<S>): Embedd
 }
 
 const SWEEP_RETRY_MS = 1000;
+const TRIM_EVERY_MS = 1000;
 
 /** Sweeps the due index and advances due runs, one advance per run at a time. */
 class Pump {
@@ -173,6 +187,8 @@ class Pump {
    */
   private readonly traces = new Map<string, Context>();
   private cancelTimer: (() => void) | null = null;
+  private trimAfter = 0;
+  private nextExpiry: number | null = null;
   private sweeping = false;
   private sweepAgain = false;
   private closed = false;
@@ -184,6 +200,7 @@ class Pump {
     private readonly options: CheckpointOptions & { readonly inFlight: RunsInFlight },
     private readonly clock: Clock,
     private readonly report: (error: unknown, id: string) => void,
+    private readonly configured: Promise<void>,
   ) {}
 
   async wake(id: string, wake: Wake): Promise<void> {
@@ -221,10 +238,13 @@ class Pump {
       do {
         this.sweepAgain = false;
         if (this.closed) return;
+        await this.configured;
+        const nextAt = await this.trim();
         const { ids, nextDueAt, now } = await this.store.due(1000);
         if (this.closed) return;
         for (const id of ids) if (!this.inflight.has(id)) this.launch(id);
-        this.arm(nextDueAt === null ? null : nextDueAt - now);
+        const next = nextDueAt === null ? nextAt : nextAt === null ? nextDueAt : Math.min(nextDueAt, nextAt);
+        this.arm(next === null ? null : next - now);
       } while (this.sweepAgain);
     } catch (error) {
       // The store is unreachable: report, and look again shortly rather than give up on due runs.
@@ -233,6 +253,18 @@ class Pump {
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /**
+   * Removes finished runs whose retention passed, at most once a second (a sweep runs after
+   * every advance); returns when the next one goes, so the timer wakes the pump for it.
+   */
+  private async trim(): Promise<number | null> {
+    if (this.clock.now() < this.trimAfter) return this.nextExpiry === null ? null : Math.max(this.nextExpiry, this.trimAfter);
+    const { nextAt } = await this.store.trimExpired(1000);
+    this.trimAfter = this.clock.now() + TRIM_EVERY_MS;
+    this.nextExpiry = nextAt;
+    return nextAt;
   }
 
   private launch(id: string): void {

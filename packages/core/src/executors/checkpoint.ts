@@ -20,6 +20,7 @@ import {
   serializeError,
   SignalTimeoutError,
   StaleVersionError,
+  UnknownInstanceError,
   UnknownWorkflowError,
 } from "../errors.js";
 import { parkwayMetrics } from "../metrics.js";
@@ -148,7 +149,11 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
   if (options.inFlight?.closing) return { outcome: "released", version: 0, now: options.clock.now() };
   // The lease runs from when the acquire was sent: its reply may come late (a frozen or starved process).
   const askedAt = performance.now();
-  const acquired = await options.store.acquire(id, options.leaseMs);
+  const acquired = await options.store.acquire(id, options.leaseMs).catch((error: unknown) => {
+    // A wake-up for a run deleted or expired since it was sent: nothing to do.
+    if (isParkwayError(error, UnknownInstanceError.code)) return { acquired: false, reason: "finished" } as const;
+    throw error;
+  });
   if (!acquired.acquired) return { outcome: "skipped", ...acquired };
   const { header } = acquired.run;
   const attributes = {
@@ -277,6 +282,10 @@ class RunSession implements HeldRun {
   /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
   private async touch(): Promise<void> {
     const { requested } = await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+    this.onRequested(requested);
+  }
+
+  private onRequested(requested: "cancel" | "pause" | null): void {
     if (requested !== "cancel" || this.cancelling) return;
     this.cancelling = true;
     // Their attempts reject at once (an attempt is never waited for past its abort), so the
@@ -289,7 +298,7 @@ class RunSession implements HeldRun {
     for (;;) {
       try {
         const input = this.decodeStored(this.run.input, "input");
-        const output = await driveAsync(walkWorkflow(this.workflow, input), {
+        const output = await driveAsync(walkWorkflow(this.workflow, input, { lastIteration: (ref) => this.lastIteration(ref) }), {
           perform: (effect) => this.perform(effect),
           all: (effect, drive) => this.all(effect, drive),
         });
@@ -307,6 +316,17 @@ class RunSession implements HeldRun {
         return await this.settleFailure(e);
       }
     }
+  }
+
+  /** The highest committed iteration of loop `ref` (only the last one is kept, but a crash may leave two). */
+  private lastIteration(ref: string): number | undefined {
+    let last: number | undefined;
+    for (const key of this.outputs.keys()) {
+      if (!key.startsWith(`${ref}#`)) continue;
+      const n = Number(key.slice(ref.length + 1));
+      if (Number.isInteger(n) && n > 0 && (last === undefined || n > last)) last = n;
+    }
+    return last;
   }
 
   private async settleFailure(e: unknown): Promise<AdvanceOutcome> {
@@ -407,7 +427,9 @@ class RunSession implements HeldRun {
     try {
       output = await runStep({
         // Every attempt, first or retried, starts only while this worker still holds the run.
-        limit: (attempt) => this.options.limit(async () => (await this.holdLease(), attempt())),
+        limit: (attempt) => this.options.limit(attempt),
+        // Recorded before the task runs, so an attempt counts even when this worker dies during it.
+        beforeAttempt: (n) => this.startAttempt(key, n),
         final: (error) => error instanceof Release,
         fn: (value, ctx) => otelContext.with(stepTrace, effect.fn, undefined, value, ctx),
         input,
@@ -435,7 +457,7 @@ class RunSession implements HeldRun {
     }
     // Outside runStep on purpose: a schema failure is deterministic, so it is never retried.
     const checked = await checkStepOutput(this.workflow, step, output);
-    return this.commit(key, checked, attempts);
+    return this.commit(key, checked, attempts, effect.replaces);
   }
 
   private async delay(effect: DelayEffect): Promise<unknown> {
@@ -489,15 +511,16 @@ class RunSession implements HeldRun {
    * the committed bytes, exactly as a resumed run reads it from the store, so a value
    * never differs (a Map, -0, a Date, shared references) by whether the run parked.
    */
-  private async commit(key: string, output: unknown, attempts: number): Promise<unknown> {
+  private async commit(key: string, output: unknown, attempts: number, replaces?: string): Promise<unknown> {
     const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
     const result = await this.write(
-      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs),
+      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs, replaces),
       true,
     );
     if (!result.ok) throw this.stop(result.stopped, result.version);
     this.version = result.version;
     this.outputs.set(key, bytes);
+    if (replaces !== undefined) this.outputs.delete(replaces);
     const committed = this.decodeStored(bytes, `output of step "${key}"`);
     this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: committed, attempts });
     return committed;
@@ -533,22 +556,26 @@ class RunSession implements HeldRun {
   }
 
   /**
-   * Called before every task attempt starts. A worker that was frozen, starved
-   * of CPU or asleep in a long backoff may have lost its lease without knowing:
-   * when the last renewal is older than half a lease, renew it first. A stale
+   * Called before every task attempt starts: records the attempt in the store
+   * (so `maxAttempts` bounds the attempts across worker deaths) and renews the
+   * lease in the same write. A worker that was frozen, starved of CPU or asleep
+   * in a long backoff may have lost its lease without knowing: a stale
    * version means another worker took the run over (the attempt must not run:
    * that worker runs the step); a store that does not answer means the lease
    * cannot be vouched for, so this worker lets the run go; a cancel the renewal
    * answers aborts the run's tasks, and this attempt does not start.
    */
-  private async holdLease(): Promise<void> {
+  private async startAttempt(key: string, attempt: number): Promise<void> {
     if (this.lost) throw this.lost;
     if (this.stopped) throw this.stopped;
     if (this.cancelling) throw this.abort.signal.reason;
     if (this.releasing) throw new Release();
-    if (performance.now() - this.leaseRenewedAt <= this.options.leaseMs / 2) return;
     try {
-      await this.touch();
+      const { requested } = await this.write(
+        () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs),
+        true,
+      );
+      this.onRequested(requested);
       if (this.cancelling) throw this.abort.signal.reason;
     } catch (e) {
       // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.

@@ -7,7 +7,7 @@ import pRetry, { AbortError } from "p-retry";
 import type { TaskContext } from "../builder/task.js";
 import type { StepFn } from "../builder/workflow.js";
 import type { Clock } from "../clock.js";
-import { ensureError, isParkwayError, NonRetryableError, TaskTimeoutError } from "../errors.js";
+import { AttemptsExhaustedError, ensureError, isParkwayError, NonRetryableError, TaskTimeoutError } from "../errors.js";
 import type { StepOptions } from "../tree/nodes.js";
 
 /** Wait before the attempt after `failedAttempt` (1-based). */
@@ -49,6 +49,8 @@ export interface StepRun {
   readonly signal?: AbortSignal;
   /** Errors never retried whatever the policy: the attempt was not allowed to start (its worker lets the run go). */
   readonly final?: (error: Error) => boolean;
+  /** Called inside `limit` right before each attempt runs; when it throws, the attempt does not run. */
+  readonly beforeAttempt?: (attempt: number) => Promise<void>;
   /** Bounds concurrent attempts; the wait between attempts holds no slot. */
   readonly limit?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Told of every failed attempt that will be retried. */
@@ -69,7 +71,14 @@ class AttemptFailure extends Error {
  */
 export async function runStep(run: StepRun): Promise<unknown> {
   const first = run.firstAttempt ?? 1;
-  if (first >= run.options.maxAttempts) return attemptOnce(run, first);
+  if (first > run.options.maxAttempts) {
+    // Every attempt was spent, the last ones on workers that died before they ended.
+    throw new AttemptsExhaustedError(`step "${run.key}" already started all ${run.options.maxAttempts} of its attempts`, {
+      step: run.key,
+      maxAttempts: run.options.maxAttempts,
+    });
+  }
+  if (first === run.options.maxAttempts) return attemptOnce(run, first);
   const hold = run.holdRetriesUpToMs ?? Number.POSITIVE_INFINITY;
   try {
     return await pRetry(
@@ -105,7 +114,8 @@ export async function runStep(run: StepRun): Promise<unknown> {
 
 /** The last (or only) attempt: no retry machinery on the hot path. */
 function attemptOnce(run: StepRun, attempt: number): Promise<unknown> {
-  return run.limit ? run.limit(() => runAttempt(run, attempt)) : runAttempt(run, attempt);
+  const go = run.beforeAttempt ? async () => (await run.beforeAttempt!(attempt), runAttempt(run, attempt)) : () => runAttempt(run, attempt);
+  return run.limit ? run.limit(go) : go();
 }
 
 const NEVER_ABORTED = new AbortController().signal;

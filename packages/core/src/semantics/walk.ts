@@ -23,6 +23,8 @@ export interface CallEffect {
   readonly node: CallNode;
   readonly fn: StepFn;
   readonly input: unknown;
+  /** A loop iteration's commit replaces the previous iteration's (a loop keeps only its last). */
+  readonly replaces?: string;
 }
 /** Wait `node.ms`; the driver sends back nothing. */
 export interface DelayEffect {
@@ -47,12 +49,21 @@ export type Effect = CallEffect | DelayEffect | SignalEffect | AllEffect;
 /** A walk of part of the tree, yielding effects and returning the last step's output. */
 export type Walk = Generator<Effect, unknown, unknown>;
 
-/** Walks `workflow` from its root with `input`. */
-export function walkWorkflow(workflow: Workflow, input: unknown): Walk {
-  return walk(workflow, workflow.root, input);
+/** What a durable driver knows before the walk starts. */
+export interface WalkOptions {
+  /**
+   * The last committed iteration of the loop `ref`, if any. A loop keeps only
+   * its last iteration's output, so a resumed loop starts from that one.
+   */
+  readonly lastIteration?: (ref: string) => number | undefined;
 }
 
-function* walk(workflow: Workflow, start: Continuation | null, input: unknown): Walk {
+/** Walks `workflow` from its root with `input`. */
+export function walkWorkflow(workflow: Workflow, input: unknown, options: WalkOptions = {}): Walk {
+  return walk(workflow, workflow.root, input, options);
+}
+
+function* walk(workflow: Workflow, start: Continuation | null, input: unknown, options: WalkOptions): Walk {
   let value = input;
   for (let node = start; node; node = node.next) {
     switch (node.kind) {
@@ -60,18 +71,18 @@ function* walk(workflow: Workflow, start: Continuation | null, input: unknown): 
         value = yield call(workflow, node, node.ref, value);
         break;
       case "fork": {
-        const branches = node.branches.map((b) => ({ id: b.id, walk: walk(workflow, b.root, value) }));
+        const branches = node.branches.map((b) => ({ id: b.id, walk: walk(workflow, b.root, value, options) }));
         const outputs = (yield { type: "all", node, branches }) as unknown[];
         value = yield call(workflow, node, node.ref, joinInput(node, outputs));
         break;
       }
       case "route": {
         const key = yield call(workflow, node, node.ref, value);
-        value = yield* walk(workflow, routeTarget(node, key), value);
+        value = yield* walk(workflow, routeTarget(node, key), value, options);
         break;
       }
       case "loop":
-        value = yield* loop(workflow, node, value);
+        value = yield* loop(workflow, node, value, options.lastIteration?.(node.ref) ?? 1);
         break;
       case "delay":
         yield { type: "delay", key: node.ref, node };
@@ -105,11 +116,16 @@ function routeTarget(node: RouteNode, key: unknown): Continuation {
   });
 }
 
-/** Iteration n commits as `ref#n`; `again` feeds the next iteration, `done` ends the loop. */
-function* loop(workflow: Workflow, node: LoopNode, input: unknown): Walk {
+/**
+ * Iteration n commits as `ref#n`, replacing `ref#(n-1)`; `again` feeds the next iteration, `done`
+ * ends the loop. A resumed loop starts at its last committed iteration (`from`), answered from its
+ * output, so the input it is given there is never used.
+ */
+function* loop(workflow: Workflow, node: LoopNode, input: unknown, from: number): Walk {
   let value = input;
-  for (let iteration = 1; iteration <= node.maxIterations; iteration++) {
-    const answer = yield call(workflow, node, `${node.ref}#${iteration}`, value);
+  for (let iteration = from; iteration <= node.maxIterations; iteration++) {
+    const effect = call(workflow, node, `${node.ref}#${iteration}`, value);
+    const answer = yield iteration > 1 ? { ...effect, replaces: `${node.ref}#${iteration - 1}` } : effect;
     if (!isLoopStep(answer)) {
       throw new ValidationError(`loop "${node.ref}" must return LoopResult.again(x) or LoopResult.done(x)`, { step: node.ref });
     }
