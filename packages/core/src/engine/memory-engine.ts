@@ -189,6 +189,7 @@ class Pump {
   private cancelTimer: (() => void) | null = null;
   private trimAfter = 0;
   private nextExpiry: number | null = null;
+  private finishedSinceTrim = false;
   private sweeping = false;
   private sweepAgain = false;
   private closed = false;
@@ -213,6 +214,7 @@ class Pump {
 
   async forget(id: string): Promise<void> {
     this.traces.delete(id);
+    this.finishedSinceTrim = true;
   }
 
   /** Hears of cancels asked of running runs, so their tasks are aborted at once. */
@@ -260,7 +262,12 @@ class Pump {
    * every advance); returns when the next one goes, so the timer wakes the pump for it.
    */
   private async trim(): Promise<number | null> {
-    if (this.clock.now() < this.trimAfter) return this.nextExpiry === null ? null : Math.max(this.nextExpiry, this.trimAfter);
+    if (this.clock.now() < this.trimAfter) {
+      // A run finished since the last trim has an expiry the store has not told us yet.
+      const next = this.finishedSinceTrim ? this.trimAfter : this.nextExpiry;
+      return next === null ? null : Math.max(next, this.trimAfter);
+    }
+    this.finishedSinceTrim = false;
     const { nextAt } = await this.store.trimExpired(1000);
     this.trimAfter = this.clock.now() + TRIM_EVERY_MS;
     this.nextExpiry = nextAt;
@@ -271,7 +278,10 @@ class Pump {
     // Never the sweep's own context: that is whichever caller happened to kick it.
     const done = advanceRun(this.options, id, this.traces.get(id) ?? ROOT_CONTEXT)
       .then((advanced: AdvanceOutcome) => {
-        if (advanced.outcome === "completed" || advanced.outcome === "failed" || advanced.outcome === "cancelled") this.traces.delete(id);
+        if (advanced.outcome === "completed" || advanced.outcome === "failed" || advanced.outcome === "cancelled") {
+          this.traces.delete(id);
+          this.finishedSinceTrim = true;
+        }
       })
       .catch((error: unknown) => this.report(error, id))
       .finally(() => {

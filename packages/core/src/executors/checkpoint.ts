@@ -227,6 +227,8 @@ class RunSession implements HeldRun {
   private releasing = false;
   /** Retries parked in this session whose park answered "signalled": their backoff still holds on the re-walk. */
   private readonly retriesDue = new Map<string, { readonly at: number; readonly attempts: number }>();
+  /** Attempts counts to restore when the run is released: attempts the shutdown aborted do not count. */
+  private readonly givenBack = new Map<string, number>();
 
   constructor(
     private readonly options: CheckpointOptions,
@@ -333,6 +335,9 @@ class RunSession implements HeldRun {
     if (e instanceof Stop) return { outcome: e.stopped };
     if (e instanceof Release) {
       // A lease of 0: the run is due now, and the next worker resumes it from its last commit.
+      for (const [key, attempts] of this.givenBack) {
+        await this.write(() => this.options.store.startAttempt(this.id, this.version, key, attempts, 0));
+      }
       await this.write(() => this.options.store.touch(this.id, this.version, 0));
       return { outcome: "released", version: this.version, now: this.storeNow() };
     }
@@ -430,6 +435,10 @@ class RunSession implements HeldRun {
         limit: (attempt) => this.options.limit(attempt),
         // Recorded before the task runs, so an attempt counts even when this worker dies during it.
         beforeAttempt: (n) => this.startAttempt(key, n),
+        // An attempt this worker's shutdown aborted is not the task's failure: it is given back.
+        afterAttempt: (n, error) => {
+          if (error !== undefined && this.releasing && !this.cancelling) this.givenBack.set(key, n - 1);
+        },
         final: (error) => error instanceof Release,
         fn: (value, ctx) => otelContext.with(stepTrace, effect.fn, undefined, value, ctx),
         input,

@@ -51,6 +51,8 @@ export interface StepRun {
   readonly final?: (error: Error) => boolean;
   /** Called inside `limit` right before each attempt runs; when it throws, the attempt does not run. */
   readonly beforeAttempt?: (attempt: number) => Promise<void>;
+  /** Told when an attempt that started ends, with its error when it failed. */
+  readonly afterAttempt?: (attempt: number, error: unknown) => void;
   /** Bounds concurrent attempts; the wait between attempts holds no slot. */
   readonly limit?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Told of every failed attempt that will be retried. */
@@ -114,7 +116,17 @@ export async function runStep(run: StepRun): Promise<unknown> {
 
 /** The last (or only) attempt: no retry machinery on the hot path. */
 function attemptOnce(run: StepRun, attempt: number): Promise<unknown> {
-  const go = run.beforeAttempt ? async () => (await run.beforeAttempt!(attempt), runAttempt(run, attempt)) : () => runAttempt(run, attempt);
+  const go = async () => {
+    await run.beforeAttempt?.(attempt);
+    try {
+      const output = await runAttempt(run, attempt);
+      run.afterAttempt?.(attempt, undefined);
+      return output;
+    } catch (e) {
+      run.afterAttempt?.(attempt, e);
+      throw e;
+    }
+  };
   return run.limit ? run.limit(go) : go();
 }
 
