@@ -255,10 +255,10 @@ export class WorkflowWorker {
   private sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        const backlogMs = await this.backlogMs();
-        if (backlogMs === null) return; // the queue moved under us: look again next sweep
         // Finished runs whose retention passed: their keys expired, their index entries go here.
         await this.store.trimExpired(1000);
+        const backlogMs = await this.backlogMs();
+        if (backlogMs === null) return; // the queue moved under us: look again next sweep
         const { ids } = await this.store.due(1000, this.graceMs + backlogMs);
         // The sweep's own context is whatever was active at start(): not a caller of these runs.
         await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null, trace: ROOT_CONTEXT })));

@@ -28,8 +28,10 @@ for _, member in ipairs(members) do
   local entry = cjson.decode(member)
   local id, status, workflow = entry[1], entry[2], entry[3]
   local h = loadHeader(prefix .. "run:" .. id)
-  if not h then
-    dropRun(prefix, id, { status = status, workflow = workflow })
+  if not h or (h.status == status and h.workflow == workflow) then
+    -- Gone, or this very run a millisecond before its keys expire (TIME and key expiry are read apart).
+    -- A later run under the same id finishing the same way would have moved this member's score on.
+    dropRun(prefix, id, h or { status = status, workflow = workflow })
   else
     if h.status ~= status then
       redis.call("ZREM", prefix .. "status:" .. status, id)
