@@ -56,3 +56,11 @@ export function parseId(text: string): string {
   if (text.length === 0 || text.length > 512) throw new InvalidArgumentError("It must be a non-empty string of at most 512 characters.");
   return text;
 }
+
+/** Parses a point in time (`--finished-before`): an ISO date, or epoch milliseconds. */
+export function parseTime(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms))
+    throw new InvalidArgumentError('It is not a time: use an ISO date ("2026-01-31T12:00:00Z") or epoch milliseconds.');
+  return ms;
+}

@@ -13,7 +13,7 @@ export enum ExitCode {
   Error = 1,
   /** Bad arguments: an unknown command or option, invalid JSON, a bad duration or limit. */
   BadArguments = 2,
-  /** No such run (`UNKNOWN_INSTANCE`) or workflow (`UNKNOWN_WORKFLOW`). */
+  /** No such run (`UNKNOWN_INSTANCE`), workflow (`UNKNOWN_WORKFLOW`) or committed step (`UNKNOWN_STEP`). */
   NotFound = 3,
   /** `result`: the run failed or was cancelled. */
   RunFailed = 4,
@@ -21,6 +21,12 @@ export enum ExitCode {
   RunFinished = 5,
   /** `result`: the run did not finish within `--timeout` (it goes on). */
   Timeout = 6,
+  /**
+   * The run cannot take this repair as it stands, and nothing changed: a retry of a run that did not
+   * fail, a delete of a live run (`RUN_STATE`), a migration that would drop a committed step
+   * (`INCOMPATIBLE_DEFINITION`).
+   */
+  Refused = 7,
 }
 
 /** The exit code table as `--help` shows it. */
@@ -28,10 +34,12 @@ export const EXIT_CODES_HELP = `Exit codes:
   0  success
   1  other error (Redis unreachable, a corrupted run, ...)
   2  bad arguments (unknown option, invalid JSON in --input or --payload, bad --timeout or --limit, ...)
-  3  not found: no run with that id, or no workflow with that name
+  3  not found: no run with that id, no workflow with that name, or no committed step with that key
   4  the run failed or was cancelled (result)
   5  the run already finished: it cannot be signalled, cancelled, paused or resumed
-  6  the run did not finish within --timeout (result); it goes on`;
+  6  the run did not finish within --timeout (result); it goes on
+  7  the run cannot take this repair as it stands (retry of a run that did not fail, delete of a live run,
+     a migration that would drop a committed step); nothing changed`;
 
 /** An error the CLI raises itself, with the exit code it means. */
 export class CliError extends Error {
@@ -50,6 +58,9 @@ const BY_CODE: Readonly<Record<string, ExitCode>> = {
   PAYLOAD_TOO_LARGE: ExitCode.BadArguments,
   UNKNOWN_INSTANCE: ExitCode.NotFound,
   UNKNOWN_WORKFLOW: ExitCode.NotFound,
+  UNKNOWN_STEP: ExitCode.NotFound,
+  RUN_STATE: ExitCode.Refused,
+  INCOMPATIBLE_DEFINITION: ExitCode.Refused,
   RUN_FAILED: ExitCode.RunFailed,
   CANCELLED: ExitCode.RunFailed,
   RUN_FINISHED: ExitCode.RunFinished,

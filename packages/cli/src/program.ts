@@ -5,9 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { parseDuration, parseId, parseJson, parseLimit, RUN_STATUSES } from "./args.js";
+import { parseDuration, parseId, parseJson, parseLimit, parseTime, RUN_STATUSES } from "./args.js";
+import type { JsonArg } from "./args.js";
 import type { CommandContext, Outcome } from "./commands/context.js";
 import { listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
+import { deleteCommand, migrateCommand, purgeCommand, retryCommand, rewindCommand, type PurgeOptions } from "./commands/lifecycle.js";
 import {
   controlCommand,
   resultCommand,
@@ -73,6 +75,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<Outcom
     list: handle((ctx, options: ListOptions) => listCommand(ctx, options)),
     control: (verb) => handle((ctx, id: string) => controlCommand(ctx, verb, id)),
     worker: handle((ctx, options: WorkerOptions) => workerCommand(ctx, options)),
+    retry: handle((ctx, id: string) => retryCommand(ctx, id)),
+    rewind: handle((ctx, id: string, options: { to: string; workflows?: string }) => rewindCommand(ctx, id, options)),
+    migrate: handle((ctx, id: string, options: { workflows?: string; keys?: JsonArg }) => migrateCommand(ctx, id, options)),
+    delete: handle((ctx, id: string) => deleteCommand(ctx, id)),
+    purge: handle((ctx, options: PurgeOptions) => purgeCommand(ctx, options)),
   });
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -104,6 +111,11 @@ interface Actions {
   readonly list: Action;
   readonly control: (verb: ControlVerb) => Action;
   readonly worker: Action;
+  readonly retry: Action;
+  readonly rewind: Action;
+  readonly migrate: Action;
+  readonly delete: Action;
+  readonly purge: Action;
 }
 
 /** Declares every command, option and help text. */
@@ -172,6 +184,38 @@ function buildProgram(io: CliIo, actions: Actions): Command {
   for (const [verb, description] of control) {
     program.command(verb).description(description).addArgument(id()).action(actions.control(verb));
   }
+
+  program
+    .command("retry")
+    .description("send a failed or cancelled run back to the step that failed, its attempts reset (committed steps are kept)")
+    .addArgument(id())
+    .action(actions.retry);
+
+  program
+    .command("rewind")
+    .description("run a committed step again, with every step that depends on it (later steps of its branch, the join, what follows)")
+    .addArgument(id())
+    .requiredOption("--to <key>", "the commit key of the step to run again, as `status` shows it", parseId)
+    .addOption(workflowsOption("module exporting the run's definition (required)"))
+    .action(actions.rewind);
+
+  program
+    .command("migrate")
+    .description("move a run to the module's definition of its workflow (checked: every committed step must exist there)")
+    .addArgument(id())
+    .addOption(workflowsOption("module exporting the new definition (required)"))
+    .option("--keys <json>", 'renames of committed keys, e.g. \'{"charge": "charge-v2"}\'', parseJson)
+    .action(actions.migrate);
+
+  program.command("delete").description("delete a finished run now").addArgument(id()).action(actions.delete);
+
+  program
+    .command("purge")
+    .description("delete the finished runs matching every filter given (at least one), in bounded batches; prints the count")
+    .addOption(new Option("--status <status>", "only runs of this finished status").choices(["completed", "failed", "cancelled"]))
+    .option("--workflow <name>", "only runs of this workflow", parseId)
+    .option("--finished-before <time>", "only runs that finished before this ISO date or epoch ms", parseTime)
+    .action(actions.purge);
 
   program
     .command("worker")
