@@ -186,11 +186,16 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult> {
     const k = this.keys;
-    const reply = await this.run(SCRIPTS.startAttempt, [k.header(id), k.attempts(id), k.due], [k.prefix, id, version, key, attempt, leaseMs], {
-      id,
-      version,
-      what: `start attempt ${attempt} of "${key}"`,
-    });
+    const reply = await this.run(
+      SCRIPTS.startAttempt,
+      [k.header(id), k.attempts(id), k.due],
+      [k.prefix, id, version, key, attempt, leaseMs],
+      {
+        id,
+        version,
+        what: `start attempt ${attempt} of "${key}"`,
+      },
+    );
     const requested = text(reply[1]);
     return { requested: requested === "cancel" || requested === "pause" ? requested : null };
   }
@@ -264,7 +269,10 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async trimExpired(limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }> {
-    const reply = await this.run(SCRIPTS.trimExpired, [this.keys.expiring], [this.keys.prefix, limit], { id: "", what: "trim expired runs" });
+    const reply = await this.run(SCRIPTS.trimExpired, [this.keys.expiring], [this.keys.prefix, limit], {
+      id: "",
+      what: "trim expired runs",
+    });
     return { trimmed: Number(reply[1]), nextAt: nullableNumber(reply[2]) };
   }
 

@@ -43,7 +43,7 @@ async function runToEnd(id: string, status: "completed" | "failed"): Promise<voi
   if (!got.acquired) throw new Error("not acquired");
   const committed = await store.commit(id, got.run.header.version, "a", payload("out"), 1, 60_000);
   const end = status === "completed" ? { status, result: payload("r") } : { status, error: { name: "Error", message: "no" } };
-  await store.finish(id, committed.version, end as never);
+  await store.finish(id, committed.version, end);
 }
 
 it("a live run's keys have no TTL; a finished run's expire after its retention and the trim leaves no index entry", async () => {
@@ -79,12 +79,13 @@ it("a failed run sent on by retry loses its TTL and leaves the retention index",
   expect(await redis.pttl(store.keys.header("fixed"))).toBeGreaterThan(0);
   expect(await redis.zcard(store.keys.expiring)).toBe(1);
   await store.retry("fixed");
-  for (const [key, ttl] of Object.entries(await keysOfRun("fixed"))) if (!key.includes(":delivered:")) expect([key, ttl]).toEqual([key, -1]);
+  for (const [key, ttl] of Object.entries(await keysOfRun("fixed")))
+    if (!key.includes(":delivered:")) expect([key, ttl]).toEqual([key, -1]);
   expect(await redis.zcard(store.keys.expiring)).toBe(0);
   await expect(store.retry("fixed")).rejects.toMatchObject({ code: "RUN_STATE", context: { status: "pending" } });
 });
 
-it('"forever" sets no TTL; a workflow\'s override wins over the namespace\'s', async () => {
+it("\"forever\" sets no TTL; a workflow's override wins over the namespace's", async () => {
   await store.setRetention(null, { completed: null });
   await store.setRetention("ret", {});
   await runToEnd("forever", "completed");

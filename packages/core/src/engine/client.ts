@@ -21,7 +21,7 @@ import {
   ValidationError,
   type SerializedError,
 } from "../errors.js";
-import type { ControlResult, CountQuery, FinishedStatus, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
+import type { ControlResult, CountQuery, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
 import { decodeListCursor } from "../store/cursor.js";
 import { checkWorkflowInput } from "../schema.js";
@@ -30,8 +30,11 @@ import { assertWellFormed } from "../well-formed.js";
 import { resolveLogger, type Logger } from "../logger.js";
 import { parkwayMetrics } from "../metrics.js";
 import { checkOptions, optionNames } from "../options.js";
-import { definitionKeys, nodeOfKey, rewindKeys } from "./lifecycle.js";
+import { checkMigrateOptions, definitionKeys, nodeOfKey, purgeRuns, rewindKeys } from "./lifecycle.js";
 import type { WorkflowRegistry } from "./registry.js";
+import type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
+
+export type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
 export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep";
@@ -80,29 +83,6 @@ export interface StartOptions {
    * and starts afresh under the same id.
    */
   readonly onConflict?: "useExisting" | "fail" | "terminateExisting";
-}
-
-/** What `purge` removes: finished runs matching every filter given (at least one). */
-export interface PurgeQuery {
-  /** One finished status; all three when absent. */
-  readonly status?: FinishedStatus;
-  readonly workflow?: string;
-  /** Only runs that finished before this time. */
-  readonly finishedBefore?: Date | number;
-}
-
-/** Options of `rewind`. */
-export interface RewindOptions {
-  /** The committed step to run again (its commit key, as `status().steps` shows it). */
-  readonly to: string;
-}
-
-/** Options of `migrate`. */
-export interface MigrateOptions {
-  /** The definition to move the run to: a build of the same workflow. */
-  readonly to: Workflow<never, unknown>;
-  /** Renames of committed keys, `{ oldKey: newKey }`, for steps the new definition calls otherwise. */
-  readonly keys?: Readonly<Record<string, string>>;
 }
 
 /** What `start` returns. */
@@ -158,11 +138,6 @@ export interface ClientOptions {
 
 const START_OPTIONS = optionNames<StartOptions>({ id: true, onConflict: true });
 const ON_CONFLICT: readonly string[] = ["useExisting", "fail", "terminateExisting"];
-const PURGE_OPTIONS = optionNames<PurgeQuery>({ status: true, workflow: true, finishedBefore: true });
-const MIGRATE_OPTIONS = optionNames<MigrateOptions>({ to: true, keys: true });
-const FINISHED: readonly FinishedStatus[] = ["completed", "failed", "cancelled"];
-/** Runs one purge batch looks at: bounds the time one Redis script runs. */
-const PURGE_BATCH = 500;
 
 /** Longest wait between two reads of a run in `result()`, whatever the notifications say. */
 const RESULT_RECHECK_MS = 5_000;
@@ -233,7 +208,9 @@ export class DurableClient {
         });
         const run = { id, workflow: definition.name, hash: definition.hash, input: bytes };
         const { created, header } =
-          onConflict === "terminateExisting" ? { created: true, header: (await this.store.restart(run)).header } : await this.store.start(run);
+          onConflict === "terminateExisting"
+            ? { created: true, header: (await this.store.restart(run)).header }
+            : await this.store.start(run);
         if (!created) this.checkExisting(header, definition.name, onConflict);
         if (created) {
           parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: definition.name });
@@ -410,16 +387,7 @@ export class DurableClient {
    */
   async migrate(id: string, options: MigrateOptions): Promise<ControlResult> {
     assertId(id, "instance id");
-    checkOptions("migrate", options, MIGRATE_OPTIONS);
-    const { to, keys = {} } = options;
-    if (!isBuiltWorkflow(to)) throw new ValidationError("migrate: `to` must be a workflow built by flow(...).build()", { option: "to" });
-    if (typeof keys !== "object" || keys === null || Array.isArray(keys)) {
-      throw new ValidationError("migrate: `keys` must be an object of old commit key to new commit key", { option: "keys" });
-    }
-    for (const [from, into] of Object.entries(keys)) {
-      assertId(from, "migrate: a key of `keys`");
-      assertId(into, `migrate: keys["${from}"]`);
-    }
+    const { to, keys } = checkMigrateOptions(options);
     const { header } = await this.load(id, false);
     if (to.name !== header.workflow) {
       throw new ValidationError(
@@ -451,36 +419,7 @@ export class DurableClient {
    * @throws ValidationError for an unknown option, a live status, or no filter at all
    */
   async purge(query: PurgeQuery): Promise<number> {
-    checkOptions("purge", query, PURGE_OPTIONS);
-    const { status, workflow, finishedBefore } = query;
-    if (status === undefined && workflow === undefined && finishedBefore === undefined) {
-      throw new ValidationError("purge needs at least one filter (status, workflow or finishedBefore): it never deletes everything");
-    }
-    if (status !== undefined && !FINISHED.includes(status)) {
-      throw new ValidationError(`purge: status must be one of ${FINISHED.join(", ")} (live runs are never purged), got ${describe(status)}`, {
-        option: "status",
-      });
-    }
-    if (workflow !== undefined) assertId(workflow, "purge: workflow");
-    const before = finishedBefore instanceof Date ? finishedBefore.getTime() : finishedBefore;
-    if (before !== undefined && (typeof before !== "number" || !Number.isFinite(before))) {
-      throw new ValidationError("purge: finishedBefore must be a Date or epoch milliseconds", { option: "finishedBefore" });
-    }
-    let deleted = 0;
-    for (const s of status === undefined ? FINISHED : [status]) {
-      for (let offset: number | null = 0; offset !== null; ) {
-        const batch = await this.store.purge({
-          status: s,
-          offset,
-          limit: PURGE_BATCH,
-          ...(workflow === undefined ? {} : { workflow }),
-          ...(before === undefined ? {} : { finishedBefore: before }),
-        });
-        deleted += batch.deleted;
-        offset = batch.next;
-      }
-    }
-    return deleted;
+    return purgeRuns(this.store, query);
   }
 
   /** Pauses the run: at once when it is not running, else at its next step boundary. @throws RunFinishedError */

@@ -361,8 +361,7 @@ export class MemoryStore implements Store {
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
     const counts: Record<RunStatus, number> = { pending: 0, running: 0, parked: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
     // An in-process walk: no store round trip to save, and no second index to keep in step with every write.
-    for (const { header } of this.alive())
-      if (query.workflow === undefined || header.workflow === query.workflow) counts[header.status]++;
+    for (const { header } of this.alive()) if (query.workflow === undefined || header.workflow === query.workflow) counts[header.status]++;
     return counts;
   }
 

@@ -39,7 +39,7 @@ export function resolveRetention(policy: unknown, what: string): RetentionMs {
       out[status] = null;
       continue;
     }
-    const ms = toMs(period as Duration, `${what}.${status}`);
+    const ms = toMs(period, `${what}.${status}`);
     if (ms < 1 || ms > MAX_RETENTION_MS) {
       throw new ValidationError(`${what}.${status} must be from 1ms to 3650d, or "forever"`, { option: status });
     }

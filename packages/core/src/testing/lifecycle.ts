@@ -216,13 +216,37 @@ export function describeLifecycleBehaviour(harness: () => EngineHarness): void {
           return f(n);
         };
       const wf = flow<number>("rewind-me")
-        .then("start", step("start", (n) => n))
+        .then(
+          "start",
+          step("start", (n) => n),
+        )
         .fork([
-          branch("a", flow<number>("a-flow").then("a1", step("a1", (n) => n + 1)).then("a2", step("a2", (n) => n * 2)).build()),
-          branch("b", task("b1", step("b1", (n) => n + 100))),
+          branch(
+            "a",
+            flow<number>("a-flow")
+              .then(
+                "a1",
+                step("a1", (n) => n + 1),
+              )
+              .then(
+                "a2",
+                step("a2", (n) => n * 2),
+              )
+              .build(),
+          ),
+          branch(
+            "b",
+            task(
+              "b1",
+              step("b1", (n) => n + 100),
+            ),
+          ),
         ])
         .join("merge", (o: { a: number; b: number }) => o.a + o.b)
-        .then("after", step("after", (n) => n))
+        .then(
+          "after",
+          step("after", (n) => n),
+        )
         .build();
       const e = await engine([wf]);
       await e.start(wf, 1, { id: "rw" });
