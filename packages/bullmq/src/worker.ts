@@ -232,6 +232,11 @@ export class WorkflowWorker {
     this.recordWakeLag(job);
     const outcome = await advanceRun(this.checkpoint, id, caller);
     this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
+    if (outcome.outcome === "completed" || outcome.outcome === "failed" || outcome.outcome === "cancelled") {
+      // A finished run's helper keys go with it: its pending wake-ups (a signal's timeout, a timer) and their record.
+      await this.waker.forget(id).catch((error: unknown) => this.report(error, id));
+      return;
+    }
     await this.scheduleNext(id, outcome, caller);
   }
 

@@ -43,9 +43,9 @@ function client(workflows: readonly Workflow<never, unknown>[]): ParkwayClient {
   return c;
 }
 
-/** Every key of the namespace that is a run's own (header, attempts, outputs, data, signals, delivery ids). */
+/** Every key of the namespace that is a run's own (header, attempts, outputs, data, signals, delivery ids, wake-up ids). */
 async function runKeys(): Promise<string[]> {
-  const own = /:(run|att|out|data|delivered|signames|sig):/;
+  const own = /:(run|att|out|data|delivered|signames|sig|wakes):/;
   const keys: string[] = [];
   for await (const batch of namespaceKeys(redis, space.namespace)) keys.push(...batch.filter((k) => own.test(k)));
   return keys;
@@ -70,6 +70,8 @@ it("a rewind while a worker holds the run fences it: its late commit is refused 
   await c.start(wf, 1, { id: "rw-held" });
   await eventually(async () => calls.held === 1, "the first worker to hold the run in step held");
   const before = await c.status("rw-held");
+  await expect(c.retry("rw-held")).rejects.toMatchObject({ code: "RUN_STATE", context: { status: "running" } });
+  expect((await c.status("rw-held")).version).toBe(before.version);
   const rewound = await c.rewind("rw-held", { to: "first" });
   expect(rewound.version).toBeGreaterThan(before.version);
   // The run goes on elsewhere while the first holder still runs its task.
@@ -96,7 +98,7 @@ it("retention with short periods under load: every finished run's keys and index
     .then("b", (n) => n * 2)
     .build();
   const waiting = flow<number>("ret-waiting", { retention: { completed: 400 } })
-    .waitForSignal<number>("w", "go")
+    .waitForSignal<number>("w", "go", { timeout: "1h" })
     .then("b", (n) => n * 2)
     .build();
   const all = [quick, slow, waiting];
@@ -131,5 +133,7 @@ it("retention with short periods under load: every finished run's keys and index
     30_000,
   );
   expect((await c.list()).runs.map((r) => r.id)).toEqual(["rw-held"]);
+  // The signal waits' hour-long timeout jobs went with their runs.
+  expect(await redis.zcard(`{${space.namespace}}:bull:wake:delayed`)).toBe(0);
   expect(await redis.zrange(`{${space.namespace}}:expiring`, 0, -1)).toEqual([JSON.stringify(["rw-held", "completed", "rewind-held"])]);
 }, 120_000);

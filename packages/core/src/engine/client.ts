@@ -212,6 +212,8 @@ export class DurableClient {
             ? { created: true, header: (await this.store.restart(run)).header }
             : await this.store.start(run);
         if (!created) this.checkExisting(header, definition.name, onConflict);
+        // The replaced run's pending wake-ups are its own helper keys: they go with it.
+        if (onConflict === "terminateExisting") await this.waker.forget?.(id);
         if (created) {
           parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: definition.name });
           await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
