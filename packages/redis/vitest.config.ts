@@ -10,6 +10,8 @@ export default defineProject({
   test: {
     name: "redis",
     include: ["test/**/*.test.ts"],
+    // A Redis for the tests: the one at REDIS_URL, or a private redis-server when nothing answers there.
+    globalSetup: ["../../test/redis-setup.ts"],
     testTimeout: 20_000,
   },
 });

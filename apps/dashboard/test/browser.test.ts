@@ -1,10 +1,10 @@
 /**
  * The dashboard end to end: a real Redis, a real worker process running the
  * demo's order workflow, the real dashboard process, and headless Chromium
- * (Debian's package, driven by playwright-core; no browser download).
+ * (Debian's package, or the one an npm package ships: see chromium.ts; driven by playwright-core; no browser download).
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ParkwayClient } from "@parkway/bullmq";
 import { orderWorkflow } from "@parkway/demo/order";
@@ -12,9 +12,9 @@ import { Redis } from "ioredis";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiError } from "../src/shared/api.js";
+import { chromiumForTests } from "./chromium.js";
 import { eventually, REDIS_URL, startDashboardProcess, startWorker, stop, testSpace } from "./helpers.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
 const TOKEN = "e2e-token";
 // What a run's input could carry if someone tried to script the dashboard through it.
@@ -29,7 +29,6 @@ let browser: Browser | undefined;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
   mkdirSync(ARTIFACTS, { recursive: true });
   client = new ParkwayClient({ connection: REDIS_URL, namespace: space.namespace });
   worker = await startWorker(space.namespace);
@@ -41,8 +40,10 @@ beforeAll(async () => {
     await eventually(async () => (await client.status(id)).status === "parked", `${id} to park`);
   }
   dashboard = await startDashboardProcess(space.namespace, TOKEN);
+  const { executablePath, env } = await chromiumForTests();
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
+    env: { ...process.env, ...env },
     args: [
       "--headless",
       "--no-sandbox",

@@ -3,8 +3,9 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { dropNamespace } from "@parkway/bullmq";
 import type { Redis } from "ioredis";
+import { REDIS_URL } from "../../../test/redis-url.js";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { REDIS_URL };
 export const WORKER_MAIN = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
 export const DASHBOARD_MAIN = fileURLToPath(new URL("../dist/server/main.js", import.meta.url));
 /** The demo's order workflow, built: the worker runs it and the dashboard draws it. */
@@ -98,7 +99,7 @@ async function spawnUntil(
 /** A worker process running the demo's order workflow in `namespace`. */
 export async function startWorker(namespace: string): Promise<ChildProcess> {
   const args = ["--workflows", ORDER_MODULE, "--redis", REDIS_URL, "--namespace", namespace, "--sweep", "300ms"];
-  return (await spawnUntil(WORKER_MAIN, args, {}, /parkway-worker \d+:/)).child;
+  return (await spawnUntil(WORKER_MAIN, args, {}, /worker started/)).child;
 }
 
 /** The dashboard process on Redis in `namespace`, on a free port; resolves with its URL. */

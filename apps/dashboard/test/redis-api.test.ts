@@ -189,3 +189,23 @@ describe("cross-site requests", () => {
     expect((await dashboard.app.request("/api/runs", { headers: { "Sec-Fetch-Site": "same-origin" } })).status).toBe(200);
   });
 });
+
+describe("signals", () => {
+  const send = (dashboard: Dashboard, name: string) =>
+    dashboard.app.request("/api/runs/r40/signal", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name, payload: { by: "ops" } }),
+    });
+
+  it("refuse a misspelled name through the client's check, with or without the workflow's definition loaded", async () => {
+    for (const workflows of [[orderWorkflow], []]) {
+      const response = await send(dashboardOn(client, { workflows }), "aproved");
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as ApiError;
+      expect(body.error).toMatchObject({ code: "UNEXPECTED_SIGNAL", message: expect.stringContaining('"approved"') as unknown });
+    }
+    // Nothing was buffered: the run stays as it was.
+    expect((await client.status("r40")).status).toBe("pending");
+  });
+});

@@ -4,7 +4,8 @@
  *
  * With no REDIS_URL it runs on the embedded in-memory engine: no services.
  * With REDIS_URL it uses a `ParkwayClient` and two worker processes (or the
- * workers of docker-compose, with PARKWAY_EXTERNAL_WORKERS=1).
+ * workers of docker-compose, with PARKWAY_EXTERNAL_WORKERS=1), in the namespace
+ * PARKWAY_NAMESPACE (default parkway): the client and the workers share it.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -30,19 +31,22 @@ function embedded(): Setup {
 /** A client on Redis, and worker processes that advance the runs. */
 async function distributed(redisUrl: string): Promise<Setup> {
   const { ParkwayClient } = await import("@parkway/bullmq");
-  const client = new ParkwayClient({ connection: redisUrl });
+  const namespace = process.env.PARKWAY_NAMESPACE || "parkway";
+  const client = new ParkwayClient({ connection: redisUrl, namespace });
   const workers: ChildProcess[] = [];
   if (process.env.PARKWAY_EXTERNAL_WORKERS !== "1") {
     const main = fileURLToPath(new URL("../../worker/dist/main.js", import.meta.url));
     const module = fileURLToPath(new URL("./order.js", import.meta.url));
     for (let i = 0; i < 2; i++) {
       workers.push(
-        spawn(process.execPath, [main, "--workflows", module, "--redis", redisUrl], { stdio: ["ignore", "inherit", "inherit"] }),
+        spawn(process.execPath, [main, "--workflows", module, "--redis", redisUrl, "--namespace", namespace], {
+          stdio: ["ignore", "inherit", "inherit"],
+        }),
       );
     }
   }
   log(
-    `engine: Redis at ${redisUrl}, ${workers.length > 0 ? `${workers.length} worker processes started by the demo` : "external workers"}`,
+    `engine: Redis at ${redisUrl}, namespace ${namespace}, ${workers.length > 0 ? `${workers.length} worker processes started by the demo` : "external workers"}`,
   );
   return {
     client,

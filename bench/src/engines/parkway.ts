@@ -46,7 +46,11 @@ async function openSession(config: BenchConfig, redis: Redis, options: SessionOp
         spawnWorker(
           WORKER_MAIN,
           ["--workflows", WORKFLOWS, "--redis", config.redisUrl, "--namespace", namespace, "--concurrency", String(options.concurrency)],
-          { events: options.events, readyText: `on ${namespace}, concurrency`, env: { BENCH_SHAPE: JSON.stringify(options.shape) } },
+          {
+            events: options.events,
+            readyText: `on namespace ${namespace}, concurrency`,
+            env: { BENCH_SHAPE: JSON.stringify(options.shape) },
+          },
         ),
       );
     },

@@ -1,5 +1,5 @@
 import { checkOptions, DurableClient, optionNames, resolveLogger, WorkflowRegistry, type Logger, type Workflow } from "@parkway/core";
-import { checkConnection, RedisStore } from "@parkway/redis";
+import { checkConnection, partitionsOption, RedisStore } from "@parkway/redis";
 import type { Connection } from "./connection.js";
 import { QueueWaker } from "./waker.js";
 
@@ -9,8 +9,14 @@ export interface ParkwayClientOptions {
    * `close()` closes them. Or an ioredis `Redis` or `Cluster` to share: the client never closes it.
    */
   readonly connection: Connection;
-  /** Runs and queues live under the hash tag `{namespace}` (default "parkway"). */
+  /** Runs and queues live under the hash tag `{namespace}`, or `{namespace:p}` per partition (default "parkway"). */
   readonly namespace?: string;
+  /**
+   * The namespace's partition count (1 to 128, default 1), fixed when the namespace is first used:
+   * give every client and worker of a namespace the same. A different count is a `ValidationError`
+   * naming both at the client's first operation.
+   */
+  readonly partitions?: number;
   /** Lets `start` take a workflow by name. */
   readonly workflows?: readonly Workflow<never, unknown>[];
   readonly maxPayloadBytes?: number;
@@ -21,6 +27,7 @@ export interface ParkwayClientOptions {
 const CLIENT_OPTIONS = optionNames<ParkwayClientOptions>({
   connection: true,
   namespace: true,
+  partitions: true,
   workflows: true,
   maxPayloadBytes: true,
   logger: true,
@@ -39,14 +46,16 @@ export class ParkwayClient extends DurableClient {
     checkOptions("ParkwayClient", options, CLIENT_OPTIONS);
     checkConnection(options.connection, "ParkwayClient");
     const namespace = options.namespace ?? "parkway";
+    const partitions = partitionsOption(options.partitions);
     const logger = resolveLogger(options.logger, "ParkwayClient");
     const store = new RedisStore({
       connection: options.connection,
       namespace,
+      partitions,
       logger,
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
-    const waker = new QueueWaker(options.connection, namespace, store.connectionWatch);
+    const waker = new QueueWaker(options.connection, namespace, store.connectionWatch, partitions);
     super({
       store,
       waker,

@@ -10,8 +10,9 @@
  */
 import { type Context, propagation, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Wake } from "@parkway/core";
+import { keyLayout } from "@parkway/redis";
 
-/** The queue every worker of a namespace consumes. */
+/** The queue name every worker of a namespace consumes, one queue per partition (each with its own prefix). */
 export const WAKE_QUEUE = "wake";
 
 /** What a wake-up job carries. */
@@ -58,7 +59,11 @@ export function wakeDelay(wake: Wake): number {
   return Math.max(0, wake.dueAt - (wake.now ?? Date.now()));
 }
 
-/** BullMQ's prefix for a namespace: inside the namespace's hash tag, so queue and store share one slot. */
-export function queuePrefix(namespace: string): string {
-  return `{${namespace}}:bull`;
+/**
+ * BullMQ's prefix for partition `partition` of `partitions` of a namespace: inside the partition's
+ * hash tag (`{ns}:bull`, or `{ns:p}:bull`), so a partition's queue and runs share one slot, which is
+ * also what BullMQ needs on a Redis Cluster (every key of a queue in one slot).
+ */
+export function queuePrefix(namespace: string, partition = 0, partitions = 1): string {
+  return `${keyLayout(namespace, partition, partitions).prefix}bull`;
 }

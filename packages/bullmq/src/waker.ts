@@ -1,7 +1,7 @@
 import { context as otelContext } from "@opentelemetry/api";
 import type { Wake, Waker } from "@parkway/core";
 import { Queue } from "bullmq";
-import { closeConnection, type ConnectionWatch, type RedisConnection } from "@parkway/redis";
+import { closeConnection, keyLayout, partitionOf, type ConnectionWatch, type KeyLayout, type RedisConnection } from "@parkway/redis";
 import { queueConnection, type Connection } from "./connection.js";
 import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobData, wakeJobId, type WakeJobData } from "./wake-jobs.js";
 
@@ -9,36 +9,49 @@ import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobData, wakeJobId, type WakeJo
 const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
- * Wakes runs by adding BullMQ jobs. Remembers each run's pending job ids (a
- * small set per run, expiring on its own) so `cancel` can remove them. Each job
- * carries the trace context of the wake-up (`wake.trace`, else the active one),
- * so the worker's run span joins the caller's trace.
+ * Wakes runs by adding BullMQ jobs, to the queue of the run's partition. Remembers each run's
+ * pending job ids (a small set per run, expiring on its own) so `cancel` can remove them. Each job
+ * carries the trace context of the wake-up (`wake.trace`, else the active one), so the worker's
+ * run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
-  readonly queue: Queue<WakeJobData>;
+  /** The wake-up queue of each partition. */
+  readonly queues: readonly Queue<WakeJobData>[];
   private readonly redis: RedisConnection;
+  private readonly layouts: readonly KeyLayout[];
 
-  constructor(
-    connection: Connection,
-    private readonly namespace: string,
-    watch: ConnectionWatch,
-  ) {
+  constructor(connection: Connection, namespace: string, watch: ConnectionWatch, partitions = 1) {
     this.redis = queueConnection(connection, "the wake-up queue", watch);
-    this.queue = new Queue<WakeJobData>(WAKE_QUEUE, {
-      connection: this.redis,
-      prefix: queuePrefix(namespace),
-      defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+    this.layouts = Array.from({ length: partitions }, (_, p) => keyLayout(namespace, p, partitions));
+    this.queues = this.layouts.map((_, p) => {
+      // Queues only add and remove: they share one connection.
+      const queue = new Queue<WakeJobData>(WAKE_QUEUE, {
+        connection: this.redis,
+        prefix: queuePrefix(namespace, p, partitions),
+        defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+      });
+      // Without a listener BullMQ prints each connection error with its stack. The connection watch
+      // reports outages once per retry, and a failed command rejects at its caller.
+      queue.on("error", () => undefined);
+      return queue;
     });
-    // Without a listener BullMQ prints each connection error with its stack. The connection watch
-    // reports outages once per retry, and a failed command rejects at its caller.
-    this.queue.on("error", () => undefined);
+  }
+
+  /** The wake-up queue of partition 0: the namespace's only one when it has one partition. */
+  get queue(): Queue<WakeJobData> {
+    return this.queues[0]!;
+  }
+
+  /** The wake-up queue of run `id`'s partition. */
+  queueOf(id: string): Queue<WakeJobData> {
+    return this.queues[partitionOf(id, this.queues.length)]!;
   }
 
   async wake(id: string, wake: Wake): Promise<void> {
     const jobId = wakeJobId(id, wake);
     const delay = wakeDelay(wake);
     await Promise.all([
-      this.queue.add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay }),
+      this.queueOf(id).add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay }),
       this.redis
         .multi()
         .sadd(this.pendingKey(id), jobId)
@@ -50,16 +63,18 @@ export class QueueWaker implements Waker {
   /** Removes the run's pending wake-up jobs (an active one finishes and finds the run cancelled). */
   async forget(id: string): Promise<void> {
     const jobIds = await this.redis.smembers(this.pendingKey(id));
-    await Promise.all(jobIds.map((jobId) => this.queue.remove(jobId).catch(() => 0)));
+    const queue = this.queueOf(id);
+    await Promise.all(jobIds.map((jobId) => queue.remove(jobId).catch(() => 0)));
     await this.redis.del(this.pendingKey(id));
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await Promise.all(this.queues.map((queue) => queue.close()));
     await closeConnection(this.redis);
   }
 
+  /** The run's pending wake-up ids, in its partition's slot. */
   private pendingKey(id: string): string {
-    return `{${this.namespace}}:wakes:${id}`;
+    return `${this.layouts[partitionOf(id, this.layouts.length)]!.prefix}wakes:${id}`;
   }
 }

@@ -27,8 +27,8 @@ import {
   type Workflow,
 } from "@parkway/core";
 import { type Context, type ObservableGauge, type ObservableResult, ROOT_CONTEXT } from "@opentelemetry/api";
-import { checkConnection, closeConnection, connectionAddress, RedisStore, type RedisConnection } from "@parkway/redis";
-import { Worker, type Job } from "bullmq";
+import { checkConnection, closeConnection, connectionAddress, partitionsOption, RedisStore, type RedisConnection } from "@parkway/redis";
+import { Worker, type Job, type Queue } from "bullmq";
 import { queueConnection, type Connection } from "./connection.js";
 import { QueueWaker } from "./waker.js";
 import { queuePrefix, WAKE_QUEUE, wakeJobContext, type WakeJobData } from "./wake-jobs.js";
@@ -45,8 +45,14 @@ export interface WorkflowWorkerOptions extends DurableRunnerOptions {
   readonly concurrency?: number;
   /** Step functions running at once across this worker's runs (default 4 × concurrency, 1 to 100,000). */
   readonly stepConcurrency?: number;
-  /** Runs and queues live under the hash tag `{namespace}` (default "parkway"). */
+  /** Runs and queues live under the hash tag `{namespace}`, or `{namespace:p}` per partition (default "parkway"). */
   readonly namespace?: string;
+  /**
+   * The namespace's partition count (1 to 128, default 1): the worker serves every partition, with
+   * one BullMQ worker per partition's queue. Must be the count the namespace was first used with
+   * (`start()` rejects with a `ValidationError` naming both otherwise).
+   */
+  readonly partitions?: number;
   /** How often the due index is swept for runs whose wake-up was lost (default 1s, 100ms to 1h). */
   readonly sweepInterval?: Duration;
   /** How late a run must be before a sweep re-enqueues it (default 2s, 0 to 1h). */
@@ -66,6 +72,7 @@ const WORKER_OPTIONS = [
   "concurrency",
   "stepConcurrency",
   "namespace",
+  "partitions",
   "sweepInterval",
   "sweepGrace",
 ] as const;
@@ -88,7 +95,8 @@ export class WorkflowWorker {
   private readonly leaseMs: number;
   private readonly inFlight: RunsInFlight;
   private unlisten: (() => Promise<void>) | null = null;
-  private worker: Worker<WakeJobData> | null = null;
+  /** One BullMQ worker per partition's queue, while started. */
+  private workers: Worker<WakeJobData>[] = [];
   private workerRedis: RedisConnection | null = null;
   private readonly logger: Logger;
   private waitingGauge: { gauge: ObservableGauge; observe: (result: ObservableResult) => Promise<void> } | null = null;
@@ -101,6 +109,7 @@ export class WorkflowWorker {
     checkOptions("WorkflowWorker", options, WORKER_OPTIONS);
     checkConnection(options.connection, "WorkflowWorker");
     const namespace = options.namespace ?? "parkway";
+    const partitions = partitionsOption(options.partitions);
     this.concurrency = integerInRange(options.concurrency, "concurrency", 10, 1, 10_000);
     const stepConcurrency = integerInRange(options.stepConcurrency, "stepConcurrency", this.concurrency * 4, 1, 100_000);
     this.sweepMs = durationInRange(options.sweepInterval, "sweepInterval", "1s", 100, 3_600_000);
@@ -109,6 +118,7 @@ export class WorkflowWorker {
     this.store = new RedisStore({
       connection: options.connection,
       namespace,
+      partitions,
       logger: this.logger,
       ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
     });
@@ -122,7 +132,7 @@ export class WorkflowWorker {
       void this.store.close(); // the options were refused: let go of the connection it opened
       throw error;
     }
-    this.waker = new QueueWaker(options.connection, namespace, this.store.connectionWatch);
+    this.waker = new QueueWaker(options.connection, namespace, this.store.connectionWatch, partitions);
     this.checkpoint = checkpoint;
     this.retention = checkpoint.retention;
     this.inFlight = checkpoint.inFlight;
@@ -134,28 +144,34 @@ export class WorkflowWorker {
    * (through the logger) when Redis runs without AOF.
    */
   async start(): Promise<void> {
-    if (this.worker) return;
+    if (this.workers.length > 0) return;
+    // First: a worker configured with another partition count than the namespace's takes nothing.
+    await this.store.checkPartitions();
     await this.store.checkPersistence();
     // Before the first job: a run this worker finishes is kept as its workflow says.
     await configureRetention(this.store, this.retention, this.options.workflows);
     this.workerRedis = queueConnection(this.options.connection, "the worker's queue", this.store.connectionWatch);
-    this.worker = new Worker<WakeJobData>(WAKE_QUEUE, (job) => this.process(job), {
-      connection: this.workerRedis,
-      prefix: queuePrefix(this.options.namespace ?? "parkway"),
-      concurrency: this.concurrency,
-      // A dead worker's job is noticed when its lock lapses; the store's lease fences it from then on.
-      lockDuration: this.leaseMs,
-      stalledInterval: Math.max(1000, Math.round(this.leaseMs / 2)),
-      maxStalledCount: 10,
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 0 },
-      autorun: false,
-    });
-    this.worker.on("error", (error) => this.report(error, "worker"));
+    const partitions = this.store.partitions;
+    this.workers = this.store.layouts.map(
+      (_, p) =>
+        new Worker<WakeJobData>(WAKE_QUEUE, (job) => this.process(job), {
+          connection: this.workerRedis!,
+          prefix: queuePrefix(this.namespace, p, partitions),
+          concurrency: concurrencyShare(this.concurrency, p, partitions),
+          // A dead worker's job is noticed when its lock lapses; the store's lease fences it from then on.
+          lockDuration: this.leaseMs,
+          stalledInterval: Math.max(1000, Math.round(this.leaseMs / 2)),
+          maxStalledCount: 10,
+          removeOnComplete: { count: 0 },
+          removeOnFail: { count: 0 },
+          autorun: false,
+        }),
+    );
+    for (const worker of this.workers) worker.on("error", (error) => this.report(error, "worker"));
     // Subscribed before the first job: a cancel asked of a run this worker advances aborts its tasks at once.
     this.unlisten = await this.inFlight.listen(this.store);
-    void this.worker.run().catch((error: unknown) => this.report(error, "worker"));
-    await this.worker.waitUntilReady();
+    for (const worker of this.workers) void worker.run().catch((error: unknown) => this.report(error, "worker"));
+    await Promise.all(this.workers.map((worker) => worker.waitUntilReady()));
     this.sweeper = setInterval(() => void this.sweep(), this.sweepMs);
     void this.sweep();
     this.observeWaiting();
@@ -166,7 +182,8 @@ export class WorkflowWorker {
    * A worker that is not ready keeps trying on its own: it needs no restart when Redis returns.
    */
   async readiness(): Promise<Readiness> {
-    if (!this.worker?.isRunning()) return { ready: false, reason: this.worker ? "the worker is stopping" : "the worker is not started" };
+    if (this.workers.length === 0) return { ready: false, reason: "the worker is not started" };
+    if (!this.workers.every((worker) => worker.isRunning())) return { ready: false, reason: "the worker is stopping" };
     const unreachable = this.store.connectionWatch.unreachable;
     if (unreachable !== null || this.store.redis.status !== "ready") {
       return {
@@ -209,14 +226,14 @@ export class WorkflowWorker {
     this.waitingGauge = null;
     await this.sweeping;
     // BullMQ's close waits for the jobs in flight, which end once their runs are released.
-    const closing = this.worker?.close();
+    const closing = Promise.all(this.workers.map((worker) => worker.close()));
     await draining;
     await closing;
     await this.unlisten?.();
     await this.waker.close();
     await this.store.close();
     if (this.workerRedis) await closeConnection(this.workerRedis);
-    this.worker = null;
+    this.workers = [];
   }
 
   get stats(): WorkerStats {
@@ -256,25 +273,38 @@ export class WorkflowWorker {
     }
   }
 
-  /** Re-enqueues runs whose wake-up is overdue: the job was lost, or its worker died. */
+  /**
+   * Re-enqueues runs whose wake-up is overdue (the job was lost, or its worker died), and trims
+   * finished runs past their retention, partition by partition.
+   */
   private sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
-        // Finished runs whose retention passed: their keys expired, their index entries go here.
-        await this.store.trimExpired(1000);
-        const backlogMs = await this.backlogMs();
-        if (backlogMs === null) return; // the queue moved under us: look again next sweep
-        const { ids } = await this.store.due(1000, this.graceMs + backlogMs);
-        // The sweep's own context is whatever was active at start(): not a caller of these runs.
-        await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null, trace: ROOT_CONTEXT })));
-        this.counts.swept += ids.length;
-      } catch (error) {
-        this.report(error, "sweep");
+        await Promise.all(this.store.layouts.map((_, p) => this.sweepPartition(p)));
       } finally {
         this.sweeping = null;
       }
     })();
     return this.sweeping;
+  }
+
+  /**
+   * Sweeps one partition: trims its finished runs whose retention passed (their keys expired,
+   * their index entries go here), then its due index, with the backlog of that partition's
+   * queue as extra grace.
+   */
+  private async sweepPartition(partition: number): Promise<void> {
+    try {
+      await this.store.trimExpiredIn(partition, 1000);
+      const backlogMs = await this.backlogMs(this.waker.queues[partition]!);
+      if (backlogMs === null) return; // the queue moved under us: look again next sweep
+      const { ids } = await this.store.dueIn(partition, 1000, this.graceMs + backlogMs);
+      // The sweep's own context is whatever was active at start(): not a caller of these runs.
+      await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null, trace: ROOT_CONTEXT })));
+      this.counts.swept += ids.length;
+    } catch (error) {
+      this.report(error, "sweep");
+    }
   }
 
   /**
@@ -285,8 +315,7 @@ export class WorkflowWorker {
    * The job's timestamp is its adder's clock: this only widens the grace, it is not a deadline.
    * Null when the oldest job was taken between reading its id and its data while others wait.
    */
-  private async backlogMs(): Promise<number | null> {
-    const queue = this.waker.queue;
+  private async backlogMs(queue: Queue<WakeJobData>): Promise<number | null> {
     const [oldest] = await queue.getJobs(["wait"], 0, 0, true);
     if (oldest) return Math.max(0, Date.now() - oldest.timestamp - (oldest.opts.delay ?? 0));
     return (await queue.getWaitingCount()) > 0 ? null : 0;
@@ -310,7 +339,9 @@ export class WorkflowWorker {
     });
     const observe = async (result: ObservableResult) => {
       // A failed read (Redis away) reports nothing for this collection rather than a false zero.
-      const waiting = await this.waker.queue.getWaitingCount().catch(() => null);
+      const waiting = await Promise.all(this.waker.queues.map((queue) => queue.getWaitingCount()))
+        .then((counts) => counts.reduce((a, b) => a + b, 0))
+        .catch(() => null);
       if (waiting !== null) result.observe(waiting, { "parkway.namespace": this.namespace });
     };
     gauge.addCallback(observe);
@@ -334,6 +365,18 @@ export class WorkflowWorker {
   private get namespace(): string {
     return this.options.namespace ?? "parkway";
   }
+}
+
+/**
+ * Partition `p`'s share of a worker's `concurrency`: an even split, the remainder to the first
+ * partitions, and at least 1 (so a worker with fewer slots than partitions runs up to one run per
+ * partition at once). Split rather than shared through one limiter because a job a BullMQ worker
+ * has taken is locked to this process: a shared limiter would let each partition's worker take
+ * jobs it cannot yet run while other processes sit idle. Runs spread evenly over the partitions
+ * (their ids are hashed), so the split costs little.
+ */
+export function concurrencyShare(concurrency: number, partition: number, partitions: number): number {
+  return Math.max(1, Math.floor(concurrency / partitions) + (partition < concurrency % partitions ? 1 : 0));
 }
 
 const CONNECTION_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);

@@ -4,10 +4,11 @@
  * is a ValidationError naming what was given.
  */
 import { flow } from "@parkway/core";
-import { duplicateConnection, openConnection } from "@parkway/redis";
+import { clusterSeeds, duplicateConnection, openConnection, partitionOf } from "@parkway/redis";
 import { Cluster, Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { ParkwayClient, WorkflowWorker, type Connection } from "../src/index.js";
+import { dropNamespace, ParkwayClient, WorkflowWorker, type Connection } from "../src/index.js";
+import { concurrencyShare } from "../src/worker.js";
 import { REDIS_URL, testSpace } from "./helpers.js";
 
 const space = testSpace();
@@ -69,6 +70,40 @@ describe("a connection given", () => {
     for (const c of [cluster, queue.redis]) c.disconnect();
   });
 
+  it("as a comma-separated list of URLs opens an ioredis Cluster on those nodes, owned and closed by Parkway", () => {
+    const opened = openConnection("redis://u:secret@10.0.0.1:7000, redis://10.0.0.2", "test", { maxRetriesPerRequest: null });
+    expect(opened.owned).toBe(true);
+    const cluster = opened.redis as Cluster;
+    expect(cluster).toBeInstanceOf(Cluster);
+    expect(cluster.options.redisOptions).toMatchObject({ username: "u", password: "secret", maxRetriesPerRequest: null });
+    expect(clusterSeeds("redis://10.0.0.1:7000,", "test")?.nodes).toEqual([{ host: "10.0.0.1", port: 7000 }]);
+    expect(clusterSeeds("rediss://a:1,rediss://b:2", "test")).toEqual({
+      nodes: [
+        { host: "a", port: 1 },
+        { host: "b", port: 2 },
+      ],
+      redisOptions: { tls: {} },
+    });
+    expect(clusterSeeds("redis://10.0.0.1:7000", "test")).toBeNull();
+    cluster.disconnect();
+  });
+
+  it("as a list with an entry that is not a Redis URL is a ValidationError naming it, without its password", () => {
+    for (const make of [
+      () => new ParkwayClient({ connection: "redis://u:secret@a:1,a:2" }),
+      () => new WorkflowWorker({ connection: "redis://a:1,,redis://b:2", workflows: [double] }),
+      () => new ParkwayClient({ connection: "redis://a:1,http://u:secret@b:2" }),
+    ]) {
+      expect(make).toThrow(
+        expect.objectContaining({
+          code: "VALIDATION",
+          message: expect.stringMatching(/in the list of Redis Cluster nodes is not a Redis URL/) as unknown,
+        }),
+      );
+      expect(make).not.toThrow(/secret/);
+    }
+  });
+
   it.each([
     [42, /connection must be a Redis URL.*got number 42/],
     [null, /got null/],
@@ -82,6 +117,48 @@ describe("a connection given", () => {
       () => new WorkflowWorker({ connection: bad as Connection, workflows: [double] }),
     ]) {
       expect(make).toThrow(expect.objectContaining({ code: "VALIDATION", message: expect.stringMatching(message) as unknown }));
+    }
+  });
+});
+
+describe("partitions", () => {
+  it.each([0, 129, 2.5, "4"])("%o is a ValidationError naming the option, before any connection opens", (bad) => {
+    for (const make of [
+      () => new ParkwayClient({ connection: REDIS_URL, partitions: bad as number }),
+      () => new WorkflowWorker({ connection: REDIS_URL, partitions: bad as number, workflows: [double] }),
+    ]) {
+      expect(make).toThrow(
+        expect.objectContaining({
+          code: "VALIDATION",
+          message: expect.stringMatching(/^partitions must be an integer between 1 and 128/) as unknown,
+        }),
+      );
+    }
+  });
+
+  it("a worker's concurrency is split over its partitions, each serving at least one run", () => {
+    const shares = (concurrency: number, partitions: number) =>
+      Array.from({ length: partitions }, (_, p) => concurrencyShare(concurrency, p, partitions));
+    expect(shares(10, 1)).toEqual([10]);
+    expect(shares(10, 4)).toEqual([3, 3, 2, 2]);
+    expect(shares(12, 6)).toEqual([2, 2, 2, 2, 2, 2]);
+    expect(shares(2, 4)).toEqual([1, 1, 1, 1]);
+  });
+
+  it("a run's wake-ups go to its partition's queue, whose prefix is the partition's hash tag", async () => {
+    const namespace = `${space.namespace}-p`;
+    const client = new ParkwayClient({ connection: REDIS_URL, namespace, partitions: 4 });
+    try {
+      expect(client.wakeQueue.queues.map((q) => q.opts.prefix)).toEqual([0, 1, 2, 3].map((p) => `{${namespace}:${p}}:bull`));
+      await client.start(double, 1, { id: "r" });
+      const queue = client.wakeQueue.queueOf("r");
+      expect(queue).toBe(client.wakeQueue.queues[partitionOf("r", 4)]);
+      expect(await queue.getWaitingCount()).toBe(1);
+      const others = client.wakeQueue.queues.filter((q) => q !== queue);
+      expect(await Promise.all(others.map((q) => q.getWaitingCount()))).toEqual([0, 0, 0]);
+    } finally {
+      await client.close();
+      await dropNamespace(admin, namespace);
     }
   });
 });

@@ -9,7 +9,8 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ParkwayClient } from "../src/index.js";
 import { eventually, ledgerCounts, REDIS_URL, startWorker, stopWorker, testSpace } from "./helpers.js";
-import { mixed, napper, slow, waiter } from "./fixtures/workflows.mjs";
+import { napper, slow, waiter } from "./fixtures/workflows.mjs";
+import { threeWorkersShareRuns } from "./scenarios.js";
 
 const space = testSpace();
 let redis: Redis;
@@ -33,24 +34,7 @@ afterAll(async () => {
 
 describe("WorkflowWorker processes on one Redis", () => {
   it("three workers share 500 runs of delays, signals and forks, and every step runs exactly once", async () => {
-    for (let i = 0; i < 3; i++) workers.push(await startWorker(space.namespace, space.ledger, ["--concurrency", "50"]));
-    const ids = Array.from({ length: 500 }, (_, i) => `mixed-${i}`);
-    await Promise.all(ids.map((id, i) => client.start(mixed, { n: i }, { id })));
-    // Half the signals arrive before the run waits (buffered), half after it parked.
-    await Promise.all(ids.filter((_, i) => i % 2 === 0).map((id, i) => client.signal(id, "go", { value: i })));
-    await eventually(
-      async () => (await client.list({ status: "parked", limit: 10_000 })).runs.length >= 250 || undefined,
-      "odd runs to park",
-      60_000,
-    );
-    await Promise.all(ids.filter((_, i) => i % 2 === 1).map((id, i) => client.signal(id, "go", { value: i })));
-    const results = await Promise.all(ids.map((id) => client.result(id, { timeout: "90s" })));
-    expect(results).toHaveLength(500);
-
-    const counts = await ledgerCounts(redis, space.ledger);
-    const steps = ["a", "left/inc", "right/double", "join", "end"];
-    for (const id of ids) for (const step of steps) expect(counts.get(`${id}|${step}`), `${id}|${step}`).toBe(1);
-    expect(counts.size).toBe(500 * steps.length);
+    await threeWorkersShareRuns({ client, ledger: redis, space, workers, runs: 500 });
   });
 
   it("a worker killed with SIGKILL mid-step: its runs finish on another worker, no committed step runs again", async () => {

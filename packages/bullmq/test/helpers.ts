@@ -3,8 +3,9 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { dropNamespace } from "@parkway/redis";
 import { Redis } from "ioredis";
+import { REDIS_URL } from "../../../test/redis-url.js";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { REDIS_URL };
 export const WORKER_MAIN = fileURLToPath(new URL("../../../apps/worker/dist/main.js", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("./fixtures/workflows.mjs", import.meta.url));
 
@@ -22,10 +23,11 @@ export function testSpace(): { namespace: string; ledger: string; cleanup(redis:
 }
 
 /** A worker process, resolved once it reports it is consuming. */
-export async function startWorker(namespace: string, ledger: string, extra: string[] = []): Promise<ChildProcess> {
+export async function startWorker(namespace: string, ledger: string, extra: string[] = [], redis = REDIS_URL): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [WORKER_MAIN, "--workflows", FIXTURES, "--redis", REDIS_URL, "--namespace", namespace, "--lease", "2s", "--sweep", "300ms", ...extra],
+    // The ledger stays on REDIS_URL (the fixtures' own connection), outside the Redis under test.
+    [WORKER_MAIN, "--workflows", FIXTURES, "--redis", redis, "--namespace", namespace, "--lease", "2s", "--sweep", "300ms", ...extra],
     { env: { ...process.env, PARKWAY_LEDGER: ledger }, stdio: ["ignore", "inherit", "pipe"] },
   );
   await new Promise<void>((resolve, reject) => {

@@ -35,6 +35,37 @@ export function parseDuration(text: string): number {
   }
 }
 
+/** Parses `--partitions`: an integer from 1 to 128. */
+export function parsePartitions(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 128) throw new InvalidArgumentError("It must be an integer from 1 to 128.");
+  return n;
+}
+
+/**
+ * Parses a point in time (`--since`, `--until`, `--finished-before`): an ISO 8601 date or time, or a duration meaning
+ * that long ago ("90m", "2d"). Returns ms since the epoch.
+ */
+export function parseTime(text: string): number {
+  return timeFrom(text, Date.now());
+}
+
+/** {@link parseTime} at a given now. */
+export function timeFrom(text: string, now: number): number {
+  if (/^\d+(\.\d+)?\s*[a-z]+$/i.test(text.trim())) {
+    try {
+      return Math.max(0, now - toMs(text.trim()));
+    } catch {
+      // Not a duration after all: try it as a date below.
+    }
+  }
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(at) || at < 0) {
+    throw new InvalidArgumentError('It is not a time: use an ISO time such as "2024-05-01T12:00:00Z", or a duration ago such as "2h".');
+  }
+  return at;
+}
+
 /** Parses `--limit`: an integer from 1 to 10000. */
 export function parseLimit(text: string): number {
   const limit = Number(text);
@@ -55,12 +86,4 @@ export function parsePositiveInt(text: string): number {
 export function parseId(text: string): string {
   if (text.length === 0 || text.length > 512) throw new InvalidArgumentError("It must be a non-empty string of at most 512 characters.");
   return text;
-}
-
-/** Parses a point in time (`--finished-before`): an ISO date, or epoch milliseconds. */
-export function parseTime(text: string): number {
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms))
-    throw new InvalidArgumentError('It is not a time: use an ISO date ("2026-01-31T12:00:00Z") or epoch milliseconds.');
-  return ms;
 }

@@ -21,12 +21,14 @@ export enum ExitCode {
   RunFinished = 5,
   /** `result`: the run did not finish within `--timeout` (it goes on). */
   Timeout = 6,
+  /** `signal`: the run can never wait for that signal name from where it stands, e.g. a misspelled name (`UNEXPECTED_SIGNAL`). */
+  UnexpectedSignal = 7,
   /**
    * The run cannot take this repair as it stands, and nothing changed: a retry of a run that did not
    * fail, a delete of a live run (`RUN_STATE`), a migration that would drop a committed step
    * (`INCOMPATIBLE_DEFINITION`).
    */
-  Refused = 7,
+  Refused = 8,
 }
 
 /** The exit code table as `--help` shows it. */
@@ -38,7 +40,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   4  the run failed or was cancelled (result)
   5  the run already finished: it cannot be signalled, cancelled, paused or resumed
   6  the run did not finish within --timeout (result); it goes on
-  7  the run cannot take this repair as it stands (retry of a run that did not fail, delete of a live run,
+  7  the run never waits for that signal from where it stands, e.g. a misspelled name (signal); nothing was sent
+  8  the run cannot take this repair as it stands (retry of a run that did not fail, delete of a live run,
      a migration that would drop a committed step); nothing changed`;
 
 /** An error the CLI raises itself, with the exit code it means. */
@@ -65,6 +68,7 @@ const BY_CODE: Readonly<Record<string, ExitCode>> = {
   CANCELLED: ExitCode.RunFailed,
   RUN_FINISHED: ExitCode.RunFinished,
   RESULT_TIMEOUT: ExitCode.Timeout,
+  UNEXPECTED_SIGNAL: ExitCode.UnexpectedSignal,
 };
 
 /** The exit code an error means. */

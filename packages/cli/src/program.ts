@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
-import { parseDuration, parseId, parseJson, parseLimit, parseTime, RUN_STATUSES } from "./args.js";
+import { parseDuration, parseId, parseJson, parseLimit, parsePartitions, parseTime, RUN_STATUSES } from "./args.js";
 import type { JsonArg } from "./args.js";
 import type { CommandContext, Outcome } from "./commands/context.js";
 import { listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
@@ -127,8 +127,18 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError("(run with --help for usage)")
-    .addOption(new Option("--redis <url>", "Redis URL").env("REDIS_URL").default("redis://127.0.0.1:6379"))
+    .addOption(
+      new Option("--redis <url>", "Redis URL, or a Redis Cluster's nodes as comma-separated URLs")
+        .env("REDIS_URL")
+        .default("redis://127.0.0.1:6379"),
+    )
     .addOption(new Option("--namespace <ns>", "key namespace of the runs").env("PARKWAY_NAMESPACE").default("parkway"))
+    .addOption(
+      new Option("--partitions <n>", "the namespace's partition count, fixed when it is first used")
+        .env("PARKWAY_PARTITIONS")
+        .default(1)
+        .argParser(parsePartitions),
+    )
     .option("--json", "print one JSON document on stdout, for scripts", false)
     .addHelpText("after", `\n${EXIT_CODES_HELP}`);
 
@@ -149,8 +159,18 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .description("send a signal to a run; it is buffered until a step waiting for it takes it")
     .addArgument(id())
     .argument("<name>", "the signal's name", parseId)
-    .option("--payload <json>", "the signal's payload, as JSON (default null)", parseJson)
+    .option("--payload <json>", "the signal's payload, as JSON (required, unless --no-payload)", parseJson)
+    .option("--no-payload", "send the signal without a payload, on purpose")
     .option("--delivery-id <id>", "identifies this delivery: a call retried with the same id delivers once", parseId)
+    .addOption(
+      workflowsOption(
+        "module exporting your workflows: checks the name against where the run stands and the payload against the signal's schema",
+      ),
+    )
+    .addHelpText(
+      "after",
+      "\nA name the run never waits for from where it stands (e.g. misspelled) exits 7 and sends nothing: checked against the\nrun's definition with --workflows, else against the signal names recorded when the run started.",
+    )
     .action(actions.signal);
 
   program
@@ -169,9 +189,13 @@ function buildProgram(io: CliIo, actions: Actions): Command {
 
   program
     .command("list")
-    .description("list runs, oldest first, a page at a time")
+    .description("list runs, newest first, a page at a time")
     .addOption(new Option("--status <status>", "only runs of this status").choices(RUN_STATUSES))
     .option("--workflow <name>", "only runs of this workflow", parseId)
+    .addOption(new Option("--order <order>", "newest or oldest first (default newest)").choices(["newest", "oldest"]))
+    .option("--prefix <id-prefix>", "only runs whose id starts with this (a page may then show fewer runs; follow its cursor)", parseId)
+    .option("--since <time>", 'only runs created at or after this: an ISO time ("2024-05-01T12:00Z") or a duration ago ("2h")', parseTime)
+    .option("--until <time>", "only runs created before this: an ISO time or a duration ago", parseTime)
     .option("--limit <n>", "runs per page, 1 to 10000 (default 100)", parseLimit)
     .option("--cursor <cursor>", "the page after the one that printed this cursor")
     .action(actions.list);
@@ -214,7 +238,7 @@ function buildProgram(io: CliIo, actions: Actions): Command {
     .description("delete the finished runs matching every filter given (at least one), in bounded batches; prints the count")
     .addOption(new Option("--status <status>", "only runs of this finished status").choices(["completed", "failed", "cancelled"]))
     .option("--workflow <name>", "only runs of this workflow", parseId)
-    .option("--finished-before <time>", "only runs that finished before this ISO date or epoch ms", parseTime)
+    .option("--finished-before <time>", 'only runs that finished before this ISO time, or this long ago, e.g. "30d"', parseTime)
     .action(actions.purge);
 
   program

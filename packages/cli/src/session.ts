@@ -10,13 +10,15 @@
 import { ParkwayClient } from "@parkway/bullmq";
 import { isParkwayError, type Workflow } from "@parkway/core";
 import { loadWorkflows } from "@parkway/worker";
-import { Redis } from "ioredis";
+import { clusterSeeds } from "@parkway/bullmq";
+import { Cluster, Redis } from "ioredis";
 import { CliError, ExitCode } from "./exit-codes.js";
 
 /** The options every command takes. */
 export interface GlobalOptions {
   readonly redis: string;
   readonly namespace: string;
+  readonly partitions: number;
   readonly json: boolean;
 }
 
@@ -33,7 +35,7 @@ const CLOSE_TIMEOUT_MS = 3000;
 /** Connects to Redis and opens a client; `workflows` is given for `start` and `status`. */
 export async function openSession(options: GlobalOptions, workflows: readonly Workflow<never, unknown>[] = []): Promise<Session> {
   const redis = await connect(options.redis);
-  const client = new ParkwayClient({ connection: redis, namespace: options.namespace, workflows });
+  const client = new ParkwayClient({ connection: redis, namespace: options.namespace, partitions: options.partitions, workflows });
   return {
     client,
     workflows,
@@ -47,7 +49,14 @@ export async function openSession(options: GlobalOptions, workflows: readonly Wo
   };
 }
 
-async function connect(url: string): Promise<Redis> {
+async function connect(url: string): Promise<Redis | Cluster> {
+  let seeds: ReturnType<typeof clusterSeeds>;
+  try {
+    seeds = clusterSeeds(url, "--redis");
+  } catch (error) {
+    throw new CliError((error as Error).message, ExitCode.BadArguments);
+  }
+  if (seeds) return connectCluster(url, seeds);
   let lastError: Error | null = null;
   let redis: Redis;
   try {
@@ -72,6 +81,26 @@ async function connect(url: string): Promise<Redis> {
   return redis;
 }
 
+/** Connects to a Redis Cluster; fails at once, naming the nodes, when none of them answers. */
+async function connectCluster(url: string, seeds: NonNullable<ReturnType<typeof clusterSeeds>>): Promise<Cluster> {
+  const cluster = new Cluster(seeds.nodes, {
+    lazyConnect: true,
+    // A command-line call tries the nodes a few times, then fails rather than hang.
+    clusterRetryStrategy: (attempt) => (attempt > 3 ? null : 200),
+    redisOptions: { ...seeds.redisOptions, connectTimeout: 5000, maxRetriesPerRequest: 2 },
+  });
+  let lastError: Error | null = null;
+  cluster.on("error", (error: Error) => (lastError = error));
+  try {
+    await cluster.connect();
+  } catch (error) {
+    cluster.disconnect();
+    const reason = (lastError as Error | null)?.message ?? (error as Error).message;
+    throw new CliError(`cannot reach the Redis Cluster at ${redact(url)}: ${reason}`, ExitCode.Error, "REDIS_UNREACHABLE");
+  }
+  return cluster;
+}
+
 /** Loads the workflows a module exports, naming `--workflows` when that fails. */
 export async function loadWorkflowsOption(modulePath: string): Promise<Workflow<never, unknown>[]> {
   try {
@@ -88,5 +117,5 @@ export async function loadWorkflowsOption(modulePath: string): Promise<Workflow<
 
 /** The URL without its password, for messages. */
 export function redact(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+  return url.replace(/\/\/([^:/@,]*):[^@/,]*@/g, "//$1:***@");
 }

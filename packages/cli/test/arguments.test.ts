@@ -25,10 +25,18 @@ describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argu
     [["list", "--limit", "0"], "option '--limit <n>' argument '0' is invalid. It must be an integer from 1 to 10000."],
     [["list", "--status", "sleeping"], "option '--status <status>' argument 'sleeping' is invalid. Allowed choices are pending"],
     [["list", "--cursor", "garbage"], '--cursor: "garbage" is not a cursor printed by a previous list'],
+    [["list", "--order", "random"], "option '--order <order>' argument 'random' is invalid. Allowed choices are newest, oldest."],
+    [["list", "--since", "yesterday"], "option '--since <time>' argument 'yesterday' is invalid. It is not a time"],
+    [["list", "--until", "2024-13-45"], "option '--until <time>' argument '2024-13-45' is invalid. It is not a time"],
+    [["list", "--since", "2024-05-02", "--until", "2024-05-01"], "list: createdAfter (1714608000000) is later than createdBefore"],
+    [["signal", "some-run", "go"], "signal needs --payload <json>"],
     [["status"], "missing required argument 'id'"],
     [["stats", "x"], "unknown command 'stats'"],
     [["worker"], "worker needs --workflows <module>"],
-    [["worker", "--workflows", FIXTURES, "--concurrency", "zero"], '--concurrency must be a positive integer, got "zero"'],
+    [["worker", "--workflows", FIXTURES, "--concurrency", "zero"], '--concurrency must be an integer between 1 and 10000, got "zero"'],
+    [["--partitions", "0", "list"], "option '--partitions <n>' argument '0' is invalid. It must be an integer from 1 to 128."],
+    [["--partitions", "129", "list"], "option '--partitions <n>' argument '129' is invalid. It must be an integer from 1 to 128."],
+    [["--redis", "redis://127.0.0.1:1,http://x:1", "list"], '"http://x:1" in the list of Redis Cluster nodes is not a Redis URL'],
   ])("parkway %j", async (args, message) => {
     const ran = await parkway(...args);
     expect(ran.stderr).toContain(message);
@@ -45,7 +53,8 @@ describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argu
 describe.concurrent("parkway tells not found (exit 3) apart", () => {
   it.each([
     [["status", "no-such-run"]],
-    [["signal", "no-such-run", "go"]],
+    [["signal", "no-such-run", "go", "--payload", "null"]],
+    [["signal", "no-such-run", "go", "--no-payload"]],
     [["result", "no-such-run"]],
     [["cancel", "no-such-run"]],
     [["pause", "no-such-run"]],
@@ -67,11 +76,44 @@ describe("parkway's other answers", () => {
   it("--help lists the commands and the exit codes", async () => {
     const ran = await parkway("--help");
     expect(ran.code).toBe(0);
-    for (const command of ["start", "signal", "status", "result", "list", "cancel", "pause", "resume", "worker"]) {
+    const commands = [
+      "start",
+      "signal",
+      "status",
+      "result",
+      "list",
+      "cancel",
+      "pause",
+      "resume",
+      "retry",
+      "rewind",
+      "migrate",
+      "delete",
+      "purge",
+      "worker",
+    ];
+    for (const command of commands) {
       expect(ran.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
     }
     expect(ran.stdout).toContain("3  not found");
     expect(ran.stdout).toContain("4  the run failed or was cancelled");
+    expect(ran.stdout).toContain("7  the run never waits for that signal");
+    expect(ran.stdout).toContain("8  the run cannot take this repair");
+  });
+
+  it("an unreachable Redis Cluster fails at once with exit 1, naming its nodes", async () => {
+    const started = Date.now();
+    const ran = await parkway("--redis", "redis://127.0.0.1:1,redis://127.0.0.1:2", "status", "x");
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain("cannot reach the Redis Cluster at redis://127.0.0.1:1,redis://127.0.0.1:2");
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("a partition count other than the namespace's is refused, naming both", async () => {
+    expect((await parkway("list")).code).toBe(0); // fixes the namespace at 1 partition
+    const ran = await parkway("--partitions", "3", "list");
+    expect(ran.stderr).toMatch(/has 1 partition .*partitions: 3/);
+    expect(ran.code).toBe(2);
   });
 
   it("an unreachable Redis fails at once with exit 1", async () => {

@@ -142,12 +142,63 @@ describe("parkway against Redis and a worker process", () => {
     const byWorkflow = await json<{ runs: { id: string }[] }>("list", "--workflow", "approval");
     expect(byWorkflow.doc.runs.map((r) => r.id)).toEqual(["ap-1"]);
 
+    // Newest first by default; --order oldest walks the other way.
+    const ids = async (...args: string[]) => (await json<{ runs: { id: string }[] }>("list", ...args)).doc.runs.map((r) => r.id);
     const first = await json<{ runs: { id: string }[]; cursor: string }>("list", "--limit", "2");
-    expect(first.doc.runs.map((r) => r.id)).toEqual(["fan-1", "ap-1"]);
+    expect(first.doc.runs.map((r) => r.id)).toEqual(["doomed-1", "notes-1"]);
     const second = await json<{ runs: { id: string }[]; cursor: string | null }>("list", "--limit", "2", "--cursor", first.doc.cursor);
-    expect(second.doc.runs.map((r) => r.id)).toEqual(["notes-1", "doomed-1"]);
+    expect(second.doc.runs.map((r) => r.id)).toEqual(["ap-1", "fan-1"]);
     expect(second.doc.cursor).toBeNull();
     expect((await parkway("list", "--limit", "2")).stdout).toContain(`More runs: parkway list --limit 2 --cursor ${first.doc.cursor}`);
+    expect(await ids("--order", "oldest")).toEqual(["fan-1", "ap-1", "notes-1", "doomed-1"]);
+    expect(await ids("--prefix", "fan-")).toEqual(["fan-1"]);
+    expect(await ids("--prefix", "a", "--order", "oldest", "--status", "completed")).toEqual(["ap-1"]);
+
+    const created = new Map(
+      (await json<{ runs: { id: string; createdAt: number }[] }>("list")).doc.runs.map((r) => [r.id, r.createdAt] as const),
+    );
+    const iso = (ms: number) => new Date(ms).toISOString();
+    expect(await ids("--since", iso(created.get("notes-1")!), "--order", "oldest")).toEqual(["notes-1", "doomed-1"]);
+    expect(await ids("--until", iso(created.get("notes-1")!))).toEqual(["ap-1", "fan-1"]);
+    expect(await ids("--since", "1d")).toHaveLength(4);
+    expect(await ids("--until", "1d")).toEqual([]);
+  });
+
+  it("signal without --payload exits 2, a misspelled name exits 7, and neither sends anything", async () => {
+    expect((await parkway("start", "approval", "--input", "null", "--id", "ap-typo", "--workflows", FIXTURES)).code).toBe(0);
+    await eventually(async () => (await statusOf("ap-typo")) === "parked", "ap-typo to park");
+    const bare = await parkway("signal", "ap-typo", "approved");
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain("signal needs --payload <json>");
+    // Without --workflows: the names recorded when the run started are the check.
+    const typo = await json<{ error: { code: string; exitCode: number; message: string } }>(
+      "signal",
+      "ap-typo",
+      "aproved",
+      "--payload",
+      '{"by":"x"}',
+    );
+    expect(typo.ran.code).toBe(7);
+    expect(typo.doc.error).toMatchObject({ code: "UNEXPECTED_SIGNAL", exitCode: 7 });
+    expect(typo.doc.error.message).toContain('workflow "approval" never waits for signal "aproved" (it waits for "approved")');
+    // With --workflows: the run's definition and where it stands are the check.
+    const typoWithDefinition = await parkway("signal", "ap-typo", "aproved", "--payload", '{"by":"x"}', "--workflows", FIXTURES);
+    expect(typoWithDefinition.code).toBe(7);
+    expect(typoWithDefinition.stderr).toContain('never waits for signal "aproved"');
+    // Had either been buffered, the run would have failed on a null payload or kept waiting: it takes the right one.
+    expect((await parkway("signal", "ap-typo", "approved", "--payload", '{"by":"bo"}', "--workflows", FIXTURES)).code).toBe(0);
+    expect(JSON.parse((await parkway("result", "ap-typo", "--timeout", "20s")).stdout)).toBe("approved by bo");
+    const late = await parkway("signal", "ap-typo", "approved", "--payload", '{"by":"again"}');
+    expect(late.code).toBe(5);
+  });
+
+  it("signal --no-payload sends no payload, on purpose", async () => {
+    expect((await parkway("start", "notes", "--input", "null", "--id", "notes-empty", "--workflows", FIXTURES)).code).toBe(0);
+    const sent = await json("signal", "notes-empty", "note", "--no-payload");
+    expect(sent.ran.code).toBe(0);
+    expect(sent.doc).toEqual({ id: "notes-empty", signal: "note" });
+    expect((await parkway("signal", "notes-empty", "note", "--payload", '"last"')).code).toBe(0);
+    expect(JSON.parse((await parkway("result", "notes-empty", "--timeout", "20s")).stdout)).toBe("last");
   });
 
   it("pause and resume a parked run", async () => {
@@ -172,10 +223,10 @@ describe("parkway against Redis and a worker process", () => {
     const again = await json<{ error: { code: string; exitCode: number } }>("cancel", "fan-1");
     expect(again.ran.code).toBe(5);
     expect(again.doc.error).toMatchObject({ code: "RUN_FINISHED", exitCode: 5 });
-    expect((await parkway("signal", "fan-1", "go")).code).toBe(5);
+    expect((await parkway("signal", "fan-1", "go", "--payload", "null")).code).toBe(5);
   });
 
-  it("retry, rewind, migrate, delete and purge steer runs; a refused repair exits 7 and changes nothing", async () => {
+  it("retry, rewind, migrate, delete and purge steer runs; a refused repair exits 8 and changes nothing", async () => {
     expect((await parkway("start", "doomed", "--input", "1", "--id", "dm-1", "--workflows", FIXTURES)).code).toBe(0);
     expect((await parkway("result", "dm-1")).code).toBe(4);
     const failedAt = async () => (await json<{ run: { status: string; version: number } }>("status", "dm-1")).doc.run;
@@ -189,8 +240,8 @@ describe("parkway against Redis and a worker process", () => {
     expect((await parkway("start", "approval", "--input", "null", "--id", "ap-9", "--workflows", FIXTURES)).code).toBe(0);
     await eventually(async () => (await statusOf("ap-9")) === "parked", "ap-9 to park");
     const refused = await json<{ error: { code: string; exitCode: number } }>("retry", "ap-9");
-    expect(refused.doc.error).toMatchObject({ code: "RUN_STATE", exitCode: 7 });
-    expect((await parkway("delete", "ap-9")).code).toBe(7);
+    expect(refused.doc.error).toMatchObject({ code: "RUN_STATE", exitCode: 8 });
+    expect((await parkway("delete", "ap-9")).code).toBe(8);
     expect(await statusOf("ap-9")).toBe("parked");
     expect((await parkway("migrate", "ap-9", "--workflows", FIXTURES)).code).toBe(0);
 

@@ -4,8 +4,9 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { dropNamespace } from "@parkway/bullmq";
 import { Redis } from "ioredis";
+import { REDIS_URL } from "../../../test/redis-url.js";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { REDIS_URL };
 export const PARKWAY = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("./fixtures/workflows.mjs", import.meta.url));
 

@@ -95,6 +95,14 @@ export class UnsupportedStepError extends ParkwayError {
 export class LoopLimitError extends ParkwayError {
   static override readonly code = "LOOP_LIMIT";
 }
+/** A map's items function returned more items than the map's `maxItems`. */
+export class MapLimitError extends ParkwayError {
+  static override readonly code = "MAP_LIMIT";
+}
+/** A run went on past its workflow's `timeout`; its tasks in flight were aborted. */
+export class RunTimeoutError extends ParkwayError {
+  static override readonly code = "RUN_TIMEOUT";
+}
 /** A route's key function returned a key with no branch and the route has no default branch. */
 export class RouteKeyError extends ParkwayError {
   static override readonly code = "ROUTE_KEY";
@@ -140,6 +148,15 @@ export class IncompatibleDefinitionError extends ParkwayError {
 /** A task's attempts were all spent, some of them on workers that died before the attempt ended. */
 export class AttemptsExhaustedError extends ParkwayError {
   static override readonly code = "ATTEMPTS_EXHAUSTED";
+}
+/**
+ * `signal()` named a signal the run can never wait for from where it stands: a
+ * misspelled name, one its workflow never waits for, or one whose every wait
+ * the run has passed. Nothing was buffered. `context.expected` lists the names
+ * it can still wait for.
+ */
+export class UnexpectedSignalError extends ParkwayError {
+  static override readonly code = "UNEXPECTED_SIGNAL";
 }
 /** An engine or client was used after `close()`. */
 export class ClosedError extends ParkwayError {

@@ -3,9 +3,30 @@
  * No I/O dependency; the Redis store and BullMQ workers live in their own packages.
  */
 export { flow, branch, LoopResult, FlowBuilder, ForkBuilder, RouteBuilder } from "./builder/flow.js";
-export type { Branch, BranchOutputs, FlowOptions, LoopStep, PlainFlowOptions, SignalOptions, Target } from "./builder/flow.js";
+export type {
+  Branch,
+  BranchOutputs,
+  DelayFn,
+  FlowOptions,
+  LoopOptions,
+  LoopStep,
+  MapOptions,
+  PlainFlowOptions,
+  RaceResult,
+  SignalOptions,
+  Target,
+} from "./builder/flow.js";
 export { task } from "./builder/task.js";
-export type { Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
+export {
+  defineSignal,
+  isSignalDefinition,
+  type DefineSignalOptions,
+  type SignalDefinition,
+  type SignalOutput,
+  type SignalPayload,
+} from "./builder/signal.js";
+export { reachableSignals, signalNamesOf, type CommittedSteps } from "./semantics/signals.js";
+export type { BackoffOptions, RetryOptions, Task, TaskContext, TaskFn, TaskOptions, TaskSchemaOptions } from "./builder/task.js";
 export type { SchemaInput, SchemaIssue, SchemaOutput, StandardSchemaV1, StepSchemas } from "./schema.js";
 export { SpanAttributes, TRACER_NAME } from "./tracing.js";
 export type { StepFn, Workflow, WorkflowInput, WorkflowOutput } from "./builder/workflow.js";
@@ -32,7 +53,18 @@ export { runSync, type RunSyncOptions } from "./executors/sync.js";
 export { runAsync, type RunAsyncOptions } from "./executors/async.js";
 export type { StepEvent } from "./executors/context.js";
 export { walkWorkflow } from "./semantics/walk.js";
-export type { AllEffect, CallEffect, DelayEffect, Effect, SignalEffect, Walk } from "./semantics/walk.js";
+export type {
+  AllEffect,
+  BranchWalk,
+  CallEffect,
+  DelayEffect,
+  Effect,
+  MapEffect,
+  RaceEffect,
+  RaceOutcome,
+  SignalEffect,
+  Walk,
+} from "./semantics/walk.js";
 export { encode, decode, DEFAULT_MAX_PAYLOAD_BYTES, type EncodeOptions } from "./codec/codec.js";
 export type {
   AcquireResult,
@@ -42,6 +74,7 @@ export type {
   CountQuery,
   FinishedStatus,
   FinishListener,
+  ListOrder,
   ListPage,
   ListQuery,
   NewRun,
@@ -52,6 +85,7 @@ export type {
   RunHeader,
   RunStatus,
   SignalResult,
+  SignalTarget,
   Store,
   StepKeySet,
   StoredRun,
@@ -64,8 +98,9 @@ export type {
 export { DEFAULT_RETENTION_MS, FINISHED_STATUSES, RUN_STATUSES } from "./store/types.js";
 export { resolveRetention, type RetentionPeriod, type RetentionPolicy } from "./store/retention.js";
 export { stepKeyMatcher } from "./store/step-keys.js";
-export { configureRetention, definitionKeys, nodeOfKey, rewindKeys } from "./engine/lifecycle.js";
+export { configureRetention, definitionKeys, rewindKeys } from "./engine/lifecycle.js";
 export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
+export { compareForList, DEFAULT_LIST_ORDER, isPastCursor, LIST_ORDERS, matchesListQuery } from "./store/list-order.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
 export {
   advanceRun,
@@ -80,10 +115,11 @@ export {
   DurableClient,
   assertId,
   type ClientOptions,
+  type ListRunsQuery,
   type MigrateOptions,
   type PurgeQuery,
   type RewindOptions,
-  type RunHandle,
+  RunHandle,
   type RunSummary,
   type RunView,
   type StartOptions,

@@ -119,3 +119,65 @@ describe("describeRun draws a run as its tree with each step's state", () => {
     await engine.close();
   });
 });
+
+describe("describeRun draws maps as their elements, races with their winner and sub-flow loops by iteration", () => {
+  it("shows each element's steps under its own key, the race's winner and the parked iteration", async () => {
+    const clock = new FakeClock();
+    const element = flow<number>("el")
+      .delay("nap", (n) => (n === 1 ? 1000 : 0))
+      .then("work", (n) => n * 2)
+      .build();
+    const body = flow<number>("body")
+      .delay("sleep", 1000)
+      .then("check", (n) => LoopResult.done(n))
+      .build();
+    const wf = flow<number>("shapes-tree")
+      .map("each", () => [0, 1], element)
+      .then("sum", (xs) => xs.length)
+      .race("pick", [
+        branch(
+          "now",
+          task("go", (n: number) => n),
+        ),
+        branch("later", flow<number>("l").delay("wait", "1d").build()),
+      ])
+      .then("out", (r) => r.output)
+      .loop("poll", body, { maxIterations: 3 })
+      .build();
+    const engine = createMemoryEngine({ workflows: [wf], clock });
+    await engine.start(wf, 0, { id: "t" });
+    await settle(clock);
+    let view = await engine.status("t");
+    expect(states(describeRun(wf, view).slice(0, 1))).toEqual([
+      {
+        key: "each",
+        state: "committed",
+        branches: {
+          "[0]": [
+            { key: "each[0]/nap", state: "committed" },
+            { key: "each[0]/work", state: "committed" },
+          ],
+          "[1]": [
+            { key: "each[1]/nap", state: "parked" },
+            { key: "each[1]/work", state: "not-reached" },
+          ],
+        },
+      },
+    ]);
+    await settle(clock, 1000);
+    view = await engine.status("t");
+    const drawn = describeRun(wf, view);
+    const race = drawn.find((n) => n.key === "pick")!;
+    expect(race.branches.map((b) => [b.label, b.chosen])).toEqual([
+      ["now", true],
+      ["later", false],
+    ]);
+    const poll = drawn.find((n) => n.key === "poll")!;
+    expect(poll.state).toBe("parked");
+    expect(states(poll.branches[0]!.steps)).toEqual([
+      { key: "poll#1/sleep", state: "parked" },
+      { key: "poll#1/check", state: "not-reached" },
+    ]);
+    await engine.close();
+  });
+});

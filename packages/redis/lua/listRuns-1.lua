@@ -1,8 +1,16 @@
 --[[
-  A page of runs from one index, ordered by (createdAt, id): the index's own
-  order, since members with one score sort by their bytes. Every filter has an
-  index of its own (status, workflow, workflow and status, all), so the page
-  costs O(log n + page), whatever the filters.
+  A page of runs from one index, in list order (core's store/list-order.ts):
+  by (createdAt, id bytes), ascending for "oldest", descending for "newest".
+  That is the index's own order, since members with one score sort by their
+  bytes, walked forwards (ZRANGEBYSCORE) or backwards (ZREVRANGEBYSCORE).
+  Every filter but the id prefix has an index of its own (status, workflow,
+  workflow and status, all) and the creation range is a score range, so a page
+  costs O(log n + page), whatever those filters.
+
+  An id prefix is a filter on the walk: the script looks at no more than
+  ARGV[10] members (0: no bound) and, when it stops there, answers where it
+  stopped, so the next page goes on from there. A page can then hold fewer
+  runs than asked, even none.
 
   A member whose header is gone (deleted by hand, evicted) is skipped, and its
   entries in the indexes this script can name are removed: the walked index,
@@ -20,17 +28,25 @@
     ARGV[1] key prefix "{ns}:"
     ARGV[2] "1" when a cursor is given, else "0"
     ARGV[3] cursor createdAt
-    ARGV[4] cursor id: the page starts after (createdAt, id)
+    ARGV[4] cursor id: the page starts after (createdAt, id) in list order
     ARGV[5] page size
     ARGV[6] the workflow the index belongs to, or "" (to drop stale entries)
+    ARGV[7] "oldest" or "newest"
+    ARGV[8] lowest score to walk, in ZRANGEBYSCORE syntax ("-inf", "123", "(123")
+    ARGV[9] highest score to walk, in the same syntax ("+inf", ...)
+    ARGV[10] most members to look at (0: no bound)
+    ARGV[11] id prefix, or "" for none
 
   Output:
-    { 0, hasMore (1 or 0), { id, headerFields, attemptsFields }, ... }
+    { 0, hasMore (1 or 0), stoppedAt, { id, headerFields, attemptsFields }, ... }
+    stoppedAt is { createdAt, id } of the last member looked at when the walk
+    stopped at its bound (the next page starts after it), else false.
 
   Errors: none.
 ]]
 local prefix, limit, workflow = ARGV[1], tonumber(ARGV[5]), ARGV[6]
 local hasCursor, cursorAt, cursorId = ARGV[2] == "1", tonumber(ARGV[3]), ARGV[4]
+local newest, low, high, budget, idPrefix = ARGV[7] == "newest", ARGV[8], ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local STATUSES = { "pending", "running", "parked", "paused", "completed", "failed", "cancelled" }
 
 -- Byte order, as the sorted set orders members (Lua's < follows the server's locale).
@@ -40,6 +56,13 @@ local function bytesLess(a, b)
     if x ~= y then return x < y end
   end
   return #a < #b
+end
+
+-- True when (score, id) is listed after the cursor in this page's order.
+local function pastCursor(score, id)
+  if not hasCursor then return true end
+  if newest then return score < cursorAt or (score == cursorAt and bytesLess(id, cursorId)) end
+  return score > cursorAt or (score == cursorAt and bytesLess(cursorId, id))
 end
 
 local function dropStale(id)
@@ -53,33 +76,45 @@ local function dropStale(id)
   if workflow ~= "" then redis.call("ZREM", prefix .. "wf:" .. workflow, id) end
 end
 
-local page, hasMore = {}, false
+local page, hasMore, stoppedAt, looked = {}, false, false, 0
 if limit > 0 then
-  local min = hasCursor and ARGV[3] or "-inf"
-  local batch, offset = math.min(limit + 1, 1000), 0
-  while not hasMore do
-    local entries = redis.call("ZRANGEBYSCORE", KEYS[1], min, "+inf", "WITHSCORES", "LIMIT", offset, batch)
+  -- A prefix search reads large batches: a small one would re-skip the growing offset many times.
+  local batch, offset = idPrefix == "" and math.min(limit + 1, 1000) or 1000, 0
+  while not hasMore and not stoppedAt do
+    local entries
+    if newest then
+      entries = redis.call("ZREVRANGEBYSCORE", KEYS[1], high, low, "WITHSCORES", "LIMIT", offset, batch)
+    else
+      entries = redis.call("ZRANGEBYSCORE", KEYS[1], low, high, "WITHSCORES", "LIMIT", offset, batch)
+    end
     if #entries == 0 then break end
     local dropped = 0
     for i = 1, #entries, 2 do
       local id, score = entries[i], tonumber(entries[i + 1])
-      if not hasCursor or score > cursorAt or (score == cursorAt and bytesLess(cursorId, id)) then
-        if #page == limit then
-          -- One run past the page says whether there is more; its header is not read.
-          if redis.call("EXISTS", prefix .. "run:" .. id) == 1 then
-            hasMore = true
-            break
-          end
-          dropStale(id)
-          dropped = dropped + 1
-        else
-          local header = redis.call("HGETALL", prefix .. "run:" .. id)
-          if #header == 0 then
+      if pastCursor(score, id) then
+        looked = looked + 1
+        if idPrefix == "" or string.sub(id, 1, #idPrefix) == idPrefix then
+          if #page == limit then
+            -- One run past the page says whether there is more; its header is not read.
+            if redis.call("EXISTS", prefix .. "run:" .. id) == 1 then
+              hasMore = true
+              break
+            end
             dropStale(id)
             dropped = dropped + 1
           else
-            page[#page + 1] = { id, header, redis.call("HGETALL", prefix .. "att:" .. id) }
+            local header = redis.call("HGETALL", prefix .. "run:" .. id)
+            if #header == 0 then
+              dropStale(id)
+              dropped = dropped + 1
+            else
+              page[#page + 1] = { id, header, redis.call("HGETALL", prefix .. "att:" .. id) }
+            end
           end
+        end
+        if budget > 0 and looked >= budget and not hasMore then
+          stoppedAt = { entries[i + 1], id }
+          break
         end
       end
     end
@@ -88,6 +123,6 @@ if limit > 0 then
   end
 end
 
-local reply = { 0, hasMore and 1 or 0 }
+local reply = { 0, hasMore and 1 or 0, stoppedAt }
 for i = 1, #page do reply[#reply + 1] = page[i] end
 return reply

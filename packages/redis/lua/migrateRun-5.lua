@@ -19,6 +19,7 @@
     ARGV[4] refs of the new definition's steps, JSON array
     ARGV[5] refs of the new definition's loops, JSON array
     ARGV[6] renames, JSON object { oldKey: newKey } (may be {})
+    ARGV[7] the signal names the new definition waits for (JSON array, or "null" when not known)
 
   Output:
     { 0, status, version }
@@ -60,8 +61,8 @@ end
 ctx.now = nowMs()
 local version
 if FINISHED[h.status] then
-  version = writeHeader(ctx, h, { hash = ARGV[3], waits = encodeWaits(waits), lastCommit = "" })
+  version = writeHeader(ctx, h, { hash = ARGV[3], waits = encodeWaits(waits), lastCommit = "", signals = ARGV[7] })
 else
-  version = sendOn(ctx, h, waits, { hash = ARGV[3], lastCommit = "" })
+  version = sendOn(ctx, h, waits, { hash = ARGV[3], lastCommit = "", signals = ARGV[7] })
 end
 return { 0, h.status, version }

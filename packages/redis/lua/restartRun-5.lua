@@ -17,6 +17,7 @@
     ARGV[3] workflow name
     ARGV[4] workflow hash
     ARGV[5] input (encoded bytes)
+    ARGV[6] the signal names the definition waits for (JSON array), kept in header field "signals"
 
   Output:
     { 0, replaced (1 or 0), headerFields, attemptsFields }
@@ -42,7 +43,7 @@ local now = num(nowMs())
 redis.call("HSET", KEYS[1],
   "id", id, "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", tostring(version),
   "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
-  "lastCommit", "")
+  "lastCommit", "", "signals", ARGV[6])
 redis.call("HSET", KEYS[4], "input", ARGV[5])
 redis.call("ZADD", KEYS[5], now, id)
 for _, index in ipairs({ "status:pending", "wf:" .. workflow, "all", "wfstatus:pending:" .. workflow }) do

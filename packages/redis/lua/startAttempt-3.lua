@@ -1,6 +1,6 @@
 --[[
   Records that attempt n of a step starts, before the task runs, so attempts
-  spent on a worker that dies still count against maxAttempts. Renews the
+  spent on a worker that dies still count (see core's runStep). Renews the
   lease as touchRun does (no new version) and answers the cancel or pause
   asked of the run.
 

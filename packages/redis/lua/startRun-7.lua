@@ -16,6 +16,7 @@
     ARGV[3] workflow name
     ARGV[4] workflow hash
     ARGV[5] input (encoded bytes)
+    ARGV[6] the signal names the definition waits for (JSON array), kept in header field "signals"
 
   Output:
     { 0, created (1 or 0), headerFields, attemptsFields }
@@ -35,7 +36,7 @@ local now = num(nowMs())
 redis.call("HSET", ctx.headerKey,
   "id", ctx.id, "workflow", ARGV[3], "hash", ARGV[4], "status", "pending", "version", "1",
   "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
-  "lastCommit", "")
+  "lastCommit", "", "signals", ARGV[6])
 redis.call("HSET", KEYS[3], "input", ARGV[5])
 redis.call("ZADD", KEYS[4], now, ctx.id)
 redis.call("ZADD", KEYS[5], now, ctx.id)

@@ -1,16 +1,21 @@
 /**
  * Store events over Redis pub/sub: `onFinish` (every script that finishes a
- * run publishes `[id, status]` on the namespace's `finished` channel in the
+ * run publishes `[id, status]` on its partition's `finished` channel in the
  * same atomic step) and `onCancel` (the cancel script publishes the id of a
  * running run on `cancels`). A subscribed connection can run nothing else, so
- * each channel listens on a duplicate of the store's connection, created on
- * first use and owned by the store.
+ * each event listens on a duplicate of the store's connection, created on
+ * first use and owned by the store, subscribed to every partition's channel.
+ *
+ * The scripts PUBLISH (not SPUBLISH): on a Redis Cluster a message reaches
+ * every node, so one subscriber on any node hears every partition, and a
+ * script stays within its partition's slot. The cost is a message per node
+ * per finished run, small beside the run's own writes.
  */
 import type { RunStatus } from "@parkway/core";
 import type { ConnectionWatch } from "./connection-errors.js";
 import { closeConnection, duplicateConnection, type RedisConnection } from "./connection.js";
 
-/** The listeners of one channel of one store, and the connection they share. */
+/** The listeners of one event of one store (a channel per partition), and the connection they share. */
 export class Channel<Args extends unknown[]> {
   private readonly listeners = new Set<(...args: Args) => void>();
   private subscriber: RedisConnection | null = null;
@@ -18,7 +23,7 @@ export class Channel<Args extends unknown[]> {
 
   constructor(
     private readonly connection: RedisConnection,
-    private readonly channel: string,
+    private readonly channels: readonly string[],
     /** Turns a message into the listeners' arguments; null for a malformed one. */
     private readonly parse: (message: string) => Args | null,
     private readonly onWarning: (message: string) => void,
@@ -54,15 +59,15 @@ export class Channel<Args extends unknown[]> {
     this.subscriber = subscriber;
     this.connectionWatch.watch(subscriber);
     subscriber.on("message", (channel: string, message: string) => {
-      if (channel === this.channel) this.deliver(message);
+      if (this.channels.includes(channel)) this.deliver(channel, message);
     });
-    await subscriber.subscribe(this.channel);
+    await subscriber.subscribe(...this.channels);
   }
 
-  private deliver(message: string): void {
+  private deliver(channel: string, message: string): void {
     const args = this.parse(message);
     if (args === null) {
-      this.onWarning(`ignored a malformed message on ${this.channel}: ${message.slice(0, 100)}`);
+      this.onWarning(`ignored a malformed message on ${channel}: ${message.slice(0, 100)}`);
       return;
     }
     for (const listener of [...this.listeners]) {
@@ -70,7 +75,7 @@ export class Channel<Args extends unknown[]> {
       try {
         listener(...args);
       } catch (error) {
-        this.onWarning(`a listener of ${this.channel} threw: ${error instanceof Error ? error.message : String(error)}`);
+        this.onWarning(`a listener of ${channel} threw: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }

@@ -3,11 +3,13 @@
  * namespace, one Lua script per atomic operation, all times from Redis TIME.
  */
 export { RedisStore, createRedisStore, type RedisStoreOptions } from "./store.js";
-export { keyLayout, type KeyLayout } from "./keys.js";
+export { keyLayout, MAX_PARTITIONS, namespaceMetaKey, partitionOf, partitionTag, type KeyLayout } from "./keys.js";
 export { ScriptErrorCode } from "./script-errors.js";
 export { ConnectionWatch } from "./connection-errors.js";
 export {
   checkConnection,
+  clusterSeeds,
+  redactUrl,
   closeConnection,
   connectionAddress,
   duplicateConnection,
@@ -19,4 +21,4 @@ export {
   type OpenedConnection,
   type RedisConnection,
 } from "./connection.js";
-export { assertNamespace, dropNamespace, namespaceKeys } from "./namespace.js";
+export { assertNamespace, claimPartitions, dropNamespace, namespaceKeys, partitionsOption, recordedPartitions } from "./namespace.js";

@@ -1,7 +1,9 @@
 /**
- * The key layout of one namespace. Every key starts with the hash tag `{ns}`,
- * so a namespace lives in one Redis Cluster slot and every script touches one
- * slot. A key's kind comes right after the tag and the run id is the rest of
+ * The key layout of one partition of a namespace. Every key of partition `p`
+ * starts with the partition's hash tag: `{ns}` when the namespace has one
+ * partition (the layout Parkway always had), `{ns:p}` (p in decimal, 0 to
+ * count - 1) when it has more. A partition lives in one Redis Cluster slot
+ * and every script touches one partition. A key's kind comes right after the tag and the run id is the rest of
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
@@ -14,10 +16,15 @@
  */
 import type { RunStatus } from "@parkway/core";
 
-/** The keys and channels of one namespace. */
+/** Most partitions a namespace may have: each is one BullMQ worker (and its blocking connection) per worker process. */
+export const MAX_PARTITIONS = 128;
+
+/** The keys and channels of one partition of a namespace (of the whole namespace when it has one partition). */
 export interface KeyLayout {
-  /** `{ns}:`, passed to scripts that derive keys (indexes, the finish channel). */
+  /** `{ns}:` or `{ns:p}:`, passed to scripts that derive keys (indexes, the finish channel). */
   readonly prefix: string;
+  /** Which partition this is (0 when the namespace has one). */
+  readonly partition: number;
   /** Run header: hash of plain fields (waits and error as JSON). */
   header(id: string): string;
   /** Attempts per commit key: hash, one field per key (kept apart so a commit writes one field). */
@@ -52,11 +59,37 @@ export interface KeyLayout {
   readonly cancels: string;
 }
 
-/** The key layout of `namespace`. */
-export function keyLayout(namespace: string): KeyLayout {
-  const prefix = `{${namespace}}:`;
+/** The hash tag of partition `partition` of `partitions`, without braces: `ns`, or `ns:p` when there are several. */
+export function partitionTag(namespace: string, partition = 0, partitions = 1): string {
+  return partitions === 1 ? namespace : `${namespace}:${partition}`;
+}
+
+/**
+ * The namespace's meta key, a hash under the tag `{ns}` (the one partition's slot, or a slot of its
+ * own when there are several): `partitions` is the count fixed when the namespace was first used.
+ */
+export function namespaceMetaKey(namespace: string): string {
+  return `{${namespace}}:meta`;
+}
+
+/**
+ * The partition of run `id`: FNV-1a (32 bits) of the id's UTF-8 bytes, modulo `partitions`.
+ * Stable across processes, machines and versions, so any client finds a run from its id alone:
+ * changing this function moves every run, so it never changes.
+ */
+export function partitionOf(id: string, partitions: number): number {
+  if (partitions === 1) return 0;
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(id, "utf8")) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return hash % partitions;
+}
+
+/** The key layout of partition `partition` of `partitions` of `namespace` (the whole namespace by default). */
+export function keyLayout(namespace: string, partition = 0, partitions = 1): KeyLayout {
+  const prefix = `{${partitionTag(namespace, partition, partitions)}}:`;
   return {
     prefix,
+    partition,
     header: (id) => `${prefix}run:${id}`,
     attempts: (id) => `${prefix}att:${id}`,
     outputs: (id) => `${prefix}out:${id}`,

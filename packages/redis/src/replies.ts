@@ -105,7 +105,12 @@ function parseWaits(id: string, value: unknown): Wait[] {
   return value.map((w: unknown): Wait => {
     const o = (typeof w === "object" && w !== null ? w : {}) as Record<string, unknown>;
     const { kind, key } = o;
-    if (kind === "timer" && typeof key === "string" && (o.reason === "delay" || o.reason === "retry") && typeof o.until === "number") {
+    if (
+      kind === "timer" &&
+      typeof key === "string" &&
+      (o.reason === "delay" || o.reason === "retry" || o.reason === "timeout") &&
+      typeof o.until === "number"
+    ) {
       return { kind, key, reason: o.reason, until: o.until };
     }
     if (

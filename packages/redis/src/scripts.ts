@@ -55,6 +55,7 @@ export const SCRIPTS = {
   deleteRun: loadScript("deleteRun-1.lua"),
   purgeRuns: loadScript("purgeRuns-1.lua"),
   trimExpired: loadScript("trimExpired-1.lua"),
+  namespaceMeta: loadScript("namespaceMeta-2.lua"),
 } as const;
 
 /** A script argument: strings, numbers, or payload bytes sent as they are. */

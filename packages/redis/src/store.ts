@@ -13,9 +13,13 @@
  * make their side effects idempotent (`ctx.idempotencyKey`).
  */
 import {
+  CodecError,
+  DEFAULT_LIST_ORDER,
   DEFAULT_MAX_PAYLOAD_BYTES,
   decodeListCursor,
   encodeListCursor,
+  ValidationError,
+  compareForList,
   PayloadTooLargeError,
   RUN_STATUSES,
   ClosedError,
@@ -32,7 +36,9 @@ import {
   type PurgeBatch,
   type RetentionMs,
   type StepKeySet,
+  type ListOrder,
   type ListPage,
+  type ListPosition,
   type ListQuery,
   type NewRun,
   type ParkResult,
@@ -40,6 +46,7 @@ import {
   type RunStatus,
   type SerializedError,
   type SignalResult,
+  type SignalTarget,
   type Store,
   type StoredRun,
   type TakeSignalResult,
@@ -50,12 +57,12 @@ import {
 import { closeConnection, openConnection, type ConnectionOptions, type RedisConnection } from "./connection.js";
 import { ConnectionWatch } from "./connection-errors.js";
 import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
-import { keyLayout, type KeyLayout } from "./keys.js";
+import { keyLayout, partitionOf, type KeyLayout } from "./keys.js";
 import { asArray, bytes, parseHeader, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
 import { checkAppendOnly, checkEvictionPolicy } from "./eviction.js";
-import { assertNamespace } from "./namespace.js";
+import { assertNamespace, claimPartitions, partitionsOption } from "./namespace.js";
 
 /** How to reach Redis and where in it to keep runs. */
 export interface RedisStoreOptions {
@@ -64,8 +71,15 @@ export interface RedisStoreOptions {
    * `Redis` or `Cluster` to share (never closed by the store).
    */
   readonly connection: ConnectionOptions;
-  /** Keys live under the hash tag `{namespace}`: one Redis Cluster slot per namespace. Default `"parkway"`. */
+  /** Keys live under the hash tag `{namespace}`, or `{namespace:p}` for partition `p`. Default `"parkway"`. */
   readonly namespace?: string;
+  /**
+   * How many partitions the namespace is split into (1 to 128, default 1), each its own hash tag, so
+   * one namespace spreads over the masters of a Redis Cluster. Fixed when the namespace is first
+   * used: every client and worker of a namespace must give the same count (a different one is a
+   * `ValidationError` at its first operation).
+   */
+  readonly partitions?: number;
   /** Largest payload (input, output, signal, result) in bytes. Default 1 MiB. */
   readonly maxPayloadBytes?: number;
   /**
@@ -80,10 +94,18 @@ export interface RedisStoreOptions {
 const STORE_OPTIONS = optionNames<RedisStoreOptions>({
   connection: true,
   namespace: true,
+  partitions: true,
   maxPayloadBytes: true,
   onWarning: true,
   logger: true,
 });
+
+/**
+ * Most index members one `list` page with an id prefix looks at. A prefix is not an index: the page
+ * walks the filters' index in order and keeps the ids that match, so a rare prefix among many runs
+ * takes several pages (each O(log n + this)); narrow it with a status, workflow or creation range.
+ */
+const PREFIX_SCAN_BUDGET = 5_000;
 
 /** How long a run remembers the delivery ids of its signals (a resent or retried `signal` within it delivers once). */
 const DELIVERY_IDS_KEPT_MS = 24 * 3_600_000;
@@ -92,8 +114,11 @@ type Stopped = { readonly ok: false; readonly stopped: "cancelled" | "paused"; r
 
 /** The Redis implementation of the {@link Store} contract. */
 export class RedisStore implements Store {
-  /** The key layout, for tools (the sweeper, tests) that read the indexes directly. */
+  /** The key layout of each partition, for tools (the sweeper, tests) that read the indexes directly. */
+  readonly layouts: readonly KeyLayout[];
+  /** The key layout of partition 0: the whole namespace's when it has one partition (see {@link layoutOf}). */
   readonly keys: KeyLayout;
+  readonly namespace: string;
   /** The connection scripts run on. */
   readonly redis: RedisConnection;
   /** Reports outages of the connections the store opens; a worker or client adds its own connections to it. */
@@ -104,6 +129,7 @@ export class RedisStore implements Store {
   private readonly finishes: Channel<[string, RunStatus]>;
   private readonly cancels: Channel<[string]>;
   private policyChecked: Promise<void> | null = null;
+  private partitionsClaimed: Promise<void> | null = null;
   private persistenceChecked: Promise<void> | null = null;
   private closed = false;
 
@@ -111,7 +137,10 @@ export class RedisStore implements Store {
     checkOptions("RedisStore", options, STORE_OPTIONS);
     const namespace = options.namespace ?? "parkway";
     assertNamespace(namespace);
-    this.keys = keyLayout(namespace);
+    const partitions = partitionsOption(options.partitions);
+    this.namespace = namespace;
+    this.layouts = Array.from({ length: partitions }, (_, p) => keyLayout(namespace, p, partitions));
+    this.keys = this.layouts[0]!;
     const logger = resolveLogger(options.logger, "RedisStore");
     const { redis, owned } = openConnection(options.connection, "RedisStore");
     this.redis = redis;
@@ -120,16 +149,42 @@ export class RedisStore implements Store {
     this.onWarning = options.onWarning ?? ((message) => logger.warn(message));
     this.connectionWatch = new ConnectionWatch(logger);
     if (owned) this.connectionWatch.watch(redis);
-    this.finishes = new Channel(redis, this.keys.finished, parseFinished, this.onWarning, this.connectionWatch);
-    this.cancels = new Channel(redis, this.keys.cancels, parseCancel, this.onWarning, this.connectionWatch);
+    const channels = (name: "finished" | "cancels") => this.layouts.map((k) => k[name]);
+    this.finishes = new Channel(redis, channels("finished"), parseFinished, this.onWarning, this.connectionWatch);
+    this.cancels = new Channel(redis, channels("cancels"), parseCancel, this.onWarning, this.connectionWatch);
+  }
+
+  /** How many partitions the namespace has. */
+  get partitions(): number {
+    return this.layouts.length;
+  }
+
+  /** The key layout of run `id`'s partition ({@link partitionOf}). */
+  layoutOf(id: string): KeyLayout {
+    return this.layouts[partitionOf(id, this.layouts.length)]!;
+  }
+
+  /**
+   * Fixes the namespace's partition count at this store's when it is first used, and checks it
+   * (once per store; every operation awaits it). A worker calls it when it starts.
+   * @throws ValidationError naming both counts when the namespace has another
+   */
+  checkPartitions(): Promise<void> {
+    const claim = (this.partitionsClaimed ??= claimPartitions(this.redis, this.namespace, this.partitions));
+    // A refused count stays refused; a failed attempt (Redis away) is tried again by the next operation.
+    claim.catch((error: unknown) => {
+      if (!(error instanceof ValidationError) && this.partitionsClaimed === claim) this.partitionsClaimed = null;
+    });
+    return claim;
   }
 
   /** @inheritdoc */
   async start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }> {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
-    const k = this.keys;
+    const k = this.layoutOf(run.id);
     const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
-    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input], {
+    const signals = JSON.stringify(run.signals ?? null);
+    const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, run.id, run.workflow, run.hash, run.input, signals], {
       id: run.id,
       what: "start",
     });
@@ -138,7 +193,7 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
     const reply = await this.run(SCRIPTS.acquireRun, keys, [k.prefix, id, leaseMs], { id, what: "acquire" });
     const outcome = text(reply[1]);
@@ -150,7 +205,8 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async touch(id: string, version: number, leaseMs: number): Promise<TouchResult> {
-    const reply = await this.run(SCRIPTS.touchRun, [this.keys.header(id), this.keys.due], [this.keys.prefix, id, version, leaseMs], {
+    const k = this.layoutOf(id);
+    const reply = await this.run(SCRIPTS.touchRun, [k.header(id), k.due], [k.prefix, id, version, leaseMs], {
       id,
       version,
       what: "touch",
@@ -167,12 +223,12 @@ export class RedisStore implements Store {
     output: Uint8Array,
     attempts: number,
     leaseMs: number,
-    replaces?: string,
+    replaces: readonly string[] = [],
   ): Promise<CommitResult> {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
-    const args = [k.prefix, id, version, key, output, attempts, leaseMs, ...(replaces === undefined ? [] : [replaces])];
+    const args = [k.prefix, id, version, key, output, attempts, leaseMs, ...replaces];
     const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
       version,
@@ -185,7 +241,7 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const reply = await this.run(
       SCRIPTS.startAttempt,
       [k.header(id), k.attempts(id), k.due],
@@ -203,55 +259,71 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async restart(run: NewRun): Promise<{ readonly replaced: boolean; readonly header: RunHeader }> {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
-    const k = this.keys;
-    const reply = await this.run(SCRIPTS.restartRun, this.runKeys(run.id), [k.prefix, run.id, run.workflow, run.hash, run.input], {
-      id: run.id,
-      what: "restart",
-    });
+    const k = this.layoutOf(run.id);
+    const signals = JSON.stringify(run.signals ?? null);
+    const args = [k.prefix, run.id, run.workflow, run.hash, run.input, signals];
+    const reply = await this.run(SCRIPTS.restartRun, this.runKeys(run.id), args, { id: run.id, what: "restart" });
     return { replaced: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
   }
 
   /** @inheritdoc */
   async retry(id: string): Promise<ControlResult> {
-    const reply = await this.run(SCRIPTS.retryRun, this.runKeys(id), [this.keys.prefix, id], { id, what: "retry" });
+    const reply = await this.run(SCRIPTS.retryRun, this.runKeys(id), [this.layoutOf(id).prefix, id], { id, what: "retry" });
     return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
   }
 
   /** @inheritdoc */
   async rewind(id: string, to: string, drop: StepKeySet): Promise<ControlResult> {
-    const args = [this.keys.prefix, id, to, jsonArray(drop.refs), jsonArray(drop.loops)];
+    const args = [this.layoutOf(id).prefix, id, to, jsonArray(drop.refs), jsonArray(drop.loops)];
     const reply = await this.run(SCRIPTS.rewindRun, this.runKeys(id), args, { id, what: `rewind to "${to}"` });
     return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
   }
 
   /** @inheritdoc */
-  async migrate(id: string, hash: string, keys: StepKeySet, renames: Readonly<Record<string, string>>): Promise<ControlResult> {
-    const args = [this.keys.prefix, id, hash, jsonArray(keys.refs), jsonArray(keys.loops), JSON.stringify(renames)];
+  async migrate(
+    id: string,
+    hash: string,
+    keys: StepKeySet,
+    renames: Readonly<Record<string, string>>,
+    signals?: readonly string[],
+  ): Promise<ControlResult> {
+    const prefix = this.layoutOf(id).prefix;
+    const args = [prefix, id, hash, jsonArray(keys.refs), jsonArray(keys.loops), JSON.stringify(renames), JSON.stringify(signals ?? null)];
     const reply = await this.run(SCRIPTS.migrateRun, this.runKeys(id), args, { id, what: "migrate" });
     return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
   }
 
   /** @inheritdoc */
   async delete(id: string): Promise<void> {
-    await this.run(SCRIPTS.deleteRun, [this.keys.header(id)], [this.keys.prefix, id], { id, what: "delete" });
-  }
-
-  /** @inheritdoc */
-  async purge(batch: PurgeBatch): Promise<{ readonly deleted: number; readonly next: number | null }> {
-    const k = this.keys;
-    const index = batch.workflow === undefined ? k.status(batch.status) : k.workflowStatus(batch.workflow, batch.status);
-    const args = [k.prefix, batch.status, batch.finishedBefore ?? "", batch.offset, batch.limit];
-    const reply = await this.run(SCRIPTS.purgeRuns, [index], args, { id: "", what: "purge" });
-    const next = Number(reply[2]);
-    return { deleted: Number(reply[1]), next: next < 0 ? null : next };
+    const k = this.layoutOf(id);
+    await this.run(SCRIPTS.deleteRun, [k.header(id)], [k.prefix, id], { id, what: "delete" });
   }
 
   /**
    * @inheritdoc
-   * Kept in the hash `{ns}:retention`, which the finish path of every script reads.
+   * Partition by partition: the position is `offset * partitions + partition`, so one batch is
+   * one script in one partition and the walk moves to the next partition when one is done.
+   */
+  async purge(batch: PurgeBatch): Promise<{ readonly deleted: number; readonly next: number | null }> {
+    const partition = batch.offset % this.partitions;
+    const k = this.layouts[partition]!;
+    const index = batch.workflow === undefined ? k.status(batch.status) : k.workflowStatus(batch.workflow, batch.status);
+    const offset = Math.floor(batch.offset / this.partitions);
+    const args = [k.prefix, batch.status, batch.finishedBefore ?? "", offset, batch.limit];
+    const reply = await this.run(SCRIPTS.purgeRuns, [index], args, { id: "", what: "purge" });
+    const next = Number(reply[2]);
+    const position = next >= 0 ? next * this.partitions + partition : partition + 1 < this.partitions ? partition + 1 : null;
+    return { deleted: Number(reply[1]), next: position };
+  }
+
+  /**
+   * @inheritdoc
+   * Kept in the hash `{ns}:retention` of every partition, which the finish path of every script
+   * reads in the run's own partition.
    */
   async setRetention(workflow: string | null, retention: RetentionMs): Promise<void> {
     if (this.closed) throw closedError();
+    await this.checkPartitions();
     const set: string[] = [];
     const unset: string[] = [];
     for (const status of ["completed", "failed", "cancelled"] as const) {
@@ -260,19 +332,30 @@ export class RedisStore implements Store {
       if (ms === undefined) unset.push(field);
       else set.push(field, ms === null ? "forever" : String(ms));
     }
-    const multi = this.redis.multi();
-    if (unset.length > 0) multi.hdel(this.keys.retention, ...unset);
-    if (set.length > 0) multi.hset(this.keys.retention, ...set);
-    const replies = (await multi.exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
+    // A MULTI is one slot: one per partition.
+    await Promise.all(
+      this.layouts.map(async (k) => {
+        const multi = this.redis.multi();
+        if (unset.length > 0) multi.hdel(k.retention, ...unset);
+        if (set.length > 0) multi.hset(k.retention, ...set);
+        const replies = (await multi.exec()) ?? [];
+        for (const [error] of replies) if (error) throw error;
+      }),
+    );
   }
 
-  /** @inheritdoc */
+  /** @inheritdoc Trims every partition ({@link trimExpiredIn}); `limit` bounds each. */
   async trimExpired(limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }> {
-    const reply = await this.run(SCRIPTS.trimExpired, [this.keys.expiring], [this.keys.prefix, limit], {
-      id: "",
-      what: "trim expired runs",
-    });
+    const all = await Promise.all(this.layouts.map((_, p) => this.trimExpiredIn(p, limit)));
+    const next = all.flatMap((one) => (one.nextAt === null ? [] : [one.nextAt]));
+    return { trimmed: all.reduce((sum, one) => sum + one.trimmed, 0), nextAt: next.length === 0 ? null : Math.min(...next) };
+  }
+
+  /** {@link trimExpired} of one partition: what a worker's sweep runs, partition by partition. */
+  async trimExpiredIn(partition: number, limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }> {
+    const k = this.layouts[partition];
+    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const reply = await this.run(SCRIPTS.trimExpired, [k.expiring], [k.prefix, limit], { id: "", what: "trim expired runs" });
     return { trimmed: Number(reply[1]), nextAt: nullableNumber(reply[2]) };
   }
 
@@ -286,7 +369,7 @@ export class RedisStore implements Store {
     leaseMs: number,
   ): Promise<TakeSignalResult> {
     if (fallback !== null) this.checkSize(fallback, `timeout value of step "${key}" of run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due, k.signals(id, signal)];
     const args = [k.prefix, id, version, key, fallback === null ? "0" : "1", fallback ?? "", leaseMs];
     const reply = await this.run(SCRIPTS.takeSignal, keys, args, { id, version, what: `take signal "${signal}"` });
@@ -299,7 +382,7 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async park(id: string, version: number, waits: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const signalKeys = waits.flatMap((w) => (w.kind === "signal" ? [k.signals(id, w.signal)] : []));
     const keys = [k.header(id), k.attempts(id), k.due, ...signalKeys];
     const reply = await this.run(SCRIPTS.parkRun, keys, [k.prefix, id, version, JSON.stringify(waits), JSON.stringify(attempts)], {
@@ -323,7 +406,7 @@ export class RedisStore implements Store {
     end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
   ): Promise<WriteResult> {
     if (end.status === "completed") this.checkSize(end.result, `result of run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const value = end.status === "completed" ? end.result : JSON.stringify(end.error);
     const reply = await this.run(SCRIPTS.finishRun, [k.header(id), k.data(id), k.due], [k.prefix, id, version, end.status, value], {
       id,
@@ -336,7 +419,7 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async block(id: string, version: number, error: SerializedError, retryAfterMs: number): Promise<void> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     await this.run(SCRIPTS.blockRun, [k.header(id), k.due], [k.prefix, id, version, JSON.stringify(error), retryAfterMs], {
       id,
       version,
@@ -347,7 +430,7 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult> {
     this.checkSize(payload, `signal "${name}" to run "${id}"`, id);
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.signals(id, name), k.due, k.deliveries(id)];
     const args = [k.prefix, id, name, payload, deliveryId ?? "", DELIVERY_IDS_KEPT_MS];
     const reply = await this.run(SCRIPTS.signalRun, keys, args, { id, what: `signal "${name}"` });
@@ -371,16 +454,44 @@ export class RedisStore implements Store {
 
   /** @inheritdoc */
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id)];
     const reply = await this.run(SCRIPTS.getRun, keys, [options.outputs === false ? "0" : "1"], { id, what: "get" });
     return text(reply[1]) === "found" ? parseStoredRun(id, reply.slice(2)) : null;
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * With several partitions, each answers its own page after the cursor and the pages are merged
+   * in (createdAt, id) order. That order is total and every run is in one partition, so the last
+   * run of a page is where every partition's next page starts: the cursor stays one position,
+   * the format every store writes, checked whole by `decodeListCursor`.
+   */
   async list(query: ListQuery): Promise<ListPage> {
-    const k = this.keys;
     const limit = query.limit ?? 100;
+    const order = query.order ?? DEFAULT_LIST_ORDER;
+    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
+    const pages = await Promise.all(this.layouts.map((k) => this.listIn(k, query, after, limit, order)));
+    // The nearest point any partition stopped looking at: past it, a partition may hold runs this page has not seen.
+    const byOrder = (a: ListPosition, b: ListPosition) => compareForList(a, b, order);
+    const frontier = pages.flatMap((page) => (page.frontier ? [page.frontier] : [])).sort(byOrder)[0] ?? null;
+    const merged = pages
+      .flatMap((page) => page.runs)
+      .filter((run) => frontier === null || byOrder(run, frontier) <= 0)
+      .sort(byOrder);
+    const runs = merged.slice(0, limit);
+    const next = merged.length > limit ? runs[runs.length - 1] : frontier;
+    return { runs, cursor: next ? encodeListCursor({ createdAt: next.createdAt, id: next.id }) : null };
+  }
+
+  /** One partition's page: at most `limit` runs after `after`, and whether it has more. */
+  private async listIn(
+    k: KeyLayout,
+    query: ListQuery,
+    after: ListPosition | null,
+    limit: number,
+    order: ListOrder,
+  ): Promise<{ runs: RunHeader[]; frontier: ListPosition | null }> {
     const { status, workflow } = query;
     // Each combination of filters has an index of its own, so a page never walks past other runs.
     const index =
@@ -391,47 +502,104 @@ export class RedisStore implements Store {
           : workflow !== undefined
             ? k.workflow(workflow)
             : k.all;
-    const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
-    const args = [k.prefix, after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? "", limit, workflow ?? ""];
+    const [low, high] = scoreRange(query, after, order);
+    const budget = query.idPrefix === undefined ? 0 : PREFIX_SCAN_BUDGET;
+    const cursorArgs = [after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? ""];
+    const args = [k.prefix, ...cursorArgs, limit, workflow ?? "", order, low, high, budget, query.idPrefix ?? ""];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
-    const runs = reply.slice(2).map((entry) => {
+    const runs = reply.slice(3).map((entry) => {
       const [id, header, attempts] = asArray(entry);
       return parseHeader(text(id), header, attempts);
     });
+    // The walk stopped at its bound: it looked as far as that run, matched or not.
+    if (Array.isArray(reply[2])) {
+      const [createdAt, id] = reply[2] as unknown[];
+      return { runs, frontier: { createdAt: Number(text(createdAt)), id: text(id) } };
+    }
     const last = runs[runs.length - 1];
-    return { runs, cursor: reply[1] === 1 && last ? encodeListCursor(last) : null };
+    return { runs, frontier: reply[1] === 1 && last ? last : null };
+  }
+
+  /**
+   * @inheritdoc
+   * One MULTI: `HMGET` of the header's workflow, hash, status and recorded names, and `HGET` of the
+   * delivery id, so the check costs one round trip.
+   */
+  async signalTarget(id: string, deliveryId?: string): Promise<SignalTarget | null> {
+    if (this.closed) throw closedError();
+    const k = this.layoutOf(id);
+    const multi = this.redis.multi().hmget(k.header(id), "workflow", "hash", "status", "signals");
+    if (deliveryId !== undefined) multi.hget(k.deliveries(id), deliveryId);
+    const replies = (await multi.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    const [workflow, hash, status, signals] = (replies[0]?.[1] ?? []) as (string | null)[];
+    if (workflow == null || hash == null || status == null) return null;
+    const delivered = replies[1]?.[1];
+    return {
+      workflow,
+      hash,
+      status: status as RunStatus,
+      names: parseSignalNames(id, signals ?? null),
+      delivered: delivered === "woke" || delivered === "buffered" ? delivered : null,
+    };
   }
 
   /**
    * @inheritdoc
    * One MULTI of `ZCARD` per status index (O(1) each), so the counts are of one
-   * instant. With a workflow, `ZINTERCARD` of each status index with the
-   * workflow's index: linear in the smaller of the two, but never a header read.
+   * instant (of one instant per partition, summed, when there are several). With a workflow,
+   * `ZINTERCARD` of each status index with the workflow's index: linear in the smaller of the
+   * two, but never a header read.
    */
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
     if (this.closed) throw closedError();
-    const k = this.keys;
-    const multi = this.redis.multi();
-    for (const status of RUN_STATUSES) {
-      if (query.workflow === undefined) multi.zcard(k.status(status));
-      else multi.zintercard(2, k.status(status), k.workflow(query.workflow));
-    }
-    const replies = (await multi.exec()) ?? [];
-    const counts = {} as Record<RunStatus, number>;
-    RUN_STATUSES.forEach((status, i) => {
-      const [error, n] = replies[i] ?? [new Error("no reply")];
-      if (error) throw error;
-      counts[status] = Number(n);
-    });
+    await this.checkPartitions();
+    const counts = Object.fromEntries(RUN_STATUSES.map((status) => [status, 0])) as Record<RunStatus, number>;
+    // A MULTI is one slot: one per partition.
+    await Promise.all(
+      this.layouts.map(async (k) => {
+        const multi = this.redis.multi();
+        for (const status of RUN_STATUSES) {
+          if (query.workflow === undefined) multi.zcard(k.status(status));
+          else multi.zintercard(2, k.status(status), k.workflow(query.workflow));
+        }
+        const replies = (await multi.exec()) ?? [];
+        RUN_STATUSES.forEach((status, i) => {
+          const [error, n] = replies[i] ?? [new Error("no reply")];
+          if (error) throw error;
+          counts[status] += Number(n);
+        });
+      }),
+    );
     return counts;
   }
 
-  /** @inheritdoc */
+  /**
+   * @inheritdoc
+   * Reads every partition's due index: up to `limit` ids from each, at most `limit` in all.
+   */
   async due(
     limit: number,
     graceMs = 0,
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
-    const reply = await this.run(SCRIPTS.dueRuns, [this.keys.due], [limit, graceMs], { id: "", what: "read due runs" });
+    const all = await Promise.all(this.layouts.map((_, p) => this.dueIn(p, limit, graceMs)));
+    const next = all.flatMap((one) => (one.nextDueAt === null ? [] : [one.nextDueAt]));
+    return {
+      ids: all.flatMap((one) => one.ids).slice(0, limit),
+      nextDueAt: next.length === 0 ? null : Math.min(...next),
+      now: Math.max(...all.map((one) => one.now)),
+    };
+  }
+
+  /** {@link due} of one partition: what a worker's sweeper reads, partition by partition. */
+  async dueIn(
+    partition: number,
+    limit: number,
+    graceMs = 0,
+  ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
+    const k = this.layouts[partition];
+    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const reply = await this.run(SCRIPTS.dueRuns, [k.due], [limit, graceMs], { id: "", what: "read due runs" });
     return { ids: asArray(reply[1]).map(text), nextDueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
   }
 
@@ -475,12 +643,13 @@ export class RedisStore implements Store {
 
   /** The keys the run-lifecycle scripts take: header, attempts, outputs, input/result, due index. */
   private runKeys(id: string): string[] {
-    const k = this.keys;
+    const k = this.layoutOf(id);
     return [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
   }
 
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {
-    const reply = await this.run(script, [this.keys.header(id), this.keys.due], [this.keys.prefix, id], { id, what });
+    const k = this.layoutOf(id);
+    const reply = await this.run(script, [k.header(id), k.due], [k.prefix, id], { id, what });
     return { status: text(reply[1]) as RunStatus, version: Number(reply[3]), immediate: reply[2] === 1 };
   }
 
@@ -488,6 +657,7 @@ export class RedisStore implements Store {
   private async run(script: Script, keys: readonly string[], args: readonly ScriptArg[], call: ScriptCall): Promise<unknown[]> {
     if (this.closed) throw closedError();
     await (this.policyChecked ??= checkEvictionPolicy(this.redis, this.onWarning));
+    await this.checkPartitions();
     const reply = asArray(await runScript(this.redis, script, keys, args));
     const code = Number(reply[0]);
     if (code < 0)
@@ -514,6 +684,41 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 
 function stopped(reply: readonly unknown[]): Stopped {
   return { ok: false, stopped: text(reply[1]) as Stopped["stopped"], version: Number(reply[2]) };
+}
+
+/**
+ * The score range a page walks, in ZRANGEBYSCORE syntax: the creation range
+ * (createdBefore exclusive), narrowed to the cursor's score, which is kept
+ * inclusive because runs of that score after the cursor's id still belong to the page.
+ */
+function scoreRange(query: ListQuery, after: ListPosition | null, order: ListOrder): [low: string, high: string] {
+  let low = query.createdAfter === undefined ? "-inf" : String(query.createdAfter);
+  let high = query.createdBefore === undefined ? "+inf" : `(${query.createdBefore}`;
+  if (after !== null && order === "oldest" && (query.createdAfter === undefined || after.createdAt > query.createdAfter)) {
+    low = String(after.createdAt);
+  }
+  if (after !== null && order === "newest" && (query.createdBefore === undefined || after.createdAt < query.createdBefore)) {
+    high = String(after.createdAt);
+  }
+  return [low, high];
+}
+
+/** The header field "signals": a JSON array of names, or null (a run started before it was recorded). */
+function parseSignalNames(id: string, raw: string | null): readonly string[] | null {
+  if (raw === null || raw === "null") return null;
+  let names: unknown;
+  try {
+    names = JSON.parse(raw);
+  } catch {
+    names = undefined;
+  }
+  if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) {
+    throw new CodecError(`the stored header of run "${id}" is corrupted: field "signals" is not a list of names`, {
+      instanceId: id,
+      field: "signals",
+    });
+  }
+  return names;
 }
 
 function nullableNumber(reply: unknown): number | null {

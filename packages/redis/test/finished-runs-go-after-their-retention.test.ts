@@ -101,11 +101,24 @@ it("a loop iteration's commit replaces the one before: one output field after 50
   if (!got.acquired) throw new Error("not acquired");
   let version = got.run.header.version;
   for (let i = 1; i <= 500; i++) {
-    const replaces = i > 1 ? `poll#${i - 1}` : undefined;
+    const replaces = i > 1 ? [`poll#${i - 1}`] : [];
     version = (await store.commit("loop", version, `poll#${i}`, payload(`v${i}`), 1, 60_000, replaces)).version;
   }
   expect(await redis.hkeys(store.keys.outputs("loop"))).toEqual(["poll#500"]);
   expect(await redis.hkeys(store.keys.attempts("loop"))).toEqual(["poll#500"]);
+});
+
+it("a commit replaces several keys at once (an iteration of a sub-flow body), outputs and attempts", async () => {
+  await store.start({ id: "sub", workflow: "ret", hash: "h", input: payload("in") });
+  const got = await store.acquire("sub", 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  let version = got.run.header.version;
+  for (const key of ["poll#1/a", "poll#1/b", "poll#2/a", "poll#2/b"]) {
+    version = (await store.commit("sub", version, key, payload(key), 1, 60_000)).version;
+  }
+  await store.commit("sub", version, "poll#3/a", payload("3a"), 1, 60_000, ["poll#1/a", "poll#1/b"]);
+  expect((await redis.hkeys(store.keys.outputs("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
+  expect((await redis.hkeys(store.keys.attempts("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
 });
 
 it("purge walks in bounded batches and deletes every match", async () => {

@@ -3,8 +3,9 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
 import { dropNamespace, namespaceKeys, RedisStore, type RedisStoreOptions } from "../src/index.js";
+import { REDIS_URL } from "../../../test/redis-url.js";
 
-export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { REDIS_URL };
 
 /** A namespace no other test file uses. */
 export function randomNamespace(): string {

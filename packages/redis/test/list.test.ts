@@ -1,8 +1,9 @@
 /**
  * `list` on Redis: one index per combination of filters, a run whose header
- * is gone skipped (and its index entries dropped), cursors checked.
+ * is gone skipped (and its index entries dropped), cursors checked, an id
+ * prefix search bounded per page.
  */
-import type { RunStatus } from "@parkway/core";
+import type { ListOrder, RunStatus } from "@parkway/core";
 import { Redis } from "ioredis";
 import { expect, it } from "vitest";
 import type { RedisStore } from "../src/index.js";
@@ -28,7 +29,10 @@ async function indexesOf(id: string, workflow: string): Promise<string[]> {
   return found.sort();
 }
 
-async function allPages(query: { status?: RunStatus; workflow?: string }, limit: number): Promise<string[][]> {
+async function allPages(
+  query: { status?: RunStatus; workflow?: string; order?: ListOrder; idPrefix?: string },
+  limit: number,
+): Promise<string[][]> {
   const pages: string[][] = [];
   let cursor: string | null = null;
   do {
@@ -48,14 +52,14 @@ it("a run whose header is gone is skipped by every list, and its index entries a
     [k.all, k.due, k.workflow("gone"), k.status("pending"), k.workflowStatus("gone", "pending")].sort(),
   );
 
-  expect(await allPages({ workflow: "gone", status: "pending" }, 2)).toEqual([["g0", "g2"], ["g4"]]);
+  expect(await allPages({ workflow: "gone", status: "pending", order: "oldest" }, 2)).toEqual([["g0", "g2"], ["g4"]]);
   expect(await indexesOf("g1", "gone")).toEqual([]);
   expect(await indexesOf("g3", "gone")).toEqual([]);
 
   await redis.del(k.header("g2"));
-  expect((await store.list({ limit: 1000 })).runs.map((r) => r.id)).toEqual(["g0", "g4"]);
-  expect(await allPages({ status: "pending" }, 1)).toEqual([["g0"], ["g4"]]);
-  expect(await allPages({ workflow: "gone" }, 1)).toEqual([["g0"], ["g4"]]);
+  expect((await store.list({ limit: 1000, order: "oldest" })).runs.map((r) => r.id)).toEqual(["g0", "g4"]);
+  expect(await allPages({ status: "pending", order: "newest" }, 1)).toEqual([["g4"], ["g0"]]);
+  expect(await allPages({ workflow: "gone", order: "oldest", idPrefix: "g" }, 1)).toEqual([["g0"], ["g4"]]);
   expect(await indexesOf("g2", "gone")).toEqual([]);
 });
 
@@ -76,4 +80,19 @@ it("a cursor the store did not write is a ValidationError naming the cursor", as
   for (const cursor of ["garbage!", Buffer.from('["x",1]').toString("base64url"), Buffer.from("[1,2]").toString("base64url")]) {
     await expect(store.list({ cursor })).rejects.toMatchObject({ code: "VALIDATION", message: /cursor/ });
   }
+});
+
+it("an id prefix search looks at a bounded number of runs per page and goes on from where it stopped", async () => {
+  await store.start({ id: "needle", workflow: "hay", hash: "h", input: payload("") });
+  // 5,000 runs newer than the needle: one page cannot walk past them all.
+  const batch = redis.pipeline();
+  for (let i = 0; i < 5_000; i++) batch.zadd(store.keys.all, Date.now() + 10_000, `hay-${String(i).padStart(4, "0")}`);
+  await batch.exec();
+  const first = await store.list({ idPrefix: "needle", limit: 10 });
+  expect(first.runs).toEqual([]);
+  expect(first.cursor).not.toBeNull();
+  // The page stopped after the ids it looked at (none matched, so none was read); the next one goes on to the needle.
+  const second = await store.list({ idPrefix: "needle", limit: 10, cursor: first.cursor! });
+  expect(second.runs.map((r) => r.id)).toEqual(["needle"]);
+  expect(second.cursor).toBeNull();
 });

@@ -131,7 +131,7 @@ describe("reading", () => {
     const pages: string[][] = [];
     let cursor: string | null | undefined;
     do {
-      const page = await store.list({ workflow: wf, limit: 2, ...(cursor ? { cursor } : {}) });
+      const page = await store.list({ workflow: wf, limit: 2, order: "oldest", ...(cursor ? { cursor } : {}) });
       pages.push(page.runs.map((r) => r.id));
       cursor = page.cursor;
     } while (cursor);
@@ -139,11 +139,11 @@ describe("reading", () => {
       [ids[0], ids[2]],
       [ids[4], ids[6]],
     ]);
-    const pending = await store.list({ workflow: wf, status: "pending" });
+    const pending = await store.list({ workflow: wf, status: "pending", order: "oldest" });
     expect(pending.runs.map((r) => r.id)).toEqual([ids[0], ids[4], ids[6]]);
     expect(pending.cursor).toBeNull();
     expect((await store.list({ status: "cancelled", workflow: wf })).runs.map((r) => r.id)).toEqual([ids[2]]);
-    const all = await store.list({ limit: 1000 });
+    const all = await store.list({ limit: 1000, order: "oldest" });
     const sorted = [...all.runs].sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
     expect(all.runs.map((r) => r.id)).toEqual(sorted.map((r) => r.id));
   });

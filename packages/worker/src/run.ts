@@ -16,6 +16,8 @@ export interface WorkerSettings {
   readonly workflowsModule: string;
   readonly concurrency: number;
   readonly namespace: string;
+  /** The namespace's partition count (1 to 128). */
+  readonly partitions: number;
   readonly leaseMs: number | undefined;
   readonly sweepIntervalMs: number | undefined;
   readonly blockedRetryMs: number | undefined;
@@ -24,12 +26,14 @@ export interface WorkerSettings {
   readonly shutdownGraceMs: number | undefined;
 }
 
-export const USAGE = `usage: parkway-worker --workflows <module> [--redis <url>] [--concurrency <n>] [--namespace <ns>] [--lease <duration>] [--shutdown-grace <duration>] [--health-port <port>]
+export const USAGE = `usage: parkway-worker --workflows <module> [--redis <url>] [--concurrency <n>] [--namespace <ns>] [--partitions <n>] [--lease <duration>] [--shutdown-grace <duration>] [--health-port <port>]
 
   --workflows      module exporting built workflows (env PARKWAY_WORKFLOWS)
-  --redis          Redis URL (env REDIS_URL, default redis://127.0.0.1:6379)
+  --redis          Redis URL, or a Redis Cluster's nodes as a comma-separated list of URLs
+                   (redis://10.0.0.1:7000,redis://10.0.0.2:7000) (env REDIS_URL, default redis://127.0.0.1:6379)
   --concurrency    runs advanced at once, 1 to 10000 (env PARKWAY_CONCURRENCY, default 10)
   --namespace      key namespace (env PARKWAY_NAMESPACE, default parkway)
+  --partitions     the namespace's partition count, 1 to 128, fixed when it is first used (env PARKWAY_PARTITIONS, default 1)
   --lease          how long a silent worker keeps its runs, 50ms to 1d (env PARKWAY_LEASE, default 30s)
   --sweep          how often overdue runs are re-enqueued, 100ms to 1h (env PARKWAY_SWEEP, default 1s)
   --blocked-retry  how soon a run parked for a definition this worker lacks is tried again, 10ms to 1d
@@ -59,6 +63,7 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
       redis: { type: "string" },
       concurrency: { type: "string" },
       namespace: { type: "string" },
+      partitions: { type: "string" },
       lease: { type: "string" },
       sweep: { type: "string" },
       "blocked-retry": { type: "string" },
@@ -81,12 +86,20 @@ export function readSettings(argv: readonly string[], env: NodeJS.ProcessEnv): W
     workflowsModule,
     concurrency,
     namespace: values.namespace ?? env.PARKWAY_NAMESPACE ?? "parkway",
+    partitions: integerFlag(values.partitions ?? env.PARKWAY_PARTITIONS ?? "1", "--partitions", 1, 128),
     leaseMs: optionalMs(values.lease ?? env.PARKWAY_LEASE, "--lease"),
     sweepIntervalMs: optionalMs(values.sweep ?? env.PARKWAY_SWEEP, "--sweep"),
     blockedRetryMs: optionalMs(values["blocked-retry"] ?? env.PARKWAY_BLOCKED_RETRY, "--blocked-retry"),
     shutdownGraceMs: optionalMs(values["shutdown-grace"] ?? env.PARKWAY_SHUTDOWN_GRACE, "--shutdown-grace"),
     healthPort: optionalPort(values["health-port"] ?? env.PARKWAY_HEALTH_PORT, "--health-port"),
   };
+}
+
+function integerFlag(value: string, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max)
+    throw new ValidationError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  return n;
 }
 
 function optionalPort(value: string | undefined, flag: string): number | undefined {
@@ -128,6 +141,7 @@ export async function runWorker(settings: WorkerSettings, logger: Logger = proce
     workflows,
     concurrency: settings.concurrency,
     namespace: settings.namespace,
+    partitions: settings.partitions,
     logger,
     ...(settings.leaseMs === undefined ? {} : { lease: settings.leaseMs }),
     ...(settings.sweepIntervalMs === undefined ? {} : { sweepInterval: settings.sweepIntervalMs }),
@@ -150,6 +164,7 @@ export async function runWorker(settings: WorkerSettings, logger: Logger = proce
       pid: process.pid,
       workflows: names,
       namespace: settings.namespace,
+      partitions: settings.partitions,
       concurrency: settings.concurrency,
       redis: redactUrl(settings.redis),
     },
@@ -160,7 +175,7 @@ export async function runWorker(settings: WorkerSettings, logger: Logger = proce
 
 /** The URL without its password, for logs. */
 function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*):[^@/]*@/, "//$1:***@");
+  return url.replace(/\/\/([^:/@,]*):[^@/,]*@/g, "//$1:***@");
 }
 
 /**

@@ -32,6 +32,7 @@ const STATUS_BY_CODE: Readonly<Record<string, ErrorStatus>> = {
   STALE_VERSION: 409,
   DEFINITION_MISMATCH: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNEXPECTED_SIGNAL: 400,
   CLOSED: 503,
 };
 /** A Parkway code not listed above was still raised for what the request asked: it is the request's problem to report. */

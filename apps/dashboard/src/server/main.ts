@@ -19,7 +19,7 @@ try {
   let client: DurableClient;
   if (settings.redis) {
     const { ParkwayClient } = await import("@parkway/bullmq");
-    client = new ParkwayClient({ connection: settings.redis, namespace: settings.namespace });
+    client = new ParkwayClient({ connection: settings.redis, namespace: settings.namespace, partitions: settings.partitions });
   } else {
     const { startDemoEngine, demoWorkflows } = await import("./demo.js");
     client = await startDemoEngine(workflows);

@@ -4,7 +4,7 @@
  * model of a run's tree; this file only picks the definition and makes values
  * JSON-safe).
  */
-import { describeRun, nodesOf, ValidationError, WorkflowRegistry, type DurableClient, type Workflow } from "@parkway/core";
+import { describeRun, signalNamesOf, ValidationError, WorkflowRegistry, type DurableClient, type Workflow } from "@parkway/core";
 import {
   RUN_STATUSES,
   isRunStatus,
@@ -39,7 +39,7 @@ export class RunReader {
   ) {
     this.registry = new WorkflowRegistry(workflows);
     const latest = new Map(workflows.map((w) => [w.name, w as Workflow]));
-    this.infos = [...latest.values()].map((w) => ({ name: w.name, signals: signalsOf(w) }));
+    this.infos = [...latest.values()].map((w) => ({ name: w.name, signals: signalNamesOf(w.root) }));
   }
 
   /** The loaded workflows (the latest definition of each name) and the signals each waits for. */
@@ -47,11 +47,9 @@ export class RunReader {
     return this.infos;
   }
 
-  /** Signal names the workflow `name` waits for, or null when no definition of it is loaded. */
-  signalNames(name: string, hash: string): readonly string[] | null {
-    const exact = this.registry.find(name, hash);
-    if (exact) return signalsOf(exact);
-    return this.registry.hasName(name) ? signalsOf(this.registry.latest(name)) : null;
+  /** The definition run `(name, hash)` was started with, when it is loaded. */
+  definition(name: string, hash: string): Workflow | undefined {
+    return this.registry.find(name, hash);
   }
 
   /** One run with its tree; the flat list of committed steps when its definition is not loaded. */
@@ -78,11 +76,11 @@ export class RunReader {
       definition: state,
       tree,
       steps: view.steps.map((s): StepView => ({ key: s.key, attempts: s.attempts, output: toJsonValue(s.output) })),
-      signals: definition ? signalsOf(definition) : [],
+      signals: definition ? signalNamesOf(definition.root) : [],
     };
   }
 
-  /** A page of runs, oldest first, with counts per status under the same workflow filter. */
+  /** A page of runs, newest first, with counts per status under the same workflow filter. */
   async page(query: RunsQuery): Promise<RunsPage> {
     const [page, counts] = await Promise.all([
       this.client.list({
@@ -142,11 +140,4 @@ export function parseRunsQuery(params: URLSearchParams): RunsQuery {
     ...(cursor ? { cursor } : {}),
     ...(limit !== undefined ? { limit } : {}),
   };
-}
-
-/** Every signal name a workflow waits for, in tree order, once each. */
-function signalsOf(workflow: Workflow): readonly string[] {
-  const names = new Set<string>();
-  for (const node of nodesOf(workflow.root)) if (node.kind === "awaitSignal") names.add(node.signal);
-  return [...names];
 }

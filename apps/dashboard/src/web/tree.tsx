@@ -12,6 +12,8 @@ const KIND_LABEL: Record<StepNodeView["kind"], string> = {
   task: "task",
   fork: "fork · join",
   route: "route",
+  map: "map",
+  race: "race",
   loop: "loop",
   delay: "delay",
   awaitSignal: "signal wait",
@@ -46,8 +48,10 @@ function StepNode({ node, now }: { node: StepNodeView; now: number }) {
         ) : null}
       </div>
       <StepFacts node={node} now={now} />
-      {node.kind === "fork" ? <ForkBranches branches={node.branches} now={now} /> : null}
-      {node.kind === "route" ? <RouteBranches branches={node.branches} now={now} /> : null}
+      {node.kind === "fork" || ((node.kind === "map" || node.kind === "loop") && node.branches.length > 0) ? (
+        <ForkBranches branches={node.branches} now={now} />
+      ) : null}
+      {node.kind === "route" || node.kind === "race" ? <RouteBranches branches={node.branches} now={now} /> : null}
       {node.kind === "loop" ? <Iterations iterations={node.iterations} /> : null}
       {node.state === "committed" && OUTPUT_LABEL[node.kind] ? <JsonBlock label={OUTPUT_LABEL[node.kind]!} value={node.output} /> : null}
       {node.error ? <ErrorBox error={node.error} /> : null}
@@ -61,7 +65,7 @@ function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
   const facts: string[] = [];
   switch (detail.kind) {
     case "delay":
-      facts.push(`waits ${formatDuration(detail.ms)}`);
+      facts.push(detail.ms === null ? "waits as long as its input says" : `waits ${formatDuration(detail.ms)}`);
       break;
     case "awaitSignal":
       facts.push(
@@ -76,6 +80,12 @@ function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
     case "loop":
       facts.push(`at most ${detail.maxIterations} iterations`);
       break;
+    case "map":
+      facts.push(`at most ${detail.concurrency} at once`, `${node.branches.length} items`);
+      break;
+    case "race":
+      if (node.state === "committed") facts.push(`won by "${String((node.output as { winner?: unknown } | undefined)?.winner)}"`);
+      break;
   }
   if (wait) facts.push(describeWait(wait, now));
   if (facts.length === 0) return null;
@@ -84,7 +94,7 @@ function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
 
 function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
-    const what = wait.reason === "retry" ? "retries" : "wakes";
+    const what = wait.reason === "retry" ? "retries" : wait.reason === "timeout" ? "times out" : "wakes";
     return `${what} at ${formatTime(wait.until)} (${relative(wait.until, now)})`;
   }
   return wait.timeoutAt === null

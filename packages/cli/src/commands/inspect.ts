@@ -1,5 +1,5 @@
 /** Commands that look at runs: status (with the continuation tree) and list. */
-import { describeRun, isParkwayError, WorkflowRegistry, type RunStatus, type RunView, type Workflow } from "@parkway/core";
+import { describeRun, isParkwayError, WorkflowRegistry, type ListOrder, type RunStatus, type RunView, type Workflow } from "@parkway/core";
 import { CliError, ExitCode } from "../exit-codes.js";
 import { renderList, renderRun, type TreeOrReason } from "../render/run.js";
 import { loadWorkflowsOption } from "../session.js";
@@ -45,9 +45,18 @@ export interface ListOptions {
   readonly workflow?: string;
   readonly limit?: number;
   readonly cursor?: string;
+  readonly order?: ListOrder;
+  readonly prefix?: string;
+  /** `--since`, ms since the epoch. */
+  readonly since?: number;
+  /** `--until`, ms since the epoch. */
+  readonly until?: number;
 }
 
-/** `parkway list [--status S] [--workflow W] [--limit N] [--cursor C]`: runs, oldest first, a page at a time. */
+/**
+ * `parkway list [--status S] [--workflow W] [--order newest|oldest] [--prefix P] [--since T] [--until T]
+ * [--limit N] [--cursor C]`: runs, newest first unless `--order oldest`, a page at a time.
+ */
 export async function listCommand(ctx: CommandContext, options: ListOptions): Promise<ExitCode> {
   return withSession(ctx, [], async ({ client }) => {
     const query = {
@@ -55,6 +64,10 @@ export async function listCommand(ctx: CommandContext, options: ListOptions): Pr
       ...(options.workflow === undefined ? {} : { workflow: options.workflow }),
       ...(options.limit === undefined ? {} : { limit: options.limit }),
       ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
+      ...(options.order === undefined ? {} : { order: options.order }),
+      ...(options.prefix === undefined ? {} : { idPrefix: options.prefix }),
+      ...(options.since === undefined ? {} : { createdAfter: options.since }),
+      ...(options.until === undefined ? {} : { createdBefore: options.until }),
     };
     let page: Awaited<ReturnType<typeof client.list>>;
     try {
@@ -79,7 +92,17 @@ function nextPageCommand(options: ListOptions, cursor: string): string {
   const flags = [
     options.status === undefined ? "" : ` --status ${options.status}`,
     options.workflow === undefined ? "" : ` --workflow ${options.workflow}`,
+    options.order === undefined ? "" : ` --order ${options.order}`,
+    options.prefix === undefined ? "" : ` --prefix ${shellWord(options.prefix)}`,
+    // Times as absolute ISO times: "2h" ago would mean another window by the time the next page is asked for.
+    options.since === undefined ? "" : ` --since ${new Date(options.since).toISOString()}`,
+    options.until === undefined ? "" : ` --until ${new Date(options.until).toISOString()}`,
     options.limit === undefined ? "" : ` --limit ${options.limit}`,
   ].join("");
   return `parkway list${flags} --cursor ${cursor}`;
+}
+
+/** `word` quoted for a POSIX shell when it holds anything but plain id characters. */
+function shellWord(word: string): string {
+  return /^[\w.:@%+=,/-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }

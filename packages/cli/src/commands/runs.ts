@@ -23,31 +23,45 @@ export async function startCommand(ctx: CommandContext, name: string, options: S
     throw new CliError(`no workflow named "${name}" in ${modulePath} (it exports ${known})`, ExitCode.NotFound, "UNKNOWN_WORKFLOW");
   }
   return withSession(ctx, workflows, async ({ client }) => {
-    const run = await client.start(name, options.input.json as never, options.id === undefined ? {} : { id: options.id });
-    ctx.output.result(run, () =>
+    const run = await client.start(name, options.input.json, options.id === undefined ? {} : { id: options.id });
+    const { status } = await run.status();
+    ctx.output.result({ ...run.toJSON(), status }, () =>
       run.created
-        ? `Started run ${run.id} (workflow ${run.workflow}, ${run.status}).`
-        : `Run ${run.id} already exists (workflow ${run.workflow}, ${run.status}); nothing was started.`,
+        ? `Started run ${run.id} (workflow ${run.workflow}, ${status}).`
+        : `Run ${run.id} already exists (workflow ${run.workflow}, ${status}); nothing was started.`,
     );
     return ExitCode.Ok;
   });
 }
 
-/** Options of `signal`. */
+/** Options of `signal`: `payload` is false for `--no-payload`. */
 export interface SignalOptions {
-  readonly payload?: JsonArg;
+  readonly payload?: JsonArg | false;
   readonly deliveryId?: string;
+  readonly workflows?: string;
 }
 
 /**
- * `parkway signal <id> <name> [--payload JSON] [--delivery-id ID]`: buffers a signal for the run.
- * A call retried with the same delivery id (after exit 1: the connection was lost) delivers once.
+ * `parkway signal <id> <name> (--payload JSON | --no-payload) [--delivery-id ID] [--workflows M]`:
+ * buffers a signal for the run. The payload must be given, so a forgotten one is not sent as null
+ * to a step that expects a value; `--no-payload` sends none on purpose. A name the run never waits
+ * for from where it stands (checked against the run's definition with `--workflows`, else against
+ * the names recorded when it started) exits 7 and sends nothing. A call retried with the same
+ * delivery id (after exit 1: the connection was lost) delivers once.
  */
 export async function signalCommand(ctx: CommandContext, id: string, name: string, options: SignalOptions): Promise<ExitCode> {
-  return withSession(ctx, [], async ({ client }) => {
-    const payload = options.payload === undefined ? null : options.payload.json;
+  if (options.payload === undefined) {
+    throw new CliError(
+      `signal needs --payload <json> (e.g. --payload '{"by":"ana"}', or --payload null), or --no-payload to send none`,
+      ExitCode.BadArguments,
+      "BAD_ARGUMENTS",
+    );
+  }
+  const payload = options.payload === false ? undefined : options.payload.json;
+  const workflows = options.workflows ? await loadWorkflowsOption(options.workflows) : [];
+  return withSession(ctx, workflows, async ({ client }) => {
     await client.signal(id, name, payload, options.deliveryId === undefined ? {} : { deliveryId: options.deliveryId });
-    ctx.output.result({ id, signal: name, payload }, () => `Sent signal "${name}" to run ${id}.`);
+    ctx.output.result({ id, signal: name, ...(payload === undefined ? {} : { payload }) }, () => `Sent signal "${name}" to run ${id}.`);
     return ExitCode.Ok;
   });
 }

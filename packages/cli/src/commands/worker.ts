@@ -27,6 +27,7 @@ export async function workerCommand(ctx: CommandContext, options: WorkerOptions)
     ["--workflows", modulePath],
     ["--redis", ctx.globals.redis],
     ["--namespace", ctx.globals.namespace],
+    ["--partitions", String(ctx.globals.partitions)],
     ["--concurrency", options.concurrency],
     ["--lease", options.lease],
     ["--sweep", options.sweep],

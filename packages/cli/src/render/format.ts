@@ -59,7 +59,7 @@ export function duration(ms: number): string {
 /** What a wait is for, in words. */
 export function describeWait(wait: Wait, now: number): string {
   if (wait.kind === "timer") {
-    const what = wait.reason === "delay" ? "wakes" : "retries";
+    const what = wait.reason === "delay" ? "wakes" : wait.reason === "retry" ? "retries" : "times out";
     return `${what} at ${timeAt(wait.until, now)}`;
   }
   const timeout = wait.timeoutAt === null ? "no timeout" : `times out at ${timeAt(wait.timeoutAt, now)}`;

@@ -27,6 +27,8 @@ const KIND: Readonly<Record<StepNodeView["kind"], string>> = {
   task: "task",
   fork: "fork",
   route: "route",
+  map: "map",
+  race: "race",
   loop: "loop",
   delay: "delay",
   awaitSignal: "signal",
@@ -69,8 +71,10 @@ function spine(nodes: readonly StepNodeView[], indent: string, now: number, out:
 }
 
 function branch(b: BranchView, parent: StepNodeView, indent: string, last: boolean, now: number, out: Line[]): void {
-  const taken = parent.kind !== "route" || b.chosen === null ? "" : b.chosen ? " (taken)" : " (not taken)";
-  out.push({ prefix: `${indent}${last ? "└─ " : "├─ "}`, label: `branch ${b.label}${taken}`, state: "", detail: "" });
+  const [yes, no] = parent.kind === "race" ? [" (won)", " (lost)"] : [" (taken)", " (not taken)"];
+  const taken = (parent.kind !== "route" && parent.kind !== "race") || b.chosen === null ? "" : b.chosen ? yes : no;
+  const what = parent.kind === "map" ? "element" : parent.kind === "loop" ? "iteration" : "branch";
+  out.push({ prefix: `${indent}${last ? "└─ " : "├─ "}`, label: `${what} ${b.label}${taken}`, state: "", detail: "" });
   spine(b.steps, `${indent}${last ? "   " : "│  "}`, now, out);
 }
 
@@ -111,8 +115,16 @@ function committedDetail(node: StepNodeView): string {
       return `signal "${node.detail.signal}" received: ${shortValue(node.output)}`;
     case "route":
       return `chose ${shortValue(node.output)}`;
-    case "loop":
-      return `${answer(node.output)} after ${node.iterations.length} iteration${node.iterations.length === 1 ? "" : "s"}`;
+    case "loop": {
+      const count = node.iterations.length + node.branches.length;
+      return `${answer(node.output)} after ${count} iteration${count === 1 ? "" : "s"}`;
+    }
+    case "map":
+      return `${node.branches.length} item${node.branches.length === 1 ? "" : "s"}`;
+    case "race": {
+      const won = node.output as { winner?: unknown; output?: unknown } | undefined;
+      return `won by ${String(won?.winner)}: ${shortValue(won?.output)}`;
+    }
     default:
       return `output ${shortValue(node.output)}${node.attempts === null ? "" : ` · ${attempts(node.attempts)}`}`;
   }
@@ -123,7 +135,7 @@ function shape(node: StepNodeView): string {
   const d = node.detail;
   switch (d.kind) {
     case "delay":
-      return `delay ${duration(d.ms)}`;
+      return d.ms === null ? "delay computed from its input" : `delay ${duration(d.ms)}`;
     case "awaitSignal":
       return `signal "${d.signal}", ${d.timeoutMs === null ? "no timeout" : `timeout ${duration(d.timeoutMs)}`}`;
     case "loop":
@@ -132,6 +144,10 @@ function shape(node: StepNodeView): string {
       return `keys ${d.keys.join(", ")}`;
     case "fork":
       return `joins ${node.branches.map((b) => b.label).join(", ")}`;
+    case "race":
+      return `first of ${node.branches.map((b) => b.label).join(", ")}`;
+    case "map":
+      return `at most ${d.concurrency} at once, ${d.maxItems} items`;
     default:
       return "";
   }

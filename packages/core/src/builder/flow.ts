@@ -1,12 +1,22 @@
 import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
-import { checkOptions } from "../options.js";
+import { checkOptions, integerInRange, optionNames } from "../options.js";
 import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
 import { resolveRetention, type RetentionPolicy } from "../store/retention.js";
 import type { RetentionMs } from "../store/types.js";
 import { hashTree } from "../tree/hash.js";
-import type { Continuation, StepOptions } from "../tree/nodes.js";
-import { assertName, normalizeOptions, task, type Task, type TaskContext, type TaskFn, type TaskOptions } from "./task.js";
+import type { Continuation, ForkBranch, StepOptions } from "../tree/nodes.js";
+import {
+  assertName,
+  normalizeOptions,
+  task,
+  TASK_OPTION_NAMES,
+  type Task,
+  type TaskContext,
+  type TaskFn,
+  type TaskOptions,
+} from "./task.js";
+import { isSignalDefinition, type SignalDefinition } from "./signal.js";
 import { BUILT, isBuiltWorkflow, type StepFn, type Workflow } from "./workflow.js";
 
 /** What a branch, a route branch or a child step may run: a task or a whole sub-flow. */
@@ -28,6 +38,34 @@ export function branch<const Id extends string, In, Out>(id: Id, target: Target<
 export type BranchOutputs<B extends readonly Branch<string, never, unknown>[]> = {
   [E in B[number] as E["id"]]: OutputOf<E["target"]>;
 };
+
+/** What a race passes on: one of `{ winner: branchId, output: thatBranch'sOutput }`. */
+export type RaceResult<B extends readonly Branch<string, never, unknown>[]> = {
+  [K in keyof B]: B[K] extends Branch<infer Id, never, unknown>
+    ? { readonly winner: Id; readonly output: OutputOf<B[K]["target"]> }
+    : never;
+}[number];
+
+/** Options of `map`. */
+export interface MapOptions {
+  /** Most elements running at once (default 16); an element that waits for a delay or a signal frees its place. */
+  readonly concurrency?: number;
+  /** Most items the items function may return (default 10,000); more fail the run with `MapLimitError`. */
+  readonly maxItems?: number;
+}
+const MAP_OPTION_NAMES = optionNames<MapOptions>({ concurrency: true, maxItems: true });
+
+/** Options of `loop`. `retry` and `timeout` apply to a body function (or task) only. */
+export interface LoopOptions extends TaskOptions {
+  /** The most iterations; required. */
+  readonly maxIterations: number;
+  /** Past `maxIterations`: fail with `LoopLimitError` (the default), or pass on the last value the body was given. */
+  readonly onMax?: "fail" | "exitWithLast";
+}
+const LOOP_OPTION_NAMES = optionNames<LoopOptions>({ maxIterations: true, onMax: true, retry: true, timeout: true });
+
+/** What a computed delay returns: how long to wait, or when to wake. */
+export type DelayFn<In> = (input: In) => Duration | Date;
 
 /** What a loop body answers: go around again with a new input, or finish with an output. */
 export type LoopStep<Again, Done> = { readonly loop: "again"; readonly value: Again } | { readonly loop: "done"; readonly value: Done };
@@ -59,9 +97,22 @@ type StepSpec =
       readonly branches: readonly (readonly [string, Target<unknown, unknown>])[];
       readonly defaultBranch: Target<unknown, unknown> | null;
     }
-  | { readonly kind: "loop"; readonly id: string; readonly fn: StepFn; readonly maxIterations: unknown; readonly options: TaskOptions }
+  | {
+      readonly kind: "map";
+      readonly id: string;
+      readonly items: unknown;
+      readonly target: Target<unknown, unknown>;
+      readonly options: MapOptions;
+    }
+  | { readonly kind: "race"; readonly id: string; readonly branches: readonly Branch<string, unknown, unknown>[] }
+  | { readonly kind: "loop"; readonly id: string; readonly body: unknown; readonly options: LoopOptions }
   | { readonly kind: "delay"; readonly id: string; readonly duration: unknown }
-  | { readonly kind: "signal"; readonly id: string; readonly signal: string; readonly options: SignalOptions<unknown> }
+  | {
+      readonly kind: "signal";
+      readonly id: string;
+      readonly signal: string | SignalDefinition<never, unknown>;
+      readonly options: SignalOptions<unknown>;
+    }
   | { readonly kind: "flow"; readonly workflow: Workflow<unknown, unknown> };
 
 /** Options of `waitForSignal`. */
@@ -70,6 +121,14 @@ export interface SignalOptions<P> {
   readonly timeout?: Duration;
   /** Passed on as the step's output when the timeout wins. */
   readonly onTimeout?: P;
+}
+const SIGNAL_OPTION_NAMES = optionNames<SignalOptions<unknown>>({ timeout: true, onTimeout: true });
+
+/** What a flow carries besides its steps. */
+interface FlowSettings {
+  readonly inputSchema?: StandardSchemaV1;
+  readonly timeoutMs?: number;
+  readonly retention?: RetentionMs;
 }
 
 /**
@@ -82,12 +141,11 @@ export class FlowBuilder<In, Cur> {
   constructor(
     private readonly name: string,
     private readonly steps: readonly StepSpec[],
-    private readonly inputSchema?: StandardSchemaV1,
-    private readonly retention?: RetentionMs,
+    private readonly settings: FlowSettings = {},
   ) {}
 
   private add<Next>(step: StepSpec): FlowBuilder<In, Next> {
-    return new FlowBuilder<In, Next>(this.name, [...this.steps, step], this.inputSchema, this.retention);
+    return new FlowBuilder<In, Next>(this.name, [...this.steps, step], this.settings);
   }
 
   /** Runs a task on the current value. */
@@ -120,22 +178,67 @@ export class FlowBuilder<In, Cur> {
     );
   }
 
-  /** Runs `fn` until it answers `LoopResult.done(x)`; each iteration commits as `id#n`. */
-  loop<Out>(
+  /**
+   * Runs `items` on the current value (its array is committed as step `id`), then
+   * `target` (a task or a sub-flow) on every item, at most `concurrency` at once;
+   * the next step gets the outputs in item order. Element i commits under
+   * `id[i]/`, so a resumed run skips the elements that finished; an element that
+   * waits for a delay or a signal parks the run while the others go on.
+   */
+  map<Item, Out>(
     id: string,
-    fn: (input: Cur, ctx: TaskContext) => LoopStep<Cur, Out> | Promise<LoopStep<Cur, Out>>,
-    options: TaskOptions & { readonly maxIterations: number },
-  ): FlowBuilder<In, Out> {
-    return this.add({ kind: "loop", id, fn: fn as StepFn, maxIterations: options?.maxIterations, options: options ?? {} });
+    items: (input: Cur, ctx: TaskContext) => readonly Item[] | Promise<readonly Item[]>,
+    target: Target<Item, Out>,
+    options: MapOptions = {},
+  ): FlowBuilder<In, Out[]> {
+    return this.add({ kind: "map", id, items, target: target as Target<unknown, unknown>, options });
   }
 
-  /** Waits for `duration`; the current value passes through. Durable runs park instead of waiting. */
-  delay(id: string, duration: Duration): FlowBuilder<In, Cur> {
-    return this.add({ kind: "delay", id, duration });
+  /**
+   * Runs the branches (tasks or sub-flows) together on the current value; the
+   * first to finish wins and the next step gets `{ winner, output }`. The others
+   * are cancelled: their tasks aborted, their waits dropped; signals they had not
+   * taken stay buffered. The first branch to fail fails the race.
+   */
+  race<const B extends readonly Branch<string, Cur, unknown>[]>(id: string, branches: B): FlowBuilder<In, RaceResult<B>> {
+    return this.add({ kind: "race", id, branches: branches as readonly Branch<string, unknown, unknown>[] });
   }
 
-  /** Waits for the signal `signal`; its payload becomes the next input. Durable runs only. */
-  waitForSignal<P = unknown>(id: string, signal: string, options: SignalOptions<P> = {}): FlowBuilder<In, P> {
+  /**
+   * Runs `body` until it answers `LoopResult.done(x)`, at most `maxIterations` times.
+   * A body function (or task) commits iteration n as `id#n`; a sub-flow body, which
+   * may delay and wait for signals, commits its steps under `id#n/`.
+   */
+  loop<Out, const O extends LoopOptions = LoopOptions>(
+    id: string,
+    body: ((input: Cur, ctx: TaskContext) => LoopStep<Cur, Out> | Promise<LoopStep<Cur, Out>>) | Target<Cur, LoopStep<Cur, Out>>,
+    options: O,
+  ): FlowBuilder<In, O extends { readonly onMax: "exitWithLast" } ? Out | Cur : Out> {
+    return this.add({ kind: "loop", id, body, options });
+  }
+
+  /**
+   * Waits for `duration`, or for what `when(input)` returns: a duration, or a
+   * `Date` to wake at (a past date wakes at once). The current value passes
+   * through. Durable runs park instead of waiting, with the deadline fixed when
+   * the run first parks.
+   */
+  delay(id: string, when: Duration | DelayFn<Cur>): FlowBuilder<In, Cur> {
+    return this.add({ kind: "delay", id, duration: when });
+  }
+
+  /**
+   * Waits for `signal` (made by `defineSignal`); its payload (the schema's output, when it has a
+   * schema) becomes the next input. Durable runs only.
+   */
+  waitForSignal<P>(id: string, signal: SignalDefinition<never, P>, options?: SignalOptions<NoInfer<P>>): FlowBuilder<In, P>;
+  /** Waits for the signal named `signal`; its payload, typed `P` unchecked, becomes the next input. Durable runs only. */
+  waitForSignal<P = unknown>(id: string, signal: string, options?: SignalOptions<P>): FlowBuilder<In, P>;
+  waitForSignal(
+    id: string,
+    signal: string | SignalDefinition<never, unknown>,
+    options: SignalOptions<unknown> = {},
+  ): FlowBuilder<In, unknown> {
     return this.add({ kind: "signal", id, signal, options });
   }
 
@@ -147,7 +250,8 @@ export class FlowBuilder<In, Cur> {
   /**
    * Compiles the flow to its continuation tree.
    * @throws ValidationError naming the offending id: duplicate ids, an empty
-   * fork, a route without branches, a bad duration, a loop without a positive bound, an empty name.
+   * fork, race or route without branches, a bad duration, a loop without a positive bound, an empty
+   * name, a function missing where one is needed, an unknown option.
    */
   build(): Workflow<In, Cur> {
     assertName(this.name, "flow name");
@@ -156,17 +260,20 @@ export class FlowBuilder<In, Cur> {
     let next: Continuation | null = null;
     for (let i = this.steps.length - 1; i >= 0; i--) next = compiler.step(this.steps[i]!, next);
     const root = next!;
+    const { inputSchema, timeoutMs, retention } = this.settings;
     const workflow: Workflow<In, Cur> = {
       kind: "workflow",
       name: this.name,
-      // The tree only: schemas, like functions, are code, so a new or edited schema keeps the
-      // hash and parked runs still find their definition (as a reworded task body does).
-      hash: hashTree(this.name, root),
+      // The tree and the run's timeout only: schemas, like functions, are code, so a new or edited
+      // schema keeps the hash and parked runs still find their definition (as a reworded task body does).
+      hash: hashTree(this.name, root, timeoutMs),
       root,
       functions: compiler.functions,
       stepSchemas: compiler.schemas,
-      ...(this.inputSchema === undefined ? {} : { inputSchema: this.inputSchema }),
-      ...(this.retention === undefined ? {} : { retention: this.retention }),
+      signalSchemas: compiler.signalSchemas,
+      ...(inputSchema === undefined ? {} : { inputSchema }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(retention === undefined ? {} : { retention }),
     };
     // Not enumerable, so a spread copy (`{ ...wf, name: "other" }`, whose hash no longer fits) is not built.
     Object.defineProperty(workflow, BUILT, { value: true });
@@ -224,33 +331,48 @@ export interface FlowOptions<S extends StandardSchemaV1> {
    * Run as a branch or child flow of another workflow, its steps' schemas apply, this one does not.
    */
   readonly input: S;
+  /**
+   * How long a run may take from its start. Past it the run fails with
+   * `RunTimeoutError`, whether parked (the store wakes it) or running (its tasks
+   * in flight are aborted). Part of `workflow.hash`. Run as a branch or child
+   * flow of another workflow, it does not apply.
+   */
+  readonly timeout?: Duration;
   /** How long this workflow's finished runs are kept, over the namespace's retention. Not part of `workflow.hash`. */
   readonly retention?: RetentionPolicy;
 }
+const FLOW_OPTION_NAMES = optionNames<FlowOptions<StandardSchemaV1>>({ input: true, timeout: true, retention: true });
 
 /** Options of {@link flow} without an input schema. */
-export interface PlainFlowOptions {
-  /** How long this workflow's finished runs are kept, over the namespace's retention. Not part of `workflow.hash`. */
-  readonly retention?: RetentionPolicy;
-}
-
-const FLOW_OPTIONS = ["input", "retention"];
+export type PlainFlowOptions = Omit<FlowOptions<StandardSchemaV1>, "input">;
 
 /**
  * Starts a flow named `name` whose input is checked by a schema: `start` takes what
  * the schema accepts, the first step gets what it produces.
- * @throws ValidationError when `options.input` is not a Standard Schema.
+ * @throws ValidationError when `options.input` is not a Standard Schema, or for an unknown option or a bad timeout.
  */
 export function flow<S extends StandardSchemaV1>(name: string, options: FlowOptions<S>): FlowBuilder<SchemaInput<S>, SchemaOutput<S>>;
-/** Starts a flow named `name` whose input is `In`. */
+/**
+ * Starts a flow named `name` whose input is `In`.
+ * @throws ValidationError for an unknown option, a bad timeout or a bad retention.
+ */
 export function flow<In>(name: string, options?: PlainFlowOptions): FlowBuilder<In, In>;
 export function flow(name: string, options?: Partial<FlowOptions<StandardSchemaV1>>): FlowBuilder<unknown, unknown> {
   if (options === undefined) return new FlowBuilder(name, []);
-  if (options === null || typeof options !== "object") throw new ValidationError(`flow "${name}": options must be an object`);
-  checkOptions(`flow "${name}"`, options, FLOW_OPTIONS);
+  checkOptions(`flow "${name}"`, options, FLOW_OPTION_NAMES);
   if (options.input !== undefined) assertSchema(options.input, `flow "${name}": options.input`);
-  const retention = options.retention === undefined ? undefined : resolveRetention(options.retention, `flow "${name}": retention`);
-  return new FlowBuilder(name, [], options.input, retention);
+  const settings: FlowSettings = {
+    ...(options.input === undefined ? {} : { inputSchema: options.input }),
+    ...(options.timeout === undefined ? {} : { timeoutMs: positiveMs(options.timeout, `flow "${name}": timeout`) }),
+    ...(options.retention === undefined ? {} : { retention: resolveRetention(options.retention, `flow "${name}": retention`) }),
+  };
+  return new FlowBuilder(name, [], settings);
+}
+
+function positiveMs(value: unknown, what: string): number {
+  const ms = toMs(value, what);
+  if (ms === 0) throw new ValidationError(`${what} must be longer than 0`, { value: 0 });
+  return ms;
 }
 
 /** Turns builder steps into linked nodes, registering each node's function under its ref. */
@@ -258,6 +380,8 @@ class Compiler {
   readonly functions = new Map<string, StepFn>();
   /** Payload schemas by ref, beside `functions` and, like them, out of the tree and its hash. */
   readonly schemas = new Map<string, StepSchemas>();
+  /** Payload schemas by signal name: a name is one signal wherever in the run it is waited for. */
+  readonly signalSchemas = new Map<string, StandardSchemaV1>();
   private readonly ids = new Set<string>();
 
   constructor(private readonly flowName: string) {}
@@ -271,41 +395,44 @@ class Compiler {
         return freeze({ kind: "task", id: spec.task.id, ref: spec.task.id, options: spec.task.options, next });
       case "fork": {
         this.claim(spec.joinId);
-        const specBranches: readonly Branch<string, unknown, unknown>[] = Array.isArray(spec.branches) ? spec.branches : [];
-        if (specBranches.length === 0) this.fail(`fork joined by "${spec.joinId}" has no branches`, spec.joinId);
-        const branches = specBranches.map((b) => {
-          this.claim(b?.id, "branch id");
-          return freeze({ id: b.id, root: this.embed(b.target, `${b.id}/`, `branch "${b.id}"`) });
-        });
+        const branches = this.branches(spec.branches, `fork joined by "${spec.joinId}"`, spec.joinId);
+        this.fn(spec.join, `join "${spec.joinId}"`, spec.joinId);
         this.functions.set(spec.joinId, spec.join);
         const options = this.options(spec.options, spec.joinId);
         return freeze({ kind: "fork", id: spec.joinId, ref: spec.joinId, branches, options, next });
       }
       case "route":
         return this.route(spec, next);
-      case "loop": {
+      case "map":
+        return this.map(spec, next);
+      case "race": {
         this.claim(spec.id);
-        const max = spec.maxIterations;
-        if (typeof max !== "number" || !Number.isInteger(max) || max < 1) {
-          this.fail(`loop "${spec.id}" needs maxIterations as a positive integer, got ${String(max)}`, spec.id);
-        }
-        this.functions.set(spec.id, spec.fn);
-        const options = this.options(spec.options, spec.id);
-        return freeze({ kind: "loop", id: spec.id, ref: spec.id, maxIterations: max, options, next });
+        const branches = this.branches(spec.branches, `race "${spec.id}"`, spec.id);
+        return freeze({ kind: "race", id: spec.id, ref: spec.id, branches, next });
       }
-      case "delay":
+      case "loop":
+        return this.loop(spec, next);
+      case "delay": {
         this.claim(spec.id);
+        if (typeof spec.duration === "function") {
+          this.functions.set(spec.id, spec.duration as StepFn);
+          return freeze({ kind: "delay", id: spec.id, ref: spec.id, ms: null, next });
+        }
         return freeze({ kind: "delay", id: spec.id, ref: spec.id, ms: toMs(spec.duration, `delay "${spec.id}"`), next });
+      }
       case "signal": {
         this.claim(spec.id);
-        assertName(spec.signal, `signal name of step "${spec.id}"`);
+        const signal = isSignalDefinition(spec.signal) ? spec.signal.name : spec.signal;
+        assertName(signal, `signal name of step "${spec.id}"`);
+        if (isSignalDefinition(spec.signal) && spec.signal.schema) this.signalSchema(signal, spec.signal.schema, `step "${spec.id}"`);
+        checkOptions(`waitForSignal "${spec.id}"`, spec.options, SIGNAL_OPTION_NAMES);
         const { timeout } = spec.options;
         const hasFallback = Object.prototype.hasOwnProperty.call(spec.options, "onTimeout");
         return freeze({
           kind: "awaitSignal",
           id: spec.id,
           ref: spec.id,
-          signal: spec.signal,
+          signal,
           timeoutMs: timeout === undefined ? null : toMs(timeout, `timeout of step "${spec.id}"`),
           onTimeout: hasFallback ? { value: spec.options.onTimeout } : null,
           next,
@@ -320,8 +447,64 @@ class Compiler {
     }
   }
 
+  /** A fork's or a race's branches, each claiming its id and embedded under it. */
+  private branches(given: unknown, where: string, id: string): ForkBranch[] {
+    const specBranches: readonly Branch<string, unknown, unknown>[] = Array.isArray(given) ? given : [];
+    if (specBranches.length === 0) this.fail(`${where} has no branches`, id);
+    return specBranches.map((b) => {
+      this.claim(b?.id, "branch id");
+      return freeze({ id: b.id, root: this.embed(b.target, `${b.id}/`, `branch "${b.id}"`) });
+    });
+  }
+
+  private map(spec: Extract<StepSpec, { kind: "map" }>, next: Continuation | null): Continuation {
+    this.claim(spec.id);
+    const where = `map "${spec.id}"`;
+    this.fn(spec.items, `${where}: items`, spec.id);
+    checkOptions(where, spec.options, MAP_OPTION_NAMES);
+    const concurrency = integerInRange(spec.options.concurrency, `${where}: concurrency`, 16, 1, 10_000);
+    const maxItems = integerInRange(spec.options.maxItems, `${where}: maxItems`, 10_000, 1, 1_000_000);
+    const body = this.embed(spec.target, `${spec.id}[]/`, `${where} target`);
+    this.functions.set(spec.id, spec.items as StepFn);
+    const options = this.options({}, spec.id);
+    return freeze({ kind: "map", id: spec.id, ref: spec.id, body, concurrency, maxItems, options, next });
+  }
+
+  private loop(spec: Extract<StepSpec, { kind: "loop" }>, next: Continuation | null): Continuation {
+    this.claim(spec.id);
+    const where = `loop "${spec.id}"`;
+    checkOptions(where, spec.options, LOOP_OPTION_NAMES);
+    const { maxIterations: max, onMax, retry, timeout } = spec.options;
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1) {
+      this.fail(`${where} needs maxIterations as a positive integer, got ${String(max)}`, spec.id);
+    }
+    if (onMax !== undefined && onMax !== "fail" && onMax !== "exitWithLast") {
+      this.fail(`${where}: onMax must be "fail" or "exitWithLast", got ${JSON.stringify(onMax) ?? String(onMax)}`, spec.id);
+    }
+    // Absent unless used, so a loop written before `onMax` and sub-flow bodies existed keeps its hash.
+    const exit = onMax === "exitWithLast" ? { onMax } : {};
+    const body = spec.body as StepFn | Target<unknown, unknown>;
+    if (isBuiltWorkflow(body)) {
+      if (retry !== undefined || timeout !== undefined) {
+        this.fail(`${where}: retry and timeout apply to a body function; give them to the sub-flow's tasks`, spec.id);
+      }
+      const root = this.embed(body, `${spec.id}#/`, `${where} body`);
+      const options = this.options({}, spec.id);
+      return freeze({ kind: "loop", id: spec.id, ref: spec.id, maxIterations: max, options, body: root, ...exit, next });
+    }
+    const isTask = typeof body === "object" && body?.kind === "task";
+    if (!isTask) this.fn(body, `${where}: body`, spec.id, "a function, a task or a workflow built by flow(...).build()");
+    this.functions.set(spec.id, isTask ? body.fn : (body as StepFn));
+    const options =
+      isTask && retry === undefined && timeout === undefined
+        ? body.options
+        : this.options({ ...(retry === undefined ? {} : { retry }), ...(timeout === undefined ? {} : { timeout }) }, spec.id);
+    return freeze({ kind: "loop", id: spec.id, ref: spec.id, maxIterations: max, options, ...exit, next });
+  }
+
   private route(spec: Extract<StepSpec, { kind: "route" }>, next: Continuation | null): Continuation {
     this.claim(spec.id);
+    this.fn(spec.keyFn, `route "${spec.id}": key function`, spec.id);
     const keys: readonly string[] = Array.isArray(spec.keys) ? spec.keys : [];
     if (keys.length === 0) this.fail(`route "${spec.id}" declares no keys`, spec.id);
     if (new Set(keys).size !== keys.length) this.fail(`route "${spec.id}" declares a key twice`, spec.id);
@@ -354,11 +537,29 @@ class Compiler {
     if (!isBuiltWorkflow(target)) this.fail(`${where} must be a task or a workflow built by flow(...).build()`);
     for (const [ref, fn] of target.functions) this.functions.set(prefix + ref, fn);
     for (const [ref, schemas] of target.stepSchemas ?? []) this.schemas.set(prefix + ref, schemas);
+    for (const [name, schema] of target.signalSchemas ?? []) this.signalSchema(name, schema, where);
     return requalify(target.root, prefix, tail);
   }
 
+  /** Records the schema of signal `name`; one name with two different schemas could not tell a sender which to apply. */
+  private signalSchema(name: string, schema: StandardSchemaV1, where: string): void {
+    const before = this.signalSchemas.get(name);
+    if (before !== undefined && before !== schema) {
+      this.fail(`signal "${name}" is waited for with two different schemas (at ${where}); define it once with defineSignal and reuse it`);
+    }
+    this.signalSchemas.set(name, schema);
+  }
+
   private options(options: TaskOptions, id: string): StepOptions {
+    checkOptions(`step "${id}"`, options ?? {}, TASK_OPTION_NAMES);
     return normalizeOptions(options ?? {}, `step "${id}"`);
+  }
+
+  /** @throws ValidationError naming `what` unless `value` is a function. */
+  private fn(value: unknown, what: string, step: string, expected = "a function"): void {
+    if (typeof value !== "function") {
+      this.fail(`${what} must be ${expected}, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`, step);
+    }
   }
 
   private claim(id: unknown, what = "step id"): asserts id is string {
@@ -392,6 +593,17 @@ function requalify(node: Continuation, prefix: string, tail: Continuation | null
         branches: node.branches.map((b) => freeze({ key: b.key, root: requalify(b.root, prefix, null) })),
         defaultBranch: node.defaultBranch === null ? null : requalify(node.defaultBranch, prefix, null),
       });
+    case "race":
+      return freeze({
+        ...node,
+        ref,
+        next,
+        branches: node.branches.map((b) => freeze({ id: b.id, root: requalify(b.root, prefix, null) })),
+      });
+    case "map":
+      return freeze({ ...node, ref, next, body: requalify(node.body, prefix, null) });
+    case "loop":
+      return node.body ? freeze({ ...node, ref, next, body: requalify(node.body, prefix, null) }) : freeze({ ...node, ref, next });
     default:
       return freeze({ ...node, ref, next });
   }

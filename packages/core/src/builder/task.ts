@@ -1,5 +1,6 @@
 import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
+import { checkOptions, optionNames } from "../options.js";
 import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
 import type { StepOptions } from "../tree/nodes.js";
 import { assertWellFormed } from "../well-formed.js";
@@ -28,16 +29,43 @@ export interface TaskContext {
 /** A task's function: sync or async. */
 export type TaskFn<In, Out> = (input: In, ctx: TaskContext) => Out | Promise<Out>;
 
+/** How a step is retried: `maxAttempts` counts the first attempt; backoff grows from `initial` by `factor` up to `max`. */
+export interface RetryOptions {
+  /**
+   * How many attempts the task's failures may take, the first included (default 1: no retry).
+   * An attempt cut short by the death of its worker counts too, but a step may always start
+   * at least 3 attempts in all (`ATTEMPTS_WHEN_WORKERS_DIE`): a plain crash never fails a run,
+   * while a task that keeps killing its worker is failed after 3 starts (`ATTEMPTS_EXHAUSTED`),
+   * as BullMQ fails a job that stalls more than `maxStalledCount` times.
+   */
+  readonly maxAttempts: number;
+  readonly backoff?: BackoffOptions;
+}
+/** How long a retry waits: from `initial` (default 1s), times `factor` (default 2) each time, up to `max` (default 1m). */
+export interface BackoffOptions {
+  readonly initial?: Duration;
+  readonly factor?: number;
+  readonly max?: Duration;
+}
+
 /** How a task is retried and timed out. */
 export interface TaskOptions {
   /** `maxAttempts` counts the first attempt; backoff grows from `initial` by `factor` up to `max`. */
-  readonly retry?: {
-    readonly maxAttempts: number;
-    readonly backoff?: { readonly initial?: Duration; readonly factor?: number; readonly max?: Duration };
-  };
+  readonly retry?: RetryOptions;
   /** Per attempt; when it passes, `ctx.signal` aborts and the attempt fails with `TaskTimeoutError`. */
   readonly timeout?: Duration;
 }
+
+/** The option names of a step function (a join, a loop body): one list, checked against {@link TaskOptions}. */
+export const TASK_OPTION_NAMES = optionNames<TaskOptions>({ retry: true, timeout: true });
+const TASK_AND_SCHEMA_OPTION_NAMES = optionNames<TaskOptions & TaskSchemaOptions>({
+  retry: true,
+  timeout: true,
+  input: true,
+  output: true,
+});
+const RETRY_OPTION_NAMES = optionNames<RetryOptions>({ maxAttempts: true, backoff: true });
+const BACKOFF_OPTION_NAMES = optionNames<BackoffOptions>({ initial: true, factor: true, max: true });
 
 /** A named unit of work, usable in any flow with `.then(task)` or as a branch. */
 export interface Task<In, Out> {
@@ -128,6 +156,7 @@ export function task<In, Out>(id: string, fn: TaskFn<In, Out>, options?: TaskOpt
 export function task(id: string, fn: TaskFn<never, unknown>, options: TaskOptions & TaskSchemaOptions = {}): Task<never, unknown> {
   assertName(id, "task id");
   if (typeof fn !== "function") throw new ValidationError(`task "${id}": fn must be a function`, { step: id });
+  checkOptions(`task "${id}"`, options, TASK_AND_SCHEMA_OPTION_NAMES);
   const schemas = taskSchemas(options, `task "${id}"`);
   return Object.freeze({ kind: "task", id, fn, options: normalizeOptions(options, `task "${id}"`), ...(schemas ? { schemas } : {}) });
 }
@@ -146,6 +175,8 @@ function taskSchemas(options: TaskSchemaOptions, where: string): StepSchemas | u
 export function normalizeOptions(options: TaskOptions, where: string): StepOptions {
   if (options === null || typeof options !== "object") throw new ValidationError(`${where}: options must be an object`);
   const retry = options.retry;
+  if (retry !== undefined) checkOptions(`${where}: retry`, retry, RETRY_OPTION_NAMES);
+  if (retry?.backoff !== undefined) checkOptions(`${where}: retry.backoff`, retry.backoff, BACKOFF_OPTION_NAMES);
   const maxAttempts = retry?.maxAttempts ?? 1;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
     throw new ValidationError(`${where}: retry.maxAttempts must be a positive integer, got ${String(maxAttempts)}`);

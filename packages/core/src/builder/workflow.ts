@@ -37,10 +37,17 @@ export interface Workflow<In = unknown, Out = unknown> {
    * Schemas are code, like `functions`: they are not part of `hash`.
    */
   readonly inputSchema?: StandardSchemaV1;
+  /**
+   * How long a run may take from its start, in ms (`flow(name, { timeout })`): past it the run fails
+   * with `RunTimeoutError`. Part of `hash` when set. Not applied when the workflow runs inside another.
+   */
+  readonly timeoutMs?: number;
   /** How long finished runs of this workflow are kept, over the namespace's (from `flow(name, { retention })`). */
   readonly retention?: RetentionMs;
   /** The schemas of the steps that have any, by node `ref`. */
   readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
+  /** The payload schemas of the signals it waits for that have any, by signal name (code, not part of `hash`). */
+  readonly signalSchemas?: ReadonlyMap<string, StandardSchemaV1>;
   /** Type-level only: carries the input and output types. */
   readonly [types]?: { readonly in: (input: In) => void; readonly out: Out };
 }

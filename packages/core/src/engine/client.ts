@@ -5,6 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { context as otelContext, type Context } from "@opentelemetry/api";
+import { isSignalDefinition, type SignalDefinition } from "../builder/signal.js";
 import { isBuiltWorkflow, type Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
@@ -16,21 +17,25 @@ import {
   ResultTimeoutError,
   RunExistsError,
   RunFailedError,
+  UnexpectedSignalError,
   UnknownInstanceError,
   UnknownStepError,
   ValidationError,
   type SerializedError,
 } from "../errors.js";
-import type { ControlResult, CountQuery, ListQuery, RunHeader, RunStatus, Store, StoredRun, Wait } from "../store/types.js";
+import type { ControlResult, CountQuery, ListQuery, RunHeader, RunStatus, SignalTarget, Store, StoredRun, Wait } from "../store/types.js";
 import { FINISHED_STATUSES } from "../store/types.js";
 import { decodeListCursor } from "../store/cursor.js";
-import { checkWorkflowInput } from "../schema.js";
+import { LIST_ORDERS } from "../store/list-order.js";
+import { checkWorkflowInput, validateWith } from "../schema.js";
+import { reachableSignals, signalNamesOf } from "../semantics/signals.js";
+import { RunHandle } from "./handle.js";
 import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import { assertWellFormed } from "../well-formed.js";
 import { resolveLogger, type Logger } from "../logger.js";
 import { parkwayMetrics } from "../metrics.js";
 import { checkOptions, optionNames } from "../options.js";
-import { checkMigrateOptions, definitionKeys, nodeOfKey, purgeRuns, rewindKeys } from "./lifecycle.js";
+import { checkMigrateOptions, definitionKeys, purgeRuns, rewindKeys } from "./lifecycle.js";
 import type { WorkflowRegistry } from "./registry.js";
 import type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
 
@@ -85,14 +90,15 @@ export interface StartOptions {
   readonly onConflict?: "useExisting" | "fail" | "terminateExisting";
 }
 
-/** What `start` returns. */
-export interface RunHandle {
-  readonly id: string;
-  readonly workflow: string;
-  /** False when a run with this id already existed (and was returned instead). */
-  readonly created: boolean;
-  readonly status: RunStatus;
-}
+export { RunHandle };
+
+/** What `list` takes: the store's query, with the creation range also as `Date`s. */
+export type ListRunsQuery = Omit<ListQuery, "createdAfter" | "createdBefore"> & {
+  /** Only runs created at or after this (a `Date`, or ms since the epoch). */
+  readonly createdAfter?: number | Date;
+  /** Only runs created before this (a `Date`, or ms since the epoch). */
+  readonly createdBefore?: number | Date;
+};
 
 /** A committed step, as `status` shows it. */
 export interface StepView {
@@ -138,6 +144,7 @@ export interface ClientOptions {
 
 const START_OPTIONS = optionNames<StartOptions>({ id: true, onConflict: true });
 const ON_CONFLICT: readonly string[] = ["useExisting", "fail", "terminateExisting"];
+const SIGNAL_OPTIONS = optionNames<SendSignalOptions>({ deliveryId: true });
 
 /** Longest wait between two reads of a run in `result()`, whatever the notifications say. */
 const RESULT_RECHECK_MS = 5_000;
@@ -145,7 +152,16 @@ const RESULT_RECHECK_MS = 5_000;
 const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
 
 /** The options `list` takes. */
-const LIST_OPTIONS: readonly string[] = ["status", "workflow", "limit", "cursor"] satisfies readonly (keyof ListQuery)[];
+const LIST_OPTIONS = optionNames<ListRunsQuery>({
+  status: true,
+  workflow: true,
+  limit: true,
+  cursor: true,
+  order: true,
+  idPrefix: true,
+  createdAfter: true,
+  createdBefore: true,
+});
 
 /** Start runs, signal them, watch them and steer them. */
 export class DurableClient {
@@ -175,8 +191,14 @@ export class DurableClient {
    * encoded, before anything is stored (`CodecError`, `PayloadTooLargeError`).
    * If the process dies after the run is stored but before a worker was told,
    * the run is still due and any worker's sweep picks it up.
+   *
+   * Returns a handle typed by the workflow's output. An id that exists as a run
+   * of another workflow is refused (`ValidationError`): the handle would lie.
    */
-  async start<In, Out>(workflow: Workflow<In, Out> | string, input: In, options: StartOptions = {}): Promise<RunHandle> {
+  async start<In, Out>(workflow: Workflow<In, Out>, input: NoInfer<In>, options?: StartOptions): Promise<RunHandle<Out>>;
+  /** Starts a run of the workflow registered as `workflow` (the client's `workflows`). */
+  async start(workflow: string, input: unknown, options?: StartOptions): Promise<RunHandle<unknown>>;
+  async start(workflow: Workflow | string, input: unknown, options: StartOptions = {}): Promise<RunHandle<unknown>> {
     this.assertOpen();
     checkOptions("start", options, START_OPTIONS);
     const definition = typeof workflow === "string" ? this.registry().latest(workflow) : workflow;
@@ -206,7 +228,8 @@ export class DurableClient {
           maxBytes: this.maxPayloadBytes,
           context: { instanceId: id, workflow: definition.name },
         });
-        const run = { id, workflow: definition.name, hash: definition.hash, input: bytes };
+        const signals = signalNamesOf(definition.root);
+        const run = { id, workflow: definition.name, hash: definition.hash, input: bytes, signals };
         const { created, header } =
           onConflict === "terminateExisting"
             ? { created: true, header: (await this.store.restart(run)).header }
@@ -218,15 +241,39 @@ export class DurableClient {
           parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: definition.name });
           await this.hint(id, { reason: "start", version: header.version, dueAt: null, trace });
         }
-        return { id, workflow: header.workflow, created, status: header.status };
+        return new RunHandle<unknown>(this, definition, id, { created, verified: true });
       },
       (handle) => (handle.created ? "created" : "existing"),
     );
   }
 
   /**
-   * Sends signal `name` to run `id`; it is buffered until a step waiting for
-   * `name` consumes it (first in, first out).
+   * A handle on run `id` of `workflow`, typed by its output. Reads nothing: the
+   * first call made through the handle checks that the run belongs to
+   * `workflow` (a `ValidationError` when not), so a handle can be made before
+   * the run is started elsewhere.
+   * @throws ValidationError for a workflow not built by `flow(...).build()` or a malformed id
+   */
+  handle<Out>(workflow: Workflow<never, Out>, id: string): RunHandle<Out> {
+    this.assertOpen();
+    if (!isBuiltWorkflow(workflow)) throw new ValidationError("handle() takes a workflow built by flow(...).build()");
+    assertId(id, "instance id");
+    return new RunHandle<Out>(this, workflow, id, { created: false, verified: false });
+  }
+
+  /**
+   * Sends a signal to run `id`; it is buffered until a step waiting for its
+   * name consumes it (first in, first out). `signal` is a definition made by
+   * `defineSignal` (the payload is type-checked against it) or a plain name.
+   *
+   * Before anything is stored, the payload is validated by the signal's schema
+   * (the definition's, else the one the run's workflow declares for that name;
+   * `ValidationError`, nothing buffered), and the name is checked: with the
+   * run's definition at hand (the client's `workflows`, or a handle's
+   * workflow), a name the run can no longer wait for from where it stands
+   * (misspelled, never waited for, or every wait for it passed) throws
+   * `UnexpectedSignalError`; without it, the names recorded with the run at
+   * start are the check. A run started without recorded names is not checked.
    *
    * Failure semantics: each call carries a delivery id (`options.deliveryId`,
    * else a fresh one) and the store buffers a delivery id once per run, so a
@@ -234,16 +281,53 @@ export class DurableClient {
    * once. A call that throws for a reason outside Parkway (a lost connection)
    * may or may not have buffered its signal: call again with the same
    * `deliveryId` to deliver it exactly once. A signal is consumed by exactly
-   * one step, atomically with that step's commit.
-   * @throws UnknownInstanceError, RunFinishedError, CodecError, PayloadTooLargeError, ValidationError
+   * one step, atomically with that step's commit. A call resent with a
+   * delivery id the run has seen is answered as the first one was, without
+   * the name check (the run may have taken that signal and moved on).
+   * @throws UnexpectedSignalError, UnknownInstanceError, RunFinishedError, CodecError, PayloadTooLargeError, ValidationError
    */
-  async signal(id: string, name: string, payload?: unknown, options: SendSignalOptions = {}): Promise<void> {
+  async signal<P>(id: string, signal: SignalDefinition<P, unknown>, payload: P, options?: SendSignalOptions): Promise<void>;
+  async signal(id: string, name: string, payload?: unknown, options?: SendSignalOptions): Promise<void>;
+  async signal(id: string, signal: SignalDefinition | string, payload?: unknown, options: SendSignalOptions = {}): Promise<void> {
+    return this.sendSignal(id, signal, payload, options, null);
+  }
+
+  /**
+   * `signal`, with the definition a handle knows of its run (used when the
+   * client's own `workflows` lack it).
+   * @internal
+   */
+  async sendSignal(
+    id: string,
+    signal: SignalDefinition | string,
+    payload: unknown,
+    options: SendSignalOptions,
+    known: Workflow | null,
+  ): Promise<void> {
     this.assertOpen();
     assertId(id, "instance id");
+    if (!isSignalDefinition(signal) && typeof signal !== "string") {
+      throw new ValidationError("signal() takes a signal made by defineSignal(...) or a signal name");
+    }
+    const name = isSignalDefinition(signal) ? signal.name : signal;
     assertId(name, "signal name");
+    checkOptions("signal", options, SIGNAL_OPTIONS);
     const deliveryId = options.deliveryId === undefined ? randomUUID() : options.deliveryId;
     assertId(deliveryId, "signal delivery id");
-    const bytes = encode(payload, { what: `payload of signal "${name}"`, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
+    const what = `payload of signal "${name}"`;
+    const ownSchema = isSignalDefinition(signal) ? signal.schema : undefined;
+    // The sender's own schema needs no store read: a payload it refuses never reaches the store.
+    if (ownSchema) payload = await validateWith(ownSchema, payload, { what, context: { instanceId: id, signal: name } });
+    const target = await this.store.signalTarget(id, options.deliveryId);
+    if (!target) throw new UnknownInstanceError(`no run with id "${id}"`, { instanceId: id });
+    // A finished run or a delivery seen before is the store's to answer (RunFinishedError, or the first answer).
+    if (target.delivered === null && !FINISHED_STATUSES.includes(target.status)) {
+      const definition = this.definitionFor(target, known);
+      await this.expectSignal(id, name, target, definition);
+      const schema = ownSchema ? undefined : definition?.signalSchemas?.get(name);
+      if (schema) payload = await validateWith(schema, payload, { what, context: { instanceId: id, signal: name } });
+    }
+    const bytes = encode(payload, { what, maxBytes: this.maxPayloadBytes, context: { instanceId: id } });
     const attributes = { [SpanAttributes.instanceId]: id, [SpanAttributes.signal]: name };
     await inSpan(
       `parkway.signal ${name}`,
@@ -257,6 +341,13 @@ export class DurableClient {
       },
       (delivered) => delivered,
     );
+  }
+
+  /** The workflow name of run `id`, read cheaply (for a handle's check). @internal @throws UnknownInstanceError */
+  async workflowOf(id: string): Promise<string> {
+    const target = await this.store.signalTarget(id);
+    if (!target) throw new UnknownInstanceError(`no run with id "${id}"`, { instanceId: id });
+    return target.workflow;
   }
 
   /** The run with its committed steps. @throws UnknownInstanceError */
@@ -351,8 +442,10 @@ export class DurableClient {
    * rest of its branch, the join, everything after the fork), and runs the run
    * again from there, whatever its status (a paused run stays paused). The new
    * version fences a worker still holding the run: its next write is refused.
-   * Needs the run's definition in the client's `workflows`. Rewinding to a loop
-   * iteration restarts the loop (only its last iteration is kept).
+   * Needs the run's definition in the client's `workflows`. Rewinding to a step
+   * of a map element re-runs that element from the step (the other elements keep
+   * their outputs) and what follows the map; rewinding to a step of a loop restarts
+   * the loop (only its last iterations are kept).
    * @throws UnknownStepError when the run has no committed step `to` (nothing changes), ValidationError
    */
   async rewind(id: string, options: RewindOptions): Promise<ControlResult> {
@@ -367,14 +460,14 @@ export class DurableClient {
         { instanceId: id, workflow: header.workflow },
       );
     }
-    const node = nodeOfKey(definition, options.to);
-    if (!node) {
+    const drop = rewindKeys(definition, options.to);
+    if (!drop) {
       throw new UnknownStepError(`run "${id}" has no step "${options.to}": workflow "${header.workflow}" has no such step`, {
         instanceId: id,
         step: options.to,
       });
     }
-    const result = await this.store.rewind(id, options.to, rewindKeys(definition, node));
+    const result = await this.store.rewind(id, options.to, drop);
     if (result.status !== "paused") await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
     return result;
   }
@@ -397,7 +490,7 @@ export class DurableClient {
         { instanceId: id, workflow: header.workflow, option: "to" },
       );
     }
-    const result = await this.store.migrate(id, to.hash, definitionKeys(to), keys);
+    const result = await this.store.migrate(id, to.hash, definitionKeys(to), keys, signalNamesOf(to.root));
     if (!FINISHED_STATUSES.includes(result.status) && result.status !== "paused") {
       await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
     }
@@ -439,20 +532,19 @@ export class DurableClient {
   }
 
   /**
-   * Runs by status and/or workflow, oldest first; pass `cursor` back for the next page.
-   * @throws ValidationError naming the option: an unknown option, an unknown status, a bad workflow
-   * name, a `limit` that is not an integer from 1 to 10000, a `cursor` no previous page returned.
+   * Runs by status and/or workflow, id prefix and creation time, newest first
+   * unless `order: "oldest"`; pass `cursor` back (with the same query) for the next page.
+   * With `idPrefix`, a page may hold fewer runs than `limit`, even none, and
+   * still have a cursor: the store looks at a bounded number of runs per page.
+   * @throws ValidationError naming the option: an unknown option, an unknown status or order, a bad
+   * workflow name or id prefix, a `limit` that is not an integer from 1 to 10000, a creation bound
+   * that is not a time, `createdAfter` later than `createdBefore`, a `cursor` no previous page returned.
    */
-  async list(query: ListQuery = {}): Promise<{ runs: readonly RunSummary[]; cursor: string | null }> {
+  async list(query: ListRunsQuery = {}): Promise<{ runs: readonly RunSummary[]; cursor: string | null }> {
     if (query === null || typeof query !== "object" || Array.isArray(query)) {
       throw new ValidationError(`list: the query must be an object, got ${describe(query)}`);
     }
-    const unknown = Object.keys(query).filter((key) => !LIST_OPTIONS.includes(key));
-    if (unknown.length > 0) {
-      throw new ValidationError(`list: unknown option ${JSON.stringify(unknown[0])} (use ${LIST_OPTIONS.join(", ")})`, {
-        option: unknown[0],
-      });
-    }
+    checkOptions("list", query, LIST_OPTIONS);
     if (query.status !== undefined && !STATUSES.includes(query.status)) {
       throw new ValidationError(`list: unknown status ${JSON.stringify(query.status)} (use one of ${STATUSES.join(", ")})`, {
         option: "status",
@@ -464,7 +556,24 @@ export class DurableClient {
       throw new ValidationError(`list: limit must be an integer from 1 to 10000, got ${describe(limit)}`, { option: "limit" });
     }
     if (query.cursor !== undefined) decodeListCursor(query.cursor);
-    const page = await this.store.list({ ...query, limit });
+    if (query.order !== undefined && !LIST_ORDERS.includes(query.order)) {
+      throw new ValidationError(`list: order must be "newest" or "oldest", got ${describe(query.order)}`, { option: "order" });
+    }
+    if (query.idPrefix !== undefined) assertId(query.idPrefix, "list: idPrefix");
+    const createdAfter = timeBound(query.createdAfter, "createdAfter");
+    const createdBefore = timeBound(query.createdBefore, "createdBefore");
+    if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
+      throw new ValidationError(`list: createdAfter (${createdAfter}) is later than createdBefore (${createdBefore})`, {
+        option: "createdAfter",
+      });
+    }
+    const { createdAfter: _after, createdBefore: _before, ...filters } = query;
+    const page = await this.store.list({
+      ...filters,
+      limit,
+      ...(createdAfter === undefined ? {} : { createdAfter }),
+      ...(createdBefore === undefined ? {} : { createdBefore }),
+    });
     return {
       runs: page.runs.map((h) => ({
         id: h.id,
@@ -530,6 +639,39 @@ export class DurableClient {
         { instanceId: header.id, workflow: header.workflow },
       );
     }
+  }
+
+  /** The definition the run was started with: the client's, else the handle's when its hash is the run's. */
+  private definitionFor(target: SignalTarget, known: Workflow | null): Workflow | null {
+    const registered = this.options.workflows?.find(target.workflow, target.hash);
+    if (registered) return registered;
+    return known !== null && known.name === target.workflow && known.hash === target.hash ? known : null;
+  }
+
+  /**
+   * @throws UnexpectedSignalError when the run can no longer wait for `name`: from its definition
+   * and committed steps when the definition is at hand, else from the names recorded at start.
+   */
+  private async expectSignal(id: string, name: string, target: SignalTarget, definition: Workflow | null): Promise<void> {
+    const context = { instanceId: id, workflow: target.workflow, signal: name };
+    if (definition === null) {
+      if (target.names === null || target.names.includes(name)) return;
+      throw new UnexpectedSignalError(
+        `workflow "${target.workflow}" never waits for signal "${name}"${waitsFor(target.names)}; nothing was sent`,
+        { ...context, expected: target.names },
+      );
+    }
+    const run = await this.load(id, true);
+    const reachable = reachableSignals(definition.root, {
+      has: (key) => run.outputs.has(key),
+      output: (key) => decode(run.outputs.get(key)!, `output of step "${key}" of run "${id}"`, { instanceId: id }),
+    });
+    if (reachable.has(name)) return;
+    const expected = [...reachable];
+    const why = signalNamesOf(definition.root).includes(name)
+      ? `run "${id}" is past every step of workflow "${target.workflow}" that waits for signal "${name}"`
+      : `workflow "${target.workflow}" never waits for signal "${name}"`;
+    throw new UnexpectedSignalError(`${why}${waitsFor(expected, "it can still wait for")}; nothing was sent`, { ...context, expected });
   }
 
   private registry(): WorkflowRegistry {
@@ -608,6 +750,23 @@ export function assertId(value: unknown, what: string): asserts value is string 
     });
   }
   assertWellFormed(value, what);
+}
+
+/** "(it waits for "a", "b")" for a message; "(it waits for no signal)" when there are none. */
+function waitsFor(names: readonly string[], lead = "it waits for"): string {
+  return names.length === 0 ? ` (${lead} no signal)` : ` (${lead} ${names.map((n) => JSON.stringify(n)).join(", ")})`;
+}
+
+/** A creation bound as ms since the epoch. @throws ValidationError naming the option */
+function timeBound(value: number | Date | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (typeof ms !== "number" || !Number.isSafeInteger(ms) || ms < 0) {
+    throw new ValidationError(`list: ${option} must be a Date or a whole number of ms since the epoch, got ${describe(value)}`, {
+      option,
+    });
+  }
+  return ms;
 }
 
 function describe(value: unknown): string {

@@ -113,53 +113,97 @@ export async function configureRetention(
   }
 }
 
-/** Every commit key a definition can write. */
-export function definitionKeys(workflow: Workflow): StepKeySet {
-  return keySet(nodesOf(workflow.root));
+/** Where a part of the tree commits: nodes whose refs start with `refPrefix` commit under `keyPrefix` (as in the walk). */
+interface Place {
+  readonly refPrefix: string;
+  readonly keyPrefix: string;
+}
+const TOP: Place = { refPrefix: "", keyPrefix: "" };
+
+/** A node, and where its keys are made concrete. */
+interface Placed {
+  readonly node: Continuation;
+  readonly place: Place;
 }
 
-/** The node a commit key belongs to: its ref, or a loop iteration `<ref>#<n>`. */
-export function nodeOfKey(workflow: Workflow, key: string): Continuation | undefined {
-  const loop = /^(.+)#\d+$/.exec(key)?.[1];
-  for (const node of nodesOf(workflow.root)) {
-    if (node.ref === key && node.kind !== "loop") return node;
-    if (loop !== undefined && node.ref === loop && node.kind === "loop") return node;
-  }
-  return undefined;
+/** Every commit key a definition can write, as templates (any map element, any loop iteration). */
+export function definitionKeys(workflow: Workflow): StepKeySet {
+  return keySet(placed(nodesOf(workflow.root), TOP));
 }
 
 /**
- * What a rewind to `node` drops: the node and everything whose input depends
- * on it: the rest of its chain (with every branch nested there), and, from
- * inside a fork branch, the join and everything after the fork, outward to
- * the root. Sibling branches keep their outputs. A fork's own key is its join,
- * so rewinding to a fork re-runs the join, not the branches.
+ * What a rewind to the step committed under `key` drops: that step and everything whose input
+ * depends on it, or undefined when the definition has no step committing under `key`.
+ * - the rest of its chain, with every branch nested there;
+ * - from inside a fork branch, the join and everything after the fork; from inside a race
+ *   branch, the race's outcome and everything after it; from inside a route branch, what
+ *   follows the route; all of it outward to the root. Sibling branches keep their outputs;
+ * - from inside element i of a map, the rest of that element's chain (the other elements
+ *   keep theirs) and what follows the map;
+ * - from inside a loop (a call of its body function, or a step of a sub-flow body), the
+ *   whole loop: it runs again from its first iteration. A loop keeps only its last
+ *   iterations, so the input of the one holding `key` may be gone.
+ * A fork's own key is its join, so rewinding to a fork re-runs the join, not the branches;
+ * a map's own key is its items, so every element runs again; a race's is its outcome, so
+ * the race runs again.
  */
-export function rewindKeys(workflow: Workflow, node: Continuation): StepKeySet {
-  return keySet(dependents(workflow.root, node) ?? []);
+export function rewindKeys(workflow: Workflow, key: string): StepKeySet | undefined {
+  const found = dependents(workflow.root, key, TOP);
+  return found === null ? undefined : keySet(found);
 }
 
-function dependents(chain: Continuation | null, target: Continuation): Continuation[] | null {
-  for (let node = chain; node; node = node.next) {
-    if (node === target) return node.kind === "fork" ? [node, ...nodesOf(node.next)] : [...nodesOf(node)];
-    const inner =
-      node.kind === "fork"
-        ? node.branches.map((b) => b.root)
-        : node.kind === "route"
-          ? [...node.branches.map((b) => b.root), node.defaultBranch]
-          : [];
-    for (const root of inner) {
-      const found = dependents(root, target);
-      // A fork's join reads every branch; a route's output is its branch's, so what follows depends on both.
-      if (found) return [...found, ...(node.kind === "fork" ? [node] : []), ...nodesOf(node.next)];
+function dependents(chain: Continuation | null, key: string, place: Place): Placed[] | null {
+  for (let node: Continuation | null = chain; node; node = node.next) {
+    const nodeKey = keyOf(node, place);
+    const after = (): Placed[] => placed(nodesOf(node.next), place);
+    if (node.kind === "loop") {
+      const inBody = node.body ? iterationPlace(node, nodeKey, key) : null;
+      const own = !node.body && numberAfter(key, `${nodeKey}#`, /^(\d+)$/) !== undefined;
+      if (own || (inBody && node.body && dependents(node.body, key, inBody))) return placed(nodesOf(node), place);
+      continue;
     }
+    if (nodeKey === key) return node.kind === "fork" ? [{ node, place }, ...after()] : placed(nodesOf(node), place);
+    let inner: Placed[] | null = null;
+    if (node.kind === "fork" || node.kind === "race") {
+      for (const b of node.branches) inner ??= dependents(b.root, key, place);
+    } else if (node.kind === "route") {
+      for (const root of [...node.branches.map((b) => b.root), node.defaultBranch]) inner ??= dependents(root, key, place);
+    } else if (node.kind === "map") {
+      const index = numberAfter(key, `${nodeKey}[`, /^(\d+)\]\//);
+      if (index !== undefined) inner = dependents(node.body, key, { refPrefix: `${node.ref}[]/`, keyPrefix: `${nodeKey}[${index}]/` });
+    }
+    // A join reads every branch and a race passes its winner's output on: they go too; what follows depends on all.
+    if (inner) return [...inner, ...(node.kind === "fork" || node.kind === "race" ? [{ node, place }] : []), ...after()];
   }
   return null;
 }
 
-function keySet(nodes: Iterable<Continuation>): StepKeySet {
+/** Where iteration n of a sub-flow loop body commits, when `key` is under one. */
+function iterationPlace(node: Continuation, nodeKey: string, key: string): Place | null {
+  const n = numberAfter(key, `${nodeKey}#`, /^(\d+)\//);
+  return n === undefined ? null : { refPrefix: `${node.ref}#/`, keyPrefix: `${nodeKey}#${n}/` };
+}
+
+function keyOf(node: Continuation, place: Place): string {
+  return place.keyPrefix + node.ref.slice(place.refPrefix.length);
+}
+
+/** The element or iteration number in `key` right after `prefix`, when what follows matches `pattern`. */
+function numberAfter(key: string, prefix: string, pattern: RegExp): string | undefined {
+  return key.startsWith(prefix) ? pattern.exec(key.slice(prefix.length))?.[1] : undefined;
+}
+
+function placed(nodes: Iterable<Continuation>, place: Place): Placed[] {
+  return [...nodes].map((node) => ({ node, place }));
+}
+
+/** Key templates of placed nodes. A loop with a sub-flow body commits nothing under its own key. */
+function keySet(nodes: Iterable<Placed>): StepKeySet {
   const refs: string[] = [];
   const loops: string[] = [];
-  for (const node of nodes) (node.kind === "loop" ? loops : refs).push(node.ref);
+  for (const { node, place } of nodes) {
+    if (node.kind !== "loop") refs.push(keyOf(node, place));
+    else if (!node.body) loops.push(keyOf(node, place));
+  }
   return { refs, loops };
 }

@@ -29,22 +29,28 @@ export interface StepNodeView {
   readonly wait: Wait | null;
   /** Delay length, signal name and timeout, loop bound. */
   readonly detail: StepDetail;
-  /** Fork branches or route branches (a route marks the one it chose). */
+  /**
+   * Fork branches, route branches (a route marks the one it chose), race
+   * branches (a decided race marks its winner), a map's elements (`[0]`, `[1]`,
+   * ..., once its items are committed) or a sub-flow loop body's iterations (`#1`, `#2`, ...).
+   */
   readonly branches: readonly BranchView[];
-  /** A loop's iterations, one committed step each. */
+  /** A loop body function's iterations, one committed step each. */
   readonly iterations: readonly StepView[];
 }
 
 export type StepDetail =
-  | { readonly kind: "task" | "fork" }
+  | { readonly kind: "task" | "fork" | "race" }
   | { readonly kind: "route"; readonly keys: readonly string[] }
+  | { readonly kind: "map"; readonly concurrency: number; readonly maxItems: number }
   | { readonly kind: "loop"; readonly maxIterations: number }
-  | { readonly kind: "delay"; readonly ms: number }
+  /** `ms` is null for a delay computed from its input. */
+  | { readonly kind: "delay"; readonly ms: number | null }
   | { readonly kind: "awaitSignal"; readonly signal: string; readonly timeoutMs: number | null };
 
 export interface BranchView {
   readonly label: string;
-  /** For a route: whether the run took this branch (null until the key is committed). */
+  /** For a route: whether the run took this branch; for a race: whether it won (null until decided). */
   readonly chosen: boolean | null;
   readonly steps: readonly StepNodeView[];
 }
@@ -52,8 +58,15 @@ export interface BranchView {
 /** Draws `view` (a run of `workflow`) as its tree with each step's state. */
 export function describeRun(workflow: Workflow<never, unknown>, view: RunView): readonly StepNodeView[] {
   const steps = new Map(view.steps.map((s) => [s.key, s]));
-  return new TreeDrawer(view, steps).spine(workflow.root, true).nodes;
+  return new TreeDrawer(view, steps).spine(workflow.root, true, TOP).nodes;
 }
+
+/** Where a chain is drawn: refs under `refPrefix` are keys under `keyPrefix` (a map element, a loop iteration). */
+interface Place {
+  readonly refPrefix: string;
+  readonly keyPrefix: string;
+}
+const TOP: Place = { refPrefix: "", keyPrefix: "" };
 
 class TreeDrawer {
   constructor(
@@ -62,23 +75,24 @@ class TreeDrawer {
   ) {}
 
   /** Draws a chain of nodes; `reachable` says the chain's start has been reached. Reports whether the chain completed. */
-  spine(start: Continuation | null, reachable: boolean): { nodes: StepNodeView[]; complete: boolean } {
+  spine(start: Continuation | null, reachable: boolean, place: Place): { nodes: StepNodeView[]; complete: boolean } {
     const nodes: StepNodeView[] = [];
     let reached = reachable;
     for (let node: Continuation | null = start; node; node = node.next) {
-      const drawn = this.node(node, reached);
+      const drawn = this.node(node, reached, place);
       nodes.push(drawn);
       reached = isComplete(drawn);
     }
     return { nodes, complete: reached };
   }
 
-  private node(node: Continuation, reached: boolean): StepNodeView {
-    const committed = this.steps.get(node.ref);
+  private node(node: Continuation, reached: boolean, place: Place): StepNodeView {
+    const key = place.keyPrefix + node.ref.slice(place.refPrefix.length);
+    const committed = this.steps.get(key);
     const base = {
       kind: node.kind,
       id: node.id,
-      key: node.ref,
+      key,
       attempts: null,
       output: committed?.output,
       error: null,
@@ -89,10 +103,10 @@ class TreeDrawer {
     };
     switch (node.kind) {
       case "fork": {
-        const branches = node.branches.map((b) => ({ label: b.id, chosen: null, ...this.spine(b.root, reached) }));
+        const branches = node.branches.map((b) => ({ label: b.id, chosen: null, ...this.spine(b.root, reached, place) }));
         const joinReached = reached && branches.every((b) => b.complete);
         return {
-          ...this.stated(base, node.ref, committed, joinReached),
+          ...this.stated(base, key, committed, joinReached),
           branches: branches.map(({ label, chosen, nodes }) => ({ label, chosen, steps: nodes })),
         };
       }
@@ -106,27 +120,84 @@ class TreeDrawer {
         // The route's own step is the committed key; the chosen branch's steps carry their own states.
         const drawn = branches.map((b) => {
           const chosen = takenLabel === undefined ? null : b.label === takenLabel;
-          return { label: b.label, chosen, steps: this.spine(b.root, chosen === true).nodes };
+          return { label: b.label, chosen, steps: this.spine(b.root, chosen === true, place).nodes };
         });
-        return { ...this.stated(base, node.ref, committed, reached), branches: drawn };
+        return { ...this.stated(base, key, committed, reached), branches: drawn };
       }
-      case "loop": {
-        const iterations = [...this.steps.values()].filter((s) => s.key.startsWith(`${node.ref}#`));
-        iterations.sort((a, b) => iterationOf(a.key) - iterationOf(b.key));
-        const last = iterations[iterations.length - 1];
-        const done = (last?.output as { loop?: string } | undefined)?.loop === "done";
-        const current = `${node.ref}#${iterations.length + 1}`;
-        const stated = this.stated(
-          { ...base, output: last?.output, attempts: last?.attempts ?? null },
-          current,
-          done ? last : undefined,
-          reached,
-        );
-        return { ...stated, key: node.ref, iterations };
+      case "race": {
+        // The race's own step is its committed outcome; until then every branch is drawn as running.
+        const winner = (committed?.output as { winner?: string } | undefined)?.winner;
+        const branches = node.branches.map((b) => ({
+          label: b.id,
+          chosen: winner === undefined ? null : b.id === winner,
+          steps: this.spine(b.root, reached, place).nodes,
+        }));
+        return { ...this.stated(base, key, committed, reached), branches };
       }
+      case "map": {
+        // The map's own step is its committed items; each element is a branch of its own.
+        const items = committed?.output;
+        const count = Array.isArray(items) ? items.length : 0;
+        const branches = Array.from({ length: count }, (_, i) => ({
+          label: `[${i}]`,
+          chosen: null,
+          steps: this.spine(node.body, true, { refPrefix: `${node.ref}[]/`, keyPrefix: `${key}[${i}]/` }).nodes,
+        }));
+        return { ...this.stated(base, key, committed, reached), branches };
+      }
+      case "loop":
+        return node.body ? this.subFlowLoop(node, node.body, base, key, reached) : this.functionLoop(base, key, reached);
       default:
-        return this.stated(base, node.ref, committed, reached);
+        return this.stated(base, key, committed, reached);
     }
+  }
+
+  /** A loop whose body is a function: one committed step per iteration, `key#n`. */
+  private functionLoop(base: Omit<StepNodeView, "state">, key: string, reached: boolean): StepNodeView {
+    const iterations = [...this.steps.values()].filter((s) => s.key.startsWith(`${key}#`) && !s.key.includes("/", key.length));
+    iterations.sort((a, b) => iterationOf(a.key) - iterationOf(b.key));
+    const last = iterations[iterations.length - 1];
+    const done = (last?.output as { loop?: string } | undefined)?.loop === "done";
+    const current = `${key}#${iterations.length + 1}`;
+    const stated = this.stated(
+      { ...base, output: last?.output, attempts: last?.attempts ?? null },
+      current,
+      done ? last : undefined,
+      reached,
+    );
+    return { ...stated, key, iterations };
+  }
+
+  /** A loop whose body is a sub-flow: each iteration `#n` is a branch with the body's steps under `key#n/`. */
+  private subFlowLoop(
+    node: Continuation,
+    body: Continuation,
+    base: Omit<StepNodeView, "state">,
+    key: string,
+    reached: boolean,
+  ): StepNodeView {
+    const prefix = `${key}#`;
+    let count = 0;
+    for (const k of this.steps.keys())
+      if (k.startsWith(prefix)) count = Math.max(count, iterationOf(k.slice(0, k.indexOf("/", prefix.length))));
+    const branches: BranchView[] = [];
+    let complete = false;
+    let output: unknown;
+    for (let n = 1; reached && n <= Math.max(1, count); n++) {
+      const drawn = this.spine(body, true, { refPrefix: `${node.ref}#/`, keyPrefix: `${key}#${n}/` });
+      branches.push({ label: `#${n}`, chosen: null, steps: drawn.nodes });
+      complete = drawn.complete;
+      output = drawn.nodes[drawn.nodes.length - 1]?.output;
+    }
+    const done = complete && (output as { loop?: string } | undefined)?.loop === "done";
+    const state: StepState = !reached
+      ? "not-reached"
+      : done
+        ? "committed"
+        : branches.some((b) => b.steps.some((s) => s.state === "parked"))
+          ? "parked"
+          : this.stated(base, key, undefined, reached).state;
+    return { ...base, output: done ? output : undefined, state, branches };
   }
 
   /** The state of a step from its commit, the run's waits, its status and error. */
@@ -143,17 +214,20 @@ class TreeDrawer {
   }
 }
 
-/** A step is complete once committed; a route, once its chosen branch is complete too. */
+/** A step is complete once committed; a route, once its chosen branch is complete too; a map, once every element is. */
 function isComplete(node: StepNodeView): boolean {
   if (node.state !== "committed") return false;
-  if (node.kind !== "route") return true;
-  return node.branches.some((b) => b.chosen === true && b.steps.every(isComplete));
+  if (node.kind === "route") return node.branches.some((b) => b.chosen === true && b.steps.every(isComplete));
+  if (node.kind === "map") return node.branches.every((b) => b.steps.every(isComplete));
+  return true;
 }
 
 function detailOf(node: Continuation): StepDetail {
   switch (node.kind) {
     case "route":
       return { kind: "route", keys: node.keys };
+    case "map":
+      return { kind: "map", concurrency: node.concurrency, maxItems: node.maxItems };
     case "loop":
       return { kind: "loop", maxIterations: node.maxIterations };
     case "delay":

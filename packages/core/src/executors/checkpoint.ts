@@ -4,9 +4,10 @@
  * It answers each effect from the run's committed outputs when it can (so a
  * resumed run skips every committed step and never re-runs one), and otherwise
  * performs it and commits the result in the same atomic write that advances
- * the run. Waits that cannot be satisfied now become a park; branches of a
- * fork that park leave the others running, and the run parks on all their
- * waits once nothing else can progress.
+ * the run. Waits that cannot be satisfied now become a park; fork branches,
+ * map elements and race branches that park leave the others running, and the
+ * run parks on all their waits once nothing else can progress. A race's
+ * outcome is committed under its key, so a resumed run keeps its winner.
  */
 import { context as otelContext, type Context, type Span } from "@opentelemetry/api";
 import type { Workflow } from "../builder/workflow.js";
@@ -17,6 +18,7 @@ import {
   CodecError,
   DefinitionMismatchError,
   isParkwayError,
+  RunTimeoutError,
   serializeError,
   SignalTimeoutError,
   StaleVersionError,
@@ -25,12 +27,20 @@ import {
 } from "../errors.js";
 import { parkwayMetrics } from "../metrics.js";
 import { checkStepInput, checkStepOutput, type StepRef } from "../schema.js";
-import { driveAsync } from "../semantics/drive.js";
+import { driveAsync, type Scope, type StepEffect } from "../semantics/drive.js";
 import { RetryLater, runStep } from "../semantics/retry.js";
-import { walkWorkflow, type AllEffect, type CallEffect, type DelayEffect, type SignalEffect, type Walk } from "../semantics/walk.js";
+import {
+  delayMsAt,
+  walkWorkflow,
+  type CallEffect,
+  type DelayEffect,
+  type RaceEffect,
+  type RaceOutcome,
+  type SignalEffect,
+} from "../semantics/walk.js";
 import type { RunHeader, Store, StoredRun, WaitRequest } from "../store/types.js";
 import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
-import { taskContext } from "./context.js";
+import { runTimeout, taskContext } from "./context.js";
 import type { HeldRun, RunsInFlight } from "./in-flight.js";
 
 /** Finds the definition a run was started with. */
@@ -95,6 +105,59 @@ class Park extends Error {
       Object.assign({}, ...parks.map((p) => p.attempts)) as Record<string, number>,
     );
   }
+}
+
+/**
+ * The key of the wait that wakes a run at its workflow's timeout. Never a
+ * commit key: those start with a step id, and ids cannot contain `#`.
+ */
+export const RUN_TIMEOUT_KEY = "#timeout";
+
+/**
+ * The iteration `n` of the loop committing under `loopKey` that commit key `key` belongs to:
+ * `<loopKey>#<n>` (a body function's call) or `<loopKey>#<n>/...` (a step of a sub-flow body).
+ */
+function iterationOf(key: string, loopKey: string): number | undefined {
+  if (!key.startsWith(`${loopKey}#`)) return undefined;
+  const match = /^(\d+)(?:\/|$)/.exec(key.slice(loopKey.length + 1));
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The outputs a commit under `key` replaces, so a loop keeps only its last iterations
+ * (a loop of 10,000 iterations stores what one of 2 does):
+ * - iteration n of a body function (`L#n`) is its whole iteration: it replaces every
+ *   earlier `L#m`;
+ * - a step of iteration n of a sub-flow body (`L#n/...`) replaces every output of
+ *   iterations before n-1. Iteration n-1 stays until the loop moves on: its decision
+ *   is iteration n's input, which the steps of n not yet committed may still need.
+ *   So a resumed loop starts at its first kept iteration, which is complete (or the first).
+ * Loops nested in loops apply the rule at each level.
+ */
+export function replacedKeys(key: string, committed: Iterable<string>): string[] {
+  const rules: { readonly loopKey: string; readonly below: number; readonly body: boolean }[] = [];
+  const whole = /^(.+)#(\d+)$/.exec(key);
+  if (whole) rules.push({ loopKey: whole[1]!, below: Number(whole[2]), body: false });
+  for (const match of key.matchAll(/#(\d+)\//g)) {
+    rules.push({ loopKey: key.slice(0, match.index), below: Number(match[1]) - 1, body: true });
+  }
+  if (rules.length === 0) return [];
+  const replaced: string[] = [];
+  for (const other of committed) {
+    for (const rule of rules) {
+      const n = iterationOf(other, rule.loopKey);
+      if (n !== undefined && n < rule.below && (rule.body || other === `${rule.loopKey}#${n}`)) {
+        replaced.push(other);
+        break;
+      }
+    }
+  }
+  return replaced;
+}
+
+/** Resolves after the microtasks queued now have run (a macrotask later). */
+function afterMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Thrown through the walk when the store stopped the run at a boundary (cancel or pause). */
@@ -195,6 +258,20 @@ function endStepSpan(span: Span, e: unknown, ownFailure: boolean): void {
   endSpan(span, "lost");
 }
 
+/**
+ * The one error for the failures of several branches: a stop first, then a lost
+ * lease, then a step's own failure, then a release; when every branch parked,
+ * one park on all their waits.
+ */
+function combineFailures(failures: readonly unknown[]): unknown {
+  const fatal =
+    failures.find((f) => f instanceof Stop) ??
+    failures.find((f) => isParkwayError(f, StaleVersionError.code)) ??
+    failures.find((f) => !(f instanceof Park) && !(f instanceof Release)) ??
+    failures.find((f) => f instanceof Release);
+  return fatal ?? Park.merge(failures as Park[]);
+}
+
 function missingDefinition(workflows: DefinitionLookup, header: RunHeader): Error {
   const context = { workflow: header.workflow, instanceId: header.id, hash: header.hash };
   return workflows.hasName(header.workflow)
@@ -229,6 +306,10 @@ class RunSession implements HeldRun {
   private readonly retriesDue = new Map<string, { readonly at: number; readonly attempts: number }>();
   /** Attempts counts to restore when the run is released: attempts the shutdown aborted do not count. */
   private readonly givenBack = new Map<string, number>();
+  /** When the run times out (store time), from its creation and the workflow's `timeout`; null without one. */
+  private readonly deadline: number | null;
+  /** Set once the run passed its deadline: its tasks are aborted and it fails with this error. */
+  private timedOut: RunTimeoutError | null = null;
 
   constructor(
     private readonly options: CheckpointOptions,
@@ -244,6 +325,7 @@ class RunSession implements HeldRun {
     this.outputs = new Map(run.outputs);
     this.loadedAt = performance.now();
     this.leaseRenewedAt = acquiredAt;
+    this.deadline = workflow.timeoutMs === undefined ? null : run.header.createdAt + workflow.timeoutMs;
   }
 
   private get id(): string {
@@ -254,9 +336,13 @@ class RunSession implements HeldRun {
     // The lease renewal also answers a cancel asked of the run: the fallback when its message was lost.
     const heartbeat = setInterval(() => this.renewLease(), Math.max(50, this.options.leaseMs / 3));
     const unhold = this.options.inFlight?.hold(this.id, this);
+    const stopTimeout =
+      this.deadline === null ? null : this.options.clock.setTimer(Math.max(0, this.deadline - this.storeNow()), () => this.timeOut());
     try {
-      return await this.advanceUntilSettled();
+      if (this.deadline !== null && this.storeNow() >= this.deadline) this.timeOut();
+      return this.timedOut ? await this.settleFailure(this.timedOut) : await this.advanceUntilSettled();
     } finally {
+      stopTimeout?.();
       clearInterval(heartbeat);
       unhold?.();
       this.abort.abort(new CancelledError(`run "${this.id}" left this worker`, { instanceId: this.id }));
@@ -274,6 +360,13 @@ class RunSession implements HeldRun {
   abortForShutdown(): void {
     this.releasing = true;
     this.abort.abort(new CancelledError(`run "${this.id}" was released: this worker is shutting down`, { instanceId: this.id }));
+  }
+
+  /** The run passed its deadline: abort its tasks in flight; it fails at its next boundary. */
+  private timeOut(): void {
+    if (this.timedOut) return;
+    this.timedOut = runTimeout(this.workflow, this.id);
+    this.abort.abort(this.timedOut);
   }
 
   /** Renews the lease in the background (a heartbeat, or a cancel message to confirm). */
@@ -300,35 +393,47 @@ class RunSession implements HeldRun {
     for (;;) {
       try {
         const input = this.decodeStored(this.run.input, "input");
-        const output = await driveAsync(walkWorkflow(this.workflow, input, { lastIteration: (ref) => this.lastIteration(ref) }), {
-          perform: (effect) => this.perform(effect),
-          all: (effect, drive) => this.all(effect, drive),
-        });
+        const output = await driveAsync(
+          walkWorkflow(this.workflow, input, { firstKeptIteration: (loopKey) => this.firstKeptIteration(loopKey) }),
+          {
+            perform: (effect, scope) => this.perform(effect, scope),
+            race: (effect, run) => this.race(effect, run),
+            waiting: (e) => e instanceof Park,
+            combine: (failures) => combineFailures(failures),
+          },
+          { signal: this.abort.signal },
+        );
         const result = encode(output, this.payload(`output of run "${this.id}"`));
         const end = await this.write(() => store.finish(this.id, this.version, { status: "completed", result }));
         return { outcome: end.ok ? "completed" : end.stopped };
       } catch (e) {
         if (e instanceof Park) {
-          const parked = await this.write(() => store.park(this.id, this.version, e.waits, e.attempts));
+          if (this.deadline !== null && this.storeNow() >= this.deadline) this.timeOut();
+          if (this.timedOut) return await this.settleFailure(this.timedOut);
+          // The run's deadline is one more wait, so the store wakes a parked run when it passes.
+          const waits: readonly WaitRequest[] =
+            this.deadline === null
+              ? e.waits
+              : [...e.waits, { kind: "timer", key: RUN_TIMEOUT_KEY, reason: "timeout", delayMs: this.deadline - this.storeNow() }];
+          const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts));
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
           if (parked.outcome === "parked") return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
           return { outcome: parked.stopped };
         }
-        return await this.settleFailure(e);
+        return await this.settleFailure(this.timedOut && !(e instanceof Stop) ? this.timedOut : e);
       }
     }
   }
 
-  /** The highest committed iteration of loop `ref` (only the last one is kept, but a crash may leave two). */
-  private lastIteration(ref: string): number | undefined {
-    let last: number | undefined;
+  /** The first iteration of the loop committing under `loopKey` that still has an output (see {@link replacedKeys}). */
+  private firstKeptIteration(loopKey: string): number | undefined {
+    let first: number | undefined;
     for (const key of this.outputs.keys()) {
-      if (!key.startsWith(`${ref}#`)) continue;
-      const n = Number(key.slice(ref.length + 1));
-      if (Number.isInteger(n) && n > 0 && (last === undefined || n > last)) last = n;
+      const n = iterationOf(key, loopKey);
+      if (n !== undefined && (first === undefined || n < first)) first = n;
     }
-    return last;
+    return first;
   }
 
   private async settleFailure(e: unknown): Promise<AdvanceOutcome> {
@@ -355,22 +460,25 @@ class RunSession implements HeldRun {
     return { outcome: end.ok ? "failed" : end.stopped };
   }
 
-  private async perform(effect: CallEffect | DelayEffect | SignalEffect): Promise<unknown> {
+  private async perform(effect: StepEffect, scope: Scope): Promise<unknown> {
     const committed = this.outputs.get(effect.key);
     if (committed !== undefined) return this.decodeStored(committed, `output of step "${effect.key}"`);
     if (this.stopped) throw this.stopped;
-    // A step boundary: no new step starts once the run is cancelled or its worker shuts down.
+    // A step boundary: no new step starts once the run is cancelled, timed out or its worker shuts down.
     if (this.cancelling) throw this.abort.signal.reason;
+    if (this.timedOut) throw this.timedOut;
     if (this.releasing) throw new Release();
+    // A branch of a race another branch won starts nothing more.
+    if (scope.signal.aborted) throw scope.signal.reason;
     const span = this.startStepSpan(effect);
     const startedAt = performance.now();
     try {
       const output =
         effect.type === "call"
-          ? await this.call(effect, span)
+          ? await this.call(effect, span, scope)
           : effect.type === "delay"
             ? await this.delay(effect)
-            : await this.takeSignal(effect);
+            : await this.takeSignal(effect, scope);
       endSpan(span, "committed");
       if (effect.type === "call") this.recordStepDuration(startedAt, "committed");
       return output;
@@ -380,6 +488,8 @@ class RunSession implements HeldRun {
         e instanceof Stop ||
         e instanceof Release ||
         this.cancelling ||
+        this.timedOut !== null ||
+        scope.signal.aborted ||
         e instanceof StoredDataError ||
         e instanceof StoreFailure ||
         isParkwayError(e, StaleVersionError.code)
@@ -399,7 +509,7 @@ class RunSession implements HeldRun {
     });
   }
 
-  private startStepSpan(effect: CallEffect | DelayEffect | SignalEffect): Span {
+  private startStepSpan(effect: StepEffect): Span {
     return startSpan(
       `parkway.step ${effect.key}`,
       SpanKind.INTERNAL,
@@ -414,7 +524,7 @@ class RunSession implements HeldRun {
     );
   }
 
-  private async call(effect: CallEffect, span: Span): Promise<unknown> {
+  private async call(effect: CallEffect, span: Span, scope: Scope): Promise<unknown> {
     const { key } = effect;
     const stored = this.run.header.waits.find((w) => w.kind === "timer" && w.key === key && w.reason === "retry");
     const retry =
@@ -447,7 +557,7 @@ class RunSession implements HeldRun {
         key,
         firstAttempt: (retry?.attempts ?? this.run.header.attempts[key] ?? 0) + 1,
         holdRetriesUpToMs: this.options.holdRetriesUpToMs,
-        signal: this.abort.signal,
+        signal: scope.signal,
         context: (attempt, signal) => {
           attempts = attempt;
           span.setAttribute(SpanAttributes.attempt, attempt);
@@ -466,23 +576,30 @@ class RunSession implements HeldRun {
     }
     // Outside runStep on purpose: a schema failure is deterministic, so it is never retried.
     const checked = await checkStepOutput(this.workflow, step, output);
-    return this.commit(key, checked, attempts, effect.replaces);
+    return this.commit(key, checked, attempts);
   }
 
   private async delay(effect: DelayEffect): Promise<unknown> {
     const deadline = this.run.header.waits.find((w) => w.kind === "timer" && w.key === effect.key && w.reason === "delay");
-    const due = effect.node.ms === 0 || (deadline?.kind === "timer" && deadline.until <= this.storeNow());
-    if (!due) throw new Park([{ kind: "timer", key: effect.key, reason: "delay", delayMs: effect.node.ms }]);
+    // Computed once per walk; the deadline the store keeps is the one of the first park.
+    const ms = delayMsAt(effect.wake, this.storeNow());
+    const due = ms === 0 || (deadline?.kind === "timer" && deadline.until <= this.storeNow());
+    if (!due) throw new Park([{ kind: "timer", key: effect.key, reason: "delay", delayMs: ms }]);
     await this.commit(effect.key, null, 1);
     return undefined;
   }
 
-  private async takeSignal(effect: SignalEffect): Promise<unknown> {
+  private async takeSignal(effect: SignalEffect, scope: Scope): Promise<unknown> {
     const { key, node } = effect;
     const fallback = node.onTimeout === null ? null : encode(node.onTimeout.value, this.payload(`onTimeout value of step "${key}"`));
-    const taken = await this.write(() =>
-      this.options.store.takeSignal(this.id, this.version, key, node.signal, fallback, this.options.leaseMs),
-    );
+    const taken = await this.write(async () => {
+      // A take consumes the signal for good, so it must not happen for a race branch that already
+      // lost. The write before this one may have finished a branch: the microtasks it queued
+      // decide that race, so let them run before looking (a loser's signal stays buffered).
+      await afterMicrotasks();
+      if (scope.signal.aborted) throw scope.signal.reason;
+      return this.options.store.takeSignal(this.id, this.version, key, node.signal, fallback, this.options.leaseMs);
+    });
     if ("ok" in taken) throw this.stop(taken.stopped, taken.version);
     if (taken.outcome === "none") throw new Park([{ kind: "signal", key, signal: node.signal, timeoutMs: node.timeoutMs }]);
     this.version = taken.version;
@@ -501,18 +618,11 @@ class RunSession implements HeldRun {
     return value;
   }
 
-  /** Runs the branches together; parks the run on all branch waits once no branch can go on. */
-  private async all(effect: AllEffect, drive: (walk: Walk) => Promise<unknown>): Promise<unknown[]> {
-    const settled = await Promise.allSettled(effect.branches.map((b) => drive(b.walk)));
-    const failures = settled.filter((s): s is PromiseRejectedResult => s.status === "rejected").map((s) => s.reason as Error);
-    const fatal =
-      failures.find((f) => f instanceof Stop) ??
-      failures.find((f) => isParkwayError(f, StaleVersionError.code)) ??
-      failures.find((f) => !(f instanceof Park) && !(f instanceof Release)) ??
-      failures.find((f) => f instanceof Release);
-    if (fatal !== undefined) throw fatal;
-    if (failures.length > 0) throw Park.merge(failures as Park[]);
-    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+  /** A race's outcome: committed under its key once decided, so a resumed run keeps the same winner. */
+  private async race(effect: RaceEffect, run: () => Promise<RaceOutcome>): Promise<unknown> {
+    const committed = this.outputs.get(effect.key);
+    if (committed !== undefined) return this.decodeStored(committed, `outcome of race "${effect.key}"`);
+    return this.commit(effect.key, await run(), 1);
   }
 
   /**
@@ -520,8 +630,9 @@ class RunSession implements HeldRun {
    * the committed bytes, exactly as a resumed run reads it from the store, so a value
    * never differs (a Map, -0, a Date, shared references) by whether the run parked.
    */
-  private async commit(key: string, output: unknown, attempts: number, replaces?: string): Promise<unknown> {
+  private async commit(key: string, output: unknown, attempts: number): Promise<unknown> {
     const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
+    const replaces = replacedKeys(key, this.outputs.keys());
     const result = await this.write(
       () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs, replaces),
       true,
@@ -529,7 +640,7 @@ class RunSession implements HeldRun {
     if (!result.ok) throw this.stop(result.stopped, result.version);
     this.version = result.version;
     this.outputs.set(key, bytes);
-    if (replaces !== undefined) this.outputs.delete(replaces);
+    for (const replaced of replaces) this.outputs.delete(replaced);
     const committed = this.decodeStored(bytes, `output of step "${key}"`);
     this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: committed, attempts });
     return committed;

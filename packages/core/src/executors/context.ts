@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { TaskContext } from "../builder/task.js";
 import type { Workflow } from "../builder/workflow.js";
-import { UnsupportedStepError } from "../errors.js";
+import { RunTimeoutError, UnsupportedStepError } from "../errors.js";
 import { nodesOf } from "../tree/nodes.js";
 
 /**
@@ -46,4 +46,13 @@ export interface StepEvent {
   readonly key: string;
   readonly output: unknown;
   readonly attempts: number;
+}
+
+/** The error of a run that went on past its workflow's timeout. */
+export function runTimeout(workflow: Workflow, instanceId: string): RunTimeoutError {
+  return new RunTimeoutError(`run "${instanceId}" of workflow "${workflow.name}" ran past its ${workflow.timeoutMs}ms timeout`, {
+    workflow: workflow.name,
+    instanceId,
+    timeoutMs: workflow.timeoutMs,
+  });
 }

@@ -2,11 +2,12 @@ import type { Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { ensureError, TaskTimeoutError, UnsupportedStepError } from "../errors.js";
 import { checkStepInput, checkStepOutput, checkWorkflowInput, settledNow, stepCheck } from "../schema.js";
+import { checkOptions, optionNames } from "../options.js";
 import { driveSync } from "../semantics/drive.js";
 import { backoffMs, isNonRetryable } from "../semantics/retry.js";
 import type { CallEffect } from "../semantics/walk.js";
-import { walkWorkflow } from "../semantics/walk.js";
-import { newInstanceId, rejectSignalWaits, type StepEvent, taskContext } from "./context.js";
+import { delayMsAt, walkWorkflow } from "../semantics/walk.js";
+import { newInstanceId, rejectSignalWaits, runTimeout, type StepEvent, taskContext } from "./context.js";
 
 export interface RunSyncOptions {
   readonly clock?: Clock;
@@ -14,13 +15,16 @@ export interface RunSyncOptions {
   readonly onStep?: (event: StepEvent) => void;
 }
 
+const RUN_SYNC_OPTIONS = optionNames<RunSyncOptions>({ clock: true, onStep: true });
+
 const NEVER_ABORTED = new AbortController().signal;
 
 /**
  * Runs a workflow on this thread, with no durability. Tasks must be
  * synchronous; fork branches run in order; delays and retry backoffs block.
  * A sync task cannot be interrupted: an attempt that ran past its timeout fails
- * with `TaskTimeoutError` once it returns.
+ * with `TaskTimeoutError` once it returns, and a run past the workflow's
+ * `timeout` fails with `RunTimeoutError` at its next step.
  *
  * Schemas must validate synchronously here too.
  *
@@ -30,10 +34,15 @@ const NEVER_ABORTED = new AbortController().signal;
  * schema; the task's error when its attempts are spent.
  */
 export function runSync<In, Out>(workflow: Workflow<In, Out>, input: In, options: RunSyncOptions = {}): Out {
+  checkOptions("runSync", options, RUN_SYNC_OPTIONS);
   rejectSignalWaits(workflow as Workflow, "runSync");
   const clock = options.clock ?? realClock;
   const instanceId = newInstanceId();
   const definition = workflow as Workflow;
+  const deadline = definition.timeoutMs === undefined ? null : clock.now() + definition.timeoutMs;
+  const checkDeadline = () => {
+    if (deadline !== null && clock.now() >= deadline) throw runTimeout(definition, instanceId);
+  };
   const checkedInput = settledNow(checkWorkflowInput(definition, input), {
     what: `input of workflow "${workflow.name}"`,
     context: { workflow: workflow.name },
@@ -78,12 +87,23 @@ export function runSync<In, Out>(workflow: Workflow<In, Out>, input: In, options
   };
 
   return driveSync(walkWorkflow(definition, checkedInput), (effect) => {
+    checkDeadline();
     switch (effect.type) {
-      case "call":
-        return callChecked(effect);
-      case "delay":
-        clock.sleepSync(effect.node.ms);
+      case "call": {
+        const output = callChecked(effect);
+        checkDeadline();
+        return output;
+      }
+      case "delay": {
+        const ms = delayMsAt(effect.wake, clock.now());
+        // A delay that would end past the deadline fails the run at the deadline, not after the delay.
+        if (deadline !== null && clock.now() + ms >= deadline) {
+          clock.sleepSync(deadline - clock.now());
+          throw runTimeout(definition, instanceId);
+        }
+        clock.sleepSync(ms);
         return undefined;
+      }
       case "signal":
         throw new UnsupportedStepError(`runSync cannot wait for signal "${effect.node.signal}"`, { step: effect.key });
     }

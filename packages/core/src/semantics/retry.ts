@@ -10,6 +10,14 @@ import type { Clock } from "../clock.js";
 import { AttemptsExhaustedError, ensureError, isParkwayError, NonRetryableError, TaskTimeoutError } from "../errors.js";
 import type { StepOptions } from "../tree/nodes.js";
 
+/**
+ * How many attempts a step may start in all before the deaths of its workers fail it,
+ * whatever its `maxAttempts`: a task that keeps killing its worker is failed after 3
+ * starts, as BullMQ fails a job that stalls more than `maxStalledCount` times, while a
+ * plain crash of a worker never costs a step with `maxAttempts: 1` its run.
+ */
+export const ATTEMPTS_WHEN_WORKERS_DIE = 3;
+
 /** Wait before the attempt after `failedAttempt` (1-based). */
 export function backoffMs(options: StepOptions, failedAttempt: number): number {
   const { initialMs, factor, maxMs } = options.backoff;
@@ -68,19 +76,28 @@ class AttemptFailure extends Error {
 
 /**
  * Runs a step's function with its retry policy and timeout.
+ *
+ * `firstAttempt - 1` attempts were started before (they are recorded when they
+ * start), some perhaps cut short by the death of their worker. Failures may take
+ * attempts up to `maxAttempts`; attempts cut short count too, but a step may
+ * always start {@link ATTEMPTS_WHEN_WORKERS_DIE} attempts in all. Past `maxAttempts`
+ * (after deaths) a step gets one more attempt, never retried.
  * @throws the task's last error once attempts are spent (at once for `NonRetryableError`),
+ * {@link AttemptsExhaustedError} when every attempt allowed was already started,
  * or {@link RetryLater} when the next backoff exceeds `holdRetriesUpToMs`.
  */
 export async function runStep(run: StepRun): Promise<unknown> {
   const first = run.firstAttempt ?? 1;
-  if (first > run.options.maxAttempts) {
-    // Every attempt was spent, the last ones on workers that died before they ended.
-    throw new AttemptsExhaustedError(`step "${run.key}" already started all ${run.options.maxAttempts} of its attempts`, {
-      step: run.key,
-      maxAttempts: run.options.maxAttempts,
-    });
+  const { maxAttempts } = run.options;
+  const limit = Math.max(maxAttempts, ATTEMPTS_WHEN_WORKERS_DIE);
+  if (first > limit) {
+    // Every start allowed was spent, the last on a worker that died before the attempt ended.
+    throw new AttemptsExhaustedError(
+      `step "${run.key}" was already started ${first - 1} times, the last on a worker that died before the attempt ended (at most ${limit} starts)`,
+      { step: run.key, maxAttempts, attempts: first - 1 },
+    );
   }
-  if (first === run.options.maxAttempts) return attemptOnce(run, first);
+  if (first >= maxAttempts) return attemptOnce(run, first);
   const hold = run.holdRetriesUpToMs ?? Number.POSITIVE_INFINITY;
   try {
     return await pRetry(

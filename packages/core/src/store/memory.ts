@@ -16,6 +16,7 @@ import {
   type SerializedError,
 } from "../errors.js";
 import { decodeListCursor, encodeListCursor } from "./cursor.js";
+import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
 import { stepKeyMatcher } from "./step-keys.js";
 import {
   DEFAULT_RETENTION_MS,
@@ -37,6 +38,7 @@ import {
   type RunHeader,
   type RunStatus,
   type SignalResult,
+  type SignalTarget,
   type Store,
   type StoredRun,
   type TakeSignalResult,
@@ -59,6 +61,8 @@ interface Record_ {
   readonly deliveries: Map<string, SignalResult["delivered"]>;
   /** When a finished run's retention passes (store time); null while live or kept for ever. */
   expiresAt: number | null;
+  /** The signal names its definition waits for, recorded at start (null when not given). */
+  signalNames: readonly string[] | null;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -126,6 +130,7 @@ export class MemoryStore implements Store {
       lastCommit: null,
       deliveries: new Map(),
       expiresAt: null,
+      signalNames: run.signals === undefined ? null : [...run.signals],
     });
     return header;
   }
@@ -165,20 +170,21 @@ export class MemoryStore implements Store {
     output: Uint8Array,
     attempts: number,
     leaseMs: number,
-    replaces?: string,
+    replaces: readonly string[] = [],
   ): Promise<CommitResult> {
     const r = this.record(id);
     if (r.outputs.has(key) && r.lastCommit === key && r.header.version === version + 1) {
       return { ok: true, alreadyCommitted: true, version: r.header.version };
     }
     this.expect(id, version);
-    // A loop keeps only its last iteration: the one before goes in the same write.
+    // A loop keeps only its last iterations: the ones this commit replaces go in the same write.
     const keep = () => {
       r.outputs.set(key, output);
       const kept = { ...r.header.attempts, [key]: attempts };
-      if (replaces !== undefined && replaces !== key) {
-        r.outputs.delete(replaces);
-        delete kept[replaces];
+      for (const replaced of replaces) {
+        if (replaced === key) continue;
+        r.outputs.delete(replaced);
+        delete kept[replaced];
       }
       return kept;
     };
@@ -338,6 +344,14 @@ export class MemoryStore implements Store {
     return { status, version: r.header.version, immediate: true };
   }
 
+  async signalTarget(id: string, deliveryId?: string): Promise<SignalTarget | null> {
+    const r = this.runs.get(id);
+    if (!r) return null;
+    const { workflow, hash, status } = r.header;
+    const delivered = deliveryId === undefined ? null : (r.deliveries.get(deliveryId) ?? null);
+    return { workflow, hash, status, names: r.signalNames ?? null, delivered };
+  }
+
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
     const r = this.lookup(id);
     return r ? this.view(r, options.outputs ?? true) : null;
@@ -345,14 +359,12 @@ export class MemoryStore implements Store {
 
   async list(query: ListQuery): Promise<ListPage> {
     const limit = query.limit ?? 100;
+    const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
     const matching = this.alive()
       .map((r) => r.header)
-      .filter(
-        (h) => (query.status === undefined || h.status === query.status) && (query.workflow === undefined || h.workflow === query.workflow),
-      )
-      .sort(compareByCreation)
-      .filter((h) => after === null || compareByCreation(h, after) > 0);
+      .filter((h) => matchesListQuery(h, query) && isPastCursor(h, after, order))
+      .sort((a, b) => compareForList(a, b, order));
     const page = matching.slice(0, limit);
     const last = page[page.length - 1];
     return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(last) : null };
@@ -419,7 +431,13 @@ export class MemoryStore implements Store {
     );
   }
 
-  async migrate(id: string, hash: string, keys: StepKeySet, renames: Readonly<Record<string, string>>): Promise<ControlResult> {
+  async migrate(
+    id: string,
+    hash: string,
+    keys: StepKeySet,
+    renames: Readonly<Record<string, string>>,
+    signals?: readonly string[],
+  ): Promise<ControlResult> {
     const r = this.record(id);
     const allowed = stepKeyMatcher(keys);
     const renamed = (key: string) => renames[key] ?? key;
@@ -438,6 +456,7 @@ export class MemoryStore implements Store {
     const attempts = Object.fromEntries(Object.entries(r.header.attempts).map(([key, n]) => [renamed(key), n]));
     const waits = r.header.waits.map((w) => ({ ...w, key: renamed(w.key) })).filter((w) => allowed(w.key));
     r.lastCommit = null;
+    r.signalNames = signals === undefined ? null : [...signals];
     if (FINISHED_STATUSES.includes(r.header.status)) {
       this.write(r, { hash, attempts, waits });
       return { status: r.header.status, version: r.header.version, immediate: true };
@@ -456,7 +475,7 @@ export class MemoryStore implements Store {
     const index = this.alive()
       .map((r) => r.header)
       .filter((h) => h.status === batch.status && (batch.workflow === undefined || h.workflow === batch.workflow))
-      .sort(compareByCreation)
+      .sort((a, b) => compareForList(a, b, "oldest"))
       .slice(batch.offset, batch.offset + batch.limit);
     let deleted = 0;
     for (const h of index) {
@@ -630,8 +649,4 @@ function stateError(h: RunHeader, what: string, expected: string): RunStateError
 
 function unknownStep(id: string, key: string): UnknownStepError {
   return new UnknownStepError(`run "${id}" has no committed step "${key}"`, { instanceId: id, step: key });
-}
-
-function compareByCreation(a: Pick<RunHeader, "createdAt" | "id">, b: Pick<RunHeader, "createdAt" | "id">): number {
-  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -35,7 +35,11 @@ export const DEFAULT_RETENTION_MS: Readonly<Record<FinishedStatus, number>> = {
   failed: 30 * 86_400_000,
 };
 
-/** The commit keys some steps of a definition own: `refs` as they are, `loops` as `<ref>#<n>`. */
+/**
+ * The commit keys some steps of a definition own, as key templates (see `stepKeyMatcher`):
+ * `refs` commit under the template (`lines[]/charge` is that step in any element of map
+ * `lines`, `lines[3]/charge` in element 3 only), `loops` under `<template>#<n>`.
+ */
 export interface StepKeySet {
   readonly refs: readonly string[];
   readonly loops: readonly string[];
@@ -47,20 +51,26 @@ export interface PurgeBatch {
   readonly workflow?: string;
   /** Only runs that finished before this store time. */
   readonly finishedBefore?: number;
-  /** Where the previous batch stopped (0 for the first). */
+  /** Where the previous batch stopped, as the store answered it (0 for the first). */
   readonly offset: number;
   /** Most runs looked at in this batch. */
   readonly limit: number;
 }
 
+/**
+ * Why a timer waits: a delay step, a retry's backoff, or the run's own deadline
+ * (`flow(name, { timeout })`, under the key `#timeout`).
+ */
+export type TimerReason = "delay" | "retry" | "timeout";
+
 /** What a parked run waits for. Deadlines are absolute store times, fixed the first time the step parked. */
 export type Wait =
-  | { readonly kind: "timer"; readonly key: string; readonly reason: "delay" | "retry"; readonly until: number }
+  | { readonly kind: "timer"; readonly key: string; readonly reason: TimerReason; readonly until: number }
   | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutAt: number | null };
 
 /** A wait as the executor asks for it: relative to the store's now, unless the key already has a deadline. */
 export type WaitRequest =
-  | { readonly kind: "timer"; readonly key: string; readonly reason: "delay" | "retry"; readonly delayMs: number }
+  | { readonly kind: "timer"; readonly key: string; readonly reason: TimerReason; readonly delayMs: number }
   | { readonly kind: "signal"; readonly key: string; readonly signal: string; readonly timeoutMs: number | null };
 
 /** The run's header: everything but the payloads. Small, and rewritten by every operation. */
@@ -112,6 +122,22 @@ export interface NewRun {
   readonly workflow: string;
   readonly hash: string;
   readonly input: Uint8Array;
+  /**
+   * Every signal name the definition waits for, recorded with the run so a sender without the
+   * definition can still refuse a name the run never waits for (see {@link Store.signalTarget}).
+   */
+  readonly signals?: readonly string[];
+}
+
+/** What a sender checks a signal against before buffering it, read in one round trip. */
+export interface SignalTarget {
+  readonly workflow: string;
+  readonly hash: string;
+  readonly status: RunStatus;
+  /** The signal names recorded at start; null for a run started without them. */
+  readonly names: readonly string[] | null;
+  /** How the delivery id asked about was delivered before, or null when it never was (or none was asked about). */
+  readonly delivered: SignalResult["delivered"] | null;
 }
 
 /** Why `acquire` did not hand a run over. */
@@ -158,14 +184,29 @@ export interface ControlResult {
   readonly immediate: boolean;
 }
 
+/** Which way `list` walks runs by creation: newest first (the default) or oldest first. */
+export type ListOrder = "newest" | "oldest";
+
 export interface ListQuery {
   readonly status?: RunStatus;
   readonly workflow?: string;
   readonly limit?: number;
   /** From a previous page's `cursor`. */
   readonly cursor?: string;
+  /** Default `"newest"`. */
+  readonly order?: ListOrder;
+  /** Only runs whose id starts with this. */
+  readonly idPrefix?: string;
+  /** Only runs created at or after this store time (ms since the epoch). */
+  readonly createdAfter?: number;
+  /** Only runs created before this store time: with `createdAfter`, a half-open range, so adjacent windows never overlap. */
+  readonly createdBefore?: number;
 }
 export interface ListPage {
+  /**
+   * At most `limit` runs. With `idPrefix`, a page can hold fewer (even none) and still have a
+   * cursor: a store may stop after looking at a bounded number of runs, and the next page goes on from there.
+   */
   readonly runs: readonly RunHeader[];
   /** Pass back for the next page; null on the last page. */
   readonly cursor: string | null;
@@ -240,8 +281,8 @@ export interface Store {
     output: Uint8Array,
     attempts: number,
     leaseMs: number,
-    /** A commit key this output replaces (a loop's previous iteration), dropped in the same write. */
-    replaces?: string,
+    /** Commit keys this output replaces (a loop's earlier iterations), dropped in the same write. */
+    replaces?: readonly string[],
   ): Promise<CommitResult>;
 
   /**
@@ -314,9 +355,16 @@ export interface Store {
   /**
    * Moves the run to definition `hash` of its workflow after renaming keys by `renames`: every
    * committed key must be in `keys`, else nothing changes. A live run goes on (due now) unless paused.
+   * `signals` replaces the signal names recorded at start (those the new definition waits for).
    * @throws IncompatibleDefinitionError, UnknownStepError (a rename of a key without output)
    */
-  migrate(id: string, hash: string, keys: StepKeySet, renames: Readonly<Record<string, string>>): Promise<ControlResult>;
+  migrate(
+    id: string,
+    hash: string,
+    keys: StepKeySet,
+    renames: Readonly<Record<string, string>>,
+    signals?: readonly string[],
+  ): Promise<ControlResult>;
   /** Deletes a finished run now, keys and index entries. @throws RunStateError for a live run */
   delete(id: string): Promise<void>;
   /** One bounded batch of a purge: deletes matching finished runs and says where the next batch starts (null: done). */
@@ -337,9 +385,18 @@ export interface Store {
   /** Makes a paused run due now (or withdraws a pending pause request). @throws RunFinishedError */
   resume(id: string): Promise<ControlResult>;
 
+  /**
+   * What a sender checks a signal against (the run's workflow, hash, status and recorded signal
+   * names), and how `deliveryId` was delivered before, if it was. Null when there is no such run.
+   */
+  signalTarget(id: string, deliveryId?: string): Promise<SignalTarget | null>;
+
   /** The run, or null. `outputs: false` skips loading step outputs. */
   get(id: string, options?: { readonly outputs?: boolean }): Promise<StoredRun | null>;
-  /** Runs by status and/or workflow, oldest first, a page at a time. */
+  /**
+   * Runs by status and/or workflow, id prefix and creation time, in `query.order` (see
+   * `store/list-order.ts`, the one definition of the order and of where a cursor resumes), a page at a time.
+   */
   list(query: ListQuery): Promise<ListPage>;
   /**
    * How many runs have each status (of one workflow when `query.workflow` is

@@ -186,15 +186,30 @@ export function describeBadInputConformance(name: string, makeHarness: () => Eng
         [{ limit: 1.5 }, /limit/],
         [{ status: 5 }, /status/],
         [{ workflow: 5 }, /workflow/],
+        [{ order: "random" }, /order/],
+        [{ order: null }, /order/],
+        [{ idPrefix: "" }, /idPrefix/],
+        [{ idPrefix: 5 }, /idPrefix/],
+        [{ createdAfter: "yesterday" }, /createdAfter/],
+        [{ createdAfter: -1 }, /createdAfter/],
+        [{ createdAfter: 1.5 }, /createdAfter/],
+        [{ createdBefore: Number.NaN }, /createdBefore/],
+        [{ createdBefore: new Date("not a date") }, /createdBefore/],
+        [{ createdAfter: 20, createdBefore: 10 }, /createdAfter.*later/],
         [null, /query/],
         ["parked", /query/],
       ];
       for (const [query, named] of options) {
         await expect(e.list(query as object)).rejects.toMatchObject({ code: "VALIDATION", message: named });
       }
-      // A cursor a page returned still works.
-      const first = await e.list({ limit: 2 });
-      expect((await e.list({ limit: 2, cursor: first.cursor! })).runs.map((r) => r.id)).toEqual(["l3"]);
+      // A cursor a page returned still works, in either order.
+      const pages = async (order: "newest" | "oldest") => {
+        const first = await e.list({ limit: 2, order });
+        return [...first.runs, ...(await e.list({ limit: 2, order, cursor: first.cursor! })).runs].map((r) => r.id);
+      };
+      const newest = await pages("newest");
+      expect([...newest].sort()).toEqual(["l1", "l2", "l3"]);
+      expect(await pages("oldest")).toEqual([...newest].reverse());
     });
 
     it("start refuses a workflow not built by flow().build() with ValidationError, and stores nothing", async () => {

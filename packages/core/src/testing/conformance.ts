@@ -10,11 +10,13 @@ import { branch, flow, LoopResult } from "../builder/flow.js";
 import { task } from "../builder/task.js";
 import type { Workflow } from "../builder/workflow.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
-import { isParkwayError } from "../errors.js";
+import { isParkwayError, LoopLimitError, MapLimitError, RunTimeoutError } from "../errors.js";
 import { codecDifference, codecRefusals, codecRoundTrips } from "./codec-cases.js";
+import { listCases } from "./list-cases.js";
+import { signalCases } from "./signal-cases.js";
 import { statusWaits, type EngineHarness } from "./harness.js";
 import { describeLifecycleBehaviour } from "./lifecycle.js";
-import { nodeKindPairs } from "./node-kinds.js";
+import { nodeKindNestings, nodeKindPairs } from "./node-kinds.js";
 
 /** Declares the behaviour suite for the engine a harness makes. */
 export function describeEngineConformance(name: string, makeHarness: () => EngineHarness | Promise<EngineHarness>): void {
@@ -323,16 +325,11 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
             ran.push("one");
             return n + 1;
           })
-          .then(
-            "two",
-            async (n) => {
-              ran.push("two");
-              if (hold) await gate;
-              return n + 1;
-            },
-            // The attempt the crashed engine started counts: a second one is needed to go on.
-            { retry: { maxAttempts: 2 } },
-          )
+          .then("two", async (n) => {
+            ran.push("two");
+            if (hold) await gate;
+            return n + 1;
+          })
           .then("three", (n) => {
             ran.push("three");
             return n * 10;
@@ -632,6 +629,10 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
 
     describeLifecycleBehaviour(() => h);
 
+    describe("typed handles and signal definitions", () => signalCases(() => h));
+
+    describe("finding runs", () => listCases(() => h));
+
     describe("the payload contract (docs/codec.md): a step gets the same value whether the run parked or not", () => {
       // What the step after "make" was handed, by run id; "make" returns round-trip case n.
       const seen = new Map<string, unknown>();
@@ -700,6 +701,249 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
           expect(view.error?.message).toContain(`output of step "bad" of run "refused-output-${n}" cannot be encoded: ${entry.path} `);
           expect(view.steps.map((s) => [s.key, s.output])).toEqual([["before", "kept"]]);
         });
+      });
+    });
+
+    describe("every node kind inside every node kind that holds others", () => {
+      for (const nest of nodeKindNestings()) {
+        it(`${nest.inner} inside ${nest.outer}`, async () => {
+          const e = await engine([nest.workflow]);
+          const id = `nest-${nest.outer}-${nest.inner}`;
+          await e.start(nest.workflow, 1, { id });
+          for (let i = 0; i < 4; i++) {
+            const view = await until(e, id, (v) => v.status !== "running" && v.status !== "pending", "settled");
+            if (view.status === "completed") break;
+            for (const w of view.waitingFor) if (w.kind === "signal") await e.signal(id, w.signal, 1);
+            await h.advance(30);
+          }
+          const view = await finished(e, id);
+          expect(view.status).toBe("completed");
+          expect(view.output).toBe(nest.expected);
+        });
+      }
+    });
+
+    describe("shapes decided by data", () => {
+      /** Element 1 naps before its work; the others work at once. */
+      const napping = flow<number>("element")
+        .route("pace", (n) => (n === 1 ? "nap" : "go"), ["nap", "go"])
+        .branch(
+          "nap",
+          flow<number>("napper")
+            .delay("nap", 40)
+            .then("late", (n) => n * 10)
+            .build(),
+        )
+        .defaultBranch(task("work", (n: number) => n * 10))
+        .done();
+
+      it("map: an element that parks parks the run while the others go on; the output is in order", async () => {
+        const wf = flow<number>("map-park")
+          .map("lines", (n) => [0, 1, 2].map((i) => i + n - 1), napping.build())
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, 1, { id: "mp" });
+        const view = await parked(e, "mp");
+        expect(view.waitingFor).toEqual([expect.objectContaining({ kind: "timer", key: "lines[1]/pace[nap]/nap" })]);
+        expect(view.steps.map((s) => s.key)).toEqual(expect.arrayContaining(["lines", "lines[0]/pace[*]/work", "lines[2]/pace[*]/work"]));
+        await h.advance(60);
+        expect((await finished(e, "mp")).output).toEqual([0, 10, 20]);
+      });
+
+      it("map: a resumed run skips committed elements, each element's task runs once", async () => {
+        const calls = new Map<number, number>();
+        const count = task("count", (n: number) => {
+          calls.set(n, (calls.get(n) ?? 0) + 1);
+          return n;
+        });
+        const element = flow<number>("counted")
+          .then(count)
+          .delay("nap", 40)
+          .then("twice", (n) => n * 2)
+          .build();
+        const wf = flow<null>("map-resume")
+          .map("each", () => [1, 2, 3, 4], element, { concurrency: 2 })
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, null, { id: "mr" });
+        expect((await parked(e, "mr")).waitingFor).toHaveLength(4);
+        const restarted = await h.reopen(e, [wf]);
+        await h.advance(60);
+        expect((await finished(restarted, "mr")).output).toEqual([2, 4, 6, 8]);
+        expect([...calls.entries()].sort()).toEqual([
+          [1, 1],
+          [2, 1],
+          [3, 1],
+          [4, 1],
+        ]);
+      });
+
+      it("map: more items than maxItems fail the run with MapLimitError; none runs", async () => {
+        let ran = 0;
+        const wf = flow<number>("map-limit")
+          .map(
+            "many",
+            (n) => Array.from({ length: n }, (_, i) => i),
+            task("each", () => ran++),
+            { maxItems: 2 },
+          )
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, 3, { id: "ml" });
+        const view = await finished(e, "ml");
+        expect(view.status).toBe("failed");
+        expect(view.error?.code).toBe(MapLimitError.code);
+        expect(ran).toBe(0);
+      });
+
+      /** "Approved, rejected or expired", then a wait for "rejected" that only a buffered signal answers at once. */
+      const decision = flow<null>("decision")
+        .delay("settle", 40)
+        .race("decide", [
+          branch("approved", flow<null>("yes").waitForSignal<string>("ok", "approved").build()),
+          branch("rejected", flow<null>("no").waitForSignal<string>("nok", "rejected").build()),
+          branch("expired", flow<null>("late").delay("expiry", 2000).build()),
+        ])
+        .then("note", (r) => r.winner)
+        .build();
+
+      it("race: the first signal wins; the loser's signal stays buffered for a later wait", async () => {
+        const wf = flow<null>("race-buffered").thenFlow(decision).waitForSignal<string>("rest", "rejected").build();
+        const e = await engine([wf]);
+        await e.start(wf, null, { id: "rb" });
+        await parked(e, "rb");
+        // Both are buffered before the run reaches the race: the first branch takes its signal and wins.
+        await e.signal("rb", "approved", "A");
+        await e.signal("rb", "rejected", "R");
+        await h.advance(60);
+        const view = await finished(e, "rb");
+        expect(view.status).toBe("completed");
+        expect(view.steps.find((s) => s.key === "decision/decide")?.output).toEqual({ winner: "approved", output: "A" });
+        expect(view.output).toBe("R");
+        expect(view.steps.map((s) => s.key)).not.toContain("decision/rejected/nok");
+      });
+
+      it("race: a signal that comes while every branch is parked wins, and its rivals' waits are dropped", async () => {
+        const e = await engine([decision]);
+        await e.start(decision, null, { id: "rs" });
+        await parked(e, "rs");
+        await h.advance(60);
+        const waiting = await parked(e, "rs");
+        expect(waiting.waitingFor.map((w) => w.key).sort()).toEqual(["approved/ok", "expired/expiry", "rejected/nok"]);
+        await e.signal("rs", "rejected", "no");
+        const view = await finished(e, "rs");
+        expect(view.output).toBe("rejected");
+        expect(view.waitingFor).toEqual([]);
+      });
+
+      it("race: with no signal, the delay wins (expired)", async () => {
+        const e = await engine([decision]);
+        await e.start(decision, null, { id: "rx" });
+        await parked(e, "rx");
+        await h.advance(60);
+        await parked(e, "rx");
+        await h.advance(2100);
+        expect((await finished(e, "rx")).output).toBe("expired");
+      });
+
+      it("delay: computed from the input, and a date in the past wakes at once", async () => {
+        const wf = flow<{ ms: number; at: number }>("computed-delay")
+          .delay("wait", (x) => x.ms)
+          .delay("until", (x) => new Date(x.at))
+          .then("done", () => "done")
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, { ms: 40, at: 0 }, { id: "cd" });
+        expect((await parked(e, "cd")).waitingFor).toEqual([expect.objectContaining({ kind: "timer", key: "wait", reason: "delay" })]);
+        await h.advance(60);
+        expect((await finished(e, "cd")).output).toBe("done");
+      });
+
+      it("delay: a date in the future parks until that date", async () => {
+        const wf = flow<null>("delay-until")
+          .waitForSignal<number>("when", "when")
+          .delay("until", (at) => new Date(at))
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, null, { id: "du" });
+        const { createdAt } = await parked(e, "du");
+        const at = createdAt + 3_600_000;
+        await e.signal("du", "when", at);
+        const view = await until(e, "du", (v) => v.status === "parked" && v.waitingFor[0]?.key === "until", "parked on the date");
+        const wait = view.waitingFor[0]!;
+        expect(wait.kind === "timer" && Math.abs(wait.until - at) < 1000).toBe(true);
+      });
+
+      it("loop: a sub-flow body sleeps between tries", async () => {
+        let tries = 0;
+        const poll = flow<number>("poll-body")
+          .then("try", (n) => {
+            tries++;
+            return n + 1;
+          })
+          .delay("nap", 30)
+          .then("decide", (n) => (n >= 3 ? LoopResult.done(n) : LoopResult.again(n)))
+          .build();
+        const wf = flow<number>("poller").loop("poll", poll, { maxIterations: 5 }).build();
+        const e = await engine([wf]);
+        await e.start(wf, 0, { id: "pl" });
+        expect((await parked(e, "pl")).waitingFor).toEqual([expect.objectContaining({ kind: "timer", key: "poll#1/nap" })]);
+        for (let i = 0; i < 3; i++) {
+          const view = await until(e, "pl", (v) => v.status === "parked" || v.status === "completed", "parked or done");
+          if (view.status === "completed") break;
+          await h.advance(40);
+        }
+        expect((await finished(e, "pl")).output).toBe(3);
+        expect(tries).toBe(3);
+      });
+
+      it("loop: onMax fails by default and passes on the last value with exitWithLast", async () => {
+        const again = (n: number) => LoopResult.again(n + 1);
+        const failing = flow<number>("loop-fail").loop("spin", again, { maxIterations: 3 }).build();
+        const lenient = flow<number>("loop-exit").loop("spin", again, { maxIterations: 3, onMax: "exitWithLast" }).build();
+        const e = await engine([failing, lenient]);
+        await e.start(failing, 0, { id: "lf" });
+        await e.start(lenient, 0, { id: "le" });
+        const failed = await finished(e, "lf");
+        expect(failed.error?.code).toBe(LoopLimitError.code);
+        expect((await finished(e, "le")).output).toBe(3);
+      });
+
+      it("run timeout: a parked run wakes at its deadline and fails with RunTimeoutError", async () => {
+        const wf = flow<null>("timed-park", { timeout: 50 }).delay("long", "1h").build();
+        const e = await engine([wf]);
+        await e.start(wf, null, { id: "tp" });
+        const view = await parked(e, "tp");
+        expect(view.waitingFor).toEqual(
+          expect.arrayContaining([expect.objectContaining({ kind: "timer", key: "#timeout", reason: "timeout" })]),
+        );
+        await h.advance(80);
+        const failed = await finished(e, "tp");
+        expect(failed.status).toBe("failed");
+        expect(failed.error?.code).toBe(RunTimeoutError.code);
+      });
+
+      it("run timeout: a task in flight is aborted and the run fails with RunTimeoutError", async () => {
+        let aborted: unknown = null;
+        const wf = flow<null>("timed-task", { timeout: 50 })
+          .then(
+            "hang",
+            (_: null, ctx) =>
+              new Promise<null>((_resolve, reject) =>
+                ctx.signal.addEventListener("abort", () => {
+                  aborted = ctx.signal.reason;
+                  reject(ctx.signal.reason as Error);
+                }),
+              ),
+          )
+          .build();
+        const e = await engine([wf]);
+        await e.start(wf, null, { id: "tt" });
+        await until(e, "tt", (v) => v.status === "running", "running");
+        await h.advance(80);
+        const failed = await finished(e, "tt");
+        expect(failed.error?.code).toBe(RunTimeoutError.code);
+        expect(isParkwayError(aborted, RunTimeoutError.code)).toBe(true);
       });
     });
 

@@ -304,6 +304,7 @@ export function describeLifecycleBehaviour(harness: () => EngineHarness): void {
       const wf = flow<number>("conflict")
         .then("first", (n) => (firstRan++, n))
         .waitForSignal("w", "go")
+        .waitForSignal("w2", "later")
         .build();
       const other = flow<number>("conflict-other")
         .then("x", (n) => n)
@@ -311,7 +312,8 @@ export function describeLifecycleBehaviour(harness: () => EngineHarness): void {
       const e = await engine([wf, other]);
       await e.start(wf, 1, { id: "c" });
       await parked(e, "c");
-      await e.signal("c", "stray", 1);
+      // Buffered for a later wait: it goes with the old run.
+      await e.signal("c", "later", "old");
       await expect(e.start(other, 1, { id: "c" })).rejects.toMatchObject({ code: "VALIDATION" });
       await expect(e.start(wf, 1, { id: "c", onConflict: "fail" })).rejects.toMatchObject({ code: "RUN_EXISTS" });
       await expect(e.start(wf, 1, { id: "c", onConflict: "later" as never })).rejects.toMatchObject({ code: "VALIDATION" });
@@ -323,30 +325,128 @@ export function describeLifecycleBehaviour(harness: () => EngineHarness): void {
       expect(view.input).toBe(3);
       expect(view.version).toBeGreaterThan(before.version);
       expect(firstRan).toBe(2);
-      await e.signal("c", "go", "done");
+      await e.signal("c", "go", 1);
+      await until(e, "c", (v) => v.waitingFor[0]?.kind === "signal" && v.steps.some((s) => s.key === "w"), "waiting for the later signal");
+      await e.signal("c", "later", "done");
       expect(await e.result("c")).toBe("done");
       expect((await e.list({ workflow: "conflict" })).runs).toHaveLength(1);
     });
 
-    it("attempts count from when they start: one spent on an engine that died is not given again", async () => {
-      const attempts: number[] = [];
+    it("a worker's death costs an attempt, but a step may always start 3: the third start runs, a fourth is refused", async () => {
+      const started: string[] = [];
       const build = (hang: boolean) =>
-        flow<null>("attempt-count")
-          .then("only", async (_: null, ctx) => {
-            attempts.push(ctx.attempt);
+        flow<string>("attempt-count")
+          .then("only", async (run: string, ctx) => {
+            started.push(`${run}:${ctx.attempt}`);
             if (hang) await new Promise(() => {});
             return ctx.attempt;
           })
           .build();
-      const first = await engine([build(true)], { lease: 50 });
-      await first.start(build(true), null, { id: "ac" });
-      await until(first, "ac", () => attempts.length === 1, "attempt 1 started");
-      const second = await harness().reopen(first, [build(false)], { lease: 50 });
-      await harness().advance(80);
-      const view = await finished(second, "ac");
+      /** Lets engine `e` die holding `run` in its attempt `attempt`, and returns the engine that takes over. */
+      const dieDuring = async (e: EngineUnderTest, run: string, attempt: number, next: boolean) => {
+        await until(e, run, () => started.includes(`${run}:${attempt}`), `attempt ${attempt} of ${run} started`);
+        const taker = await harness().reopen(e, [build(!next)], { lease: 50 });
+        await harness().advance(80);
+        return taker;
+      };
+      // The default policy (maxAttempts 1): two attempts cut short by deaths, and the third start still runs.
+      let e = await engine([build(true)], { lease: 50 });
+      await e.start(build(true), "a", { id: "a" });
+      e = await dieDuring(e, "a", 1, false);
+      e = await dieDuring(e, "a", 2, true);
+      expect((await finished(e, "a")).output).toBe(3);
+      // A task that keeps killing its worker: after 3 starts, the fourth is refused.
+      e = await harness().reopen(e, [build(true)], { lease: 50 });
+      await e.start(build(true), "b", { id: "b" });
+      e = await dieDuring(e, "b", 1, false);
+      e = await dieDuring(e, "b", 2, false);
+      e = await dieDuring(e, "b", 3, true);
+      const view = await finished(e, "b");
       expect(view.status).toBe("failed");
       expect(view.error?.code).toBe("ATTEMPTS_EXHAUSTED");
-      expect(attempts).toEqual([1]);
+      expect(started).toEqual(["a:1", "a:2", "a:3", "b:1", "b:2", "b:3"]);
+    });
+
+    it("a loop whose body is a sub-flow keeps its last two iterations, and a resumed loop starts at the first it kept", async () => {
+      const ran: number[] = [];
+      const body = flow<number>("tick")
+        .then("check", (n: number) => (ran.push(n), n))
+        .delay("pause", 20)
+        .then("decide", (n: number) => (n >= 4 ? LoopResult.done(n * 10) : LoopResult.again(n + 1)))
+        .build();
+      const wf = flow<number>("loop-sub").loop("poll", body, { maxIterations: 10 }).waitForSignal("w", "go").build();
+      const e = await engine([wf]);
+      await e.start(wf, 1, { id: "ls" });
+      // Each iteration parks on its delay, so each is resumed from the store by a new walk.
+      const keys = async () => (await e.status("ls")).steps.map((s) => s.key);
+      await eventually(async () => (await keys()).includes("poll#3/check"), "iteration 3 started");
+      // Iteration 3's first commit dropped iteration 1; iteration 2, whose decision fed it, stays.
+      expect((await keys()).filter((k) => !k.startsWith("poll#3/")).sort()).toEqual(["poll#2/check", "poll#2/decide", "poll#2/pause"]);
+      await eventually(async () => (await e.status("ls")).waitingFor[0]?.kind === "signal", "waiting for the signal");
+      const view = await e.status("ls");
+      expect(view.steps.map((s) => s.key).sort()).toEqual([
+        "poll#3/check",
+        "poll#3/decide",
+        "poll#3/pause",
+        "poll#4/check",
+        "poll#4/decide",
+        "poll#4/pause",
+      ]);
+      expect(ran).toEqual([1, 2, 3, 4]);
+      await e.signal("ls", "go", "end");
+      expect(await e.result("ls")).toBe("end");
+    });
+
+    it("rewind to a step of a map element re-runs that element from the step and what follows the map; the other elements keep theirs", async () => {
+      const calls: string[] = [];
+      const element = flow<number>("line")
+        .then("price", (n: number) => (calls.push(`price${n}`), n * 10))
+        .then("tax", (n: number) => (calls.push(`tax${n}`), n + 1))
+        .build();
+      const wf = flow<number>("rewind-map")
+        .map("lines", (n: number) => Array.from({ length: n }, (_, i) => i + 1), element)
+        .then("total", (outs: number[]) => (calls.push("total"), outs.reduce((a, b) => a + b, 0)))
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, 3, { id: "rm" });
+      expect(await e.result("rm")).toBe(63);
+      await expect(e.rewind("rm", { to: "lines[7]/tax" })).rejects.toMatchObject({ code: "UNKNOWN_STEP" });
+      calls.length = 0;
+      await e.rewind("rm", { to: "lines[1]/tax" });
+      expect(await e.result("rm")).toBe(63);
+      expect(calls.sort()).toEqual(["tax20", "total"]);
+      calls.length = 0;
+      // The map's own key is its items: every element runs again.
+      await e.rewind("rm", { to: "lines" });
+      expect(await e.result("rm")).toBe(63);
+      expect(calls.filter((c) => c.startsWith("price")).sort()).toEqual(["price1", "price2", "price3"]);
+    });
+
+    it("rewind to a step of a loop's sub-flow body runs the loop again from its first iteration", async () => {
+      let checks = 0;
+      const body = flow<number>("rw-body")
+        .then("check", (n: number) => (checks++, n))
+        .then("decide", (n: number) => (n >= 3 ? LoopResult.done(n) : LoopResult.again(n + 1)))
+        .build();
+      const wf = flow<number>("rewind-loop")
+        .loop("poll", body, { maxIterations: 10 })
+        .then("after", (n: number) => n * 2)
+        .build();
+      const e = await engine([wf]);
+      await e.start(wf, 1, { id: "rl" });
+      expect(await e.result("rl")).toBe(6);
+      expect(checks).toBe(3);
+      await expect(e.rewind("rl", { to: "poll#1/check" })).rejects.toMatchObject({ code: "UNKNOWN_STEP" });
+      await e.rewind("rl", { to: "poll#3/check" });
+      expect(await e.result("rl")).toBe(6);
+      expect(checks).toBe(6);
+      expect((await e.status("rl")).steps.map((s) => s.key).sort()).toEqual([
+        "after",
+        "poll#2/check",
+        "poll#2/decide",
+        "poll#3/check",
+        "poll#3/decide",
+      ]);
     });
 
     it("a run that was blocked and then ran shows no stale error", async () => {

@@ -3,11 +3,12 @@ import type { Continuation } from "./nodes.js";
 
 /**
  * A stable hash of the tree's shape: node kinds, ids, refs, durations, signal
- * names and step options. Functions are not part of the tree, so editing a
- * task's body keeps the hash; object key order never matters.
+ * names, step options, map bounds, and the run's timeout when it has one.
+ * Functions are not part of the tree, so editing a task's body keeps the hash;
+ * object key order never matters.
  */
-export function hashTree(name: string, root: Continuation): string {
-  return createHash("sha256").update(canonicalJson({ name, root })).digest("hex").slice(0, 32);
+export function hashTree(name: string, root: Continuation, timeoutMs?: number): string {
+  return createHash("sha256").update(canonicalJson({ name, root, timeoutMs })).digest("hex").slice(0, 32);
 }
 
 /** JSON with object keys sorted, so equal data always gives equal text. */

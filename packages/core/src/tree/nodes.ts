@@ -6,9 +6,12 @@
  * `id` is the node's id within the flow that declared it; `ref` is the id
  * qualified by where the node sits (enclosing fork branches, route branches
  * and child flows: `pack/label`, `by-size[small]/ship`). A step's commit key is
- * its `ref`, plus `#n` for the n-th iteration of a loop.
+ * its `ref`, with each map element and loop iteration it sits in made concrete:
+ * the body of map `lines` has refs `lines[]/...` and element 3 commits under
+ * `lines[3]/...`; a loop's body function commits iteration n as `ref#n`, a
+ * loop's sub-flow body has refs `ref#/...` and commits under `ref#n/...`.
  */
-export type Continuation = TaskNode | ForkNode | RouteNode | LoopNode | DelayNode | AwaitSignalNode;
+export type Continuation = TaskNode | ForkNode | RouteNode | MapNode | RaceNode | LoopNode | DelayNode | AwaitSignalNode;
 
 /** Retry and timeout settings of a step, normalised to milliseconds. */
 export interface StepOptions {
@@ -53,17 +56,51 @@ export interface RouteBranch {
   readonly root: Continuation;
 }
 
-/** Runs the body under `ref` until it answers `done`, at most `maxIterations` times; each iteration commits. */
+/**
+ * Runs the items function (under `ref`, its output committed), then `body` on
+ * every item, at most `concurrency` at once; the output is the array of the
+ * elements' outputs, in order. More than `maxItems` items fail the run.
+ */
+export interface MapNode extends NodeBase {
+  readonly kind: "map";
+  readonly body: Continuation;
+  readonly concurrency: number;
+  readonly maxItems: number;
+  readonly options: StepOptions;
+}
+
+/**
+ * Runs every branch on the same input; the first to finish wins and
+ * `{ winner, output }` (committed under `ref`) goes on; the others are cancelled.
+ */
+export interface RaceNode extends NodeBase {
+  readonly kind: "race";
+  readonly branches: readonly ForkBranch[];
+}
+
+/**
+ * Runs the body until it answers `done`, at most `maxIterations` times. The
+ * body is the function under `ref` (iteration n commits as `ref#n`) or, when
+ * `body` is set, a sub-flow (iteration n commits its steps under `ref#n/`).
+ * Past `maxIterations` the loop fails, or with `onMax: "exitWithLast"` passes
+ * on the last value it was given. `body` and `onMax` are absent when unused,
+ * so a loop written before they existed keeps its hash.
+ */
 export interface LoopNode extends NodeBase {
   readonly kind: "loop";
   readonly maxIterations: number;
   readonly options: StepOptions;
+  readonly body?: Continuation;
+  readonly onMax?: "exitWithLast";
 }
 
-/** Waits `ms`; passes its input on unchanged. */
+/**
+ * Waits `ms`, or, when `ms` is null, what the function under `ref` computes from
+ * the input (a duration or a date); passes its input on unchanged.
+ */
 export interface DelayNode extends NodeBase {
   readonly kind: "delay";
-  readonly ms: number;
+  readonly ms: number | null;
 }
 
 /** Waits for the signal `signal`; its payload (or `onTimeout.value`) becomes the next input. */
@@ -78,7 +115,9 @@ export interface AwaitSignalNode extends NodeBase {
 export function* nodesOf(root: Continuation | null): Generator<Continuation> {
   for (let node = root; node; node = node.next) {
     yield node;
-    if (node.kind === "fork") for (const b of node.branches) yield* nodesOf(b.root);
+    if (node.kind === "fork" || node.kind === "race") for (const b of node.branches) yield* nodesOf(b.root);
+    if (node.kind === "map") yield* nodesOf(node.body);
+    if (node.kind === "loop" && node.body) yield* nodesOf(node.body);
     if (node.kind === "route") {
       for (const b of node.branches) yield* nodesOf(b.root);
       yield* nodesOf(node.defaultBranch);

@@ -28,19 +28,61 @@ local function dropRun(prefix, id, h)
   redis.call("ZREM", prefix .. "expiring", expiringMember(id, h.status, h.workflow))
 end
 
+-- A key or key template split at "/".
+local function keySegments(key)
+  local out = {}
+  for part in string.gmatch(key, "[^/]+") do out[#out + 1] = part end
+  return out
+end
+
+-- A template segment against a key segment: "name[]" is any element of map "name", "name#" any iteration.
+local function segmentMatches(t, k)
+  if t == k then return true end
+  local n = #t
+  if string.sub(t, n - 1) == "[]" then
+    return string.sub(k, 1, n - 1) == string.sub(t, 1, n - 1) and string.match(string.sub(k, n), "^%d+%]$") ~= nil
+  end
+  if string.sub(t, n) == "#" then
+    return string.sub(k, 1, n) == t and string.match(string.sub(k, n + 1), "^%d+$") ~= nil
+  end
+  return false
+end
+
+local function templateMatches(t, segments)
+  if #t ~= #segments then return false end
+  for i = 1, #t do
+    if not segmentMatches(t[i], segments[i]) then return false end
+  end
+  return true
+end
+
 --[[
-  Which commit keys a set of definition nodes owns: `refs` (JSON array) are
-  node refs committed as they are, `loops` (JSON array) loop refs committed as
-  "<ref>#<n>". Returns a predicate over commit keys.
+  Which commit keys a set of definition nodes owns, as key templates (the rule
+  of core's store/step-keys.ts): `refs` (JSON array) commit under the template,
+  `loops` (JSON array) under "<template>#<n>". In a template "name[]" stands
+  for any element of map "name" and "name#" for any loop iteration; any other
+  segment only for itself. Returns a predicate over commit keys.
 ]]
 local function stepKeySet(refsJson, loopsJson)
-  local refs, loops = {}, {}
-  for _, ref in ipairs(cjson.decode(refsJson)) do refs[ref] = true end
-  for _, ref in ipairs(cjson.decode(loopsJson)) do loops[ref] = true end
+  local exact, refs, loops = {}, {}, {}
+  for _, ref in ipairs(cjson.decode(refsJson)) do
+    exact[ref] = true
+    refs[#refs + 1] = keySegments(ref)
+  end
+  for _, ref in ipairs(cjson.decode(loopsJson)) do loops[#loops + 1] = keySegments(ref) end
   return function(key)
-    if refs[key] then return true end
-    local loop = string.match(key, "^(.+)#%d+$")
-    return loop ~= nil and loops[loop] == true
+    if exact[key] then return true end
+    local segments = keySegments(key)
+    for _, t in ipairs(refs) do
+      if templateMatches(t, segments) then return true end
+    end
+    local loop = string.match(segments[#segments], "^(.+)#%d+$")
+    if loop == nil then return false end
+    segments[#segments] = loop
+    for _, t in ipairs(loops) do
+      if templateMatches(t, segments) then return true end
+    end
+    return false
   end
 end
 
