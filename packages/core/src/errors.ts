@@ -145,7 +145,10 @@ export class UnknownStepError extends ParkwayError {
 export class IncompatibleDefinitionError extends ParkwayError {
   static override readonly code = "INCOMPATIBLE_DEFINITION";
 }
-/** A task's attempts were all spent, some of them on workers that died before the attempt ended. */
+/**
+ * A step was already started every time it may be (`maxAttempts`, and never fewer than 3), the
+ * last on a worker that died before the attempt ended: a task that keeps killing its worker.
+ */
 export class AttemptsExhaustedError extends ParkwayError {
   static override readonly code = "ATTEMPTS_EXHAUSTED";
 }

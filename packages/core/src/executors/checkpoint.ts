@@ -697,6 +697,11 @@ class RunSession implements HeldRun {
       );
       this.onRequested(requested);
       if (this.cancelling) throw this.abort.signal.reason;
+      // The shutdown may have begun while the attempt was being recorded: it does not start, and is given back.
+      if (this.releasing) {
+        this.givenBack.set(key, attempt - 1);
+        throw new Release();
+      }
     } catch (e) {
       // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.
       if (e instanceof StoreFailure) this.abort.abort(e);
