@@ -127,7 +127,7 @@ interface Placed {
 }
 
 /** Every commit key a definition can write, as templates (any map element, any loop iteration). */
-export function definitionKeys(workflow: Workflow): StepKeySet {
+export function definitionKeys(workflow: Workflow<never, unknown>): StepKeySet {
   return keySet(placed(nodesOf(workflow.root), TOP));
 }
 
@@ -147,7 +147,7 @@ export function definitionKeys(workflow: Workflow): StepKeySet {
  * a map's own key is its items, so every element runs again; a race's is its outcome, so
  * the race runs again.
  */
-export function rewindKeys(workflow: Workflow, key: string): StepKeySet | undefined {
+export function rewindKeys(workflow: Workflow<never, unknown>, key: string): StepKeySet | undefined {
   const found = dependents(workflow.root, key, TOP);
   return found === null ? undefined : keySet(found);
 }
