@@ -11,6 +11,7 @@ import {
   checkOptions,
   fireSchedule,
   checkpointOptions,
+  configureRetention,
   parkwayMetrics,
   MetricNames,
   resolveLogger,
@@ -27,6 +28,7 @@ import {
   type Duration,
   type Logger,
   type Wake,
+  type RetentionMs,
   type Workflow,
 } from "@parkway/core";
 import { type Context, type ObservableGauge, type ObservableResult, ROOT_CONTEXT } from "@opentelemetry/api";
@@ -111,6 +113,7 @@ export class WorkflowWorker {
   readonly registration: WorkerRegistration;
   private readonly waker: QueueWaker;
   private readonly checkpoint: CheckpointOptions;
+  private readonly retention: RetentionMs | undefined;
   private readonly concurrency: number;
   private readonly sweepMs: number;
   private readonly graceMs: number;
@@ -175,6 +178,7 @@ export class WorkflowWorker {
           .wake(id, { reason, version, dueAt: null, trace: ROOT_CONTEXT })
           .catch((error: unknown) => this.report(error, "wake")),
     };
+    this.retention = checkpoint.retention;
     this.inFlight = checkpoint.inFlight;
     this.leaseMs = checkpoint.leaseMs;
     this.roster = new RedisWorkerRegistry(this.store.redis, namespace);
@@ -206,6 +210,8 @@ export class WorkflowWorker {
     // First: a worker configured with another partition count than the namespace's takes nothing.
     await this.store.checkPartitions();
     await this.store.checkPersistence();
+    // Before the first job: a run this worker finishes is kept as its workflow says.
+    await configureRetention(this.store, this.retention, this.options.workflows);
     // Registered before it consumes, so a registration that fails fails start() with nothing started.
     this.startedAt ??= await this.roster.heartbeat(this.registration, this.registrationTtlMs, null);
     this.workerRedis = queueConnection(this.options.connection, "the worker's queue", this.store.connectionWatch);
@@ -334,6 +340,11 @@ export class WorkflowWorker {
     this.recordWakeLag(job);
     const outcome = await advanceRun(this.checkpoint, id, caller);
     this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
+    if (outcome.outcome === "completed" || outcome.outcome === "failed" || outcome.outcome === "cancelled") {
+      // A finished run's helper keys go with it: its pending wake-ups (a signal's timeout, a timer) and their record.
+      await this.waker.forget(id).catch((error: unknown) => this.report(error, id));
+      return;
+    }
     await this.scheduleNext(id, outcome, caller);
   }
 
@@ -372,7 +383,10 @@ export class WorkflowWorker {
     return this.beating;
   }
 
-  /** Re-enqueues runs whose wake-up is overdue (the job was lost, or its worker died), partition by partition. */
+  /**
+   * Re-enqueues runs whose wake-up is overdue (the job was lost, or its worker died), and trims
+   * finished runs past their retention, partition by partition.
+   */
   private sweep(): Promise<void> {
     this.sweeping ??= (async () => {
       try {
@@ -402,10 +416,15 @@ export class WorkflowWorker {
     }
   }
 
-  /** Sweeps one partition's due index, with the backlog of that partition's queue as extra grace. */
+  /**
+   * Sweeps one partition: trims its finished runs whose retention passed (their keys expired,
+   * their index entries go here), then its due index, with the backlog of that partition's
+   * queue as extra grace.
+   */
   private async sweepPartition(partition: number): Promise<void> {
     await this.fireSchedules(partition);
     try {
+      await this.store.trimExpiredIn(partition, 1000);
       const backlogMs = await this.backlogMs(this.waker.queues[partition]!);
       if (backlogMs === null) return; // the queue moved under us: look again next sweep
       const { ids } = await this.store.dueIn(partition, 1000, this.graceMs + backlogMs);

@@ -43,7 +43,7 @@ export function parsePartitions(text: string): number {
 }
 
 /**
- * Parses a point in time (`--since`, `--until`): an ISO 8601 date or time, or a duration meaning
+ * Parses a point in time (`--since`, `--until`, `--finished-before`): an ISO 8601 date or time, or a duration meaning
  * that long ago ("90m", "2d"). Returns ms since the epoch.
  */
 export function parseTime(text: string): number {

@@ -6,8 +6,10 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { parseDuration, parseId, parseJson, parseLimit, parsePartitions, parseTime, RUN_STATUSES } from "./args.js";
+import type { JsonArg } from "./args.js";
 import type { CommandContext, Outcome } from "./commands/context.js";
 import { listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
+import { deleteCommand, migrateCommand, purgeCommand, retryCommand, rewindCommand, type PurgeOptions } from "./commands/lifecycle.js";
 import {
   controlCommand,
   resultCommand,
@@ -89,6 +91,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<Outcom
     scheduleList: handle((ctx, options: { limit?: number; cursor?: string }) => scheduleListCommand(ctx, options)),
     scheduleVerb: (verb) => handle((ctx, id: string) => scheduleVerbCommand(ctx, verb, id)),
     workers: handle((ctx) => workersCommand(ctx)),
+    retry: handle((ctx, id: string) => retryCommand(ctx, id)),
+    rewind: handle((ctx, id: string, options: { to: string; workflows?: string }) => rewindCommand(ctx, id, options)),
+    migrate: handle((ctx, id: string, options: { workflows?: string; keys?: JsonArg }) => migrateCommand(ctx, id, options)),
+    delete: handle((ctx, id: string) => deleteCommand(ctx, id)),
+    purge: handle((ctx, options: PurgeOptions) => purgeCommand(ctx, options)),
   });
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -125,6 +132,11 @@ interface Actions {
   readonly scheduleList: Action;
   readonly scheduleVerb: (verb: ScheduleVerb) => Action;
   readonly workers: Action;
+  readonly retry: Action;
+  readonly rewind: Action;
+  readonly migrate: Action;
+  readonly delete: Action;
+  readonly purge: Action;
 }
 
 /** Declares every command, option and help text. */
@@ -221,6 +233,38 @@ function buildProgram(io: CliIo, actions: Actions): Command {
   for (const [verb, description] of control) {
     program.command(verb).description(description).addArgument(id()).action(actions.control(verb));
   }
+
+  program
+    .command("retry")
+    .description("send a failed or cancelled run back to the step that failed, its attempts reset (committed steps are kept)")
+    .addArgument(id())
+    .action(actions.retry);
+
+  program
+    .command("rewind")
+    .description("run a committed step again, with every step that depends on it (later steps of its branch, the join, what follows)")
+    .addArgument(id())
+    .requiredOption("--to <key>", "the commit key of the step to run again, as `status` shows it", parseId)
+    .addOption(workflowsOption("module exporting the run's definition (required)"))
+    .action(actions.rewind);
+
+  program
+    .command("migrate")
+    .description("move a run to the module's definition of its workflow (checked: every committed step must exist there)")
+    .addArgument(id())
+    .addOption(workflowsOption("module exporting the new definition (required)"))
+    .option("--keys <json>", 'renames of committed keys, e.g. \'{"charge": "charge-v2"}\'', parseJson)
+    .action(actions.migrate);
+
+  program.command("delete").description("delete a finished run now").addArgument(id()).action(actions.delete);
+
+  program
+    .command("purge")
+    .description("delete the finished runs matching every filter given (at least one), in bounded batches; prints the count")
+    .addOption(new Option("--status <status>", "only runs of this finished status").choices(["completed", "failed", "cancelled"]))
+    .option("--workflow <name>", "only runs of this workflow", parseId)
+    .option("--finished-before <time>", 'only runs that finished before this ISO time, or this long ago, e.g. "30d"', parseTime)
+    .action(actions.purge);
 
   program
     .command("worker")

@@ -76,12 +76,29 @@ describe("parkway's other answers", () => {
   it("--help lists the commands and the exit codes", async () => {
     const ran = await parkway("--help");
     expect(ran.code).toBe(0);
-    for (const command of ["start", "signal", "status", "result", "list", "cancel", "pause", "resume", "worker"]) {
+    const commands = [
+      "start",
+      "signal",
+      "status",
+      "result",
+      "list",
+      "cancel",
+      "pause",
+      "resume",
+      "retry",
+      "rewind",
+      "migrate",
+      "delete",
+      "purge",
+      "worker",
+    ];
+    for (const command of commands) {
       expect(ran.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
     }
     expect(ran.stdout).toContain("3  not found");
     expect(ran.stdout).toContain("4  the run failed or was cancelled");
     expect(ran.stdout).toContain("7  the run never waits for that signal");
+    expect(ran.stdout).toContain("8  the run cannot take this repair");
   });
 
   it("an unreachable Redis Cluster fails at once with exit 1, naming its nodes", async () => {

@@ -225,4 +225,40 @@ describe("parkway against Redis and a worker process", () => {
     expect(again.doc.error).toMatchObject({ code: "RUN_FINISHED", exitCode: 5 });
     expect((await parkway("signal", "fan-1", "go", "--payload", "null")).code).toBe(5);
   });
+
+  it("retry, rewind, migrate, delete and purge steer runs; a refused repair exits 8 and changes nothing", async () => {
+    expect((await parkway("start", "doomed", "--input", "1", "--id", "dm-1", "--workflows", FIXTURES)).code).toBe(0);
+    expect((await parkway("result", "dm-1")).code).toBe(4);
+    const failedAt = async () => (await json<{ run: { status: string; version: number } }>("status", "dm-1")).doc.run;
+    const first = await failedAt();
+    expect((await parkway("retry", "dm-1")).code).toBe(0);
+    await eventually(async () => {
+      const run = await failedAt();
+      return run.status === "failed" && run.version > first.version;
+    }, "dm-1 to fail again after its retry");
+
+    expect((await parkway("start", "approval", "--input", "null", "--id", "ap-9", "--workflows", FIXTURES)).code).toBe(0);
+    await eventually(async () => (await statusOf("ap-9")) === "parked", "ap-9 to park");
+    const refused = await json<{ error: { code: string; exitCode: number } }>("retry", "ap-9");
+    expect(refused.doc.error).toMatchObject({ code: "RUN_STATE", exitCode: 8 });
+    expect((await parkway("delete", "ap-9")).code).toBe(8);
+    expect(await statusOf("ap-9")).toBe("parked");
+    expect((await parkway("migrate", "ap-9", "--workflows", FIXTURES)).code).toBe(0);
+
+    expect((await parkway("rewind", "dm-1", "--to", "nope", "--workflows", FIXTURES)).code).toBe(3);
+    expect((await parkway("rewind", "dm-1", "--to", "ok")).code).toBe(2);
+    expect((await parkway("rewind", "dm-1", "--to", "ok", "--workflows", FIXTURES)).code).toBe(0);
+    await eventually(async () => (await statusOf("dm-1")) === "failed", "dm-1 to fail again after its rewind");
+
+    expect((await parkway("purge")).code).toBe(2);
+    expect((await parkway("purge", "--status", "parked")).code).toBe(2);
+    expect((await json("purge", "--workflow", "doomed", "--finished-before", "2000-01-01T00:00:00Z")).doc).toEqual({ deleted: 0 });
+    const failedDoomed = (await json<{ runs: unknown[] }>("list", "--workflow", "doomed", "--status", "failed")).doc.runs.length;
+    expect(failedDoomed).toBeGreaterThanOrEqual(1);
+    expect((await json("purge", "--workflow", "doomed", "--status", "failed")).doc).toEqual({ deleted: failedDoomed });
+    expect((await parkway("status", "dm-1")).code).toBe(3);
+    expect((await parkway("cancel", "ap-9")).code).toBe(0);
+    expect((await parkway("delete", "ap-9")).code).toBe(0);
+    expect((await parkway("status", "ap-9")).code).toBe(3);
+  });
 });

@@ -69,7 +69,6 @@ describe("the status tree", () => {
         "│  └─ branch default (taken)",
         "│     └─ ✓ task parity[*]/keep  committed  output 3 · 1 attempt",
         "├─ ✓ loop count  committed  done 4 after 2 iterations",
-        "│  ├─ ✓ count#1  committed  again 4 · 1 attempt",
         "│  └─ ✓ count#2  committed  done 4 · 1 attempt",
         '├─ ◷ signal approval  parked  waits for signal "approved", times out at 2026-01-01 01:00:01Z (in 1h)',
         "└─ ○ task end  not reached",

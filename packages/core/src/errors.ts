@@ -131,6 +131,35 @@ export class RunFailedError extends ParkwayError {
 export class ResultTimeoutError extends ParkwayError {
   static override readonly code = "RESULT_TIMEOUT";
 }
+/** `start` with `onConflict: "fail"` found a run with that id already; nothing was started. */
+export class RunExistsError extends ParkwayError {
+  static override readonly code = "RUN_EXISTS";
+}
+/**
+ * An operation does not apply to the run in its current status (a retry of a
+ * running run, a delete of a live one); `context.status` says where it stands. Nothing changed.
+ */
+export class RunStateError extends ParkwayError {
+  static override readonly code = "RUN_STATE";
+}
+/** A rewind or a migration named a commit key the run (or its definition) does not have. Nothing changed. */
+export class UnknownStepError extends ParkwayError {
+  static override readonly code = "UNKNOWN_STEP";
+}
+/**
+ * A migration would leave a committed step the new definition does not have
+ * (`context.step`): map it with `keys`, or migrate elsewhere. Nothing changed.
+ */
+export class IncompatibleDefinitionError extends ParkwayError {
+  static override readonly code = "INCOMPATIBLE_DEFINITION";
+}
+/**
+ * A step was already started every time it may be (`maxAttempts`, and never fewer than 3), the
+ * last on a worker that died before the attempt ended: a task that keeps killing its worker.
+ */
+export class AttemptsExhaustedError extends ParkwayError {
+  static override readonly code = "ATTEMPTS_EXHAUSTED";
+}
 /**
  * `signal()` named a signal the run can never wait for from where it stands: a
  * misspelled name, one its workflow never waits for, or one whose every wait

@@ -86,6 +86,7 @@ export type {
   CommitResult,
   ControlResult,
   CountQuery,
+  FinishedStatus,
   FinishListener,
   ListOrder,
   ListPage,
@@ -93,6 +94,8 @@ export type {
   NewRun,
   NotAcquired,
   ParkResult,
+  PurgeBatch,
+  RetentionMs,
   RunHeader,
   RunLink,
   RunStatus,
@@ -100,6 +103,7 @@ export type {
   SignalTarget,
   StepProgress,
   Store,
+  StepKeySet,
   StoredRun,
   TakeSignalResult,
   TimerReason,
@@ -108,11 +112,14 @@ export type {
   WaitRequest,
   WriteResult,
 } from "./store/types.js";
-export { FINISHED_STATUSES, RUN_STATUSES, START_WAIT_KEY } from "./store/types.js";
+export { DEFAULT_RETENTION_MS, FINISHED_STATUSES, RUN_STATUSES, START_WAIT_KEY } from "./store/types.js";
 export * from "./store/schedule-types.js";
 export { Schedules, assertScheduleId, type ScheduleOptions, type ScheduleUpdate, type ScheduleView } from "./engine/schedules.js";
 export { fireSchedule, tickRunId, tickAfter, type TickContext } from "./engine/schedule-ticks.js";
 export type { DelayedStartOptions } from "./engine/start-at.js";
+export { resolveRetention, type RetentionPeriod, type RetentionPolicy } from "./store/retention.js";
+export { stepKeyMatcher } from "./store/step-keys.js";
+export { configureRetention, definitionKeys, rewindKeys } from "./engine/lifecycle.js";
 export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
 export { compareForList, DEFAULT_LIST_ORDER, isPastCursor, LIST_ORDERS, matchesListQuery } from "./store/list-order.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
@@ -131,6 +138,9 @@ export {
   assertId,
   type ClientOptions,
   type ListRunsQuery,
+  type MigrateOptions,
+  type PurgeQuery,
+  type RewindOptions,
   RunHandle,
   type RunSummary,
   type ProgressView,

@@ -81,7 +81,8 @@ describe("strict builder arguments", () => {
       "burst",
       'task "t": rateLimit',
     ],
-    ["a flow's retention (not defined yet)", () => flow<number>("f", { retention: "1d" } as never), "retention", 'flow "f"'],
+
+    ["a flow's retention", () => flow<number>("f", { retention: { done: "1d" } } as never), "done", 'flow "f": retention'],
     [
       "a loop",
       () =>

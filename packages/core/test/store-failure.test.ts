@@ -37,3 +37,38 @@ describe("a store failure is not the run's failure", () => {
     await engine.close();
   });
 });
+
+/** A memory store whose `startAttempt` waits for `gate` once it is set. */
+class SlowAttemptStore extends MemoryStore {
+  gate: Promise<void> | null = null;
+  recording = false;
+  override async startAttempt(...args: Parameters<MemoryStore["startAttempt"]>): ReturnType<MemoryStore["startAttempt"]> {
+    this.recording = true;
+    if (this.gate) await this.gate;
+    return super.startAttempt(...args);
+  }
+}
+
+describe("a shutdown that begins while an attempt is recorded", () => {
+  it("starts no task: the run is released and the attempt given back", async () => {
+    const clock = new FakeClock();
+    const store = new SlowAttemptStore(clock);
+    let open!: () => void;
+    store.gate = new Promise((resolve) => (open = resolve));
+    let ran = 0;
+    const wf = flow<number>("late-shutdown")
+      .then("work", (n) => (ran++, n + 1))
+      .build();
+    const engine = createMemoryEngine({ workflows: [wf], clock, store, lease: 1000 });
+    await engine.start(wf, 1, { id: "s1" });
+    await clock.advance(0);
+    expect(store.recording).toBe(true);
+    const closed = engine.close();
+    open();
+    await closed;
+    expect(ran).toBe(0);
+    const run = await store.get("s1");
+    expect(run?.header.attempts).toEqual({ work: 0 });
+    expect(run?.header.dueAt).toBe(clock.now());
+  });
+});

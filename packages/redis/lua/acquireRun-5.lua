@@ -3,6 +3,7 @@
   or a "running" run whose lease expired becomes "running" under a fresh lease
   and a new version (fencing any previous holder). A cancel or pause requested
   of a run whose worker died is applied here, at the boundary it was waiting for.
+  A run handed over loses the error a block left on it.
 
   Input:
     KEYS[1] run header          (hash)
@@ -44,7 +45,7 @@ if h.requested == "pause" then
 end
 if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-due", dueAt or false, now } end
 
-writeHeader(ctx, h, { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "" })
+writeHeader(ctx, h, { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "" })
 local reply = headerReply(ctx)
 local data = redis.call("HMGET", KEYS[4], "input", "result")
 return { 0, "acquired", reply[1], reply[2], data[1], data[2], redis.call("HGETALL", KEYS[3]), now }

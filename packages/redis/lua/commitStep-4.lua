@@ -19,6 +19,7 @@
     ARGV[5] output (encoded bytes)
     ARGV[6] attempts spent on the step
     ARGV[7] lease in ms
+    ARGV[8..] commit keys this output replaces (a loop's earlier iterations), dropped in the same write
 
   Output:
     { 0, "committed", version }
@@ -30,6 +31,7 @@
 -- @include "now"
 -- @include "header"
 -- @include "boundary"
+-- @include "iteration"
 
 -- The commit order (what a failed run's compensations walk in reverse): each key scored by the
 -- version its commit makes. Derived from the prefix, as keys.ts derives it.
@@ -38,6 +40,7 @@ local function recordOrder(key, version)
 end
 
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
+local replaced = { unpack(ARGV, 8) }
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
 local h, err = requireRun(ctx)
 if err then return err end
@@ -52,11 +55,13 @@ local stopped = stopAtBoundary(ctx, h, function()
   redis.call("HSET", KEYS[3], key, output)
   redis.call("HSET", KEYS[2], key, attempts)
   recordOrder(key, tonumber(h.version) + 1)
+  dropReplaced(KEYS[3], KEYS[2], replaced)
 end)
 if stopped then return stopped end
 
 redis.call("HSET", KEYS[3], key, output)
 redis.call("HSET", KEYS[2], key, attempts)
 recordOrder(key, tonumber(h.version) + 1)
+dropReplaced(KEYS[3], KEYS[2], replaced)
 local newVersion = writeHeader(ctx, h, { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) })
 return { 0, "committed", newVersion }

@@ -53,6 +53,10 @@ export interface KeyLayout {
   readonly all: string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
   readonly due: string;
+  /** Retention settings: hash of "<status>" and "<status>:<workflow>" to ms or "forever" (`includes/retention.lua`). */
+  readonly retention: string;
+  /** Finished runs by when their keys expire: sorted set, member `[id, status, workflow]` JSON (trimmed by the sweep). */
+  readonly expiring: string;
   /** Pub/sub channel: `[id, status]` JSON for every run that finishes. */
   readonly finished: string;
   /** Pub/sub channel: the id of every running run a cancel is asked of. */
@@ -110,6 +114,8 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
     all: `${prefix}all`,
     due: `${prefix}due`,
+    retention: `${prefix}retention`,
+    expiring: `${prefix}expiring`,
     finished: `${prefix}finished`,
     cancels: `${prefix}cancels`,
     // listSchedules-1.lua derives the schedule key from the prefix in the same way.

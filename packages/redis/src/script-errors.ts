@@ -4,7 +4,16 @@
  * step boundary", and one of {@link ScriptErrorCode} for an error (the codes
  * are listed again in `lua/includes/header.lua`).
  */
-import { CodecError, ParkwayError, RunFinishedError, StaleVersionError, UnknownInstanceError } from "@parkway/core";
+import {
+  CodecError,
+  IncompatibleDefinitionError,
+  ParkwayError,
+  RunFinishedError,
+  RunStateError,
+  StaleVersionError,
+  UnknownInstanceError,
+  UnknownStepError,
+} from "@parkway/core";
 
 /** Error codes the Lua scripts return as the first element of their reply. */
 export enum ScriptErrorCode {
@@ -16,6 +25,12 @@ export enum ScriptErrorCode {
   RunFinished = -3,
   /** A header field the script must read does not parse. Detail: the field. */
   CorruptHeader = -4,
+  /** The operation does not apply to the run as it stands (a retry of a running run). Detail: its status. */
+  WrongStatus = -5,
+  /** The run has no output under a commit key the caller named. Detail: the key. */
+  UnknownStep = -6,
+  /** A migration would leave a committed key the new definition lacks. Detail: the key. */
+  Incompatible = -7,
 }
 
 /** What the caller was doing, to name it in the error. */
@@ -46,6 +61,18 @@ export function scriptError(code: number, detail: string | number | undefined, c
         instanceId: id,
         field: String(detail),
       });
+    case ScriptErrorCode.WrongStatus:
+      return new RunStateError(`cannot ${call.what}: run "${id}" is ${String(detail)}`, { instanceId: id, status: String(detail) });
+    case ScriptErrorCode.UnknownStep:
+      return new UnknownStepError(`cannot ${call.what}: run "${id}" has no committed step "${String(detail)}"`, {
+        instanceId: id,
+        step: String(detail),
+      });
+    case ScriptErrorCode.Incompatible:
+      return new IncompatibleDefinitionError(
+        `cannot ${call.what}: run "${id}" has committed step "${String(detail)}", which the new definition does not have (map it with \`keys\`)`,
+        { instanceId: id, step: String(detail) },
+      );
     default:
       // Only a script and this file disagreeing gets here.
       return new ParkwayError(`unexpected reply code ${code} from a Parkway script (${call.what}, run "${id}")`, { instanceId: id });

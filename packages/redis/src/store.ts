@@ -40,6 +40,9 @@ import {
   type ControlResult,
   type CountQuery,
   type FinishListener,
+  type PurgeBatch,
+  type RetentionMs,
+  type StepKeySet,
   type ListOrder,
   type ListPage,
   type ListPosition,
@@ -281,11 +284,20 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {
+  async commit(
+    id: string,
+    version: number,
+    key: string,
+    output: Uint8Array,
+    attempts: number,
+    leaseMs: number,
+    replaces: readonly string[] = [],
+  ): Promise<CommitResult> {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
     const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
-    const reply = await this.run(SCRIPTS.commitStep, keys, [k.prefix, id, version, key, output, attempts, leaseMs], {
+    const args = [k.prefix, id, version, key, output, attempts, leaseMs, ...replaces];
+    const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
       version,
       what: `commit "${key}"`,
@@ -293,6 +305,126 @@ export class RedisStore implements Store {
     if (reply[0] === 1) return stopped(reply);
     const newVersion = Number(reply[2]);
     return text(reply[1]) === "already" ? { ok: true, alreadyCommitted: true, version: newVersion } : { ok: true, version: newVersion };
+  }
+
+  /** @inheritdoc */
+  async startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult> {
+    const k = this.layoutOf(id);
+    const reply = await this.run(
+      SCRIPTS.startAttempt,
+      [k.header(id), k.attempts(id), k.due],
+      [k.prefix, id, version, key, attempt, leaseMs],
+      {
+        id,
+        version,
+        what: `start attempt ${attempt} of "${key}"`,
+      },
+    );
+    const requested = text(reply[1]);
+    return { requested: requested === "cancel" || requested === "pause" ? requested : null };
+  }
+
+  /** @inheritdoc */
+  async restart(run: NewRun): Promise<{ readonly replaced: boolean; readonly header: RunHeader }> {
+    this.checkSize(run.input, `input of run "${run.id}"`, run.id);
+    const k = this.layoutOf(run.id);
+    const signals = JSON.stringify(run.signals ?? null);
+    const args = [k.prefix, run.id, run.workflow, run.hash, run.input, signals];
+    const reply = await this.run(SCRIPTS.restartRun, this.runKeys(run.id), args, { id: run.id, what: "restart" });
+    return { replaced: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
+  }
+
+  /** @inheritdoc */
+  async retry(id: string): Promise<ControlResult> {
+    const reply = await this.run(SCRIPTS.retryRun, this.runKeys(id), [this.layoutOf(id).prefix, id], { id, what: "retry" });
+    return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
+  }
+
+  /** @inheritdoc */
+  async rewind(id: string, to: string, drop: StepKeySet): Promise<ControlResult> {
+    const args = [this.layoutOf(id).prefix, id, to, jsonArray(drop.refs), jsonArray(drop.loops)];
+    const reply = await this.run(SCRIPTS.rewindRun, this.runKeys(id), args, { id, what: `rewind to "${to}"` });
+    return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
+  }
+
+  /** @inheritdoc */
+  async migrate(
+    id: string,
+    hash: string,
+    keys: StepKeySet,
+    renames: Readonly<Record<string, string>>,
+    signals?: readonly string[],
+  ): Promise<ControlResult> {
+    const prefix = this.layoutOf(id).prefix;
+    const args = [prefix, id, hash, jsonArray(keys.refs), jsonArray(keys.loops), JSON.stringify(renames), JSON.stringify(signals ?? null)];
+    const reply = await this.run(SCRIPTS.migrateRun, this.runKeys(id), args, { id, what: "migrate" });
+    return { status: text(reply[1]) as RunStatus, version: Number(reply[2]), immediate: true };
+  }
+
+  /** @inheritdoc */
+  async delete(id: string): Promise<void> {
+    const k = this.layoutOf(id);
+    await this.run(SCRIPTS.deleteRun, [k.header(id)], [k.prefix, id], { id, what: "delete" });
+  }
+
+  /**
+   * @inheritdoc
+   * Partition by partition: the position is `offset * partitions + partition`, so one batch is
+   * one script in one partition and the walk moves to the next partition when one is done.
+   */
+  async purge(batch: PurgeBatch): Promise<{ readonly deleted: number; readonly next: number | null }> {
+    const partition = batch.offset % this.partitions;
+    const k = this.layouts[partition]!;
+    const index = batch.workflow === undefined ? k.status(batch.status) : k.workflowStatus(batch.workflow, batch.status);
+    const offset = Math.floor(batch.offset / this.partitions);
+    const args = [k.prefix, batch.status, batch.finishedBefore ?? "", offset, batch.limit];
+    const reply = await this.run(SCRIPTS.purgeRuns, [index], args, { id: "", what: "purge" });
+    const next = Number(reply[2]);
+    const position = next >= 0 ? next * this.partitions + partition : partition + 1 < this.partitions ? partition + 1 : null;
+    return { deleted: Number(reply[1]), next: position };
+  }
+
+  /**
+   * @inheritdoc
+   * Kept in the hash `{ns}:retention` of every partition, which the finish path of every script
+   * reads in the run's own partition.
+   */
+  async setRetention(workflow: string | null, retention: RetentionMs): Promise<void> {
+    if (this.closed) throw closedError();
+    await this.checkPartitions();
+    const set: string[] = [];
+    const unset: string[] = [];
+    for (const status of ["completed", "failed", "cancelled"] as const) {
+      const field = workflow === null ? status : `${status}:${workflow}`;
+      const ms = retention[status];
+      if (ms === undefined) unset.push(field);
+      else set.push(field, ms === null ? "forever" : String(ms));
+    }
+    // A MULTI is one slot: one per partition.
+    await Promise.all(
+      this.layouts.map(async (k) => {
+        const multi = this.redis.multi();
+        if (unset.length > 0) multi.hdel(k.retention, ...unset);
+        if (set.length > 0) multi.hset(k.retention, ...set);
+        const replies = (await multi.exec()) ?? [];
+        for (const [error] of replies) if (error) throw error;
+      }),
+    );
+  }
+
+  /** @inheritdoc Trims every partition ({@link trimExpiredIn}); `limit` bounds each. */
+  async trimExpired(limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }> {
+    const all = await Promise.all(this.layouts.map((_, p) => this.trimExpiredIn(p, limit)));
+    const next = all.flatMap((one) => (one.nextAt === null ? [] : [one.nextAt]));
+    return { trimmed: all.reduce((sum, one) => sum + one.trimmed, 0), nextAt: next.length === 0 ? null : Math.min(...next) };
+  }
+
+  /** {@link trimExpired} of one partition: what a worker's sweep runs, partition by partition. */
+  async trimExpiredIn(partition: number, limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }> {
+    const k = this.layouts[partition];
+    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const reply = await this.run(SCRIPTS.trimExpired, [k.expiring], [k.prefix, limit], { id: "", what: "trim expired runs" });
+    return { trimmed: Number(reply[1]), nextAt: nullableNumber(reply[2]) };
   }
 
   /** @inheritdoc */
@@ -691,6 +823,12 @@ export class RedisStore implements Store {
     await this.run(SCRIPTS.linkRun, [k.header(id)], ["child", key, childId], { id, what: "link a parent run to its child" });
   }
 
+  /** The keys the run-lifecycle scripts take: header, attempts, outputs, input/result, due index. */
+  private runKeys(id: string): string[] {
+    const k = this.layoutOf(id);
+    return [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
+  }
+
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {
     const k = this.layoutOf(id);
     const reply = await this.run(script, [k.header(id), k.due], [k.prefix, id], { id, what });
@@ -804,6 +942,11 @@ function parseSchedule(id: string, reply: unknown, now: number): StoredSchedule 
 
 function nullableNumber(reply: unknown): number | null {
   return reply === null || reply === undefined ? null : Number(reply);
+}
+
+/** A JSON array, even when empty (the scripts decode it with cjson). */
+function jsonArray(items: readonly string[]): string {
+  return JSON.stringify(items);
 }
 
 function closedError(): ClosedError {

@@ -187,3 +187,80 @@ describe("list and counts over partitions", () => {
     expect(await redis.exists(namespaceMetaKey(other))).toBe(0);
   });
 });
+
+describe("the run lifecycle over partitions", () => {
+  const ns = randomNamespace();
+  let s: RedisStore;
+  beforeAll(() => {
+    s = store(ns, 4);
+  });
+
+  /** Runs `id` to its end through the store, with one committed step "a". */
+  async function runToEnd(id: string, status: "completed" | "failed"): Promise<void> {
+    await start(s, id);
+    const got = await s.acquire(id, 60_000);
+    if (!got.acquired) throw new Error(`${id} not acquired`);
+    await s.startAttempt(id, got.run.header.version, "a", 1, 60_000);
+    const committed = await s.commit(id, got.run.header.version, "a", payload("out"), 1, 60_000);
+    const end = status === "completed" ? { status, result: payload("r") } : { status, error: { name: "Error", message: "no" } };
+    await s.finish(id, committed.version, end);
+  }
+
+  const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+  it("retention settings reach every partition; finished runs expire in theirs and the trim goes partition by partition", async () => {
+    await s.setRetention(null, { completed: 300 });
+    for (const k of s.layouts) expect(await redis.hget(k.retention, "completed")).toBe("300");
+    const runs = ids("ret", 12);
+    expect(new Set(runs.map((id) => partitionOf(id, 4))).size).toBeGreaterThan(1);
+    for (const id of runs) {
+      await runToEnd(id, "completed");
+      const k = s.layoutOf(id);
+      expect(await redis.pttl(k.header(id)), id).toBeGreaterThan(0);
+      expect(await redis.zscore(k.expiring, JSON.stringify([id, "completed", "w"])), id).not.toBeNull();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const p = partitionOf(runs[0]!, 4);
+    expect((await s.trimExpiredIn(p, 100)).trimmed).toBe(runs.filter((id) => partitionOf(id, 4) === p).length);
+    expect((await s.trimExpired(100)).trimmed).toBe(runs.filter((id) => partitionOf(id, 4) !== p).length);
+    expect(await s.counts()).toMatchObject({ completed: 0 });
+    await expect(s.trimExpiredIn(4, 10)).rejects.toThrow(/partition must be an integer from 0 to 3/);
+    await s.setRetention(null, {});
+    for (const k of s.layouts) expect(await redis.hget(k.retention, "completed")).toBeNull();
+  });
+
+  it("purge walks every partition, one bounded batch per call", async () => {
+    await s.setRetention(null, {});
+    const runs = ids("pg", 20);
+    for (const [i, id] of runs.entries()) await runToEnd(id, i % 2 === 0 ? "completed" : "failed");
+    let deleted = 0;
+    let calls = 0;
+    for (let offset: number | null = 0; offset !== null; calls++) {
+      const batch = await s.purge({ status: "completed", offset, limit: 3 });
+      deleted += batch.deleted;
+      offset = batch.next;
+    }
+    expect(deleted).toBe(10);
+    expect(calls).toBeGreaterThanOrEqual(4);
+    expect(await s.counts()).toMatchObject({ completed: 0, failed: 10 });
+  });
+
+  it("retry, rewind, migrate, delete and restart act in the run's own partition", async () => {
+    const id = ids("rp", 8).find((candidate) => partitionOf(candidate, 4) !== 0)!;
+    const k = s.layoutOf(id);
+    await runToEnd(id, "failed");
+    expect((await s.retry(id)).status).toBe("pending");
+    expect(await redis.hget(k.header(id), "status")).toBe("pending");
+    expect((await s.rewind(id, "a", { refs: ["a"], loops: [] })).status).toBe("pending");
+    expect(await redis.hkeys(k.outputs(id))).toEqual([]);
+    await s.migrate(id, "h2", { refs: ["a"], loops: [] }, {}, ["go"]);
+    expect(await redis.hmget(k.header(id), "hash", "signals")).toEqual(["h2", '["go"]']);
+    await expect(s.delete(id)).rejects.toMatchObject({ code: "RUN_STATE" });
+    const restarted = await s.restart({ id, workflow: "w", hash: "h3", input: payload("{}"), signals: [] });
+    expect([restarted.replaced, restarted.header.hash]).toEqual([true, "h3"]);
+    await s.cancel(id);
+    await s.delete(id);
+    expect((await keysOf(redis, ns)).filter((key) => key.endsWith(`:${id}`))).toEqual([]);
+    expect(await s.get(id)).toBeNull();
+  });
+});

@@ -119,7 +119,7 @@ function committedDetail(node: StepNodeView): string {
     case "route":
       return `chose ${shortValue(node.output)}`;
     case "loop": {
-      const count = node.iterations.length + node.branches.length;
+      const count = iterationsRun(node);
       return `${answer(node.output)} after ${count} iteration${count === 1 ? "" : "s"}`;
     }
     case "map":
@@ -171,4 +171,11 @@ function answer(output: unknown): string {
 
 function attempts(count: number): string {
   return `${count} attempt${count === 1 ? "" : "s"}`;
+}
+
+/** How many iterations a loop ran: the number of its last one (a loop keeps only its last iterations). */
+function iterationsRun(node: StepNodeView): number {
+  const last = node.iterations.at(-1)?.key ?? node.branches.at(-1)?.label;
+  const n = last === undefined ? 0 : Number(last.slice(last.lastIndexOf("#") + 1));
+  return Number.isInteger(n) ? n : node.iterations.length + node.branches.length;
 }

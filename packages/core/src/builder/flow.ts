@@ -12,6 +12,8 @@ import { type Duration, toMs } from "../duration.js";
 import { ValidationError } from "../errors.js";
 import { checkOptions, integerInRange, optionNames } from "../options.js";
 import { assertSchema, type SchemaInput, type SchemaOutput, type StandardSchemaV1, type StepSchemas } from "../schema.js";
+import { resolveRetention, type RetentionPolicy } from "../store/retention.js";
+import type { RetentionMs } from "../store/types.js";
 import { hashTree } from "../tree/hash.js";
 import type { Continuation, ForkBranch, StepOptions } from "../tree/nodes.js";
 import {
@@ -150,6 +152,7 @@ interface FlowSettings {
   readonly inputSchema?: StandardSchemaV1;
   readonly timeoutMs?: number;
   readonly limits?: FlowLimitSpecs;
+  readonly retention?: RetentionMs;
 }
 
 /**
@@ -298,7 +301,7 @@ export class FlowBuilder<In, Cur> {
     let next: Continuation | null = null;
     for (let i = this.steps.length - 1; i >= 0; i--) next = compiler.step(this.steps[i]!, next);
     const root = next!;
-    const { inputSchema, timeoutMs, limits } = this.settings;
+    const { inputSchema, timeoutMs, limits, retention } = this.settings;
     const workflow: Workflow<In, Cur> = {
       kind: "workflow",
       name: this.name,
@@ -315,6 +318,7 @@ export class FlowBuilder<In, Cur> {
       ...(limits === undefined ? {} : { limits }),
       ...(inputSchema === undefined ? {} : { inputSchema }),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(retention === undefined ? {} : { retention }),
     };
     // Not enumerable, so a spread copy (`{ ...wf, name: "other" }`, whose hash no longer fits) is not built.
     Object.defineProperty(workflow, BUILT, { value: true });
@@ -379,6 +383,8 @@ export interface FlowOptions<S extends StandardSchemaV1> {
    * flow of another workflow, it does not apply.
    */
   readonly timeout?: Duration;
+  /** How long this workflow's finished runs are kept, over the namespace's retention. Not part of `workflow.hash`. */
+  readonly retention?: RetentionPolicy;
   /**
    * At most `limit` runs of this workflow (per `key(input)`, or in all) executing steps at once,
    * across every worker; a parked run holds no slot. Durable runs only; not part of `workflow.hash`.
@@ -396,6 +402,7 @@ export interface FlowOptions<S extends StandardSchemaV1> {
 /** The flow control options of {@link flow}, for a flow whose input has no schema. */
 export interface FlowLimitOptions<In> {
   readonly timeout?: Duration;
+  readonly retention?: RetentionPolicy;
   readonly concurrency?: ConcurrencyLimit<In>;
   readonly rateLimit?: RateLimit<In>;
   readonly priority?: Priority<In>;
@@ -406,6 +413,7 @@ const FLOW_OPTION_NAMES = optionNames<FlowOptions<StandardSchemaV1>>({
   concurrency: true,
   rateLimit: true,
   priority: true,
+  retention: true,
 });
 
 /**
@@ -416,7 +424,7 @@ const FLOW_OPTION_NAMES = optionNames<FlowOptions<StandardSchemaV1>>({
 export function flow<S extends StandardSchemaV1>(name: string, options: FlowOptions<S>): FlowBuilder<SchemaInput<S>, SchemaOutput<S>>;
 /**
  * Starts a flow named `name` whose input is `In`.
- * @throws ValidationError for an unknown option or a bad timeout.
+ * @throws ValidationError for an unknown option, a bad timeout or a bad retention.
  */
 export function flow<In>(name: string, options?: FlowLimitOptions<In>): FlowBuilder<In, In>;
 export function flow(name: string, options?: Partial<FlowOptions<StandardSchemaV1>>): FlowBuilder<unknown, unknown> {
@@ -427,6 +435,7 @@ export function flow(name: string, options?: Partial<FlowOptions<StandardSchemaV
     ...(options.input === undefined ? {} : { inputSchema: options.input }),
     ...(options.timeout === undefined ? {} : { timeoutMs: positiveMs(options.timeout, `flow "${name}": timeout`) }),
     ...flowLimits(name, options),
+    ...(options.retention === undefined ? {} : { retention: resolveRetention(options.retention, `flow "${name}": retention`) }),
   };
   return new FlowBuilder(name, [], settings);
 }

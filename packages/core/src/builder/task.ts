@@ -50,6 +50,13 @@ export type TaskFn<In, Out> = (input: In, ctx: TaskContext) => Out | Promise<Out
 
 /** How a step is retried: `maxAttempts` counts the first attempt; backoff grows from `initial` by `factor` up to `max`. */
 export interface RetryOptions {
+  /**
+   * How many attempts the task's failures may take, the first included (default 1: no retry).
+   * An attempt cut short by the death of its worker counts too, but a step may always start
+   * at least 3 attempts in all (`ATTEMPTS_WHEN_WORKERS_DIE`): a plain crash never fails a run,
+   * while a task that keeps killing its worker is failed after 3 starts (`ATTEMPTS_EXHAUSTED`),
+   * as BullMQ fails a job that stalls more than `maxStalledCount` times.
+   */
   readonly maxAttempts: number;
   readonly backoff?: BackoffOptions;
 }

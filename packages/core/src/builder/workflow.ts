@@ -1,5 +1,6 @@
 import type { FlowLimitSpecs, LimitSpecs } from "../flow-control/options.js";
 import type { StandardSchemaV1, StepSchemas } from "../schema.js";
+import type { RetentionMs } from "../store/types.js";
 import type { Continuation, StepOptions } from "../tree/nodes.js";
 import type { TaskContext } from "./task.js";
 
@@ -52,6 +53,8 @@ export interface Workflow<In = unknown, Out = unknown> {
    * them; a registry that takes this workflow registers them too).
    */
   readonly childWorkflows?: ReadonlyMap<string, Workflow>;
+  /** How long finished runs of this workflow are kept, over the namespace's (from `flow(name, { retention })`). */
+  readonly retention?: RetentionMs;
   /** The schemas of the steps that have any, by node `ref`. */
   readonly stepSchemas?: ReadonlyMap<string, StepSchemas>;
   /** The payload schemas of the signals it waits for that have any, by signal name (code, not part of `hash`). */

@@ -16,9 +16,11 @@ import {
   ClosedError,
   deserializeError,
   ResultTimeoutError,
+  RunExistsError,
   RunFailedError,
   UnexpectedSignalError,
   UnknownInstanceError,
+  UnknownStepError,
   ValidationError,
   type SerializedError,
 } from "../errors.js";
@@ -46,10 +48,14 @@ import { assertWellFormed } from "../well-formed.js";
 import { resolveLogger, type Logger } from "../logger.js";
 import { parkwayMetrics } from "../metrics.js";
 import { checkOptions, optionNames } from "../options.js";
+import { checkMigrateOptions, definitionKeys, purgeRuns, rewindKeys } from "./lifecycle.js";
 import type { WorkflowRegistry } from "./registry.js";
 import { notBeforeOf, type DelayedStartOptions } from "./start-at.js";
 import { Schedules } from "./schedules.js";
 import { runWarnings, type RunWarning, type WorkerDirectory, type WorkerInfo } from "./workers.js";
+import type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
+
+export type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
 export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot" | "child";
@@ -91,8 +97,15 @@ export interface SendSignalOptions {
 }
 
 export interface StartOptions extends DelayedStartOptions {
-  /** The instance id; generated when absent. Starting an id that exists returns that run. */
+  /** The instance id; generated when absent. What an id that exists means is `onConflict`'s. */
   readonly id?: string;
+  /**
+   * What to do when a run with this id exists: `"useExisting"` (default) returns it and
+   * starts nothing (a run of another workflow is a `ValidationError`); `"fail"` throws
+   * `RunExistsError`; `"terminateExisting"` cancels and deletes it (live or finished)
+   * and starts afresh under the same id.
+   */
+  readonly onConflict?: "useExisting" | "fail" | "terminateExisting";
 }
 
 /** What `signalWithStart` takes: the id is required (it names the run to signal), the rest as `start`, and a delivery id. */
@@ -180,8 +193,9 @@ export interface ClientOptions {
   readonly workers?: WorkerDirectory;
 }
 
-const START_OPTIONS = optionNames<StartOptions>({ id: true, startAt: true, delay: true });
+const START_OPTIONS = optionNames<StartOptions>({ id: true, startAt: true, delay: true, onConflict: true });
 const SIGNAL_WITH_START_OPTIONS = optionNames<SignalWithStartOptions>({ id: true, startAt: true, delay: true, deliveryId: true });
+const ON_CONFLICT: readonly string[] = ["useExisting", "fail", "terminateExisting"];
 const SIGNAL_OPTIONS = optionNames<SendSignalOptions>({ deliveryId: true });
 
 /** Longest wait between two reads of a run in `result()`, whatever the notifications say. */
@@ -259,6 +273,12 @@ export class DurableClient {
     // Only an absent id is generated: a null or other non-string id is a caller's bug, not a request for a new run.
     const id = options.id === undefined ? randomUUID() : options.id;
     assertId(id, "instance id");
+    const onConflict = options.onConflict ?? "useExisting";
+    if (!ON_CONFLICT.includes(onConflict)) {
+      throw new ValidationError(`start: onConflict must be one of ${ON_CONFLICT.join(", ")}, got ${describe(onConflict)}`, {
+        option: "onConflict",
+      });
+    }
     const attributes = { [SpanAttributes.workflow]: definition.name, [SpanAttributes.instanceId]: id };
     return inSpan(
       `parkway.start ${definition.name}`,
@@ -275,16 +295,16 @@ export class DurableClient {
         });
         const signals = signalNamesOf(definition.root);
         const run = { id, workflow: definition.name, hash: definition.hash, input: bytes, signals, ...(notBefore ? { notBefore } : {}) };
-        const { created, header } = await this.store.start(run);
+        const { created, header } =
+          onConflict === "terminateExisting"
+            ? { created: true, header: (await this.store.restart(run)).header }
+            : await this.store.start(run);
+        if (!created) this.checkExisting(header, definition.name, onConflict);
+        // The replaced run's pending wake-ups are its own helper keys: they go with it.
+        if (onConflict === "terminateExisting") await this.waker.forget?.(id);
         if (created) {
           parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: definition.name });
           await this.hint(id, { reason: "start", version: header.version, dueAt: header.dueAt, now: header.createdAt, trace });
-        } else if (header.workflow !== definition.name) {
-          throw new ValidationError(`run "${id}" exists as a run of workflow "${header.workflow}", not of "${definition.name}"`, {
-            instanceId: id,
-            workflow: definition.name,
-            actual: header.workflow,
-          });
         }
         return new RunHandle<unknown>(this, definition, id, { created, verified: true });
       },
@@ -632,6 +652,100 @@ export class DurableClient {
     return result;
   }
 
+  /**
+   * Sends a failed or cancelled run back to work, from the step that failed (or
+   * was interrupted), with that step's attempts reset. Committed steps keep their
+   * outputs and are not run again; a finished run's retention no longer applies.
+   * Fix the failing code first: the run resumes on the definition it was started with.
+   * @throws RunStateError for a run that is not failed or cancelled (nothing changes), UnknownInstanceError
+   */
+  async retry(id: string): Promise<ControlResult> {
+    assertId(id, "instance id");
+    const result = await this.store.retry(id);
+    await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
+    return result;
+  }
+
+  /**
+   * Drops the output of step `to` and of every step that depends on it (the
+   * rest of its branch, the join, everything after the fork), and runs the run
+   * again from there, whatever its status (a paused run stays paused). The new
+   * version fences a worker still holding the run: its next write is refused.
+   * Needs the run's definition in the client's `workflows`. Rewinding to a step
+   * of a map element re-runs that element from the step (the other elements keep
+   * their outputs) and what follows the map; rewinding to a step of a loop restarts
+   * the loop (only its last iterations are kept).
+   * @throws UnknownStepError when the run has no committed step `to` (nothing changes), ValidationError
+   */
+  async rewind(id: string, options: RewindOptions): Promise<ControlResult> {
+    assertId(id, "instance id");
+    checkOptions("rewind", options, ["to"]);
+    assertId(options.to, "rewind: to");
+    const { header } = await this.load(id, false);
+    const definition = this.options.workflows?.find(header.workflow, header.hash);
+    if (!definition) {
+      throw new ValidationError(
+        `rewind of run "${id}" needs its definition (workflow "${header.workflow}", hash ${header.hash}): give the client \`workflows\` holding it`,
+        { instanceId: id, workflow: header.workflow },
+      );
+    }
+    const drop = rewindKeys(definition, options.to);
+    if (!drop) {
+      throw new UnknownStepError(`run "${id}" has no step "${options.to}": workflow "${header.workflow}" has no such step`, {
+        instanceId: id,
+        step: options.to,
+      });
+    }
+    const result = await this.store.rewind(id, options.to, drop);
+    if (result.status !== "paused") await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
+    return result;
+  }
+
+  /**
+   * Moves the run to another definition of its workflow (`to`), so a run parked
+   * or blocked on code no worker runs any more can go on. Checked and atomic:
+   * every committed key must be a step of `to` (or be renamed by `keys`), else
+   * `IncompatibleDefinitionError` and nothing changes. A live run goes on at
+   * once (a paused one stays paused); a finished run stays finished (then `retry`).
+   * @throws ValidationError (`to` is not a build of the run's workflow), IncompatibleDefinitionError, UnknownStepError
+   */
+  async migrate(id: string, options: MigrateOptions): Promise<ControlResult> {
+    assertId(id, "instance id");
+    const { to, keys } = checkMigrateOptions(options);
+    const { header } = await this.load(id, false);
+    if (to.name !== header.workflow) {
+      throw new ValidationError(
+        `cannot migrate run "${id}" of workflow "${header.workflow}" to a definition of workflow "${to.name}": a run stays in its workflow`,
+        { instanceId: id, workflow: header.workflow, option: "to" },
+      );
+    }
+    const result = await this.store.migrate(id, to.hash, definitionKeys(to), keys, signalNamesOf(to.root));
+    if (!FINISHED_STATUSES.includes(result.status) && result.status !== "paused") {
+      await this.hint(id, { reason: "resume", version: result.version, dueAt: null });
+    }
+    return result;
+  }
+
+  /**
+   * Deletes a finished run now: its steps, input, result, signals and index entries.
+   * @throws RunStateError for a live run (cancel it first), UnknownInstanceError
+   */
+  async delete(id: string): Promise<void> {
+    assertId(id, "instance id");
+    await this.store.delete(id);
+    await this.waker.forget?.(id);
+  }
+
+  /**
+   * Deletes every finished run matching the query, in bounded batches (each one
+   * short atomic step on Redis), and returns how many went. Runs that finish
+   * while it goes may be missed; live runs are never touched.
+   * @throws ValidationError for an unknown option, a live status, or no filter at all
+   */
+  async purge(query: PurgeQuery): Promise<number> {
+    return purgeRuns(this.store, query);
+  }
+
   /** Pauses the run: at once when it is not running, else at its next step boundary. @throws RunFinishedError */
   async pause(id: string): Promise<ControlResult> {
     assertId(id, "instance id");
@@ -736,6 +850,23 @@ export class DurableClient {
       await this.waker.wake(id, wake);
     } catch (error) {
       this.logger.warn({ err: error, instanceId: id }, `could not wake run "${id}" (a sweep will)`);
+    }
+  }
+
+  /** `start` found a run with its id: `useExisting` returns it, unless it belongs to another workflow. */
+  private checkExisting(header: RunHeader, workflow: string, onConflict: string): void {
+    if (onConflict === "fail") {
+      throw new RunExistsError(`a run with id "${header.id}" already exists (${header.status})`, {
+        instanceId: header.id,
+        workflow: header.workflow,
+        status: header.status,
+      });
+    }
+    if (header.workflow !== workflow) {
+      throw new ValidationError(
+        `start: id "${header.id}" is taken by a run of workflow "${header.workflow}", not "${workflow}" (use another id, or onConflict "terminateExisting")`,
+        { instanceId: header.id, workflow: header.workflow },
+      );
     }
   }
 

@@ -17,9 +17,11 @@ import { createLimiter } from "../executors/limit.js";
 import { resolveLogger, type Logger } from "../logger.js";
 import { checkOptions, durationInRange, integerInRange, optionNames } from "../options.js";
 import { MemoryStore } from "../store/memory.js";
-import type { Store } from "../store/types.js";
+import { resolveRetention, type RetentionPolicy } from "../store/retention.js";
+import type { RetentionMs, Store } from "../store/types.js";
 import { DurableClient, type Wake } from "./client.js";
 import { fireSchedule } from "./schedule-ticks.js";
+import { configureRetention } from "./lifecycle.js";
 import { WorkflowRegistry } from "./registry.js";
 import { registeredWorkflows, type WorkerInfo } from "./workers.js";
 import { packageVersion } from "../version.js";
@@ -52,6 +54,12 @@ export interface DurableRunnerOptions {
   readonly onError?: (error: unknown, instanceId: string) => void;
   /** A pino-style logger for what the engine or worker does and what goes wrong; silent by default. */
   readonly logger?: Logger;
+  /**
+   * How long finished runs of the namespace are kept (default completed and cancelled "7d",
+   * failed "30d"; "forever" keeps them). Written to the store when the worker starts, with each
+   * workflow's own `retention`: give every worker of a namespace the same.
+   */
+  readonly retention?: RetentionPolicy;
 }
 
 /** The option names of {@link DurableRunnerOptions}, for the entry points that extend it. */
@@ -66,6 +74,7 @@ export const DURABLE_RUNNER_OPTIONS = optionNames<DurableRunnerOptions>({
   childRecheck: true,
   onError: true,
   logger: true,
+  retention: true,
 });
 
 /** Redis refuses strings over 512 MiB; no store takes a larger payload. */
@@ -78,7 +87,7 @@ const MAX_PAYLOAD_BYTES_LIMIT = 512 * 1024 * 1024;
 export function checkpointOptions(
   base: Pick<CheckpointOptions, "store" | "workflows" | "clock">,
   options: DurableRunnerOptions,
-): CheckpointOptions & { readonly inFlight: RunsInFlight } {
+): CheckpointOptions & { readonly inFlight: RunsInFlight; readonly retention: RetentionMs | undefined } {
   const concurrency = integerInRange(options.concurrency, "concurrency", 50, 1, 100_000);
   return {
     ...base,
@@ -89,6 +98,7 @@ export function checkpointOptions(
     childRecheckMs: durationInRange(options.childRecheck, "childRecheck", "1m", 10, 86_400_000),
     limit: createLimiter(concurrency),
     inFlight: new RunsInFlight(base.clock, durationInRange(options.shutdownGrace, "shutdownGrace", "30s", 0, 3_600_000)),
+    retention: options.retention === undefined ? undefined : resolveRetention(options.retention, "retention"),
     ...(options.onStep ? { onStep: options.onStep } : {}),
   };
 }
@@ -129,14 +139,11 @@ export class EmbeddedEngine<S extends Store = Store> extends DurableClient {
     const logger = resolveLogger(options.logger, "engine");
     const report =
       options.onError ?? ((error: unknown, id: string) => logger.error({ err: error, instanceId: id }, `advancing run "${id}" failed`));
-    // A run a freed slot made due is advanced at once, not at its slot wait's deadline.
-    const pump: Pump = new Pump(
-      store,
-      { ...checkpointOptions({ store, workflows, clock }, options), wake: () => pump.kick() },
-      clock,
-      report,
-      workflows,
-    );
+    const checkpoint = checkpointOptions({ store, workflows, clock }, options);
+    // The first sweep waits for the retention to be written, so no run finishes under the defaults by mistake.
+    const configured = configureRetention(store, checkpoint.retention, options.workflows).catch((error: unknown) => report(error, "*"));
+    // A run a freed slot made due (or a child or parent told) is advanced at once, not at its wait's deadline.
+    const pump: Pump = new Pump(store, { ...checkpoint, wake: () => pump.kick() }, clock, report, workflows, configured);
     pump.listen();
     // The engine is its own one worker: it lists itself, alive for as long as it can be asked.
     const concurrency = integerInRange(options.concurrency, "concurrency", 50, 1, 100_000);
@@ -197,6 +204,7 @@ export function createEngine<S extends Store>(options: EngineOptions<S>): Embedd
 }
 
 const SWEEP_RETRY_MS = 1000;
+const TRIM_EVERY_MS = 1000;
 
 /** Sweeps the due index and advances due runs, one advance per run at a time. */
 class Pump {
@@ -209,6 +217,9 @@ class Pump {
    */
   private readonly traces = new Map<string, Context>();
   private cancelTimer: (() => void) | null = null;
+  private trimAfter = 0;
+  private nextExpiry: number | null = null;
+  private finishedSinceTrim = false;
   private sweeping = false;
   private sweepAgain = false;
   /** Set by `close()`: the engine advances nothing more (and no longer lists itself as a worker). */
@@ -222,6 +233,7 @@ class Pump {
     private readonly clock: Clock,
     private readonly report: (error: unknown, id: string) => void,
     private readonly workflows: WorkflowRegistry,
+    private readonly configured: Promise<void>,
   ) {}
 
   async wake(id: string, wake: Wake): Promise<void> {
@@ -234,6 +246,7 @@ class Pump {
 
   async forget(id: string): Promise<void> {
     this.traces.delete(id);
+    this.finishedSinceTrim = true;
   }
 
   schedulesChanged(): void {
@@ -263,12 +276,14 @@ class Pump {
       do {
         this.sweepAgain = false;
         if (this.closed) return;
+        await this.configured;
+        const nextAt = await this.trim();
         const { ids, nextDueAt, now } = await this.store.due(1000);
         const schedules = await this.store.dueSchedules(1000);
         if (this.closed) return;
         for (const id of ids) if (!this.inflight.has(id)) this.launch(id);
         for (const id of schedules.ids) if (!this.firing.has(id)) this.fire(id);
-        const next = [nextDueAt, schedules.nextDueAt].filter((t): t is number => t !== null);
+        const next = [nextDueAt, schedules.nextDueAt, nextAt].filter((t): t is number => t !== null);
         this.arm(next.length === 0 ? null : Math.min(...next) - now);
       } while (this.sweepAgain);
     } catch (error) {
@@ -280,11 +295,31 @@ class Pump {
     }
   }
 
+  /**
+   * Removes finished runs whose retention passed, at most once a second (a sweep runs after
+   * every advance); returns when the next one goes, so the timer wakes the pump for it.
+   */
+  private async trim(): Promise<number | null> {
+    if (this.clock.now() < this.trimAfter) {
+      // A run finished since the last trim has an expiry the store has not told us yet.
+      const next = this.finishedSinceTrim ? this.trimAfter : this.nextExpiry;
+      return next === null ? null : Math.max(next, this.trimAfter);
+    }
+    this.finishedSinceTrim = false;
+    const { nextAt } = await this.store.trimExpired(1000);
+    this.trimAfter = this.clock.now() + TRIM_EVERY_MS;
+    this.nextExpiry = nextAt;
+    return nextAt;
+  }
+
   private launch(id: string): void {
     // Never the sweep's own context: that is whichever caller happened to kick it.
     const done = advanceRun(this.options, id, this.traces.get(id) ?? ROOT_CONTEXT)
       .then((advanced: AdvanceOutcome) => {
-        if (advanced.outcome === "completed" || advanced.outcome === "failed" || advanced.outcome === "cancelled") this.traces.delete(id);
+        if (advanced.outcome === "completed" || advanced.outcome === "failed" || advanced.outcome === "cancelled") {
+          this.traces.delete(id);
+          this.finishedSinceTrim = true;
+        }
       })
       .catch((error: unknown) => this.report(error, id))
       .finally(() => {

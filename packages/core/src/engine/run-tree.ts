@@ -162,13 +162,13 @@ class TreeDrawer {
     }
   }
 
-  /** A loop whose body is a function: one committed step per iteration, `key#n`. */
+  /** A loop whose body is a function: one committed step per iteration, `key#n` (only the last is kept). */
   private functionLoop(base: Omit<StepNodeView, "state">, key: string, reached: boolean): StepNodeView {
     const iterations = [...this.steps.values()].filter((s) => s.key.startsWith(`${key}#`) && !s.key.includes("/", key.length));
     iterations.sort((a, b) => iterationOf(a.key) - iterationOf(b.key));
     const last = iterations[iterations.length - 1];
     const done = (last?.output as { loop?: string } | undefined)?.loop === "done";
-    const current = `${key}#${iterations.length + 1}`;
+    const current = `${key}#${last ? iterationOf(last.key) + 1 : 1}`;
     const stated = this.stated(
       { ...base, output: last?.output, attempts: last?.attempts ?? null },
       current,
@@ -178,7 +178,10 @@ class TreeDrawer {
     return { ...stated, key, iterations };
   }
 
-  /** A loop whose body is a sub-flow: each iteration `#n` is a branch with the body's steps under `key#n/`. */
+  /**
+   * A loop whose body is a sub-flow: each iteration `#n` is a branch with the body's steps under `key#n/`,
+   * from the first iteration the run kept (a loop keeps only its last ones).
+   */
   private subFlowLoop(
     node: Continuation,
     body: Continuation,
@@ -188,12 +191,17 @@ class TreeDrawer {
   ): StepNodeView {
     const prefix = `${key}#`;
     let count = 0;
-    for (const k of this.steps.keys())
-      if (k.startsWith(prefix)) count = Math.max(count, iterationOf(k.slice(0, k.indexOf("/", prefix.length))));
+    let first = Number.POSITIVE_INFINITY;
+    for (const k of this.steps.keys()) {
+      if (!k.startsWith(prefix)) continue;
+      const n = iterationOf(k.slice(0, k.indexOf("/", prefix.length)));
+      count = Math.max(count, n);
+      first = Math.min(first, n);
+    }
     const branches: BranchView[] = [];
     let complete = false;
     let output: unknown;
-    for (let n = 1; reached && n <= Math.max(1, count); n++) {
+    for (let n = count === 0 ? 1 : first; reached && n <= Math.max(1, count); n++) {
       const drawn = this.spine(body, true, { refPrefix: `${node.ref}#/`, keyPrefix: `${key}#${n}/` });
       branches.push({ label: `#${n}`, chosen: null, steps: drawn.nodes });
       complete = drawn.complete;

@@ -23,6 +23,7 @@ import {
   type SerializedError,
   SignalTimeoutError,
   StaleVersionError,
+  UnknownInstanceError,
   UnknownWorkflowError,
   ValidationError,
 } from "../errors.js";
@@ -151,6 +152,48 @@ class Park extends Error {
  */
 export const RUN_TIMEOUT_KEY = "#timeout";
 
+/**
+ * The iteration `n` of the loop committing under `loopKey` that commit key `key` belongs to:
+ * `<loopKey>#<n>` (a body function's call) or `<loopKey>#<n>/...` (a step of a sub-flow body).
+ */
+function iterationOf(key: string, loopKey: string): number | undefined {
+  if (!key.startsWith(`${loopKey}#`)) return undefined;
+  const match = /^(\d+)(?:\/|$)/.exec(key.slice(loopKey.length + 1));
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The outputs a commit under `key` replaces, so a loop keeps only its last iterations
+ * (a loop of 10,000 iterations stores what one of 2 does):
+ * - iteration n of a body function (`L#n`) is its whole iteration: it replaces every
+ *   earlier `L#m`;
+ * - a step of iteration n of a sub-flow body (`L#n/...`) replaces every output of
+ *   iterations before n-1. Iteration n-1 stays until the loop moves on: its decision
+ *   is iteration n's input, which the steps of n not yet committed may still need.
+ *   So a resumed loop starts at its first kept iteration, which is complete (or the first).
+ * Loops nested in loops apply the rule at each level.
+ */
+export function replacedKeys(key: string, committed: Iterable<string>): string[] {
+  const rules: { readonly loopKey: string; readonly below: number; readonly body: boolean }[] = [];
+  const whole = /^(.+)#(\d+)$/.exec(key);
+  if (whole) rules.push({ loopKey: whole[1]!, below: Number(whole[2]), body: false });
+  for (const match of key.matchAll(/#(\d+)\//g)) {
+    rules.push({ loopKey: key.slice(0, match.index), below: Number(match[1]) - 1, body: true });
+  }
+  if (rules.length === 0) return [];
+  const replaced: string[] = [];
+  for (const other of committed) {
+    for (const rule of rules) {
+      const n = iterationOf(other, rule.loopKey);
+      if (n !== undefined && n < rule.below && (rule.body || other === `${rule.loopKey}#${n}`)) {
+        replaced.push(other);
+        break;
+      }
+    }
+  }
+  return replaced;
+}
+
 /** Resolves after the microtasks queued now have run (a macrotask later). */
 function afterMicrotasks(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -208,7 +251,11 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
   if (options.inFlight?.closing) return { outcome: "released", version: 0, now: options.clock.now() };
   // The lease runs from when the acquire was sent: its reply may come late (a frozen or starved process).
   const askedAt = performance.now();
-  const acquired = await options.store.acquire(id, options.leaseMs);
+  const acquired = await options.store.acquire(id, options.leaseMs).catch((error: unknown) => {
+    // A wake-up for a run deleted or expired since it was sent: nothing to do.
+    if (isParkwayError(error, UnknownInstanceError.code)) return { acquired: false, reason: "finished" } as const;
+    throw error;
+  });
   if (!acquired.acquired) return { outcome: "skipped", ...acquired };
   const { header } = acquired.run;
   const attributes = {
@@ -301,6 +348,8 @@ class RunSession implements HeldRun {
   private readonly progressDue = new Map<string, Uint8Array>();
   /** Set once the run compensates: a failure from here on ends the run, it does not start compensating again. */
   private compensating = false;
+  /** Attempts counts to restore when the run is released: attempts the shutdown aborted do not count. */
+  private readonly givenBack = new Map<string, number>();
   /** When the run times out (store time), from its creation and the workflow's `timeout`; null without one. */
   private readonly deadline: number | null;
   /** Set once the run passed its deadline: its tasks are aborted and it fails with this error. */
@@ -522,7 +571,7 @@ class RunSession implements HeldRun {
   /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
   private async touch(): Promise<void> {
     const { requested } = await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
-    this.heard(requested);
+    this.onRequested(requested);
   }
 
   /**
@@ -541,13 +590,13 @@ class RunSession implements HeldRun {
       return this.options.store.heartbeat(this.id, this.version, key, latest, this.options.leaseMs);
     };
     void this.write(send, true).then(
-      ({ requested }) => this.heard(requested),
+      ({ requested }) => this.onRequested(requested),
       () => undefined,
     );
   }
 
   /** What a lease renewal answered: a cancel asked of the run aborts its tasks in flight. */
-  private heard(requested: "cancel" | "pause" | null): void {
+  private onRequested(requested: "cancel" | "pause" | null): void {
     if (requested !== "cancel" || this.cancelling) return;
     this.cancelling = true;
     // Their attempts reject at once (an attempt is never waited for past its abort), so the
@@ -561,7 +610,7 @@ class RunSession implements HeldRun {
       try {
         const input = this.decodeStored(this.run.input, "input");
         const output = await driveAsync(
-          walkWorkflow(this.workflow, input),
+          walkWorkflow(this.workflow, input, { firstKeptIteration: (loopKey) => this.firstKeptIteration(loopKey) }),
           {
             perform: (effect, scope) => this.perform(effect, scope),
             race: (effect, run) => this.race(effect, run),
@@ -597,10 +646,23 @@ class RunSession implements HeldRun {
     }
   }
 
+  /** The first iteration of the loop committing under `loopKey` that still has an output (see {@link replacedKeys}). */
+  private firstKeptIteration(loopKey: string): number | undefined {
+    let first: number | undefined;
+    for (const key of this.outputs.keys()) {
+      const n = iterationOf(key, loopKey);
+      if (n !== undefined && (first === undefined || n < first)) first = n;
+    }
+    return first;
+  }
+
   private async settleFailure(e: unknown): Promise<AdvanceOutcome> {
     if (e instanceof Stop) return { outcome: e.stopped };
     if (e instanceof Release) {
       // A lease of 0: the run is due now, and the next worker resumes it from its last commit.
+      for (const [key, attempts] of this.givenBack) {
+        await this.write(() => this.options.store.startAttempt(this.id, this.version, key, attempts, 0));
+      }
       await this.write(() => this.options.store.touch(this.id, this.version, 0));
       return { outcome: "released", version: this.version, now: this.storeNow() };
     }
@@ -785,10 +847,16 @@ class RunSession implements HeldRun {
           const n = firstAttempt + tries++;
           const held = gates ? await this.admitAttempt(gates(n), key, n) : [];
           try {
-            return await this.options.limit(async () => (await this.holdLease(), attempt()));
+            return await this.options.limit(attempt);
           } finally {
             for (const hold of held) await this.slots!.release(hold);
           }
+        },
+        // Recorded before the task runs (renewing the lease), so an attempt counts even when this worker dies during it.
+        beforeAttempt: (n) => this.startAttempt(key, n),
+        // An attempt this worker's shutdown aborted is not the task's failure: it is given back.
+        afterAttempt: (n, error) => {
+          if (error !== undefined && this.releasing && !this.cancelling) this.givenBack.set(key, n - 1);
         },
         // Not allowed to start (the worker lets go, or the step waits for a slot): never retried.
         final: (error) => error instanceof Release || error instanceof Park,
@@ -968,13 +1036,15 @@ class RunSession implements HeldRun {
    */
   private async commit(key: string, output: unknown, attempts: number): Promise<unknown> {
     const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
+    const replaces = replacedKeys(key, this.outputs.keys());
     const result = await this.write(
-      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs),
+      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs, replaces),
       true,
     );
     if (!result.ok) throw this.stop(result.stopped, result.version);
     this.version = result.version;
     this.outputs.set(key, bytes);
+    for (const replaced of replaces) this.outputs.delete(replaced);
     const committed = this.decodeStored(bytes, `output of step "${key}"`);
     this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: committed, attempts });
     return committed;
@@ -1010,13 +1080,19 @@ class RunSession implements HeldRun {
   }
 
   /**
-   * Called before every task attempt starts. A worker that was frozen, starved
-   * of CPU or asleep in a long backoff may have lost its lease without knowing:
-   * when the last renewal is older than half a lease, renew it first. A stale
+   * Called before every task attempt starts: records the attempt in the store
+   * (so `maxAttempts` bounds the attempts across worker deaths) and renews the
+   * lease in the same write. A worker that was frozen, starved of CPU or asleep
+   * in a long backoff may have lost its lease without knowing: a stale
    * version means another worker took the run over (the attempt must not run:
    * that worker runs the step); a store that does not answer means the lease
    * cannot be vouched for, so this worker lets the run go; a cancel the renewal
    * answers aborts the run's tasks, and this attempt does not start.
+   */
+  /**
+   * Renews the lease before a compensation's attempt when it is over half a lease old (a
+   * compensation has no attempt of its own to record), and refuses to start while the run is
+   * being let go or stopped.
    */
   private async holdLease(): Promise<void> {
     if (this.lost) throw this.lost;
@@ -1029,6 +1105,30 @@ class RunSession implements HeldRun {
       if (this.cancelling) throw this.abort.signal.reason;
       // Shutdown may have begun while the renewal was on its way (a slow or reconnecting Redis).
       if (this.releasing) throw new Release();
+    } catch (e) {
+      // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.
+      if (e instanceof StoreFailure) this.abort.abort(e);
+      throw e;
+    }
+  }
+
+  private async startAttempt(key: string, attempt: number): Promise<void> {
+    if (this.lost) throw this.lost;
+    if (this.stopped) throw this.stopped;
+    if (this.cancelling) throw this.abort.signal.reason;
+    if (this.releasing) throw new Release();
+    try {
+      const { requested } = await this.write(
+        () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs),
+        true,
+      );
+      this.onRequested(requested);
+      if (this.cancelling) throw this.abort.signal.reason;
+      // The shutdown may have begun while the attempt was being recorded: it does not start, and is given back.
+      if (this.releasing) {
+        this.givenBack.set(key, attempt - 1);
+        throw new Release();
+      }
     } catch (e) {
       // Aborting stops the retry loop too: no attempt starts while the lease is in doubt.
       if (e instanceof StoreFailure) this.abort.abort(e);

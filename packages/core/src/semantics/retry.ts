@@ -7,8 +7,16 @@ import pRetry, { AbortError } from "p-retry";
 import type { TaskContext } from "../builder/task.js";
 import type { StepFn } from "../builder/workflow.js";
 import { listenForAbort, type Clock } from "../clock.js";
-import { ensureError, isParkwayError, NonRetryableError, TaskTimeoutError } from "../errors.js";
+import { AttemptsExhaustedError, ensureError, isParkwayError, NonRetryableError, TaskTimeoutError } from "../errors.js";
 import type { StepOptions } from "../tree/nodes.js";
+
+/**
+ * How many attempts a step may start in all before the deaths of its workers fail it,
+ * whatever its `maxAttempts`: a task that keeps killing its worker is failed after 3
+ * starts, as BullMQ fails a job that stalls more than `maxStalledCount` times, while a
+ * plain crash of a worker never costs a step with `maxAttempts: 1` its run.
+ */
+export const ATTEMPTS_WHEN_WORKERS_DIE = 3;
 
 /** Wait before the attempt after `failedAttempt` (1-based). */
 export function backoffMs(options: StepOptions, failedAttempt: number): number {
@@ -49,6 +57,10 @@ export interface StepRun {
   readonly signal?: AbortSignal;
   /** Errors never retried whatever the policy: the attempt was not allowed to start (its worker lets the run go). */
   readonly final?: (error: Error) => boolean;
+  /** Called inside `limit` right before each attempt runs; when it throws, the attempt does not run. */
+  readonly beforeAttempt?: (attempt: number) => Promise<void>;
+  /** Told when an attempt that started ends, with its error when it failed. */
+  readonly afterAttempt?: (attempt: number, error: unknown) => void;
   /** Bounds concurrent attempts; the wait between attempts holds no slot. */
   readonly limit?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** Told of every failed attempt that will be retried. */
@@ -64,12 +76,28 @@ class AttemptFailure extends Error {
 
 /**
  * Runs a step's function with its retry policy and timeout.
+ *
+ * `firstAttempt - 1` attempts were started before (they are recorded when they
+ * start), some perhaps cut short by the death of their worker. Failures may take
+ * attempts up to `maxAttempts`; attempts cut short count too, but a step may
+ * always start {@link ATTEMPTS_WHEN_WORKERS_DIE} attempts in all. Past `maxAttempts`
+ * (after deaths) a step gets one more attempt, never retried.
  * @throws the task's last error once attempts are spent (at once for `NonRetryableError`),
+ * {@link AttemptsExhaustedError} when every attempt allowed was already started,
  * or {@link RetryLater} when the next backoff exceeds `holdRetriesUpToMs`.
  */
 export async function runStep(run: StepRun): Promise<unknown> {
   const first = run.firstAttempt ?? 1;
-  if (first >= run.options.maxAttempts) return attemptOnce(run, first);
+  const { maxAttempts } = run.options;
+  const limit = Math.max(maxAttempts, ATTEMPTS_WHEN_WORKERS_DIE);
+  if (first > limit) {
+    // Every start allowed was spent, the last on a worker that died before the attempt ended.
+    throw new AttemptsExhaustedError(
+      `step "${run.key}" was already started ${first - 1} times, the last on a worker that died before the attempt ended (at most ${limit} starts)`,
+      { step: run.key, maxAttempts, attempts: first - 1 },
+    );
+  }
+  if (first >= maxAttempts) return attemptOnce(run, first);
   const hold = run.holdRetriesUpToMs ?? Number.POSITIVE_INFINITY;
   try {
     return await pRetry(
@@ -105,7 +133,18 @@ export async function runStep(run: StepRun): Promise<unknown> {
 
 /** The last (or only) attempt: no retry machinery on the hot path. */
 function attemptOnce(run: StepRun, attempt: number): Promise<unknown> {
-  return run.limit ? run.limit(() => runAttempt(run, attempt)) : runAttempt(run, attempt);
+  const go = async () => {
+    await run.beforeAttempt?.(attempt);
+    try {
+      const output = await runAttempt(run, attempt);
+      run.afterAttempt?.(attempt, undefined);
+      return output;
+    } catch (e) {
+      run.afterAttempt?.(attempt, e);
+      throw e;
+    }
+  };
+  return run.limit ? run.limit(go) : go();
 }
 
 const NEVER_ABORTED = new AbortController().signal;

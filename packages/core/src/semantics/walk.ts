@@ -12,6 +12,10 @@
  *
  * A child step is an effect of its own: a durable driver starts the child as a run of its own
  * and waits for it; an in-process driver walks the child inline (`inline`), as part of the same run.
+ *
+ * A durable driver keeps only a loop's last iterations (see `replacedKeys` in
+ * the checkpoint executor), so a resumed loop starts at the first iteration it
+ * kept, which it answers from that iteration's outputs.
  */
 import type { StepFn, Workflow } from "../builder/workflow.js";
 import { toMs } from "../duration.js";
@@ -119,12 +123,24 @@ interface Place {
 }
 const TOP: Place = { refPrefix: "", keyPrefix: "" };
 
-/** Walks `workflow` from its root with `input`. */
-export function walkWorkflow(workflow: Workflow, input: unknown): Walk {
-  return walk(workflow, workflow.root, input, TOP);
+/** What a durable driver knows before the walk starts. */
+export interface WalkOptions {
+  /**
+   * The first iteration of the loop committing under `loopKey` that still has
+   * outputs, if any. Older iterations were dropped, so a resumed loop starts
+   * there: that iteration is complete (or the first), so every step of it is
+   * answered from its output (or gets the loop's input), and its decision
+   * feeds the next.
+   */
+  readonly firstKeptIteration?: (loopKey: string) => number | undefined;
 }
 
-function* walk(workflow: Workflow, start: Continuation | null, input: unknown, place: Place): Walk {
+/** Walks `workflow` from its root with `input`. */
+export function walkWorkflow(workflow: Workflow, input: unknown, options: WalkOptions = {}): Walk {
+  return walk(workflow, workflow.root, input, TOP, options);
+}
+
+function* walk(workflow: Workflow, start: Continuation | null, input: unknown, place: Place, options: WalkOptions): Walk {
   let value = input;
   for (let node = start; node; node = node.next) {
     const key = place.keyPrefix + node.ref.slice(place.refPrefix.length);
@@ -133,14 +149,14 @@ function* walk(workflow: Workflow, start: Continuation | null, input: unknown, p
         value = yield call(workflow, node, key, value);
         break;
       case "fork": {
-        const branches = node.branches.map((b) => ({ id: b.id, walk: walk(workflow, b.root, value, place) }));
+        const branches = node.branches.map((b) => ({ id: b.id, walk: walk(workflow, b.root, value, place, options) }));
         const outputs = (yield { type: "all", node, branches }) as unknown[];
         value = yield call(workflow, node, key, joinInput(node, outputs));
         break;
       }
       case "route": {
         const chosen = yield call(workflow, node, key, value);
-        value = yield* walk(workflow, routeTarget(node, chosen), value, place);
+        value = yield* walk(workflow, routeTarget(node, chosen), value, place, options);
         break;
       }
       case "map": {
@@ -148,17 +164,17 @@ function* walk(workflow: Workflow, start: Continuation | null, input: unknown, p
         const items = checkItems(node, yield call(workflow, node, key, value));
         const body = node.body;
         const refPrefix = `${node.ref}[]/`;
-        const element = (i: number) => walk(workflow, body, items[i], { refPrefix, keyPrefix: `${key}[${i}]/` });
+        const element = (i: number) => walk(workflow, body, items[i], { refPrefix, keyPrefix: `${key}[${i}]/` }, options);
         value = yield { type: "map", key, node, count: items.length, element };
         break;
       }
       case "race": {
-        const branches = node.branches.map((b) => ({ id: b.id, walk: walk(workflow, b.root, value, place) }));
+        const branches = node.branches.map((b) => ({ id: b.id, walk: walk(workflow, b.root, value, place, options) }));
         value = yield { type: "race", key, node, branches };
         break;
       }
       case "loop":
-        value = yield* loop(workflow, node, key, value);
+        value = yield* loop(workflow, node, key, value, options);
         break;
       case "delay":
         yield { type: "delay", key, node, wake: wakeOf(workflow, node, key, value) };
@@ -248,12 +264,15 @@ function wakeOf(workflow: Workflow, node: DelayNode, key: string, input: unknown
 /**
  * Iteration n of a body function commits as `key#n`; a sub-flow body commits
  * its steps under `key#n/`. `again` feeds the next iteration, `done` ends the loop.
+ * A resumed loop starts at the first iteration the run kept (see {@link WalkOptions}):
+ * the input it is given there is never used unless that is the first iteration.
  */
-function* loop(workflow: Workflow, node: LoopNode, key: string, input: unknown): Walk {
+function* loop(workflow: Workflow, node: LoopNode, key: string, input: unknown, options: WalkOptions): Walk {
   let value = input;
-  for (let iteration = 1; iteration <= node.maxIterations; iteration++) {
+  const from = options.firstKeptIteration?.(key) ?? 1;
+  for (let iteration = from; iteration <= node.maxIterations; iteration++) {
     const answer = node.body
-      ? yield* walk(workflow, node.body, value, { refPrefix: `${node.ref}#/`, keyPrefix: `${key}#${iteration}/` })
+      ? yield* walk(workflow, node.body, value, { refPrefix: `${node.ref}#/`, keyPrefix: `${key}#${iteration}/` }, options)
       : yield call(workflow, node, `${key}#${iteration}`, value);
     if (!isLoopStep(answer)) {
       throw new ValidationError(`loop "${node.ref}" must return LoopResult.again(x) or LoopResult.done(x)`, { step: node.ref });

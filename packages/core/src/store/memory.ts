@@ -9,20 +9,29 @@ import { type FlowControl, parseSlotWaitKey, type WakeOutcome } from "../flow-co
 import type { Clock } from "../clock.js";
 import { realClock } from "../clock.js";
 import {
+  IncompatibleDefinitionError,
   RunFinishedError,
+  RunStateError,
   ScheduleExistsError,
   StaleVersionError,
   UnknownInstanceError,
   UnknownScheduleError,
+  UnknownStepError,
   type SerializedError,
 } from "../errors.js";
 import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
+import { stepKeyMatcher } from "./step-keys.js";
 import {
+  DEFAULT_RETENTION_MS,
   FINISHED_STATUSES,
   START_WAIT_KEY,
   type AcquireResult,
+  type FinishedStatus,
+  type PurgeBatch,
+  type RetentionMs,
+  type StepKeySet,
   type CancelListener,
   type CommitResult,
   type ControlResult,
@@ -58,8 +67,10 @@ interface Record_ {
   lastCommit: string | null;
   /** How each signal delivery id sent to the run was delivered, so a resent signal is buffered once. */
   readonly deliveries: Map<string, SignalResult["delivered"]>;
+  /** When a finished run's retention passes (store time); null while live or kept for ever. */
+  expiresAt: number | null;
   /** The signal names its definition waits for, recorded at start (null when not given). */
-  readonly signalNames: readonly string[] | null;
+  signalNames: readonly string[] | null;
   /** The latest heartbeat details of each step that sent one. */
   readonly progress: Map<string, StepProgress>;
 }
@@ -70,6 +81,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export interface MemoryStoreData {
   readonly records: ReadonlyMap<string, unknown>;
   readonly schedules?: ReadonlyMap<string, unknown>;
+  readonly retention?: ReadonlyMap<string, number | null>;
 }
 
 type ScheduleRecord = Omit<StoredSchedule, "now">;
@@ -81,12 +93,15 @@ export class MemoryStore implements Store {
   private readonly cancelListeners = new Set<CancelListener>();
   /** Concurrency and rate limits, over this store's clock. */
   readonly flowControl: FlowControl;
+  /** Retention by "<status>" (the namespace's) and "<status>:<workflow>", as the Redis store keeps it. */
+  private readonly retention: Map<string, number | null>;
 
   constructor(
     private readonly clock: Clock = realClock,
     data?: MemoryStoreData,
   ) {
     this.runs = data ? (structuredClone(data.records) as Map<string, Record_>) : new Map<string, Record_>();
+    this.retention = new Map(data?.retention);
     this.schedules = data?.schedules ? (structuredClone(data.schedules) as Map<string, ScheduleRecord>) : new Map<string, ScheduleRecord>();
     this.flowControl = new MemoryFlowControl(clock, (id, limit) => this.wakeSlotWaiter(id, limit));
   }
@@ -105,11 +120,11 @@ export class MemoryStore implements Store {
 
   /** A deep copy of everything stored, to build a second store from (as after a process restart). */
   snapshot(): MemoryStoreData {
-    return { records: structuredClone(this.runs), schedules: structuredClone(this.schedules) };
+    return { records: structuredClone(this.runs), schedules: structuredClone(this.schedules), retention: new Map(this.retention) };
   }
 
   async start(run: NewRun): Promise<{ created: boolean; header: RunHeader }> {
-    const existing = this.runs.get(run.id);
+    const existing = this.lookup(run.id);
     if (existing) return { created: false, header: existing.header };
     return { created: true, header: this.create(run).header };
   }
@@ -120,15 +135,21 @@ export class MemoryStore implements Store {
     payload: Uint8Array,
     deliveryId?: string,
   ): Promise<{ created: boolean; header: RunHeader; signal: SignalResult | null }> {
-    const existing = this.runs.get(run.id);
+    const existing = this.lookup(run.id);
     if (existing && existing.header.workflow !== run.workflow) return { created: false, header: existing.header, signal: null };
     const r = existing ?? this.create(run);
     const signal = this.deliver(r, name, payload, deliveryId);
     return { created: existing === undefined, header: r.header, signal };
   }
 
+  async restart(run: NewRun): Promise<{ replaced: boolean; header: RunHeader }> {
+    const old = this.lookup(run.id);
+    if (old?.header.status === "running") for (const listener of this.cancelListeners) listener(run.id);
+    return { replaced: old !== undefined, header: this.create(run, old ? old.header.version + 1 : 1).header };
+  }
+
   /** A new run: pending and due now, or parked on its `#start` timer until a start time still ahead. */
-  private create(run: NewRun): Record_ {
+  private create(run: NewRun, version = 1): Record_ {
     const now = this.clock.now();
     const notBefore = run.notBefore;
     const at = notBefore === undefined ? null : "at" in notBefore ? notBefore.at : now + notBefore.delayMs;
@@ -138,7 +159,7 @@ export class MemoryStore implements Store {
       workflow: run.workflow,
       hash: run.hash,
       status: delayed ? "parked" : "pending",
-      version: 1,
+      version,
       waits: delayed ? [{ kind: "timer", key: START_WAIT_KEY, reason: "start", until: at }] : [],
       attempts: {},
       error: null,
@@ -156,6 +177,7 @@ export class MemoryStore implements Store {
       signals: new Map(),
       lastCommit: null,
       deliveries: new Map(),
+      expiresAt: null,
       signalNames: run.signals === undefined ? null : [...run.signals],
       progress: new Map(),
     };
@@ -181,7 +203,7 @@ export class MemoryStore implements Store {
       this.write(r, { status: "paused", dueAt: null, requested: null });
       return { acquired: false, reason: "paused" };
     }
-    this.write(r, { status: "running", dueAt: now + leaseMs });
+    this.write(r, { status: "running", dueAt: now + leaseMs, error: null });
     return { acquired: true, run: this.view(r, true) };
   }
 
@@ -206,21 +228,43 @@ export class MemoryStore implements Store {
     return [...this.record(id).outputs.keys()];
   }
 
-  async commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult> {
+  async commit(
+    id: string,
+    version: number,
+    key: string,
+    output: Uint8Array,
+    attempts: number,
+    leaseMs: number,
+    replaces: readonly string[] = [],
+  ): Promise<CommitResult> {
     const r = this.record(id);
     if (r.outputs.has(key) && r.lastCommit === key && r.header.version === version + 1) {
       return { ok: true, alreadyCommitted: true, version: r.header.version };
     }
     this.expect(id, version);
-    const stop = this.stopAtBoundary(r, () => {
+    // A loop keeps only its last iterations: the ones this commit replaces go in the same write.
+    const keep = () => {
       r.outputs.set(key, output);
-      return { attempts: { ...r.header.attempts, [key]: attempts } };
-    });
+      const kept = { ...r.header.attempts, [key]: attempts };
+      for (const replaced of replaces) {
+        if (replaced === key) continue;
+        r.outputs.delete(replaced);
+        delete kept[replaced];
+      }
+      return kept;
+    };
+    const stop = this.stopAtBoundary(r, () => ({ attempts: keep() }));
     if (stop) return stop;
-    r.outputs.set(key, output);
     r.lastCommit = key;
-    this.write(r, { attempts: { ...r.header.attempts, [key]: attempts }, dueAt: this.clock.now() + leaseMs });
+    this.write(r, { attempts: keep(), dueAt: this.clock.now() + leaseMs });
     return { ok: true, version: r.header.version };
+  }
+
+  async startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult> {
+    const r = this.expect(id, version);
+    const dueAt = r.header.status === "running" ? this.clock.now() + leaseMs : r.header.dueAt;
+    r.header = { ...r.header, attempts: { ...r.header.attempts, [key]: attempt }, dueAt };
+    return { requested: r.header.requested };
   }
 
   async takeSignal(
@@ -391,7 +435,7 @@ export class MemoryStore implements Store {
   }
 
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
-    const r = this.runs.get(id);
+    const r = this.lookup(id);
     return r ? this.view(r, options.outputs ?? true) : null;
   }
 
@@ -399,7 +443,7 @@ export class MemoryStore implements Store {
     const limit = query.limit ?? 100;
     const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
-    const matching = [...this.runs.values()]
+    const matching = this.alive()
       .map((r) => r.header)
       .filter((h) => matchesListQuery(h, query) && isPastCursor(h, after, order))
       .sort((a, b) => compareForList(a, b, order));
@@ -411,14 +455,13 @@ export class MemoryStore implements Store {
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
     const counts: Record<RunStatus, number> = { pending: 0, running: 0, parked: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 };
     // An in-process walk: no store round trip to save, and no second index to keep in step with every write.
-    for (const { header } of this.runs.values())
-      if (query.workflow === undefined || header.workflow === query.workflow) counts[header.status]++;
+    for (const { header } of this.alive()) if (query.workflow === undefined || header.workflow === query.workflow) counts[header.status]++;
     return counts;
   }
 
   async due(limit: number, graceMs = 0): Promise<{ ids: readonly string[]; nextDueAt: number | null; now: number }> {
     const now = this.clock.now() - graceMs;
-    const scheduled = [...this.runs.values()]
+    const scheduled = this.alive()
       .map((r) => r.header)
       .filter((h): h is RunHeader & { dueAt: number } => h.dueAt !== null)
       .sort((a, b) => a.dueAt - b.dueAt);
@@ -504,8 +547,144 @@ export class MemoryStore implements Store {
     this.cancelListeners.clear();
   }
 
-  private record(id: string): Record_ {
+  async retry(id: string): Promise<ControlResult> {
+    const r = this.record(id);
+    if (r.header.status !== "failed" && r.header.status !== "cancelled") throw stateError(r.header, "retry", "failed or cancelled");
+    const attempts = Object.fromEntries(Object.entries(r.header.attempts).filter(([key]) => r.outputs.has(key)));
+    return this.sendOn(r, [], { attempts });
+  }
+
+  async rewind(id: string, to: string, drop: StepKeySet): Promise<ControlResult> {
+    const r = this.record(id);
+    if (!r.outputs.has(to)) throw unknownStep(id, to);
+    const dropped = stepKeyMatcher(drop);
+    for (const key of [...r.outputs.keys()]) if (dropped(key)) r.outputs.delete(key);
+    const attempts = Object.fromEntries(Object.entries(r.header.attempts).filter(([key]) => !dropped(key)));
+    r.result = null;
+    return this.sendOn(
+      r,
+      r.header.waits.filter((w) => !dropped(w.key)),
+      { attempts },
+    );
+  }
+
+  async migrate(
+    id: string,
+    hash: string,
+    keys: StepKeySet,
+    renames: Readonly<Record<string, string>>,
+    signals?: readonly string[],
+  ): Promise<ControlResult> {
+    const r = this.record(id);
+    const allowed = stepKeyMatcher(keys);
+    const renamed = (key: string) => renames[key] ?? key;
+    for (const old of Object.keys(renames)) if (!r.outputs.has(old)) throw unknownStep(id, old);
+    for (const key of r.outputs.keys()) {
+      if (!allowed(renamed(key))) {
+        throw new IncompatibleDefinitionError(
+          `cannot migrate run "${id}": its committed step "${key}" is not a step of the new definition (map it with \`keys\`)`,
+          { instanceId: id, workflow: r.header.workflow, step: key },
+        );
+      }
+    }
+    const outputs = [...r.outputs].map(([key, bytes]) => [renamed(key), bytes] as const);
+    r.outputs.clear();
+    for (const [key, bytes] of outputs) r.outputs.set(key, bytes);
+    const attempts = Object.fromEntries(Object.entries(r.header.attempts).map(([key, n]) => [renamed(key), n]));
+    const waits = r.header.waits.map((w) => ({ ...w, key: renamed(w.key) })).filter((w) => allowed(w.key));
+    r.lastCommit = null;
+    r.signalNames = signals === undefined ? null : [...signals];
+    if (FINISHED_STATUSES.includes(r.header.status)) {
+      this.write(r, { hash, attempts, waits });
+      return { status: r.header.status, version: r.header.version, immediate: true };
+    }
+    return this.sendOn(r, waits, { hash, attempts });
+  }
+
+  async delete(id: string): Promise<void> {
+    const r = this.record(id);
+    if (!FINISHED_STATUSES.includes(r.header.status)) throw stateError(r.header, "delete", "finished (cancel it first)");
+    this.runs.delete(id);
+  }
+
+  async purge(batch: PurgeBatch): Promise<{ deleted: number; next: number | null }> {
+    // The same walk as the Redis store's: by creation, `limit` runs from `offset`, kept runs counted past.
+    const index = this.alive()
+      .map((r) => r.header)
+      .filter((h) => h.status === batch.status && (batch.workflow === undefined || h.workflow === batch.workflow))
+      .sort((a, b) => compareForList(a, b, "oldest"))
+      .slice(batch.offset, batch.offset + batch.limit);
+    let deleted = 0;
+    for (const h of index) {
+      if (batch.finishedBefore !== undefined && h.updatedAt >= batch.finishedBefore) continue;
+      this.runs.delete(h.id);
+      deleted++;
+    }
+    return { deleted, next: index.length < batch.limit ? null : batch.offset + index.length - deleted };
+  }
+
+  async setRetention(workflow: string | null, retention: RetentionMs): Promise<void> {
+    for (const status of FINISHED_STATUSES as readonly FinishedStatus[]) {
+      const field = workflow === null ? status : `${status}:${workflow}`;
+      const ms = retention[status];
+      if (ms === undefined) this.retention.delete(field);
+      else this.retention.set(field, ms);
+    }
+  }
+
+  async trimExpired(limit: number): Promise<{ trimmed: number; nextAt: number | null }> {
+    const now = this.clock.now();
+    let trimmed = 0;
+    let nextAt: number | null = null;
+    for (const [id, r] of this.runs) {
+      if (r.expiresAt === null) continue;
+      if (r.expiresAt <= now && trimmed < limit) {
+        this.runs.delete(id);
+        trimmed++;
+      } else if (nextAt === null || r.expiresAt < nextAt) nextAt = r.expiresAt;
+    }
+    return { trimmed, nextAt };
+  }
+
+  /** The run, unless absent or its retention passed (then it goes now, as its keys would on Redis). */
+  private lookup(id: string): Record_ | undefined {
     const r = this.runs.get(id);
+    if (r === undefined || r.expiresAt === null || r.expiresAt > this.clock.now()) return r;
+    this.runs.delete(id);
+    return undefined;
+  }
+
+  /** Every run whose retention has not passed. */
+  private alive(): Record_[] {
+    return [...this.runs.keys()].map((id) => this.lookup(id)).filter((r): r is Record_ => r !== undefined);
+  }
+
+  /** When a run that just finished goes: its workflow's retention, else the namespace's, else the default. */
+  private expiryOf(h: RunHeader): number | null {
+    const status = h.status as FinishedStatus;
+    const own = this.retention.get(`${status}:${h.workflow}`);
+    const ms = own !== undefined ? own : this.retention.has(status) ? this.retention.get(status)! : DEFAULT_RETENTION_MS[status];
+    return ms === null ? null : this.clock.now() + ms;
+  }
+
+  /** A repaired run goes on: kept again, due now ("parked" with waits left, else "pending"), or still paused. */
+  private sendOn(r: Record_, waits: readonly Wait[], changes: Partial<Mutable<RunHeader>>): ControlResult {
+    const finished = FINISHED_STATUSES.includes(r.header.status);
+    r.expiresAt = null;
+    r.lastCommit = null;
+    const paused = r.header.status === "paused";
+    this.write(r, {
+      ...changes,
+      waits,
+      error: null,
+      ...(paused ? { dueAt: null } : { status: waits.length > 0 ? "parked" : "pending", dueAt: this.clock.now() }),
+      ...(finished ? { requested: null } : {}),
+    });
+    return { status: r.header.status, version: r.header.version, immediate: true };
+  }
+
+  private record(id: string): Record_ {
+    const r = this.lookup(id);
     if (!r) throw new UnknownInstanceError(`no run with id "${id}"`, { instanceId: id });
     return r;
   }
@@ -548,7 +727,10 @@ export class MemoryStore implements Store {
   private write(r: Record_, changes: Partial<Mutable<RunHeader>>): void {
     r.header = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: this.clock.now() };
     // A finished run takes no signal: what is still buffered (a misspelled name, one no step waited for) goes with it.
-    if (changes.status !== undefined && FINISHED_STATUSES.includes(changes.status)) r.signals.clear();
+    if (changes.status !== undefined && FINISHED_STATUSES.includes(changes.status)) {
+      r.signals.clear();
+      r.expiresAt = this.expiryOf(r.header);
+    }
   }
 
   /**
@@ -593,4 +775,15 @@ export function resolveWait(request: WaitRequest, previous: readonly Wait[], now
 export function earliestDeadline(waits: readonly Wait[]): number | null {
   const deadlines = waits.map((w) => (w.kind === "timer" ? w.until : w.timeoutAt)).filter((t): t is number => t !== null);
   return deadlines.length === 0 ? null : Math.min(...deadlines);
+}
+
+function stateError(h: RunHeader, what: string, expected: string): RunStateError {
+  return new RunStateError(`cannot ${what} run "${h.id}": it is ${h.status} (${what} takes a run that is ${expected})`, {
+    instanceId: h.id,
+    status: h.status,
+  });
+}
+
+function unknownStep(id: string, key: string): UnknownStepError {
+  return new UnknownStepError(`run "${id}" has no committed step "${key}"`, { instanceId: id, step: key });
 }

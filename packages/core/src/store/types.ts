@@ -17,8 +17,47 @@ export type RunStatus = "pending" | "running" | "parked" | "paused" | "completed
 /** Every status, in the order a run can first reach them. */
 export const RUN_STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
 
-/** Statuses a run never leaves. */
+/** Statuses a run never leaves (unless repaired: retry, rewind). */
 export const FINISHED_STATUSES: readonly RunStatus[] = ["completed", "failed", "cancelled"];
+
+/** A status a run ends in. */
+export type FinishedStatus = "completed" | "failed" | "cancelled";
+
+/**
+ * How long finished runs are kept, in ms per finished status; `null` keeps them
+ * for ever. A status left out falls to the next level (a workflow's to the
+ * namespace's, the namespace's to {@link DEFAULT_RETENTION_MS}).
+ */
+export type RetentionMs = Partial<Record<FinishedStatus, number | null>>;
+
+/** Retention when nothing else is set: completed and cancelled runs 7 days, failed runs 30 days. */
+export const DEFAULT_RETENTION_MS: Readonly<Record<FinishedStatus, number>> = {
+  completed: 7 * 86_400_000,
+  cancelled: 7 * 86_400_000,
+  failed: 30 * 86_400_000,
+};
+
+/**
+ * The commit keys some steps of a definition own, as key templates (see `stepKeyMatcher`):
+ * `refs` commit under the template (`lines[]/charge` is that step in any element of map
+ * `lines`, `lines[3]/charge` in element 3 only), `loops` under `<template>#<n>`.
+ */
+export interface StepKeySet {
+  readonly refs: readonly string[];
+  readonly loops: readonly string[];
+}
+
+/** One bounded batch of a purge, over the runs of one finished status. */
+export interface PurgeBatch {
+  readonly status: FinishedStatus;
+  readonly workflow?: string;
+  /** Only runs that finished before this store time. */
+  readonly finishedBefore?: number;
+  /** Where the previous batch stopped, as the store answered it (0 for the first). */
+  readonly offset: number;
+  /** Most runs looked at in this batch. */
+  readonly limit: number;
+}
 
 /**
  * Why a timer waits: a delay step, a retry's backoff, the run's own deadline
@@ -328,7 +367,23 @@ export interface Store {
    *   those steps run again. That is why tasks are at-least-once and should
    *   use `ctx.idempotencyKey` for their side effects.
    */
-  commit(id: string, version: number, key: string, output: Uint8Array, attempts: number, leaseMs: number): Promise<CommitResult>;
+  commit(
+    id: string,
+    version: number,
+    key: string,
+    output: Uint8Array,
+    attempts: number,
+    leaseMs: number,
+    /** Commit keys this output replaces (a loop's earlier iterations), dropped in the same write. */
+    replaces?: readonly string[],
+  ): Promise<CommitResult>;
+
+  /**
+   * Records that attempt `attempt` of step `key` starts, before the task runs,
+   * so attempts spent on a worker that dies still count. Renews the lease and
+   * answers what was asked of the run, as `touch` does.
+   */
+  startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult>;
 
   /**
    * Takes the first buffered `signal` as the output of step `key` in one write.
@@ -389,6 +444,47 @@ export interface Store {
    * @throws UnknownInstanceError
    */
   linkChild(id: string, key: string, childId: string): Promise<void>;
+
+  /**
+   * Starts `run` afresh under an id that may be taken: the old run (live or
+   * finished) is deleted and a running one told to abort its tasks; the new run
+   * starts at the old version + 1, so a worker still holding the old run is fenced.
+   */
+  restart(run: NewRun): Promise<{ readonly replaced: boolean; readonly header: RunHeader }>;
+
+  /** Sends a failed or cancelled run back to work from the step that failed, attempts reset. @throws RunStateError */
+  retry(id: string): Promise<ControlResult>;
+  /**
+   * Drops the output of `to` and of the steps in `drop` (those depending on it), their
+   * attempts and waits, and the result; the run goes on from there (a paused run stays paused).
+   * @throws UnknownStepError when the run has no output under `to`
+   */
+  rewind(id: string, to: string, drop: StepKeySet): Promise<ControlResult>;
+  /**
+   * Moves the run to definition `hash` of its workflow after renaming keys by `renames`: every
+   * committed key must be in `keys`, else nothing changes. A live run goes on (due now) unless paused.
+   * `signals` replaces the signal names recorded at start (those the new definition waits for).
+   * @throws IncompatibleDefinitionError, UnknownStepError (a rename of a key without output)
+   */
+  migrate(
+    id: string,
+    hash: string,
+    keys: StepKeySet,
+    renames: Readonly<Record<string, string>>,
+    signals?: readonly string[],
+  ): Promise<ControlResult>;
+  /** Deletes a finished run now, keys and index entries. @throws RunStateError for a live run */
+  delete(id: string): Promise<void>;
+  /** One bounded batch of a purge: deletes matching finished runs and says where the next batch starts (null: done). */
+  purge(batch: PurgeBatch): Promise<{ readonly deleted: number; readonly next: number | null }>;
+  /**
+   * Sets how long finished runs are kept: the namespace's defaults (`workflow` null) or one
+   * workflow's overrides. Replaces that level as a whole; a status left out falls to the next level.
+   * Applies to runs that finish afterwards.
+   */
+  setRetention(workflow: string | null, retention: RetentionMs): Promise<void>;
+  /** Removes up to `limit` runs whose retention passed (their index entries; on Redis the keys already expired). */
+  trimExpired(limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }>;
 
   /** Cancels at once unless running (then at its next step boundary). @throws RunFinishedError */
   cancel(id: string): Promise<ControlResult>;

@@ -11,6 +11,7 @@
     -3 run finished   { -3, status }
     -4 corrupt header { -4, fieldName }
 ]]
+-- @include "retention"
 local FINISHED = { completed = true, failed = true, cancelled = true }
 
 -- %.17g keeps every integer below 2^53 exact; Lua's default %.14g would not.
@@ -99,6 +100,7 @@ local function writeHeader(ctx, h, changes)
   end
   if changes.status and FINISHED[changes.status] then
     dropSignalBuffers(ctx)
+    retainFinished(ctx, h)
     redis.call("PUBLISH", ctx.prefix .. "finished", cjson.encode({ ctx.id, changes.status }))
   end
   return version

@@ -1,0 +1,53 @@
+--[[
+  Starts a run afresh under an id that may be taken (start with
+  onConflict "terminateExisting"): the old run, live or finished, is deleted
+  with its keys and index entries (a running one is told to abort its tasks,
+  on "{ns}:cancels"), and the new run starts "pending", due now, at the old
+  version + 1, so a worker still holding the old run is fenced.
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash)
+    KEYS[3] run outputs         (hash)
+    KEYS[4] run input/result    (hash)
+    KEYS[5] due index           (sorted set, score dueAt)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] workflow name
+    ARGV[4] workflow hash
+    ARGV[5] input (encoded bytes)
+    ARGV[6] the signal names the definition waits for (JSON array), kept in header field "signals"
+
+  Output:
+    { 0, replaced (1 or 0), headerFields, attemptsFields }
+
+  Errors: none.
+]]
+-- @include "now"
+-- @include "header"
+-- @include "waits"
+-- @include "lifecycle"
+
+local prefix, id, workflow = ARGV[1], ARGV[2], ARGV[3]
+local ctx = { prefix = prefix, id = id, headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5] }
+local old = loadHeader(KEYS[1])
+local version = 1
+if old then
+  version = (tonumber(old.version) or 0) + 1
+  if old.status == "running" then redis.call("PUBLISH", prefix .. "cancels", id) end
+  dropRun(prefix, id, old)
+end
+
+local now = num(nowMs())
+redis.call("HSET", KEYS[1],
+  "id", id, "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", tostring(version),
+  "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
+  "lastCommit", "", "signals", ARGV[6])
+redis.call("HSET", KEYS[4], "input", ARGV[5])
+redis.call("ZADD", KEYS[5], now, id)
+for _, index in ipairs({ "status:pending", "wf:" .. workflow, "all", "wfstatus:pending:" .. workflow }) do
+  redis.call("ZADD", prefix .. index, now, id)
+end
+local reply = headerReply(ctx)
+return { 0, old and 1 or 0, reply[1], reply[2] }

@@ -1,0 +1,36 @@
+--[[
+  Sends a failed or cancelled run back to work: due now, from the step that
+  failed or was interrupted. Committed steps keep their outputs and are not
+  run again; the attempts of every step without an output are reset. The
+  run's keys lose their TTL, and the new version fences any old holder.
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash, field per commit key)
+    KEYS[3] run outputs         (hash, field per commit key)
+    KEYS[4] run input/result    (hash)
+    KEYS[5] due index           (sorted set, score dueAt)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+
+  Output:
+    { 0, status, version }
+
+  Errors: -1 unknown instance, -4 corrupt header, -5 wrong status (not failed or cancelled).
+]]
+-- @include "now"
+-- @include "header"
+-- @include "waits"
+-- @include "lifecycle"
+
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5] }
+local h, err = requireRun(ctx)
+if err then return err end
+if h.status ~= "failed" and h.status ~= "cancelled" then return { -5, h.status } end
+ctx.now = nowMs()
+for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
+  if redis.call("HEXISTS", KEYS[3], key) == 0 then redis.call("HDEL", KEYS[2], key) end
+end
+local version = sendOn(ctx, h, {}, { lastCommit = "" })
+return { 0, h.status, version }

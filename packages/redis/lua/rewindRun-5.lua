@@ -1,0 +1,46 @@
+--[[
+  Rewinds a run to a committed step: drops the output (and attempts) of that
+  step and of every step depending on it, the run's result, and the waits of
+  the dropped steps; the run is then due now and goes on from there. Works in
+  any status; the new version fences a worker still holding the run, so its
+  next write is refused.
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash, field per commit key)
+    KEYS[3] run outputs         (hash, field per commit key)
+    KEYS[4] run input/result    (hash)
+    KEYS[5] due index           (sorted set, score dueAt)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] the commit key rewound to (must have an output)
+    ARGV[4] refs of the steps to drop, JSON array
+    ARGV[5] refs of the loops to drop (every iteration), JSON array
+
+  Output:
+    { 0, status, version }
+
+  Errors: -1 unknown instance, -4 corrupt header, -6 unknown step (no output under ARGV[3]).
+]]
+-- @include "now"
+-- @include "header"
+-- @include "waits"
+-- @include "lifecycle"
+
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5] }
+local h, err = requireRun(ctx)
+if err then return err end
+if redis.call("HEXISTS", KEYS[3], ARGV[3]) == 0 then return { -6, ARGV[3] } end
+local dropped = stepKeySet(ARGV[4], ARGV[5])
+local waits, werr = keptWaits(h, function(key) return not dropped(key) end)
+if werr then return werr end
+ctx.now = nowMs()
+for _, hashKey in ipairs({ KEYS[3], KEYS[2] }) do
+  for _, key in ipairs(redis.call("HKEYS", hashKey)) do
+    if dropped(key) then redis.call("HDEL", hashKey, key) end
+  end
+end
+redis.call("HDEL", KEYS[4], "result")
+local version = sendOn(ctx, h, waits, { lastCommit = "" })
+return { 0, h.status, version }

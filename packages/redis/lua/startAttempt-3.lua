@@ -1,0 +1,36 @@
+--[[
+  Records that attempt n of a step starts, before the task runs, so attempts
+  spent on a worker that dies still count (see core's runStep). Renews the
+  lease as touchRun does (no new version) and answers the cancel or pause
+  asked of the run.
+
+  Input:
+    KEYS[1] run header          (hash)
+    KEYS[2] run attempts        (hash, field per commit key)
+    KEYS[3] due index           (sorted set, score dueAt)
+
+    ARGV[1] key prefix "{ns}:"
+    ARGV[2] run id
+    ARGV[3] version the caller holds
+    ARGV[4] commit key of the step
+    ARGV[5] the attempt that starts (1-based)
+    ARGV[6] lease in ms
+
+  Output:
+    { 0, requested ("cancel", "pause" or "") }
+
+  Errors: -1 unknown instance, -2 stale version, -4 corrupt header.
+]]
+-- @include "now"
+-- @include "header"
+
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
+local h, err = expectVersion(ctx, ARGV[3])
+if err then return err end
+redis.call("HSET", KEYS[2], ARGV[4], ARGV[5])
+if h.status == "running" then
+  local dueAt = num(nowMs() + tonumber(ARGV[6]))
+  redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
+  redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
+end
+return { 0, h.requested or "" }

@@ -1,0 +1,137 @@
+/**
+ * Retention on Redis, key by key: a live run's keys never carry a TTL; a
+ * finished run's keys expire after its retention and the sweep's trim takes
+ * its index entries, leaving the namespace as it was; a run sent on again
+ * (retry) loses its TTL. A loop keeps one output field however long it runs.
+ */
+import { Redis } from "ioredis";
+import { expect, it } from "vitest";
+import type { RedisStore } from "../src/index.js";
+import { keysOf, payload, randomNamespace, useStore } from "./helpers.js";
+
+const ns = randomNamespace();
+let redis: Redis;
+let store: RedisStore;
+
+useStore(ns, (r, s) => {
+  redis = r;
+  store = s;
+});
+
+/** Every key of the namespace that belongs to run `id`, with its PTTL. */
+async function keysOfRun(id: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const key of await keysOf(redis, ns)) if (key.endsWith(`:${id}`) || key.includes(`:${id}:`)) out[key] = await redis.pttl(key);
+  return out;
+}
+
+/** Index sorted sets that still name `id`. */
+async function indexesNaming(id: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const key of await keysOf(redis, ns)) {
+    if ((await redis.type(key)) !== "zset") continue;
+    const members = await redis.zrange(key, 0, -1);
+    if (members.some((m) => m === id || m.includes(`"${id}"`))) found.push(key);
+  }
+  return found;
+}
+
+async function runToEnd(id: string, status: "completed" | "failed"): Promise<void> {
+  await store.start({ id, workflow: "ret", hash: "h", input: payload("in") });
+  await store.signal(id, "stray", payload("s"), `d-${id}`);
+  const got = await store.acquire(id, 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  const committed = await store.commit(id, got.run.header.version, "a", payload("out"), 1, 60_000);
+  const end = status === "completed" ? { status, result: payload("r") } : { status, error: { name: "Error", message: "no" } };
+  await store.finish(id, committed.version, end);
+}
+
+it("a live run's keys have no TTL; a finished run's expire after its retention and the trim leaves no index entry", async () => {
+  await store.setRetention("ret", { completed: 150 });
+  await store.start({ id: "live", workflow: "ret", hash: "h", input: payload("in") });
+  await store.signal("live", "later", payload("s"), "d-live");
+  await runToEnd("done", "completed");
+
+  const live = await keysOfRun("live");
+  expect(Object.keys(live).length).toBeGreaterThanOrEqual(4);
+  for (const [key, ttl] of Object.entries(live)) {
+    // The delivery-id hash expires on its own (24h) clock; everything else of a live run never does.
+    if (!key.includes(":delivered:")) expect([key, ttl]).toEqual([key, -1]);
+  }
+  const done = await keysOfRun("done");
+  for (const [key, ttl] of Object.entries(done)) {
+    expect(ttl, key).toBeGreaterThan(0);
+    expect(ttl, key).toBeLessThanOrEqual(150);
+  }
+
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(await keysOfRun("done")).toEqual({});
+  expect((await indexesNaming("done")).length).toBeGreaterThan(0); // expiry cannot remove sorted-set members
+  expect((await store.trimExpired(100)).trimmed).toBe(1);
+  expect(await indexesNaming("done")).toEqual([]);
+  expect(await store.counts()).toMatchObject({ completed: 0, pending: 1 });
+  expect(Object.keys(await keysOfRun("live")).length).toBe(Object.keys(live).length);
+});
+
+it("a failed run sent on by retry loses its TTL and leaves the retention index", async () => {
+  await store.setRetention(null, { failed: 60_000 });
+  await runToEnd("fixed", "failed");
+  expect(await redis.pttl(store.keys.header("fixed"))).toBeGreaterThan(0);
+  expect(await redis.zcard(store.keys.expiring)).toBe(1);
+  await store.retry("fixed");
+  for (const [key, ttl] of Object.entries(await keysOfRun("fixed")))
+    if (!key.includes(":delivered:")) expect([key, ttl]).toEqual([key, -1]);
+  expect(await redis.zcard(store.keys.expiring)).toBe(0);
+  await expect(store.retry("fixed")).rejects.toMatchObject({ code: "RUN_STATE", context: { status: "pending" } });
+});
+
+it("\"forever\" sets no TTL; a workflow's override wins over the namespace's", async () => {
+  await store.setRetention(null, { completed: null });
+  await store.setRetention("ret", {});
+  await runToEnd("forever", "completed");
+  expect(await redis.pttl(store.keys.header("forever"))).toBe(-1);
+  await store.setRetention("ret", { completed: 60_000 });
+  await runToEnd("override", "completed");
+  expect(await redis.pttl(store.keys.header("override"))).toBeGreaterThan(50_000);
+});
+
+it("a loop iteration's commit replaces the one before: one output field after 500 iterations", async () => {
+  await store.start({ id: "loop", workflow: "ret", hash: "h", input: payload("in") });
+  const got = await store.acquire("loop", 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  let version = got.run.header.version;
+  for (let i = 1; i <= 500; i++) {
+    const replaces = i > 1 ? [`poll#${i - 1}`] : [];
+    version = (await store.commit("loop", version, `poll#${i}`, payload(`v${i}`), 1, 60_000, replaces)).version;
+  }
+  expect(await redis.hkeys(store.keys.outputs("loop"))).toEqual(["poll#500"]);
+  expect(await redis.hkeys(store.keys.attempts("loop"))).toEqual(["poll#500"]);
+});
+
+it("a commit replaces several keys at once (an iteration of a sub-flow body), outputs and attempts", async () => {
+  await store.start({ id: "sub", workflow: "ret", hash: "h", input: payload("in") });
+  const got = await store.acquire("sub", 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  let version = got.run.header.version;
+  for (const key of ["poll#1/a", "poll#1/b", "poll#2/a", "poll#2/b"]) {
+    version = (await store.commit("sub", version, key, payload(key), 1, 60_000)).version;
+  }
+  await store.commit("sub", version, "poll#3/a", payload("3a"), 1, 60_000, ["poll#1/a", "poll#1/b"]);
+  expect((await redis.hkeys(store.keys.outputs("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
+  expect((await redis.hkeys(store.keys.attempts("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
+});
+
+it("purge walks in bounded batches and deletes every match", async () => {
+  await store.setRetention(null, {});
+  for (let i = 0; i < 30; i++) await runToEnd(`p${i}`, i % 3 === 0 ? "failed" : "completed");
+  let deleted = 0;
+  let batches = 0;
+  for (let offset: number | null = 0; offset !== null; batches++) {
+    const batch = await store.purge({ status: "completed", offset, limit: 7 });
+    deleted += batch.deleted;
+    offset = batch.next;
+  }
+  expect(deleted).toBe(20 + 2); // the 20 here, and the two kept runs of the test above
+  expect(batches).toBeGreaterThan(3);
+  expect(await store.counts()).toMatchObject({ completed: 0, failed: 10 });
+});
