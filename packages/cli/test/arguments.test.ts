@@ -98,7 +98,7 @@ describe("parkway's other answers", () => {
     expect(ran.stdout).toContain("3  not found");
     expect(ran.stdout).toContain("4  the run failed or was cancelled");
     expect(ran.stdout).toContain("7  the run never waits for that signal");
-    expect(ran.stdout).toContain("8  the run cannot take this repair");
+    expect(ran.stdout).toContain("9  the run cannot take this repair");
   });
 
   it("an unreachable Redis Cluster fails at once with exit 1, naming its nodes", async () => {

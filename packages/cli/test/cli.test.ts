@@ -226,7 +226,7 @@ describe("parkway against Redis and a worker process", () => {
     expect((await parkway("signal", "fan-1", "go", "--payload", "null")).code).toBe(5);
   });
 
-  it("retry, rewind, migrate, delete and purge steer runs; a refused repair exits 8 and changes nothing", async () => {
+  it("retry, rewind, migrate, delete and purge steer runs; a refused repair exits 9 and changes nothing", async () => {
     expect((await parkway("start", "doomed", "--input", "1", "--id", "dm-1", "--workflows", FIXTURES)).code).toBe(0);
     expect((await parkway("result", "dm-1")).code).toBe(4);
     const failedAt = async () => (await json<{ run: { status: string; version: number } }>("status", "dm-1")).doc.run;
@@ -241,7 +241,7 @@ describe("parkway against Redis and a worker process", () => {
     await eventually(async () => (await statusOf("ap-9")) === "parked", "ap-9 to park");
     const refused = await json<{ error: { code: string; exitCode: number } }>("retry", "ap-9");
     expect(refused.doc.error).toMatchObject({ code: "RUN_STATE", exitCode: 8 });
-    expect((await parkway("delete", "ap-9")).code).toBe(8);
+    expect((await parkway("delete", "ap-9")).code).toBe(9);
     expect(await statusOf("ap-9")).toBe("parked");
     expect((await parkway("migrate", "ap-9", "--workflows", FIXTURES)).code).toBe(0);
 

@@ -3,7 +3,10 @@ import { advanceRun, checkpointOptions, encode, flow, MemoryStore, realClock, Wo
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A memory store whose acquire answers late, and whose lease renewals wait for a gate: a slow Redis. */
+/**
+ * A memory store whose acquire answers late, and whose attempt records (which renew the lease before
+ * each attempt) wait for a gate: a slow Redis.
+ */
 class SlowStore extends MemoryStore {
   lateAcquireMs = 0;
   touchGate: Promise<void> = Promise.resolve();
@@ -13,10 +16,10 @@ class SlowStore extends MemoryStore {
     await sleep(this.lateAcquireMs);
     return acquired;
   }
-  override async touch(...args: Parameters<MemoryStore["touch"]>): ReturnType<MemoryStore["touch"]> {
+  override async startAttempt(...args: Parameters<MemoryStore["startAttempt"]>): ReturnType<MemoryStore["startAttempt"]> {
     this.touches++;
     await this.touchGate;
-    return super.touch(...args);
+    return super.startAttempt(...args);
   }
 }
 

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { RedisStore } from "../src/index.js";
 import { measureCommit } from "./commit-cost.js";
 import { dumpNamespace, keysOf, payload, randomNamespace, storeOn, useStore } from "./helpers.js";
+import { PrivateRedis } from "./private-redis.js";
 
 const LEASE = 60_000;
 const ns = randomNamespace();
@@ -19,6 +20,23 @@ useStore(ns, (r, s) => {
   redis = r;
   store = s;
 });
+
+/**
+ * Runs `fn` on a redis-server of its own: MONITOR there sees only this test's commands (on the
+ * shared server it streams every concurrent test's, faster than a closing monitor can drain), and
+ * CONFIG SET changes no one else's server.
+ */
+async function onPrivateRedis(fn: (redis: Redis) => Promise<void>): Promise<void> {
+  const server = await PrivateRedis.onFreePort();
+  await server.start();
+  const own = new Redis(server.url);
+  try {
+    await fn(own);
+  } finally {
+    own.disconnect();
+    await server.stop();
+  }
+}
 
 async function acquired(s: RedisStore, id: string, leaseMs = LEASE): Promise<number> {
   const got = await s.acquire(id, leaseMs);
@@ -50,42 +68,48 @@ it("a stale writer (a worker whose lease expired) is rejected and changes nothin
 });
 
 it("the bytes a commit writes do not grow with the run's length", async () => {
-  await store.start({ id: "run-one", workflow: "wf", hash: "h", input: payload("in") });
-  await store.start({ id: "run-100", workflow: "wf", hash: "h", input: payload("in") });
-  const oneVersion = await acquired(store, "run-one");
-  let version = await acquired(store, "run-100");
-  for (let i = 1; i < 100; i++) {
-    const result = await store.commit("run-100", version, `step-${String(i).padStart(3, "0")}`, payload("o".repeat(1000)), 1, LEASE);
-    version = result.version;
-  }
-  const first = await measureCommit(redis, ns, () => store.commit("run-one", oneVersion, "step-001", payload("o".repeat(1000)), 1, LEASE));
-  const hundredth = await measureCommit(redis, ns, () => store.commit("run-100", version, "step-100", payload("o".repeat(1000)), 1, LEASE));
-  if (process.env.PARKWAY_REPORT) console.log(JSON.stringify({ first, hundredth }, null, 2));
-  expect(hundredth.commands).toEqual(first.commands);
-  // Only the version number grows a digit or two ("3" -> "102"): nothing proportional to the 99 outputs before.
-  expect(hundredth.bytesWritten - first.bytesWritten).toBeLessThanOrEqual(4);
-  expect(first.bytesWritten).toBeLessThan(1300);
+  await onPrivateRedis(async (own) => {
+    const s = storeOn(own, ns);
+    await s.start({ id: "run-one", workflow: "wf", hash: "h", input: payload("in") });
+    await s.start({ id: "run-100", workflow: "wf", hash: "h", input: payload("in") });
+    const oneVersion = await acquired(s, "run-one");
+    let version = await acquired(s, "run-100");
+    for (let i = 1; i < 100; i++) {
+      const result = await s.commit("run-100", version, `step-${String(i).padStart(3, "0")}`, payload("o".repeat(1000)), 1, LEASE);
+      version = result.version;
+    }
+    const first = await measureCommit(own, ns, () => s.commit("run-one", oneVersion, "step-001", payload("o".repeat(1000)), 1, LEASE));
+    const hundredth = await measureCommit(own, ns, () => s.commit("run-100", version, "step-100", payload("o".repeat(1000)), 1, LEASE));
+    await s.close();
+    if (process.env.PARKWAY_REPORT) console.log(JSON.stringify({ first, hundredth }, null, 2));
+    expect(hundredth.commands).toEqual(first.commands);
+    // Only the version number grows a digit or two ("3" -> "102"): nothing proportional to the 99 outputs before.
+    expect(hundredth.bytesWritten - first.bytesWritten).toBeLessThanOrEqual(4);
+    expect(first.bytesWritten).toBeLessThan(1300);
+  });
 });
 
 it("warns when Redis may evict keys (maxmemory-policy other than noeviction)", async () => {
-  const [, original] = (await redis.config("GET", "maxmemory-policy")) as [string, string];
-  const warnings: string[] = [];
-  try {
-    await redis.config("SET", "maxmemory-policy", "allkeys-lru");
-    const s = storeOn(redis, ns, { onWarning: (m) => warnings.push(m) });
-    await s.get("anything");
-    await s.get("anything");
-    await s.close();
-  } finally {
-    await redis.config("SET", "maxmemory-policy", original);
-  }
-  expect(warnings).toHaveLength(1);
-  expect(warnings[0]).toMatch(/maxmemory-policy is "allkeys-lru".*noeviction/);
+  await onPrivateRedis(async (redis) => {
+    const [, original] = (await redis.config("GET", "maxmemory-policy")) as [string, string];
+    const warnings: string[] = [];
+    try {
+      await redis.config("SET", "maxmemory-policy", "allkeys-lru");
+      const s = storeOn(redis, ns, { onWarning: (m) => warnings.push(m) });
+      await s.get("anything");
+      await s.get("anything");
+      await s.close();
+    } finally {
+      await redis.config("SET", "maxmemory-policy", original);
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/maxmemory-policy is "allkeys-lru".*noeviction/);
 
-  const quiet: string[] = [];
-  const s = storeOn(redis, ns, { onWarning: (m) => quiet.push(m) });
-  await s.get("anything");
-  expect(quiet).toEqual(original === "noeviction" ? [] : [expect.any(String)]);
+    const quiet: string[] = [];
+    const s = storeOn(redis, ns, { onWarning: (m) => quiet.push(m) });
+    await s.get("anything");
+    expect(quiet).toEqual(original === "noeviction" ? [] : [expect.any(String)]);
+  });
 });
 
 it("scripts survive SCRIPT FLUSH between two operations", async () => {

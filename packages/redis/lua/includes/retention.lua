@@ -13,9 +13,17 @@
 ]]
 local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, failed = 2592000000 }
 
--- The keys of one run that carry its data (the delivery ids expire on their own clock).
+-- The keys of one run that carry its data (the delivery ids expire on their own clock): header,
+-- attempts, outputs, input/result, commit order (compensation) and heartbeat progress.
 local function runDataKeys(prefix, id)
-  return { prefix .. "run:" .. id, prefix .. "att:" .. id, prefix .. "out:" .. id, prefix .. "data:" .. id }
+  return {
+    prefix .. "run:" .. id,
+    prefix .. "att:" .. id,
+    prefix .. "out:" .. id,
+    prefix .. "data:" .. id,
+    prefix .. "order:" .. id,
+    prefix .. "progress:" .. id,
+  }
 end
 
 -- A run's member in the retention index: what the sweep needs once the header is gone.
