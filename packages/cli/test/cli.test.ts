@@ -240,7 +240,7 @@ describe("parkway against Redis and a worker process", () => {
     expect((await parkway("start", "approval", "--input", "null", "--id", "ap-9", "--workflows", FIXTURES)).code).toBe(0);
     await eventually(async () => (await statusOf("ap-9")) === "parked", "ap-9 to park");
     const refused = await json<{ error: { code: string; exitCode: number } }>("retry", "ap-9");
-    expect(refused.doc.error).toMatchObject({ code: "RUN_STATE", exitCode: 8 });
+    expect(refused.doc.error).toMatchObject({ code: "RUN_STATE", exitCode: 9 });
     expect((await parkway("delete", "ap-9")).code).toBe(9);
     expect(await statusOf("ap-9")).toBe("parked");
     expect((await parkway("migrate", "ap-9", "--workflows", FIXTURES)).code).toBe(0);
