@@ -12,8 +12,9 @@
  *   when the next step starts minus when it was due.
  */
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@parkway/redis";
 import type { BenchConfig, EngineName } from "./config.js";
+import { cpuMsOf } from "./cpu.js";
 import { EventLog, now } from "./events.js";
 import type { Progress } from "./progress.js";
 import { costBetween, readRedis, type CommandCounts, type RedisReading } from "./redis-probe.js";
@@ -30,6 +31,13 @@ export interface ScenarioResult {
   readonly stepsPerRun: number;
   readonly workflowsPerSec: number | null;
   readonly stepsPerSec: number | null;
+  /**
+   * A drain's rate once every worker process was consuming: runs finished after that, over the
+   * time from then to the last finish. Workers start together but become ready a few hundred ms
+   * apart on a busy machine; the first ones drain alone meanwhile, which `workflowsPerSec` counts.
+   * Null when most runs had finished by then.
+   */
+  readonly allWorkersWorkflowsPerSec: number | null;
   /** How fast the harness could start runs (one client, 32 starts in flight). */
   readonly startsPerSec: number | null;
   /** One run at a time on an idle fleet: start → finished. */
@@ -50,6 +58,15 @@ export interface ScenarioResult {
   readonly redisCpuUsPerRun: number | null;
   /** Redis memory per parked run (used_memory delta). */
   readonly bytesPerParkedRun: number | null;
+  /**
+   * While the workers drained: Redis CPU time over wall time, in cores (every master, summed, on
+   * a Cluster). Near 1 on one server (or on the busiest master) means Redis is the limit.
+   */
+  readonly redisBusyCores: number | null;
+  /** The same for the busiest master (equal to `redisBusyCores` off a Cluster). */
+  readonly busiestMasterCores: number | null;
+  /** The worker processes' CPU time over wall time while they drained, in cores (Linux only). */
+  readonly workerCpuCores: number | null;
   readonly redisCommands: CommandCounts | null;
   readonly elapsedMs: number;
 }
@@ -57,7 +74,8 @@ export interface ScenarioResult {
 /** What every scenario gets. */
 export interface ScenarioContext {
   readonly config: BenchConfig;
-  readonly redis: Redis;
+  /** The suite's connection to the Redis (or Redis Cluster) the engines use, for its `INFO`. */
+  readonly redis: RedisConnection;
   readonly progress: Progress;
 }
 
@@ -70,6 +88,12 @@ const PROBE_TIMEOUT_MS = 30_000;
  * step events does.
  */
 const SETTLE_MS = 2000;
+
+/**
+ * The shortest drain whose CPU shares are reported: the kernel counts a process's CPU in 10 ms
+ * ticks, so a shorter window says little (a tiny backlog may be gone before every worker is up).
+ */
+const MIN_BUSY_WINDOW_MS = 500;
 
 /** Waits for events that should arrive, but measures what arrived if they do not. */
 async function settle(wait: Promise<void>): Promise<void> {
@@ -99,8 +123,13 @@ export async function drain(
     const startsPerSec = (runs * 1000) / (now() - startedAt);
     progress.update("starting workers");
     await session.startWorkers();
+    const draining = engine.onRedis ? await readRedis(ctx.redis) : null;
+    const workerCpu = await cpuMsOf(session.workerPids());
+    const drainFrom = now();
     await events.waitFor("done", runs, config.scenarioTimeoutMs, (n) => progress.update(`${n}/${runs} runs done`));
     const after = engine.onRedis ? await readRedis(ctx.redis) : null;
+    const workerCpuAfter = await cpuMsOf(session.workerPids());
+    const drainMs = now() - drainFrom;
     const rate = drainRate(earliest(events.all("first").values()), events.all("done").values());
 
     const submitted = new Map<string, number>();
@@ -113,14 +142,22 @@ export async function drain(
       await events.waitForRun("done", id, PROBE_TIMEOUT_MS);
       await settle(events.waitForRun("first", id, SETTLE_MS));
     }
+    const afterAllReady = [...events.all("done").values()].filter((at) => at > drainFrom);
+    const allReadyRate = afterAllReady.length >= runs / 2 ? drainRate(drainFrom, afterAllReady) : null;
     return {
       ...base(scenario, engine, workers, config, runs, shape),
       workflowsPerSec: round(rate, 1),
       stepsPerSec: round(rate * stepsOf(shape), 1),
+      allWorkersWorkflowsPerSec: allReadyRate === null ? null : round(allReadyRate, 1),
       startsPerSec: round(startsPerSec, 1),
       endToEnd: percentiles(gaps(submitted, events.all("done"))),
       pickup: percentiles(gaps(submitted, events.all("first"))),
       ...redisCost(before, after, runs * stepsOf(shape), runs),
+      ...redisBusy(draining, after),
+      workerCpuCores:
+        workerCpu === null || workerCpuAfter === null || drainMs < MIN_BUSY_WINDOW_MS
+          ? null
+          : round((workerCpuAfter - workerCpu) / drainMs, 2),
       elapsedMs: round(now() - began, 0),
     };
   } finally {
@@ -245,6 +282,7 @@ function base(scenario: string, engine: Engine, workers: number, config: BenchCo
     stepsPerRun: stepsOf(shape),
     workflowsPerSec: null,
     stepsPerSec: null,
+    allWorkersWorkflowsPerSec: null,
     startsPerSec: null,
     endToEnd: null,
     pickup: null,
@@ -256,6 +294,9 @@ function base(scenario: string, engine: Engine, workers: number, config: BenchCo
     redisCpuUsPerRun: null,
     bytesPerParkedRun: null,
     redisCommands: null,
+    redisBusyCores: null,
+    busiestMasterCores: null,
+    workerCpuCores: null,
     elapsedMs: 0,
   };
 }
@@ -276,6 +317,13 @@ function redisCost(
     redisCpuUsPerRun: round(cost.cpuUs / runs, 1),
     redisCommands: cost.commands,
   };
+}
+
+function redisBusy(from: RedisReading | null, to: RedisReading | null): Pick<ScenarioResult, "redisBusyCores" | "busiestMasterCores"> {
+  const cost = from && to ? costBetween(from, to) : null;
+  if (!cost || cost.ms < MIN_BUSY_WINDOW_MS) return { redisBusyCores: null, busiestMasterCores: null };
+  const wallUs = cost.ms * 1000;
+  return { redisBusyCores: round(cost.cpuUs / wallUs, 2), busiestMasterCores: round(cost.busiestNodeCpuUs / wallUs, 2) };
 }
 
 function memoryPerRun(before: RedisReading | null, parked: RedisReading | null, runs: number): number | null {
