@@ -1,6 +1,7 @@
 /**
- * CPU time of the worker processes, read from `/proc/<pid>/stat` (Linux), so
- * the scale curve can say whether the workers or Redis ran out of CPU.
+ * CPU time of the worker processes (`/proc/<pid>/stat`) and of the whole
+ * machine (`/proc/stat`), on Linux, so the scale curve can say whether the
+ * workers, Redis, or the machine (other work on it included) ran out of CPU.
  */
 import { readFile } from "node:fs/promises";
 
@@ -20,6 +21,20 @@ export async function cpuMsOf(pids: readonly number[]): Promise<number | null> {
       }),
     );
     return ticks.reduce((a, b) => a + b, 0) / TICKS_PER_MS;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU milliseconds the whole machine has spent busy (every core, every process: not idle, not waiting on I/O); null off Linux. */
+export async function machineBusyMs(): Promise<number | null> {
+  if (process.platform !== "linux") return null;
+  try {
+    const stat = await readFile("/proc/stat", "utf8");
+    // cpu  user nice system idle iowait irq softirq steal ...
+    const ticks = stat.split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const idle = ticks[3]! + ticks[4]!;
+    return (ticks.reduce((a, b) => a + b, 0) - idle) / TICKS_PER_MS;
   } catch {
     return null;
   }

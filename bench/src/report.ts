@@ -130,6 +130,7 @@ export function renderReport(report: BenchReport): string {
           "workers CPU",
           cluster ? "Redis CPU (all)" : "Redis CPU",
           ...(cluster ? ["busiest master"] : []),
+          "machine CPU",
         ],
         report.scale.flatMap((curve) =>
           curve.points.map((p, i) => [
@@ -142,6 +143,7 @@ export function renderReport(report: BenchReport): string {
             num(p.workerCpuCores, 2),
             num(p.redisBusyCores, 2),
             ...(cluster ? [num(p.busiestMasterCores, 2)] : []),
+            num(p.machineBusyCores, 2),
           ]),
         ),
       ),
@@ -198,7 +200,7 @@ export function renderReport(report: BenchReport): string {
   if (report.scale.length > 0) {
     out.push(
       "  scale: wf/s all up: the drain's rate once every worker process was consuming (×first compares these); CPU shares over that time",
-      `  scale: workers stop helping when a Redis master nears 1 core, or when workers + Redis near the machine's ${machine.cpus} cores`,
+      `  scale: workers stop helping when a Redis master nears 1 core, or the machine its ${machine.cpus} cores (machine CPU: every process on it, others' included)`,
     );
   }
   for (const [engine, notes] of Object.entries(report.notes)) for (const note of notes ?? []) out.push(`  ${engine}: ${note}`);

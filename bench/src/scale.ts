@@ -1,9 +1,10 @@
 /**
  * The scale curve: the same backlog drained by 1, 2, 4, ... worker processes.
  * Next to each point's throughput it keeps what ran out: the workers' CPU and
- * Redis's (the busiest master's, on a Cluster), in cores. Where adding
- * workers stops helping, one of them is near its ceiling: a Redis master near
- * 1 core, or workers plus Redis near the machine's cores.
+ * Redis's (the busiest master's, on a Cluster), and the whole machine's, in
+ * cores. Where adding workers stops helping, one of them is near its ceiling:
+ * a Redis master near 1 core, or the machine near all its cores (workers and
+ * Redis, or other work on a shared machine).
  */
 import type { BenchConfig, EngineName } from "./config.js";
 import type { Shape } from "./engines/types.js";
@@ -27,6 +28,7 @@ export interface ScalePoint {
   readonly redisBusyCores: number | null;
   readonly busiestMasterCores: number | null;
   readonly workerCpuCores: number | null;
+  readonly machineBusyCores: number | null;
 }
 
 /** The curve of one shape on one engine. */
@@ -74,6 +76,7 @@ export function scaleCurves(config: BenchConfig, results: readonly ScenarioResul
           redisBusyCores: r.redisBusyCores,
           busiestMasterCores: r.busiestMasterCores,
           workerCpuCores: r.workerCpuCores,
+          machineBusyCores: r.machineBusyCores,
         })),
       });
     }

@@ -14,7 +14,7 @@
 import { randomBytes } from "node:crypto";
 import type { RedisConnection } from "@parkway/redis";
 import type { BenchConfig, EngineName } from "./config.js";
-import { cpuMsOf } from "./cpu.js";
+import { cpuMsOf, machineBusyMs } from "./cpu.js";
 import { EventLog, now } from "./events.js";
 import type { Progress } from "./progress.js";
 import { costBetween, readRedis, type CommandCounts, type RedisReading } from "./redis-probe.js";
@@ -67,6 +67,8 @@ export interface ScenarioResult {
   readonly busiestMasterCores: number | null;
   /** The worker processes' CPU time over wall time while they drained, in cores (Linux only). */
   readonly workerCpuCores: number | null;
+  /** The whole machine's busy CPU time over wall time while they drained, in cores: other work on it included (Linux only). */
+  readonly machineBusyCores: number | null;
   readonly redisCommands: CommandCounts | null;
   readonly elapsedMs: number;
 }
@@ -125,11 +127,15 @@ export async function drain(
     await session.startWorkers();
     const draining = engine.onRedis ? await readRedis(ctx.redis) : null;
     const workerCpu = await cpuMsOf(session.workerPids());
+    const machineBusy = await machineBusyMs();
     const drainFrom = now();
     await events.waitFor("done", runs, config.scenarioTimeoutMs, (n) => progress.update(`${n}/${runs} runs done`));
     const after = engine.onRedis ? await readRedis(ctx.redis) : null;
     const workerCpuAfter = await cpuMsOf(session.workerPids());
+    const machineBusyAfter = await machineBusyMs();
     const drainMs = now() - drainFrom;
+    const cores = (from: number | null, to: number | null) =>
+      from === null || to === null || drainMs < MIN_BUSY_WINDOW_MS ? null : round((to - from) / drainMs, 2);
     const rate = drainRate(earliest(events.all("first").values()), events.all("done").values());
 
     const submitted = new Map<string, number>();
@@ -154,10 +160,8 @@ export async function drain(
       pickup: percentiles(gaps(submitted, events.all("first"))),
       ...redisCost(before, after, runs * stepsOf(shape), runs),
       ...redisBusy(draining, after),
-      workerCpuCores:
-        workerCpu === null || workerCpuAfter === null || drainMs < MIN_BUSY_WINDOW_MS
-          ? null
-          : round((workerCpuAfter - workerCpu) / drainMs, 2),
+      workerCpuCores: cores(workerCpu, workerCpuAfter),
+      machineBusyCores: cores(machineBusy, machineBusyAfter),
       elapsedMs: round(now() - began, 0),
     };
   } finally {
@@ -297,6 +301,7 @@ function base(scenario: string, engine: Engine, workers: number, config: BenchCo
     redisBusyCores: null,
     busiestMasterCores: null,
     workerCpuCores: null,
+    machineBusyCores: null,
     elapsedMs: 0,
   };
 }
