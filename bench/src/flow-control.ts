@@ -15,7 +15,10 @@
  *
  * Costs per admission (a slot granted: one per run for a flow limit, one per
  * step for task limits) are the limited drain's Redis CPU and commands less
- * the unlimited drain's, refusals, parks and wake-ups included.
+ * the unlimited drain's, refusals, parks and wake-ups included. The CPU leaves
+ * out the idle fleet's polling first (measured for a second after each
+ * drain): a limit that slows the drain would otherwise be charged for the
+ * polling of the longer drain.
  */
 import type { BenchConfig } from "./config.js";
 import type { LimitShape, Shape } from "./engines/types.js";
@@ -24,6 +27,8 @@ import { round } from "./stats.js";
 
 /** Steps of the flow-control runs: linear-4, as the scale curve. */
 const STEPS = 4;
+/** How long each drain's idle fleet is watched, for its polling's cost. */
+export const IDLE_MS = 1000;
 
 /** One drain of the scenario. */
 export interface FlowControlVariant {
@@ -42,7 +47,9 @@ export interface FlowControlResult {
   readonly workflowsPerSec: number | null;
   /** This drain's workflows/s ÷ the unlimited drain's. */
   readonly throughputRatio: number | null;
-  /** (Redis CPU µs of this drain − of the unlimited one) ÷ slots granted. */
+  /** Redis CPU µs per run, less the idle fleet's polling. */
+  readonly redisCpuUsPerRun: number | null;
+  /** (Redis CPU µs of this drain − of the unlimited one, each less the idle fleet's polling) ÷ slots granted. */
   readonly redisCpuUsPerAdmission: number | null;
   /** (Commands Redis ran − the unlimited drain's) ÷ slots granted, those inside scripts included. */
   readonly commandsPerAdmission: number | null;
@@ -90,6 +97,7 @@ export function compareLimits(variants: readonly FlowControlVariant[], results: 
         admissionsPerRun: variant.admissionsPerRun,
         workflowsPerSec: r.workflowsPerSec,
         throughputRatio: ratio,
+        redisCpuUsPerRun: r.redisCpuUsPerRunLessIdle,
         redisCpuUsPerAdmission: perAdmission(totalCpuUs, r, admissions, 1),
         commandsPerAdmission: perAdmission(totalCommands, r, admissions, 2),
         callsPerAdmission: perAdmission(totalCalls, r, admissions, 2),
@@ -98,6 +106,6 @@ export function compareLimits(variants: readonly FlowControlVariant[], results: 
   });
 }
 
-const totalCpuUs = (r: ScenarioResult) => (r.redisCpuUsPerRun === null ? null : r.redisCpuUsPerRun * r.runs);
+const totalCpuUs = (r: ScenarioResult) => (r.redisCpuUsPerRunLessIdle === null ? null : r.redisCpuUsPerRunLessIdle * r.runs);
 const totalCommands = (r: ScenarioResult) => (r.redisCommands === null ? null : Object.values(r.redisCommands).reduce((a, b) => a + b, 0));
 const totalCalls = (r: ScenarioResult) => (r.callsPerStep === null ? null : r.callsPerStep * r.runs * r.stepsPerRun);

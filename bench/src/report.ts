@@ -153,16 +153,17 @@ export function renderReport(report: BenchReport): string {
   if (report.flowControl.length > 0) {
     out.push(
       "",
-      `flow control (Parkway): linear-4 over ${config.flowKeys} keys; limited ÷ unlimited, and what a slot granted costs Redis over the unlimited drain`,
+      `flow control (Parkway): linear-4 over ${config.flowKeys} keys; limited ÷ unlimited, and what a slot granted costs Redis over the unlimited drain (CPU less the idle fleet's polling)`,
     );
     out.push(
       table(
-        ["scenario", "slots/run", "wf/s", "ratio", "Redis µs/admission", "cmds/admission", "calls/admission"],
+        ["scenario", "slots/run", "wf/s", "ratio", "Redis µs/run", "Redis µs/admission", "cmds/admission", "calls/admission"],
         report.flowControl.map((f) => [
           f.scenario,
           num(f.admissionsPerRun),
           num(f.workflowsPerSec, 0),
           f.throughputRatio === null ? "—" : `×${f.throughputRatio.toFixed(2)}`,
+          num(f.redisCpuUsPerRun, 0),
           num(f.redisCpuUsPerAdmission, 1),
           num(f.commandsPerAdmission, 1),
           num(f.callsPerAdmission, 2),

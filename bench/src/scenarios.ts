@@ -56,6 +56,12 @@ export interface ScenarioResult {
   readonly redisCpuUsPerStep: number | null;
   /** Redis server CPU µs per run. */
   readonly redisCpuUsPerRun: number | null;
+  /**
+   * The same less what the idle fleet costs Redis in as long a time (its polling: BullMQ's
+   * blocking pops and stalled-job checks, the sweep), measured after the drain: a slower drain
+   * polls longer, and this leaves that out. Measured where a scenario asks (flow-control).
+   */
+  readonly redisCpuUsPerRunLessIdle: number | null;
   /** Redis memory per parked run (used_memory delta). */
   readonly bytesPerParkedRun: number | null;
   /**
@@ -102,7 +108,11 @@ async function settle(wait: Promise<void>): Promise<void> {
   await wait.catch(() => undefined);
 }
 
-/** Drains a backlog of `size` runs of `shape` (the engine's share of them); probes latency unless `probe` is 0. */
+/**
+ * Drains a backlog of `size` runs of `shape` (the engine's share of them); probes latency unless
+ * `probe` is 0. With `idleMs`, then watches the idle fleet's Redis cost for that long, for
+ * `redisCpuUsPerRunLessIdle`.
+ */
 export async function drain(
   ctx: ScenarioContext,
   engine: Engine,
@@ -111,6 +121,7 @@ export async function drain(
   size: number,
   workers: number,
   probe: number,
+  idleMs = 0,
 ): Promise<ScenarioResult> {
   const { config, progress } = ctx;
   const began = now();
@@ -137,6 +148,7 @@ export async function drain(
     const cores = (from: number | null, to: number | null) =>
       from === null || to === null || drainMs < MIN_BUSY_WINDOW_MS ? null : round((to - from) / drainMs, 2);
     const rate = drainRate(earliest(events.all("first").values()), events.all("done").values());
+    const lessIdle = idleMs > 0 ? await lessIdleCost(ctx.redis, idleMs, before, draining, after) : null;
 
     const submitted = new Map<string, number>();
     const probeUntil = now() + config.probeBudgetMs;
@@ -159,6 +171,7 @@ export async function drain(
       endToEnd: percentiles(gaps(submitted, events.all("done"))),
       pickup: percentiles(gaps(submitted, events.all("first"))),
       ...redisCost(before, after, runs * stepsOf(shape), runs),
+      redisCpuUsPerRunLessIdle: lessIdle === null ? null : round(lessIdle / runs, 1),
       ...redisBusy(draining, after),
       workerCpuCores: cores(workerCpu, workerCpuAfter),
       machineBusyCores: cores(machineBusy, machineBusyAfter),
@@ -296,6 +309,7 @@ function base(scenario: string, engine: Engine, workers: number, config: BenchCo
     commandsPerStep: null,
     redisCpuUsPerStep: null,
     redisCpuUsPerRun: null,
+    redisCpuUsPerRunLessIdle: null,
     bytesPerParkedRun: null,
     redisCommands: null,
     redisBusyCores: null,
@@ -322,6 +336,23 @@ function redisCost(
     redisCpuUsPerRun: round(cost.cpuUs / runs, 1),
     redisCommands: cost.commands,
   };
+}
+
+/**
+ * Redis CPU µs from `before` to `after` less the idle fleet's: its rate over the next `idleMs`
+ * (nothing left to do) times how long the workers ran. Null off Redis.
+ */
+async function lessIdleCost(
+  redis: RedisConnection,
+  idleMs: number,
+  before: RedisReading | null,
+  draining: RedisReading | null,
+  after: RedisReading | null,
+): Promise<number | null> {
+  if (!before || !draining || !after) return null;
+  await new Promise((resolve) => setTimeout(resolve, idleMs));
+  const idle = costBetween(after, await readRedis(redis));
+  return after.cpuUs - before.cpuUs - (idle.cpuUs / idle.ms) * (after.at - draining.at);
 }
 
 function redisBusy(from: RedisReading | null, to: RedisReading | null): Pick<ScenarioResult, "redisBusyCores" | "busiestMasterCores"> {

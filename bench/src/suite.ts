@@ -12,7 +12,7 @@ import { dbosEngine } from "./engines/dbos.js";
 import { parkwayEngine } from "./engines/parkway.js";
 import type { Engine, EngineFactory } from "./engines/types.js";
 import { measureExecutors, type ExecutorResult } from "./executors.js";
-import { compareLimits, flowControlVariants, type FlowControlResult } from "./flow-control.js";
+import { compareLimits, flowControlVariants, IDLE_MS, type FlowControlResult } from "./flow-control.js";
 import { Progress } from "./progress.js";
 import { compareEngines, type Ratio } from "./ratios.js";
 import { serversOf } from "./redis-probe.js";
@@ -189,7 +189,7 @@ function plan(config: BenchConfig, engines: readonly Engine[], results: Scenario
   if (want("flow-control") && parkway) {
     for (const variant of flowControlVariants(config)) {
       add(`${variant.scenario} · parkway`, async (c) => {
-        results.push(await drain(c, parkway, variant.scenario, variant.shape, config.runs, config.workers, 0));
+        results.push(await drain(c, parkway, variant.scenario, variant.shape, config.runs, config.workers, 0, IDLE_MS));
       });
     }
   }
