@@ -4,6 +4,9 @@
  * size has a flag, so the same code runs 1,000,000 sleeping runs when asked.
  */
 import { parseArgs } from "node:util";
+import { MAX_LIMIT, ValidationError } from "@parkway/core";
+import { clusterSeeds, MAX_PARTITIONS } from "@parkway/redis";
+import { MIN_CLUSTER_MASTERS } from "./redis-servers.js";
 
 /** The engines compared. Parkway is always the subject; the others are peers. */
 export const ENGINES = ["parkway", "bullmq", "dbos"] as const;
@@ -11,9 +14,19 @@ export const ENGINES = ["parkway", "bullmq", "dbos"] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 /** Scenario families, named as the reference engine names them. */
-export const SCENARIOS = ["linear", "work", "fanout", "signal-driven", "sleeping", "executors", "scale"] as const;
+export const SCENARIOS = ["linear", "work", "fanout", "signal-driven", "sleeping", "executors", "scale", "flow-control"] as const;
 /** One of {@link SCENARIOS}. */
 export type ScenarioName = (typeof SCENARIOS)[number];
+
+/** Redis the suite starts for itself (on spare loopback ports) and stops at the end. */
+export type LocalRedisSpec =
+  /** One private redis-server: `--redis local`. */
+  | { readonly kind: "server" }
+  /** A private Redis Cluster: `--redis-cluster local:N`. */
+  | { readonly kind: "cluster"; readonly masters: number };
+
+/** The most masters `--redis-cluster local:N` starts (each is a redis-server on this machine). */
+const MAX_LOCAL_MASTERS = 16;
 
 /** Everything a run of the suite needs to know. */
 export interface BenchConfig {
@@ -45,13 +58,24 @@ export interface BenchConfig {
   readonly sleeping: number;
   /** The delay they park on; long enough for all of them to park first. */
   readonly sleepDelayMs: number;
-  /** Worker process counts of the linear-4 scale curve. */
+  /** Worker process counts of the scale curve (linear-4, and work-4 when `work` runs). */
   readonly scale: readonly number[];
+  /** The Parkway namespace's partition count (each partition is one hash tag: one Cluster slot). */
+  readonly partitions: number;
+  /** Runs of a key the flow-control scenario's limits let execute at once. */
+  readonly flowLimit: number;
+  /** Keys the flow-control scenario's runs are spread over (by their index). */
+  readonly flowKeys: number;
   /** How long each executor measurement runs. */
   readonly executorMs: number;
   /** How often a DBOS worker polls its queue (DBOS's default is 1000 ms). */
   readonly dbosPollMs: number;
+  /** A Redis URL, or a Redis Cluster's nodes as a comma-separated list of URLs (what Parkway's `connection` takes). */
   readonly redisUrl: string;
+  /** True when `redisUrl` is a Redis Cluster. */
+  readonly redisCluster: boolean;
+  /** Redis to start for this run (then `redisUrl` is where it answers, set once it started); null to use `redisUrl`. */
+  readonly localRedis: LocalRedisSpec | null;
   /** A Postgres server URL; DBOS gets its own database on it. */
   readonly postgresUrl: string;
   readonly dbosDatabase: string;
@@ -64,7 +88,7 @@ export interface BenchConfig {
 const USAGE = `usage: npm run bench -- [flags]
 
   --engines       parkway,bullmq,dbos          engines to run (Parkway is always compared against the others)
-  --scenarios     linear,work,fanout,signal-driven,sleeping,executors,scale
+  --scenarios     linear,work,fanout,signal-driven,sleeping,executors,scale,flow-control
   --workers       2        worker processes per engine
   --concurrency   50       runs each worker process advances at once
   --runs          1000     runs drained per linear scenario (fanout-N drains runs*5/N)
@@ -77,9 +101,15 @@ const USAGE = `usage: npm run bench -- [flags]
   --dbos-share    0.25     share of every N that DBOS runs (1: the same N as the others)
   --sleeping      1000     runs parked on one delay (e.g. --sleeping 1000000 --engines parkway)
   --sleep-delay   auto     the delay, e.g. 30000 (default max(5s, 2ms per run))
-  --scale         1,2,4    worker process counts of the linear-4 scale curve
+  --scale         1,2,4    worker process counts of the scale curve: linear-4, and work-4 when work runs
+                           (giving --scale runs the curve even when --scenarios leaves scale out)
+  --partitions    1        partitions of the Parkway namespace, 1 to ${MAX_PARTITIONS} (spread over a Cluster's masters)
+  --flow-limit    2        flow-control: runs (or step executions) of one key at once
+  --flow-keys     10       flow-control: keys the runs are spread over
   --dbos-poll     20       DBOS queue polling interval in ms
-  --redis         redis://127.0.0.1:6379 (env REDIS_URL)
+  --redis         redis://127.0.0.1:6379 (env REDIS_URL), or "local": a private redis-server for this run
+  --redis-cluster host:port,host:port,...   run on this Redis Cluster (any of its nodes; a list of one is fine)
+                  local:N  a private Cluster of N masters (at least ${MIN_CLUSTER_MASTERS}) on spare loopback ports, removed at the end
   --postgres      postgresql://postgres@127.0.0.1:5432 (env BENCH_POSTGRES_URL)
   --out           path of the JSON report (default bench/results/bench-<time>.json)
   --smoke         a tiny configuration that only checks the harness works`;
@@ -89,25 +119,71 @@ const list = <T extends string>(value: string, allowed: readonly T[], flag: stri
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const item of items) if (!allowed.includes(item as T)) throw new Error(`${flag}: unknown "${item}" (use ${allowed.join(", ")})`);
+  if (items.length === 0) throw new ValidationError(`${flag} names none (use ${allowed.join(", ")})`);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) throw new ValidationError(`${flag}: unknown "${item}" (use ${allowed.join(", ")})`);
+  }
   return items as T[];
 };
 
-const positive = (value: string, flag: string): number => {
+const positive = (value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > max) {
+    throw new ValidationError(
+      `${flag} must be ${max === Number.MAX_SAFE_INTEGER ? "a positive integer" : `an integer from 1 to ${max}`}, got "${value}"`,
+    );
+  }
   return n;
 };
 
 const share = (value: string): number => {
   const n = Number(value);
-  if (!(n > 0 && n <= 1)) throw new Error(`--dbos-share must be in (0, 1], got "${value}"`);
+  if (!(n > 0 && n <= 1)) throw new ValidationError(`--dbos-share must be in (0, 1], got "${value}"`);
   return n;
 };
 
+/** `--redis-cluster`: `local:N`, or nodes as `host:port` (or `redis://host:port`), comma-separated. */
+function clusterFlag(value: string): Pick<BenchConfig, "redisUrl" | "redisCluster" | "localRedis"> {
+  const local = /^local(?::(.*))?$/.exec(value.trim());
+  if (local) {
+    const masters = positive(local[1] ?? "", "--redis-cluster local:N", MAX_LOCAL_MASTERS);
+    if (masters < MIN_CLUSTER_MASTERS) {
+      throw new ValidationError(`--redis-cluster local:N: a Redis Cluster needs at least ${MIN_CLUSTER_MASTERS} masters, got ${masters}`);
+    }
+    return { redisUrl: "", redisCluster: true, localRedis: { kind: "cluster", masters } };
+  }
+  const nodes = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((node) => (node.includes("://") ? node : `redis://${node}`));
+  if (nodes.length === 0) throw new ValidationError(`--redis-cluster takes host:port,host:port,... or local:N, got "${value}"`);
+  // A trailing comma makes a list of one node a Cluster's (see clusterSeeds).
+  const redisUrl = nodes.length === 1 ? `${nodes[0]},` : nodes.join(",");
+  clusterSeeds(redisUrl, "--redis-cluster");
+  return { redisUrl, redisCluster: true, localRedis: null };
+}
+
+/** Where Redis is: `--redis-cluster`, `--redis` (a URL, or "local"), REDIS_URL, or the default. */
+function redisOf(
+  redis: string | undefined,
+  cluster: string | undefined,
+  env: NodeJS.ProcessEnv,
+  fallback: string,
+): Pick<BenchConfig, "redisUrl" | "redisCluster" | "localRedis"> {
+  if (cluster !== undefined) {
+    if (redis !== undefined) throw new ValidationError(`--redis and --redis-cluster both say where Redis is: give one`);
+    return clusterFlag(cluster);
+  }
+  if (redis !== undefined && redis.trim() === "") throw new ValidationError(`--redis takes a Redis URL or "local", got ""`);
+  if (redis?.trim() === "local") return { redisUrl: "", redisCluster: false, localRedis: { kind: "server" } };
+  const redisUrl = redis ?? env.REDIS_URL ?? fallback;
+  return { redisUrl, redisCluster: clusterSeeds(redisUrl, redis === undefined ? "REDIS_URL" : "--redis") !== null, localRedis: null };
+}
+
 const numbers = (value: string, flag: string): number[] => value.split(",").map((s) => positive(s.trim(), flag));
 
-/** Reads flags over the defaults. @throws Error naming the bad flag (with the usage on --help). */
+/** Reads flags over the defaults. @throws ValidationError naming the bad flag (with the usage on --help). */
 export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig {
   const { values: v } = parseArgs({
     args: [...argv],
@@ -126,6 +202,10 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
       sleeping: { type: "string" },
       "sleep-delay": { type: "string" },
       scale: { type: "string" },
+      partitions: { type: "string" },
+      "flow-limit": { type: "string" },
+      "flow-keys": { type: "string" },
+      "redis-cluster": { type: "string" },
       "dbos-poll": { type: "string" },
       "dbos-share": { type: "string" },
       redis: { type: "string" },
@@ -136,29 +216,34 @@ export function readConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Ben
     },
     strict: true,
   });
-  if (v.help) throw new Error(USAGE);
+  if (v.help) throw new ValidationError(USAGE);
   const base = v.smoke ? SMOKE : DEFAULTS;
-  const sleeping = v.sleeping ? positive(v.sleeping, "--sleeping") : base.sleeping;
+  const sleeping = v.sleeping !== undefined ? positive(v.sleeping, "--sleeping") : base.sleeping;
+  const scenarios = v.scenarios !== undefined ? list(v.scenarios, SCENARIOS, "--scenarios") : base.scenarios;
   return {
     ...base,
-    engines: v.engines ? list(v.engines, ENGINES, "--engines") : base.engines,
-    scenarios: v.scenarios ? list(v.scenarios, SCENARIOS, "--scenarios") : base.scenarios,
-    workers: v.workers ? positive(v.workers, "--workers") : base.workers,
-    concurrency: v.concurrency ? positive(v.concurrency, "--concurrency") : base.concurrency,
-    runs: v.runs ? positive(v.runs, "--runs") : base.runs,
-    linearSteps: v.linear ? numbers(v.linear, "--linear") : base.linearSteps,
-    fanoutWidths: v.fanout ? numbers(v.fanout, "--fanout") : base.fanoutWidths,
-    workMs: v["work-ms"] ? positive(v["work-ms"], "--work-ms") : base.workMs,
-    probeRuns: v.probe ? positive(v.probe, "--probe") : base.probeRuns,
-    signals: v.signals ? positive(v.signals, "--signals") : base.signals,
-    signalRate: v["signal-rate"] ? positive(v["signal-rate"], "--signal-rate") : base.signalRate,
+    engines: v.engines !== undefined ? list(v.engines, ENGINES, "--engines") : base.engines,
+    // A scale curve asked for is run, whatever else was chosen.
+    scenarios: v.scale !== undefined && !scenarios.includes("scale") ? [...scenarios, "scale"] : scenarios,
+    workers: v.workers !== undefined ? positive(v.workers, "--workers") : base.workers,
+    concurrency: v.concurrency !== undefined ? positive(v.concurrency, "--concurrency") : base.concurrency,
+    runs: v.runs !== undefined ? positive(v.runs, "--runs") : base.runs,
+    linearSteps: v.linear !== undefined ? numbers(v.linear, "--linear") : base.linearSteps,
+    fanoutWidths: v.fanout !== undefined ? numbers(v.fanout, "--fanout") : base.fanoutWidths,
+    workMs: v["work-ms"] !== undefined ? positive(v["work-ms"], "--work-ms") : base.workMs,
+    probeRuns: v.probe !== undefined ? positive(v.probe, "--probe") : base.probeRuns,
+    signals: v.signals !== undefined ? positive(v.signals, "--signals") : base.signals,
+    signalRate: v["signal-rate"] !== undefined ? positive(v["signal-rate"], "--signal-rate") : base.signalRate,
     sleeping,
     // Every run must be parked before the first wakes, or "wake together" measures the start-up instead.
-    sleepDelayMs: v["sleep-delay"] ? positive(v["sleep-delay"], "--sleep-delay") : Math.max(base.sleepDelayMs, sleeping * 2),
-    scale: v.scale ? numbers(v.scale, "--scale") : base.scale,
-    dbosPollMs: v["dbos-poll"] ? positive(v["dbos-poll"], "--dbos-poll") : base.dbosPollMs,
-    dbosShare: v["dbos-share"] ? share(v["dbos-share"]) : base.dbosShare,
-    redisUrl: v.redis ?? env.REDIS_URL ?? base.redisUrl,
+    sleepDelayMs: v["sleep-delay"] !== undefined ? positive(v["sleep-delay"], "--sleep-delay") : Math.max(base.sleepDelayMs, sleeping * 2),
+    scale: v.scale !== undefined ? numbers(v.scale, "--scale") : base.scale,
+    partitions: v.partitions !== undefined ? positive(v.partitions, "--partitions", MAX_PARTITIONS) : base.partitions,
+    flowLimit: v["flow-limit"] !== undefined ? positive(v["flow-limit"], "--flow-limit", MAX_LIMIT) : base.flowLimit,
+    flowKeys: v["flow-keys"] !== undefined ? positive(v["flow-keys"], "--flow-keys", 10_000) : base.flowKeys,
+    dbosPollMs: v["dbos-poll"] !== undefined ? positive(v["dbos-poll"], "--dbos-poll") : base.dbosPollMs,
+    dbosShare: v["dbos-share"] !== undefined ? share(v["dbos-share"]) : base.dbosShare,
+    ...redisOf(v.redis, v["redis-cluster"], env, base.redisUrl),
     postgresUrl: v.postgres ?? env.BENCH_POSTGRES_URL ?? base.postgresUrl,
     out: v.out,
   };
@@ -181,9 +266,14 @@ const DEFAULTS: BenchConfig = {
   sleeping: 1000,
   sleepDelayMs: 5000,
   scale: [1, 2, 4],
+  partitions: 1,
+  flowLimit: 2,
+  flowKeys: 10,
   executorMs: 700,
   dbosPollMs: 20,
   redisUrl: "redis://127.0.0.1:6379",
+  redisCluster: false,
+  localRedis: null,
   postgresUrl: "postgresql://postgres@127.0.0.1:5432",
   dbosDatabase: "parkway_bench_dbos",
   out: undefined,

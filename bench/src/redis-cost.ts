@@ -22,13 +22,12 @@
  * by CPU is reported), `--redis-server PATH` (default `redis-server`),
  * `--json` (print the report as JSON).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { flow, type Workflow } from "@parkway/core";
 import { ParkwayClient, WorkflowWorker } from "@parkway/bullmq";
 import { Redis } from "ioredis";
+import { freePort, startRedisServer } from "./redis-servers.js";
 
 interface Options {
   readonly runs: number;
@@ -60,29 +59,6 @@ function readOptions(argv: readonly string[]): Options {
     }
   }
   return { runs, rounds, server, json };
-}
-
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Starts a private redis-server without persistence; resolves once it answers. */
-async function startServer(path: string, port: number): Promise<ChildProcess> {
-  const child = spawn(path, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-  const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
-  probe.on("error", () => undefined);
-  try {
-    await probe.connect().catch(() => undefined);
-    await probe.ping();
-  } finally {
-    probe.disconnect();
-  }
-  return child;
 }
 
 /** A reading of the server: CPU seconds, calls per command, memory. */
@@ -180,7 +156,7 @@ interface Report {
 async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2));
   const port = await freePort();
-  const server = await startServer(options.server, port);
+  const server = await startRedisServer(port, [], options.server);
   const connection = `redis://127.0.0.1:${port}`;
   const redis = new Redis(connection);
   const shapes = [linear(1), linear(4), linear(9)];

@@ -1,40 +1,78 @@
 /**
  * What a scenario cost Redis, read from `INFO` before and after: CPU time of
  * the server (`INFO cpu`: used_cpu_user + used_cpu_sys), commands executed
- * (`INFO commandstats`) and memory in use (`INFO memory`). All are
- * server-wide, so the harness's own probes are left out, and anything else
- * using the same Redis at the same time shows up in the numbers.
+ * (`INFO commandstats`) and memory in use (`INFO memory`); on a Redis Cluster,
+ * summed over its masters. All are server-wide, so the harness's own probes
+ * are left out, and anything else using the same Redis at the same time shows
+ * up in the numbers (`--redis local` and `--redis-cluster local:N` give the
+ * bench servers of its own).
  */
 import type { Redis } from "ioredis";
+import { isCluster, type RedisConnection } from "@parkway/redis";
+import { now } from "./events.js";
 
 /** Calls per command name, as `INFO commandstats` counts them. */
 export type CommandCounts = Readonly<Record<string, number>>;
 
-/** One reading of the server. */
+/** One reading of the server (of every master, summed, on a Cluster). */
 export interface RedisReading {
   /** CPU time the server has used, in µs (every thread, user and system). */
   readonly cpuUs: number;
+  /** The same, per master (`host:port`): one entry on a single server. */
+  readonly cpuUsByNode: Readonly<Record<string, number>>;
   readonly commands: CommandCounts;
   readonly usedMemory: number;
+  /** When it was read, in {@link now}'s milliseconds. */
+  readonly at: number;
 }
 
 /** Commands the harness itself sends to watch a scenario; not part of what the engine cost. */
 const HARNESS_COMMANDS = new Set(["info", "zcard", "scan", "unlink", "ping", "select", "client|setname", "client|setinfo", "hello"]);
 
-/** Reads command counts and memory. */
-export async function readRedis(redis: Redis): Promise<RedisReading> {
+/** The servers that hold data: the one server, or a Cluster's masters. */
+export async function serversOf(redis: RedisConnection): Promise<Redis[]> {
+  if (!isCluster(redis)) return [redis];
+  // The Cluster knows its masters once it is ready, which its first command waits for.
+  await redis.ping();
+  return redis.nodes("master");
+}
+
+/** Reads command counts, CPU and memory. */
+export async function readRedis(redis: RedisConnection): Promise<RedisReading> {
+  const nodes = await Promise.all((await serversOf(redis)).map(readServer));
+  const commands: Record<string, number> = {};
+  for (const node of nodes) for (const [name, calls] of Object.entries(node.commands)) commands[name] = (commands[name] ?? 0) + calls;
+  return {
+    cpuUs: nodes.reduce((sum, node) => sum + node.cpuUs, 0),
+    cpuUsByNode: Object.fromEntries(nodes.map((node) => [node.address, node.cpuUs])),
+    commands,
+    usedMemory: nodes.reduce((sum, node) => sum + node.usedMemory, 0),
+    at: now(),
+  };
+}
+
+async function readServer(redis: Redis) {
   const [stats, memory, cpu] = await Promise.all([redis.info("commandstats"), redis.info("memory"), redis.info("cpu")]);
   const commands: Record<string, number> = {};
   for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) commands[match[1]!] = Number(match[2]);
   const used = /^used_memory:(\d+)/m.exec(memory);
   const seconds = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, "m").exec(cpu)?.[1] ?? 0);
-  return { cpuUs: (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6, commands, usedMemory: used ? Number(used[1]) : 0 };
+  return {
+    address: `${redis.options.host ?? "?"}:${redis.options.port ?? "?"}`,
+    cpuUs: (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6,
+    commands,
+    usedMemory: used ? Number(used[1]) : 0,
+  };
 }
 
 /** What a scenario cost between two readings. */
 export interface RedisCost {
   /** Server CPU time in µs, the harness's own reads included (a few INFO calls: tens of µs). */
   readonly cpuUs: number;
+  /** The CPU µs of the busiest master (of the one server, off a Cluster). */
+  readonly busiestNodeCpuUs: number;
+  /** Milliseconds between the readings. */
+  readonly ms: number;
   /** Commands executed, by name, without the harness's own. Includes commands run inside Lua scripts. */
   readonly commands: CommandCounts;
   readonly totalCommands: number;
@@ -57,7 +95,16 @@ export function costBetween(before: RedisReading, after: RedisReading): RedisCos
   }
   const totalCommands = Object.values(commands).reduce((a, b) => a + b, 0);
   const scripts = (commands.evalsha ?? 0) + (commands.eval ?? 0) + (commands.evalsha_ro ?? 0) + (commands.eval_ro ?? 0);
-  return { cpuUs: after.cpuUs - before.cpuUs, commands, totalCommands, scripts, roundTrips: roundTrips(commands) };
+  const byNode = Object.entries(after.cpuUsByNode).map(([node, us]) => us - (before.cpuUsByNode[node] ?? 0));
+  return {
+    cpuUs: after.cpuUs - before.cpuUs,
+    busiestNodeCpuUs: Math.max(0, ...byNode),
+    ms: after.at - before.at,
+    commands,
+    totalCommands,
+    scripts,
+    roundTrips: roundTrips(commands),
+  };
 }
 
 /**

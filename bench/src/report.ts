@@ -47,9 +47,9 @@ export function renderReport(report: BenchReport): string {
   const out: string[] = [];
   out.push(
     `Parkway benchmark · ${report.startedAt} · ${(report.durationMs / 1000).toFixed(0)} s`,
-    `${machine.cpus} × ${machine.cpuModel} · Node ${machine.node} · Redis ${machine.redis}` +
-      (machine.postgres ? ` · PostgreSQL ${machine.postgres}` : ""),
-    `${config.workers} worker processes × concurrency ${config.concurrency} per engine; latencies in ms (p50 / p99)`,
+    `${machine.cpus} × ${machine.cpuModel} (load average ${machine.loadAverage.join(" ")} at the start) · Node ${machine.node}`,
+    `Redis ${machine.redis}: ${machine.redisSetup}` + (machine.postgres ? ` · PostgreSQL ${machine.postgres}` : ""),
+    `${config.workers} worker processes × concurrency ${config.concurrency} per engine; Parkway namespace of ${config.partitions} partition(s); latencies in ms (p50 / p99)`,
     "",
   );
   let previous = "";
@@ -68,6 +68,7 @@ export function renderReport(report: BenchReport): string {
       num(r.callsPerStep, 2),
       num(r.commandsPerStep, 1),
       num(r.redisCpuUsPerStep, 1),
+      num(r.redisCpuUsPerRun, 0),
       num(r.bytesPerParkedRun, 0),
     ];
   });
@@ -85,6 +86,7 @@ export function renderReport(report: BenchReport): string {
         "calls/step",
         "cmds/step",
         "Redis µs/step",
+        "Redis µs/run",
         "B/parked",
       ],
       rows,
@@ -113,6 +115,64 @@ export function renderReport(report: BenchReport): string {
     );
   }
 
+  if (report.scale.length > 0) {
+    out.push("", "scale curve: throughput by worker processes, and CPU in cores while they drained (what ran out)");
+    const cluster = config.redisCluster;
+    out.push(
+      table(
+        [
+          "shape",
+          "engine",
+          "workers",
+          "wf/s",
+          "wf/s all up",
+          "×first",
+          "workers CPU",
+          cluster ? "Redis CPU (all)" : "Redis CPU",
+          ...(cluster ? ["busiest master"] : []),
+          "machine CPU",
+        ],
+        report.scale.flatMap((curve) =>
+          curve.points.map((p, i) => [
+            i === 0 ? curve.shape : "",
+            i === 0 ? curve.engine : "",
+            num(p.workers),
+            num(p.workflowsPerSec, 0),
+            num(p.allWorkersWorkflowsPerSec, 0),
+            p.speedup === null ? "—" : `×${p.speedup.toFixed(2)}`,
+            num(p.workerCpuCores, 2),
+            num(p.redisBusyCores, 2),
+            ...(cluster ? [num(p.busiestMasterCores, 2)] : []),
+            num(p.machineBusyCores, 2),
+          ]),
+        ),
+      ),
+    );
+  }
+
+  if (report.flowControl.length > 0) {
+    out.push(
+      "",
+      `flow control (Parkway): linear-4 over ${config.flowKeys} keys; limited ÷ unlimited, and what a slot granted costs Redis over the unlimited drain (CPU less the idle fleet's polling)`,
+    );
+    out.push(
+      table(
+        ["scenario", "slots/run", "wf/s", "ratio", "Redis µs/run", "Redis µs/admission", "cmds/admission", "calls/admission"],
+        report.flowControl.map((f) => [
+          f.scenario,
+          num(f.admissionsPerRun),
+          num(f.workflowsPerSec, 0),
+          f.throughputRatio === null ? "—" : `×${f.throughputRatio.toFixed(2)}`,
+          num(f.redisCpuUsPerRun, 0),
+          num(f.redisCpuUsPerAdmission, 1),
+          num(f.commandsPerAdmission, 1),
+          num(f.callsPerAdmission, 2),
+        ]),
+        1,
+      ),
+    );
+  }
+
   if (report.executors.length > 0) {
     out.push("", `executors: in process, a chain of ${report.executors[0]!.steps} no-op steps (ns per step)`);
     out.push(
@@ -136,7 +196,14 @@ export function renderReport(report: BenchReport): string {
     "  e2e, pickup: one run at a time on the idle fleet (start → finished, start → first step starts)",
     "  calls/step: client calls to Redis per step (a script counts once); cmds/step: commands Redis ran, script internals included",
     "  B/parked: Redis used_memory growth per parked run",
+    "  Redis figures are server-wide (every master, on a Cluster): other clients of the same Redis show up in them (--redis local avoids that)",
   );
+  if (report.scale.length > 0) {
+    out.push(
+      "  scale: wf/s all up: the drain's rate once every worker process was consuming (×first compares these); CPU shares over that time",
+      `  scale: workers stop helping when a Redis master nears 1 core, or the machine its ${machine.cpus} cores (machine CPU: every process on it, others' included)`,
+    );
+  }
   for (const [engine, notes] of Object.entries(report.notes)) for (const note of notes ?? []) out.push(`  ${engine}: ${note}`);
   if (report.failures.length > 0) {
     out.push("", "failures:");

@@ -12,8 +12,9 @@
  *   when the next step starts minus when it was due.
  */
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@parkway/redis";
 import type { BenchConfig, EngineName } from "./config.js";
+import { cpuMsOf, machineBusyMs } from "./cpu.js";
 import { EventLog, now } from "./events.js";
 import type { Progress } from "./progress.js";
 import { costBetween, readRedis, type CommandCounts, type RedisReading } from "./redis-probe.js";
@@ -30,6 +31,13 @@ export interface ScenarioResult {
   readonly stepsPerRun: number;
   readonly workflowsPerSec: number | null;
   readonly stepsPerSec: number | null;
+  /**
+   * A drain's rate once every worker process was consuming: runs finished after that, over the
+   * time from then to the last finish. Workers start together but become ready a few hundred ms
+   * apart on a busy machine; the first ones drain alone meanwhile, which `workflowsPerSec` counts.
+   * Null when most runs had finished by then.
+   */
+  readonly allWorkersWorkflowsPerSec: number | null;
   /** How fast the harness could start runs (one client, 32 starts in flight). */
   readonly startsPerSec: number | null;
   /** One run at a time on an idle fleet: start → finished. */
@@ -48,8 +56,25 @@ export interface ScenarioResult {
   readonly redisCpuUsPerStep: number | null;
   /** Redis server CPU µs per run. */
   readonly redisCpuUsPerRun: number | null;
+  /**
+   * The same less what the idle fleet costs Redis in as long a time (its polling: BullMQ's
+   * blocking pops and stalled-job checks, the sweep), measured after the drain: a slower drain
+   * polls longer, and this leaves that out. Measured where a scenario asks (flow-control).
+   */
+  readonly redisCpuUsPerRunLessIdle: number | null;
   /** Redis memory per parked run (used_memory delta). */
   readonly bytesPerParkedRun: number | null;
+  /**
+   * While the workers drained: Redis CPU time over wall time, in cores (every master, summed, on
+   * a Cluster). Near 1 on one server (or on the busiest master) means Redis is the limit.
+   */
+  readonly redisBusyCores: number | null;
+  /** The same for the busiest master (equal to `redisBusyCores` off a Cluster). */
+  readonly busiestMasterCores: number | null;
+  /** The worker processes' CPU time over wall time while they drained, in cores (Linux only). */
+  readonly workerCpuCores: number | null;
+  /** The whole machine's busy CPU time over wall time while they drained, in cores: other work on it included (Linux only). */
+  readonly machineBusyCores: number | null;
   readonly redisCommands: CommandCounts | null;
   readonly elapsedMs: number;
 }
@@ -57,7 +82,8 @@ export interface ScenarioResult {
 /** What every scenario gets. */
 export interface ScenarioContext {
   readonly config: BenchConfig;
-  readonly redis: Redis;
+  /** The suite's connection to the Redis (or Redis Cluster) the engines use, for its `INFO`. */
+  readonly redis: RedisConnection;
   readonly progress: Progress;
 }
 
@@ -71,12 +97,22 @@ const PROBE_TIMEOUT_MS = 30_000;
  */
 const SETTLE_MS = 2000;
 
+/**
+ * The shortest drain whose CPU shares are reported: the kernel counts a process's CPU in 10 ms
+ * ticks, so a shorter window says little (a tiny backlog may be gone before every worker is up).
+ */
+const MIN_BUSY_WINDOW_MS = 500;
+
 /** Waits for events that should arrive, but measures what arrived if they do not. */
 async function settle(wait: Promise<void>): Promise<void> {
   await wait.catch(() => undefined);
 }
 
-/** Drains a backlog of `size` runs of `shape` (the engine's share of them); probes latency unless `probe` is 0. */
+/**
+ * Drains a backlog of `size` runs of `shape` (the engine's share of them); probes latency unless
+ * `probe` is 0. With `idleMs`, then watches the idle fleet's Redis cost for that long, for
+ * `redisCpuUsPerRunLessIdle`.
+ */
 export async function drain(
   ctx: ScenarioContext,
   engine: Engine,
@@ -85,6 +121,7 @@ export async function drain(
   size: number,
   workers: number,
   probe: number,
+  idleMs = 0,
 ): Promise<ScenarioResult> {
   const { config, progress } = ctx;
   const began = now();
@@ -99,9 +136,19 @@ export async function drain(
     const startsPerSec = (runs * 1000) / (now() - startedAt);
     progress.update("starting workers");
     await session.startWorkers();
+    const draining = engine.onRedis ? await readRedis(ctx.redis) : null;
+    const workerCpu = await cpuMsOf(session.workerPids());
+    const machineBusy = await machineBusyMs();
+    const drainFrom = now();
     await events.waitFor("done", runs, config.scenarioTimeoutMs, (n) => progress.update(`${n}/${runs} runs done`));
     const after = engine.onRedis ? await readRedis(ctx.redis) : null;
+    const workerCpuAfter = await cpuMsOf(session.workerPids());
+    const machineBusyAfter = await machineBusyMs();
+    const drainMs = now() - drainFrom;
+    const cores = (from: number | null, to: number | null) =>
+      from === null || to === null || drainMs < MIN_BUSY_WINDOW_MS ? null : round((to - from) / drainMs, 2);
     const rate = drainRate(earliest(events.all("first").values()), events.all("done").values());
+    const lessIdle = idleMs > 0 ? await lessIdleCost(ctx.redis, idleMs, before, draining, after) : null;
 
     const submitted = new Map<string, number>();
     const probeUntil = now() + config.probeBudgetMs;
@@ -113,14 +160,21 @@ export async function drain(
       await events.waitForRun("done", id, PROBE_TIMEOUT_MS);
       await settle(events.waitForRun("first", id, SETTLE_MS));
     }
+    const afterAllReady = [...events.all("done").values()].filter((at) => at > drainFrom);
+    const allReadyRate = afterAllReady.length >= runs / 2 ? drainRate(drainFrom, afterAllReady) : null;
     return {
       ...base(scenario, engine, workers, config, runs, shape),
       workflowsPerSec: round(rate, 1),
       stepsPerSec: round(rate * stepsOf(shape), 1),
+      allWorkersWorkflowsPerSec: allReadyRate === null ? null : round(allReadyRate, 1),
       startsPerSec: round(startsPerSec, 1),
       endToEnd: percentiles(gaps(submitted, events.all("done"))),
       pickup: percentiles(gaps(submitted, events.all("first"))),
       ...redisCost(before, after, runs * stepsOf(shape), runs),
+      redisCpuUsPerRunLessIdle: lessIdle === null ? null : round(lessIdle / runs, 1),
+      ...redisBusy(draining, after),
+      workerCpuCores: cores(workerCpu, workerCpuAfter),
+      machineBusyCores: cores(machineBusy, machineBusyAfter),
       elapsedMs: round(now() - began, 0),
     };
   } finally {
@@ -245,6 +299,7 @@ function base(scenario: string, engine: Engine, workers: number, config: BenchCo
     stepsPerRun: stepsOf(shape),
     workflowsPerSec: null,
     stepsPerSec: null,
+    allWorkersWorkflowsPerSec: null,
     startsPerSec: null,
     endToEnd: null,
     pickup: null,
@@ -254,8 +309,13 @@ function base(scenario: string, engine: Engine, workers: number, config: BenchCo
     commandsPerStep: null,
     redisCpuUsPerStep: null,
     redisCpuUsPerRun: null,
+    redisCpuUsPerRunLessIdle: null,
     bytesPerParkedRun: null,
     redisCommands: null,
+    redisBusyCores: null,
+    busiestMasterCores: null,
+    workerCpuCores: null,
+    machineBusyCores: null,
     elapsedMs: 0,
   };
 }
@@ -276,6 +336,30 @@ function redisCost(
     redisCpuUsPerRun: round(cost.cpuUs / runs, 1),
     redisCommands: cost.commands,
   };
+}
+
+/**
+ * Redis CPU µs from `before` to `after` less the idle fleet's: its rate over the next `idleMs`
+ * (nothing left to do) times how long the workers ran. Null off Redis.
+ */
+async function lessIdleCost(
+  redis: RedisConnection,
+  idleMs: number,
+  before: RedisReading | null,
+  draining: RedisReading | null,
+  after: RedisReading | null,
+): Promise<number | null> {
+  if (!before || !draining || !after) return null;
+  await new Promise((resolve) => setTimeout(resolve, idleMs));
+  const idle = costBetween(after, await readRedis(redis));
+  return after.cpuUs - before.cpuUs - (idle.cpuUs / idle.ms) * (after.at - draining.at);
+}
+
+function redisBusy(from: RedisReading | null, to: RedisReading | null): Pick<ScenarioResult, "redisBusyCores" | "busiestMasterCores"> {
+  const cost = from && to ? costBetween(from, to) : null;
+  if (!cost || cost.ms < MIN_BUSY_WINDOW_MS) return { redisBusyCores: null, busiestMasterCores: null };
+  const wallUs = cost.ms * 1000;
+  return { redisBusyCores: round(cost.cpuUs / wallUs, 2), busiestMasterCores: round(cost.busiestNodeCpuUs / wallUs, 2) };
 }
 
 function memoryPerRun(before: RedisReading | null, parked: RedisReading | null, runs: number): number | null {

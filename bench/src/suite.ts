@@ -3,25 +3,33 @@
  * other (never two at once: they share the machine), and gathers the report.
  * A scenario that fails on one engine is recorded and the suite goes on.
  */
-import { cpus } from "node:os";
-import { Redis } from "ioredis";
+import { cpus, loadavg } from "node:os";
+import { closeConnection, openConnection, type RedisConnection } from "@parkway/redis";
 import pg from "pg";
-import type { BenchConfig, EngineName } from "./config.js";
+import type { BenchConfig, EngineName, LocalRedisSpec } from "./config.js";
 import { bullmqEngine } from "./engines/bullmq.js";
 import { dbosEngine } from "./engines/dbos.js";
 import { parkwayEngine } from "./engines/parkway.js";
 import type { Engine, EngineFactory } from "./engines/types.js";
 import { measureExecutors, type ExecutorResult } from "./executors.js";
+import { compareLimits, flowControlVariants, IDLE_MS, type FlowControlResult } from "./flow-control.js";
 import { Progress } from "./progress.js";
 import { compareEngines, type Ratio } from "./ratios.js";
+import { serversOf } from "./redis-probe.js";
+import { startLocalCluster, startLocalServer, type LocalRedis } from "./redis-servers.js";
+import { scaleCurves, scaleScenario, scaleShapes, type ScaleCurve } from "./scale.js";
 import { drain, signalDriven, sleeping, type ScenarioContext, type ScenarioResult } from "./scenarios.js";
 
 /** The machine and services the numbers came from. */
 export interface Machine {
   readonly cpus: number;
   readonly cpuModel: string;
+  /** The 1, 5 and 15 minute load averages when the suite started: other work on the machine shows here. */
+  readonly loadAverage: readonly number[];
   readonly node: string;
   readonly redis: string;
+  /** Which Redis: a server or a Cluster (of how many masters), given or started for this run. */
+  readonly redisSetup: string;
   readonly postgres: string | null;
 }
 
@@ -36,6 +44,10 @@ export interface BenchReport {
   readonly results: readonly ScenarioResult[];
   readonly executors: readonly ExecutorResult[];
   readonly ratios: readonly Ratio[];
+  /** Throughput and what ran out, by worker processes, per shape and engine. */
+  readonly scale: readonly ScaleCurve[];
+  /** Each flow-control limit against the unlimited drain. */
+  readonly flowControl: readonly FlowControlResult[];
   readonly failures: readonly { readonly task: string; readonly error: string }[];
 }
 
@@ -51,9 +63,12 @@ interface Task {
 }
 
 /** Runs the suite. Resolves with the report even when some scenarios failed (they are listed in `failures`). */
-export async function runSuite(config: BenchConfig): Promise<BenchReport> {
+export async function runSuite(given: BenchConfig): Promise<BenchReport> {
   const startedAt = new Date();
-  const redis = new Redis(config.redisUrl);
+  const load = loadavg().map((n) => Math.round(n * 100) / 100);
+  const local = given.localRedis ? await startLocal(given.localRedis) : null;
+  const config = local ? { ...given, redisUrl: local.url } : given;
+  const { redis } = openConnection(config.redisUrl, "bench");
   const failures: { task: string; error: string }[] = [];
   const engines: Engine[] = [];
   try {
@@ -84,20 +99,28 @@ export async function runSuite(config: BenchConfig): Promise<BenchReport> {
     return {
       startedAt: startedAt.toISOString(),
       durationMs: Date.now() - startedAt.getTime(),
-      machine: await describeMachine(redis, config),
+      machine: await describeMachine(redis, config, load),
       config,
       notes: Object.fromEntries(engines.map((e) => [e.name, e.notes])),
       results,
       executors,
       ratios: compareEngines(results),
+      scale: scaleCurves(config, results),
+      flowControl: config.scenarios.includes("flow-control") ? compareLimits(flowControlVariants(config), results) : [],
       failures,
     };
   } finally {
     await Promise.all(
       engines.map((e) => e.dispose().catch((error: unknown) => failures.push({ task: `dispose ${e.name}`, error: describe(error) }))),
     );
-    await redis.quit();
+    await closeConnection(redis);
+    await local?.stop();
   }
+}
+
+/** Starts the Redis the run asked for: `--redis local` or `--redis-cluster local:N`. */
+function startLocal(spec: LocalRedisSpec): Promise<LocalRedis> {
+  return spec.kind === "server" ? startLocalServer() : startLocalCluster(spec.masters);
 }
 
 /** Every (scenario, engine) task, in order; each pushes its result. */
@@ -148,32 +171,48 @@ function plan(config: BenchConfig, engines: readonly Engine[], results: Scenario
     });
   }
   if (want("scale")) {
-    for (const workers of config.scale) {
-      for (const e of engines) {
-        add(`scale linear-4 ×${workers} workers · ${e.name}`, async (c) => {
-          // The default worker count was just measured by linear-4: reuse it rather than run it twice.
-          const same = results.find((r) => r.scenario === "linear-4" && r.engine === e.name && r.workers === workers);
-          const result = same ?? (await drain(c, e, "linear-4", { kind: "linear", steps: 4 }, config.runs, workers, 0));
-          results.push({ ...result, scenario: `scale linear-4 ×${workers}` });
-        });
+    for (const { name, shape } of scaleShapes(config)) {
+      for (const workers of config.scale) {
+        for (const e of engines) {
+          add(`${scaleScenario(name, workers)} workers · ${e.name}`, async (c) => {
+            // The default worker count was just measured by the shape's own scenario: reuse it rather than run it twice.
+            const same = results.find((r) => r.scenario === name && r.engine === e.name && r.workers === workers);
+            const result = same ?? (await drain(c, e, name, shape, config.runs, workers, 0));
+            results.push({ ...result, scenario: scaleScenario(name, workers) });
+          });
+        }
       }
+    }
+  }
+  // Parkway only: BullMQ and DBOS have no keyed concurrency limits to compare (see flow-control.ts).
+  const parkway = engines.find((e) => e.name === "parkway");
+  if (want("flow-control") && parkway) {
+    for (const variant of flowControlVariants(config)) {
+      add(`${variant.scenario} · parkway`, async (c) => {
+        results.push(await drain(c, parkway, variant.scenario, variant.shape, config.runs, config.workers, 0, IDLE_MS));
+      });
     }
   }
   return tasks;
 }
 
-async function describeMachine(redis: Redis, config: BenchConfig): Promise<Machine> {
-  const info = await redis.info("server");
+async function describeMachine(redis: RedisConnection, config: BenchConfig, loadAverage: readonly number[]): Promise<Machine> {
+  const [server] = await serversOf(redis);
+  const info = await server!.info("server");
   const version = /^redis_version:(.+)$/m.exec(info)?.[1]?.trim() ?? "?";
-  const aof = await redis
+  const aof = await server!
     .config("GET", "appendonly")
     .then((r) => `appendonly ${String((r as string[])[1])}`)
     .catch(() => "appendonly ?");
+  const masters = (await serversOf(redis)).length;
+  const kind = config.redisCluster ? `a Redis Cluster of ${masters} masters` : "one redis-server";
   return {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model.trim() ?? "?",
+    loadAverage,
     node: process.version,
     redis: `${version} (${aof})`,
+    redisSetup: config.localRedis ? `${kind}, private, started for this run` : `${kind} at ${config.redisUrl}`,
     postgres: config.engines.includes("dbos") ? await describePostgres(config).catch(() => null) : null,
   };
 }

@@ -4,9 +4,10 @@
  * step of a flow) once BullMQ has completed it.
  *
  * usage: node bullmq-worker.js <redis-url> <prefix> <queue> <concurrency>
+ * (the URL may list a Redis Cluster's nodes, comma-separated, as Parkway's worker takes them)
  */
 import { Worker, type Job } from "bullmq";
-import { Redis } from "ioredis";
+import { closeConnection, openConnection } from "@parkway/redis";
 import { createRecorder, exitWithParent, reportReady } from "../events.js";
 import { burnCpu } from "../work.js";
 import type { StepJob } from "./bullmq.js";
@@ -18,7 +19,7 @@ if (!url || !prefix || !queue || !concurrencyText) {
 }
 
 const record = createRecorder();
-const connection = new Redis(url, { maxRetriesPerRequest: null });
+const { redis: connection } = openConnection(url, "bullmq worker", { maxRetriesPerRequest: null });
 const worker = new Worker<StepJob>(
   queue,
   async (job: Job<StepJob>) => {
@@ -43,6 +44,6 @@ process.on("SIGTERM", () => {
   stopping = true;
   void worker
     .close()
-    .then(() => connection.quit())
+    .then(() => closeConnection(connection))
     .then(() => process.exit(0));
 });

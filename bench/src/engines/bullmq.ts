@@ -9,12 +9,14 @@
  * - sleeping: a delayed job (the delay counts from `add`)
  *
  * Same Redis, same number of worker processes and concurrency as Parkway;
- * its own prefix per session, deleted afterwards.
+ * its own prefix per session, deleted afterwards. The prefix is a hash tag
+ * (`{bench-bull-…}`), as BullMQ asks on a Redis Cluster: a queue's keys, and
+ * so all its work, live in one slot, on one master.
  */
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { FlowProducer, Queue, type FlowJob, type Job } from "bullmq";
-import { Redis } from "ioredis";
+import { closeConnection, openConnection, type RedisConnection } from "@parkway/redis";
 import type { BenchConfig } from "../config.js";
 import { now, type EventKind } from "../events.js";
 import { spawnWorker, spawnWorkers, type WorkerProcess } from "../processes.js";
@@ -40,24 +42,27 @@ const PARKED_MS = 365 * 24 * 3_600_000;
 const JOB_OPTS = { removeOnComplete: true, removeOnFail: true } as const;
 
 /** BullMQ flows on Redis with bench worker processes. */
-export async function bullmqEngine(config: BenchConfig, redis: Redis): Promise<Engine> {
+export async function bullmqEngine(config: BenchConfig, redis: RedisConnection): Promise<Engine> {
+  const notes = [
+    "FlowProducer flows, children before parent; removeOnComplete",
+    "signal-driven: a delayed job promoted by the signal (BullMQ has no signals)",
+  ];
+  if (config.redisCluster)
+    notes.push("on a Redis Cluster a queue is one hash tag ({bench-bull-…}): one slot, so one master does all its work");
   return {
     name: "bullmq",
     share: 1,
     onRedis: true,
-    notes: [
-      "FlowProducer flows, children before parent; removeOnComplete",
-      "signal-driven: a delayed job promoted by the signal (BullMQ has no signals)",
-    ],
+    notes,
     open: (options) => openSession(config, redis, options),
     dispose: async () => undefined,
   };
 }
 
-async function openSession(config: BenchConfig, redis: Redis, options: SessionOptions): Promise<EngineSession> {
+async function openSession(config: BenchConfig, redis: RedisConnection, options: SessionOptions): Promise<EngineSession> {
   const tag = `bench-bull-${randomBytes(5).toString("hex")}`;
   const prefix = `{${tag}}`;
-  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  const { redis: connection } = openConnection(config.redisUrl, "bench: bullmq", { maxRetriesPerRequest: null });
   const queue = new Queue<StepJob>(QUEUE, { connection, prefix });
   const flows = new FlowProducer({ connection, prefix });
   const parkedJobs = new Map<string, Job<StepJob>>();
@@ -86,11 +91,12 @@ async function openSession(config: BenchConfig, redis: Redis, options: SessionOp
       await job.promote();
     },
     parked: () => queue.getDelayedCount(),
+    workerPids: () => workers.map((w) => w.pid),
     close: async () => {
       await Promise.all(workers.map((w) => w.stop()));
       await flows.close();
       await queue.close();
-      await connection.quit();
+      await closeConnection(connection);
       await dropNamespace(redis, tag);
     },
   };

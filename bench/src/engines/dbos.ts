@@ -85,6 +85,7 @@ async function openSession(
     },
     signal: (run) => client.send(run, 1, "go"),
     parked: async () => events.count("armed"),
+    workerPids: () => workers.map((w) => w.pid),
     close: async () => {
       await Promise.all(workers.map((w) => w.stop()));
       await stopPolling();

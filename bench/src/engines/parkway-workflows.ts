@@ -32,8 +32,14 @@ export function workflowFor(shape: Shape): Workflow<number, unknown> {
     case "linear": {
       const workMs = shape.workMs ?? 0;
       const work = (x: number) => (burnCpu(workMs), x);
-      let chain = flow<number>(name).then("s1", (x: number, ctx: TaskContext) => work(first(x, ctx)));
-      for (let i = 2; i <= shape.steps; i++) chain = chain.then(`s${i}`, workMs > 0 ? work : same);
+      // The flow-control scenario: run n (its input) counts against key k<n mod keys>.
+      const { limit } = shape;
+      const concurrency = limit && { concurrency: { limit: limit.perKey, key: (x: number) => `k${x % limit.keys}` } };
+      const runLimit = limit?.on === "run" ? concurrency : undefined;
+      const stepLimit = limit?.on === "task" ? concurrency : undefined;
+      const step = (id: string, fn: (x: number, ctx: TaskContext) => number) => task(id, fn, stepLimit);
+      let chain = flow<number>(name, runLimit).then(step("s1", (x, ctx) => work(first(x, ctx))));
+      for (let i = 2; i <= shape.steps; i++) chain = chain.then(step(`s${i}`, workMs > 0 ? work : same));
       return chain.build();
     }
     case "fanout": {

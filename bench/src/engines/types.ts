@@ -3,7 +3,7 @@
  * implements the same few operations over its own client and its own worker
  * processes, so a scenario is written once and runs the same work on each.
  */
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "@parkway/redis";
 import type { BenchConfig, EngineName } from "../config.js";
 import type { EventLog } from "../events.js";
 
@@ -12,14 +12,28 @@ import type { EventLog } from "../events.js";
  * return it unchanged: the engines' own cost is what is measured.
  */
 export type Shape =
-  /** `steps` steps in a chain: no-ops, or each a busy loop of `workMs` of CPU (the `work` scenario). */
-  | { readonly kind: "linear"; readonly steps: number; readonly workMs?: number }
+  /**
+   * `steps` steps in a chain: no-ops, or each a busy loop of `workMs` of CPU (the `work` scenario);
+   * under a concurrency limit in the flow-control scenario (Parkway only).
+   */
+  | { readonly kind: "linear"; readonly steps: number; readonly workMs?: number; readonly limit?: LimitShape }
   /** `branches` no-op branches, then a join step. */
   | { readonly kind: "fanout"; readonly branches: number }
   /** Parks on signal "go", then one step. */
   | { readonly kind: "signal" }
   /** A step, a durable delay of `delayMs`, then one step. */
   | { readonly kind: "sleep"; readonly delayMs: number };
+
+/**
+ * A concurrency limit per key: at most `perKey` runs of a key executing steps (`on: "run"`, the
+ * flow's limit), or executions of each step's task (`on: "task"`, every step limited). Run `n`'s
+ * key is `k<n mod keys>`.
+ */
+export interface LimitShape {
+  readonly on: "run" | "task";
+  readonly perKey: number;
+  readonly keys: number;
+}
 
 /** Logical steps of a run of `shape`, counted the same way for every engine. */
 export function stepsOf(shape: Shape): number {
@@ -35,9 +49,15 @@ export function stepsOf(shape: Shape): number {
   }
 }
 
-/** A name for logs, ids and queue names: `linear-4`, `work-4`, `fanout-10`, `signal`, `sleep`. */
+/**
+ * A name for logs, ids and queue names: `linear-4`, `work-4`, `linear-4-run-limit-2`, `fanout-10`,
+ * `signal`, `sleep`.
+ */
 export function shapeName(shape: Shape): string {
-  if (shape.kind === "linear") return shape.workMs ? `work-${shape.steps}` : `linear-${shape.steps}`;
+  if (shape.kind === "linear") {
+    const chain = shape.workMs ? `work-${shape.steps}` : `linear-${shape.steps}`;
+    return shape.limit ? `${chain}-${shape.limit.on}-limit-${shape.limit.perKey}` : chain;
+  }
   if (shape.kind === "fanout") return `fanout-${shape.branches}`;
   return shape.kind;
 }
@@ -72,6 +92,8 @@ export interface EngineSession {
   signal(run: string): Promise<void>;
   /** How many runs are parked now (`signal` and `sleep` shapes). */
   parked(): Promise<number>;
+  /** The process ids of the workers started (to read their CPU time). */
+  workerPids(): readonly number[];
   /** Stops the workers and removes everything the session stored. */
   close(): Promise<void>;
 }
@@ -96,4 +118,4 @@ export function runsFor(engine: Engine, n: number): number {
 }
 
 /** Creates engines; each may prepare shared resources first (DBOS: its database). */
-export type EngineFactory = (config: BenchConfig, redis: Redis) => Promise<Engine>;
+export type EngineFactory = (config: BenchConfig, redis: RedisConnection) => Promise<Engine>;
