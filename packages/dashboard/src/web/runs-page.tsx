@@ -60,6 +60,12 @@ export function RunsPage({ params, meta }: { params: URLSearchParams; meta: Dash
         Runs <LiveDot connected={live.connected} />
       </h1>
       <StatusTabs query={filters} page={page} />
+      {query.idPrefix || query.createdAfter !== undefined || query.createdBefore !== undefined ? (
+        // Counts come from the status indexes (one read each), which know workflows but not ids or times.
+        <p class="muted counts-note">
+          Counts are of every run{query.workflow ? ` of ${query.workflow}` : ""}, not only of those the search finds.
+        </p>
+      ) : null}
       <Search key={runsQueryString(filters)} query={filters} meta={meta} />
       <Problem text={live.problem} />
       {page ? <RunsTable page={page} now={now} /> : <p class="muted">Loading…</p>}
