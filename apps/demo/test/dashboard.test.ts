@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { dropNamespace, ParkwayClient } from "@parkway/bullmq";
-import type { DashboardMeta, RunsPage } from "@parkway/dashboard";
+import type { DashboardMeta, RunsPage, SchedulesPage, WorkersView } from "@parkway/dashboard";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { REDIS_URL } from "../../../test/redis-url.js";
@@ -77,6 +77,10 @@ describe("npm run dashboard", () => {
       expect(meta.workflows.map((w) => w.name)).toEqual(["order", "restock"]);
       const page = await get<RunsPage>(`${dashboard.url}/api/runs`);
       expect(page.counts).toMatchObject({ parked: 3, completed: 2, paused: 1, failed: 1 });
+      const schedules = await get<SchedulesPage>(`${dashboard.url}/api/schedules`);
+      expect(schedules.schedules.map((s) => [s.id, s.workflow, s.nextTicks.length])).toEqual([["nightly-restock", "restock", 3]]);
+      const { workers } = await get<WorkersView>(`${dashboard.url}/api/workers`);
+      expect(workers.map((w) => w.workflows.map((wf) => wf.name))).toEqual([["order", "restock"]]);
     } finally {
       await stop(dashboard?.child);
     }

@@ -125,6 +125,23 @@ describe("reading runs", () => {
     expect((await dashboard.app.request("/api/runs?limit=0")).status).toBe(400);
   });
 
+  it.each([
+    ["an unknown parameter", "/api/runs?sort=newest", /unknown query parameter "sort"/],
+    ["a parameter given twice", "/api/runs?status=parked&status=failed", /"status" is given more than once/],
+    ["an unknown order", "/api/runs?order=sideways", /order must be one of newest, oldest/],
+    ["a time that is not one", "/api/runs?createdAfter=yesterday", /createdAfter must be an ISO 8601 time/],
+    ["a time without its zone", "/api/runs?createdBefore=2025-03-01T10:00", /createdBefore must be an ISO 8601 time with its zone/],
+    ["a range that ends before it starts", "/api/runs?createdAfter=2000&createdBefore=1000", /createdAfter must not be later/],
+    ["an id prefix over 512 characters", `/api/runs?idPrefix=${"x".repeat(513)}`, /idPrefix must be a non-empty string/],
+    ["an unknown parameter of a stream", "/api/runs-stream?page=2", /unknown query parameter "page"/],
+    ["a schedules limit out of range", "/api/schedules?limit=201", /limit must be an integer from 1 to 200/],
+    ["a schedules cursor that is no schedule id", "/api/schedules-stream?cursor=a%40b", /cursor must not contain "@"/],
+  ])("answers a search with %s with 400 naming it, before the store is asked", async (_what, path, message) => {
+    const response = await dashboard.app.request(path);
+    expect(response.status).toBe(400);
+    expect((await json<ApiError>(response)).error).toMatchObject({ code: "VALIDATION", message: expect.stringMatching(message) as string });
+  });
+
   it("draws a run as its continuation tree with each step's state", async () => {
     const run = await json<RunDetail>(dashboard.app.request("/api/runs/order-1"));
     expect(run).toMatchObject({ id: "order-1", workflow: "order", status: "parked", definition: "loaded", signals: ["approved"] });

@@ -7,18 +7,25 @@ import type { ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ParkwayClient } from "@parkway/bullmq";
+import { flow, UnknownInstanceError } from "@parkway/core";
 import { Redis } from "ioredis";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiError } from "../src/shared/api.js";
 import { chromiumForTests } from "./chromium.js";
-import { orderWorkflow } from "./fixtures/order.mjs";
+import { orderWorkflow, payoutWorkflow } from "./fixtures/order.mjs";
 import { eventually, REDIS_URL, startDashboardProcess, startWorker, stop, testSpace } from "./helpers.js";
 
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
 const TOKEN = "e2e-token";
 // What a run's input could carry if someone tried to script the dashboard through it.
 const HOSTILE = `<img src=x onerror="window.__injected = true">`;
+/** A value wider than any card: one word of 3,000 characters. */
+const LONG = "x".repeat(3_000);
+/** A workflow the worker does not run: its run's page warns that no live worker registers it. */
+const audit = flow<number>("audit")
+  .then("count", (n) => n)
+  .build();
 
 const space = testSpace();
 const redis = new Redis(REDIS_URL);
@@ -36,9 +43,15 @@ beforeAll(async () => {
   await client.start(orderWorkflow, input("to-approve", ["book", "lamp"]), { id: "order-to-approve" });
   await client.start(orderWorkflow, input("to-cancel", ["kettle"]), { id: "order-to-cancel" });
   await client.start(orderWorkflow, input("hostile", [HOSTILE]), { id: "order-hostile" });
-  for (const id of ["order-to-approve", "order-to-cancel", "order-hostile"]) {
+  await client.start(orderWorkflow, input("long", [LONG]), { id: "order-long" });
+  // The worker declines the first transfer of each payout: this run fails, and a retry completes it.
+  await client.start(payoutWorkflow, input("declined", []), { id: "payout-declined" });
+  await client.start(audit, 1, { id: "audit-unserved" });
+  await client.schedules.create("nightly", orderWorkflow, { cron: "0 3 * * *", input: input("nightly", ["tea"]) });
+  for (const id of ["order-to-approve", "order-to-cancel", "order-hostile", "order-long"]) {
     await eventually(async () => (await client.status(id)).status === "parked", `${id} to park`);
   }
+  await eventually(async () => (await client.status("payout-declined")).status === "failed", "payout-declined to fail");
   dashboard = await startDashboardProcess(space.namespace, TOKEN);
   const { executablePath, env } = await chromiumForTests();
   browser = await chromium.launch({
@@ -79,9 +92,32 @@ describe("the dashboard in a browser, on Redis with a worker process", () => {
   it("lists the runs with counts per status", async () => {
     await page.goto(dashboard!.url);
     await page.getByRole("link", { name: "order-to-approve" }).waitFor();
-    await expect(page.getByTestId("count-parked").textContent()).resolves.toMatch(/parked\s*3/);
-    await expect(page.locator("table.runs tbody tr").count()).resolves.toBe(3);
+    // The audit run is parked too: the worker that woke it has no definition of its workflow.
+    await expect(page.getByTestId("count-parked").textContent()).resolves.toMatch(/parked\s*5/);
+    await expect(page.getByTestId("count-failed").textContent()).resolves.toMatch(/failed\s*1/);
+    await expect(page.locator("table.runs tbody tr").count()).resolves.toBe(6);
     await page.screenshot({ path: `${ARTIFACTS}runs-list.png`, fullPage: true });
+  });
+
+  it("searches runs by id prefix, oldest first, keeping the search in the URL and across status tabs", async () => {
+    await markPage();
+    await page.getByLabel("Run id starts with").fill("order-to");
+    await page.getByLabel("Order").selectOption("oldest");
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/\?idPrefix=order-to&order=oldest$/);
+    const rows = page.locator("table.runs tbody tr");
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect(rows.first().getAttribute("data-testid")).resolves.toBe("run-row-order-to-approve");
+    // The counts stay those of every run: the status indexes they come from know no ids.
+    await page.getByText("Counts are of every run, not only of those the search finds.").waitFor();
+    await page.getByTestId("count-parked").click();
+    await page.waitForURL(/status=parked/);
+    await expect(page.getByLabel("Run id starts with").inputValue()).resolves.toBe("order-to");
+    await expect.poll(() => rows.count()).toBe(2);
+    await page.screenshot({ path: `${ARTIFACTS}runs-search.png`, fullPage: true });
+    expect(await isSamePage()).toBe(true);
+    await page.getByRole("button", { name: "Clear" }).click();
+    await expect.poll(() => rows.count()).toBe(5);
   });
 
   it("sends a parked run its signal from the page, asking for the token, and the tree advances to completed without a reload", async () => {
@@ -124,6 +160,99 @@ describe("the dashboard in a browser, on Redis with a worker process", () => {
     await page.getByText("This run has finished").waitFor();
     expect(await isSamePage()).toBe(true);
     await expect(client.status("order-to-cancel")).resolves.toMatchObject({ status: "cancelled" });
+  });
+
+  it("retries a failed run, rewinds a completed one and deletes a cancelled one, each confirmed", async () => {
+    await page.goto(`${dashboard!.url}/runs/payout-declined`);
+    await page.getByTestId("run-status").filter({ hasText: "failed" }).waitFor();
+    await expect(page.getByTestId("step-transfer").getAttribute("data-state")).resolves.toBe("failed");
+    await expect(page.getByTestId("step-count").getByTestId("progress").textContent()).resolves.toContain('"of":4990');
+    await page.getByRole("button", { name: "Retry" }).click();
+    const dialog = page.getByRole("dialog", { name: "Confirm action" });
+    await expect(dialog.textContent()).resolves.toContain("Retry run payout-declined?");
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await page.getByTestId("run-status").filter({ hasText: "completed" }).waitFor({ timeout: 20_000 });
+
+    await page.goto(`${dashboard!.url}/runs/order-to-approve`);
+    await page.getByTestId("run-status").filter({ hasText: "completed" }).waitFor();
+    await page.getByLabel("Rewind to step").selectOption("approval");
+    await page.getByRole("button", { name: "Rewind", exact: true }).click();
+    await expect(dialog.textContent()).resolves.toContain('Rewind run order-to-approve to step "approval"?');
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await page.getByTestId("run-status").filter({ hasText: "parked" }).waitFor();
+    await page.getByTestId("step-approval").and(page.locator('[data-state="parked"]')).waitFor();
+    await expect(page.getByTestId("step-ship").getAttribute("data-state")).resolves.toBe("not-reached");
+    await page.screenshot({ path: `${ARTIFACTS}run-rewound.png`, fullPage: true });
+
+    await page.goto(`${dashboard!.url}/runs/order-to-cancel`);
+    await page.getByTestId("run-status").filter({ hasText: "cancelled" }).waitFor();
+    await page.getByRole("button", { name: "Delete run" }).click();
+    await expect(dialog.textContent()).resolves.toContain("Delete run order-to-cancel now?");
+    await dialog.getByRole("button", { name: "Confirm" }).click();
+    await page.waitForURL(`${dashboard!.url}/`);
+    await page.getByRole("link", { name: "order-hostile" }).waitFor();
+    await expect(page.getByTestId("run-row-order-to-cancel").count()).resolves.toBe(0);
+    await expect(client.status("order-to-cancel")).rejects.toThrow(UnknownInstanceError);
+  });
+
+  it("warns on a run's page when no live worker registers its workflow", async () => {
+    await page.goto(`${dashboard!.url}/runs/audit-unserved`);
+    await expect(page.getByTestId("run-warning").textContent()).resolves.toContain('no live worker registers workflow "audit"');
+  });
+
+  it("lists the live workers with the workflows and definitions each runs", async () => {
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Workers" }).click();
+    const row = page.locator('tr[data-testid^="worker-row-"]');
+    await row.getByTestId("worker-workflow-order").waitFor();
+    await expect(row.count()).resolves.toBe(1);
+    await expect(row.getByTestId("worker-workflow-order").textContent()).resolves.toContain(orderWorkflow.hash.slice(0, 12));
+    await page.screenshot({ path: `${ARTIFACTS}workers.png`, fullPage: true });
+  });
+
+  it("lists schedules with their next ticks, and pauses, resumes and triggers one, each confirmed", async () => {
+    await page.getByRole("navigation", { name: "Pages" }).getByRole("link", { name: "Schedules" }).click();
+    const card = page.getByTestId("schedule-nightly");
+    await expect.poll(() => card.getByTestId("next-ticks").locator("li").count()).toBe(3);
+    const confirm = () => card.getByRole("dialog", { name: "Confirm action" }).getByRole("button", { name: "Confirm" }).click();
+    await card.getByRole("button", { name: "Pause" }).click();
+    await confirm();
+    await card.getByTestId("next-ticks").filter({ hasText: "none while paused" }).waitFor();
+    await card.getByRole("button", { name: "Resume" }).click();
+    await confirm();
+    await expect.poll(() => card.getByTestId("next-ticks").locator("li").count()).toBe(3);
+    await card.getByRole("button", { name: "Trigger now" }).click();
+    await confirm();
+    await card.getByRole("status").filter({ hasText: "started run nightly@" }).waitFor();
+    const lastRun = card.getByTestId("last-run").getByRole("link");
+    await lastRun.waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}schedules.png`, fullPage: true });
+    const runId = (await lastRun.textContent())!;
+    expect(runId).toMatch(/^nightly@/);
+    await expect(client.schedules.get("nightly")).resolves.toMatchObject({ paused: false, lastRun: runId });
+    await lastRun.click();
+    await expect(page.getByTestId("run-id").textContent()).resolves.toBe(runId);
+  });
+
+  it("follows the system's dark theme, and keeps a long value inside its card", async () => {
+    await page.emulateMedia({ colorScheme: "dark" });
+    try {
+      await page.goto(`${dashboard!.url}/runs/order-long`);
+      await page.getByTestId("step-approval").waitFor();
+      // Evaluated in the page (the tests compile without the DOM's types).
+      const background = await page.evaluate<string>("getComputedStyle(document.documentElement).backgroundColor");
+      expect(background).toBe("rgb(15, 20, 28)");
+      // The input holds it, and so does each step's output that passes it on: it is cut in each until asked for.
+      await expect(page.locator("main").textContent()).resolves.not.toContain(LONG);
+      await page.getByRole("button", { name: "show all 3000 characters" }).first().click();
+      await expect(page.locator("main").textContent()).resolves.toContain(LONG);
+      const overflowing = await page.evaluate<string[]>(
+        `[...document.querySelectorAll(".panel")].filter((p) => p.scrollWidth > p.clientWidth).map((p) => p.getAttribute("aria-label"))`,
+      );
+      expect(overflowing).toEqual([]);
+      await page.screenshot({ path: `${ARTIFACTS}run-dark.png`, fullPage: true });
+    } finally {
+      await page.emulateMedia({ colorScheme: "light" });
+    }
   });
 
   it("shows user-provided text as text, never as markup", async () => {

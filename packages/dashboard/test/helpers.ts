@@ -22,6 +22,22 @@ export async function eventually<T>(probe: () => Promise<T | undefined | false>,
   }
 }
 
+/** `target` with every call of each of its methods counted: how often the dashboard reads the store through a client. */
+export function countCalls<T extends object>(target: T): { client: T; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(target, {
+    get(t, prop) {
+      const value = Reflect.get(t, prop, t) as unknown;
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        calls.set(String(prop), (calls.get(String(prop)) ?? 0) + 1);
+        return (value as (...a: unknown[]) => unknown).apply(t, args);
+      };
+    },
+  });
+  return { client: proxy, calls };
+}
+
 /** Reads a server-sent event stream: `next(name)` resolves with the data of the next event of that name. */
 export function readEvents(response: Response): { next(event: string): Promise<string>; close(): Promise<void> } {
   const reader = response.body!.getReader();

@@ -39,4 +39,25 @@ describe("the live hub", () => {
     stop();
     hub.close();
   });
+
+  it("wakes every watched key of a prefix at once, and no other", async () => {
+    const hub = new LiveHub();
+    const reads: string[] = [];
+    const watch = (key: string) =>
+      hub.watch(
+        key,
+        "runs",
+        () => (reads.push(key), Promise.resolve(page(1))),
+        1_000,
+        () => {},
+      );
+    const stops = ["runs?status=parked", "runs?status=failed", "schedules?"].map(watch);
+    await vi.advanceTimersByTimeAsync(0);
+    reads.length = 0;
+    hub.wakeAll("runs?");
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reads.sort()).toEqual(["runs?status=failed", "runs?status=parked"]);
+    for (const stop of stops) stop();
+    hub.close();
+  });
 });

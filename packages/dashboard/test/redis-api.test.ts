@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDashboardApp, type Dashboard, type DashboardOptions } from "../src/server/app.js";
 import { paths, type ApiError, type DashboardMeta, type RunDetail, type RunsPage } from "../src/shared/api.js";
 import { orderWorkflow } from "./fixtures/order.mjs";
-import { readEvents, REDIS_URL, testSpace } from "./helpers.js";
+import { countCalls, readEvents, REDIS_URL, testSpace } from "./helpers.js";
 
 /** More runs than the old count cap of 1,000, so an exact count proves the counts come from the indexes. */
 const RUNS = 1_050;
@@ -20,18 +20,7 @@ const open: Dashboard[] = [];
 
 /** The Redis client, with every call of each method counted: how often the dashboard reads the store. */
 function counting(): { client: DurableClient; calls: Map<string, number> } {
-  const calls = new Map<string, number>();
-  const proxy = new Proxy(client, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        calls.set(String(prop), (calls.get(String(prop)) ?? 0) + 1);
-        return (value as (...a: unknown[]) => unknown).apply(target, args);
-      };
-    },
-  });
-  return { client: proxy, calls };
+  return countCalls<DurableClient>(client);
 }
 
 function dashboardOn(c: DurableClient, options: Partial<DashboardOptions> = {}): Dashboard {
@@ -122,7 +111,8 @@ describe("the read token", () => {
   it("refuses reads and streams without it, and takes either token as a bearer", async () => {
     const { client: c, calls } = counting();
     const dashboard = dashboardOn(c, tokens);
-    for (const path of ["/api/runs", "/api/runs-stream", paths.run("r1"), paths.runStream("r1")]) {
+    const reads = ["/api/runs", "/api/runs-stream", paths.run("r1"), paths.runStream("r1")];
+    for (const path of [...reads, paths.workers, paths.workersStream, paths.schedules, paths.schedulesStream]) {
       const refused = await dashboard.app.request(path);
       expect(refused.status, path).toBe(401);
       expect(((await refused.json()) as ApiError).error.code).toBe("UNAUTHORIZED");
@@ -179,7 +169,8 @@ describe("cross-site requests", () => {
     const dashboard = dashboardOn(c);
     const crossSite = [{ "Sec-Fetch-Site": "cross-site" }, { "Sec-Fetch-Site": "same-site" }, { Origin: "http://evil.example" }];
     for (const headers of crossSite) {
-      for (const path of ["/api/runs", "/api/runs-stream?status=pending", paths.run("r1"), paths.runStream("r1"), "/api/meta"]) {
+      const reads = ["/api/runs", "/api/runs-stream?status=pending", paths.run("r1"), paths.runStream("r1"), "/api/meta"];
+      for (const path of [...reads, paths.workers, paths.workersStream, paths.schedules, paths.schedulesStream]) {
         const refused = await dashboard.app.request(path, { headers });
         expect(refused.status, `${path} ${JSON.stringify(headers)}`).toBe(403);
         expect(((await refused.json()) as ApiError).error.code).toBe("CROSS_SITE");

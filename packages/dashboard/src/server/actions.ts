@@ -2,17 +2,32 @@
  * The actions the dashboard can take on a run. Each is one client call; what
  * this file adds is validation a browser cannot be trusted with (the body's
  * shape) and a message that says what happened, including when it waits for a
- * step boundary. Whether the run can still wait for a signal's name, and
- * whether its payload fits the signal's schema, is the client's check, the same
- * as for every other sender.
+ * step boundary. Whether the run can still wait for a signal's name, whether
+ * its payload fits the signal's schema, whether a run can be retried, rewound
+ * to a step or deleted, is the client's check, the same as for every other caller.
  */
 import { assertId, type ControlResult, type DurableClient } from "@parkway/core";
-import { MAX_JSON_DEPTH, type ActionResult, type JsonValue, type RunAction, type SignalRequest } from "../shared/api.js";
+import {
+  MAX_JSON_DEPTH,
+  type ActionResult,
+  type JsonValue,
+  type RunAction,
+  type RewindRequest,
+  type SignalRequest,
+} from "../shared/api.js";
 import { HttpError } from "./errors.js";
 import type { RunReader } from "./runs.js";
 
-/** Reads the body of `POST .../signal`. @throws HttpError 400 naming what is wrong */
-export function parseSignalRequest(text: string): SignalRequest {
+/** Actions whose body carries fields: they must be sent as JSON. */
+export const ACTIONS_WITH_BODY: readonly RunAction[] = ["signal", "rewind"];
+
+/**
+ * Reads a request body that must be a JSON object with no fields but `fields`; an empty body
+ * reads as `{}`. `shape` shows the expected body in messages.
+ * @throws HttpError 400 naming what is wrong
+ */
+export function parseBody(text: string, fields: readonly string[], shape: string): Readonly<Record<string, unknown>> {
+  if (text.trim() === "") return {};
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -24,14 +39,26 @@ export function parseSignalRequest(text: string): SignalRequest {
     throw new HttpError(400, "VALIDATION", `the request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new HttpError(400, "VALIDATION", 'the request body must be a JSON object { "name": ..., "payload": ... }');
+    throw new HttpError(400, "VALIDATION", `the request body must be a JSON object ${shape}`);
   }
-  const unknownField = Object.keys(body).find((k) => k !== "name" && k !== "payload");
+  const unknownField = Object.keys(body).find((k) => !fields.includes(k));
   if (unknownField !== undefined) throw new HttpError(400, "VALIDATION", `unknown field ${JSON.stringify(unknownField.slice(0, 40))}`);
-  const { name, payload } = body as { name?: unknown; payload?: unknown };
+  return body as Record<string, unknown>;
+}
+
+/** Reads the body of `POST .../signal`. @throws HttpError 400 naming what is wrong, ValidationError for a bad name */
+export function parseSignalRequest(text: string): SignalRequest {
+  const { name, payload } = parseBody(text, ["name", "payload"], '{ "name": ..., "payload": ... }');
   assertId(name, "signal name");
   // JSON.parse can only produce JSON values, so the payload needs no further check.
   return payload === undefined ? { name } : { name, payload: payload as JsonValue };
+}
+
+/** Reads the body of `POST .../rewind`. @throws HttpError 400 naming what is wrong, ValidationError for a bad step key */
+export function parseRewindRequest(text: string): RewindRequest {
+  const { to } = parseBody(text, ["to"], '{ "to": "<commit key of a committed step>" }');
+  assertId(to, "rewind: to");
+  return { to };
 }
 
 /** How deeply arrays and objects nest in a parsed JSON value, walked without recursion (a deep value must not overflow the stack). */
@@ -48,7 +75,7 @@ export function depthOf(value: unknown): number {
   return deepest;
 }
 
-/** Runs `action` on run `id`. @throws HttpError, or Parkway's typed errors (unknown run, finished run, payload too large) */
+/** Runs `action` on run `id`. @throws HttpError, or Parkway's typed errors (unknown run, finished run, payload too large, ...) */
 export async function performAction(
   client: DurableClient,
   reader: RunReader,
@@ -60,12 +87,19 @@ export async function performAction(
   switch (action) {
     case "signal":
       return sendSignal(client, reader, id, parseSignalRequest(bodyText));
-    case "cancel":
-      return controlled("cancel", await client.cancel(id));
-    case "pause":
-      return controlled("pause", await client.pause(id));
-    case "resume":
-      return controlled("resume", await client.resume(id));
+    case "rewind": {
+      const { to } = parseRewindRequest(bodyText);
+      const result = await client.rewind(id, { to });
+      const paused = result.status === "paused" ? "; it is paused: resume it to go on" : "";
+      return { ok: true, status: result.status, immediate: true, message: `run rewound to step "${to}"${paused}` };
+    }
+    case "delete":
+      parseBody(bodyText, [], "{}");
+      await client.delete(id);
+      return { ok: true, status: null, immediate: true, message: "run deleted" };
+    default:
+      parseBody(bodyText, [], "{}");
+      return controlled(action, await client[action](id));
   }
 }
 
@@ -88,13 +122,19 @@ async function sendSignal(client: DurableClient, reader: RunReader, id: string, 
   };
 }
 
-const DONE: Record<Exclude<RunAction, "signal">, string> = { cancel: "cancelled", pause: "paused", resume: "resumed" };
+type Control = "cancel" | "pause" | "resume" | "retry";
+const DONE: Record<Control, string> = {
+  cancel: "run cancelled",
+  pause: "run paused",
+  resume: "run resumed",
+  retry: "run retried: it goes on from the step that failed",
+};
 
-function controlled(action: Exclude<RunAction, "signal">, result: ControlResult): ActionResult {
+function controlled(action: Control, result: ControlResult): ActionResult {
   return {
     ok: true,
     status: result.status,
     immediate: result.immediate,
-    message: result.immediate ? `run ${DONE[action]}` : `${action} requested: it takes effect when the running step ends`,
+    message: result.immediate ? DONE[action] : `${action} requested: it takes effect when the running step ends`,
   };
 }

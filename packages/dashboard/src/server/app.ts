@@ -9,12 +9,23 @@ import { serveStatic } from "@hono/node-server/serve-static";
 import { ValidationError, type DurableClient, type Workflow } from "@parkway/core";
 import { Hono, type Context } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import { decodeRunId, MAX_BODY_BYTES, runsQueryString, type DashboardMeta, type RunAction } from "../shared/api.js";
-import { performAction } from "./actions.js";
+import {
+  decodeRunId,
+  MAX_BODY_BYTES,
+  RUN_ACTIONS,
+  runsQueryString,
+  SCHEDULE_ACTIONS,
+  schedulesQueryString,
+  type DashboardMeta,
+  type WorkersView,
+} from "../shared/api.js";
+import { ACTIONS_WITH_BODY, parseBody, performAction } from "./actions.js";
 import { errorResponse, HttpError } from "./errors.js";
 import { hostGuard, readGuard, ReadAccess, sameOriginGuard, sizeGuard, tokenGuard } from "./guard.js";
 import { LiveHub } from "./live.js";
-import { parseRunsQuery, RunReader } from "./runs.js";
+import { parseRunsQuery, parseSchedulesQuery } from "./queries.js";
+import { RunReader } from "./runs.js";
+import { performScheduleAction, schedulesPage } from "./schedules.js";
 import { DEFAULT_STREAM_LIMITS, StreamSet, type StreamLimits } from "./stream.js";
 
 export interface DashboardOptions {
@@ -39,7 +50,7 @@ export interface DashboardOptions {
   readonly webRoot?: string | null;
   /** Host names requests may name; null accepts any (set when bound beyond loopback). */
   readonly allowedHosts?: readonly string[] | null;
-  /** How often a watched run is read for live updates (default 250ms); the runs list is read 4 times less often. */
+  /** How often a watched run is read for live updates (default 250ms); lists (runs, workers, schedules) are read 4 times less often. */
   readonly pollIntervalMs?: number;
   /** Where unexpected errors are reported (default console.error). */
   readonly log?: (message: string, error: unknown) => void;
@@ -51,8 +62,6 @@ export interface Dashboard {
   /** Ends live streams and their polls. The client stays open. */
   close(): void;
 }
-
-const ACTIONS: readonly RunAction[] = ["signal", "cancel", "pause", "resume"];
 
 /** Builds the dashboard's HTTP app. */
 export function createDashboardApp(options: DashboardOptions): Dashboard {
@@ -112,27 +121,46 @@ export function createDashboardApp(options: DashboardOptions): Dashboard {
     access.close(c);
     return c.json({ ok: true });
   });
+  const listMs = pollMs * 4;
   app.get("/api/runs", reads, async (c) => c.json(await reader.page(parseRunsQuery(new URL(c.req.url).searchParams))));
   app.get("/api/runs-stream", reads, (c) => {
     const query = parseRunsQuery(new URL(c.req.url).searchParams);
-    return streams.respond(c, clientAddress(c), hub, `runs?${runsQueryString(query)}`, "runs", () => reader.page(query), pollMs * 4);
+    return streams.respond(c, clientAddress(c), hub, `runs?${runsQueryString(query)}`, "runs", () => reader.page(query), listMs);
   });
   app.get("/api/runs/:id", reads, async (c) => c.json(await reader.detail(decodeRunId(c.req.param("id")))));
   app.get("/api/runs/:id/stream", reads, (c) => {
     const id = decodeRunId(c.req.param("id"));
     return streams.respond(c, clientAddress(c), hub, `run:${id}`, "run", () => reader.detail(id), pollMs);
   });
+  // The registry holds one small entry per live worker: a read is O(workers), whatever the runs.
+  const workers = async (): Promise<WorkersView> => ({ workers: await client.workers() });
+  app.get("/api/workers", reads, async (c) => c.json(await workers()));
+  app.get("/api/workers-stream", reads, (c) => streams.respond(c, clientAddress(c), hub, "workers", "workers", workers, listMs));
+  app.get("/api/schedules", reads, async (c) => c.json(await schedulesPage(client, parseSchedulesQuery(new URL(c.req.url).searchParams))));
+  app.get("/api/schedules-stream", reads, (c) => {
+    const query = parseSchedulesQuery(new URL(c.req.url).searchParams);
+    const key = `schedules?${schedulesQueryString(query)}`;
+    return streams.respond(c, clientAddress(c), hub, key, "schedules", () => schedulesPage(client, query), listMs);
+  });
 
   const guards = [reads, tokenGuard(options.token || null), sizeGuard(MAX_BODY_BYTES)] as const;
-  for (const action of ACTIONS) {
+  for (const action of RUN_ACTIONS) {
     app.post(`/api/runs/:id/${action}`, ...guards, async (c) => {
-      if (action === "signal" && !/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
-        throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", "send the signal as Content-Type: application/json");
-      }
+      if (ACTIONS_WITH_BODY.includes(action)) requireJson(c, action);
       const id = decodeRunId(c.req.param("id"));
       const result = await performAction(client, reader, id, action, await c.req.text());
-      // Watchers of the run see the change now, not after a backed-off poll.
+      // Watchers of the run and of the lists see the change now, not after a backed-off poll.
       hub.wake(`run:${id}`);
+      hub.wakeAll("runs?");
+      return c.json(result);
+    });
+  }
+  for (const action of SCHEDULE_ACTIONS) {
+    app.post(`/api/schedules/:id/${action}`, ...guards, async (c) => {
+      parseBody(await c.req.text(), [], "{}");
+      const result = await performScheduleAction(client, decodeRunId(c.req.param("id")), action);
+      hub.wakeAll("schedules?");
+      if (result.run !== null) hub.wakeAll("runs?");
       return c.json(result);
     });
   }
@@ -172,6 +200,13 @@ function streamLimits(given: Partial<StreamLimits> = {}): StreamLimits {
     }
   }
   return limits;
+}
+
+/** @throws HttpError 415 unless the request says its body is JSON */
+function requireJson(c: Context, action: string): void {
+  if (!/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+    throw new HttpError(415, "UNSUPPORTED_MEDIA_TYPE", `send the ${action} request as Content-Type: application/json`);
+  }
 }
 
 /** The remote address a request came from ("local" for requests that did not come over a socket, as in tests). */

@@ -28,7 +28,12 @@ const STATUS_BY_CODE: Readonly<Record<string, ErrorStatus>> = {
   CODEC: 400,
   UNKNOWN_INSTANCE: 404,
   UNKNOWN_WORKFLOW: 404,
+  UNKNOWN_SCHEDULE: 404,
+  // A rewind to a key the run's workflow has no step for: the request named it.
+  UNKNOWN_STEP: 400,
   RUN_FINISHED: 409,
+  // A retry of a run that did not fail, a delete of a live one: the run is not in a state for it.
+  RUN_STATE: 409,
   STALE_VERSION: 409,
   DEFINITION_MISMATCH: 409,
   PAYLOAD_TOO_LARGE: 413,

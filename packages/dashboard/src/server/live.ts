@@ -10,7 +10,7 @@
  * store only announces finished runs, while the page must also move when a
  * step commits or a run parks; a 250ms read of one run is cheap and never misses.
  */
-import type { StreamEvents } from "../shared/api.js";
+import type { LiveEventName, StreamEvents } from "../shared/api.js";
 import { errorResponse } from "./errors.js";
 
 /** One server-sent event, its data already serialized. */
@@ -45,7 +45,7 @@ export class LiveHub {
    * on every change. `read` is called only by the first watcher of a key (and
    * its polls are shared). Returns the function that stops watching.
    */
-  watch<E extends "run" | "runs">(key: string, event: E, read: () => Promise<StreamEvents[E]>, intervalMs: number, listener: Listener) {
+  watch<E extends LiveEventName>(key: string, event: E, read: () => Promise<StreamEvents[E]>, intervalMs: number, listener: Listener) {
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { listeners: new Set(), last: null, timer: null, stopped: false, wake: () => {} };
@@ -70,6 +70,11 @@ export class LiveHub {
     this.entries.get(key)?.wake();
   }
 
+  /** Reads every watched key that starts with `prefix` now (every page of a list an action changed). */
+  wakeAll(prefix: string): void {
+    for (const [key, entry] of this.entries) if (key.startsWith(prefix)) entry.wake();
+  }
+
   /** Keys being polled now: one per distinct view, however many streams watch it. */
   get polled(): number {
     return this.entries.size;
@@ -85,7 +90,7 @@ export class LiveHub {
     this.entries.clear();
   }
 
-  private poll<E extends "run" | "runs">(key: string, entry: Entry, event: E, read: () => Promise<StreamEvents[E]>, intervalMs: number) {
+  private poll<E extends LiveEventName>(key: string, entry: Entry, event: E, read: () => Promise<StreamEvents[E]>, intervalMs: number) {
     let waitMs = intervalMs;
     const tick = async () => {
       entry.timer = null;

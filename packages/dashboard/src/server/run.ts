@@ -49,8 +49,10 @@ export async function runDashboard(settings: DashboardSettings, options: RunDash
   const loaded = settings.workflowsModule ? await loadWorkflows(settings.workflowsModule) : [];
   const workflows = [...(options.workflows ?? []), ...loaded];
   const embedded = options.client !== undefined;
+  // Given the definitions, the client can rewind runs (a rewind needs the run's definition) and checks signal names itself.
   const client =
-    options.client ?? new ParkwayClient({ connection: settings.redis!, namespace: settings.namespace, partitions: settings.partitions });
+    options.client ??
+    new ParkwayClient({ connection: settings.redis!, namespace: settings.namespace, partitions: settings.partitions, workflows });
   const webRoot = builtFrontEnd();
   let dashboard: RunningDashboard;
   try {

@@ -4,27 +4,37 @@
  * model of a run's tree; this file only picks the definition and makes values
  * JSON-safe).
  */
-import { describeRun, signalNamesOf, ValidationError, WorkflowRegistry, type DurableClient, type Workflow } from "@parkway/core";
 import {
-  RUN_STATUSES,
-  isRunStatus,
-  type DefinitionState,
-  type RunDetail,
-  type RunsPage,
-  type RunsQuery,
-  type StepNodeView,
-  type StepView,
-  type WorkflowInfo,
+  compensationKey,
+  describeRun,
+  FAILURE_KEY,
+  signalNamesOf,
+  WorkflowRegistry,
+  type CompensationOutcome,
+  type DurableClient,
+  type RunView,
+  type Workflow,
+} from "@parkway/core";
+import type {
+  CompensationShown,
+  DefinitionState,
+  ProgressShown,
+  RunDetail,
+  RunsPage,
+  RunsQuery,
+  StepNodeView,
+  StepView,
+  WorkflowInfo,
 } from "../shared/api.js";
 import { toJsonValue } from "./json.js";
+import { DEFAULT_PAGE_SIZE } from "./queries.js";
 
 /** How long counts per status are reused: every live list of the same workflow filter shares one read. */
 export const COUNTS_MAX_AGE_MS = 1000;
 /** Workflow filters whose counts are remembered at once (the names come from URLs, so the memory must be bounded). */
 const COUNTS_KEPT = 64;
-/** Runs per page when the query does not say. */
-export const DEFAULT_PAGE_SIZE = 25;
-const MAX_PAGE_SIZE = 200;
+/** What core appends to a step's commit key to commit its compensation under (`compensationKey`). */
+const COMPENSATION_SUFFIX = compensationKey("");
 
 /** Reads runs through a client, drawing trees with the workflow definitions it was given. */
 export class RunReader {
@@ -77,18 +87,25 @@ export class RunReader {
       tree,
       steps: view.steps.map((s): StepView => ({ key: s.key, attempts: s.attempts, output: toJsonValue(s.output) })),
       signals: definition ? signalNamesOf(definition.root) : [],
+      warnings: view.warnings,
+      parent: view.parent,
+      children: view.children,
+      progress: Object.fromEntries(
+        Object.entries(view.progress).map(([key, p]): [string, ProgressShown] => [key, { details: toJsonValue(p.details), at: p.at }]),
+      ),
+      compensations: compensationsOf(view),
+      // A rewind needs the definition; Parkway's own keys (a failure, a compensation) are not steps to go back to.
+      rewindTargets: definition
+        ? view.steps.map((s) => s.key).filter((key) => key !== FAILURE_KEY && !key.endsWith(COMPENSATION_SUFFIX))
+        : [],
     };
   }
 
-  /** A page of runs, newest first, with counts per status under the same workflow filter. */
+  /** A page of runs in the query's order (newest first by default), with counts per status under the same workflow filter. */
   async page(query: RunsQuery): Promise<RunsPage> {
     const [page, counts] = await Promise.all([
-      this.client.list({
-        ...(query.workflow ? { workflow: query.workflow } : {}),
-        ...(query.status ? { status: query.status } : {}),
-        ...(query.cursor ? { cursor: query.cursor } : {}),
-        limit: query.limit ?? DEFAULT_PAGE_SIZE,
-      }),
+      // The query's fields are `list`'s options, checked by parseRunsQuery and again by the client.
+      this.client.list({ ...query, limit: query.limit ?? DEFAULT_PAGE_SIZE }),
       this.counts(query.workflow),
     ]);
     return { runs: page.runs.map((r) => ({ ...r })), cursor: page.cursor, counts };
@@ -117,27 +134,12 @@ export class RunReader {
   }
 }
 
-/** Reads a runs query from URL parameters. @throws ValidationError naming the bad parameter */
-export function parseRunsQuery(params: URLSearchParams): RunsQuery {
-  const status = params.get("status") || undefined;
-  if (status !== undefined && !isRunStatus(status)) {
-    throw new ValidationError(`status must be one of ${RUN_STATUSES.join(", ")}, got ${JSON.stringify(status.slice(0, 40))}`);
-  }
-  const limitText = params.get("limit");
-  const limit = limitText === null || limitText === "" ? undefined : Number(limitText);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)) {
-    throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(limitText)}`);
-  }
-  const workflow = params.get("workflow") || undefined;
-  const cursor = params.get("cursor") || undefined;
-  // Every store's cursor is a short base64url token; anything else cannot be one, and need not reach the store.
-  if (cursor !== undefined && !/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) {
-    throw new ValidationError("cursor must be the cursor of a previous page (a base64url token)");
-  }
-  return {
-    ...(status ? { status } : {}),
-    ...(workflow ? { workflow } : {}),
-    ...(cursor ? { cursor } : {}),
-    ...(limit !== undefined ? { limit } : {}),
-  };
+/** The compensations a failed run ran: each commits `{ compensated }` (and the error it gave up with) under its step's compensation key. */
+function compensationsOf(view: RunView): CompensationShown[] {
+  return view.steps.flatMap((s) => {
+    if (!s.key.endsWith(COMPENSATION_SUFFIX)) return [];
+    const outcome = s.output as Partial<CompensationOutcome> | null;
+    const error = outcome?.compensated === false ? (outcome.error ?? null) : null;
+    return [{ key: s.key.slice(0, -COMPENSATION_SUFFIX.length), compensated: outcome?.compensated === true, error }];
+  });
 }

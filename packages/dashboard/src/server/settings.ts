@@ -19,7 +19,7 @@ export interface DashboardSettings {
   readonly port: number;
   /** Actions need this bearer token when set. */
   readonly token: string | null;
-  /** Reads (lists, runs, live streams) need this token when set; the action token is accepted for reads too. */
+  /** Reads (runs, workers, schedules, live streams) need this token when set; the action token is accepted for reads too. */
   readonly readToken: string | null;
 }
 
@@ -33,8 +33,9 @@ export const USAGE = `usage: parkway-dashboard --redis <url> [--workflows <modul
   --host        address to bind (env PARKWAY_DASHBOARD_HOST, default 127.0.0.1: this machine only)
   --port        port to listen on (env PARKWAY_DASHBOARD_PORT, default 4400; 0 picks a free one)
 
-  PARKWAY_DASHBOARD_TOKEN        when set, signal, cancel, pause and resume need this token
-  PARKWAY_DASHBOARD_READ_TOKEN   when set, reading runs (lists, runs, live streams) needs this token or the one above`;
+  PARKWAY_DASHBOARD_TOKEN        when set, every action (on a run: signal, cancel, pause, resume, retry, rewind, delete;
+                                 on a schedule: pause, resume, trigger) needs this token
+  PARKWAY_DASHBOARD_READ_TOKEN   when set, reading (runs, workers, schedules, live streams) needs this token or the one above`;
 
 /** True when the arguments ask for the usage (which is then printed, and the process exits 0). */
 export function wantsHelp(argv: readonly string[]): boolean {

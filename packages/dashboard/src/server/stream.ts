@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { streamSSE, type SSEStreamingApi } from "hono/streaming";
-import type { StreamEvents } from "../shared/api.js";
+import type { LiveEventName, StreamEvents } from "../shared/api.js";
 import { HttpError } from "./errors.js";
 import type { LiveHub } from "./live.js";
 
@@ -36,7 +36,7 @@ export class StreamSet {
    * `intervalMs` while anyone watches. @throws HttpError 429 when `client`
    * (a remote address) or the dashboard already has as many streams as allowed
    */
-  respond<E extends "run" | "runs">(
+  respond<E extends LiveEventName>(
     c: Context,
     client: string,
     hub: LiveHub,
@@ -71,7 +71,7 @@ export class StreamSet {
     });
   }
 
-  private async serve<E extends "run" | "runs">(
+  private async serve<E extends LiveEventName>(
     stream: SSEStreamingApi,
     hub: LiveHub,
     key: string,

@@ -4,9 +4,37 @@
  * so the two cannot drift apart. Values inside (step outputs, inputs, payloads)
  * are made JSON-safe by the server before they are sent.
  */
-import type { BranchView, RunStatus, SerializedError, StepDetail, StepNodeView, StepState, StepView, Wait } from "@parkway/core";
+import type {
+  BranchView,
+  ListOrder,
+  RunLink,
+  RunStatus,
+  RunWarning,
+  ScheduleView,
+  SerializedError,
+  StepDetail,
+  StepNodeView,
+  StepState,
+  StepView,
+  Wait,
+  WorkerInfo,
+} from "@parkway/core";
 
-export type { BranchView, RunStatus, SerializedError, StepDetail, StepNodeView, StepState, StepView, Wait };
+export type {
+  BranchView,
+  ListOrder,
+  RunLink,
+  RunStatus,
+  RunWarning,
+  ScheduleView,
+  SerializedError,
+  StepDetail,
+  StepNodeView,
+  StepState,
+  StepView,
+  Wait,
+  WorkerInfo,
+};
 
 /** Every run status, in the order the dashboard shows them. */
 export const RUN_STATUSES = [
@@ -29,7 +57,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export const MAX_JSON_DEPTH = 100;
 
 /**
- * A run id as one URL path segment. `encodeURIComponent` leaves `.` alone, and
+ * A run or schedule id as one URL path segment. `encodeURIComponent` leaves `.` alone, and
  * URL parsers treat the segments `.` and `..` (even spelled `%2E`) as "this
  * folder" and "the parent", so the ids `.` and `..` are sent as `~.` and `~..`;
  * an id that already looks like that (`~.`, `~~..`) gets one more `~`, so every
@@ -39,7 +67,7 @@ export function encodeRunId(id: string): string {
   return /^~*\.{1,2}$/.test(id) ? `~${id}` : encodeURIComponent(id);
 }
 
-/** The run id a path segment names (already percent-decoded, as routers hand it over). */
+/** The run or schedule id a path segment names (already percent-decoded, as routers hand it over). */
 export function decodeRunId(segment: string): string {
   return /^~+\.{1,2}$/.test(segment) ? segment.slice(1) : segment;
 }
@@ -53,10 +81,24 @@ export const paths = {
   run: (id: string) => `/api/runs/${encodeRunId(id)}`,
   runStream: (id: string) => `/api/runs/${encodeRunId(id)}/stream`,
   action: (id: string, action: RunAction) => `/api/runs/${encodeRunId(id)}/${action}`,
+  workers: "/api/workers",
+  workersStream: "/api/workers-stream",
+  schedules: "/api/schedules",
+  schedulesStream: "/api/schedules-stream",
+  scheduleAction: (id: string, action: ScheduleAction) => `/api/schedules/${encodeRunId(id)}/${action}`,
 } as const;
 
 /** What can be done to a run from the dashboard. */
-export type RunAction = "signal" | "cancel" | "pause" | "resume";
+export type RunAction = "signal" | "cancel" | "pause" | "resume" | "retry" | "rewind" | "delete";
+
+/** Every run action, each a `POST` of {@link paths}.action. */
+export const RUN_ACTIONS = ["signal", "cancel", "pause", "resume", "retry", "rewind", "delete"] as const satisfies readonly RunAction[];
+
+/** What can be done to a schedule from the dashboard. */
+export type ScheduleAction = "pause" | "resume" | "trigger";
+
+/** Every schedule action, each a `POST` of {@link paths}.scheduleAction. */
+export const SCHEDULE_ACTIONS = ["pause", "resume", "trigger"] as const satisfies readonly ScheduleAction[];
 
 /** A workflow definition the dashboard has loaded. */
 export interface WorkflowInfo {
@@ -80,13 +122,33 @@ export interface DashboardMeta {
   readonly maxBodyBytes: number;
 }
 
-/** Query of `GET /api/runs` and `GET /api/runs-stream`. */
+/** Query of `GET /api/runs` and `GET /api/runs-stream`: the options of `client.list`. */
 export interface RunsQuery {
   readonly status?: RunStatus;
   readonly workflow?: string;
+  /** Only runs whose id starts with this. */
+  readonly idPrefix?: string;
+  /** Only runs created at or after this (ms since the epoch; an ISO 8601 time in the URL). */
+  readonly createdAfter?: number;
+  /** Only runs created before this (ms since the epoch; an ISO 8601 time in the URL). */
+  readonly createdBefore?: number;
+  /** `newest` first (the default) or `oldest` first. */
+  readonly order?: ListOrder;
   readonly cursor?: string;
   readonly limit?: number;
 }
+
+/** The URL parameters of {@link RunsQuery}, in the order {@link runsQueryString} writes them. */
+export const RUNS_QUERY_PARAMS = [
+  "status",
+  "workflow",
+  "idPrefix",
+  "createdAfter",
+  "createdBefore",
+  "order",
+  "cursor",
+  "limit",
+] as const satisfies readonly (keyof RunsQuery)[];
 
 /** One row of the runs list. */
 export interface RunRow {
@@ -99,12 +161,19 @@ export interface RunRow {
   readonly error: SerializedError | null;
 }
 
-/** `GET /api/runs`: one page of runs, oldest first, with counts per status (for the same workflow filter). */
+/** `GET /api/runs`: one page of runs in the query's order, with counts per status (for the same workflow filter). */
 export interface RunsPage {
+  /**
+   * At most `limit` runs. With `idPrefix` a page may hold fewer, even none, and still have a
+   * cursor: the store looks at a bounded number of runs per page.
+   */
   readonly runs: readonly RunRow[];
-  /** Pass back as `cursor` for the next page; null on the last page. */
+  /** Pass back as `cursor` (with the same query) for the next page; null on the last page. */
   readonly cursor: string | null;
-  /** Runs per status, exact, read from the store's status indexes. */
+  /**
+   * Runs per status, exact, read from the store's status indexes: of the query's workflow (or of
+   * every workflow), whatever its other filters.
+   */
   readonly counts: { readonly [S in RunStatus]: number };
 }
 
@@ -116,6 +185,22 @@ export type DefinitionState =
   | "changed"
   /** No workflow of that name is loaded: only committed steps are listed. */
   | "missing";
+
+/** A step's latest heartbeat (`ctx.heartbeat(details)`). */
+export interface ProgressShown {
+  readonly details: JsonValue;
+  /** When it was recorded (store time, ms since the epoch). */
+  readonly at: number;
+}
+
+/** A compensation of a failed run: whether the step committed under `key` was undone. */
+export interface CompensationShown {
+  /** The commit key of the step the compensation undoes. */
+  readonly key: string;
+  readonly compensated: boolean;
+  /** Why it could not undo the step, after its attempts. */
+  readonly error: SerializedError | null;
+}
 
 /** `GET /api/runs/:id`: a run's header fields and its continuation tree. */
 export interface RunDetail {
@@ -139,6 +224,27 @@ export interface RunDetail {
   readonly steps: readonly StepView[];
   /** Signal names the run's workflow waits for (empty without a definition). */
   readonly signals: readonly string[];
+  /** What the status alone does not say, e.g. that no live worker registers the run's workflow. */
+  readonly warnings: readonly RunWarning[];
+  /** The run and step that started this run as a child run, or null. */
+  readonly parent: RunLink | null;
+  /** The child runs this run started: each child step's commit key and the child's id. */
+  readonly children: readonly { readonly key: string; readonly id: string }[];
+  /** The latest heartbeat of every step that sent one, by commit key (running steps included). */
+  readonly progress: { readonly [key: string]: ProgressShown };
+  /** A failed run's compensations that ran, in commit order. */
+  readonly compensations: readonly CompensationShown[];
+  /**
+   * Commit keys the run can be rewound to (its committed steps, less Parkway's own keys), in
+   * commit order; empty without the run's definition, which a rewind needs.
+   */
+  readonly rewindTargets: readonly string[];
+}
+
+/** Body of `POST /api/runs/:id/rewind`. */
+export interface RewindRequest {
+  /** The commit key of a committed step: it and everything that depends on it run again. */
+  readonly to: string;
 }
 
 /** Body of `POST /api/runs/:id/signal`. */
@@ -148,13 +254,49 @@ export interface SignalRequest {
   readonly payload?: JsonValue;
 }
 
-/** Response of every action. */
+/** Response of every run action. */
 export interface ActionResult {
   readonly ok: true;
-  /** The run's status after the action. */
-  readonly status: RunStatus;
+  /** The run's status after the action; null once it is deleted. */
+  readonly status: RunStatus | null;
   /** False when the action waits for the running run's next step boundary. */
   readonly immediate: boolean;
+  readonly message: string;
+}
+
+/** `GET /api/workers`: the live workers, oldest first. */
+export interface WorkersView {
+  readonly workers: readonly WorkerInfo[];
+}
+
+/** Query of `GET /api/schedules` and `GET /api/schedules-stream`. */
+export interface SchedulesQuery {
+  /** From a previous page: the schedules after this id. */
+  readonly cursor?: string;
+  readonly limit?: number;
+}
+
+/** One schedule: what `client.schedules.list` shows, with its input JSON-safe and its next few ticks. */
+export type ScheduleRow = Omit<ScheduleView, "input" | "nextTickAt"> & {
+  readonly input: JsonValue;
+  /** The next ticks, soonest first (ms since the epoch): empty while paused or when the expression has no more. */
+  readonly nextTicks: readonly number[];
+};
+
+/** `GET /api/schedules`: a page of schedules in id order. */
+export interface SchedulesPage {
+  readonly schedules: readonly ScheduleRow[];
+  /** Pass back as `cursor` for the next page; null on the last page. */
+  readonly cursor: string | null;
+}
+
+/** Response of every schedule action. */
+export interface ScheduleActionResult {
+  readonly ok: true;
+  /** The schedule after the action. */
+  readonly schedule: ScheduleRow;
+  /** The run a trigger started; null for the other actions. */
+  readonly run: string | null;
   readonly message: string;
 }
 
@@ -168,18 +310,32 @@ export interface ApiError {
   readonly error: { readonly code: string; readonly message: string };
 }
 
-/** Server-sent events: `run` carries a {@link RunDetail}, `runs` a {@link RunsPage}, `problem` an {@link ApiError}. */
+/** Server-sent events: each names what it carries; `problem` carries an {@link ApiError}. */
 export interface StreamEvents {
   readonly run: RunDetail;
   readonly runs: RunsPage;
+  readonly workers: WorkersView;
+  readonly schedules: SchedulesPage;
   readonly problem: ApiError;
 }
 
-/** Turns a {@link RunsQuery} into a query string (without "?"), dropping empty fields. */
+/** The events a live stream is about (every one but `problem`). */
+export type LiveEventName = Exclude<keyof StreamEvents, "problem">;
+
+/** Turns a {@link RunsQuery} into a query string (without "?"), dropping empty fields; times are written as ISO 8601. */
 export function runsQueryString(query: RunsQuery): string {
   const params = new URLSearchParams();
-  if (query.status) params.set("status", query.status);
-  if (query.workflow) params.set("workflow", query.workflow);
+  for (const name of RUNS_QUERY_PARAMS) {
+    const value = query[name];
+    if (value === undefined || value === "") continue;
+    params.set(name, name === "createdAfter" || name === "createdBefore" ? new Date(value).toISOString() : String(value));
+  }
+  return params.toString();
+}
+
+/** Turns a {@link SchedulesQuery} into a query string (without "?"), dropping empty fields. */
+export function schedulesQueryString(query: SchedulesQuery): string {
+  const params = new URLSearchParams();
   if (query.cursor) params.set("cursor", query.cursor);
   if (query.limit !== undefined) params.set("limit", String(query.limit));
   return params.toString();

@@ -1,188 +1,193 @@
 /**
- * The run page's actions: send a signal (name and JSON payload), cancel,
- * pause, resume. Each asks for confirmation first; the result is told here,
- * and the tree shows its effect through the live stream. A 401 asks for the
- * dashboard token, keeps it for the tab and retries the action.
+ * The run page's actions. A live run: send a signal (name and JSON payload),
+ * cancel, pause, resume. A failed or cancelled run: retry. Any run whose
+ * definition is loaded: rewind to a committed step. A finished run: delete.
+ * Each is confirmed first (see action-flow.tsx); the page shows its effect
+ * through the live stream, except a delete, after which it goes to the list.
  */
 import { useEffect, useState } from "preact/hooks";
-import type { DashboardMeta, RunAction, RunDetail, SignalRequest } from "../shared/api.js";
-import { ApiRequestError, postAction, token } from "./api.js";
-
-interface Pending {
-  readonly action: RunAction;
-  readonly body?: SignalRequest;
-  readonly question: string;
-}
-
-type Outcome = { readonly ok: boolean; readonly text: string };
+import type { DashboardMeta, RunDetail, SignalRequest } from "../shared/api.js";
+import { ConfirmPanel, useActionFlow, type ActionFlow } from "./action-flow.js";
+import { postAction } from "./api.js";
+import { navigate } from "./router.js";
 
 const FINISHED = ["completed", "failed", "cancelled"];
 
 /** The actions panel of run `run`. */
 export function Actions({ run, meta }: { run: RunDetail; meta: DashboardMeta }) {
-  const waitingSignal = run.waitingFor.find((w) => w.kind === "signal")?.signal;
-  const [name, setName] = useState(waitingSignal ?? run.signals[0] ?? "");
-  const [payloadText, setPayloadText] = useState("{}");
-  const [pending, setPending] = useState<Pending | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const [askToken, setAskToken] = useState(false);
-
-  // When the run starts waiting for a signal, offer that one.
-  useEffect(() => {
-    if (waitingSignal) setName((current) => current || waitingSignal);
-  }, [waitingSignal]);
-
+  const flow = useActionFlow();
   const finished = FINISHED.includes(run.status);
-  const payload = parsePayload(payloadText, meta.maxBodyBytes);
-
-  async function perform(p: Pending): Promise<void> {
-    setBusy(true);
-    setOutcome(null);
-    try {
-      const result = await postAction(run.id, p.action, p.body);
-      setOutcome({ ok: true, text: result.message });
-      setPending(null);
-      setAskToken(false);
-    } catch (error) {
-      if (error instanceof ApiRequestError && error.status === 401) {
-        // Keep the confirmed action: it is retried once a token is given.
-        setAskToken(true);
-        setOutcome({ ok: false, text: error.message });
-      } else {
-        setOutcome({ ok: false, text: error instanceof Error ? error.message : String(error) });
-        setPending(null);
-      }
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  function ask(action: Exclude<RunAction, "signal">): void {
-    const questions = {
-      cancel: `Cancel run ${run.id}? A parked or paused run stops at once, a running one at its next step boundary. This cannot be undone.`,
-      pause: `Pause run ${run.id}? It stops at its next step boundary (at once if parked) until resumed.`,
-      resume: `Resume run ${run.id}?`,
-    };
-    setOutcome(null);
-    setPending({ action, question: questions[action] });
-  }
-
-  function askSignal(e: Event): void {
-    e.preventDefault();
-    if (!payload.ok || name.trim() === "") return;
-    setOutcome(null);
-    setPending({
-      action: "signal",
-      body: payload.value === undefined ? { name: name.trim() } : { name: name.trim(), payload: payload.value },
-      question: `Send signal "${name.trim()}" with payload ${payloadText.trim()} to run ${run.id}?`,
-    });
-  }
+  const message = (p: Promise<{ message: string }>) => p.then((r) => r.message);
+  const control =
+    (action: "cancel" | "pause" | "resume" | "retry", question: string, destructive = false) =>
+    () =>
+      flow.ask({ question, destructive, perform: () => message(postAction(run.id, action)) });
 
   return (
     <section class="panel actions" aria-label="Actions">
       <h2>Actions</h2>
       {finished ? (
-        <p class="muted">This run has finished; nothing more can be done to it.</p>
+        <p class="muted">This run has finished: it can no longer be signalled, cancelled or paused.</p>
       ) : (
         <>
-          <form class="signal-form" onSubmit={askSignal}>
-            <label>
-              Signal name
-              <input
-                name="signal-name"
-                list="signal-names"
-                value={name}
-
-                onInput={(e) => setName(e.currentTarget.value)}
-                placeholder="signal name"
-              />
-              <datalist id="signal-names">
-                {run.signals.map((s) => (
-                  <option key={s} value={s} />
-                ))}
-              </datalist>
-            </label>
-            <label>
-              Payload (JSON)
-              <textarea
-                name="signal-payload"
-                rows={4}
-                value={payloadText}
-
-                onInput={(e) => setPayloadText(e.currentTarget.value)}
-                aria-invalid={!payload.ok}
-              />
-            </label>
-            {!payload.ok ? <p class="field-error">{payload.error}</p> : null}
-            <button type="submit" disabled={busy || !payload.ok || name.trim() === ""}>
-              Send signal
-            </button>
-          </form>
+          <SignalForm run={run} meta={meta} flow={flow} />
           <div class="buttons">
-            <button type="button" class="danger" disabled={busy} onClick={() => ask("cancel")}>
+            <button
+              type="button"
+              class="danger"
+              disabled={flow.busy}
+              onClick={control(
+                "cancel",
+                `Cancel run ${run.id}? A parked or paused run stops at once, a running one at its next step boundary. This cannot be undone.`,
+                true,
+              )}
+            >
               Cancel run
             </button>
-            <button type="button" disabled={busy || run.status === "paused" || run.requested === "pause"} onClick={() => ask("pause")}>
+            <button
+              type="button"
+              disabled={flow.busy || run.status === "paused" || run.requested === "pause"}
+              onClick={control("pause", `Pause run ${run.id}? It stops at its next step boundary (at once if parked) until resumed.`)}
+            >
               Pause
             </button>
-            <button type="button" disabled={busy || (run.status !== "paused" && run.requested !== "pause")} onClick={() => ask("resume")}>
+            <button
+              type="button"
+              disabled={flow.busy || (run.status !== "paused" && run.requested !== "pause")}
+              onClick={control("resume", `Resume run ${run.id}?`)}
+            >
               Resume
             </button>
           </div>
         </>
       )}
-      {pending ? (
-        <div class="confirm" role="dialog" aria-label="Confirm action">
-          <p>{pending.question}</p>
-          {askToken ? <TokenForm submitLabel="Save token and confirm" onSaved={() => void perform(pending)} /> : null}
-          <div class="buttons">
-            {!askToken ? (
-              <button type="button" class="primary" disabled={busy} onClick={() => void perform(pending)}>
-                Confirm
-              </button>
-            ) : null}
-            <button
-              type="button"
-              disabled={busy}
-              onClick={() => {
-                setPending(null);
-                setAskToken(false);
-              }}
-            >
-              Back
-            </button>
-          </div>
+      {run.status === "failed" || run.status === "cancelled" ? (
+        <div class="buttons">
+          <button
+            type="button"
+            disabled={flow.busy}
+            onClick={control(
+              "retry",
+              `Retry run ${run.id}? It goes on from the step that ${run.status === "failed" ? "failed" : "was interrupted"}, with that step's attempts reset; committed steps are not run again.`,
+            )}
+          >
+            Retry
+          </button>
         </div>
       ) : null}
-      {outcome ? (
-        <p class={outcome.ok ? "outcome ok" : "outcome failed"} role="status">
-          {outcome.text}
-        </p>
+      {run.rewindTargets.length > 0 ? <RewindForm run={run} flow={flow} /> : null}
+      {finished ? (
+        <div class="buttons">
+          <button
+            type="button"
+            class="danger"
+            disabled={flow.busy}
+            onClick={() =>
+              flow.ask({
+                question: `Delete run ${run.id} now? Its steps, input, result and signals are removed. This cannot be undone.`,
+                destructive: true,
+                perform: async () => {
+                  const text = await message(postAction(run.id, "delete"));
+                  navigate("/");
+                  return text;
+                },
+              })
+            }
+          >
+            Delete run
+          </button>
+        </div>
       ) : null}
+      <ConfirmPanel flow={flow} />
     </section>
   );
 }
 
-/** Asks for the dashboard token and keeps it for this tab. */
-export function TokenForm({ onSaved, submitLabel }: { onSaved: () => void; submitLabel: string }) {
-  const [value, setValue] = useState("");
+/** A signal's name (the one the run waits for, offered first) and its JSON payload. */
+function SignalForm({ run, meta, flow }: { run: RunDetail; meta: DashboardMeta; flow: ActionFlow }) {
+  const waitingSignal = run.waitingFor.find((w) => w.kind === "signal")?.signal;
+  const [name, setName] = useState(waitingSignal ?? run.signals[0] ?? "");
+  const [payloadText, setPayloadText] = useState("{}");
+  // When the run starts waiting for a signal, offer that one.
+  useEffect(() => {
+    if (waitingSignal) setName((current) => current || waitingSignal);
+  }, [waitingSignal]);
+  const payload = parsePayload(payloadText, meta.maxBodyBytes);
+
+  function askSignal(e: Event): void {
+    e.preventDefault();
+    if (!payload.ok || name.trim() === "") return;
+    const body: SignalRequest = payload.value === undefined ? { name: name.trim() } : { name: name.trim(), payload: payload.value };
+    flow.ask({
+      question: `Send signal "${name.trim()}" with payload ${payloadText.trim()} to run ${run.id}?`,
+      perform: () => postAction(run.id, "signal", body).then((r) => r.message),
+    });
+  }
+
+  return (
+    <form class="signal-form" onSubmit={askSignal}>
+      <label>
+        Signal name
+        <input
+          name="signal-name"
+          list="signal-names"
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+          placeholder="signal name"
+        />
+        <datalist id="signal-names">
+          {run.signals.map((s) => (
+            <option key={s} value={s} />
+          ))}
+        </datalist>
+      </label>
+      <label>
+        Payload (JSON)
+        <textarea
+          name="signal-payload"
+          rows={4}
+          value={payloadText}
+          onInput={(e) => setPayloadText(e.currentTarget.value)}
+          aria-invalid={!payload.ok}
+        />
+      </label>
+      {!payload.ok ? <p class="field-error">{payload.error}</p> : null}
+      <button type="submit" disabled={flow.busy || !payload.ok || name.trim() === ""}>
+        Send signal
+      </button>
+    </form>
+  );
+}
+
+/** Picks a committed step to run again, with everything that depends on it. */
+function RewindForm({ run, flow }: { run: RunDetail; flow: ActionFlow }) {
+  const [to, setTo] = useState(run.rewindTargets[0]!);
+  // A rewind drops steps: the chosen one may be gone from the list the next time it is drawn.
+  const chosen = run.rewindTargets.includes(to) ? to : run.rewindTargets[0]!;
   return (
     <form
-      class="token-form"
+      class="rewind-form"
       onSubmit={(e) => {
         e.preventDefault();
-        if (value.trim() === "") return;
-        token.set(value.trim());
-        onSaved();
+        flow.ask({
+          question: `Rewind run ${run.id} to step "${chosen}"? The output of that step and of every step that depends on it is dropped, and they run again. This cannot be undone.`,
+          destructive: true,
+          perform: () => postAction(run.id, "rewind", { to: chosen }).then((r) => r.message),
+        });
       }}
     >
       <label>
-        Dashboard token
-        <input name="token" type="password" autocomplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+        Rewind to step
+        <select name="rewind-to" value={chosen} onChange={(e) => setTo(e.currentTarget.value)}>
+          {run.rewindTargets.map((key) => (
+            <option key={key} value={key}>
+              {key}
+            </option>
+          ))}
+        </select>
       </label>
-      <button type="submit" class="primary">
-        {submitLabel}
+      <button type="submit" disabled={flow.busy}>
+        Rewind
       </button>
     </form>
   );

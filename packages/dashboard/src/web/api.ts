@@ -6,11 +6,17 @@ import { useEffect, useState } from "preact/hooks";
 import {
   paths,
   runsQueryString,
+  schedulesQueryString,
   type ActionResult,
   type ApiError,
   type DashboardMeta,
+  type LiveEventName,
+  type RewindRequest,
   type RunAction,
   type RunsQuery,
+  type ScheduleAction,
+  type ScheduleActionResult,
+  type SchedulesQuery,
   type SessionRequest,
   type SignalRequest,
   type StreamEvents,
@@ -81,13 +87,24 @@ export async function closeSession(): Promise<void> {
   await answer<{ ok: true }>(await fetch(paths.session, { method: "DELETE" }));
 }
 
+/** The body each run action takes: a signal its name and payload, a rewind its step; the others none. */
+export type ActionBody<A extends RunAction> = A extends "signal" ? SignalRequest : A extends "rewind" ? RewindRequest : undefined;
+
 /** Runs `action` on run `id`, with the tab's token when it has one. @throws ApiRequestError (401: the token is missing or wrong) */
-export async function postAction(id: string, action: RunAction, body?: SignalRequest): Promise<ActionResult> {
+export async function postAction<A extends RunAction>(id: string, action: A, body?: ActionBody<A>): Promise<ActionResult> {
+  return post<ActionResult>(paths.action(id, action), body ?? {});
+}
+
+/** Pauses, resumes or triggers schedule `id`, with the tab's token when it has one. @throws ApiRequestError */
+export async function postScheduleAction(id: string, action: ScheduleAction): Promise<ScheduleActionResult> {
+  return post<ScheduleActionResult>(paths.scheduleAction(id, action), {});
+}
+
+async function post<T>(path: string, body: object): Promise<T> {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   const saved = token.get();
   if (saved) headers.Authorization = `Bearer ${saved}`;
-  const response = await fetch(paths.action(id, action), { method: "POST", headers, body: JSON.stringify(body ?? {}) });
-  return answer<ActionResult>(response);
+  return answer<T>(await fetch(path, { method: "POST", headers, body: JSON.stringify(body) }));
 }
 
 /** What a live stream has delivered so far. */
@@ -99,7 +116,7 @@ export interface Live<T> {
 }
 
 /** Follows a server-sent event stream of `event`s; reconnects by itself when the connection drops. */
-export function useLive<E extends "run" | "runs">(url: string, event: E): Live<StreamEvents[E]> {
+export function useLive<E extends LiveEventName>(url: string, event: E): Live<StreamEvents[E]> {
   const [state, setState] = useState<Live<StreamEvents[E]>>({ data: null, problem: null, connected: false });
   useEffect(() => {
     setState({ data: null, problem: null, connected: false });
@@ -123,4 +140,10 @@ export function useLive<E extends "run" | "runs">(url: string, event: E): Live<S
 export function runsStreamUrl(query: RunsQuery): string {
   const qs = runsQueryString(query);
   return qs ? `${paths.runsStream}?${qs}` : paths.runsStream;
+}
+
+/** The stream URL of a schedules list query. */
+export function schedulesStreamUrl(query: SchedulesQuery): string {
+  const qs = schedulesQueryString(query);
+  return qs ? `${paths.schedulesStream}?${qs}` : paths.schedulesStream;
 }

@@ -1,12 +1,14 @@
-/** The dashboard's frame: header, token control and the page of the current route. */
+/** The dashboard's frame: header, navigation, token control and the page of the current route. */
 import { useEffect, useState } from "preact/hooks";
 import type { DashboardMeta } from "../shared/api.js";
+import { TokenForm } from "./action-flow.js";
 import { closeSession, fetchMeta, openSession, token, useHasToken } from "./api.js";
-import { TokenForm } from "./actions.js";
 import { Link } from "./components.js";
-import { useRoute } from "./router.js";
+import { useRoute, type Route } from "./router.js";
 import { RunPage } from "./run-page.js";
 import { RunsPage } from "./runs-page.js";
+import { SchedulesPage } from "./schedules-page.js";
+import { WorkersPage } from "./workers-page.js";
 
 /** The whole dashboard. */
 export function App() {
@@ -22,6 +24,17 @@ export function App() {
         <Link href="/" class="brand">
           Parkway
         </Link>
+        <nav class="pages" aria-label="Pages">
+          <Link href="/" current={route.page === "runs" || route.page === "run"}>
+            Runs
+          </Link>
+          <Link href="/workers" current={route.page === "workers"}>
+            Workers
+          </Link>
+          <Link href="/schedules" current={route.page === "schedules"}>
+            Schedules
+          </Link>
+        </nav>
         {meta ? (
           <span class="engine">{meta.engine === "redis" ? `Redis · namespace ${meta.namespace ?? ""}` : "embedded demo engine"}</span>
         ) : null}
@@ -37,17 +50,22 @@ export function App() {
           The dashboard server did not answer: {problem}
         </p>
       ) : null}
-      {locked ? (
-        <ReadTokenGate onOpened={() => void loadMeta()} />
-      ) : meta ? (
-        route.page === "run" ? (
-          <RunPage key={route.id} id={route.id} meta={meta} />
-        ) : (
-          <RunsPage params={route.params} meta={meta} />
-        )
-      ) : null}
+      {locked ? <ReadTokenGate onOpened={() => void loadMeta()} /> : meta ? <Page route={route} meta={meta} /> : null}
     </>
   );
+}
+
+function Page({ route, meta }: { route: Route; meta: DashboardMeta }) {
+  switch (route.page) {
+    case "run":
+      return <RunPage key={route.id} id={route.id} meta={meta} />;
+    case "workers":
+      return <WorkersPage meta={meta} />;
+    case "schedules":
+      return <SchedulesPage params={route.params} />;
+    case "runs":
+      return <RunsPage params={route.params} meta={meta} />;
+  }
 }
 
 /** Shows whether this tab holds the action token, and lets it be set or forgotten. */

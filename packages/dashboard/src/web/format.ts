@@ -45,7 +45,14 @@ export function useNow(everyMs = 1000): number {
   return now;
 }
 
-/** A value as indented JSON (the server already made it JSON-safe). */
-export function jsonText(value: unknown): string {
-  return value === undefined ? "—" : (JSON.stringify(value, null, 2) ?? "—");
+/** `ms` as a `datetime-local` input's value (`2025-03-01T14:05`), in the browser's time zone. */
+export function toLocalInput(ms: number): string {
+  return formatTime(ms).slice(0, 16).replace(" ", "T");
+}
+
+/** A `datetime-local` input's value as ms since the epoch (read in the browser's time zone); undefined when empty or not a time. */
+export function fromLocalInput(text: string): number | undefined {
+  if (text === "") return undefined;
+  const ms = new Date(text).getTime();
+  return Number.isNaN(ms) ? undefined : ms;
 }

@@ -1,15 +1,21 @@
 /**
- * A two-page router on the History API: `/` (the runs list, its filters in
- * the query string) and `/runs/<id>`. Small enough that a library would be
- * more code to read than this.
+ * A router on the History API: `/` (the runs list, its search in the query
+ * string), `/runs/<id>`, `/workers` and `/schedules` (its page in the query
+ * string). Small enough that a library would be more code to read than this.
  */
 import { useEffect, useState } from "preact/hooks";
 import { decodeRunId, encodeRunId } from "../shared/api.js";
 
 /** Where the browser is. */
-export type Route = { readonly page: "runs"; readonly params: URLSearchParams } | { readonly page: "run"; readonly id: string };
+export type Route =
+  | { readonly page: "runs"; readonly params: URLSearchParams }
+  | { readonly page: "run"; readonly id: string }
+  | { readonly page: "workers" }
+  | { readonly page: "schedules"; readonly params: URLSearchParams };
 
 function current(): Route {
+  if (location.pathname === "/workers") return { page: "workers" };
+  if (location.pathname === "/schedules") return { page: "schedules", params: new URLSearchParams(location.search) };
   const match = /^\/runs\/([^/]+)$/.exec(location.pathname);
   if (match?.[1]) {
     try {

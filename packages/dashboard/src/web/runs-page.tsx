@@ -1,21 +1,44 @@
-/** The runs list: filters by status and workflow, cursor paging and counts per status, kept live by its event stream. */
+/**
+ * The runs list: a search (id prefix, workflow, creation time range, order)
+ * and status tabs over `client.list`, cursor paging, and counts per status,
+ * kept live by its event stream. The search lives in the URL, so a view can
+ * be shared or reloaded.
+ */
 import { useState } from "preact/hooks";
-import { RUN_STATUSES, isRunStatus, runsQueryString, type DashboardMeta, type RunsPage as Page, type RunsQuery } from "../shared/api.js";
+import {
+  RUN_STATUSES,
+  isRunStatus,
+  runsQueryString,
+  type DashboardMeta,
+  type ListOrder,
+  type RunsPage as Page,
+  type RunsQuery,
+} from "../shared/api.js";
 import { runsStreamUrl, useLive } from "./api.js";
-import { Link, StatusBadge } from "./components.js";
-import { formatTime, relative, useNow } from "./format.js";
+import { Link, LiveDot, Problem, StatusBadge } from "./components.js";
+import { formatTime, fromLocalInput, relative, toLocalInput, useNow } from "./format.js";
 import { navigate, runHref } from "./router.js";
-import { LiveDot } from "./run-page.js";
 
+/** The query a URL holds. What the server would refuse is left out here, so a hand-edited URL still shows a list. */
 function queryOf(params: URLSearchParams): RunsQuery {
-  const status = params.get("status");
-  const workflow = params.get("workflow");
-  const cursor = params.get("cursor");
-  return {
-    ...(isRunStatus(status) ? { status } : {}),
-    ...(workflow ? { workflow } : {}),
-    ...(cursor ? { cursor } : {}),
+  const text = (name: string) => params.get(name) || undefined;
+  const time = (name: string) => {
+    const value = text(name);
+    const ms = value === undefined ? Number.NaN : /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
   };
+  const status = text("status");
+  const order = text("order");
+  const query: RunsQuery = {
+    ...(isRunStatus(status) ? { status } : {}),
+    ...(text("workflow") ? { workflow: text("workflow")! } : {}),
+    ...(text("idPrefix") ? { idPrefix: text("idPrefix")! } : {}),
+    ...(time("createdAfter") !== undefined ? { createdAfter: time("createdAfter")! } : {}),
+    ...(time("createdBefore") !== undefined ? { createdBefore: time("createdBefore")! } : {}),
+    ...(order === "newest" || order === "oldest" ? { order } : {}),
+    ...(text("cursor") ? { cursor: text("cursor")! } : {}),
+  };
+  return query;
 }
 
 function go(query: RunsQuery): void {
@@ -23,12 +46,13 @@ function go(query: RunsQuery): void {
   navigate(qs ? `/?${qs}` : "/");
 }
 
-/** The runs list page; its filters and cursor live in the URL, so a view can be shared or reloaded. */
+/** The runs list page. */
 export function RunsPage({ params, meta }: { params: URLSearchParams; meta: DashboardMeta }) {
   const query = queryOf(params);
   const live = useLive(runsStreamUrl(query), "runs");
   const now = useNow();
   const page = live.data;
+  // A cursor belongs to one query: every change of the search starts again from the first page.
   const { cursor: _cursor, ...filters } = query;
   return (
     <main>
@@ -36,12 +60,14 @@ export function RunsPage({ params, meta }: { params: URLSearchParams; meta: Dash
         Runs <LiveDot connected={live.connected} />
       </h1>
       <StatusTabs query={filters} page={page} />
-      <WorkflowFilter query={filters} meta={meta} />
-      {live.problem ? (
-        <p class="problem" role="alert">
-          {live.problem}
+      {query.idPrefix || query.createdAfter !== undefined || query.createdBefore !== undefined ? (
+        // Counts come from the status indexes (one read each), which know workflows but not ids or times.
+        <p class="muted counts-note">
+          Counts are of every run{query.workflow ? ` of ${query.workflow}` : ""}, not only of those the search finds.
         </p>
       ) : null}
+      <Search key={runsQueryString(filters)} query={filters} meta={meta} />
+      <Problem text={live.problem} />
       {page ? <RunsTable page={page} now={now} /> : <p class="muted">Loading…</p>}
       <div class="paging">
         {query.cursor ? (
@@ -59,6 +85,7 @@ export function RunsPage({ params, meta }: { params: URLSearchParams; meta: Dash
   );
 }
 
+/** One tab per status with its count (of the workflow searched for, or of all), and "all". */
 function StatusTabs({ query, page }: { query: RunsQuery; page: Page | null }) {
   const total = page ? RUN_STATUSES.reduce((sum, s) => sum + page.counts[s], 0) : null;
   const { status: _status, ...rest } = query;
@@ -84,63 +111,116 @@ function StatusTabs({ query, page }: { query: RunsQuery; page: Page | null }) {
   );
 }
 
-function WorkflowFilter({ query, meta }: { query: RunsQuery; meta: DashboardMeta }) {
-  const [text, setText] = useState(query.workflow ?? "");
+/** The search form; submitting it puts the search in the URL (keeping the status tab). */
+function Search({ query, meta }: { query: RunsQuery; meta: DashboardMeta }) {
+  const [idPrefix, setIdPrefix] = useState(query.idPrefix ?? "");
+  const [workflow, setWorkflow] = useState(query.workflow ?? "");
+  const [after, setAfter] = useState(query.createdAfter === undefined ? "" : toLocalInput(query.createdAfter));
+  const [before, setBefore] = useState(query.createdBefore === undefined ? "" : toLocalInput(query.createdBefore));
+  const [order, setOrder] = useState<ListOrder>(query.order ?? "newest");
+  const searched = query.idPrefix || query.workflow || query.createdAfter !== undefined || query.createdBefore !== undefined || query.order;
   return (
     <form
       class="filter"
+      role="search"
       onSubmit={(e) => {
         e.preventDefault();
-        const { workflow: _workflow, ...rest } = query;
-        go(text.trim() ? { ...rest, workflow: text.trim() } : rest);
+        const createdAfter = fromLocalInput(after);
+        const createdBefore = fromLocalInput(before);
+        go({
+          ...(query.status ? { status: query.status } : {}),
+          ...(idPrefix.trim() ? { idPrefix: idPrefix.trim() } : {}),
+          ...(workflow.trim() ? { workflow: workflow.trim() } : {}),
+          ...(createdAfter !== undefined ? { createdAfter } : {}),
+          ...(createdBefore !== undefined ? { createdBefore } : {}),
+          // Newest first is the default: the URL says only what differs.
+          ...(order === "oldest" ? { order } : {}),
+        });
       }}
     >
       <label>
+        Run id starts with
+        <input name="idPrefix" value={idPrefix} placeholder="any" onInput={(e) => setIdPrefix(e.currentTarget.value)} />
+      </label>
+      <label>
         Workflow
-        <input name="workflow" list="workflow-names" value={text} placeholder="any" onInput={(e) => setText(e.currentTarget.value)} />
+        <input
+          name="workflow"
+          list="workflow-names"
+          value={workflow}
+          placeholder="any"
+          onInput={(e) => setWorkflow(e.currentTarget.value)}
+        />
         <datalist id="workflow-names">
           {meta.workflows.map((w) => (
             <option key={w.name} value={w.name} />
           ))}
         </datalist>
       </label>
-      <button type="submit">Filter</button>
+      <label>
+        Created after
+        <input name="createdAfter" type="datetime-local" value={after} onInput={(e) => setAfter(e.currentTarget.value)} />
+      </label>
+      <label>
+        Created before
+        <input name="createdBefore" type="datetime-local" value={before} onInput={(e) => setBefore(e.currentTarget.value)} />
+      </label>
+      <label>
+        Order
+        <select name="order" value={order} onChange={(e) => setOrder(e.currentTarget.value === "oldest" ? "oldest" : "newest")}>
+          <option value="newest">newest first</option>
+          <option value="oldest">oldest first</option>
+        </select>
+      </label>
+      <button type="submit" class="primary">
+        Search
+      </button>
+      {searched ? (
+        <button type="button" onClick={() => go(query.status ? { status: query.status } : {})}>
+          Clear
+        </button>
+      ) : null}
     </form>
   );
 }
 
 function RunsTable({ page, now }: { page: Page; now: number }) {
-  if (page.runs.length === 0) return <p class="muted empty">No runs match.</p>;
+  if (page.runs.length === 0) {
+    // With an id prefix the store looks at a bounded number of runs per page: an empty page may have more after it.
+    return <p class="muted empty">{page.cursor ? "No run matches on this page; the next page goes on looking." : "No runs match."}</p>;
+  }
   return (
-    <table class="runs">
-      <thead>
-        <tr>
-          <th>Run</th>
-          <th>Workflow</th>
-          <th>Status</th>
-          <th>Started</th>
-          <th>Updated</th>
-          <th>Note</th>
-        </tr>
-      </thead>
-      <tbody>
-        {page.runs.map((r) => (
-          <tr key={r.id} data-testid={`run-row-${r.id}`}>
-            <td>
-              <Link href={runHref(r.id)}>{r.id}</Link>
-            </td>
-            <td>{r.workflow}</td>
-            <td>
-              <StatusBadge status={r.status} />
-            </td>
-            <td title={formatTime(r.createdAt)}>{relative(r.createdAt, now)}</td>
-            <td title={formatTime(r.updatedAt)}>{relative(r.updatedAt, now)}</td>
-            <td class="note">
-              {r.error ? <span class="error-text">{r.error.message}</span> : r.dueAt !== null ? `due ${relative(r.dueAt, now)}` : ""}
-            </td>
+    <div class="table-scroll">
+      <table class="runs">
+        <thead>
+          <tr>
+            <th>Run</th>
+            <th>Workflow</th>
+            <th>Status</th>
+            <th>Started</th>
+            <th>Updated</th>
+            <th>Note</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {page.runs.map((r) => (
+            <tr key={r.id} data-testid={`run-row-${r.id}`}>
+              <td class="id-cell">
+                <Link href={runHref(r.id)}>{r.id}</Link>
+              </td>
+              <td>{r.workflow}</td>
+              <td>
+                <StatusBadge status={r.status} />
+              </td>
+              <td title={formatTime(r.createdAt)}>{relative(r.createdAt, now)}</td>
+              <td title={formatTime(r.updatedAt)}>{relative(r.updatedAt, now)}</td>
+              <td class="note">
+                {r.error ? <span class="error-text">{r.error.message}</span> : r.dueAt !== null ? `due ${relative(r.dueAt, now)}` : ""}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

@@ -1,12 +1,22 @@
 /**
  * Draws a run's continuation tree (core's `describeRun` model): each node with
- * its step's state, output, error and attempts; forks with their branches side
- * by side, routes with the branch they took, loops with their iterations,
- * delays with their wake time and signal waits with the signal and timeout.
+ * its step's state, output, error, attempts and latest heartbeat; forks with
+ * their branches side by side, routes with the branch they took, loops with
+ * their iterations, delays with their wake time, signal waits with the signal
+ * and timeout, and child steps with a link to their child run.
  */
-import type { BranchView, StepNodeView, StepView, Wait } from "../shared/api.js";
-import { ErrorBox, JsonBlock, StateBadge } from "./components.js";
+import type { BranchView, JsonValue, ProgressShown, StepNodeView, StepView, Wait } from "../shared/api.js";
+import { ErrorBox, Link, StateBadge } from "./components.js";
 import { formatDuration, formatTime, relative } from "./format.js";
+import { JsonView } from "./json-view.js";
+import { runHref } from "./router.js";
+
+/** What every node of one run's tree is drawn with. */
+export interface TreeContext {
+  readonly now: number;
+  /** The latest heartbeat of each step that sent one, by commit key. */
+  readonly progress: { readonly [key: string]: ProgressShown };
+}
 
 const KIND_LABEL: Record<StepNodeView["kind"], string> = {
   task: "task",
@@ -21,20 +31,26 @@ const KIND_LABEL: Record<StepNodeView["kind"], string> = {
 };
 
 /** What a committed node's output is called; a delay, route and loop show theirs elsewhere (or have none worth showing). */
-const OUTPUT_LABEL: Partial<Record<StepNodeView["kind"], string>> = { task: "output", fork: "join output", awaitSignal: "payload" };
+const OUTPUT_LABEL: Partial<Record<StepNodeView["kind"], string>> = {
+  task: "output",
+  fork: "join output",
+  awaitSignal: "payload",
+  child: "child output",
+};
 
 /** A chain of steps, in order. */
-export function Tree({ nodes, now }: { nodes: readonly StepNodeView[]; now: number }) {
+export function Tree({ nodes, ctx }: { nodes: readonly StepNodeView[]; ctx: TreeContext }) {
   return (
     <ol class="tree">
       {nodes.map((node) => (
-        <StepNode key={node.key} node={node} now={now} />
+        <StepNode key={node.key} node={node} ctx={ctx} />
       ))}
     </ol>
   );
 }
 
-function StepNode({ node, now }: { node: StepNodeView; now: number }) {
+function StepNode({ node, ctx }: { node: StepNodeView; ctx: TreeContext }) {
+  const { now } = ctx;
   return (
     <li class={`step state-${node.state}`} data-testid={`step-${node.key}`} data-key={node.key} data-state={node.state}>
       <div class="step-head">
@@ -49,12 +65,20 @@ function StepNode({ node, now }: { node: StepNodeView; now: number }) {
         ) : null}
       </div>
       <StepFacts node={node} now={now} />
-      {node.kind === "fork" || ((node.kind === "map" || node.kind === "loop") && node.branches.length > 0) ? (
-        <ForkBranches branches={node.branches} now={now} />
+      {node.detail.kind === "child" && node.detail.instanceId !== null ? (
+        <div class="facts">
+          child run <Link href={runHref(node.detail.instanceId)}>{node.detail.instanceId}</Link>
+        </div>
       ) : null}
-      {node.kind === "route" || node.kind === "race" ? <RouteBranches branches={node.branches} now={now} /> : null}
+      <Progress progress={ctx.progress[node.key]} now={now} />
+      {node.kind === "fork" || ((node.kind === "map" || node.kind === "loop") && node.branches.length > 0) ? (
+        <ForkBranches branches={node.branches} ctx={ctx} />
+      ) : null}
+      {node.kind === "route" || node.kind === "race" ? <RouteBranches branches={node.branches} ctx={ctx} /> : null}
       {node.kind === "loop" ? <Iterations iterations={node.iterations} /> : null}
-      {node.state === "committed" && OUTPUT_LABEL[node.kind] ? <JsonBlock label={OUTPUT_LABEL[node.kind]!} value={node.output} /> : null}
+      {node.state === "committed" && OUTPUT_LABEL[node.kind] ? (
+        <JsonView label={OUTPUT_LABEL[node.kind]!} value={node.output as JsonValue} />
+      ) : null}
       {node.error ? <ErrorBox error={node.error} /> : null}
     </li>
   );
@@ -104,20 +128,30 @@ function describeWait(wait: Wait, now: number): string {
     : `parked until signal "${wait.signal}" arrives, or times out at ${formatTime(wait.timeoutAt)} (${relative(wait.timeoutAt, now)})`;
 }
 
-function ForkBranches({ branches, now }: { branches: readonly BranchView[]; now: number }) {
+/** A step's latest heartbeat (`ctx.heartbeat(details)`): how far a long step has come, or where it stood when it ended. */
+function Progress({ progress, now }: { progress: ProgressShown | undefined; now: number }) {
+  if (!progress) return null;
+  return (
+    <div class="progress" data-testid="progress">
+      <JsonView label={`heartbeat ${relative(progress.at, now)}`} value={progress.details} />
+    </div>
+  );
+}
+
+function ForkBranches({ branches, ctx }: { branches: readonly BranchView[]; ctx: TreeContext }) {
   return (
     <div class="branches">
       {branches.map((b) => (
         <div class="branch" key={b.label} data-testid={`branch-${b.label}`}>
           <div class="branch-label">branch {b.label}</div>
-          <Tree nodes={b.steps} now={now} />
+          <Tree nodes={b.steps} ctx={ctx} />
         </div>
       ))}
     </div>
   );
 }
 
-function RouteBranches({ branches, now }: { branches: readonly BranchView[]; now: number }) {
+function RouteBranches({ branches, ctx }: { branches: readonly BranchView[]; ctx: TreeContext }) {
   return (
     <div class="branches">
       {branches.map((b) => (
@@ -130,7 +164,7 @@ function RouteBranches({ branches, now }: { branches: readonly BranchView[]; now
             {b.label} {b.chosen === true ? <span class="badge chosen-badge">taken</span> : null}
             {b.chosen === false ? <span class="muted">not taken</span> : null}
           </div>
-          <Tree nodes={b.steps} now={now} />
+          <Tree nodes={b.steps} ctx={ctx} />
         </div>
       ))}
     </div>
@@ -149,7 +183,7 @@ function Iterations({ iterations }: { iterations: readonly StepView[] }) {
             <span class="muted">
               {answer?.loop === "done" ? "done" : "again"} · {it.attempts} attempt{it.attempts === 1 ? "" : "s"}
             </span>
-            <JsonBlock label="value" value={answer?.value} />
+            <JsonView label="value" value={answer?.value as JsonValue | undefined} />
           </li>
         );
       })}
@@ -158,7 +192,7 @@ function Iterations({ iterations }: { iterations: readonly StepView[] }) {
 }
 
 /** Without the run's definition: its committed steps, flat, as the store lists them. */
-export function FlatSteps({ steps }: { steps: readonly StepView[] }) {
+export function FlatSteps({ steps, ctx }: { steps: readonly StepView[]; ctx: TreeContext }) {
   if (steps.length === 0) return <p class="muted">No step has committed yet.</p>;
   return (
     <ol class="tree">
@@ -171,7 +205,8 @@ export function FlatSteps({ steps }: { steps: readonly StepView[] }) {
               {s.attempts} attempt{s.attempts === 1 ? "" : "s"}
             </span>
           </div>
-          <JsonBlock label="output" value={s.output} />
+          <Progress progress={ctx.progress[s.key]} now={ctx.now} />
+          <JsonView label="output" value={s.output as JsonValue} />
         </li>
       ))}
     </ol>
