@@ -948,16 +948,16 @@ class RunSession implements HeldRun {
   private async child(effect: ChildEffect, scope: Scope): Promise<unknown> {
     const { key } = effect;
     const recorded = this.children.get(key);
-    const childId = recorded ?? (await this.recordChild(effect));
+    const childId = recorded ?? effect.instanceId ?? defaultChildId(this.id, key);
     const signal = childSignal(key);
-    // A child recorded just now has sent nothing yet.
+    // A child not recorded yet has sent nothing.
     let notice = recorded === undefined ? null : await this.takeChildNotice(key, signal, scope);
     if (notice === null) {
       // No notice yet. Until this run parked on its child, the child may not exist (a worker died
       // after recording it); once it did, it was started, and one that ended and went since is
       // not started again. It may also have ended before it was linked, or its notice was lost.
       const parkedOnIt = this.run.header.waits.some((w) => w.kind === "signal" && w.key === key);
-      const status = parkedOnIt ? null : await this.startChild(effect, childId);
+      const status = parkedOnIt ? null : await this.startChild(effect, childId, recorded === undefined);
       const outcome =
         status === null || FINISHED_STATUSES.includes(status)
           ? await this.write(() => readChildOutcome(this.options.store, childId))
@@ -983,25 +983,23 @@ class RunSession implements HeldRun {
     return childOutput(outcome, { instanceId: this.id, workflow: this.workflow.name, step: effect.key });
   }
 
-  /** Names the child of step `effect.key` and records it on this run, before it exists; returns its id. */
-  private async recordChild(effect: ChildEffect): Promise<string> {
-    const childId = effect.instanceId ?? defaultChildId(this.id, effect.key);
-    assertId(childId, `instance id of the child run of step "${effect.key}"`);
-    await this.write(() => this.options.store.linkChild(this.id, effect.key, childId));
-    this.children.set(effect.key, childId);
-    return childId;
-  }
-
   /**
    * Starts the child run linked to this run, or finds it started; a new child is woken at once.
-   * Returns its status. Like a task's attempt, it starts only while this worker holds the run
-   * and no cancel was asked of it, so a worker frozen past its lease creates no child.
+   * Returns its status. With `record`, the child's id is recorded on this run first, once its
+   * input passed its checks (a child refused never shows in `children`). Like a task's attempt,
+   * the child starts only while this worker holds the run and no cancel was asked of it, so a
+   * worker frozen past its lease creates no child.
    */
-  private async startChild(effect: ChildEffect, childId: string): Promise<RunStatus> {
+  private async startChild(effect: ChildEffect, childId: string, record: boolean): Promise<RunStatus> {
     const { key, workflow: child } = effect;
     const store = this.options.store;
+    assertId(childId, `instance id of the child run of step "${key}"`);
     const input = await checkWorkflowInput(child, effect.input, childId);
     const bytes = encode(input, this.payload(`input of child run "${childId}" (step "${key}")`));
+    if (record) {
+      await this.write(() => store.linkChild(this.id, key, childId));
+      this.children.set(key, childId);
+    }
     const link = { id: this.id, key };
     await this.holdLease();
     const started = await this.write(() =>

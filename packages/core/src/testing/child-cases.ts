@@ -11,6 +11,7 @@ import type { Workflow } from "../builder/workflow.js";
 import type { RunView } from "../engine/client.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
 import { ChildRunFailedError, isParkwayError, ValidationError } from "../errors.js";
+import type { StandardSchemaV1 } from "../schema.js";
 import type { Store } from "../store/types.js";
 import { statusWaits, type EngineHarness, type EngineUnderTest } from "./harness.js";
 
@@ -72,6 +73,33 @@ export function childCases(harness: () => EngineHarness): void {
     const kid = await e.status("ship-o7");
     expect(kid.parent).toEqual({ id: "named-parent", key: "ship" });
     expect((await e.status("named-parent")).children).toEqual([{ key: "ship", id: "ship-o7" }]);
+  });
+
+  it("a child refused before it exists (a bad instanceId, an input its schema refuses) fails the parent's step; nothing is recorded or started", async () => {
+    const positive: StandardSchemaV1<number, number> = {
+      "~standard": {
+        version: 1,
+        vendor: "parkway-test",
+        validate: (value) => (typeof value === "number" && value > 0 ? { value } : { issues: [{ message: "must be positive" }] }),
+      },
+    };
+    const child = flow("child-refused", { input: positive })
+      .then("echo", (n) => n)
+      .build();
+    const badInput = flow<number>("parent-bad-input").child("kid", child).build();
+    const badId = flow<number>("parent-bad-id")
+      .child("kid", child, { instanceId: () => "" })
+      .build();
+    const e = await engine([badInput, badId]);
+    await e.start(badInput, -1, { id: "refused-input" });
+    await e.start(badId, 1, { id: "refused-id" });
+    for (const id of ["refused-input", "refused-id"]) {
+      const view = await finished(e, id);
+      expect(view.status).toBe("failed");
+      expect(view.error?.code).toBe(ValidationError.code);
+      expect(view.children).toEqual([]);
+    }
+    expect((await e.list({ workflow: "child-refused" })).runs).toEqual([]);
   });
 
   it("a child that fails fails the parent's step with ChildRunFailedError carrying the child's error; the step is not retried", async () => {
