@@ -987,8 +987,8 @@ class RunSession implements HeldRun {
    * Starts the child run linked to this run, or finds it started; a new child is woken at once.
    * Returns its status. With `record`, the child's id is recorded on this run first, once its
    * input passed its checks (a child refused never shows in `children`). Like a task's attempt,
-   * the child starts only while this worker holds the run and no cancel was asked of it, so a
-   * worker frozen past its lease creates no child.
+   * the child is recorded and started only while this worker holds the run and no cancel was
+   * asked of it, so a worker frozen past its lease creates no child.
    */
   private async startChild(effect: ChildEffect, childId: string, record: boolean): Promise<RunStatus> {
     const { key, workflow: child } = effect;
@@ -996,12 +996,12 @@ class RunSession implements HeldRun {
     assertId(childId, `instance id of the child run of step "${key}"`);
     const input = await checkWorkflowInput(child, effect.input, childId);
     const bytes = encode(input, this.payload(`input of child run "${childId}" (step "${key}")`));
+    await this.holdLease();
     if (record) {
       await this.write(() => store.linkChild(this.id, key, childId));
       this.children.set(key, childId);
     }
     const link = { id: this.id, key };
-    await this.holdLease();
     const started = await this.write(() =>
       store.start({ id: childId, workflow: child.name, hash: child.hash, input: bytes, signals: signalNamesOf(child.root), parent: link }),
     );

@@ -376,6 +376,18 @@ export function childCases(harness: () => EngineHarness): void {
       expect((await e.list({ workflow: "child-died-recording" })).runs.map((r) => r.id)).toEqual(["dr/kid"]);
     });
 
+    it("after recording the child, before starting it: a cancel of the parent, applied when it is taken over, leaves no child", async () => {
+      const parent = flow<number>("parent-died-cancelled").child("kid", approvalChild("child-died-cancelled")).build();
+      const e = await engine([parent], lease);
+      const worker = dieAtChildStart(e, "dc/kid", "before");
+      await e.start(parent, 1, { id: "dc" });
+      await until(e, "dc", () => worker.died(), "its worker died");
+      expect((await e.cancel("dc")).immediate).toBe(false);
+      await harness().advance(80);
+      expect((await finished(e, "dc")).status).toBe("cancelled");
+      expect((await e.list({ workflow: "child-died-cancelled" })).runs).toEqual([]);
+    });
+
     it("right after starting the child: a cancel of the parent, applied when it is taken over, cancels the child", async () => {
       const parent = flow<number>("parent-died-starting").child("kid", approvalChild("child-died-starting")).build();
       const e = await engine([parent], lease);
