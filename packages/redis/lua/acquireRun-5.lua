@@ -2,7 +2,9 @@
   Hands a run to a worker: a "pending" run, a "parked" run with something due,
   or a "running" run whose lease expired becomes "running" under a fresh lease
   and a new version (fencing any previous holder). A cancel or pause requested
-  of a run whose worker died is applied here, at the boundary it was waiting for.
+  of a run whose worker died is applied here, at the boundary it was waiting for;
+  a cancel answers the header it left, so the caller cancels the run's children
+  and tells its parent (its retention may end before the caller could read it).
   A run handed over loses the error a block left on it.
 
   Input:
@@ -19,6 +21,7 @@
   Output:
     { 0, "acquired", headerFields, attemptsFields, input, result or nil, outputFields, now }
     { 0, "finished" | "paused" }
+    { 0, "cancelled", headerFields, attemptsFields }   a requested cancel applied now
     { 0, "busy" | "not-due", dueAt or nil, now }   busy: leased until dueAt; not-due: parked, the wake came early
 
   Errors: -1 unknown instance, -4 corrupt header.
@@ -37,7 +40,8 @@ if h.status == "paused" then return { 0, "paused" } end
 if h.status == "running" and dueAt ~= nil and dueAt > now then return { 0, "busy", dueAt, now } end
 if h.requested == "cancel" then
   writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" })
-  return { 0, "finished" }
+  local reply = headerReply(ctx)
+  return { 0, "cancelled", reply[1], reply[2] }
 end
 if h.requested == "pause" then
   writeHeader(ctx, h, { status = "paused", dueAt = "", requested = "" })

@@ -19,10 +19,11 @@
     ARGV[6] the signal names the definition waits for (JSON array)
     ARGV[7] delayed start: "" (none), "at" or "delay"
     ARGV[8] with "at", the start time (ms since the epoch); with "delay", ms from the store's now
-    ARGV[9] signal name
-    ARGV[10] signal payload (encoded bytes)
-    ARGV[11] delivery id ("" for none)
-    ARGV[12] how long delivery ids are remembered, in ms
+    ARGV[9] the parent's link, JSON { id, key } ("" for none)
+    ARGV[10] signal name
+    ARGV[11] signal payload (encoded bytes)
+    ARGV[12] delivery id ("" for none)
+    ARGV[13] how long delivery ids are remembered, in ms
 
   Output:
     { 0, created (1 or 0), headerFields, attemptsFields, signalReply }
@@ -40,7 +41,7 @@
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = ARGV[1] .. "due" }
 local created = 0
 if redis.call("EXISTS", ctx.headerKey) == 0 then
-  createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7], startValue = ARGV[8] })
+  createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7], startValue = ARGV[8], parent = ARGV[9] })
   created = 1
 end
 local h, err = requireRun(ctx)
@@ -51,7 +52,7 @@ if h.workflow ~= ARGV[3] then
   return { 0, 0, reply[1], reply[2], false }
 end
 local delivered = deliverSignal(ctx, h, {
-  name = ARGV[9], payload = ARGV[10], deliveryId = ARGV[11], keepMs = ARGV[12], bufferKey = KEYS[3], deliveriesKey = KEYS[4],
+  name = ARGV[10], payload = ARGV[11], deliveryId = ARGV[12], keepMs = ARGV[13], bufferKey = KEYS[3], deliveriesKey = KEYS[4],
 })
 if delivered[1] ~= 0 then return delivered end
 local reply = headerReply(ctx)

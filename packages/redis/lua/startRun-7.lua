@@ -21,6 +21,7 @@
     ARGV[6] the signal names the definition waits for (JSON array), kept in header field "signals"
     ARGV[7] delayed start: "" (none), "at" or "delay"
     ARGV[8] with "at", the start time (ms since the epoch); with "delay", ms from the store's now
+    ARGV[9] a child run's parent, JSON { id, key }, kept in header field "parent" ("" for none)
 
   Output:
     { 0, created (1 or 0), headerFields, attemptsFields }
@@ -37,6 +38,6 @@ if redis.call("EXISTS", ctx.headerKey) == 1 then
   local reply = headerReply(ctx)
   return { 0, 0, reply[1], reply[2] }
 end
-createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7] or "", startValue = ARGV[8] })
+createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7] or "", startValue = ARGV[8], parent = ARGV[9] })
 local reply = headerReply(ctx)
 return { 0, 1, reply[1], reply[2] }

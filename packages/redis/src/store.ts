@@ -234,6 +234,7 @@ export class RedisStore implements Store {
     const reply = await this.run(SCRIPTS.acquireRun, keys, [k.prefix, id, leaseMs], { id, what: "acquire" });
     const outcome = text(reply[1]);
     if (outcome === "acquired") return { acquired: true, run: parseStoredRun(id, reply.slice(2)) };
+    if (outcome === "cancelled") return { acquired: false, reason: outcome, header: parseHeader(id, reply[2], reply[3]) };
     if (outcome === "busy" || outcome === "not-due")
       return { acquired: false, reason: outcome, dueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
     return { acquired: false, reason: outcome as "finished" | "paused" };
@@ -868,7 +869,8 @@ export function createRedisStore(options: RedisStoreOptions): RedisStore {
 function newRunArgs(run: NewRun): ScriptArg[] {
   const signals = JSON.stringify(run.signals ?? null);
   const start = run.notBefore === undefined ? ["", 0] : "at" in run.notBefore ? ["at", run.notBefore.at] : ["delay", run.notBefore.delayMs];
-  return [run.id, run.workflow, run.hash, run.input, signals, ...start];
+  const parent = run.parent ? JSON.stringify({ id: run.parent.id, key: run.parent.key }) : "";
+  return [run.id, run.workflow, run.hash, run.input, signals, ...start, parent];
 }
 
 function stopped(reply: readonly unknown[]): Stopped {

@@ -103,6 +103,14 @@ async function scenario(s: Store): Promise<unknown[]> {
   await at("start r5", s.start({ id: "r5", workflow: "order", hash: "h", input: payload("in-5") }));
   await at("cancel pending r5", s.cancel("r5"));
   await at("resume cancelled r5", s.resume("r5"));
+  // A parent whose worker died with a cancel asked: the next acquire applies it and answers its links.
+  await at("start r6", s.start({ id: "r6", workflow: "order", hash: "h", input: payload("in-6") }));
+  await at("acquire r6, lease 0", s.acquire("r6", 0));
+  await at("link r6's child", s.linkChild("r6", "kid", "r6/kid"));
+  await at("link r6 as a child", s.linkParent("r6", { id: "r0", key: "sub" }));
+  await at("cancel running r6", s.cancel("r6"));
+  await at("acquire cancelled r6", s.acquire("r6", LEASE));
+  await at("acquire r6 again", s.acquire("r6", LEASE));
 
   await at("unknown acquire", s.acquire("zz", LEASE));
   await at("unknown commit", s.commit("zz", 1, "a", payload(""), 1, LEASE));
@@ -115,7 +123,7 @@ async function scenario(s: Store): Promise<unknown[]> {
   await at("list all", s.list({}));
   const due = await s.due(100);
   log.push(["due", [...due.ids].sort(), due.nextDueAt === null ? null : "<time>"]);
-  for (const id of ["r1", "r2", "r3", "r4", "r5"]) await at(`get ${id}`, s.get(id));
+  for (const id of ["r1", "r2", "r3", "r4", "r5", "r6"]) await at(`get ${id}`, s.get(id));
   return log;
 }
 

@@ -638,7 +638,8 @@ export class DurableClient {
    * within a second; the run ends `cancelled` once they return (a task that
    * ignores its signal is not waited for) and nothing they return is committed.
    * Its child runs are cancelled too, and a child's parent fails its child step with
-   * `ChildRunFailedError` (at once for a run not running, else at its next step boundary).
+   * `ChildRunFailedError`: at once for a run not running, else at its next step boundary, or,
+   * when the worker running it died, when the next worker acquires it.
    * @throws RunFinishedError
    */
   async cancel(id: string): Promise<ControlResult> {

@@ -64,7 +64,7 @@ import {
 } from "../semantics/walk.js";
 import { limitKey, RunSlots, runPriority, type Gate } from "../flow-control/admission.js";
 import { parseSlotWaitKey, type SlotHold } from "../flow-control/types.js";
-import type { RunHeader, Store, StoredRun, WaitRequest } from "../store/types.js";
+import { FINISHED_STATUSES, type RunHeader, type RunStatus, type Store, type StoredRun, type WaitRequest } from "../store/types.js";
 import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
 import { runTimeout, taskContext } from "./context.js";
 import type { HeldRun, RunsInFlight } from "./in-flight.js";
@@ -256,6 +256,12 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
     if (isParkwayError(error, UnknownInstanceError.code)) return { acquired: false, reason: "finished" } as const;
     throw error;
   });
+  if (!acquired.acquired && acquired.reason === "cancelled") {
+    // The cancel waited for this boundary (the run's worker died): what hangs on the run hears of it now.
+    await afterCancelled(options.store, acquired.header, (run, version) => options.wake?.(run, version, "child"));
+    parkwayMetrics().runsFinished.add(1, { [SpanAttributes.workflow]: acquired.header.workflow, [SpanAttributes.outcome]: "cancelled" });
+    return { outcome: "cancelled" };
+  }
   if (!acquired.acquired) return { outcome: "skipped", ...acquired };
   const { header } = acquired.run;
   const attributes = {
@@ -929,24 +935,33 @@ class RunSession implements HeldRun {
   }
 
   /**
-   * A child step (see `semantics/children.ts`): starts the child unless this run already did,
-   * then takes the child's finish notice as the step's output, or parks until it comes (with a
-   * `child` timer that looks at the child, in case the notice was lost).
+   * A child step (see `semantics/children.ts`): records the child on this run, starts it unless
+   * it was, then takes the child's finish notice as the step's output, or parks until it comes
+   * (with a `child` timer that looks at the child, in case the notice was lost).
    *
-   * Failure semantics: the child is started at most once per id (start-if-absent), however often
-   * this step is walked and whichever worker dies where: a worker that dies after the start and
-   * before the links finds the child again by its id. The child's failure is committed as the
+   * Failure semantics: the child is recorded on this run before it exists and is created linked
+   * to it, so cancelling this run reaches it whichever worker dies where. It is started at most
+   * once per id (start-if-absent), however often this step is walked: a worker that dies after
+   * recording it leaves the start to the next walk. The child's failure is committed as the
    * step's outcome and fails the step with `ChildRunFailedError`, never retried.
    */
   private async child(effect: ChildEffect, scope: Scope): Promise<unknown> {
     const { key } = effect;
-    const childId = this.children.get(key) ?? effect.instanceId ?? defaultChildId(this.id, key);
-    if (!this.children.has(key)) await this.startChild(effect, childId);
+    const recorded = this.children.get(key);
+    const childId = recorded ?? effect.instanceId ?? defaultChildId(this.id, key);
     const signal = childSignal(key);
-    let notice = await this.takeChildNotice(key, signal, scope);
+    // A child not recorded yet has sent nothing.
+    let notice = recorded === undefined ? null : await this.takeChildNotice(key, signal, scope);
     if (notice === null) {
-      // No notice yet: the child may have ended before it was linked, or its notice was lost.
-      const outcome = await this.write(() => readChildOutcome(this.options.store, childId));
+      // No notice yet. Until this run parked on its child, the child may not exist (a worker died
+      // after recording it); once it did, it was started, and one that ended and went since is
+      // not started again. It may also have ended before it was linked, or its notice was lost.
+      const parkedOnIt = this.run.header.waits.some((w) => w.kind === "signal" && w.key === key);
+      const status = parkedOnIt ? null : await this.startChild(effect, childId, recorded === undefined);
+      const outcome =
+        status === null || FINISHED_STATUSES.includes(status)
+          ? await this.write(() => readChildOutcome(this.options.store, childId))
+          : null;
       if (outcome !== null) {
         await this.write(() => this.options.store.signal(this.id, signal, outcome, childDeliveryId(childId)));
         notice = await this.takeChildNotice(key, signal, scope);
@@ -968,43 +983,48 @@ class RunSession implements HeldRun {
     return childOutput(outcome, { instanceId: this.id, workflow: this.workflow.name, step: effect.key });
   }
 
-  /** Starts the child run (or finds it started) and links it both ways; a new child is woken at once. */
-  private async startChild(effect: ChildEffect, childId: string): Promise<void> {
+  /**
+   * Starts the child run linked to this run, or finds it started; a new child is woken at once.
+   * Returns its status. With `record`, the child's id is recorded on this run first, once its
+   * input passed its checks (a child refused never shows in `children`). Like a task's attempt,
+   * the child is recorded and started only while this worker holds the run and no cancel was
+   * asked of it, so a worker frozen past its lease creates no child.
+   */
+  private async startChild(effect: ChildEffect, childId: string, record: boolean): Promise<RunStatus> {
     const { key, workflow: child } = effect;
     const store = this.options.store;
     assertId(childId, `instance id of the child run of step "${key}"`);
     const input = await checkWorkflowInput(child, effect.input, childId);
     const bytes = encode(input, this.payload(`input of child run "${childId}" (step "${key}")`));
+    await this.holdLease();
+    if (record) {
+      await this.write(() => store.linkChild(this.id, key, childId));
+      this.children.set(key, childId);
+    }
+    const link = { id: this.id, key };
     const started = await this.write(() =>
-      store.start({ id: childId, workflow: child.name, hash: child.hash, input: bytes, signals: signalNamesOf(child.root) }),
+      store.start({ id: childId, workflow: child.name, hash: child.hash, input: bytes, signals: signalNamesOf(child.root), parent: link }),
     );
+    const context = { instanceId: this.id, step: key, child: childId };
     if (started.header.workflow !== child.name) {
       throw new ValidationError(
         `child step "${key}": run "${childId}" exists as a run of workflow "${started.header.workflow}", not of "${child.name}"`,
-        {
-          instanceId: this.id,
-          step: key,
-          child: childId,
-        },
+        context,
       );
     }
-    const parent = await this.write(() => store.linkParent(childId, { id: this.id, key }));
+    // A run of the child's workflow that exists without a parent (started on its own) is adopted.
+    const parent = started.header.parent ?? (await this.write(() => store.linkParent(childId, link)));
     if (parent.id !== this.id || parent.key !== key) {
       throw new ValidationError(
         `child step "${key}": run "${childId}" is already the child of step "${parent.key}" of run "${parent.id}"`,
-        {
-          instanceId: this.id,
-          step: key,
-          child: childId,
-        },
+        context,
       );
     }
-    await this.write(() => store.linkChild(this.id, key, childId));
-    this.children.set(key, childId);
     if (started.created) {
       parkwayMetrics().runsStarted.add(1, { [SpanAttributes.workflow]: child.name });
       this.options.wake?.(childId, started.header.version, "child");
     }
+    return started.header.status;
   }
 
   /** Takes the child's finish notice as the step's output (committed), or null when none came yet. */

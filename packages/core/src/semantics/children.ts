@@ -2,8 +2,10 @@
  * Child runs (`.child(id, workflow)`): how a parent and its child find and tell each other.
  *
  * The protocol, written once for every store:
- * - The parent's step `key` starts the child (start-if-absent, so a resumed parent never starts a
- *   second one) under its id, then links both ways: `parent` on the child, `children[key]` on the parent.
+ * - The parent's step `key` first records the child's id on the parent (`children[key]`), then
+ *   starts the child linked to it (`parent` on the child, from its creation) unless it exists:
+ *   start-if-absent, so a resumed parent never starts a second one. Recorded before it exists, a
+ *   child is never out of its parent's cancel's reach, whichever worker dies where.
  * - The parent waits on the internal signal `#child:<key>`. Whoever sees the child end sends it the
  *   child's {@link ChildOutcome} with delivery id `#child:<child id>`, so it is buffered once however
  *   many senders there are: the worker that finishes the child, a client that cancels a parked
@@ -13,7 +15,10 @@
  *   it fires, looks at the child and sends itself the notice when the child has ended.
  * - The parent's step takes the notice as its committed output (the outcome, not the child's bare
  *   output), so a resumed parent passes on the same output or fails with the same error.
- * - Cancelling the parent cancels its children; cancelling a child fails the parent's step.
+ * - Cancelling the parent cancels its children (those linked to it), wherever the cancel lands:
+ *   the client that cancels a run not running, the worker that stops a running one at a step
+ *   boundary, or the worker that acquires a run whose worker died with a cancel asked. Cancelling
+ *   a child fails the parent's step with `ChildRunFailedError`.
  *
  * Internal signal names and delivery ids start with `#`, which `signal()` refuses from users.
  */
@@ -110,24 +115,35 @@ export async function notifyParent(
 /**
  * Cancels run `id` and, when that took effect at once, what hangs on it: its children are
  * cancelled (and theirs), and its parent hears that it ended. A running run is cancelled at its
- * next step boundary by the worker holding it, which does the same (see {@link afterCancelled}).
+ * next step boundary by the worker holding it, or when that worker died by the next to acquire
+ * the run, which do the same (see {@link afterCancelled}).
  * @throws RunFinishedError, UnknownInstanceError
  */
 export async function cancelRun(store: Store, id: string, wake: (id: string, version: number) => void): Promise<ControlResult> {
-  // Read first: the links are on the header, and a cancelled run's waits are gone.
+  // The links are on the header. Read after the cancel, as the run may have started a child
+  // since the caller asked (it was queued, or being acquired); and before it, in case a short
+  // retention takes the cancelled run at once.
   const before = await store.get(id, { outputs: false });
   const result = await store.cancel(id);
-  if (result.immediate && before) await afterCancelled(store, before.header, wake);
+  if (!result.immediate) return result;
+  const links = (await store.get(id, { outputs: false })) ?? before;
+  if (links) await afterCancelled(store, links.header, wake);
   return result;
 }
 
-/** Run `header` ended cancelled: its children still live are cancelled, and its parent is told. */
+/**
+ * Run `header` ended cancelled: its children still live are cancelled, and its parent is told.
+ * A recorded child is cancelled only when it is linked to this run: one not started yet (its
+ * worker died first) never will be, and a run of someone else's that has the child's id is left alone.
+ */
 export async function afterCancelled(
   store: Store,
   header: Pick<RunHeader, "id" | "parent" | "children">,
   wake: (id: string, version: number) => void,
 ): Promise<void> {
-  for (const childId of Object.values(header.children ?? {})) {
+  for (const [key, childId] of Object.entries(header.children ?? {})) {
+    const child = await store.get(childId, { outputs: false });
+    if (child?.header.parent?.id !== header.id || child.header.parent.key !== key) continue;
     try {
       await cancelRun(store, childId, wake);
     } catch (e) {

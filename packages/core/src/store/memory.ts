@@ -168,6 +168,7 @@ export class MemoryStore implements Store {
       createdAt: now,
       updatedAt: now,
       ...(delayed ? { startAt: at } : {}),
+      ...(run.parent ? { parent: { id: run.parent.id, key: run.parent.key } } : {}),
     };
     const r: Record_ = {
       header,
@@ -197,7 +198,7 @@ export class MemoryStore implements Store {
     if (r.header.requested === "cancel") {
       this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
       this.notify(r);
-      return { acquired: false, reason: "finished" };
+      return { acquired: false, reason: "cancelled", header: r.header };
     }
     if (r.header.requested === "pause") {
       this.write(r, { status: "paused", dueAt: null, requested: null });

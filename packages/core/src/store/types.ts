@@ -177,6 +177,11 @@ export interface NewRun {
    * since the epoch) or until `delayMs` from the store's now. A time not in the future starts it at once.
    */
   readonly notBefore?: { readonly at: number } | { readonly delayMs: number };
+  /**
+   * A child run's parent, linked from its creation: a child never exists without the link, so a
+   * parent's cancel can tell its own children from runs that merely share an id it recorded.
+   */
+  readonly parent?: RunLink;
 }
 
 /** What a sender checks a signal against before buffering it, read in one round trip. */
@@ -193,6 +198,12 @@ export interface SignalTarget {
 /** Why `acquire` did not hand a run over. */
 export type NotAcquired =
   | { readonly acquired: false; readonly reason: "finished" | "paused" }
+  /**
+   * A cancel asked of the run while its worker was away (it died, or let the run go) was applied
+   * by this acquire: the run is `cancelled` now. `header` is as the cancel left it, so the caller
+   * can tell what hangs on the run (its children, its parent) even once the run's retention ends.
+   */
+  | { readonly acquired: false; readonly reason: "cancelled"; readonly header: RunHeader }
   /**
    * `busy`: another worker holds an unexpired lease (until `dueAt`).
    * `not-due`: parked and nothing is due yet, the wake came early (due at `dueAt`, or when a signal comes).
@@ -320,6 +331,8 @@ export interface Store {
    * passed, a signal arrived, a resume), or `running` with an expired lease
    * (its worker died) becomes `running` under a fresh lease of `leaseMs`, with
    * a new version that fences any previous holder. Returns the full run.
+   * A cancel or pause asked of a run whose worker died is applied instead, at the
+   * boundary it was waiting for (`reason` "cancelled" or "paused").
    */
   acquire(id: string, leaseMs: number): Promise<AcquireResult>;
 

@@ -4,7 +4,8 @@
   start time in "startAt"). Mirrors MemoryStore.start (packages/core/src/store/memory.ts).
   Needs "now", "header" and "waits". Keys are derived from the prefix as writeHeader derives them.
 
-  run = { workflow, hash, input, signals (JSON), startKind ("" | "at" | "delay"), startValue (ms) }
+  run = { workflow, hash, input, signals (JSON), startKind ("" | "at" | "delay"), startValue (ms),
+          parent (a child run's link, JSON { id, key }, or "") }
 ]]
 local function createRun(ctx, run)
   local now = nowMs()
@@ -21,6 +22,7 @@ local function createRun(ctx, run)
     "id", ctx.id, "workflow", run.workflow, "hash", run.hash, "status", status, "version", "1",
     "waits", waits, "error", "", "requested", "", "dueAt", num(dueAt), "createdAt", created, "updatedAt", created,
     "lastCommit", "", "signals", run.signals, "startAt", startAt)
+  if run.parent ~= nil and run.parent ~= "" then redis.call("HSET", ctx.headerKey, "parent", run.parent) end
   redis.call("HSET", ctx.prefix .. "data:" .. ctx.id, "input", run.input)
   redis.call("ZADD", ctx.dueKey, num(dueAt), ctx.id)
   redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)
