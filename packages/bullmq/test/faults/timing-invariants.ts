@@ -44,19 +44,23 @@ const executionsOf = (checker: Checker, id: string, keys: readonly string[]): Ex
   keys.flatMap((key) => checker.input.ledger.byStep.get(`${id}|${key}`) ?? []);
 
 /**
- * Tasks running at `at` must end within REACH_MS of it; none may begin later than `beginBy`,
- * give or take its process's lag then: a worker decides with the store's time as of its last
- * reply, so a process that sat on that reply (starved of CPU; its probe's round trip, read just
- * after, measures it) begins a task that late. Returns how late the latest of them ended after `at`.
+ * Tasks running at `at` must end within REACH_MS of it (a task whose process was killed or froze
+ * ended then); none may begin later than `beginBy`, give or take its worker's lag while it held
+ * the run: a worker tells the time as the store's clock at a reply plus its own clock since, so a
+ * process that sat on a reply (starved of CPU; the round trips of the run's probes on it, each
+ * read just after a task began, measure it) begins a task that late. Returns how late the latest
+ * of them ended after `at`.
  */
 function checkReach(checker: Checker, what: string, executions: readonly Execution[], at: number, beginBy: number): number {
+  const lag = new Map<number, number>();
+  for (const e of executions) lag.set(e.pid, Math.max(lag.get(e.pid) ?? 0, e.at - e.began));
   let latest = 0;
   for (const e of executions) {
-    const lag = e.at - e.began;
-    if (e.began > beginBy + lag) checker.violation(`${e.run}|${e.key}: attempt ${e.attempt} began ${e.began - at}ms after ${what}`);
+    if (e.began > beginBy + lag.get(e.pid)!)
+      checker.violation(`${e.run}|${e.key}: attempt ${e.attempt} began ${e.began - at}ms after ${what}`);
     else if (e.began > beginBy) checker.bump(`begunLateByLag:${what}`);
     if (e.began > at) continue;
-    const ended = e.ended ?? Number.POSITIVE_INFINITY;
+    const ended = e.ended ?? processGoneAt(checker, e.pid, e.began) ?? Number.POSITIVE_INFINITY;
     if (ended <= at) continue;
     if (ended <= at + REACH_MS) {
       latest = Math.max(latest, ended - at);
