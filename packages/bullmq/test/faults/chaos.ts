@@ -65,7 +65,7 @@ export interface ChaosOptions {
   readonly zombiesAt: readonly number[];
   readonly connectionKillEveryMs: number;
   readonly jobTamperEveryMs: number;
-  /** Mean time between hunts (each for the next kind of prey in turn); none when absent. */
+  /** Mean time between hunts (each for the kinds of prey killed least so far); none when absent. */
   readonly huntEveryMs?: number;
   /** Where the workers' ledger files are (read by the hunts). */
   readonly ledgerDir?: string;
@@ -130,8 +130,7 @@ export class Chaos {
     this.tasks.push(this.at(began, this.o.zombiesAt, () => this.zombie()));
     if (this.o.huntEveryMs && this.o.ledgerDir) {
       const tail = new LedgerTail(this.o.ledgerDir);
-      let turn = 0;
-      this.tasks.push(this.every(this.o.huntEveryMs, () => this.hunt(PREY[turn++ % PREY.length]!, tail)));
+      this.tasks.push(this.every(this.o.huntEveryMs, () => this.hunt(tail)));
     }
   }
 
@@ -180,16 +179,19 @@ export class Chaos {
   }
 
   /**
-   * Waits (up to 10s) for the ledger to show `prey` beginning, and SIGKILLs that worker at once
-   * (when at least one other is live); restarts it a moment later.
+   * Waits (up to 10s) for the ledger to show prey beginning, of the kinds killed least so far, and
+   * SIGKILLs that worker at once (when at least one other is live); restarts it a moment later.
    */
-  private async hunt(prey: Prey, tail: LedgerTail): Promise<void> {
+  private async hunt(tail: LedgerTail): Promise<void> {
     tail.poll(); // what began before the hunt is no prey
     const deadline = Date.now() + 10_000;
     while (!this.stopping && Date.now() < deadline) {
-      for (const e of tail.poll().filter((e) => isPrey(prey, e))) {
-        const slot = this.o.fleet.slotOf(e.pid);
-        if (slot === undefined || !this.liveSlots().includes(slot)) continue;
+      const fewest = Math.min(...PREY.map((p) => this.counts[HUNT_COUNTS[p]]));
+      const wanted = PREY.filter((p) => this.counts[HUNT_COUNTS[p]] === fewest);
+      for (const e of tail.poll()) {
+        const prey = wanted.find((p) => isPrey(p, e));
+        const slot = prey === undefined ? undefined : this.o.fleet.slotOf(e.pid);
+        if (prey === undefined || slot === undefined || !this.liveSlots().includes(slot)) continue;
         if (this.liveSlots().length < 2) {
           this.counts.preySpared++;
           continue;

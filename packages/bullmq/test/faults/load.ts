@@ -255,7 +255,8 @@ export class LoadDriver {
       case "rewind":
         // Mostly while a worker holds the run in its slow middle step.
         await sleep(300 + jitter(1500));
-        return this.repair(run.id, "rewind", (r) => r.rewind(run.id, { to: "a" }), ["UNKNOWN_STEP"]);
+        // Refused until its first step is committed (a loaded fleet may take a while to start it).
+        return this.repair(run.id, "rewind", (r) => r.rewind(run.id, { to: "a" }), ["UNKNOWN_STEP"], 200, 30);
       case "migrate":
         await sleep(200 + jitter(2300));
         return this.repair(run.id, "migrate", (r) => r.migrate(run.id, { to: fx.migratedV2 }), []);
