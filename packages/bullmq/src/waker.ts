@@ -56,14 +56,10 @@ export class QueueWaker implements Waker {
       await adding;
       return;
     }
-    await Promise.all([
-      adding,
-      this.redis
-        .multi()
-        .sadd(this.pendingKey(id), jobId)
-        .pexpire(this.pendingKey(id), delay + WAKE_RECORD_SLACK_MS)
-        .exec(),
-    ]);
+    // PEXPIRE takes whole milliseconds: a delay measured on the store's clock has a fraction, and
+    // a MULTI whose PEXPIRE fails still adds the id, leaving a record without a TTL.
+    const keepMs = Math.ceil(delay) + WAKE_RECORD_SLACK_MS;
+    await Promise.all([adding, this.redis.multi().sadd(this.pendingKey(id), jobId).pexpire(this.pendingKey(id), keepMs).exec()]);
   }
 
   /** Removes the run's delayed wake-up jobs (one due now, or active, runs and finds the run cancelled). */
@@ -79,8 +75,8 @@ export class QueueWaker implements Waker {
     await closeConnection(this.redis);
   }
 
-  /** The run's pending wake-up ids, in its partition's slot. */
+  /** The run's pending wake-up ids, in its partition's slot (they expire with the run, and go when it is deleted). */
   private pendingKey(id: string): string {
-    return `${this.layouts[partitionOf(id, this.layouts.length)]!.prefix}wakes:${id}`;
+    return this.layouts[partitionOf(id, this.layouts.length)]!.wakes(id);
   }
 }

@@ -44,4 +44,12 @@ describe("wake-up records", () => {
     expect(await waker.queue.getJob(jobId!)).toBeUndefined();
     expect(await redis.exists(recordKey("later-run"))).toBe(0);
   });
+
+  it("a wake-up a worker asks with the store's clock (a fraction of a millisecond) is recorded with its TTL", async () => {
+    await waker.wake("fraction-run", { reason: "timer", version: 4, dueAt: 1_500.25, now: 900.5, trace: ROOT_CONTEXT });
+    expect(await redis.scard(recordKey("fraction-run"))).toBe(1);
+    const ttl = await redis.pttl(recordKey("fraction-run"));
+    expect(ttl).toBeGreaterThan(24 * 3_600_000);
+    expect(ttl).toBeLessThanOrEqual(24 * 3_600_000 + 600);
+  });
 });

@@ -66,19 +66,19 @@ end
 if peek then return { 0 } end
 
 local retryAt = now + leaseMs
-local n = max - free
-if rate and n > 0 then
-  -- Its turn comes once the window lost `k` more entries than it has free slots (each waiter
-  -- ahead takes one): the k-th oldest entry's leaving, or, past the window's n entries, the
-  -- leaving of what the waiters ahead will have taken by then. Staggered by rank, so the waiters
-  -- do not all wake when the oldest entry leaves, crowding out the one whose turn it is.
-  local k = ahead - free + 1
-  local i = (k - 1) % n
-  local entry = redis.call("ZRANGE", takenKey, i, i, "WITHSCORES")
-  retryAt = tonumber(entry[2]) + math.ceil(k / n) * periodMs
+if rate then
+  -- The window's `max` slots, each used again a period after it was: the entries in it, oldest
+  -- first, then the free ones, which the waiters ahead take now. Its turn comes with the slot the
+  -- waiters ahead leave to it: the (ahead - free)-th to come free, counting round the slots.
+  -- Staggered by rank, so the waiters do not all wake when the oldest entry leaves, crowding out
+  -- the one whose turn it is.
+  local turn = ahead - math.max(0, free)
+  local slot = turn % max
+  local entry = redis.call("ZRANGE", takenKey, slot, slot, "WITHSCORES")
+  retryAt = (entry[2] and tonumber(entry[2]) or now) + (math.floor(turn / max) + 1) * periodMs
 else
   local first = redis.call("ZRANGE", takenKey, 0, 0, "WITHSCORES")
-  if #first == 2 then retryAt = tonumber(first[2]) + (rate and periodMs or 0) end
+  if #first == 2 then retryAt = tonumber(first[2]) end
 end
 local leaves = retryAt + 2 * leaseMs
 redis.call("ZADD", waitersKey, "NX", score, waiter)

@@ -9,7 +9,8 @@
  *
  * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-4.lua` (`order:`) and
  * `includes/header.lua` derive the `run:`, `att:`, `status:`, `wfstatus:`,
- * `wf:`, `all`, `due`, `signames:` and `sig:` keys and the `finished` channel
+ * `wf:`, `all`, `due`, `signames:` and `sig:` keys (`includes/retention.lua` and
+ * `includes/lifecycle.lua` the `delivered:` and `wakes:` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` the
  * workflow name runs to the end of the key.
@@ -39,6 +40,8 @@ export interface KeyLayout {
   signalNames(id: string): string;
   /** Delivery ids of signals the run was sent: hash of delivery id to how the signal was delivered (expiring). */
   deliveries(id: string): string;
+  /** Ids of the run's delayed wake-up jobs, so a cancel can remove them: set, kept by the wake-up queue (expiring). */
+  wakes(id: string): string;
   /** Latest heartbeat details of each step: hash, field per commit key, and `#at:<key>` its store time. */
   progress(id: string): string;
   /** Commit keys in commit order: sorted set, each key scored by the run version its commit made. */
@@ -107,6 +110,7 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     signals: (id, name) => `${prefix}sig:${Buffer.byteLength(id)}:${id}:${name}`,
     signalNames: (id) => `${prefix}signames:${id}`,
     deliveries: (id) => `${prefix}delivered:${id}`,
+    wakes: (id) => `${prefix}wakes:${id}`,
     progress: (id) => `${prefix}progress:${id}`,
     commitOrder: (id) => `${prefix}order:${id}`,
     status: (status) => `${prefix}status:${status}`,

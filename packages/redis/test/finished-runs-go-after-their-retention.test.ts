@@ -36,8 +36,8 @@ async function indexesNaming(id: string): Promise<string[]> {
   return found;
 }
 
-async function runToEnd(id: string, status: "completed" | "failed"): Promise<void> {
-  await store.start({ id, workflow: "ret", hash: "h", input: payload("in") });
+async function runToEnd(id: string, status: "completed" | "failed", workflow = "ret"): Promise<void> {
+  await store.start({ id, workflow, hash: "h", input: payload("in") });
   await store.signal(id, "stray", payload("s"), `d-${id}`);
   const got = await store.acquire(id, 60_000);
   if (!got.acquired) throw new Error("not acquired");
@@ -134,4 +134,22 @@ it("purge walks in bounded batches and deletes every match", async () => {
   expect(deleted).toBe(20 + 2); // the 20 here, and the two kept runs of the test above
   expect(batches).toBeGreaterThan(3);
   expect(await store.counts()).toMatchObject({ completed: 0, failed: 10 });
+});
+
+it("a run's record of its wake-up jobs expires with it, or sooner, and goes when it is deleted", async () => {
+  await store.setRetention("wakes", { completed: 150 });
+  // The wake-up queue keeps the record; its own TTL may be lost (a failed PEXPIRE) or longer than the run's retention.
+  for (const id of ["recorded", "deleted"]) {
+    await store.start({ id, workflow: "wakes", hash: "h", input: payload("in") });
+    await redis.sadd(store.keys.wakes(id), "timer-job");
+    await runToEnd(id, "completed", "wakes");
+  }
+  const ttl = await redis.pttl(store.keys.wakes("recorded"));
+  expect(ttl).toBeGreaterThan(0);
+  expect(ttl).toBeLessThanOrEqual(150);
+  await store.delete("deleted");
+  expect(await redis.exists(store.keys.wakes("deleted"))).toBe(0);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(await keysOfRun("recorded")).toEqual({});
+  expect((await store.trimExpired(100)).trimmed).toBe(1);
 });

@@ -24,6 +24,18 @@ export interface FleetOptions {
   readonly shutdownGrace?: string;
   /** Another workflows module (the bad-input tests use versioned definitions). */
   readonly workflowsModule?: string;
+  /** The namespace's partition count (default 1). */
+  readonly partitions?: number;
+}
+
+/**
+ * What happened to a worker process, when (wall clock): the checker needs to know when a
+ * process stopped doing anything (killed, frozen) to tell a lapsed hold from an exceeded limit.
+ */
+export interface ProcessEvent {
+  readonly pid: number;
+  readonly kind: "started" | "killed" | "frozen" | "thawed" | "terminated" | "exited";
+  readonly at: number;
 }
 
 /** An exit the fleet did not ask for. */
@@ -50,6 +62,8 @@ export class WorkerFleet {
   readonly counts = { started: 0, killed: 0, frozen: 0, terminated: 0 };
   /** Workers that did not exit on their own within a minute of SIGTERM (then killed). */
   readonly stuckOnSigterm: number[] = [];
+  /** Every start, kill, freeze, thaw, SIGTERM and exit, in order. */
+  readonly history: ProcessEvent[] = [];
 
   constructor(private readonly options: FleetOptions) {}
 
@@ -75,6 +89,12 @@ export class WorkerFleet {
     return this.slots[slot]?.stopping === true;
   }
 
+  /** The slot whose live process is `pid`, or undefined. */
+  slotOf(pid: number): number | undefined {
+    const slot = this.slots.findIndex((s) => s.child?.pid === pid);
+    return slot === -1 ? undefined : slot;
+  }
+
   /**
    * SIGTERM: the worker takes no new runs, lets its steps in flight finish
    * (aborting them after the shutdown grace) and releases its runs, then exits.
@@ -86,6 +106,7 @@ export class WorkerFleet {
     if (!child || s.frozen || s.stopping) return;
     s.stopping = true;
     this.expectedExits.add(child.pid!);
+    this.note(child.pid!, "terminated");
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     const timer = setTimeout(() => (this.stuckOnSigterm.push(child.pid!), child.kill("SIGKILL")), 60_000);
@@ -105,6 +126,7 @@ export class WorkerFleet {
     s.frozen = false;
     s.stopping = false;
     this.expectedExits.add(child.pid!);
+    this.note(child.pid!, "killed");
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGKILL");
     await exited;
@@ -122,6 +144,7 @@ export class WorkerFleet {
     const s = this.slot(slot);
     if (!s.child || s.frozen) return;
     s.child.kill("SIGSTOP");
+    this.note(s.child.pid!, "frozen");
     s.frozen = true;
     this.counts.frozen++;
   }
@@ -131,6 +154,7 @@ export class WorkerFleet {
     const s = this.slot(slot);
     if (!s.child || !s.frozen) return;
     s.child.kill("SIGCONT");
+    this.note(s.child.pid!, "thawed");
     s.frozen = false;
   }
 
@@ -152,6 +176,10 @@ export class WorkerFleet {
     for (const s of this.slots) s.child?.kill("SIGKILL");
   }
 
+  private note(pid: number, kind: ProcessEvent["kind"]): void {
+    this.history.push({ pid, kind, at: Date.now() });
+  }
+
   private slot(i: number): Slot {
     const s = this.slots[i];
     if (!s) throw new Error(`no worker slot ${i}`);
@@ -162,13 +190,14 @@ export class WorkerFleet {
     const o = this.options;
     const log = join(o.dir, `worker-${slot}-${this.counts.started}.log`);
     const args = [WORKER_MAIN, "--workflows", o.workflowsModule ?? FAULT_WORKFLOWS, "--redis", o.redisUrl, "--namespace", o.namespace];
-    args.push("--lease", o.lease, "--sweep", "500ms", "--concurrency", String(o.concurrency));
+    args.push("--lease", o.lease, "--sweep", "500ms", "--concurrency", String(o.concurrency), "--partitions", String(o.partitions ?? 1));
     if (o.shutdownGrace) args.push("--shutdown-grace", o.shutdownGrace);
     const child = spawn(process.execPath, args, {
       env: {
         ...process.env,
         REDIS_URL: o.redisUrl,
         PARKWAY_NAMESPACE: o.namespace,
+        PARKWAY_PARTITIONS: String(o.partitions ?? 1),
         PARKWAY_LEDGER_DIR: o.dir,
         PARKWAY_FAULT_WORKER: "1",
       },
@@ -179,10 +208,12 @@ export class WorkerFleet {
     s.log = log;
     s.frozen = false;
     this.counts.started++;
+    this.note(child.pid!, "started");
     const file = createWriteStream(log);
     child.stdout?.pipe(file, { end: false });
     child.once("close", () => file.end());
     child.on("exit", (code, signal) => {
+      this.note(child.pid!, "exited");
       if (this.expectedExits.delete(child.pid!)) return;
       if (s.child === child) s.child = null;
       this.unexpectedExits.push({ pid: child.pid!, code, signal, logTail: tail(log) });

@@ -1100,16 +1100,6 @@ class RunSession implements HeldRun {
   }
 
   /**
-   * Called before every task attempt starts: records the attempt in the store
-   * (so `maxAttempts` bounds the attempts across worker deaths) and renews the
-   * lease in the same write. A worker that was frozen, starved of CPU or asleep
-   * in a long backoff may have lost its lease without knowing: a stale
-   * version means another worker took the run over (the attempt must not run:
-   * that worker runs the step); a store that does not answer means the lease
-   * cannot be vouched for, so this worker lets the run go; a cancel the renewal
-   * answers aborts the run's tasks, and this attempt does not start.
-   */
-  /**
    * Renews the lease before a compensation's attempt when it is over half a lease old (a
    * compensation has no attempt of its own to record), and refuses to start while the run is
    * being let go or stopped.
@@ -1122,6 +1112,7 @@ class RunSession implements HeldRun {
     if (performance.now() - this.leaseRenewedAt <= this.options.leaseMs / 2) return;
     try {
       await this.touch();
+      this.assertLeaseHeld();
       if (this.cancelling) throw this.abort.signal.reason;
       // Shutdown may have begun while the renewal was on its way (a slow or reconnecting Redis).
       if (this.releasing) throw new Release();
@@ -1132,6 +1123,18 @@ class RunSession implements HeldRun {
     }
   }
 
+  /**
+   * Called before every task attempt starts: records the attempt in the store
+   * (so `maxAttempts` bounds the attempts across worker deaths) and renews the
+   * lease in the same write. A worker that was frozen, starved of CPU or asleep
+   * in a long backoff may have lost its lease without knowing: a stale
+   * version means another worker took the run over (the attempt must not run:
+   * that worker runs the step); a store that does not answer, or whose answer
+   * is read only after the lease it set ran out (the worker froze between the
+   * two), means the lease cannot be vouched for, so this worker lets the run go
+   * and the attempt does not start; a cancel the renewal answers aborts the
+   * run's tasks, and this attempt does not start.
+   */
   private async startAttempt(key: string, attempt: number): Promise<void> {
     if (this.lost) throw this.lost;
     if (this.stopped) throw this.stopped;
@@ -1143,6 +1146,7 @@ class RunSession implements HeldRun {
         true,
       );
       this.onRequested(requested);
+      this.assertLeaseHeld();
       if (this.cancelling) throw this.abort.signal.reason;
       // The shutdown may have begun while the attempt was being recorded: it does not start, and is given back.
       if (this.releasing) {
@@ -1154,6 +1158,21 @@ class RunSession implements HeldRun {
       if (e instanceof StoreFailure) this.abort.abort(e);
       throw e;
     }
+  }
+
+  /**
+   * Throws when the lease the last renewal set has run out by this process's clock: its answer
+   * was read late (the process was frozen or starved between the store's answer and now), and
+   * vouches for nothing any more. Another worker may hold the run: no attempt starts on it.
+   */
+  private assertLeaseHeld(): void {
+    const age = performance.now() - this.leaseRenewedAt;
+    if (age < this.options.leaseMs) return;
+    throw new StoreFailure(
+      new Error(
+        `the lease of run "${this.id}" had run out ${Math.round(age - this.options.leaseMs)}ms before its renewal's answer was read`,
+      ),
+    );
   }
 
   private stop(stopped: "cancelled" | "paused", version: number): Stop {

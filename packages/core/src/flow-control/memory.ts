@@ -111,10 +111,10 @@ function order(scoreA: number, a: string, scoreB: number, b: string): number {
  */
 function nextLook(state: LimitState, request: SlotRequest, now: number, ahead: number): number {
   const times = [...state.taken.values()].sort((a, b) => a - b);
-  if (times.length === 0) return now + request.leaseMs;
-  if (request.kind === "concurrency") return times[0]!;
-  // Its turn comes once the window lost `k` more entries than it has free slots: the k-th oldest
-  // entry's leaving, or past them, the leaving of what the waiters ahead will have taken by then.
-  const k = ahead - (request.max - times.length) + 1;
-  return times[(k - 1) % times.length]! + Math.ceil(k / times.length) * request.periodMs;
+  if (request.kind === "concurrency") return times.length === 0 ? now + request.leaseMs : times[0]!;
+  // The window's `max` slots, each used again a period after it was: the entries in it, oldest
+  // first, then the free ones, which the waiters ahead take now. Its turn comes with the slot the
+  // waiters ahead leave to it: the (ahead - free)-th to come free, counting round the slots.
+  const turn = ahead - Math.max(0, request.max - times.length);
+  return (times[turn % request.max] ?? now) + (Math.floor(turn / request.max) + 1) * request.periodMs;
 }

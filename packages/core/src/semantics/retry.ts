@@ -151,6 +151,9 @@ const NEVER_ABORTED = new AbortController().signal;
 
 /** One attempt, aborted through `ctx.signal` when its timeout passes or the run's signal aborts. */
 async function runAttempt(run: StepRun, attempt: number): Promise<unknown> {
+  // Aborted while the attempt waited for its turn or was being recorded (the run's timeout passed,
+  // a race branch lost): it does not start. An abort listener added now would never fire.
+  if (run.signal?.aborted) throw ensureError(run.signal.reason);
   const timeoutMs = run.options.timeoutMs;
   if (timeoutMs === null && run.signal === undefined) {
     // Nothing can abort this attempt: skip the controller and the race.

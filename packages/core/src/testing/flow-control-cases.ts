@@ -103,15 +103,20 @@ export function flowControlCases(harness: () => EngineHarness): void {
     expect((await finished(e, "r2")).output).toBe(2);
   });
 
+  /** Two runs of a rate-limited workflow admitted and finished: a window of 2 full. */
+  const fillWindow = async (e: EngineUnderTest, wf: Workflow<Job, number>) => {
+    for (const id of ["in0", "in1"]) {
+      await e.start(wf, { key: "x", n: 0 }, { id });
+      expect((await finished(e, id)).status).toBe("completed");
+    }
+  };
+
   it("a rate limit's waiters look again in turn: each when the window may have room for it, not all at its oldest entry's leaving", async () => {
     const wf = flow<Job>("rate-in-turn", { rateLimit: { limit: 2, period: "1h" } })
       .then("a", (j) => j.n)
       .build();
     const e = await engine([wf]);
-    for (const id of ["in0", "in1"]) {
-      await e.start(wf, { key: "x", n: 0 }, { id });
-      expect((await finished(e, id)).status).toBe("completed");
-    }
+    await fillWindow(e, wf);
     const untils: number[] = [];
     for (const id of ["w0", "w1", "w2", "w3", "w4"]) {
       await e.start(wf, { key: "x", n: 0 }, { id });
@@ -121,6 +126,28 @@ export function flowControlCases(harness: () => EngineHarness): void {
     // Two per hour: the first two look again in an hour, the next two in two, the fifth in three.
     const hoursAfterFirst = untils.map((until) => Math.floor((until - untils[0]! + 1_800_000) / 3_600_000));
     expect(hoursAfterFirst).toEqual([0, 0, 1, 1, 2]);
+  });
+
+  it("a rate limit's newcomer behind waiters that have not come back looks again when its turn comes: a period, not a lease", async () => {
+    const wf = flow<Job>("rate-behind", { rateLimit: { limit: 2, period: "400ms" } })
+      .then("a", (j) => j.n)
+      .build();
+    const e = await engine([wf]);
+    await fillWindow(e, wf);
+    // Two waiters, paused: they keep their place in line but do not come back once the window empties.
+    for (const id of ["w0", "w1"]) {
+      await e.start(wf, { key: "x", n: 0 }, { id });
+      await waitingForSlot(e, id);
+      await e.pause(id);
+    }
+    await harness().advance(450);
+    // Both slots are free and the two waiters ahead may take them at any moment: its turn is the first of them free again.
+    await e.start(wf, { key: "x", n: 0 }, { id: "late" });
+    const view = await waitingForSlot(e, "late");
+    const wait = view.waitingFor[0];
+    const until = wait?.kind === "timer" ? wait.until : Number.NaN;
+    expect(until).toBeGreaterThanOrEqual(view.createdAt + 400);
+    expect(until).toBeLessThanOrEqual(view.updatedAt + 400);
   });
 
   it("waiters are admitted by priority, equal priorities first come first served, each woken when a slot frees", async () => {
