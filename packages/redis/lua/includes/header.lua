@@ -12,6 +12,7 @@
     -4 corrupt header { -4, fieldName }
 ]]
 -- @include "retention"
+-- @include "history"
 local FINISHED = { completed = true, failed = true, cancelled = true }
 
 -- %.17g keeps every integer below 2^53 exact; Lua's default %.14g would not.
@@ -70,9 +71,11 @@ end
   up by one and updatedAt is stamped, and the status indexes (by status, and
   by workflow and status), due index and finish channel follow the header in
   the same atomic step. A run that finishes loses its signal buffers. `changes` maps
-  header fields to their new string values ("" for null).
+  header fields to their new string values ("" for null). The write's event is
+  `event`, else the one its status change means (statusEvent in history.lua);
+  it is recorded before a finished run's keys get their TTL, so its history expires with it.
 ]]
-local function writeHeader(ctx, h, changes)
+local function writeHeader(ctx, h, changes, event)
   local version = tonumber(h.version) + 1
   changes.version = tostring(version)
   changes.updatedAt = num(ctx.now)
@@ -98,6 +101,8 @@ local function writeHeader(ctx, h, changes)
   elseif changes.dueAt then
     redis.call("ZADD", ctx.dueKey, changes.dueAt, ctx.id)
   end
+  event = event or statusEvent(before, h)
+  if event then recordEvent(ctx, event) end
   if changes.status and FINISHED[changes.status] then
     dropSignalBuffers(ctx)
     retainFinished(ctx, h)
