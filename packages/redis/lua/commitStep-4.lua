@@ -61,7 +61,7 @@ local function keep()
   redis.call("HSET", KEYS[2], key, attempts)
   recordOrder(key, tonumber(h.version) + 1)
   dropReplaced(KEYS[3], KEYS[2], triesKey(ctx), replaced)
-  recordEvent(ctx, commitEvent(key, tonumber(attempts)))
+  recordCommit(ctx, key, attempts)
 end
 local stopped = stopAtBoundary(ctx, h, keep)
 if stopped then return stopped end

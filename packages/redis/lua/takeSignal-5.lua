@@ -45,7 +45,8 @@ local function commitOutput(output)
   redis.call("HSET", KEYS[3], key, output)
   redis.call("HSET", KEYS[2], key, "1")
   endAttemptRecord(ctx, key, 1, ctx.now, nil)
-  return writeHeader(ctx, h, { lastCommit = key, dueAt = lease }, commitEvent(key, 1))
+  recordCommit(ctx, key, "1")
+  return writeHeader(ctx, h, { lastCommit = key, dueAt = lease })
 end
 
 local payload = redis.call("LINDEX", KEYS[5], 0)

@@ -13,9 +13,8 @@ local function triesKey(ctx)
   return ctx.prefix .. "tries:" .. ctx.id
 end
 
--- The step's records; a field that does not decode is started afresh (records inform, they decide nothing).
-local function loadTries(ctx, key)
-  local raw = redis.call("HGET", triesKey(ctx), key)
+-- The step's records as JSON, decoded; a field that does not decode is started afresh (records inform, they decide nothing).
+local function decodeTries(raw)
   if not raw then return {} end
   local ok, records = pcall(cjson.decode, raw)
   if not ok or type(records) ~= "table" then return {} end
@@ -27,15 +26,20 @@ local function saveTries(ctx, key, records)
   redis.call("HSET", triesKey(ctx), key, cjson.encode(records))
 end
 
+-- The records of a first attempt that starts now, as text (the hot path encodes no JSON).
+local function firstAttempt(ctx)
+  return "[[1," .. nowText(ctx) .. "]]"
+end
+
 -- Attempt n of step `key` starts now: the records of attempt n and later ones go (the step starts over, or an attempt given back starts again).
 local function startAttemptRecord(ctx, key, n)
   -- A first attempt keeps nothing before it: no read.
   if n == 1 then
-    redis.call("HSET", triesKey(ctx), key, cjson.encode({ { 1, ctx.now } }))
+    redis.call("HSET", triesKey(ctx), key, firstAttempt(ctx))
     return
   end
   local kept = {}
-  for _, r in ipairs(loadTries(ctx, key)) do
+  for _, r in ipairs(decodeTries(redis.call("HGET", triesKey(ctx), key))) do
     if r[1] < n then kept[#kept + 1] = r end
   end
   kept[#kept + 1] = { n, ctx.now }
@@ -45,7 +49,14 @@ end
 -- Attempt n of step `key` ended at `at` (with `error` when it failed): its record is closed, never before
 -- it started, or added when the store never saw it start. Returns when it ended.
 local function endAttemptRecord(ctx, key, n, at, error)
-  local records = loadTries(ctx, key)
+  local raw = redis.call("HGET", triesKey(ctx), key)
+  -- The hot path: a first attempt that started here and ended well now, closed as text.
+  local started = n == 1 and error == nil and at == ctx.now and raw and string.match(raw, "^%[%[1,(%d+)%]%]$")
+  if started and tonumber(started) <= at then
+    redis.call("HSET", triesKey(ctx), key, "[[1," .. started .. "," .. nowText(ctx) .. "]]")
+    return at
+  end
+  local records = decodeTries(raw)
   local record = nil
   for i = #records, 1, -1 do
     if records[i][1] == n then
@@ -89,14 +100,7 @@ end
 local function openWaitRecords(ctx, waits)
   for _, w in ipairs(waits) do
     if w.kind == "signal" or w.reason == "delay" or w.reason == "child" then
-      redis.call("HSETNX", triesKey(ctx), w.key, cjson.encode({ { 1, ctx.now } }))
+      redis.call("HSETNX", triesKey(ctx), w.key, firstAttempt(ctx))
     end
   end
-end
-
--- The event a commit under `key` records: mirrors core's commitEvent (a compensation's outcome is `<key>#compensate`).
-local function commitEvent(key, attempt)
-  local undone = string.match(key, "^(.*)#compensate$")
-  if undone then return { type = "compensation.ran", key = undone } end
-  return { type = "step.committed", key = key, attempt = attempt }
 end

@@ -12,13 +12,23 @@
     -4 corrupt header { -4, fieldName }
 ]]
 -- @include "retention"
--- @include "history"
 local FINISHED = { completed = true, failed = true, cancelled = true }
 
 -- %.17g keeps every integer below 2^53 exact; Lua's default %.14g would not.
 local function num(n)
   return string.format("%.17g", n)
 end
+
+-- ctx.now as text, formatted once per script (formatting numbers is the dearest part of a small script).
+local function nowText(ctx)
+  if ctx.nowTextOf ~= ctx.now then
+    ctx.nowText = num(ctx.now)
+    ctx.nowTextOf = ctx.now
+  end
+  return ctx.nowText
+end
+
+-- @include "history"
 
 local function loadHeader(key)
   local flat = redis.call("HGETALL", key)
@@ -78,7 +88,7 @@ end
 local function writeHeader(ctx, h, changes, event)
   local version = tonumber(h.version) + 1
   changes.version = tostring(version)
-  changes.updatedAt = num(ctx.now)
+  changes.updatedAt = nowText(ctx)
   local args = {}
   for field, value in pairs(changes) do
     args[#args + 1] = field

@@ -12,12 +12,30 @@ local HISTORY_LIMIT = 100
 local MESSAGE_CHARS = 1000
 local STACK_CHARS = 2000
 
+-- Adds an event, given as its JSON text, to the run's history.
+local function pushEvent(ctx, json)
+  local key = ctx.prefix .. "hist:" .. ctx.id
+  -- RPUSH answers the new length: the list is trimmed only once it is full.
+  if redis.call("RPUSH", key, json) > HISTORY_LIMIT then redis.call("LTRIM", key, -HISTORY_LIMIT, -1) end
+end
+
 -- Adds `event` (a table with `type` and its fields) to the run's history, dated ctx.now unless it has `at`.
 local function recordEvent(ctx, event)
   if event.at == nil then event.at = ctx.now end
-  local key = ctx.prefix .. "hist:" .. ctx.id
-  -- RPUSH answers the new length: the list is trimmed only once it is full.
-  if redis.call("RPUSH", key, cjson.encode(event)) > HISTORY_LIMIT then redis.call("LTRIM", key, -HISTORY_LIMIT, -1) end
+  pushEvent(ctx, cjson.encode(event))
+end
+
+--[[
+  The event of a commit under `key` on attempt `attempts` (a decimal string): mirrors core's
+  commitEvent (a compensation's outcome is `<key>#compensate`). A step commits in every run, so
+  its event is written as text, with the time formatted once for the whole script.
+]]
+local function recordCommit(ctx, key, attempts)
+  if string.sub(key, -11) == "#compensate" then
+    recordEvent(ctx, { type = "compensation.ran", key = string.sub(key, 1, -12) })
+    return
+  end
+  pushEvent(ctx, '{"at":' .. nowText(ctx) .. ',"type":"step.committed","key":' .. cjson.encode(key) .. ',"attempt":' .. attempts .. "}")
 end
 
 -- An error as events keep it (core's recordedError without a stack): name, message (cut), code, step.
