@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from "commander";
 import { parseDuration, parseId, parseJson, parseLimit, parsePartitions, parseTime, RUN_STATUSES } from "./args.js";
 import type { JsonArg } from "./args.js";
 import type { CommandContext, Outcome } from "./commands/context.js";
-import { listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
+import { historyCommand, listCommand, statusCommand, type ListOptions } from "./commands/inspect.js";
 import { deleteCommand, migrateCommand, purgeCommand, retryCommand, rewindCommand, type PurgeOptions } from "./commands/lifecycle.js";
 import {
   controlCommand,
@@ -80,6 +80,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<Outcom
     start: handle((ctx, name: string, options: StartOptions) => startCommand(ctx, name, options)),
     signal: handle((ctx, id: string, name: string, options: SignalOptions) => signalCommand(ctx, id, name, options)),
     status: handle((ctx, id: string, options: { workflows?: string }) => statusCommand(ctx, id, options)),
+    history: handle((ctx, id: string) => historyCommand(ctx, id)),
     result: handle((ctx, id: string, options: { timeout: number }) => resultCommand(ctx, id, options)),
     list: handle((ctx, options: ListOptions) => listCommand(ctx, options)),
     control: (verb) => handle((ctx, id: string) => controlCommand(ctx, verb, id)),
@@ -123,6 +124,7 @@ interface Actions {
   readonly start: Action;
   readonly signal: Action;
   readonly status: Action;
+  readonly history: Action;
   readonly result: Action;
   readonly list: Action;
   readonly control: (verb: ControlVerb) => Action;
@@ -196,7 +198,7 @@ function buildProgram(io: CliIo, actions: Actions): Command {
 
   program
     .command("status")
-    .description("show a run: its status, waits, and continuation tree with each step's state")
+    .description("show a run: its status, waits, and continuation tree with each step's state, duration and last error")
     .addArgument(id())
     .addOption(workflowsOption("module exporting your workflows: draws the whole tree, not only committed steps"))
     .addHelpText(
@@ -204,6 +206,16 @@ function buildProgram(io: CliIo, actions: Actions): Command {
       "\nAn unfinished run whose workflow no live worker registers (or none with the run's definition) shows a Warning\nline (in --json, run.warnings: [{ code, message }]): nothing advances it until such a worker starts.",
     )
     .action(actions.status);
+
+  program
+    .command("history")
+    .description("show what happened to a run, oldest first: its last 100 events (started, step committed, retry scheduled, parked, ...)")
+    .addArgument(id())
+    .addHelpText(
+      "after",
+      "\nEach event has its store time; a failed attempt names its error, and a retry when the next attempt is due.\nWith --json: { id, events: [{ at, type, ... }] } (the event kinds are @parkway/core's RUN_EVENT_TYPES).",
+    )
+    .action(actions.history);
 
   program
     .command("result")

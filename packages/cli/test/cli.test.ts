@@ -43,7 +43,9 @@ describe("parkway against Redis and a worker process", () => {
     const lines = status.stdout.split("\n");
     const line = (key: string) => lines.find((l) => l.includes(` ${key} `)) ?? `(no line for ${key})`;
     expect(status.stdout).toMatch(/^Status\s+parked/m);
-    expect(line("prepare")).toMatch(/^├─ ✓ task prepare\s+committed\s+output \{"id":"o-1","amount":42,"prepared":true\} · 1 attempt$/);
+    expect(line("prepare")).toMatch(
+      /^├─ ✓ task prepare\s+committed\s+output \{"id":"o-1","amount":42,"prepared":true\} · 1 attempt · took \d+m?s$/,
+    );
     expect(line("merge")).toMatch(/^└─ ○ fork merge\s+not reached\s+joins quick, slow$/);
     expect(line("quick/charge")).toMatch(/^ {3}│ {2}└─ ✓ task quick\/charge\s+committed\s+output \{"charged":42\}/);
     expect(line("slow/cool-off")).toMatch(
@@ -260,5 +262,48 @@ describe("parkway against Redis and a worker process", () => {
     expect((await parkway("cancel", "ap-9")).code).toBe(0);
     expect((await parkway("delete", "ap-9")).code).toBe(0);
     expect((await parkway("status", "ap-9")).code).toBe(3);
+  });
+
+  it("history lists what happened to a run, oldest first, and status says why a step waits to retry", async () => {
+    expect((await parkway("start", "flaky", "--input", "7", "--id", "fl-1", "--workflows", FIXTURES)).code).toBe(0);
+    await eventually(async () => (await statusOf("fl-1")) === "parked", "fl-1 to park for its retry");
+
+    const table = await parkway("history", "fl-1");
+    expect(table.code).toBe(0);
+    const rows = table.stdout.trimEnd().split("\n");
+    expect(rows[0]).toMatch(/^TIME\s+EVENT\s+STEP\s+DETAIL$/);
+    expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z\s+started$/);
+    expect(rows[2]).toMatch(/\s+retry\.scheduled\s+charge\s+attempt 1 failed: Error: card declined; retries at \d{4}-\d\d-\d\d [\d:.]+Z$/);
+    expect(rows[3]).toMatch(/\s+parked\s+charge: retries at .* \(in 59m \d+s\)$/);
+    expect(rows).toHaveLength(4);
+
+    const { ran, doc } = await json<{ id: string; events: { at: number; type: string; key?: string; error?: { message: string } }[] }>(
+      "history",
+      "fl-1",
+    );
+    expect(ran.code).toBe(0);
+    expect(doc.id).toBe("fl-1");
+    expect(doc.events.map((e) => e.type)).toEqual(["started", "retry.scheduled", "parked"]);
+    expect(doc.events[1]).toMatchObject({ key: "charge", attempt: 1, error: { name: "Error", message: "card declined" } });
+    expect(doc.events[2]!.at).toBeGreaterThanOrEqual(doc.events[1]!.at);
+
+    const status = await parkway("status", "fl-1", "--workflows", FIXTURES);
+    expect(status.stdout).toMatch(/^Waiting\s+charge: retries at .* after attempt 1 failed: Error: card declined$/m);
+    expect(status.stdout).toMatch(/└─ ◷ task charge\s+parked\s+retries at .* · attempt 1 failed: Error: card declined$/m);
+    const view = await json<{ run: { timings: Record<string, { lastError: { message: string }; attemptLog: unknown[] }> } }>(
+      "status",
+      "fl-1",
+    );
+    expect(view.doc.run.timings.charge).toMatchObject({ lastError: { message: "card declined" }, attemptLog: [{ attempt: 1 }] });
+  });
+
+  it("history of an unknown run exits 3, and a missing or malformed id exits 2", async () => {
+    const unknown = await json<{ error: { code: string; exitCode: number } }>("history", "no-such-run");
+    expect(unknown.ran.code).toBe(3);
+    expect(unknown.doc.error).toMatchObject({ code: "UNKNOWN_INSTANCE", exitCode: 3 });
+    expect((await parkway("history")).code).toBe(2);
+    const tooLong = await parkway("history", "x".repeat(513));
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toContain("at most 512 characters");
   });
 });

@@ -1,6 +1,7 @@
 /** The tree renderer on every node kind, from runs of the embedded engine (no Redis, no processes). */
 import { branch, createMemoryEngine, describeRun, FakeClock, flow, LoopResult, task } from "@parkway/core";
 import { describe, expect, it } from "vitest";
+import { renderHistory } from "../src/render/history.js";
 import { renderRun } from "../src/render/run.js";
 
 const wf = flow<number>("kinds")
@@ -56,20 +57,20 @@ describe("the status tree", () => {
     expect(tree.replace(/([^\s│]) {2,}/g, "$1  ")).toBe(
       [
         "kinds",
-        "├─ ✓ task start  committed  output 1 · 1 attempt",
-        "├─ ✓ fork merge  committed  output 3 · 1 attempt",
+        "├─ ✓ task start  committed  output 1 · 1 attempt · took 0ms",
+        "├─ ✓ fork merge  committed  output 3 · 1 attempt · took 0ms",
         "│  ├─ branch slow",
-        "│  │  ├─ ✓ delay slow/nap  committed  delay 1s",
-        "│  │  └─ ✓ task slow/late  committed  output 1 · 1 attempt",
+        "│  │  ├─ ✓ delay slow/nap  committed  delay 1s · took 1s",
+        "│  │  └─ ✓ task slow/late  committed  output 1 · 1 attempt · took 0ms",
         "│  └─ branch fast",
-        "│     └─ ✓ task fast/quick  committed  output 2 · 1 attempt",
-        '├─ ✓ route parity  committed  chose "odd"',
+        "│     └─ ✓ task fast/quick  committed  output 2 · 1 attempt · took 0ms",
+        '├─ ✓ route parity  committed  chose "odd" · took 0ms',
         "│  ├─ branch even (not taken)",
         "│  │  └─ ○ task parity[even]/half  not reached",
         "│  └─ branch default (taken)",
-        "│     └─ ✓ task parity[*]/keep  committed  output 3 · 1 attempt",
-        "├─ ✓ loop count  committed  done 4 after 2 iterations",
-        "│  └─ ✓ count#2  committed  done 4 · 1 attempt",
+        "│     └─ ✓ task parity[*]/keep  committed  output 3 · 1 attempt · took 0ms",
+        "├─ ✓ loop count  committed  done 4 after 2 iterations · took 0ms",
+        "│  └─ ✓ count#2  committed  done 4 · 1 attempt · took 0ms",
         '├─ ◷ signal approval  parked  waits for signal "approved", times out at 2026-01-01 01:00:01Z (in 1h)',
         "└─ ○ task end  not reached",
       ].join("\n"),
@@ -138,5 +139,61 @@ describe("the status header", () => {
     const text = renderRun(view, { tree: describeRun(saga, view) }, clock.now());
     expect(text).toContain("Not undone charge: Error: refund refused");
     expect(text).toContain("Undone     reserve");
+  });
+});
+
+describe("timings and errors", () => {
+  /** A run of `wf` on input 0 on a fake clock, advanced `steps` times by `stepMs` (to let backoffs pass), as `status` and `history` see it. */
+  async function runOf(wf: ReturnType<typeof flaky>, steps: number, stepMs: number) {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    const engine = createMemoryEngine({ workflows: [wf], clock, holdRetriesUpTo: "1s" });
+    await engine.start(wf, 0, { id: "f1" });
+    for (let i = 0; i < steps; i++) {
+      await clock.advance(0);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await clock.advance(stepMs);
+    }
+    await clock.advance(0);
+    const view = await engine.status("f1");
+    const events = await engine.history("f1");
+    await engine.close();
+    return { view, events, now: clock.now(), text: renderRun(view, { tree: describeRun(wf, view) }, clock.now()) };
+  }
+
+  /** Fails its first `failures` attempts, each backoff `backoffMs`. */
+  function flaky(failures: number, backoffMs: number) {
+    return flow<number>("flaky")
+      .then(
+        "charge",
+        (n: number, ctx) => {
+          if (ctx.attempt <= failures) throw new TypeError(`declined ${ctx.attempt}`);
+          return n;
+        },
+        { retry: { maxAttempts: 3, backoff: { initial: backoffMs, factor: 1, max: backoffMs } } },
+      )
+      .build();
+  }
+
+  it("a step committed after retries shows how long it took and why it last failed", async () => {
+    const { text } = await runOf(flaky(2, 250), 6, 250);
+    expect(text).toMatch(/^Status\s+completed/m);
+    expect(text).toContain("└─ ✓ task charge  committed  output 0 · 3 attempts · took 500ms · attempt 2 failed: TypeError: declined 2");
+  });
+
+  it("a step waiting to retry says why, in the header and in the tree", async () => {
+    const { text } = await runOf(flaky(1, 3_600_000), 2, 0);
+    expect(text).toMatch(/^Waiting\s+charge: retries at 2026-01-01 01:00:00Z \(in 1h\) after attempt 1 failed: TypeError: declined 1$/m);
+    expect(text).toMatch(/└─ ◷ task charge\s+parked\s+retries at .* · attempt 1 failed: TypeError: declined 1$/m);
+  });
+
+  it("history is a table of events, oldest first, with each failure's error and retry time", async () => {
+    const { events, now } = await runOf(flaky(1, 3_600_000), 2, 0);
+    expect(renderHistory("f1", events, now).split("\n")).toEqual([
+      "TIME                      EVENT            STEP    DETAIL",
+      "2026-01-01 00:00:00.000Z  started",
+      "2026-01-01 00:00:00.000Z  retry.scheduled  charge  attempt 1 failed: TypeError: declined 1; retries at 2026-01-01 01:00:00.000Z",
+      "2026-01-01 00:00:00.000Z  parked                   charge: retries at 2026-01-01 01:00:00Z (in 1h)",
+    ]);
+    expect(renderHistory("none", [], now)).toBe("Run none has no recorded events.");
   });
 });

@@ -113,6 +113,17 @@ export type {
   WriteResult,
 } from "./store/types.js";
 export { DEFAULT_RETENTION_MS, FINISHED_STATUSES, RUN_STATUSES, START_WAIT_KEY } from "./store/types.js";
+export {
+  ATTEMPTS_KEPT,
+  HISTORY_LIMIT,
+  RECORDED_MESSAGE_CHARS,
+  RECORDED_STACK_CHARS,
+  RUN_EVENT_TYPES,
+  type AttemptRecord,
+  type FailedAttempt,
+  type RunEvent,
+  type RunEventType,
+} from "./store/history.js";
 export * from "./store/schedule-types.js";
 export { Schedules, assertScheduleId, type ScheduleOptions, type ScheduleUpdate, type ScheduleView } from "./engine/schedules.js";
 export { fireSchedule, tickRunId, tickAfter, type TickContext } from "./engine/schedule-ticks.js";
@@ -148,6 +159,7 @@ export {
   type StartOptions,
   type SignalWithStartOptions,
   type SendSignalOptions,
+  type StepTiming,
   type StepView,
   type Wake,
   type WakeReason,

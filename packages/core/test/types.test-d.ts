@@ -6,7 +6,10 @@ import {
   LoopResult,
   runAsync,
   runSync,
+  RUN_EVENT_TYPES,
   task,
+  type RunEvent,
+  type RunEventType,
   type Task,
   type TaskContext,
   type Workflow,
@@ -244,5 +247,18 @@ describe("thenFlow", () => {
       .build();
     // @ts-expect-error the current value is an Order, the child wants a string
     flow<Order>("p").thenFlow(wantsString);
+  });
+});
+
+describe("the history's vocabulary", () => {
+  it("names every kind of RunEvent once, in RUN_EVENT_TYPES", () => {
+    expectTypeOf<RunEvent["type"]>().toEqualTypeOf<RunEventType>();
+    expectTypeOf<(typeof RUN_EVENT_TYPES)[number]>().toEqualTypeOf<RunEvent["type"]>();
+  });
+
+  it("narrows an event by its type", () => {
+    const describe = (event: RunEvent): string =>
+      event.type === "retry.scheduled" ? `${event.key} ${event.error.message} ${event.retryAt}` : event.type;
+    expectTypeOf(describe).returns.toEqualTypeOf<string>();
   });
 });

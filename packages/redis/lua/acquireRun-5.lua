@@ -49,7 +49,9 @@ if h.requested == "pause" then
 end
 if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-due", dueAt or false, now } end
 
-writeHeader(ctx, h, { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "" })
+-- A run whose worker's lease lapsed is taken over; one that was parked woke (its status change says so).
+local event = h.status == "running" and { type = "recovered" } or nil
+writeHeader(ctx, h, { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "" }, event)
 local reply = headerReply(ctx)
 local data = redis.call("HMGET", KEYS[4], "input", "result")
 return { 0, "acquired", reply[1], reply[2], data[1], data[2], redis.call("HGETALL", KEYS[3]), now }

@@ -24,4 +24,5 @@ local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
 ctx.now = nowMs()
-return { 0, writeHeader(ctx, h, { status = "parked", error = ARGV[4], dueAt = num(ctx.now + tonumber(ARGV[5])) }) }
+local changes = { status = "parked", error = ARGV[4], dueAt = num(ctx.now + tonumber(ARGV[5])) }
+return { 0, writeHeader(ctx, h, changes, { type = "blocked", error = decodedEventError(ARGV[4]) }) }

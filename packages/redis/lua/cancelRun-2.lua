@@ -28,6 +28,7 @@ if finished then return finished end
 ctx.now = nowMs()
 if h.status == "running" then
   recordRequest(ctx, h, "cancel")
+  recordEvent(ctx, { type = "cancel.requested" })
   redis.call("PUBLISH", ctx.prefix .. "cancels", ctx.id)
   return { 0, "running", 0, tonumber(h.version) }
 end

@@ -1,8 +1,8 @@
 --[[
   Commits a step's output and advances the run in one write (compare-and-set
   on the version), renewing the lease. Writes only the new output, its attempt
-  count and a few header fields, so a commit costs the same at step 1 and at
-  step 1000. With a pause requested the output is kept and the run pauses;
+  count and record, its event and a few header fields, so a commit costs the
+  same at step 1 and at step 1000. With a pause requested the output is kept and the run pauses;
   with a cancel requested the output is dropped and the run is cancelled.
   Re-sending the last commit (its reply was lost) answers "already".
 
@@ -19,7 +19,8 @@
     ARGV[5] output (encoded bytes)
     ARGV[6] attempts spent on the step
     ARGV[7] lease in ms
-    ARGV[8..] commit keys this output replaces (a loop's earlier iterations), dropped in the same write
+    ARGV[8] attempts that failed since the run's last write, JSON (see includes/attempts.lua), or ""
+    ARGV[9..] commit keys this output replaces (a loop's earlier iterations), dropped in the same write
 
   Output:
     { 0, "committed", version }
@@ -32,6 +33,7 @@
 -- @include "header"
 -- @include "boundary"
 -- @include "iteration"
+-- @include "attempts"
 
 -- The commit order (what a failed run's compensations walk in reverse): each key scored by the
 -- version its commit makes. Derived from the prefix, as keys.ts derives it.
@@ -40,7 +42,7 @@ local function recordOrder(key, version)
 end
 
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
-local replaced = { unpack(ARGV, 8) }
+local replaced = { unpack(ARGV, 9) }
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
 local h, err = requireRun(ctx)
 if err then return err end
@@ -51,17 +53,19 @@ end
 if tonumber(h.version) ~= version then return { -2, tonumber(h.version) } end
 
 ctx.now = nowMs()
-local stopped = stopAtBoundary(ctx, h, function()
+recordFailures(ctx, ARGV[8])
+-- The attempt ended, whether its output is kept or a cancel drops it.
+endAttemptRecord(ctx, key, tonumber(attempts), ctx.now, nil)
+local function keep()
   redis.call("HSET", KEYS[3], key, output)
   redis.call("HSET", KEYS[2], key, attempts)
   recordOrder(key, tonumber(h.version) + 1)
-  dropReplaced(KEYS[3], KEYS[2], replaced)
-end)
+  dropReplaced(KEYS[3], KEYS[2], triesKey(ctx), replaced)
+  recordCommit(ctx, key, attempts)
+end
+local stopped = stopAtBoundary(ctx, h, keep)
 if stopped then return stopped end
 
-redis.call("HSET", KEYS[3], key, output)
-redis.call("HSET", KEYS[2], key, attempts)
-recordOrder(key, tonumber(h.version) + 1)
-dropReplaced(KEYS[3], KEYS[2], replaced)
+keep()
 local newVersion = writeHeader(ctx, h, { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) })
 return { 0, "committed", newVersion }

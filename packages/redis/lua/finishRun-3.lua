@@ -13,6 +13,7 @@
     ARGV[3] version the caller holds
     ARGV[4] "completed" or "failed"
     ARGV[5] result (encoded bytes) when completed, the error as JSON when failed
+    ARGV[6] attempts that failed since the run's last write, JSON (see includes/attempts.lua), or ""
 
   Output:
     { 0, "finished", version }
@@ -22,11 +23,13 @@
 ]]
 -- @include "now"
 -- @include "header"
+-- @include "attempts"
 
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
 ctx.now = nowMs()
+recordFailures(ctx, ARGV[6])
 if h.requested == "cancel" then
   return { 1, "cancelled", writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" }) }
 end

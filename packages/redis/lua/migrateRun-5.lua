@@ -48,21 +48,25 @@ local waits, werr = keptWaits(h, allowed, rename)
 if werr then return werr end
 
 -- Read every renamed value first, so renames that swap two keys do not overwrite each other.
+local tries = ctx.prefix .. "tries:" .. ctx.id
 local moved = {}
 for old, new in pairs(rename) do
-  moved[#moved + 1] = { new, redis.call("HGET", KEYS[3], old), redis.call("HGET", KEYS[2], old) }
+  moved[#moved + 1] = { new, redis.call("HGET", KEYS[3], old), redis.call("HGET", KEYS[2], old), redis.call("HGET", tries, old) }
   redis.call("HDEL", KEYS[3], old)
   redis.call("HDEL", KEYS[2], old)
+  redis.call("HDEL", tries, old)
 end
 for _, m in ipairs(moved) do
   redis.call("HSET", KEYS[3], m[1], m[2])
   if m[3] then redis.call("HSET", KEYS[2], m[1], m[3]) end
+  if m[4] then redis.call("HSET", tries, m[1], m[4]) end
 end
 ctx.now = nowMs()
 local version
+local event = { type = "migrated", hash = ARGV[3] }
 if FINISHED[h.status] then
-  version = writeHeader(ctx, h, { hash = ARGV[3], waits = encodeWaits(waits), lastCommit = "", signals = ARGV[7] })
+  version = writeHeader(ctx, h, { hash = ARGV[3], waits = encodeWaits(waits), lastCommit = "", signals = ARGV[7] }, event)
 else
-  version = sendOn(ctx, h, waits, { hash = ARGV[3], lastCommit = "", signals = ARGV[7] })
+  version = sendOn(ctx, h, waits, { hash = ARGV[3], lastCommit = "", signals = ARGV[7] }, event)
 end
 return { 0, h.status, version }

@@ -24,7 +24,10 @@ local finished = liveError(h)
 if finished then return finished end
 ctx.now = nowMs()
 if h.status == "running" then
-  if h.requested ~= "cancel" then recordRequest(ctx, h, "pause") end
+  if h.requested ~= "cancel" then
+    recordRequest(ctx, h, "pause")
+    recordEvent(ctx, { type = "pause.requested" })
+  end
   return { 0, "running", 0, tonumber(h.version) }
 end
 if h.status ~= "paused" then writeHeader(ctx, h, { status = "paused", dueAt = "" }) end

@@ -49,5 +49,8 @@ redis.call("ZADD", KEYS[5], now, id)
 for _, index in ipairs({ "status:pending", "wf:" .. workflow, "all", "wfstatus:pending:" .. workflow }) do
   redis.call("ZADD", prefix .. index, now, id)
 end
+-- The old run's history went with it (dropRun): the new one starts its own.
+ctx.now = tonumber(now)
+recordEvent(ctx, { type = "started" })
 local reply = headerReply(ctx)
 return { 0, old and 1 or 0, reply[1], reply[2] }

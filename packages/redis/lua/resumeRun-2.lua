@@ -26,7 +26,10 @@ local finished = liveError(h)
 if finished then return finished end
 ctx.now = nowMs()
 if h.status == "running" then
-  if h.requested == "pause" then recordRequest(ctx, h, "") end
+  if h.requested == "pause" then
+    recordRequest(ctx, h, "")
+    recordEvent(ctx, { type = "resumed" })
+  end
   return { 0, "running", 1, tonumber(h.version) }
 end
 if h.status ~= "paused" then return { 0, h.status, 1, tonumber(h.version) } end
@@ -38,5 +41,5 @@ local dueAt = ctx.now
 for _, w in ipairs(waits) do
   if w.kind == "timer" and w.reason == "start" and w["until"] > dueAt then dueAt = w["until"] end
 end
-writeHeader(ctx, h, { status = status, dueAt = num(dueAt) })
+writeHeader(ctx, h, { status = status, dueAt = num(dueAt) }, { type = "resumed" })
 return { 0, status, 1, tonumber(h.version) }

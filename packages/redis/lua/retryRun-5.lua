@@ -29,8 +29,11 @@ local h, err = requireRun(ctx)
 if err then return err end
 if h.status ~= "failed" and h.status ~= "cancelled" then return { -5, h.status } end
 ctx.now = nowMs()
-for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
-  if redis.call("HEXISTS", KEYS[3], key) == 0 then redis.call("HDEL", KEYS[2], key) end
+-- The attempts (and their records) of every step without an output start over.
+for _, hashKey in ipairs({ KEYS[2], ctx.prefix .. "tries:" .. ctx.id }) do
+  for _, key in ipairs(redis.call("HKEYS", hashKey)) do
+    if redis.call("HEXISTS", KEYS[3], key) == 0 then redis.call("HDEL", hashKey, key) end
+  end
 end
-local version = sendOn(ctx, h, {}, { lastCommit = "" })
+local version = sendOn(ctx, h, {}, { lastCommit = "" }, { type = "retried" })
 return { 0, h.status, version }

@@ -36,11 +36,11 @@ local dropped = stepKeySet(ARGV[4], ARGV[5])
 local waits, werr = keptWaits(h, function(key) return not dropped(key) end)
 if werr then return werr end
 ctx.now = nowMs()
-for _, hashKey in ipairs({ KEYS[3], KEYS[2] }) do
+for _, hashKey in ipairs({ KEYS[3], KEYS[2], ctx.prefix .. "tries:" .. ctx.id }) do
   for _, key in ipairs(redis.call("HKEYS", hashKey)) do
     if dropped(key) then redis.call("HDEL", hashKey, key) end
   end
 end
 redis.call("HDEL", KEYS[4], "result")
-local version = sendOn(ctx, h, waits, { lastCommit = "" })
+local version = sendOn(ctx, h, waits, { lastCommit = "" }, { type = "rewound", to = ARGV[3] })
 return { 0, h.status, version }

@@ -1,8 +1,8 @@
 --[[
   Records that attempt n of a step starts, before the task runs, so attempts
-  spent on a worker that dies still count (see core's runStep). Renews the
-  lease as touchRun does (no new version) and answers the cancel or pause
-  asked of the run.
+  spent on a worker that dies still count (see core's runStep), and opens its
+  record (includes/attempts.lua). Renews the lease as touchRun does (no new
+  version) and answers the cancel or pause asked of the run.
 
   Input:
     KEYS[1] run header          (hash)
@@ -15,6 +15,7 @@
     ARGV[4] commit key of the step
     ARGV[5] the attempt that starts (1-based)
     ARGV[6] lease in ms
+    ARGV[7] attempts that failed since the run's last write (the one before this, retried), JSON, or ""
 
   Output:
     { 0, requested ("cancel", "pause" or "") }
@@ -23,13 +24,17 @@
 ]]
 -- @include "now"
 -- @include "header"
+-- @include "attempts"
 
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
+ctx.now = nowMs()
+recordFailures(ctx, ARGV[7])
 redis.call("HSET", KEYS[2], ARGV[4], ARGV[5])
+startAttemptRecord(ctx, ARGV[4], tonumber(ARGV[5]))
 if h.status == "running" then
-  local dueAt = num(nowMs() + tonumber(ARGV[6]))
+  local dueAt = num(ctx.now + tonumber(ARGV[6]))
   redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
   redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
 end

@@ -31,6 +31,7 @@
 -- @include "header"
 -- @include "waits"
 -- @include "boundary"
+-- @include "attempts"
 
 local key = ARGV[4]
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
@@ -43,6 +44,8 @@ local lease = num(ctx.now + tonumber(ARGV[7]))
 local function commitOutput(output)
   redis.call("HSET", KEYS[3], key, output)
   redis.call("HSET", KEYS[2], key, "1")
+  endAttemptRecord(ctx, key, 1, ctx.now, nil)
+  recordCommit(ctx, key, "1")
   return writeHeader(ctx, h, { lastCommit = key, dueAt = lease })
 end
 

@@ -12,6 +12,7 @@
     ARGV[2] run id
     ARGV[3] version the caller holds
     ARGV[4] lease in ms
+    ARGV[5] attempts that failed since the run's last write, JSON (see includes/attempts.lua), or ""
 
   Output:
     { 0, requested ("cancel", "pause" or "") }
@@ -20,12 +21,15 @@
 ]]
 -- @include "now"
 -- @include "header"
+-- @include "attempts"
 
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[2] }
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
+ctx.now = nowMs()
+recordFailures(ctx, ARGV[5])
 if h.status == "running" then
-  local dueAt = num(nowMs() + tonumber(ARGV[4]))
+  local dueAt = num(ctx.now + tonumber(ARGV[4]))
   redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
   redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
 end

@@ -7,10 +7,10 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-4.lua` (`order:`) and
- * `includes/header.lua` derive the `run:`, `att:`, `status:`, `wfstatus:`,
- * `wf:`, `all`, `due`, `signames:` and `sig:` keys (`includes/retention.lua` and
- * `includes/lifecycle.lua` the `delivered:` and `wakes:` keys) and the `finished` channel
+ * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-4.lua` (`order:`),
+ * `includes/header.lua`, `includes/history.lua` (`hist:`) and `includes/attempts.lua` (`tries:`) derive the
+ * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
+ * (`includes/retention.lua` and `includes/lifecycle.lua` the `delivered:` and `wakes:` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` the
  * workflow name runs to the end of the key.
@@ -46,6 +46,10 @@ export interface KeyLayout {
   progress(id: string): string;
   /** Commit keys in commit order: sorted set, each key scored by the run version its commit made. */
   commitOrder(id: string): string;
+  /** The run's last events (core's `HISTORY_LIMIT`), oldest first: list of JSON `RunEvent`s. */
+  history(id: string): string;
+  /** The records of each step's last attempts: hash, field per commit key, a JSON array (see `lua/includes/attempts.lua`). */
+  attemptRecords(id: string): string;
   /** Runs of one status: sorted set scored by createdAt. */
   status(status: RunStatus): string;
   /** Runs of one workflow: sorted set scored by createdAt. */
@@ -113,6 +117,8 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     wakes: (id) => `${prefix}wakes:${id}`,
     progress: (id) => `${prefix}progress:${id}`,
     commitOrder: (id) => `${prefix}order:${id}`,
+    history: (id) => `${prefix}hist:${id}`,
+    attemptRecords: (id) => `${prefix}tries:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,

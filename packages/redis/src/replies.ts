@@ -6,6 +6,9 @@
  */
 import {
   CodecError,
+  RUN_EVENT_TYPES,
+  type AttemptRecord,
+  type RunEvent,
   type RunHeader,
   type RunLink,
   type RunStatus,
@@ -141,6 +144,8 @@ function parseChildren(id: string, value: unknown): Record<string, string> {
 const TIMER_REASONS: Readonly<Record<string, TimerReason>> = { d: "delay", r: "retry", o: "timeout", b: "start", l: "slot", c: "child" };
 
 function parseWaits(id: string, value: unknown): Wait[] {
+  // cjson writes an empty list as `{}` (a `parked` event's waits are decoded and encoded again).
+  if (isEmptyObject(value)) return [];
   if (!Array.isArray(value)) throw corrupted(id, "waits", "is not a list");
   return value.map((w: unknown): Wait => {
     const o = (
@@ -178,6 +183,69 @@ function parseWaits(id: string, value: unknown): Wait[] {
     }
     throw corrupted(id, "waits", `holds a malformed wait: ${JSON.stringify(w)}`);
   });
+}
+
+function isEmptyObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+}
+
+function isStoredError(value: unknown): value is SerializedError {
+  return typeof value === "object" && value !== null && typeof (value as SerializedError).message === "string";
+}
+
+/**
+ * The `hist:` list (`lua/includes/history.lua`): one JSON `RunEvent` per entry, oldest first. An
+ * event of a kind this version does not know (written by a newer one) is left out.
+ */
+export function parseHistory(id: string, entries: readonly string[]): RunEvent[] {
+  const events: RunEvent[] = [];
+  for (const entry of entries) {
+    let event: Record<string, unknown>;
+    try {
+      event = JSON.parse(entry) as Record<string, unknown>;
+    } catch {
+      throw new CodecError(`the stored history of run "${id}" is corrupted: an event is not valid JSON`, { instanceId: id });
+    }
+    if (typeof event !== "object" || event === null || typeof event.at !== "number") {
+      throw new CodecError(`the stored history of run "${id}" is corrupted: an event has no time`, { instanceId: id });
+    }
+    if (!(RUN_EVENT_TYPES as readonly unknown[]).includes(event.type)) continue;
+    if (event.error !== undefined && !isStoredError(event.error)) {
+      throw new CodecError(`the stored history of run "${id}" is corrupted: a "${String(event.type)}" event's error`, { instanceId: id });
+    }
+    events.push((event.type === "parked" ? { ...event, waits: parseWaits(id, event.waits) } : event) as unknown as RunEvent);
+  }
+  return events;
+}
+
+/** The `tries:` hash (`lua/includes/attempts.lua`): per commit key, `[[attempt, startedAt|null, finishedAt|null, error?], ...]`. */
+export function parseAttemptRecords(id: string, hash: Readonly<Record<string, string>>): Map<string, AttemptRecord[]> {
+  const records = new Map<string, AttemptRecord[]>();
+  const time = (t: unknown) => (typeof t === "number" ? t : null);
+  for (const [key, raw] of Object.entries(hash)) {
+    let list: unknown;
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      list = undefined;
+    }
+    if (isEmptyObject(list)) list = [];
+    const valid = (r: unknown): r is unknown[] =>
+      Array.isArray(r) && typeof r[0] === "number" && (r[3] === undefined || r[3] === null || isStoredError(r[3]));
+    if (!Array.isArray(list) || !list.every(valid)) {
+      throw new CodecError(`the stored attempt records of run "${id}" are corrupted at key "${key}"`, { instanceId: id, step: key });
+    }
+    records.set(
+      key,
+      list.map((r) => ({
+        attempt: r[0] as number,
+        startedAt: time(r[1]),
+        finishedAt: time(r[2]),
+        error: isStoredError(r[3]) ? r[3] : null,
+      })),
+    );
+  }
+  return records;
 }
 
 function missingInput(id: string): never {

@@ -34,6 +34,9 @@ import {
   optionNames,
   resolveLogger,
   type AcquireResult,
+  type AttemptRecord,
+  type FailedAttempt,
+  type RunEvent,
   type Logger,
   type CancelListener,
   type CommitResult,
@@ -67,7 +70,7 @@ import { closeConnection, openConnection, type ConnectionOptions, type RedisConn
 import { ConnectionWatch } from "./connection-errors.js";
 import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
 import { keyLayout, partitionOf, type KeyLayout } from "./keys.js";
-import { asArray, bytes, fields, parseHeader, parseLink, parseStoredRun, text } from "./replies.js";
+import { asArray, bytes, fields, parseAttemptRecords, parseHeader, parseHistory, parseLink, parseStoredRun, text } from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { RedisFlowControl } from "./flow-control.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
@@ -241,9 +244,9 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async touch(id: string, version: number, leaseMs: number): Promise<TouchResult> {
+  async touch(id: string, version: number, leaseMs: number, failed: readonly FailedAttempt[] = []): Promise<TouchResult> {
     const k = this.layoutOf(id);
-    const reply = await this.run(SCRIPTS.touchRun, [k.header(id), k.due], [k.prefix, id, version, leaseMs], {
+    const reply = await this.run(SCRIPTS.touchRun, [k.header(id), k.due], [k.prefix, id, version, leaseMs, failedArg(failed)], {
       id,
       version,
       what: "touch",
@@ -278,6 +281,22 @@ export class RedisStore implements Store {
     return progress;
   }
 
+  /** @inheritdoc A plain read of the run's `tries:` hash (`lua/includes/attempts.lua` writes it). */
+  async attemptRecords(id: string): Promise<ReadonlyMap<string, readonly AttemptRecord[]>> {
+    if (this.closed) throw closedError();
+    return parseAttemptRecords(id, await this.redis.hgetall(this.layoutOf(id).attemptRecords(id)));
+  }
+
+  /** @inheritdoc One MULTI: whether the header exists, and the `hist:` list. */
+  async history(id: string): Promise<readonly RunEvent[] | null> {
+    if (this.closed) throw closedError();
+    const k = this.layoutOf(id);
+    const replies = (await this.redis.multi().exists(k.header(id)).lrange(k.history(id), 0, -1).exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    if (replies[0]?.[1] !== 1) return null;
+    return parseHistory(id, replies[1]?.[1] as string[]);
+  }
+
   /** @inheritdoc Read from the run's `order:` sorted set, which `commitStep` writes with each commit. */
   async commitOrder(id: string): Promise<readonly string[]> {
     if (this.closed) throw closedError();
@@ -293,11 +312,12 @@ export class RedisStore implements Store {
     attempts: number,
     leaseMs: number,
     replaces: readonly string[] = [],
+    failed: readonly FailedAttempt[] = [],
   ): Promise<CommitResult> {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
     const k = this.layoutOf(id);
     const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
-    const args = [k.prefix, id, version, key, output, attempts, leaseMs, ...replaces];
+    const args = [k.prefix, id, version, key, output, attempts, leaseMs, failedArg(failed), ...replaces];
     const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
       version,
@@ -309,12 +329,19 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult> {
+  async startAttempt(
+    id: string,
+    version: number,
+    key: string,
+    attempt: number,
+    leaseMs: number,
+    failed: readonly FailedAttempt[] = [],
+  ): Promise<TouchResult> {
     const k = this.layoutOf(id);
     const reply = await this.run(
       SCRIPTS.startAttempt,
       [k.header(id), k.attempts(id), k.due],
-      [k.prefix, id, version, key, attempt, leaseMs],
+      [k.prefix, id, version, key, attempt, leaseMs, failedArg(failed)],
       {
         id,
         version,
@@ -450,15 +477,18 @@ export class RedisStore implements Store {
   }
 
   /** @inheritdoc */
-  async park(id: string, version: number, waits: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult> {
+  async park(
+    id: string,
+    version: number,
+    waits: readonly WaitRequest[],
+    attempts: Readonly<Record<string, number>>,
+    failed: readonly FailedAttempt[] = [],
+  ): Promise<ParkResult> {
     const k = this.layoutOf(id);
     const signalKeys = waits.flatMap((w) => (w.kind === "signal" ? [k.signals(id, w.signal)] : []));
     const keys = [k.header(id), k.attempts(id), k.due, ...signalKeys];
-    const reply = await this.run(SCRIPTS.parkRun, keys, [k.prefix, id, version, JSON.stringify(waits), JSON.stringify(attempts)], {
-      id,
-      version,
-      what: "park",
-    });
+    const args = [k.prefix, id, version, JSON.stringify(waits), JSON.stringify(attempts), failedArg(failed)];
+    const reply = await this.run(SCRIPTS.parkRun, keys, args, { id, version, what: "park" });
     if (reply[0] === 1) {
       const { stopped: how, version: at } = stopped(reply);
       return { outcome: "stopped", stopped: how, version: at };
@@ -473,11 +503,13 @@ export class RedisStore implements Store {
     id: string,
     version: number,
     end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
+    failed: readonly FailedAttempt[] = [],
   ): Promise<WriteResult> {
     if (end.status === "completed") this.checkSize(end.result, `result of run "${id}"`, id);
     const k = this.layoutOf(id);
     const value = end.status === "completed" ? end.result : JSON.stringify(end.error);
-    const reply = await this.run(SCRIPTS.finishRun, [k.header(id), k.data(id), k.due], [k.prefix, id, version, end.status, value], {
+    const args = [k.prefix, id, version, end.status, value, failedArg(failed)];
+    const reply = await this.run(SCRIPTS.finishRun, [k.header(id), k.data(id), k.due], args, {
       id,
       version,
       what: "finish",
@@ -871,6 +903,11 @@ function newRunArgs(run: NewRun): ScriptArg[] {
   const start = run.notBefore === undefined ? ["", 0] : "at" in run.notBefore ? ["at", run.notBefore.at] : ["delay", run.notBefore.delayMs];
   const parent = run.parent ? JSON.stringify({ id: run.parent.id, key: run.parent.key }) : "";
   return [run.id, run.workflow, run.hash, run.input, signals, ...start, parent];
+}
+
+/** The failed attempts a write carries, as the scripts take them: JSON, or "" for none. */
+function failedArg(failed: readonly FailedAttempt[]): string {
+  return failed.length === 0 ? "" : JSON.stringify(failed);
 }
 
 function stopped(reply: readonly unknown[]): Stopped {

@@ -1,8 +1,9 @@
 /**
  * Retention on Redis, key by key: a live run's keys never carry a TTL; a
- * finished run's keys expire after its retention and the sweep's trim takes
- * its index entries, leaving the namespace as it was; a run sent on again
- * (retry) loses its TTL. A loop keeps one output field however long it runs.
+ * finished run's keys (its history and attempt records included) expire after
+ * its retention and the sweep's trim takes its index entries, leaving the
+ * namespace as it was; a run sent on again (retry) loses its TTL; a deleted or
+ * purged run leaves no key. A loop keeps one output field however long it runs.
  */
 import { Redis } from "ioredis";
 import { expect, it } from "vitest";
@@ -59,6 +60,7 @@ it("a live run's keys have no TTL; a finished run's expire after its retention a
     if (!key.includes(":delivered:")) expect([key, ttl]).toEqual([key, -1]);
   }
   const done = await keysOfRun("done");
+  expect(Object.keys(done)).toEqual(expect.arrayContaining([store.keys.history("done"), store.keys.attemptRecords("done")]));
   for (const [key, ttl] of Object.entries(done)) {
     expect(ttl, key).toBeGreaterThan(0);
     expect(ttl, key).toBeLessThanOrEqual(150);
@@ -106,6 +108,8 @@ it("a loop iteration's commit replaces the one before: one output field after 50
   }
   expect(await redis.hkeys(store.keys.outputs("loop"))).toEqual(["poll#500"]);
   expect(await redis.hkeys(store.keys.attempts("loop"))).toEqual(["poll#500"]);
+  expect(await redis.hkeys(store.keys.attemptRecords("loop"))).toEqual(["poll#500"]);
+  expect(await redis.llen(store.keys.history("loop"))).toBe(100);
 });
 
 it("a commit replaces several keys at once (an iteration of a sub-flow body), outputs and attempts", async () => {
@@ -119,6 +123,7 @@ it("a commit replaces several keys at once (an iteration of a sub-flow body), ou
   await store.commit("sub", version, "poll#3/a", payload("3a"), 1, 60_000, ["poll#1/a", "poll#1/b"]);
   expect((await redis.hkeys(store.keys.outputs("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
   expect((await redis.hkeys(store.keys.attempts("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
+  expect((await redis.hkeys(store.keys.attemptRecords("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
 });
 
 it("purge walks in bounded batches and deletes every match", async () => {
@@ -152,4 +157,23 @@ it("a run's record of its wake-up jobs expires with it, or sooner, and goes when
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(await keysOfRun("recorded")).toEqual({});
   expect((await store.trimExpired(100)).trimmed).toBe(1);
+});
+
+it("a deleted, purged or restarted run leaves no key of its own behind, its history and attempt records included", async () => {
+  await store.setRetention(null, {});
+  for (const id of ["gone-deleted", "gone-purged", "gone-restarted"]) await runToEnd(id, "failed");
+  for (const id of ["gone-deleted", "gone-purged"]) {
+    expect(Object.keys(await keysOfRun(id))).toEqual(expect.arrayContaining([store.keys.history(id), store.keys.attemptRecords(id)]));
+  }
+  await store.delete("gone-deleted");
+  let offset: number | null = 0;
+  while (offset !== null) offset = (await store.purge({ status: "failed", offset, limit: 100 })).next;
+  for (const id of ["gone-deleted", "gone-purged"]) {
+    expect(await keysOfRun(id)).toEqual({});
+    expect(await store.history(id)).toBeNull();
+    expect((await store.attemptRecords(id)).size).toBe(0);
+  }
+  await store.restart({ id: "gone-restarted", workflow: "ret", hash: "h", input: payload("again") });
+  expect((await store.history("gone-restarted"))?.map((e) => e.type)).toEqual(["started"]);
+  expect((await store.attemptRecords("gone-restarted")).size).toBe(0);
 });

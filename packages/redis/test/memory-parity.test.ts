@@ -8,7 +8,19 @@ import { expect, it } from "vitest";
 import type { RedisStore } from "../src/index.js";
 import { payload, randomNamespace, useStore } from "./helpers.js";
 
-const TIMES = new Set(["dueAt", "until", "timeoutAt", "createdAt", "updatedAt", "now", "nextDueAt"]);
+const TIMES = new Set([
+  "dueAt",
+  "until",
+  "timeoutAt",
+  "createdAt",
+  "updatedAt",
+  "now",
+  "nextDueAt",
+  "at",
+  "startedAt",
+  "finishedAt",
+  "retryAt",
+]);
 const LEASE = 60_000;
 const ns = randomNamespace();
 let store: RedisStore;
@@ -49,6 +61,9 @@ async function scenario(s: Store): Promise<unknown[]> {
   await at("start r1", s.start({ id: "r1", workflow: "order", hash: "h", input: payload("in-1") }));
   await at("start r1 again", s.start({ id: "r1", workflow: "other", hash: "x", input: payload("nope") }));
   await at("acquire r1", s.acquire("r1", LEASE));
+  await at("start attempt 1 of a", s.startAttempt("r1", 2, "a", 1, LEASE));
+  const failure = { key: "a", attempt: 1, error: { name: "TypeError", message: "boom", stack: "TypeError: boom\n  at a" }, agoMs: 0 };
+  await at("start attempt 2 of a, after 1 failed", s.startAttempt("r1", 2, "a", 2, LEASE, [{ ...failure, retryInMs: 5 }]));
   await at("commit a", s.commit("r1", 2, "a", payload("A"), 2, LEASE));
   await at("re-send commit a", s.commit("r1", 2, "a", payload("A"), 2, LEASE));
   await at("stale commit b", s.commit("r1", 2, "b", payload("B"), 1, LEASE));
@@ -99,7 +114,9 @@ async function scenario(s: Store): Promise<unknown[]> {
 
   await at("start r4", s.start({ id: "r4", workflow: "order", hash: "h", input: payload("in-4") }));
   await at("acquire r4", s.acquire("r4", LEASE));
-  await at("fail r4", s.finish("r4", 2, { status: "failed", error: { name: "Error", message: "boom" } }));
+  await at("start attempt 1 of x", s.startAttempt("r4", 2, "x", 1, LEASE));
+  const failed = [{ key: "x", attempt: 1, error: { name: "Error", message: "boom" }, agoMs: 0, retryInMs: null }];
+  await at("fail r4", s.finish("r4", 2, { status: "failed", error: { name: "Error", message: "boom", step: "x" } }, failed));
   await at("start r5", s.start({ id: "r5", workflow: "order", hash: "h", input: payload("in-5") }));
   await at("cancel pending r5", s.cancel("r5"));
   await at("resume cancelled r5", s.resume("r5"));
@@ -124,6 +141,8 @@ async function scenario(s: Store): Promise<unknown[]> {
   const due = await s.due(100);
   log.push(["due", [...due.ids].sort(), due.nextDueAt === null ? null : "<time>"]);
   for (const id of ["r1", "r2", "r3", "r4", "r5", "r6"]) await at(`get ${id}`, s.get(id));
+  for (const id of ["r1", "r2", "r3", "r4", "r5", "r6", "zz"]) await at(`history of ${id}`, s.history(id));
+  for (const id of ["r1", "r2", "r3", "r4", "r5", "r6", "zz"]) await at(`attempt records of ${id}`, s.attemptRecords(id));
   return log;
 }
 

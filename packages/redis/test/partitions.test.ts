@@ -54,11 +54,15 @@ describe("a run's partition", () => {
     const ns = randomNamespace();
     const s = store(ns, 4);
     await start(s, "r1");
+    const got = await s.acquire("r1", 60_000);
+    if (!got.acquired) throw new Error("not acquired");
+    await s.startAttempt("r1", got.run.header.version, "a", 1, 60_000);
+    await s.commit("r1", got.run.header.version, "a", payload("out"), 1, 60_000);
     const p = partitionOf("r1", 4);
     expect(s.layoutOf("r1").prefix).toBe(`{${ns}:${p}}:`);
     const keys = await keysOf(redis, ns);
     expect(keys).toContain(namespaceMetaKey(ns));
-    expect(keys).toContain(`{${ns}:${p}}:run:r1`);
+    expect(keys).toEqual(expect.arrayContaining([`{${ns}:${p}}:run:r1`, `{${ns}:${p}}:hist:r1`, `{${ns}:${p}}:tries:r1`]));
     expect(keys.filter((key) => key !== namespaceMetaKey(ns)).every((key) => key.startsWith(`{${ns}:${p}}:`))).toBe(true);
     expect(keyLayout(ns).prefix).toBe(`{${ns}}:`);
     expect(keyLayout(ns, 0, 1).prefix).toBe(`{${ns}}:`);

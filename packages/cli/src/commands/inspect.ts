@@ -1,6 +1,7 @@
-/** Commands that look at runs: status (with the continuation tree) and list. */
+/** Commands that look at runs: status (with the continuation tree), history and list. */
 import { describeRun, isParkwayError, WorkflowRegistry, type ListOrder, type RunStatus, type RunView, type Workflow } from "@parkway/core";
 import { CliError, ExitCode } from "../exit-codes.js";
+import { renderHistory } from "../render/history.js";
 import { renderList, renderRun, type TreeOrReason } from "../render/run.js";
 import { loadWorkflowsOption } from "../session.js";
 import { withSession, type CommandContext } from "./context.js";
@@ -19,6 +20,15 @@ export async function statusCommand(ctx: CommandContext, id: string, options: { 
       { run: view, tree: "tree" in drawn ? drawn.tree : null, ...("missing" in drawn ? { treeMissing: drawn.missing } : {}) },
       () => renderRun(view, drawn, Date.now()),
     );
+    return ExitCode.Ok;
+  });
+}
+
+/** `parkway history <id>`: what happened to the run, oldest first; `{ id, events }` with `--json`. */
+export async function historyCommand(ctx: CommandContext, id: string): Promise<ExitCode> {
+  return withSession(ctx, [], async ({ client }) => {
+    const events = await client.history(id);
+    ctx.output.result({ id, events }, () => renderHistory(id, events, Date.now()));
     return ExitCode.Ok;
   });
 }

@@ -2,7 +2,7 @@
  * Small formatters shared by the tree and the tables: values as short JSON,
  * store times as UTC timestamps with a relative hint, durations in words.
  */
-import type { SerializedError, Wait } from "@parkway/core";
+import type { AttemptRecord, SerializedError, Wait } from "@parkway/core";
 import { toJson } from "../output.js";
 
 /** A value as one line of JSON, cut to `max` characters. */
@@ -66,6 +66,17 @@ export function describeWait(wait: Wait, now: number): string {
   if (wait.child !== undefined) return `waits for child run ${wait.child} to end`;
   const timeout = wait.timeoutAt === null ? "no timeout" : `times out at ${timeAt(wait.timeoutAt, now)}`;
   return `waits for signal "${wait.signal}", ${timeout}`;
+}
+
+/** A store time in UTC to the millisecond ("2026-11-29 12:00:05.123Z"): history events are often ms apart. */
+export function preciseTimestamp(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace("T", " ");
+}
+
+/** "attempt 2 failed: TypeError: boom", from a step's attempt records and its last error. */
+export function lastFailure(attempts: readonly AttemptRecord[], error: SerializedError): string {
+  const failed = attempts.findLast((a) => a.error !== null);
+  return `${failed === undefined ? "an attempt" : `attempt ${failed.attempt}`} failed: ${shortError(error)}`;
 }
 
 /** An error in one line: its code (when it has one) and message. */

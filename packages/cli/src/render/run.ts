@@ -4,7 +4,7 @@
  * flat list of its committed steps with a line saying why the tree is missing.
  */
 import type { RunSummary, RunView, StepNodeView } from "@parkway/core";
-import { describeWait, shortError, shortValue, timestamp, truncate } from "./format.js";
+import { describeWait, duration, lastFailure, shortError, shortValue, timestamp, truncate } from "./format.js";
 import { renderTable } from "./table.js";
 import { renderTree } from "./tree.js";
 
@@ -20,7 +20,12 @@ export function renderRun(view: RunView, drawn: TreeOrReason, now: number): stri
   ];
   for (const warning of view.warnings) rows.push(["Warning", warning.message]);
   if (view.requested !== null) rows.push(["Requested", `${view.requested}, applied at the run's next step boundary`]);
-  for (const wait of view.waitingFor) rows.push(["Waiting", `${wait.key}: ${describeWait(wait, now)}`]);
+  for (const wait of view.waitingFor) {
+    // A step waiting to retry says why it failed.
+    const timing = wait.kind === "timer" && wait.reason === "retry" ? view.timings[wait.key] : undefined;
+    const why = timing?.lastError ? ` after ${lastFailure(timing.attemptLog, timing.lastError)}` : "";
+    rows.push(["Waiting", `${wait.key}: ${describeWait(wait, now)}${why}`]);
+  }
   if (view.error !== null) rows.push([view.status === "failed" ? "Error" : "Blocked", errorLine(view)]);
   for (const failed of view.error?.compensations ?? []) rows.push(["Not undone", `${failed.step ?? "?"}: ${shortError(failed)}`]);
   const undone = view.steps.filter((s) => s.key.endsWith("#compensate") && (s.output as { compensated?: unknown })?.compensated === true);
@@ -49,9 +54,11 @@ function flatSteps(view: RunView, missing: string): string[] {
   const width = Math.max(...view.steps.map((s) => s.key.length));
   return [
     ...lines,
-    ...view.steps.map(
-      (s) => `  ✓ ${s.key.padEnd(width)}  committed  output ${shortValue(s.output)} · ${s.attempts} attempt${s.attempts === 1 ? "" : "s"}`,
-    ),
+    ...view.steps.map((s) => {
+      const took = s.durationMs === null ? "" : ` · took ${duration(s.durationMs)}`;
+      const failed = s.lastError === null ? "" : ` · ${lastFailure(s.attemptLog, s.lastError)}`;
+      return `  ✓ ${s.key.padEnd(width)}  committed  output ${shortValue(s.output)} · ${s.attempts} attempt${s.attempts === 1 ? "" : "s"}${took}${failed}`;
+    }),
   ];
 }
 

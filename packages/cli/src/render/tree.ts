@@ -5,7 +5,7 @@
  * where it failed). The model decides every state; this only draws it.
  */
 import type { BranchView, StepNodeView, StepState, StepView } from "@parkway/core";
-import { describeWait, duration, shortError, shortValue } from "./format.js";
+import { describeWait, duration, lastFailure, shortError, shortValue } from "./format.js";
 
 /** One line of the tree before alignment. */
 interface Line {
@@ -84,7 +84,9 @@ function iteration(step: StepView, indent: string, last: boolean, out: Line[]): 
     prefix: `${indent}${last ? "└─ " : "├─ "}`,
     label: `${MARK.committed} ${step.key}`,
     state: stateWord("committed"),
-    detail: `${answer(step.output)} · ${attempts(step.attempts)}`,
+    detail: [answer(step.output), attempts(step.attempts), step.durationMs === null ? "" : `took ${duration(step.durationMs)}`]
+      .filter(Boolean)
+      .join(" · "),
   });
 }
 
@@ -92,8 +94,12 @@ function stateWord(state: StepState): string {
   return state === "not-reached" ? "not reached" : state;
 }
 
-/** What is worth knowing about a step in its state. */
+/** What is worth knowing about a step in its state: its own facts, then how long it took and why it last failed. */
 function detailOf(node: StepNodeView, now: number): string {
+  return [stateDetail(node, now), timingDetail(node)].filter(Boolean).join(" · ");
+}
+
+function stateDetail(node: StepNodeView, now: number): string {
   switch (node.state) {
     case "committed":
       return committedDetail(node);
@@ -108,6 +114,17 @@ function detailOf(node: StepNodeView, now: number): string {
     default:
       return shape(node);
   }
+}
+
+/**
+ * How long a committed step took, and the error of its last failed attempt while it is not
+ * committed (running again or waiting to retry), or when it committed after retries.
+ */
+function timingDetail(node: StepNodeView): string {
+  const took = node.state === "committed" && node.durationMs !== null ? `took ${duration(node.durationMs)}` : "";
+  // A failed step shows its error already.
+  const failure = node.lastError === null || node.state === "failed" ? "" : lastFailure(node.attemptLog, node.lastError);
+  return [took, failure].filter(Boolean).join(" · ");
 }
 
 function committedDetail(node: StepNodeView): string {

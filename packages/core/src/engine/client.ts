@@ -3,7 +3,6 @@
  * wake runs. The memory engine wakes runs with in-process timers; the BullMQ
  * client wakes them with jobs. Everything else is the same code.
  */
-import { parseSlotWaitKey } from "../flow-control/types.js";
 import { randomUUID } from "node:crypto";
 import { context as otelContext, type Context } from "@opentelemetry/api";
 import { isSignalDefinition, type SignalDefinition } from "../builder/signal.js";
@@ -42,7 +41,7 @@ import { LIST_ORDERS } from "../store/list-order.js";
 import { checkWorkflowInput, validateWith } from "../schema.js";
 import { reachableSignals, signalNamesOf } from "../semantics/signals.js";
 import { RunHandle } from "./handle.js";
-import { cancelRun, childStepOf, INTERNAL_SIGNAL_PREFIX } from "../semantics/children.js";
+import { cancelRun, INTERNAL_SIGNAL_PREFIX } from "../semantics/children.js";
 import { inSpan, SpanAttributes, SpanKind } from "../tracing.js";
 import { assertWellFormed } from "../well-formed.js";
 import { resolveLogger, type Logger } from "../logger.js";
@@ -54,8 +53,11 @@ import { notBeforeOf, type DelayedStartOptions } from "./start-at.js";
 import { Schedules } from "./schedules.js";
 import { runWarnings, type RunWarning, type WorkerDirectory, type WorkerInfo } from "./workers.js";
 import type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
+import { NO_TIMING, stepTiming, viewHistory, viewWaits, type StepTiming } from "./run-views.js";
+import type { RunEvent } from "../store/history.js";
 
 export type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
+export type { StepTiming } from "./run-views.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
 export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot" | "child";
@@ -132,12 +134,14 @@ export interface ProgressView {
 }
 
 /**
- * A committed step, as `status` shows it. A failed run's compensations are steps too:
+ * A committed step, as `status` shows it, with when it ran and how its attempts ended
+ * ({@link StepTiming}). A failed run's compensations are steps too:
  * `#failed` holds the run's error while it compensates, `<key>#compensate` says whether the
  * step committed under `<key>` was undone (`{ compensated: true }`) or not (`{ compensated: false, error }`).
  */
-export interface StepView {
+export interface StepView extends StepTiming {
   readonly key: string;
+  /** Attempts spent (a step that is not a task: 1). */
   readonly attempts: number;
   readonly output: unknown;
   /** The step's last heartbeat details, when it sent any. */
@@ -156,6 +160,11 @@ export interface RunView {
   readonly error: SerializedError | null;
   readonly requested: "cancel" | "pause" | null;
   readonly steps: readonly StepView[];
+  /**
+   * The timing of every step with an attempt record, by commit key: committed steps (as in
+   * `steps`), and steps running, waiting to retry (`lastError` says why) or failed.
+   */
+  readonly timings: Readonly<Record<string, StepTiming>>;
   /** The latest heartbeat of every step that sent one, by commit key: steps running now included. */
   readonly progress: Readonly<Record<string, ProgressView>>;
   readonly input: unknown;
@@ -556,7 +565,7 @@ export class DurableClient {
    */
   async status(id: string): Promise<RunView> {
     assertId(id, "instance id");
-    const [run, stored] = await Promise.all([this.load(id, true), this.store.progress(id)]);
+    const [run, stored, records] = await Promise.all([this.load(id, true), this.store.progress(id), this.store.attemptRecords(id)]);
     const { header } = run;
     const directory = this.options.workers;
     const warnings = directory && !FINISHED_STATUSES.includes(header.status) ? runWarnings(header, await directory.list()) : [];
@@ -565,21 +574,25 @@ export class DurableClient {
     for (const [key, p] of stored) {
       progress[key] = { details: decode(p.details, `heartbeat details of step "${key}" of run "${id}"`, { instanceId: id }), at: p.at };
     }
+    const timings: Record<string, StepTiming> = {};
+    for (const [key, attempts] of records) timings[key] = stepTiming(attempts);
     return {
       id: header.id,
       workflow: header.workflow,
       hash: header.hash,
       status: header.status,
       version: header.version,
-      waitingFor: header.status === "parked" || header.status === "paused" ? viewWaits(header) : [],
+      waitingFor: header.status === "parked" || header.status === "paused" ? viewWaits(header.waits, header.children) : [],
       error: header.error,
       requested: header.requested,
       steps: [...run.outputs].map(([key, bytes]) => ({
         key,
         attempts: header.attempts[key] ?? 1,
         output: decode(bytes, what(key), { instanceId: id }),
+        ...(timings[key] ?? NO_TIMING),
         ...(progress[key] === undefined ? {} : { progress: progress[key] }),
       })),
+      timings,
       progress,
       input: decode(run.input, `input of run "${id}"`, { instanceId: id }),
       output: run.result === null ? undefined : decode(run.result, `output of run "${id}"`, { instanceId: id }),
@@ -590,6 +603,18 @@ export class DurableClient {
       parent: header.parent ?? null,
       children: Object.entries(header.children ?? {}).map(([key, childId]) => ({ key, id: childId })),
     };
+  }
+
+  /**
+   * What happened to run `id`, oldest first: its last events (at most `HISTORY_LIMIT`, 100; the
+   * oldest go first), each with its store time. The kinds of event are `RUN_EVENT_TYPES`.
+   * @throws ValidationError for a malformed id, UnknownInstanceError
+   */
+  async history(id: string): Promise<readonly RunEvent[]> {
+    assertId(id, "instance id");
+    const events = await this.store.history(id);
+    if (events === null) throw new UnknownInstanceError(`no run with id "${id}"`, { instanceId: id });
+    return viewHistory(events);
   }
 
   /**
@@ -1004,26 +1029,4 @@ function describe(value: unknown): string {
   if (typeof value === "string") return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value);
   if (typeof value === "number") return String(value);
   return value === null ? "null" : typeof value;
-}
-
-/**
- * The waits as `status()` shows them: a child step's wait names the child run it waits for (its
- * internal signal and re-check timer are how it waits, not what), and a slot wait names its step
- * (or `#run`) and the limit it waits for.
- */
-function viewWaits(header: RunHeader): Wait[] {
-  return header.waits.flatMap((wait): Wait[] => {
-    if (wait.kind === "timer" && wait.reason === "child") return [];
-    if (wait.kind !== "signal") return [viewWait(wait)];
-    const step = childStepOf(wait.signal);
-    const child = step === null ? undefined : header.children?.[step];
-    return [child === undefined ? wait : { ...wait, child }];
-  });
-}
-
-/** A wait as `status()` shows it: a slot wait names its step (or `#run`) and the limit it waits for. */
-function viewWait(wait: Wait): Wait {
-  if (wait.kind !== "timer" || wait.reason !== "slot") return wait;
-  const slot = parseSlotWaitKey(wait.key);
-  return slot ? { ...wait, key: slot.step ?? "#run", slot: slot.limit } : wait;
 }

@@ -8,6 +8,7 @@ import type { Workflow } from "../builder/workflow.js";
 import type { Duration } from "../duration.js";
 import { UnknownInstanceError, ValidationError } from "../errors.js";
 import type { ControlResult } from "../store/types.js";
+import type { RunEvent } from "../store/history.js";
 import type { DurableClient, RunView, SendSignalOptions } from "./client.js";
 
 /**
@@ -52,6 +53,12 @@ export class RunHandle<Output = unknown> {
   async status(): Promise<RunView> {
     await this.verify();
     return this.client.status(this.id);
+  }
+
+  /** What happened to the run, oldest first; see `DurableClient.history`. @throws UnknownInstanceError, ValidationError */
+  async history(): Promise<readonly RunEvent[]> {
+    await this.verify();
+    return this.client.history(this.id);
   }
 
   /**

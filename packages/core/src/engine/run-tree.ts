@@ -8,12 +8,16 @@ import type { SerializedError } from "../errors.js";
 import type { Wait } from "../store/types.js";
 import type { Continuation } from "../tree/nodes.js";
 import type { RunView, StepView } from "./client.js";
+import { NO_TIMING, timingOf, type StepTiming } from "./run-views.js";
 
 /** Where a step stands in a run. */
 export type StepState = "committed" | "running" | "parked" | "failed" | "not-reached";
 
-/** One node of the tree with its step's state. */
-export interface StepNodeView {
+/**
+ * One node of the tree with its step's state, and when its step ran and how its attempts ended
+ * (`StepTiming`: all null and empty for a step not reached, or one without attempt records).
+ */
+export interface StepNodeView extends StepTiming {
   readonly kind: Continuation["kind"];
   readonly id: string;
   /** The commit key (for a loop, the key its iterations extend with `#n`). */
@@ -102,6 +106,7 @@ class TreeDrawer {
       detail: detailOf(node),
       branches: [] as BranchView[],
       iterations: [] as StepView[],
+      ...this.timing(key),
     };
     switch (node.kind) {
       case "fork": {
@@ -169,8 +174,10 @@ class TreeDrawer {
     const last = iterations[iterations.length - 1];
     const done = (last?.output as { loop?: string } | undefined)?.loop === "done";
     const current = `${key}#${last ? iterationOf(last.key) + 1 : 1}`;
+    // The loop's timing is its latest iteration's: the one running (or retrying), else the last committed.
+    const timing = done || this.view.timings[current] === undefined ? (last ?? NO_TIMING) : this.view.timings[current];
     const stated = this.stated(
-      { ...base, output: last?.output, attempts: last?.attempts ?? null },
+      { ...base, output: last?.output, attempts: last?.attempts ?? null, ...timingOf(timing) },
       current,
       done ? last : undefined,
       reached,
@@ -216,6 +223,11 @@ class TreeDrawer {
           ? "parked"
           : this.stated(base, key, undefined, reached).state;
     return { ...base, output: done ? output : undefined, state, branches };
+  }
+
+  /** The timing of the step committed (or running, waiting, failed) under `key`. */
+  private timing(key: string): StepTiming {
+    return timingOf(this.view.timings[key] ?? NO_TIMING);
   }
 
   /** The state of a step from its commit, the run's waits, its status and error. */

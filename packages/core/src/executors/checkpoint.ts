@@ -65,6 +65,7 @@ import {
 import { limitKey, RunSlots, runPriority, type Gate } from "../flow-control/admission.js";
 import { parseSlotWaitKey, type SlotHold } from "../flow-control/types.js";
 import { FINISHED_STATUSES, type RunHeader, type RunStatus, type Store, type StoredRun, type WaitRequest } from "../store/types.js";
+import { recordedError, type FailedAttempt } from "../store/history.js";
 import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
 import { runTimeout, taskContext } from "./context.js";
 import type { HeldRun, RunsInFlight } from "./in-flight.js";
@@ -366,6 +367,11 @@ class RunSession implements HeldRun {
   private priorityValue: number | null = null;
   /** The child runs started by this run's child steps, by commit key: the stored links, and those made here. */
   private readonly children: Map<string, string>;
+  /**
+   * Attempts that failed and are not recorded yet: the run's next write carries them (see
+   * `store/history.ts`), so a failure costs no write of its own. `failedAt` is this worker's clock.
+   */
+  private failures: { readonly failed: Omit<FailedAttempt, "agoMs">; readonly failedAt: number }[] = [];
 
   constructor(
     private readonly options: CheckpointOptions,
@@ -517,11 +523,11 @@ class RunSession implements HeldRun {
           ? { kind: "timer", key: w.key, reason: w.reason, delayMs: Math.max(0, w.until - now) }
           : { kind: "signal", key: w.key, signal: w.signal, timeoutMs: w.timeoutAt === null ? null : Math.max(0, w.timeoutAt - now) },
       );
-    let parked = await this.write(() => this.options.store.park(this.id, this.version, [...kept, slot], {}));
+    let parked = await this.write(() => this.options.store.park(this.id, this.version, [...kept, slot], {}, this.takeFailures()));
     if (parked.outcome === "signalled") {
       this.version = parked.version;
       const timers = kept.filter((w) => w.kind === "timer");
-      parked = await this.write(() => this.options.store.park(this.id, this.version, [...timers, slot], {}));
+      parked = await this.write(() => this.options.store.park(this.id, this.version, [...timers, slot], {}, this.takeFailures()));
     }
     this.version = parked.version;
     if (parked.outcome === "stopped") return { outcome: parked.stopped };
@@ -574,9 +580,26 @@ class RunSession implements HeldRun {
     throw new Park([wait], attempt > 1 ? { [key]: attempt - 1 } : {});
   }
 
+  /** An attempt of step `key` failed with `error`; `retryInMs` says when the next is due (null: none follows). */
+  private noteFailure(key: string, attempt: number, error: unknown, failedAt: number, retryInMs: number | null): void {
+    this.failures.push({ failed: { key, attempt, error: recordedError(serializeError(error), { stack: true }), retryInMs }, failedAt });
+  }
+
+  /** The failed attempts not recorded yet, for the write about to be sent (their age measured now). */
+  private takeFailures(): FailedAttempt[] {
+    if (this.failures.length === 0) return [];
+    const now = this.options.clock.now();
+    const taken = this.failures.map(({ failed, failedAt }) => ({ ...failed, agoMs: Math.max(0, now - failedAt) }));
+    this.failures = [];
+    return taken;
+  }
+
   /** Renews the lease; when the store answers that a cancel was asked, aborts the tasks in flight. */
   private async touch(): Promise<void> {
-    const { requested } = await this.write(() => this.options.store.touch(this.id, this.version, this.options.leaseMs), true);
+    const { requested } = await this.write(
+      () => this.options.store.touch(this.id, this.version, this.options.leaseMs, this.takeFailures()),
+      true,
+    );
     this.onRequested(requested);
   }
 
@@ -627,7 +650,7 @@ class RunSession implements HeldRun {
           { signal: this.abort.signal },
         );
         const result = encode(output, this.payload(`output of run "${this.id}"`));
-        const end = await this.write(() => store.finish(this.id, this.version, { status: "completed", result }));
+        const end = await this.write(() => store.finish(this.id, this.version, { status: "completed", result }, this.takeFailures()));
         return { outcome: end.ok ? "completed" : end.stopped };
       } catch (e) {
         if (e instanceof Park) {
@@ -638,7 +661,7 @@ class RunSession implements HeldRun {
             this.deadline === null
               ? e.waits
               : [...e.waits, { kind: "timer", key: RUN_TIMEOUT_KEY, reason: "timeout", delayMs: this.deadline - this.storeNow() }];
-          const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts));
+          const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts, this.takeFailures()));
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
           if (parked.outcome === "parked") {
@@ -667,9 +690,9 @@ class RunSession implements HeldRun {
     if (e instanceof Release) {
       // A lease of 0: the run is due now, and the next worker resumes it from its last commit.
       for (const [key, attempts] of this.givenBack) {
-        await this.write(() => this.options.store.startAttempt(this.id, this.version, key, attempts, 0));
+        await this.write(() => this.options.store.startAttempt(this.id, this.version, key, attempts, 0, this.takeFailures()));
       }
-      await this.write(() => this.options.store.touch(this.id, this.version, 0));
+      await this.write(() => this.options.store.touch(this.id, this.version, 0, this.takeFailures()));
       return { outcome: "released", version: this.version, now: this.storeNow() };
     }
     if (isParkwayError(e, StaleVersionError.code)) return { outcome: "lost" };
@@ -683,7 +706,7 @@ class RunSession implements HeldRun {
     if (!this.cancelling) recordFailure(this.span, e);
     const error = { ...serializeError(e), ...(this.failedStep === null ? {} : { step: this.failedStep }) };
     if (!this.cancelling && !this.compensating && hasCompensations(this.workflow)) return this.compensateAndFail(error);
-    const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error }));
+    const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error }, this.takeFailures()));
     return { outcome: end.ok ? "failed" : end.stopped };
   }
 
@@ -719,7 +742,9 @@ class RunSession implements HeldRun {
       return outcome.compensated ? [] : [{ ...outcome.error, step: undone }];
     });
     const failed = gaveUp.length === 0 ? error : { ...error, compensations: gaveUp };
-    const end = await this.write(() => this.options.store.finish(this.id, this.version, { status: "failed", error: failed }));
+    const end = await this.write(() =>
+      this.options.store.finish(this.id, this.version, { status: "failed", error: failed }, this.takeFailures()),
+    );
     return { outcome: end.ok ? "failed" : end.stopped };
   }
 
@@ -844,6 +869,12 @@ class RunSession implements HeldRun {
     // Hook: a limited task's every attempt is admitted by its limits first, and gives its slot back when it ends.
     const gates = this.stepGates(effect, input);
     let tries = 0;
+    // The latest attempt that failed: noted for the run's history once it is known whether a retry follows.
+    let failed: { readonly attempt: number; readonly error: unknown; readonly at: number } | null = null;
+    const noteFailed = (retryInMs: number | null) => {
+      if (failed) this.noteFailure(key, failed.attempt, failed.error, failed.at, retryInMs);
+      failed = null;
+    };
     try {
       output = await runStep({
         // Every attempt, first or retried, starts only while this worker still holds the run.
@@ -862,7 +893,9 @@ class RunSession implements HeldRun {
         beforeAttempt: (n) => this.startAttempt(key, n),
         // An attempt this worker's shutdown aborted is not the task's failure: it is given back.
         afterAttempt: (n, error) => {
-          if (error !== undefined && this.releasing && !this.cancelling) this.givenBack.set(key, n - 1);
+          if (error === undefined) return;
+          if (this.releasing && !this.cancelling) this.givenBack.set(key, n - 1);
+          else failed = { attempt: n, error, at: this.options.clock.now() };
         },
         // Not allowed to start (the worker lets go, or the step waits for a slot): never retried.
         final: (error) => error instanceof Release || error instanceof Park,
@@ -879,20 +912,34 @@ class RunSession implements HeldRun {
           span.setAttribute(SpanAttributes.attempt, attempt);
           return taskContext(this.workflow.name, this.id, key, attempt, signal, (bytes) => this.heartbeat(key, bytes));
         },
-        onRetry: (_attempt, error) => span.recordException(error),
+        onRetry: (_attempt, error, delayMs) => {
+          span.recordException(error);
+          noteFailed(delayMs);
+        },
       });
     } catch (e) {
       if (e instanceof RetryLater) {
         span.recordException(e.lastError);
+        noteFailed(e.delayMs);
         this.retriesDue.set(key, { at: this.storeNow() + e.delayMs, attempts: e.nextAttempt - 1 });
         throw new Park([{ kind: "timer", key, reason: "retry", delayMs: e.delayMs }], { [key]: e.nextAttempt - 1 });
       }
       // An attempt aborted by shutdown (or kept from starting) lets the run go; its step runs again elsewhere.
-      throw this.stopped ?? (this.releasing && !this.cancelling && (e instanceof Release || this.abort.signal.aborted) ? new Release() : e);
+      const thrown =
+        this.stopped ?? (this.releasing && !this.cancelling && (e instanceof Release || this.abort.signal.aborted) ? new Release() : e);
+      if (!(thrown instanceof Release)) noteFailed(null);
+      throw thrown;
     }
-    // Outside runStep on purpose: a schema failure is deterministic, so it is never retried.
-    const checked = await checkStepOutput(this.workflow, step, output);
-    return this.commit(key, checked, attempts);
+    let bytes: Uint8Array;
+    try {
+      // Outside runStep on purpose: a schema failure is deterministic, so it is never retried.
+      bytes = this.encodeOutput(key, await checkStepOutput(this.workflow, step, output));
+    } catch (e) {
+      // The attempt returned what its schema or the codec refuses: it failed, and no retry follows.
+      this.noteFailure(key, attempts, e, this.options.clock.now(), null);
+      throw e;
+    }
+    return this.commitEncoded(key, bytes, attempts);
   }
 
   private async delay(effect: DelayEffect): Promise<unknown> {
@@ -1055,10 +1102,19 @@ class RunSession implements HeldRun {
    * never differs (a Map, -0, a Date, shared references) by whether the run parked.
    */
   private async commit(key: string, output: unknown, attempts: number): Promise<unknown> {
-    const bytes = encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
+    return this.commitEncoded(key, this.encodeOutput(key, output), attempts);
+  }
+
+  /** A step's output as it is committed. @throws CodecError, PayloadTooLargeError */
+  private encodeOutput(key: string, output: unknown): Uint8Array {
+    return encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
+  }
+
+  /** {@link commit} of an output already encoded. */
+  private async commitEncoded(key: string, bytes: Uint8Array, attempts: number): Promise<unknown> {
     const replaces = replacedKeys(key, this.outputs.keys());
     const result = await this.write(
-      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs, replaces),
+      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs, replaces, this.takeFailures()),
       true,
     );
     if (!result.ok) throw this.stop(result.stopped, result.version);
@@ -1142,7 +1198,7 @@ class RunSession implements HeldRun {
     if (this.releasing) throw new Release();
     try {
       const { requested } = await this.write(
-        () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs),
+        () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs, this.takeFailures()),
         true,
       );
       this.onRequested(requested);

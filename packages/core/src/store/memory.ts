@@ -24,6 +24,20 @@ import { decodeListCursor, encodeListCursor } from "./cursor.js";
 import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
 import { stepKeyMatcher } from "./step-keys.js";
 import {
+  appendEvent,
+  commitEvent,
+  endedAttempt,
+  recordFailure,
+  startedAttempt,
+  statusEvent,
+  waitOpensRecord,
+  type AttemptRecord,
+  type FailedAttempt,
+  type NewRunEvent,
+  type RunEvent,
+  recordedError,
+} from "./history.js";
+import {
   DEFAULT_RETENTION_MS,
   FINISHED_STATUSES,
   START_WAIT_KEY,
@@ -73,6 +87,10 @@ interface Record_ {
   signalNames: readonly string[] | null;
   /** The latest heartbeat details of each step that sent one. */
   readonly progress: Map<string, StepProgress>;
+  /** The last events of the run, oldest first (see `store/history.ts`). */
+  readonly history: RunEvent[];
+  /** The records of each step's last attempts, by commit key. */
+  readonly tries: Map<string, AttemptRecord[]>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -181,8 +199,11 @@ export class MemoryStore implements Store {
       expiresAt: null,
       signalNames: run.signals === undefined ? null : [...run.signals],
       progress: new Map(),
+      history: [],
+      tries: new Map(),
     };
     this.runs.set(run.id, r);
+    this.recordEvent(r, { type: "started", ...(delayed ? { startAt: at } : {}) });
     return r;
   }
 
@@ -204,12 +225,14 @@ export class MemoryStore implements Store {
       this.write(r, { status: "paused", dueAt: null, requested: null });
       return { acquired: false, reason: "paused" };
     }
-    this.write(r, { status: "running", dueAt: now + leaseMs, error: null });
+    // A run whose worker's lease lapsed is taken over; one that was parked woke (the status change says so).
+    this.write(r, { status: "running", dueAt: now + leaseMs, error: null }, status === "running" ? { type: "recovered" } : undefined);
     return { acquired: true, run: this.view(r, true) };
   }
 
-  async touch(id: string, version: number, leaseMs: number): Promise<TouchResult> {
+  async touch(id: string, version: number, leaseMs: number, failed: readonly FailedAttempt[] = []): Promise<TouchResult> {
     const r = this.expect(id, version);
+    this.recordFailures(r, failed);
     if (r.header.status === "running") r.header = { ...r.header, dueAt: this.clock.now() + leaseMs };
     return { requested: r.header.requested };
   }
@@ -222,6 +245,15 @@ export class MemoryStore implements Store {
 
   async progress(id: string): Promise<ReadonlyMap<string, StepProgress>> {
     return new Map(this.runs.get(id)?.progress ?? []);
+  }
+
+  async attemptRecords(id: string): Promise<ReadonlyMap<string, readonly AttemptRecord[]>> {
+    return new Map(this.lookup(id)?.tries ?? []);
+  }
+
+  async history(id: string): Promise<readonly RunEvent[] | null> {
+    const r = this.lookup(id);
+    return r ? [...r.history] : null;
   }
 
   /** A Map keeps insertion order, and each commit key is inserted once: its order is the commit order. */
@@ -237,12 +269,16 @@ export class MemoryStore implements Store {
     attempts: number,
     leaseMs: number,
     replaces: readonly string[] = [],
+    failed: readonly FailedAttempt[] = [],
   ): Promise<CommitResult> {
     const r = this.record(id);
     if (r.outputs.has(key) && r.lastCommit === key && r.header.version === version + 1) {
       return { ok: true, alreadyCommitted: true, version: r.header.version };
     }
     this.expect(id, version);
+    this.recordFailures(r, failed);
+    // The attempt ended, whether its output is kept or a cancel drops it.
+    this.endAttempt(r, key, attempts);
     // A loop keeps only its last iterations: the ones this commit replaces go in the same write.
     const keep = () => {
       r.outputs.set(key, output);
@@ -250,8 +286,10 @@ export class MemoryStore implements Store {
       for (const replaced of replaces) {
         if (replaced === key) continue;
         r.outputs.delete(replaced);
+        r.tries.delete(replaced);
         delete kept[replaced];
       }
+      this.recordEvent(r, commitEvent(key, attempts));
       return kept;
     };
     const stop = this.stopAtBoundary(r, () => ({ attempts: keep() }));
@@ -261,8 +299,17 @@ export class MemoryStore implements Store {
     return { ok: true, version: r.header.version };
   }
 
-  async startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult> {
+  async startAttempt(
+    id: string,
+    version: number,
+    key: string,
+    attempt: number,
+    leaseMs: number,
+    failed: readonly FailedAttempt[] = [],
+  ): Promise<TouchResult> {
     const r = this.expect(id, version);
+    this.recordFailures(r, failed);
+    r.tries.set(key, startedAttempt(r.tries.get(key) ?? [], attempt, this.clock.now()));
     const dueAt = r.header.status === "running" ? this.clock.now() + leaseMs : r.header.dueAt;
     r.header = { ...r.header, attempts: { ...r.header.attempts, [key]: attempt }, dueAt };
     return { requested: r.header.requested };
@@ -284,9 +331,7 @@ export class MemoryStore implements Store {
       const stop = this.stopAtBoundary(r, () => ({}));
       if (stop) return stop;
       buffer!.shift();
-      r.outputs.set(key, payload);
-      r.lastCommit = key;
-      this.write(r, { attempts: { ...r.header.attempts, [key]: 1 }, dueAt: now + leaseMs });
+      this.commitTaken(r, key, payload, leaseMs);
       return { outcome: "signal", payload, version: r.header.version };
     }
     const wait = r.header.waits.find((w) => w.key === key && w.kind === "signal");
@@ -294,10 +339,17 @@ export class MemoryStore implements Store {
     if (fallback === null) return { outcome: "timeout", committed: false, version: r.header.version };
     const stop = this.stopAtBoundary(r, () => ({}));
     if (stop) return stop;
-    r.outputs.set(key, fallback);
-    r.lastCommit = key;
-    this.write(r, { attempts: { ...r.header.attempts, [key]: 1 }, dueAt: now + leaseMs });
+    this.commitTaken(r, key, fallback, leaseMs);
     return { outcome: "timeout", committed: true, version: r.header.version };
+  }
+
+  /** Commits what a signal step took (the signal, or its timeout's fallback) as a commit does. */
+  private commitTaken(r: Record_, key: string, output: Uint8Array, leaseMs: number): void {
+    r.outputs.set(key, output);
+    r.lastCommit = key;
+    this.endAttempt(r, key, 1);
+    this.recordEvent(r, commitEvent(key, 1));
+    this.write(r, { attempts: { ...r.header.attempts, [key]: 1 }, dueAt: this.clock.now() + leaseMs });
   }
 
   async park(
@@ -305,8 +357,10 @@ export class MemoryStore implements Store {
     version: number,
     requests: readonly WaitRequest[],
     attempts: Readonly<Record<string, number>>,
+    failed: readonly FailedAttempt[] = [],
   ): Promise<ParkResult> {
     const r = this.expect(id, version);
+    this.recordFailures(r, failed);
     if (requests.some((w) => w.kind === "signal" && (r.signals.get(w.signal)?.length ?? 0) > 0)) {
       return { outcome: "signalled", version: r.header.version };
     }
@@ -320,6 +374,10 @@ export class MemoryStore implements Store {
       return { outcome: "stopped", stopped: "cancelled", version: r.header.version };
     }
     const dueAt = earliestDeadline(waits);
+    // A step that waits (a delay, a signal, a child) starts when it first parks.
+    for (const wait of waits) {
+      if (waitOpensRecord(wait) && !r.tries.has(wait.key)) r.tries.set(wait.key, startedAttempt([], 1, now));
+    }
     if (requested === "pause") {
       this.write(r, { status: "paused", waits, attempts: merged, dueAt: null, requested: null });
       return { outcome: "stopped", stopped: "paused", version: r.header.version };
@@ -332,8 +390,10 @@ export class MemoryStore implements Store {
     id: string,
     version: number,
     end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
+    failed: readonly FailedAttempt[] = [],
   ): Promise<WriteResult> {
     const r = this.expect(id, version);
+    this.recordFailures(r, failed);
     if (r.header.requested === "cancel") {
       this.write(r, { status: "cancelled", waits: [], dueAt: null, requested: null });
       this.notify(r);
@@ -353,7 +413,11 @@ export class MemoryStore implements Store {
 
   async block(id: string, version: number, error: SerializedError, retryAfterMs: number): Promise<void> {
     const r = this.expect(id, version);
-    this.write(r, { status: "parked", error, dueAt: this.clock.now() + retryAfterMs });
+    this.write(
+      r,
+      { status: "parked", error, dueAt: this.clock.now() + retryAfterMs },
+      { type: "blocked", error: recordedError(error, { stack: false }) },
+    );
   }
 
   async signal(id: string, name: string, payload: Uint8Array, deliveryId?: string): Promise<SignalResult> {
@@ -370,9 +434,13 @@ export class MemoryStore implements Store {
     const waiting = r.header.status === "parked" && r.header.waits.some((w) => w.kind === "signal" && w.signal === name);
     const delivered = waiting ? "woke" : "buffered";
     if (deliveryId !== undefined) r.deliveries.set(deliveryId, delivered);
-    if (!waiting) return { delivered, dueAt: r.header.dueAt, version: r.header.version };
+    const received: NewRunEvent = { type: "signal.received", signal: name };
+    if (!waiting) {
+      this.recordEvent(r, received);
+      return { delivered, dueAt: r.header.dueAt, version: r.header.version };
+    }
     const now = this.clock.now();
-    this.write(r, { dueAt: now });
+    this.write(r, { dueAt: now }, received);
     return { delivered, dueAt: now, version: r.header.version };
   }
 
@@ -392,7 +460,7 @@ export class MemoryStore implements Store {
     const r = this.record(id);
     this.assertLive(r, "cancel");
     if (r.header.status === "running") {
-      this.request(r, "cancel");
+      this.request(r, "cancel", { type: "cancel.requested" });
       for (const listener of this.cancelListeners) listener(id);
       return { status: "running", version: r.header.version, immediate: false };
     }
@@ -405,7 +473,7 @@ export class MemoryStore implements Store {
     const r = this.record(id);
     this.assertLive(r, "pause");
     if (r.header.status === "running") {
-      if (r.header.requested !== "cancel") this.request(r, "pause");
+      if (r.header.requested !== "cancel") this.request(r, "pause", { type: "pause.requested" });
       return { status: "running", version: r.header.version, immediate: false };
     }
     if (r.header.status !== "paused") this.write(r, { status: "paused", dueAt: null });
@@ -416,14 +484,14 @@ export class MemoryStore implements Store {
     const r = this.record(id);
     this.assertLive(r, "resume");
     if (r.header.status === "running") {
-      if (r.header.requested === "pause") this.request(r, null);
+      if (r.header.requested === "pause") this.request(r, null, { type: "resumed" });
       return { status: "running", version: r.header.version, immediate: true };
     }
     if (r.header.status !== "paused") return { status: r.header.status, version: r.header.version, immediate: true };
     const status = r.header.waits.length > 0 ? "parked" : "pending";
     // A run paused before its delayed start still waits for it.
     const start = r.header.waits.find((w) => w.kind === "timer" && w.reason === "start");
-    this.write(r, { status, dueAt: Math.max(this.clock.now(), start?.kind === "timer" ? start.until : 0) });
+    this.write(r, { status, dueAt: Math.max(this.clock.now(), start?.kind === "timer" ? start.until : 0) }, { type: "resumed" });
     return { status, version: r.header.version, immediate: true };
   }
 
@@ -552,7 +620,8 @@ export class MemoryStore implements Store {
     const r = this.record(id);
     if (r.header.status !== "failed" && r.header.status !== "cancelled") throw stateError(r.header, "retry", "failed or cancelled");
     const attempts = Object.fromEntries(Object.entries(r.header.attempts).filter(([key]) => r.outputs.has(key)));
-    return this.sendOn(r, [], { attempts });
+    for (const key of [...r.tries.keys()]) if (!r.outputs.has(key)) r.tries.delete(key);
+    return this.sendOn(r, [], { attempts }, { type: "retried" });
   }
 
   async rewind(id: string, to: string, drop: StepKeySet): Promise<ControlResult> {
@@ -560,12 +629,14 @@ export class MemoryStore implements Store {
     if (!r.outputs.has(to)) throw unknownStep(id, to);
     const dropped = stepKeyMatcher(drop);
     for (const key of [...r.outputs.keys()]) if (dropped(key)) r.outputs.delete(key);
+    for (const key of [...r.tries.keys()]) if (dropped(key)) r.tries.delete(key);
     const attempts = Object.fromEntries(Object.entries(r.header.attempts).filter(([key]) => !dropped(key)));
     r.result = null;
     return this.sendOn(
       r,
       r.header.waits.filter((w) => !dropped(w.key)),
       { attempts },
+      { type: "rewound", to },
     );
   }
 
@@ -592,14 +663,18 @@ export class MemoryStore implements Store {
     r.outputs.clear();
     for (const [key, bytes] of outputs) r.outputs.set(key, bytes);
     const attempts = Object.fromEntries(Object.entries(r.header.attempts).map(([key, n]) => [renamed(key), n]));
+    const tries = [...r.tries].map(([key, records]) => [renamed(key), records] as const);
+    r.tries.clear();
+    for (const [key, records] of tries) r.tries.set(key, records);
     const waits = r.header.waits.map((w) => ({ ...w, key: renamed(w.key) })).filter((w) => allowed(w.key));
     r.lastCommit = null;
     r.signalNames = signals === undefined ? null : [...signals];
+    const migrated: NewRunEvent = { type: "migrated", hash };
     if (FINISHED_STATUSES.includes(r.header.status)) {
-      this.write(r, { hash, attempts, waits });
+      this.write(r, { hash, attempts, waits }, migrated);
       return { status: r.header.status, version: r.header.version, immediate: true };
     }
-    return this.sendOn(r, waits, { hash, attempts });
+    return this.sendOn(r, waits, { hash, attempts }, migrated);
   }
 
   async delete(id: string): Promise<void> {
@@ -669,18 +744,22 @@ export class MemoryStore implements Store {
   }
 
   /** A repaired run goes on: kept again, due now ("parked" with waits left, else "pending"), or still paused. */
-  private sendOn(r: Record_, waits: readonly Wait[], changes: Partial<Mutable<RunHeader>>): ControlResult {
+  private sendOn(r: Record_, waits: readonly Wait[], changes: Partial<Mutable<RunHeader>>, event: NewRunEvent): ControlResult {
     const finished = FINISHED_STATUSES.includes(r.header.status);
     r.expiresAt = null;
     r.lastCommit = null;
     const paused = r.header.status === "paused";
-    this.write(r, {
-      ...changes,
-      waits,
-      error: null,
-      ...(paused ? { dueAt: null } : { status: waits.length > 0 ? "parked" : "pending", dueAt: this.clock.now() }),
-      ...(finished ? { requested: null } : {}),
-    });
+    this.write(
+      r,
+      {
+        ...changes,
+        waits,
+        error: null,
+        ...(paused ? { dueAt: null } : { status: waits.length > 0 ? "parked" : "pending", dueAt: this.clock.now() }),
+        ...(finished ? { requested: null } : {}),
+      },
+      event,
+    );
     return { status: r.header.status, version: r.header.version, immediate: true };
   }
 
@@ -725,8 +804,15 @@ export class MemoryStore implements Store {
     }
   }
 
-  private write(r: Record_, changes: Partial<Mutable<RunHeader>>): void {
+  /**
+   * Every versioned write goes through here, as `writeHeader` in the Redis scripts: a new version,
+   * and the write's event (`event`, else the one its status change means, see `statusEvent`).
+   */
+  private write(r: Record_, changes: Partial<Mutable<RunHeader>>, event?: NewRunEvent): void {
+    const before = r.header;
     r.header = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: this.clock.now() };
+    const recorded = event ?? statusEvent(before, r.header);
+    if (recorded) this.recordEvent(r, recorded);
     // A finished run takes no signal: what is still buffered (a misspelled name, one no step waited for) goes with it.
     if (changes.status !== undefined && FINISHED_STATUSES.includes(changes.status)) {
       r.signals.clear();
@@ -739,8 +825,28 @@ export class MemoryStore implements Store {
    * version fences workers from each other, and the worker holding the run
    * must still be able to reach its next boundary, where the request applies.
    */
-  private request(r: Record_, requested: "cancel" | "pause" | null): void {
+  private request(r: Record_, requested: "cancel" | "pause" | null, event: NewRunEvent): void {
     r.header = { ...r.header, requested, updatedAt: this.clock.now() };
+    this.recordEvent(r, event);
+  }
+
+  /** Adds an event to the run's history, dated now. */
+  private recordEvent(r: Record_, event: NewRunEvent): void {
+    appendEvent(r.history, { at: this.clock.now(), ...event });
+  }
+
+  /** Records the attempts a write carries as failed: each closes its record, with its event. */
+  private recordFailures(r: Record_, failed: readonly FailedAttempt[]): void {
+    for (const f of failed) {
+      const { records, event } = recordFailure(r.tries.get(f.key) ?? [], f, this.clock.now());
+      r.tries.set(f.key, records);
+      appendEvent(r.history, event);
+    }
+  }
+
+  /** Attempt `attempt` of step `key` ended well (its output commits, or a cancel drops it). */
+  private endAttempt(r: Record_, key: string, attempt: number): void {
+    r.tries.set(key, endedAttempt(r.tries.get(key) ?? [], attempt, this.clock.now(), null));
   }
 
   private notify(r: Record_): void {

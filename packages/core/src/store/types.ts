@@ -9,6 +9,7 @@
  */
 import type { SerializedError } from "../errors.js";
 import type { FlowControl } from "../flow-control/types.js";
+import type { AttemptRecord, FailedAttempt, RunEvent } from "./history.js";
 import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 
 /** Where a run stands. */
@@ -340,8 +341,9 @@ export interface Store {
    * Extends a running run's lease (a long task is still going), and answers the
    * cancel or pause asked of it since, so a holder that missed `onCancel` still
    * hears of a cancel. `leaseMs` 0 releases the run: it is due now, for any worker.
+   * `failed`: attempts that failed since the run's last write, recorded in this one (see `store/history.ts`).
    */
-  touch(id: string, version: number, leaseMs: number): Promise<TouchResult>;
+  touch(id: string, version: number, leaseMs: number, failed?: readonly FailedAttempt[]): Promise<TouchResult>;
 
   /**
    * A step's heartbeat: renews the lease as `touch` does, and records `details` as the latest
@@ -351,6 +353,18 @@ export interface Store {
 
   /** The latest progress of each step that reported some, by commit key (empty for an unknown run). */
   progress(id: string): Promise<ReadonlyMap<string, StepProgress>>;
+
+  /**
+   * The records of each step's last attempts (at most `ATTEMPTS_KEPT`, oldest first), by commit key:
+   * committed steps, and steps running, waiting or failed (empty for an unknown run).
+   */
+  attemptRecords(id: string): Promise<ReadonlyMap<string, readonly AttemptRecord[]>>;
+
+  /**
+   * The run's last events (at most `HISTORY_LIMIT`), in the order they were recorded (a failed
+   * attempt is recorded with the next write, dated when it failed); null when there is no such run.
+   */
+  history(id: string): Promise<readonly RunEvent[] | null>;
 
   /**
    * The commit keys of the run's committed steps in the order they were committed (what a
@@ -365,8 +379,8 @@ export interface Store {
    * (its reply was lost) answers `alreadyCommitted`.
    *
    * Failure semantics:
-   * - All or nothing: the output, its attempt count and the run's advance (a
-   *   new version, a renewed lease) are written together, or not at all.
+   * - All or nothing: the output, its attempt count and record, the `step.committed` event and
+   *   the run's advance (a new version, a renewed lease) are written together, or not at all.
    * - Exactly once per commit key: the write is a compare-and-set on
    *   `version`. A caller whose lease lapsed and whose run another worker took
    *   gets `StaleVersionError` and writes nothing, so it can never overwrite a
@@ -389,14 +403,24 @@ export interface Store {
     leaseMs: number,
     /** Commit keys this output replaces (a loop's earlier iterations), dropped in the same write. */
     replaces?: readonly string[],
+    /** Attempts that failed since the run's last write, recorded in this one. */
+    failed?: readonly FailedAttempt[],
   ): Promise<CommitResult>;
 
   /**
    * Records that attempt `attempt` of step `key` starts, before the task runs,
-   * so attempts spent on a worker that dies still count. Renews the lease and
-   * answers what was asked of the run, as `touch` does.
+   * so attempts spent on a worker that dies still count, and opens its record
+   * (dated now). Renews the lease and answers what was asked of the run, as `touch` does.
+   * `failed`: attempts that failed since the run's last write (the one before this, retried), recorded in this one.
    */
-  startAttempt(id: string, version: number, key: string, attempt: number, leaseMs: number): Promise<TouchResult>;
+  startAttempt(
+    id: string,
+    version: number,
+    key: string,
+    attempt: number,
+    leaseMs: number,
+    failed?: readonly FailedAttempt[],
+  ): Promise<TouchResult>;
 
   /**
    * Takes the first buffered `signal` as the output of step `key` in one write.
@@ -415,15 +439,26 @@ export interface Store {
   /**
    * Parks the run on `waits`, unless a signal one of them waits for is already
    * buffered (`signalled`: go on). A wait whose key already has a deadline
-   * keeps it. `attempts` records retries parked until later.
+   * keeps it. `attempts` records retries parked until later, `failed` the attempts that failed since
+   * the run's last write. A delay, signal or child wait opens its step's attempt record the first time it parks.
    */
-  park(id: string, version: number, waits: readonly WaitRequest[], attempts: Readonly<Record<string, number>>): Promise<ParkResult>;
+  park(
+    id: string,
+    version: number,
+    waits: readonly WaitRequest[],
+    attempts: Readonly<Record<string, number>>,
+    failed?: readonly FailedAttempt[],
+  ): Promise<ParkResult>;
 
-  /** Ends the run: `completed` with its result, or `failed` with its error. A requested cancel wins over completion. */
+  /**
+   * Ends the run: `completed` with its result, or `failed` with its error. A requested cancel wins over completion.
+   * `failed`: attempts that failed since the run's last write, recorded in this one.
+   */
   finish(
     id: string,
     version: number,
     end: { readonly status: "completed"; readonly result: Uint8Array } | { readonly status: "failed"; readonly error: SerializedError },
+    failed?: readonly FailedAttempt[],
   ): Promise<WriteResult>;
 
   /**

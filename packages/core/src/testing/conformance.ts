@@ -18,6 +18,7 @@ import { listCases } from "./list-cases.js";
 import { signalCases } from "./signal-cases.js";
 import { startCases } from "./start-cases.js";
 import { scheduleCases } from "./schedule-cases.js";
+import { historyCases } from "./history-cases.js";
 import { statusWaits, type EngineHarness } from "./harness.js";
 import { describeLifecycleBehaviour } from "./lifecycle.js";
 import { nodeKindNestings, nodeKindPairs } from "./node-kinds.js";
@@ -794,6 +795,8 @@ export function describeEngineConformance(name: string, makeHarness: () => Engin
     describe("delayed start and signal-with-start", () => startCases(() => h));
 
     describe("schedules", () => scheduleCases(() => h));
+
+    describe("timings, errors and history", () => historyCases(() => h));
 
     describe("the payload contract (docs/codec.md): a step gets the same value whether the run parked or not", () => {
       // What the step after "make" was handed, by run id; "make" returns round-trip case n.

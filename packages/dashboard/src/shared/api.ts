@@ -15,7 +15,7 @@ import type {
   StepDetail,
   StepNodeView,
   StepState,
-  StepView,
+  StepView as CoreStepView,
   Wait,
   WorkerInfo,
 } from "@parkway/core";
@@ -31,10 +31,12 @@ export type {
   StepDetail,
   StepNodeView,
   StepState,
-  StepView,
   Wait,
   WorkerInfo,
 };
+
+/** A committed step as the flat list sends it: core's `StepView` without its timing (`StepTiming`), which the dashboard does not send yet. */
+export type StepView = Pick<CoreStepView, "key" | "attempts" | "output">;
 
 /** Every run status, in the order the dashboard shows them. */
 export const RUN_STATUSES = [

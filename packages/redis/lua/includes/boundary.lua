@@ -1,7 +1,7 @@
 --[[
   A cancel or pause asked of a running run takes effect at its next step
   boundary: a cancel drops the step's output, a pause keeps it (`keep` writes
-  it) and keeps the run's waits, so deadlines stay fixed across the pause. Returns the "stopped" reply, or nil when nothing was requested.
+  it, and records its event) and keeps the run's waits, so deadlines stay fixed across the pause. Returns the "stopped" reply, or nil when nothing was requested.
   Mirrors MemoryStore.stopAtBoundary.
 ]]
 local function stopAtBoundary(ctx, h, keep)

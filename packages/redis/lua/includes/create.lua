@@ -29,4 +29,6 @@ local function createRun(ctx, run)
   redis.call("ZADD", ctx.prefix .. "wf:" .. run.workflow, created, ctx.id)
   redis.call("ZADD", ctx.prefix .. "all", created, ctx.id)
   redis.call("ZADD", ctx.prefix .. "wfstatus:" .. status .. ":" .. run.workflow, created, ctx.id)
+  ctx.now = now
+  recordEvent(ctx, { type = "started", startAt = startAt ~= "" and at or nil })
 end

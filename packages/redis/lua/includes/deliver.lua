@@ -26,12 +26,14 @@ local function deliverSignal(ctx, h, signal)
   redis.call("RPUSH", signal.bufferKey, signal.payload)
   -- Derived from the prefix, as writeHeader derives it to drop the buffers when the run finishes.
   redis.call("SADD", ctx.prefix .. "signames:" .. ctx.id, signal.name)
+  ctx.now = nowMs()
+  local received = { type = "signal.received", signal = signal.name }
   if h.status ~= "parked" or not waitsForSignal(waits, signal.name) then
+    recordEvent(ctx, received)
     remember("buffered")
     return { 0, "buffered", tonumber(h.dueAt) or false, tonumber(h.version), 0 }
   end
-  ctx.now = nowMs()
-  local version = writeHeader(ctx, h, { dueAt = num(ctx.now) })
+  local version = writeHeader(ctx, h, { dueAt = num(ctx.now) }, received)
   remember("woke")
   return { 0, "woke", ctx.now, version, 0 }
 end

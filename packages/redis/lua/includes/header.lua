@@ -19,6 +19,17 @@ local function num(n)
   return string.format("%.17g", n)
 end
 
+-- ctx.now as text, formatted once per script (formatting numbers is the dearest part of a small script).
+local function nowText(ctx)
+  if ctx.nowTextOf ~= ctx.now then
+    ctx.nowText = num(ctx.now)
+    ctx.nowTextOf = ctx.now
+  end
+  return ctx.nowText
+end
+
+-- @include "history"
+
 local function loadHeader(key)
   local flat = redis.call("HGETALL", key)
   if #flat == 0 then return nil end
@@ -70,12 +81,14 @@ end
   up by one and updatedAt is stamped, and the status indexes (by status, and
   by workflow and status), due index and finish channel follow the header in
   the same atomic step. A run that finishes loses its signal buffers. `changes` maps
-  header fields to their new string values ("" for null).
+  header fields to their new string values ("" for null). The write's event is
+  `event`, else the one its status change means (statusEvent in history.lua);
+  it is recorded before a finished run's keys get their TTL, so its history expires with it.
 ]]
-local function writeHeader(ctx, h, changes)
+local function writeHeader(ctx, h, changes, event)
   local version = tonumber(h.version) + 1
   changes.version = tostring(version)
-  changes.updatedAt = num(ctx.now)
+  changes.updatedAt = nowText(ctx)
   local args = {}
   for field, value in pairs(changes) do
     args[#args + 1] = field
@@ -98,6 +111,8 @@ local function writeHeader(ctx, h, changes)
   elseif changes.dueAt then
     redis.call("ZADD", ctx.dueKey, changes.dueAt, ctx.id)
   end
+  event = event or statusEvent(before, h)
+  if event then recordEvent(ctx, event) end
   if changes.status and FINISHED[changes.status] then
     dropSignalBuffers(ctx)
     retainFinished(ctx, h)

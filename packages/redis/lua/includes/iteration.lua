@@ -1,12 +1,13 @@
 --[[
   A loop keeps only its last iterations: a commit in iteration n drops the
-  outputs and attempts of the iterations it replaces (the worker names them,
-  see core's `replacedKeys`) in the same write, so a loop of 10,000 iterations
-  costs what a loop of 2 does. `replaced` is a list, empty for a commit that
-  replaces nothing.
+  outputs, attempts and attempt records of the iterations it replaces (the
+  worker names them, see core's `replacedKeys`) in the same write, so a loop of
+  10,000 iterations costs what a loop of 2 does. `replaced` is a list, empty
+  for a commit that replaces nothing.
 ]]
-local function dropReplaced(outputsKey, attemptsKey, replaced)
+local function dropReplaced(outputsKey, attemptsKey, triesKey, replaced)
   if #replaced == 0 then return end
   redis.call("HDEL", outputsKey, unpack(replaced))
   redis.call("HDEL", attemptsKey, unpack(replaced))
+  redis.call("HDEL", triesKey, unpack(replaced))
 end

@@ -103,9 +103,9 @@ end
   Sends a run on after a repair: a finished run's keys lose their TTL; the run
   is due now ("parked" with waits left, which the worker re-checks, else
   "pending"), or stays paused. The version goes up, fencing any worker that
-  still holds the run.
+  still holds the run. `event` names the repair in the run's history.
 ]]
-local function sendOn(ctx, h, waits, extra)
+local function sendOn(ctx, h, waits, extra, event)
   if FINISHED[h.status] then keepRun(ctx.prefix, ctx.id, h) end
   local changes = extra or {}
   changes.waits = encodeWaits(waits)
@@ -117,5 +117,5 @@ local function sendOn(ctx, h, waits, extra)
     changes.dueAt = num(ctx.now)
     if FINISHED[h.status] then changes.requested = "" end
   end
-  return writeHeader(ctx, h, changes)
+  return writeHeader(ctx, h, changes, event)
 end

@@ -14,7 +14,7 @@
 local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, failed = 2592000000 }
 
 -- The keys of one run that carry its data (the delivery ids and the wake-up record expire on their own clock): header,
--- attempts, outputs, input/result, commit order (compensation) and heartbeat progress.
+-- attempts, outputs, input/result, commit order (compensation), heartbeat progress, history and attempt records.
 local function runDataKeys(prefix, id)
   return {
     prefix .. "run:" .. id,
@@ -23,6 +23,8 @@ local function runDataKeys(prefix, id)
     prefix .. "data:" .. id,
     prefix .. "order:" .. id,
     prefix .. "progress:" .. id,
+    prefix .. "hist:" .. id,
+    prefix .. "tries:" .. id,
   }
 end
 
