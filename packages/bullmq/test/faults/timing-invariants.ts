@@ -33,10 +33,25 @@ export function processGoneAt(checker: Checker, pid: number, after: number): num
   return checker.input.faults?.processes.find((p) => p.pid === pid && p.at >= after && p.kind !== "started" && p.kind !== "thawed")?.at;
 }
 
+/**
+ * Whether process `pid` was stopped at some moment between `from` and `to`: stopped (killed,
+ * frozen, told to stop) within them, or before `from` and not thawed by then. A worker frozen
+ * for longer than a lease is still frozen when a cancel comes a lease later.
+ */
+function processStoppedDuring(checker: Checker, pid: number, from: number, to: number): boolean {
+  let stopped = false;
+  for (const p of checker.input.faults?.processes ?? []) {
+    if (p.pid !== pid || p.at > to) continue;
+    const stops = p.kind !== "started" && p.kind !== "thawed";
+    if (p.at >= from && stops) return true;
+    if (p.at < from) stopped = stops;
+  }
+  return stopped;
+}
+
 /** Whether a fault between `from` (less a lease) and `to` could have kept news from the worker `pid`. */
 function excused(checker: Checker, pid: number, from: number, to: number): boolean {
-  const gone = processGoneAt(checker, pid, from - LEASE_MS);
-  if (gone !== undefined && gone <= to) return true;
+  if (processStoppedDuring(checker, pid, from - LEASE_MS, to)) return true;
   return (checker.input.faults?.redis ?? []).some((f) => f.at >= from - LEASE_MS && f.at <= to);
 }
 
