@@ -31,12 +31,11 @@ import { parkwayMetrics } from "../metrics.js";
 import { checkStepInput, checkStepOutput, type StepRef } from "../schema.js";
 import { driveAsync, type Scope, type StepEffect } from "../semantics/drive.js";
 import {
-  afterCancelled,
+  afterEnded,
   childDeliveryId,
   childOutput,
   childSignal,
   defaultChildId,
-  notifyParent,
   readChildOutcome,
   type ChildOutcome,
 } from "../semantics/children.js";
@@ -259,7 +258,7 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
   });
   if (!acquired.acquired && acquired.reason === "cancelled") {
     // The cancel waited for this boundary (the run's worker died): what hangs on the run hears of it now.
-    await afterCancelled(options.store, acquired.header, (run, version) => options.wake?.(run, version, "child"));
+    await afterEnded(options.store, acquired.header, (run, version) => options.wake?.(run, version, "child"));
     parkwayMetrics().runsFinished.add(1, { [SpanAttributes.workflow]: acquired.header.workflow, [SpanAttributes.outcome]: "cancelled" });
     return { outcome: "cancelled" };
   }
@@ -408,21 +407,19 @@ class RunSession implements HeldRun {
   }
 
   /**
-   * A child run that ended tells its parent; a run that ended cancelled cancels its children.
+   * A run that ended tells its parent, and cancels its children still live (those whose
+   * outcome it does not hold: see `semantics/children.ts`).
    *
    * Failure semantics: this is a write after the run's last one. A worker that dies between them
    * leaves the parent without its notice: the parent's `child` timer finds the child ended. A
    * cancel that does not reach a child here leaves it running on its own (cancel it by its id).
    */
   private async afterEnd(advanced: AdvanceOutcome): Promise<void> {
+    if (advanced.outcome !== "cancelled" && advanced.outcome !== "completed" && advanced.outcome !== "failed") return;
     const wake = (id: string, version: number) => this.options.wake?.(id, version, "child");
     const { parent } = this.run.header;
-    if (advanced.outcome === "cancelled") {
-      const links = { id: this.id, children: Object.fromEntries(this.children), ...(parent ? { parent } : {}) };
-      await afterCancelled(this.options.store, links, wake);
-    } else if (parent && (advanced.outcome === "completed" || advanced.outcome === "failed")) {
-      await notifyParent(this.options.store, parent, this.id, wake);
-    }
+    const links = { id: this.id, children: Object.fromEntries(this.children), ...(parent ? { parent } : {}) };
+    await afterEnded(this.options.store, links, wake, (key) => this.outputs.has(key));
   }
 
   private async advanceHeld(): Promise<AdvanceOutcome> {
