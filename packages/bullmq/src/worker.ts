@@ -385,7 +385,9 @@ export class WorkflowWorker {
     if (outcome.outcome === "released") {
       // The job in flight is this one: the wake-up's id carries `now` so BullMQ keeps it.
       await this.waker.wake(id, { reason: "lease", version: outcome.version, dueAt: null, now: outcome.now, trace: caller });
-    } else if (outcome.outcome === "parked" && outcome.dueAt !== null) {
+    } else if (outcome.outcome === "parked" && outcome.dueAt !== null && !outcome.onGrant) {
+      // Not for a run waiting only for concurrency slots: the release that grants it one wakes it,
+      // and the sweep covers its deadline (a holder that died). That saves a delayed job a waiter.
       await this.waker.wake(id, { reason: "timer", version: outcome.version, dueAt: outcome.dueAt, now: outcome.now, trace: caller });
     } else if (outcome.outcome === "skipped" && (outcome.reason === "busy" || outcome.reason === "not-due") && outcome.dueAt !== null) {
       const reason = outcome.reason === "busy" ? "lease" : "timer";

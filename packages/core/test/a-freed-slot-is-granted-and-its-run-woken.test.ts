@@ -35,8 +35,9 @@ it("the slot a finishing run gives back goes to the next waiter, offered to the 
   const { options, woken } = await setUp(wf, store, 3);
   const offered: string[] = [];
   const holding = advanceRun(options, "r0", undefined, (id) => (offered.push(id), true));
-  expect(await advanceRun(options, "r1")).toMatchObject({ outcome: "parked" });
-  expect(await advanceRun(options, "r2")).toMatchObject({ outcome: "parked" });
+  // Waiting only for a slot: a release wakes them, their deadline is a fallback.
+  expect(await advanceRun(options, "r1")).toMatchObject({ outcome: "parked", onGrant: true });
+  expect(await advanceRun(options, "r2")).toMatchObject({ outcome: "parked", onGrant: true });
 
   held.open();
   expect(await holding).toMatchObject({ outcome: "completed" });
@@ -79,3 +80,14 @@ it("a run granted a slot while its worker had not yet parked it is woken once it
   await woke;
   expect(await advanceRun(options, "r1")).toMatchObject({ outcome: "completed" });
 }, 15_000);
+
+it("a run refused by a rate limit parks on a deadline no release wakes", async () => {
+  const wf = flow<number>("one-an-hour", { rateLimit: { limit: 1, period: "1h" } })
+    .then("a", (n) => n)
+    .build();
+  const store = new MemoryStore(realClock);
+  const options = checkpointOptions({ store, workflows: new WorkflowRegistry([wf]), clock: realClock }, {});
+  for (const id of ["first", "second"]) await store.start({ id, workflow: wf.name, hash: wf.hash, input: encode(1, { what: "input" }) });
+  expect(await advanceRun(options, "first")).toMatchObject({ outcome: "completed" });
+  expect(await advanceRun(options, "second")).toMatchObject({ outcome: "parked", onGrant: false });
+});

@@ -62,7 +62,7 @@ import {
   type RaceOutcome,
   type SignalEffect,
 } from "../semantics/walk.js";
-import { limitKey, RunSlots, runPriority, type Gate, type Handoff } from "../flow-control/admission.js";
+import { isRateLimit, limitKey, RunSlots, runPriority, type Gate, type Handoff } from "../flow-control/admission.js";
 import { parseSlotWaitKey, type SlotHold } from "../flow-control/types.js";
 import { FINISHED_STATUSES, type RunHeader, type RunStatus, type Store, type StoredRun, type WaitRequest } from "../store/types.js";
 import { recordedError, type FailedAttempt } from "../store/history.js";
@@ -125,8 +125,12 @@ export type AdvanceOutcome =
    * taking it): it is due now, for another worker. `now` is the store's clock.
    */
   | { readonly outcome: "released"; readonly version: number; readonly now: number }
-  /** `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time. */
-  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number }
+  /**
+   * `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time.
+   * `onGrant`: the run waits only for concurrency slots, so the release that grants it one wakes
+   * it, and `dueAt` is a fallback (a holder that died, a wake-up lost) the due index's sweep covers.
+   */
+  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number; readonly onGrant: boolean }
   | { readonly outcome: "skipped"; readonly reason: "finished" | "paused" }
   | { readonly outcome: "skipped"; readonly reason: "busy" | "not-due"; readonly dueAt: number | null; readonly now: number };
 
@@ -543,7 +547,13 @@ class RunSession implements HeldRun {
     this.version = parked.version;
     if (parked.outcome === "stopped") return { outcome: parked.stopped };
     if (parked.outcome === "signalled") return { outcome: "released", version: parked.version, now: this.storeNow() };
-    return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+    return this.parked(parked, [...kept, slot]);
+  }
+
+  /** How a park on `waits` ended the session. */
+  private parked(parked: { readonly version: number; readonly dueAt: number | null }, waits: readonly WaitRequest[]): AdvanceOutcome {
+    const onGrant = waits.every((w) => w.kind === "timer" && w.reason === "slot" && !isRateLimit(parseSlotWaitKey(w.key)?.limit ?? ""));
+    return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow(), onGrant };
   }
 
   /** The run's priority among waiters. @throws ValidationError when its priority function fails. */
@@ -674,7 +684,7 @@ class RunSession implements HeldRun {
           const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts, this.takeFailures()));
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
-          if (parked.outcome === "parked") return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+          if (parked.outcome === "parked") return this.parked(parked, waits);
           return { outcome: parked.stopped };
         }
         return await this.settleFailure(this.timedOut && !(e instanceof Stop) ? this.timedOut : e);

@@ -45,6 +45,11 @@ export function limitKey(
   return `${prefix}:${key}`;
 }
 
+/** Whether `limit`, a limit key, names a rate limit (see {@link limitKey}). */
+export function isRateLimit(limit: string): boolean {
+  return limit.startsWith("flow-rate:") || limit.startsWith("task-rate:");
+}
+
 /** A run's priority from its workflow's `priority` option. @throws ValidationError naming the workflow when a function answers out of range or throws. */
 export function runPriority(priority: number | ((input: unknown) => unknown) | undefined, input: unknown, workflow: string): number {
   if (priority === undefined) return 0;
