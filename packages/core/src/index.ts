@@ -194,4 +194,5 @@ export { MAX_LIMIT, MAX_PRIORITY, MAX_RATE, MIN_PRIORITY } from "./flow-control/
 export type { TaskLimitOptions } from "./builder/task.js";
 export type { FlowLimitOptions } from "./builder/flow.js";
 export type { Admission, FlowControl, SlotHold, SlotRequest, WakeOutcome } from "./flow-control/types.js";
+export type { Handoff } from "./flow-control/admission.js";
 export { parseSlotWaitKey, slotWaitKey, waiterScore, waiterTtlMs } from "./flow-control/types.js";

@@ -61,7 +61,7 @@ import {
   type RaceOutcome,
   type SignalEffect,
 } from "../semantics/walk.js";
-import { limitKey, RunSlots, runPriority, type Gate } from "../flow-control/admission.js";
+import { isRateLimit, limitKey, RunSlots, runPriority, type Gate, type Handoff } from "../flow-control/admission.js";
 import { parseSlotWaitKey, type SlotHold } from "../flow-control/types.js";
 import { FINISHED_STATUSES, type RunHeader, type RunStatus, type Store, type StoredRun, type WaitRequest } from "../store/types.js";
 import { recordedError, type FailedAttempt } from "../store/history.js";
@@ -93,8 +93,8 @@ export interface CheckpointOptions {
   /** The runs this worker advances, so cancels and shutdown reach their running tasks. */
   readonly inFlight?: RunsInFlight;
   /**
-   * Told of a run that a freed concurrency slot made due (with its new version), so it is looked
-   * at now rather than at its slot wait's deadline: a worker enqueues its wake-up.
+   * Told of a run that a freed concurrency slot was granted to (with its new version), so it is
+   * looked at now rather than at its slot wait's deadline: a worker enqueues its wake-up.
    */
   readonly wake?: (id: string, version: number, reason?: "slot" | "child") => void;
   /**
@@ -124,8 +124,12 @@ export type AdvanceOutcome =
    * taking it): it is due now, for another worker. `now` is the store's clock.
    */
   | { readonly outcome: "released"; readonly version: number; readonly now: number }
-  /** `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time. */
-  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number }
+  /**
+   * `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time.
+   * `onGrant`: the run waits only for concurrency slots, so the release that grants it one wakes
+   * it, and `dueAt` is a fallback (a holder that died, a wake-up lost) the due index's sweep covers.
+   */
+  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number; readonly onGrant: boolean }
   | { readonly outcome: "skipped"; readonly reason: "finished" | "paused" }
   | { readonly outcome: "skipped"; readonly reason: "busy" | "not-due"; readonly dueAt: number | null; readonly now: number };
 
@@ -246,8 +250,16 @@ class StoredDataError extends Error {
  * Tracing: an attempt that acquires the run is a `parkway.run <workflow>` span
  * under `parent` (by default the active context), with a `parkway.step <commit key>`
  * child per step it executes; committed steps it skips get none.
+ *
+ * `handoff` is offered the runs that the concurrency slots this attempt gives back as it ends
+ * are granted to; those it declines are woken through `options.wake`.
  */
-export async function advanceRun(options: CheckpointOptions, id: string, parent: Context = otelContext.active()): Promise<AdvanceOutcome> {
+export async function advanceRun(
+  options: CheckpointOptions,
+  id: string,
+  parent: Context = otelContext.active(),
+  handoff?: Handoff,
+): Promise<AdvanceOutcome> {
   if (options.inFlight?.closing) return { outcome: "released", version: 0, now: options.clock.now() };
   // The lease runs from when the acquire was sent: its reply may come late (a frozen or starved process).
   const askedAt = performance.now();
@@ -283,7 +295,7 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
         await options.store.block(id, header.version, serializeError(error), options.blockedRetryMs);
         return { outcome: "blocked" };
       }
-      return new RunSession(options, workflow, acquired.run, span, trace, askedAt).advance();
+      return new RunSession(options, workflow, acquired.run, span, trace, askedAt, handoff).advance();
     },
     (advanced) => advanced.outcome,
   );
@@ -381,6 +393,8 @@ class RunSession implements HeldRun {
     private readonly trace: Context,
     /** Monotonic time the acquire was sent. */
     acquiredAt: number,
+    /** Offered the runs that the slots this session gives back as it ends are granted to. */
+    private readonly handoff: Handoff | undefined,
   ) {
     this.version = run.header.version;
     this.outputs = new Map(run.outputs);
@@ -391,8 +405,9 @@ class RunSession implements HeldRun {
     this.deadline = workflow.timeoutMs === undefined ? null : (run.header.startAt ?? run.header.createdAt) + workflow.timeoutMs;
     const control = options.store.flowControl;
     const limited = workflow.limits?.concurrency ?? workflow.limits?.rateLimit ?? workflow.stepLimits?.size;
-    this.slots =
-      control && limited ? new RunSlots(control, this.id, run.header.version, options.leaseMs, (id, v) => options.wake?.(id, v)) : null;
+    const wake = (id: string, version: number) => options.wake?.(id, version);
+    const closing = () => options.inFlight?.closing ?? false;
+    this.slots = control && limited ? new RunSlots(control, this.id, run.header.version, options.leaseMs, wake, closing) : null;
   }
 
   private get id(): string {
@@ -440,7 +455,7 @@ class RunSession implements HeldRun {
       clearInterval(heartbeat);
       unhold?.();
       // After the run's last write: a parked or finished run holds no slot.
-      await this.slots?.releaseAll();
+      await this.slots?.releaseAll(this.handoff);
       this.abort.abort(new CancelledError(`run "${this.id}" left this worker`, { instanceId: this.id }));
     }
   }
@@ -489,12 +504,12 @@ class RunSession implements HeldRun {
       const where = `flow "${this.workflow.name}"`;
       const gates: Gate[] = [];
       if (limits.concurrency) {
-        const limit = limitKey("flow", this.workflow.name, limits.concurrency, input, where);
+        const limit = limitKey("flow", "concurrency", this.workflow.name, limits.concurrency, input, where);
         gates.push(this.slots.gate("concurrency", limit, limits.concurrency, this.priority(input), null));
       }
       const starting = this.run.outputs.size === 0 && this.run.header.waits.every((w) => parseSlotWaitKey(w.key)?.step === null);
       if (limits.rateLimit && starting) {
-        const limit = limitKey("flow", this.workflow.name, limits.rateLimit, input, where);
+        const limit = limitKey("flow", "rate", this.workflow.name, limits.rateLimit, input, where);
         gates.push(this.slots.gate("rate", limit, limits.rateLimit, this.priority(input), null));
       }
       const admitted = await this.flowControl(() => this.slots!.admit(gates));
@@ -529,8 +544,13 @@ class RunSession implements HeldRun {
     this.version = parked.version;
     if (parked.outcome === "stopped") return { outcome: parked.stopped };
     if (parked.outcome === "signalled") return { outcome: "released", version: parked.version, now: this.storeNow() };
-    await this.slots!.afterPark([gate.waitKey]);
-    return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+    return this.parked(parked, [...kept, slot]);
+  }
+
+  /** How a park on `waits` ended the session. */
+  private parked(parked: { readonly version: number; readonly dueAt: number | null }, waits: readonly WaitRequest[]): AdvanceOutcome {
+    const onGrant = waits.every((w) => w.kind === "timer" && w.reason === "slot" && !isRateLimit(parseSlotWaitKey(w.key)?.limit ?? ""));
+    return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow(), onGrant };
   }
 
   /** The run's priority among waiters. @throws ValidationError when its priority function fails. */
@@ -561,8 +581,8 @@ class RunSession implements HeldRun {
     const priority = this.priority(runInput);
     const concurrency = limits.concurrency;
     const rate = limits.rateLimit;
-    const concurrencyKey = concurrency ? limitKey("task", effect.node.id, concurrency, input, where) : null;
-    const rateKey = rate ? limitKey("task", effect.node.id, rate, input, where) : null;
+    const concurrencyKey = concurrency ? limitKey("task", "concurrency", effect.node.id, concurrency, input, where) : null;
+    const rateKey = rate ? limitKey("task", "rate", effect.node.id, rate, input, where) : null;
     return (attempt) => [
       ...(concurrency && concurrencyKey ? [slots.gate("concurrency", concurrencyKey, concurrency, priority, effect.key)] : []),
       ...(rate && rateKey ? [slots.gate("rate", rateKey, rate, priority, effect.key, attempt)] : []),
@@ -661,10 +681,7 @@ class RunSession implements HeldRun {
           const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts, this.takeFailures()));
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
-          if (parked.outcome === "parked") {
-            await this.slots?.afterPark(waits.filter((w) => w.kind === "timer" && w.reason === "slot").map((w) => w.key));
-            return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
-          }
+          if (parked.outcome === "parked") return this.parked(parked, waits);
           return { outcome: parked.stopped };
         }
         return await this.settleFailure(this.timedOut && !(e instanceof Stop) ? this.timedOut : e);

@@ -83,7 +83,8 @@ export type Wait =
       readonly until: number;
       /**
        * On a `slot` wait as `status()` shows it: the limit key waited for (`flow:<workflow>[:<key>]`,
-       * `task:<task id>[:<key>]`); `key` is then the step's commit key, or `#run` for the run's own limits.
+       * `task:<task id>[:<key>]`, and `flow-rate:`, `task-rate:` for rate limits); `key` is then the
+       * step's commit key, or `#run` for the run's own limits.
        */
       readonly slot?: string;
     }
