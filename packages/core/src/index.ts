@@ -177,6 +177,7 @@ export {
   type Waker,
 } from "./engine/client.js";
 export { BUFFERED_SIGNALS_SHOWN, SIGNAL_PREVIEW_BYTES } from "./engine/run-views.js";
+export { describeEvent, type EventWording } from "./engine/event-words.js";
 export {
   EmbeddedEngine,
   createEngine,

@@ -1048,7 +1048,6 @@ function waitsFor(names: readonly string[], lead = "it waits for"): string {
   return names.length === 0 ? ` (${lead} no signal)` : ` (${lead} ${names.map((n) => JSON.stringify(n)).join(", ")})`;
 }
 
-/** A creation bound as ms since the epoch. @throws ValidationError naming the option */
 /**
  * One time range of a `list` query (`after` at or after, `before` strictly before), as the store takes it.
  * @throws ValidationError naming the bound: not a `Date` or whole ms since the epoch, or `after` later than `before`
@@ -1066,6 +1065,7 @@ function timeRange<A extends "createdAfter" | "finishedAfter", B extends "create
   return { ...(low === undefined ? {} : { [after]: low }), ...(high === undefined ? {} : { [before]: high }) } as { [K in A | B]?: number };
 }
 
+/** A bound of a time range as ms since the epoch. @throws ValidationError naming the option */
 function timeBound(value: number | Date | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : value;
