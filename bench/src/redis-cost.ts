@@ -13,10 +13,11 @@
  * stalled-job check, its blocking pops) is measured on its own while idle and
  * subtracted, so what is left is what the runs cost.
  *
- * Parked runs: N runs of a workflow that waits for a signal, and N that wait on
- * a one-hour delay (which also leaves a delayed BullMQ job), are parked and the
- * server's `used_memory` delta is divided by N; `MEMORY USAGE` of one run's keys
- * says where the bytes go.
+ * Kept runs: N runs of a workflow that waits for a signal, and N that wait on
+ * a one-hour delay (which also leaves a delayed BullMQ job), are parked, and N
+ * runs of linear-1 complete (kept for their retention, with their index
+ * entries); each time the server's `used_memory` delta is divided by N, and
+ * `MEMORY USAGE` of one run's keys says where the bytes go.
  *
  * Flags: `--runs N` (default 500), `--rounds N` (default 3: each shape's median round
  * by CPU is reported), `--redis-server PATH` (default `redis-server`),
@@ -135,8 +136,10 @@ interface ShapeCost {
   readonly commandsPerRunByName: Record<string, number>;
 }
 
-interface ParkedCost {
+/** What one run left in Redis's memory: parked on a signal or a delay, or completed. */
+interface KeptCost {
   readonly shape: string;
+  readonly state: "parked" | "completed";
   readonly bytesPerRun: number;
   /** MEMORY USAGE of one run's keys, by key kind. */
   readonly keys: Record<string, number>;
@@ -150,7 +153,7 @@ interface Report {
   readonly shapes: readonly ShapeCost[];
   /** Per further step: the difference between linear-9 and linear-1, over 8 steps. */
   readonly perStep: { readonly cpuUs: number; readonly commands: number; readonly calls: number; readonly byName: Record<string, number> };
-  readonly parked: readonly ParkedCost[];
+  readonly kept: readonly KeptCost[];
 }
 
 async function main(): Promise<void> {
@@ -229,13 +232,13 @@ async function main(): Promise<void> {
       if (Math.abs(n) >= 0.05) stepByName[name] = n;
     }
 
-    const parked: ParkedCost[] = [];
-    for (const shape of [signalled, delayed]) {
+    const kept: KeptCost[] = [];
+    for (const shape of [signalled, delayed, shapes[0]!]) {
       await sleep(300);
       const before = await read(redis);
-      const firstId = `parked-${shape.name}-0`;
+      const firstId = `kept-${shape.name}-0`;
       for (let i = 0; i < options.runs; i += 50) {
-        const batch = Array.from({ length: Math.min(50, options.runs - i) }, (_, j) => `parked-${shape.name}-${i + j}`);
+        const batch = Array.from({ length: Math.min(50, options.runs - i) }, (_, j) => `kept-${shape.name}-${i + j}`);
         await Promise.all(batch.map((id) => client.start(shape, 1, { id })));
       }
       started += options.runs;
@@ -249,6 +252,8 @@ async function main(): Promise<void> {
         attempts: k.attempts(firstId),
         outputs: k.outputs(firstId),
         data: k.data(firstId),
+        history: k.history(firstId),
+        tries: k.attemptRecords(firstId),
         wakes: `{${namespace}}:wakes:${firstId}`,
       };
       const jobIds = await redis.keys(`{${namespace}}:bull:wake:*${Buffer.from(firstId).toString("base64url")}*`);
@@ -257,7 +262,8 @@ async function main(): Promise<void> {
         const bytes = await redis.memory("USAGE", key);
         if (bytes !== null) keys[name] = Number(bytes);
       }
-      parked.push({ shape: shape.name, bytesPerRun: (after.usedMemory - before.usedMemory) / options.runs, keys });
+      const state = shape === signalled || shape === delayed ? "parked" : "completed";
+      kept.push({ shape: shape.name, state, bytesPerRun: (after.usedMemory - before.usedMemory) / options.runs, keys });
     }
 
     const report: Report = {
@@ -272,7 +278,7 @@ async function main(): Promise<void> {
         calls: (nine.callsPerRun - one.callsPerRun) / 8,
         byName: stepByName,
       },
-      parked,
+      kept,
     };
     console.log(options.json ? JSON.stringify(report, null, 2) : render(report));
   } finally {
@@ -309,10 +315,8 @@ function render(report: Report): string {
     `per step commands:     ${byName(p.byName)}`,
     "",
   );
-  for (const parked of report.parked) {
-    lines.push(
-      `${parked.shape}: ${fixed(parked.bytesPerRun, 0)} bytes per parked run (used_memory); one run's keys: ${byName(parked.keys)}`,
-    );
+  for (const run of report.kept) {
+    lines.push(`${run.shape}: ${fixed(run.bytesPerRun, 0)} bytes per ${run.state} run (used_memory); one run's keys: ${byName(run.keys)}`);
   }
   return lines.join("\n");
 }

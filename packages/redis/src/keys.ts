@@ -7,12 +7,12 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-4.lua` (`order:`),
+ * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`, `commitStep-4.lua` (`order:`),
  * `includes/header.lua`, `includes/history.lua` (`hist:`) and `includes/attempts.lua` (`tries:`) derive the
- * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
+ * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `fin:`, `wffin:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
  * (`includes/retention.lua` and `includes/lifecycle.lua` the `delivered:` and `wakes:` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
- * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` the
+ * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` (and `wffin:`) the
  * workflow name runs to the end of the key.
  */
 import type { RunStatus } from "@parkway/core";
@@ -56,6 +56,10 @@ export interface KeyLayout {
   workflow(name: string): string;
   /** Runs of one workflow in one status: sorted set scored by createdAt (for `list` with both filters). */
   workflowStatus(name: string, status: RunStatus): string;
+  /** Finished runs of one finished status: sorted set scored by finishedAt (for `list` with a finish range). */
+  finishStatus(status: RunStatus): string;
+  /** Finished runs of one workflow in one finished status: sorted set scored by finishedAt. */
+  workflowFinishStatus(name: string, status: RunStatus): string;
   /** Every run: sorted set scored by createdAt. */
   readonly all: string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
@@ -122,6 +126,8 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
+    finishStatus: (status) => `${prefix}fin:${status}`,
+    workflowFinishStatus: (name, status) => `${prefix}wffin:${status}:${name}`,
     all: `${prefix}all`,
     due: `${prefix}due`,
     retention: `${prefix}retention`,

@@ -43,6 +43,7 @@ export const SCRIPTS = {
   blockRun: loadScript("blockRun-2.lua"),
   signalRun: loadScript("signalRun-4.lua"),
   signalWithStart: loadScript("signalWithStart-4.lua"),
+  signalBuffers: loadScript("signalBuffers-1.lua"),
   cancelRun: loadScript("cancelRun-2.lua"),
   pauseRun: loadScript("pauseRun-2.lua"),
   resumeRun: loadScript("resumeRun-2.lua"),

@@ -21,7 +21,7 @@ import {
 } from "../errors.js";
 import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 import { decodeListCursor, encodeListCursor } from "./cursor.js";
-import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
+import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, listPosition, listsByFinish, matchesListQuery } from "./list-order.js";
 import { stepKeyMatcher } from "./step-keys.js";
 import {
   appendEvent,
@@ -58,6 +58,7 @@ import {
   type RunHeader,
   type RunLink,
   type RunStatus,
+  type SignalBuffer,
   type SignalResult,
   type SignalTarget,
   type StepProgress,
@@ -254,6 +255,15 @@ export class MemoryStore implements Store {
   async history(id: string): Promise<readonly RunEvent[] | null> {
     const r = this.lookup(id);
     return r ? [...r.history] : null;
+  }
+
+  async signalBuffers(id: string, limit: number, previewBytes: number): Promise<readonly SignalBuffer[]> {
+    const buffers = [...(this.lookup(id)?.signals ?? [])].filter(([, payloads]) => payloads.length > 0);
+    return buffers.map(([name, payloads]) => ({
+      name,
+      count: payloads.length,
+      oldest: payloads.slice(0, limit).map((p) => ({ bytes: p.length, payload: p.length <= previewBytes ? p : null })),
+    }));
   }
 
   /** A Map keeps insertion order, and each commit key is inserted once: its order is the commit order. */
@@ -512,13 +522,14 @@ export class MemoryStore implements Store {
     const limit = query.limit ?? 100;
     const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
+    const byFinish = listsByFinish(query);
     const matching = this.alive()
       .map((r) => r.header)
-      .filter((h) => matchesListQuery(h, query) && isPastCursor(h, after, order))
-      .sort((a, b) => compareForList(a, b, order));
+      .filter((h) => matchesListQuery(h, query) && isPastCursor(listPosition(h, byFinish), after, order))
+      .sort((a, b) => compareForList(listPosition(a, byFinish), listPosition(b, byFinish), order));
     const page = matching.slice(0, limit);
     const last = page[page.length - 1];
-    return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(last) : null };
+    return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(listPosition(last, byFinish)) : null };
   }
 
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
@@ -688,11 +699,12 @@ export class MemoryStore implements Store {
     const index = this.alive()
       .map((r) => r.header)
       .filter((h) => h.status === batch.status && (batch.workflow === undefined || h.workflow === batch.workflow))
-      .sort((a, b) => compareForList(a, b, "oldest"))
+      .sort((a, b) => compareForList(listPosition(a, false), listPosition(b, false), "oldest"))
       .slice(batch.offset, batch.offset + batch.limit);
     let deleted = 0;
     for (const h of index) {
-      if (batch.finishedBefore !== undefined && h.updatedAt >= batch.finishedBefore) continue;
+      // As purgeRuns-1.lua: a run finished before its finish time was recorded finished at its last update.
+      if (batch.finishedBefore !== undefined && (h.finishedAt ?? h.updatedAt) >= batch.finishedBefore) continue;
       this.runs.delete(h.id);
       deleted++;
     }
@@ -810,7 +822,14 @@ export class MemoryStore implements Store {
    */
   private write(r: Record_, changes: Partial<Mutable<RunHeader>>, event?: NewRunEvent): void {
     const before = r.header;
-    r.header = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: this.clock.now() };
+    const now = this.clock.now();
+    const next: Mutable<RunHeader> = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: now };
+    // A run records when it reaches a finished status, and loses it when sent on again (retry, rewind), as writeHeader does.
+    if (next.status !== before.status) {
+      if (FINISHED_STATUSES.includes(next.status)) next.finishedAt = now;
+      else delete next.finishedAt;
+    }
+    r.header = next;
     const recorded = event ?? statusEvent(before, r.header);
     if (recorded) this.recordEvent(r, recorded);
     // A finished run takes no signal: what is still buffered (a misspelled name, one no step waited for) goes with it.

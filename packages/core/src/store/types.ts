@@ -135,6 +135,11 @@ export interface RunHeader {
   readonly createdAt: number;
   readonly updatedAt: number;
   /**
+   * When the run reached the finished status it has (store time); absent while it is live, and for
+   * a run that finished before Parkway recorded it. A run sent on again (retry, rewind) loses it.
+   */
+  readonly finishedAt?: number;
+  /**
    * When a run started with `startAt` or `delay` was due to begin (store time), even after it
    * began: its workflow's `timeout` counts from here. Absent for a run that started at once.
    */
@@ -264,6 +269,14 @@ export interface ListQuery {
   readonly createdAfter?: number;
   /** Only runs created before this store time: with `createdAfter`, a half-open range, so adjacent windows never overlap. */
   readonly createdBefore?: number;
+  /**
+   * Only runs that finished at or after this store time. With either finished bound, runs are
+   * listed by when they finished (`order` then says latest or earliest finished first), and a live
+   * run, which has no finish time, never matches.
+   */
+  readonly finishedAfter?: number;
+  /** Only runs that finished before this store time (half-open with `finishedAfter`). */
+  readonly finishedBefore?: number;
 }
 export interface ListPage {
   /**
@@ -273,6 +286,18 @@ export interface ListPage {
   readonly runs: readonly RunHeader[];
   /** Pass back for the next page; null on the last page. */
   readonly cursor: string | null;
+}
+
+/** The signals buffered for a run under one name and not taken yet, as `signalBuffers` reads them. */
+export interface SignalBuffer {
+  readonly name: string;
+  /** How many are buffered under the name. */
+  readonly count: number;
+  /**
+   * The oldest of them (at most the `limit` asked for), oldest first: each one's encoded size, and its
+   * bytes when they are no larger than the `previewBytes` asked for (else null).
+   */
+  readonly oldest: readonly { readonly bytes: number; readonly payload: Uint8Array | null }[];
 }
 
 /** What `counts` counts: every run, or the runs of one workflow. */
@@ -366,6 +391,12 @@ export interface Store {
    * attempt is recorded with the next write, dated when it failed); null when there is no such run.
    */
   history(id: string): Promise<readonly RunEvent[] | null>;
+
+  /**
+   * The signals buffered for the run and not taken yet, one {@link SignalBuffer} per name (empty for
+   * an unknown run, or one with none). A read only: sending and taking signals write nothing for it.
+   */
+  signalBuffers(id: string, limit: number, previewBytes: number): Promise<readonly SignalBuffer[]>;
 
   /**
    * The commit keys of the run's committed steps in the order they were committed (what a
@@ -551,7 +582,7 @@ export interface Store {
   /** The run, or null. `outputs: false` skips loading step outputs. */
   get(id: string, options?: { readonly outputs?: boolean }): Promise<StoredRun | null>;
   /**
-   * Runs by status and/or workflow, id prefix and creation time, in `query.order` (see
+   * Runs by status and/or workflow, id prefix, creation and finish time, in `query.order` (see
    * `store/list-order.ts`, the one definition of the order and of where a cursor resumes), a page at a time.
    */
   list(query: ListQuery): Promise<ListPage>;

@@ -9,6 +9,7 @@
 
 -- Removes a run's index entries, as writeHeader and startRun made them.
 local function dropIndexEntries(prefix, id, status, workflow)
+  dropFinished(prefix, id, status, workflow)
   redis.call("ZREM", prefix .. "status:" .. status, id)
   redis.call("ZREM", prefix .. "all", id)
   redis.call("ZREM", prefix .. "due", id)
