@@ -7,7 +7,7 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-4.lua` (`order:`),
+ * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-5.lua` (`order:`),
  * `includes/header.lua`, `includes/history.lua` (`hist:`) and `includes/attempts.lua` (`tries:`) derive the
  * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
  * (`includes/retention.lua` and `includes/lifecycle.lua` the `delivered:` and `wakes:` keys) and the `finished` channel
