@@ -10,10 +10,12 @@ const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
  * Wakes runs by adding BullMQ jobs, to the queue of the run's partition. Remembers each run's
- * delayed job ids (a small set per run, expiring on its own) so `cancel` can remove them: a job
- * due now is not recorded, since a worker takes it at once and finds the run cancelled, and
- * recording it would cost every run a round trip and a key. Each job carries the trace context
- * of the wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
+ * delayed job ids (a small set per run, expiring on its own) so they can be removed once the run
+ * is over: the store's script that finishes, deletes or replaces the run moves them to its
+ * partition's stale set, and the workers' sweep removes those jobs ({@link removeStale}). A job
+ * due now is not recorded, since a worker takes it at once and finds the run over, and recording
+ * it would cost every run a round trip and a key. Each job carries the trace context of the
+ * wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
   /** The wake-up queue of each partition. */
@@ -62,12 +64,16 @@ export class QueueWaker implements Waker {
     await Promise.all([adding, this.redis.multi().sadd(this.pendingKey(id), jobId).pexpire(this.pendingKey(id), keepMs).exec()]);
   }
 
-  /** Removes the run's delayed wake-up jobs (one due now, or active, runs and finds the run cancelled). */
-  async forget(id: string): Promise<void> {
-    const jobIds = await this.redis.smembers(this.pendingKey(id));
-    const queue = this.queueOf(id);
+  /**
+   * Removes up to `limit` wake-up jobs of partition `partition`'s runs that are over (see the class
+   * comment); returns how many ids it took. An active job is not removed (it runs, finds the run
+   * over, and goes when it completes); nor is one whose removal failed (it runs when due, for nothing).
+   */
+  async removeStale(partition: number, limit = 1000): Promise<number> {
+    const jobIds = await this.redis.spop(this.layouts[partition]!.staleWakes, limit);
+    const queue = this.queues[partition]!;
     await Promise.all(jobIds.map((jobId) => queue.remove(jobId).catch(() => 0)));
-    await this.redis.del(this.pendingKey(id));
+    return jobIds.length;
   }
 
   async close(): Promise<void> {
