@@ -282,10 +282,12 @@ async function main(): Promise<void> {
         attempts: k.attempts(firstId),
         outputs: k.outputs(firstId),
         data: k.data(firstId),
-        wakes: `{${namespace}}:wakes:${firstId}`,
+        wakes: k.wakes(firstId),
+        history: k.history(firstId),
+        "attempt records": k.attemptRecords(firstId),
       };
-      const jobIds = await redis.keys(`{${namespace}}:bull:wake:*${Buffer.from(firstId).toString("base64url")}*`);
-      for (const id of jobIds) named[`job ${id.slice(`{${namespace}}:bull:wake:`.length, `{${namespace}}:bull:wake:`.length + 6)}…`] = id;
+      // A delayed wake-up's job id is recorded in the run's wakes: set (its id is a digest, not the run id).
+      for (const jobId of await redis.smembers(k.wakes(firstId))) named[`job ${jobId.split("-")[0]}`] = `{${namespace}}:bull:wake:${jobId}`;
       for (const [name, key] of Object.entries(named)) {
         const bytes = await redis.memory("USAGE", key);
         if (bytes !== null) keys[name] = Number(bytes);

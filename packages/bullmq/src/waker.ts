@@ -27,11 +27,12 @@ export class QueueWaker implements Waker {
     this.redis = queueConnection(connection, "the wake-up queue", watch);
     this.layouts = Array.from({ length: partitions }, (_, p) => keyLayout(namespace, p, partitions));
     this.queues = this.layouts.map((_, p) => {
-      // Queues only add and remove: they share one connection.
+      // Queues only add and remove: they share one connection. Jobs carry no removal options: the
+      // worker removes every job it finishes (removeOnComplete/removeOnFail there), and options
+      // left out keep a delayed job's hash small (see wake-jobs.ts).
       const queue = new Queue<WakeJobData>(WAKE_QUEUE, {
         connection: this.redis,
         prefix: queuePrefix(namespace, p, partitions),
-        defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
       });
       // Without a listener BullMQ prints each connection error with its stack. The connection watch
       // reports outages once per retry, and a failed command rejects at its caller.
@@ -58,9 +59,9 @@ export class QueueWaker implements Waker {
       await adding;
       return;
     }
-    // PEXPIRE takes whole milliseconds: a delay measured on the store's clock has a fraction, and
-    // a MULTI whose PEXPIRE fails still adds the id, leaving a record without a TTL.
-    const keepMs = Math.ceil(delay) + WAKE_RECORD_SLACK_MS;
+    // The delay is whole milliseconds (wakeDelay), as PEXPIRE takes: a MULTI whose PEXPIRE fails
+    // still adds the id, leaving a record without a TTL.
+    const keepMs = delay + WAKE_RECORD_SLACK_MS;
     await Promise.all([adding, this.redis.multi().sadd(this.pendingKey(id), jobId).pexpire(this.pendingKey(id), keepMs).exec()]);
   }
 

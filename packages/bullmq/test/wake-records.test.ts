@@ -52,6 +52,14 @@ describe("wake-up records", () => {
     expect(await waker.removeStale(0)).toBe(0);
   });
 
+  it("a delayed wake-up's job is a small hash: every field fits Redis's listpack encoding", async () => {
+    await waker.wake("lean-run", { reason: "timer", version: 12, dueAt: 90_000_000.75, now: 0.5, trace: ROOT_CONTEXT });
+    const [jobId] = await redis.smembers(recordKey("lean-run"));
+    const jobKey = `{${space.namespace}}:bull:wake:${jobId!}`;
+    expect(await redis.hget(jobKey, "delay")).toBe("90000001");
+    expect(await redis.object("ENCODING", jobKey)).toBe("listpack");
+  });
+
   it("a wake-up a worker asks with the store's clock (a fraction of a millisecond) is recorded with its TTL", async () => {
     await waker.wake("fraction-run", { reason: "timer", version: 4, dueAt: 1_500.25, now: 900.5, trace: ROOT_CONTEXT });
     expect(await redis.scard(recordKey("fraction-run"))).toBe(1);

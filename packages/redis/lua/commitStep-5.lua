@@ -64,9 +64,13 @@ ctx.now = nowMs()
 recordFailures(ctx, ARGV[8])
 -- The attempt ended, whether its output is kept or a cancel drops it.
 endAttemptRecord(ctx, key, tonumber(attempts), ctx.now, nil)
-local function keep()
+local function keep(nextAttempt)
   redis.call("HSET", KEYS[3], key, output)
-  redis.call("HSET", KEYS[2], key, attempts)
+  if nextAttempt then
+    redis.call("HSET", KEYS[2], key, attempts, ARGV[10], ARGV[11])
+  else
+    redis.call("HSET", KEYS[2], key, attempts)
+  end
   recordOrder(key, tonumber(h.version) + 1)
   dropReplaced(KEYS[3], KEYS[2], triesKey(ctx), replaced)
   recordCommit(ctx, key, attempts)
@@ -74,10 +78,9 @@ end
 local stopped = stopAtBoundary(ctx, h, keep)
 if stopped then return stopped end
 
-keep()
+keep(thenKind == "attempt")
 local changes = { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) }
 if thenKind == "attempt" then
-  redis.call("HSET", KEYS[2], ARGV[10], ARGV[11])
   startAttemptRecord(ctx, ARGV[10], tonumber(ARGV[11]))
 elseif thenKind == "complete" then
   redis.call("HSET", KEYS[5], "result", ARGV[10])
