@@ -1147,7 +1147,7 @@ class RunSession implements HeldRun {
    *
    * Failure semantics: no task attempt starts before the commit before it is acknowledged (its
    * start rides on that commit, or is a write queued after it), nor does a compensation (its
-   * commits are awaited, see {@link committed}). What the walk computes in between (the next
+   * commits are awaited, see {@link compensateAndFail}). What the walk computes in between (the next
    * step's input, a route's key, a loop's decision) is computed again by a resumed run. A commit
    * that is stopped (cancel, pause), fenced (stale version) or cannot be written stops the session
    * at its next write, as it would have at the commit.
