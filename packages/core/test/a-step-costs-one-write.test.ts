@@ -54,6 +54,12 @@ function twoSteps(name: string) {
   return { wf, counts };
 }
 
+/** Step a, then a wait: a signal's, or a delay of an hour. */
+function stepThenWait(name: string, wait: "signal" | "delay") {
+  const a = flow<number>(name).then("a", (n: number) => n + 1);
+  return (wait === "signal" ? a.waitForSignal("w", "go") : a.delay("nap", "1h")).build();
+}
+
 async function setUp(wf: Workflow<number, unknown>, id: string) {
   const store = new WatchedStore(realClock);
   const options = checkpointOptions({ store, workflows: new WorkflowRegistry([wf]), clock: realClock }, { lease: LEASE_MS });
@@ -77,11 +83,7 @@ it("a linear run writes each commit once: the next attempt and the run's end rid
 });
 
 it("a step before a wait commits on its own, then the run parks", async () => {
-  const wf = flow<number>("then-wait")
-    .then("a", (n: number) => n + 1)
-    .waitForSignal("w", "go")
-    .build();
-  const { store, advance } = await setUp(wf, "wait-1");
+  const { store, advance } = await setUp(stepThenWait("then-wait", "signal"), "wait-1");
   expect(await advance()).toMatchObject({ outcome: "parked" });
   expect(store.calls).toEqual(["startAttempt", "commit", "park"]);
 });
@@ -110,11 +112,7 @@ it("a commit that cannot be written starts no next step, and the run is left to 
 });
 
 it("a commit that cannot be written before a wait leaves the run unparked, to be taken up again", async () => {
-  const wf = flow<number>("lost-before-wait")
-    .then("a", (n: number) => n + 1)
-    .delay("nap", "1h")
-    .build();
-  const { store, advance } = await setUp(wf, "lost-2");
+  const { store, advance } = await setUp(stepThenWait("lost-before-wait", "delay"), "lost-2");
   store.failCommitsFrom = 1;
   await expect(advance()).rejects.toThrow(/Connection is closed/);
   expect(store.calls).toEqual(["startAttempt", "commit"]);
