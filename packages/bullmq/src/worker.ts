@@ -369,11 +369,8 @@ export class WorkflowWorker {
   private async advance(id: string, caller: Context, handoff: Handoff): Promise<void> {
     const outcome = await advanceRun(this.checkpoint, id, caller, handoff);
     this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
-    if (outcome.outcome === "completed" || outcome.outcome === "failed" || outcome.outcome === "cancelled") {
-      // A finished run's helper keys go with it: its pending wake-ups (a signal's timeout, a timer) and their record.
-      await this.waker.forget(id).catch((error: unknown) => this.report(error, id));
-      return;
-    }
+    // A finished run's pending wake-ups (a signal's timeout, a timer) were retired by the script that
+    // ended it: the sweep removes them (removeStale), at no cost to this run.
     await this.scheduleNext(id, outcome, caller);
   }
 
@@ -449,13 +446,14 @@ export class WorkflowWorker {
 
   /**
    * Sweeps one partition: trims its finished runs whose retention passed (their keys expired,
-   * their index entries go here), then its due index, with the backlog of that partition's
-   * queue as extra grace.
+   * their index entries go here), removes the wake-up jobs of runs that are over, then sweeps its
+   * due index, with the backlog of that partition's queue as extra grace.
    */
   private async sweepPartition(partition: number): Promise<void> {
     await this.fireSchedules(partition);
     try {
       await this.store.trimExpiredIn(partition, 1000);
+      await this.waker.removeStale(partition);
       const backlogMs = await this.backlogMs(this.waker.queues[partition]!);
       if (backlogMs === null) return; // the queue moved under us: look again next sweep
       const { ids } = await this.store.dueIn(partition, 1000, this.graceMs + backlogMs);

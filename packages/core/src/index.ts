@@ -84,6 +84,7 @@ export type {
   AcquireResult,
   CancelListener,
   CommitResult,
+  CommitThen,
   ControlResult,
   CountQuery,
   FinishedStatus,

@@ -36,7 +36,7 @@ export const SCRIPTS = {
   acquireRun: loadScript("acquireRun-5.lua"),
   touchRun: loadScript("touchRun-2.lua"),
   heartbeatRun: loadScript("heartbeatRun-3.lua"),
-  commitStep: loadScript("commitStep-4.lua"),
+  commitStep: loadScript("commitStep-5.lua"),
   takeSignal: loadScript("takeSignal-5.lua"),
   parkRun: loadScript("parkRun-3.lua"),
   finishRun: loadScript("finishRun-3.lua"),

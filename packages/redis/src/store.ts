@@ -43,6 +43,7 @@ import {
   type Logger,
   type CancelListener,
   type CommitResult,
+  type CommitThen,
   type ControlResult,
   type CountQuery,
   type FinishListener,
@@ -353,11 +354,13 @@ export class RedisStore implements Store {
     leaseMs: number,
     replaces: readonly string[] = [],
     failed: readonly FailedAttempt[] = [],
+    then?: CommitThen,
   ): Promise<CommitResult> {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
+    if (then !== undefined && "complete" in then) this.checkSize(then.complete, `result of run "${id}"`, id);
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
-    const args = [k.prefix, id, version, key, output, attempts, leaseMs, failedArg(failed), ...replaces];
+    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due, k.data(id)];
+    const args = [k.prefix, id, version, key, output, attempts, leaseMs, failedArg(failed), ...thenArgs(then), ...replaces];
     const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
       version,
@@ -947,6 +950,13 @@ function newRunArgs(run: NewRun): ScriptArg[] {
 /** The failed attempts a write carries, as the scripts take them: JSON, or "" for none. */
 function failedArg(failed: readonly FailedAttempt[]): string {
   return failed.length === 0 ? "" : JSON.stringify(failed);
+}
+
+/** What a commit goes on to, as commitStep-5.lua takes it (ARGV[9..11]). */
+function thenArgs(then: CommitThen | undefined): ScriptArg[] {
+  if (then === undefined) return ["", "", ""];
+  if ("complete" in then) return ["complete", then.complete, ""];
+  return ["attempt", then.startAttempt.key, then.startAttempt.attempt];
 }
 
 function stopped(reply: readonly unknown[]): Stopped {

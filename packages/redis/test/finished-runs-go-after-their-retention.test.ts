@@ -142,21 +142,23 @@ it("purge walks in bounded batches and deletes every match", async () => {
   expect(await store.counts()).toMatchObject({ completed: 0, failed: 10 });
 });
 
-it("a run's record of its wake-up jobs expires with it, or sooner, and goes when it is deleted", async () => {
+it("a run's record of its wake-up jobs moves to the stale set when it finishes, or when it is deleted", async () => {
   await store.setRetention("wakes", { completed: 150 });
-  // The wake-up queue keeps the record; its own TTL may be lost (a failed PEXPIRE) or longer than the run's retention.
-  for (const id of ["recorded", "deleted"]) {
-    await store.start({ id, workflow: "wakes", hash: "h", input: payload("in") });
-    await redis.sadd(store.keys.wakes(id), "timer-job");
-    await runToEnd(id, "completed", "wakes");
-  }
-  const ttl = await redis.pttl(store.keys.wakes("recorded"));
-  expect(ttl).toBeGreaterThan(0);
-  expect(ttl).toBeLessThanOrEqual(150);
-  await store.delete("deleted");
-  expect(await redis.exists(store.keys.wakes("deleted"))).toBe(0);
+  // The wake-up queue keeps the record; the sweep removes the jobs named in the stale set.
+  await store.start({ id: "finished", workflow: "wakes", hash: "h", input: payload("in") });
+  await redis.sadd(store.keys.wakes("finished"), "timer-finished");
+  await runToEnd("finished", "completed", "wakes");
+  expect(await redis.exists(store.keys.wakes("finished"))).toBe(0);
+  // A record added after the run finished (a late wake-up) goes when the run is deleted.
+  await redis.sadd(store.keys.wakes("finished"), "timer-late");
+  await store.delete("finished");
+  expect(await redis.exists(store.keys.wakes("finished"))).toBe(0);
+  expect((await redis.smembers(store.keys.staleWakes)).sort()).toEqual(["timer-finished", "timer-late"]);
+  await redis.del(store.keys.staleWakes);
+  await store.start({ id: "expired", workflow: "wakes", hash: "h", input: payload("in") });
+  await runToEnd("expired", "completed", "wakes");
   await new Promise((resolve) => setTimeout(resolve, 200));
-  expect(await keysOfRun("recorded")).toEqual({});
+  expect(await keysOfRun("expired")).toEqual({});
   expect((await store.trimExpired(100)).trimmed).toBe(1);
 });
 

@@ -63,7 +63,17 @@ import {
 } from "../semantics/walk.js";
 import { isRateLimit, limitKey, RunSlots, runPriority, type Gate, type Handoff } from "../flow-control/admission.js";
 import { parseSlotWaitKey, type SlotHold } from "../flow-control/types.js";
-import { FINISHED_STATUSES, type RunHeader, type RunStatus, type Store, type StoredRun, type WaitRequest } from "../store/types.js";
+import {
+  FINISHED_STATUSES,
+  type CommitResult,
+  type CommitThen,
+  type RunHeader,
+  type RunStatus,
+  type Store,
+  type StoredRun,
+  type WaitRequest,
+  type WriteResult,
+} from "../store/types.js";
 import { recordedError, type FailedAttempt } from "../store/history.js";
 import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
 import { runTimeout, taskContext } from "./context.js";
@@ -350,6 +360,13 @@ class RunSession implements HeldRun {
   private stopped: Stop | null = null;
   /** Set when a write found a newer version: another worker owns the run now. */
   private lost: Error | null = null;
+  /** Set when a commit no step waited for could not be written: no later write of this session is sent. */
+  private broken: StoreFailure | null = null;
+  /**
+   * The commit queued last, while it waits to be sent: the next step's first attempt, or the run's
+   * end, may still ride on it (see {@link commitEncoded}). Null once it is sent.
+   */
+  private pendingCommit: { then: CommitThen | null; sent: Promise<CommitResult> } | null = null;
   /** Monotonic time a write that renews the lease (acquire, commit, touch) was sent: the lease runs from then. */
   private leaseRenewedAt: number;
   /** The commit key of the first step that failed, recorded with the run's error. */
@@ -453,6 +470,8 @@ class RunSession implements HeldRun {
     } finally {
       stopTimeout?.();
       clearInterval(heartbeat);
+      // No write of this session outlives it (a commit sent behind a walk that ended without another write).
+      await this.writes;
       unhold?.();
       // After the run's last write: a parked or finished run holds no slot.
       await this.slots?.releaseAll(this.handoff);
@@ -667,7 +686,7 @@ class RunSession implements HeldRun {
           { signal: this.abort.signal },
         );
         const result = encode(output, this.payload(`output of run "${this.id}"`));
-        const end = await this.write(() => store.finish(this.id, this.version, { status: "completed", result }, this.takeFailures()));
+        const end = await this.complete(result);
         return { outcome: end.ok ? "completed" : end.stopped };
       } catch (e) {
         if (e instanceof Park) {
@@ -678,7 +697,13 @@ class RunSession implements HeldRun {
             this.deadline === null
               ? e.waits
               : [...e.waits, { kind: "timer", key: RUN_TIMEOUT_KEY, reason: "timeout", delayMs: this.deadline - this.storeNow() }];
-          const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts, this.takeFailures()));
+          let parked: Awaited<ReturnType<Store["park"]>>;
+          try {
+            parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts, this.takeFailures()));
+          } catch (failed) {
+            // A commit sent behind the walk was stopped or fenced, or could not be written.
+            return await this.settleFailure(failed);
+          }
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
           if (parked.outcome === "parked") return this.parked(parked, waits);
@@ -741,10 +766,13 @@ class RunSession implements HeldRun {
     try {
       const order = await this.write(() => this.options.store.commitOrder(this.id));
       const pending = pendingCompensations(this.workflow, order);
-      if (pending.length > 0 && !this.outputs.has(FAILURE_KEY)) await this.commit(FAILURE_KEY, error, 1);
+      // Each commit is written before the next compensation runs: a compensation starts no write of its own.
+      const commit = async (key: string, output: unknown, attempts: number) =>
+        void (await this.queueCommit(key, this.encodeOutput(key, output), attempts).sent);
+      if (pending.length > 0 && !this.outputs.has(FAILURE_KEY)) await commit(FAILURE_KEY, error, 1);
       for (const { key, compensation } of pending) {
         const { outcome, attempts } = await this.runCompensation(key, compensation);
-        await this.commit(compensationKey(key), outcome, attempts);
+        await commit(compensationKey(key), outcome, attempts);
       }
     } catch (e) {
       return this.settleFailure(e);
@@ -1124,20 +1152,69 @@ class RunSession implements HeldRun {
     return encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
   }
 
-  /** {@link commit} of an output already encoded. */
-  private async commitEncoded(key: string, bytes: Uint8Array, attempts: number): Promise<unknown> {
+  /**
+   * {@link commit} of an output already encoded, sent behind the walk: the commit is queued and
+   * waits one macrotask before it is sent, while the walk goes on with the committed value. What
+   * the walk reaches meanwhile rides on it, in the same write: the next step's first attempt
+   * ({@link startAttempt}) or the run's completion ({@link complete}). So a step costs the store
+   * one write, not two.
+   *
+   * Failure semantics: no task attempt starts before the commit before it is acknowledged (its
+   * start rides on that commit, or is a write queued after it), nor does a compensation (its
+   * commits are awaited, see {@link compensateAndFail}). What the walk computes in between (the next
+   * step's input, a route's key, a loop's decision) is computed again by a resumed run. A commit
+   * that is stopped (cancel, pause), fenced (stale version) or cannot be written stops the session
+   * at its next write, as it would have at the commit.
+   */
+  private commitEncoded(key: string, bytes: Uint8Array, attempts: number): unknown {
+    return this.queueCommit(key, bytes, attempts).value;
+  }
+
+  /** Queues the commit of `bytes` under `key` (see {@link commitEncoded}): the committed value, and the write once sent. */
+  private queueCommit(key: string, bytes: Uint8Array, attempts: number): { value: unknown; sent: Promise<CommitResult> } {
+    const value = this.decodeStored(bytes, `output of step "${key}"`);
     const replaces = replacedKeys(key, this.outputs.keys());
-    const result = await this.write(
-      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs, replaces, this.takeFailures()),
-      true,
-    );
-    if (!result.ok) throw this.stop(result.stopped, result.version);
-    this.version = result.version;
+    const pending: { then: CommitThen | null; sent: Promise<CommitResult> } = {
+      then: null,
+      sent: Promise.resolve({ ok: true, version: 0 }),
+    };
+    this.pendingCommit = pending;
+    pending.sent = this.write(async () => {
+      // Let the walk reach its next step's attempt, or its end, before the commit is sent.
+      await afterMicrotasks();
+      if (this.pendingCommit === pending) this.pendingCommit = null;
+      const { store, leaseMs } = this.options;
+      const then = pending.then ?? undefined;
+      const result = await store
+        .commit(this.id, this.version, key, bytes, attempts, leaseMs, replaces, this.takeFailures(), then)
+        .catch((e: unknown) => {
+          if (!isParkwayError(e)) this.broken ??= new StoreFailure(e);
+          throw e;
+        });
+      if (!result.ok) throw this.stop(result.stopped, result.version);
+      this.version = result.version;
+      this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: value, attempts });
+      return result;
+    }, true);
+    // A failure reaches the walk at the session's next write (stopped, lost or broken), or whoever waits for `sent`.
+    pending.sent.catch(() => undefined);
     this.outputs.set(key, bytes);
     for (const replaced of replaces) this.outputs.delete(replaced);
-    const committed = this.decodeStored(bytes, `output of step "${key}"`);
-    this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: committed, attempts });
-    return committed;
+    return { value, sent: pending.sent };
+  }
+
+  /**
+   * Ends the run `completed` with `result`: riding on the commit of its last step when that commit
+   * is not sent yet, else with a write of its own.
+   */
+  private async complete(result: Uint8Array): Promise<WriteResult> {
+    const pending = this.pendingCommit;
+    if (pending !== null && pending.then === null) {
+      pending.then = { complete: result };
+      const committed = await pending.sent;
+      return { ok: true, version: committed.version };
+    }
+    return this.write(() => this.options.store.finish(this.id, this.version, { status: "completed", result }, this.takeFailures()));
   }
 
   /**
@@ -1150,6 +1227,7 @@ class RunSession implements HeldRun {
     const next = this.writes.then(async () => {
       if (this.stopped) throw this.stopped;
       if (this.lost) throw this.lost;
+      if (this.broken) throw this.broken;
       const sentAt = performance.now();
       try {
         const result = await operation();
@@ -1211,10 +1289,18 @@ class RunSession implements HeldRun {
     if (this.cancelling) throw this.abort.signal.reason;
     if (this.releasing) throw new Release();
     try {
-      const { requested } = await this.write(
-        () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs, this.takeFailures()),
-        true,
-      );
+      const pending = this.pendingCommit;
+      let requested: "cancel" | "pause" | null = null;
+      if (pending !== null && pending.then === null) {
+        // Rides on the commit before it: a commit that went through had nothing asked of the run.
+        pending.then = { startAttempt: { key, attempt } };
+        await pending.sent;
+      } else {
+        ({ requested } = await this.write(
+          () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs, this.takeFailures()),
+          true,
+        ));
+      }
       this.onRequested(requested);
       this.assertLeaseHeld();
       if (this.cancelling) throw this.abort.signal.reason;

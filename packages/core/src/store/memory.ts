@@ -48,6 +48,7 @@ import {
   type StepKeySet,
   type CancelListener,
   type CommitResult,
+  type CommitThen,
   type ControlResult,
   type CountQuery,
   type FinishListener,
@@ -280,6 +281,7 @@ export class MemoryStore implements Store {
     leaseMs: number,
     replaces: readonly string[] = [],
     failed: readonly FailedAttempt[] = [],
+    then?: CommitThen,
   ): Promise<CommitResult> {
     const r = this.record(id);
     if (r.outputs.has(key) && r.lastCommit === key && r.header.version === version + 1) {
@@ -305,7 +307,19 @@ export class MemoryStore implements Store {
     const stop = this.stopAtBoundary(r, () => ({ attempts: keep() }));
     if (stop) return stop;
     r.lastCommit = key;
-    this.write(r, { attempts: keep(), dueAt: this.clock.now() + leaseMs });
+    const attemptsKept = keep();
+    if (then !== undefined && "complete" in then) {
+      r.result = then.complete;
+      this.write(r, { attempts: attemptsKept, status: "completed", waits: [], dueAt: null, requested: null, error: null });
+      this.notify(r);
+      return { ok: true, version: r.header.version };
+    }
+    if (then !== undefined) {
+      const { key: next, attempt } = then.startAttempt;
+      attemptsKept[next] = attempt;
+      r.tries.set(next, startedAttempt(r.tries.get(next) ?? [], attempt, this.clock.now()));
+    }
+    this.write(r, { attempts: attemptsKept, dueAt: this.clock.now() + leaseMs });
     return { ok: true, version: r.header.version };
   }
 

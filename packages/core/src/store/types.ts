@@ -228,6 +228,13 @@ export type WriteResult =
 
 export type CommitResult = WriteResult | { readonly ok: true; readonly alreadyCommitted: true; readonly version: number };
 
+/**
+ * What a commit goes on to in the same write, when the worker knows it before the commit is sent:
+ * the first attempt of the next step starts (as `startAttempt` records it), or the run completes
+ * with `result` (as `finish` ends it). Either costs the store no write of its own.
+ */
+export type CommitThen = { readonly startAttempt: { readonly key: string; readonly attempt: number } } | { readonly complete: Uint8Array };
+
 export type TakeSignalResult =
   | { readonly outcome: "signal"; readonly payload: Uint8Array; readonly version: number }
   /** The timeout won; with a fallback it was committed as the step's output. */
@@ -425,6 +432,9 @@ export interface Store {
    *   store: a Redis failover or an AOF rollback can lose the last ones, and
    *   those steps run again. That is why tasks are at-least-once and should
    *   use `ctx.idempotencyKey` for their side effects.
+   * - `then` is applied in the same write, only when the output is committed (a cancel or pause
+   *   asked of the run stops it first): a re-sent commit that answers `alreadyCommitted` applied it
+   *   too. A run completed by `then` is one new version, as a commit is.
    */
   commit(
     id: string,
@@ -437,6 +447,8 @@ export interface Store {
     replaces?: readonly string[],
     /** Attempts that failed since the run's last write, recorded in this one. */
     failed?: readonly FailedAttempt[],
+    /** What the run goes on to in the same write: the next step's attempt starts, or the run completes. */
+    then?: CommitThen,
   ): Promise<CommitResult>;
 
   /**

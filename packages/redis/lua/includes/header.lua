@@ -93,11 +93,25 @@ local function dropFinished(prefix, id, status, workflow)
 end
 
 --[[
+  The ids of a run's delayed wake-up jobs (the wake-up queue records them in `wakes:<id>`) are no
+  use once the run finished or went: they move to the partition's `stale-wakes` set, whose jobs the
+  workers' sweep removes, so neither the script that ends a run nor its caller spends a round trip
+  on them.
+]]
+local function retireWakeUps(ctx)
+  local wakesKey = ctx.prefix .. "wakes:" .. ctx.id
+  local ids = redis.call("SMEMBERS", wakesKey)
+  if #ids == 0 then return end
+  redis.call("SADD", ctx.prefix .. "stale-wakes", unpack(ids))
+  redis.call("DEL", wakesKey)
+end
+
+--[[
   Every write goes through here, as MemoryStore.write does: the version goes
   up by one and updatedAt is stamped, and the status indexes (by status, and
   by workflow and status), the finish indexes, due index and finish channel follow the header in
   the same atomic step. A run that reaches a finished status records when (finishedAt), and one
-  sent on again (retry, rewind) loses it. A run that finishes loses its signal buffers. `changes` maps
+  sent on again (retry, rewind) loses it. A run that finishes loses its signal buffers and its wake-up jobs. `changes` maps
   header fields to their new string values ("" for null). The write's event is
   `event`, else the one its status change means (statusEvent in history.lua);
   it is recorded before a finished run's keys get their TTL, so its history expires with it.
@@ -140,6 +154,7 @@ local function writeHeader(ctx, h, changes, event)
   if event then recordEvent(ctx, event) end
   if changes.status and FINISHED[changes.status] then
     dropSignalBuffers(ctx)
+    retireWakeUps(ctx)
     retainFinished(ctx, h)
     redis.call("PUBLISH", ctx.prefix .. "finished", cjson.encode({ ctx.id, changes.status }))
   end
