@@ -28,3 +28,35 @@ it("a cancel message that never arrives is still heard at the next lease renewal
     await engine.close();
   }
 });
+
+it("a cancel message lost while the subscription was down is heard as soon as it is back, long before the next renewal", async () => {
+  const store = new MemoryStore();
+  // Every cancel message is lost; the store tells of the gap when the test says it is back.
+  let gap: (() => void) | undefined;
+  store.onCancel = async (_listener, onGap) => ((gap = onGap), async () => undefined);
+  let aborted: unknown = null;
+  const wf = flow<null>("gap-cancel")
+    .then(
+      "hold",
+      (_: null, ctx) =>
+        new Promise<number>((_resolve, reject) =>
+          ctx.signal.addEventListener("abort", () => ((aborted = ctx.signal.reason), reject(ctx.signal.reason as Error))),
+        ),
+    )
+    .build();
+  // A one-hour lease: its renewal (every 20 minutes) never comes within the test.
+  const engine = createMemoryEngine({ workflows: [wf], store, lease: "1h" });
+  try {
+    await engine.start(wf, null, { id: "gap" });
+    for (let i = 0; i < 100 && (await engine.status("gap")).status !== "running"; i++) await new Promise((r) => setTimeout(r, 5));
+    await engine.cancel("gap");
+    await new Promise((r) => setTimeout(r, 50));
+    expect(aborted).toBeNull();
+    gap?.();
+    await engine.result("gap", { timeout: "5s" }).catch(() => undefined);
+    expect(aborted).toMatchObject({ code: "CANCELLED" });
+    expect((await engine.status("gap")).status).toBe("cancelled");
+  } finally {
+    await engine.close();
+  }
+});

@@ -18,6 +18,7 @@ import { closeConnection, duplicateConnection, type RedisConnection } from "./co
 /** The listeners of one event of one store (a channel per partition), and the connection they share. */
 export class Channel<Args extends unknown[]> {
   private readonly listeners = new Set<(...args: Args) => void>();
+  private readonly gapListeners = new Set<() => void>();
   private subscriber: RedisConnection | null = null;
   private subscribed: Promise<void> | null = null;
 
@@ -30,24 +31,32 @@ export class Channel<Args extends unknown[]> {
     private readonly connectionWatch: ConnectionWatch,
   ) {}
 
-  /** Adds `listener`; resolves once the subscription is active, so no later message is missed. */
-  async add(listener: (...args: Args) => void): Promise<() => Promise<void>> {
+  /**
+   * Adds `listener`; resolves once the subscription is active, so no later message is missed
+   * while it holds. `onGap` is told each time the subscription is back after its connection
+   * dropped: messages published in between are lost.
+   */
+  async add(listener: (...args: Args) => void, onGap?: () => void): Promise<() => Promise<void>> {
     this.listeners.add(listener);
+    if (onGap) this.gapListeners.add(onGap);
     try {
       await (this.subscribed ??= this.subscribe());
     } catch (error) {
       this.listeners.delete(listener);
+      if (onGap) this.gapListeners.delete(onGap);
       this.subscribed = null;
       throw error;
     }
     return async () => {
       this.listeners.delete(listener);
+      if (onGap) this.gapListeners.delete(onGap);
     };
   }
 
   /** Drops every listener and quits the subscriber connection. */
   async close(): Promise<void> {
     this.listeners.clear();
+    this.gapListeners.clear();
     const subscriber = this.subscriber;
     this.subscriber = null;
     this.subscribed = null;
@@ -61,7 +70,30 @@ export class Channel<Args extends unknown[]> {
     subscriber.on("message", (channel: string, message: string) => {
       if (this.channels.includes(channel)) this.deliver(channel, message);
     });
+    let active = false;
+    subscriber.on("ready", () => {
+      if (!active) return;
+      // Reconnected: ioredis subscribes again on its own; this SUBSCRIBE (harmless twice) tells
+      // when the subscription is active, after which the listeners may look for what they missed.
+      void subscriber.subscribe(...this.channels).then(
+        () => this.gap(),
+        () => undefined,
+      );
+    });
     await subscriber.subscribe(...this.channels);
+    active = true;
+  }
+
+  private gap(): void {
+    for (const listener of [...this.gapListeners]) {
+      try {
+        listener();
+      } catch (error) {
+        this.onWarning(
+          `a listener of ${this.channels.join(", ")} threw after a reconnect: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
   }
 
   private deliver(channel: string, message: string): void {

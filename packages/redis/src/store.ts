@@ -771,9 +771,9 @@ export class RedisStore implements Store {
    * Listeners hear of cancels asked after this resolves, by any process
    * sharing the namespace; at most once, which is why `touch` answers them too.
    */
-  onCancel(listener: CancelListener): Promise<() => Promise<void>> {
+  onCancel(listener: CancelListener, onGap?: () => void): Promise<() => Promise<void>> {
     if (this.closed) return Promise.reject(closedError());
-    return this.cancels.add(listener);
+    return this.cancels.add(listener, onGap);
   }
 
   /** @inheritdoc */

@@ -14,7 +14,8 @@
  *
  * A late end is excused only by a fault that stopped the news from coming: the
  * task's worker killed, frozen or stopped, or Redis down or its subscribers
- * dropped, since a lease before the moment.
+ * dropped, since a lease before the moment (and until the clients could have
+ * reconnected).
  */
 import { CLOCK_DELAY_MS, computedDelayMs } from "./fixtures/fault-workflows.mjs";
 import type { CheckedRun, Checker } from "./invariants.js";
@@ -25,6 +26,11 @@ import type { Kind } from "./load.js";
 export const REACH_MS = 1000;
 /** The workers' lease in the suite: a fault this long before a moment may still delay what follows it. */
 const LEASE_MS = 2000;
+/**
+ * How long after Redis answers again a worker's connection (its subscriber's too) may still be
+ * down: a client that lost it retries after 1 s, then 2 s, then 4 s (`reconnectDelay`).
+ */
+const RECONNECT_MS = 4000;
 /** A timer's and a clock read's give: a task may begin this long after its run's deadline and still have begun in time. */
 const CLOCK_SLACK_MS = 50;
 
@@ -49,10 +55,22 @@ function processStoppedDuring(checker: Checker, pid: number, from: number, to: n
   return stopped;
 }
 
+/**
+ * Whether Redis was out of some client's reach at a moment between `from` and `to`: from its
+ * kill to when it answered again, or when the subscribers were dropped, and for RECONNECT_MS
+ * after either, while a client waits out its reconnect backoff.
+ */
+function redisFaultDuring(checker: Checker, from: number, to: number): boolean {
+  const events = checker.input.faults?.redis ?? [];
+  return events.some((f, i) => {
+    const back = f.kind === "down" ? (events.slice(i + 1).find((e) => e.kind === "up")?.at ?? Number.POSITIVE_INFINITY) : f.at;
+    return f.at <= to && back + RECONNECT_MS >= from;
+  });
+}
+
 /** Whether a fault between `from` (less a lease) and `to` could have kept news from the worker `pid`. */
 function excused(checker: Checker, pid: number, from: number, to: number): boolean {
-  if (processStoppedDuring(checker, pid, from - LEASE_MS, to)) return true;
-  return (checker.input.faults?.redis ?? []).some((f) => f.at >= from - LEASE_MS && f.at <= to);
+  return processStoppedDuring(checker, pid, from - LEASE_MS, to) || redisFaultDuring(checker, from - LEASE_MS, to);
 }
 
 const executionsOf = (checker: Checker, id: string, keys: readonly string[]): Execution[] =>

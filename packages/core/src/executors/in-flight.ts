@@ -9,7 +9,7 @@ import type { Store } from "../store/types.js";
 
 /** What the registry asks of a run being advanced. */
 export interface HeldRun {
-  /** A cancel was asked of the run: confirm it with the store and abort the tasks in flight. */
+  /** A cancel was (or may have been) asked of the run: confirm it with the store, and if so abort the tasks in flight. */
   cancelAsked(): void;
   /** Shutdown began: start no new step or attempt, and release the run at the next boundary. */
   release(): void;
@@ -39,9 +39,22 @@ export class RunsInFlight {
     return this.draining;
   }
 
-  /** Listens for cancels asked of any run in the store; resolves once listening. Returns the unsubscribe. */
+  /**
+   * Listens for cancels asked of any run in the store; resolves once listening. Returns the
+   * unsubscribe. When the store may have missed some (its subscription dropped), every run
+   * held here asks the store at once, so a cancel asked meanwhile is not left to the next lease
+   * renewal (a third of a lease away).
+   */
   listen(store: Store): Promise<() => Promise<void>> {
-    return store.onCancel((id) => this.cancel(id));
+    return store.onCancel(
+      (id) => this.cancel(id),
+      () => this.askAll(),
+    );
+  }
+
+  /** Every run held here confirms with the store whether a cancel was asked of it. */
+  askAll(): void {
+    for (const runs of this.held.values()) for (const run of runs) run.cancelAsked();
   }
 
   /** Registers a run being advanced; the returned function unregisters it. */

@@ -629,7 +629,8 @@ export class MemoryStore implements Store {
     };
   }
 
-  async onCancel(listener: CancelListener): Promise<() => Promise<void>> {
+  /** In process, no cancel is ever missed: `onGap` is never told. */
+  async onCancel(listener: CancelListener, _onGap?: () => void): Promise<() => Promise<void>> {
     this.cancelListeners.add(listener);
     return async () => {
       this.cancelListeners.delete(listener);

@@ -632,8 +632,11 @@ export interface Store {
   /**
    * Tells `listener` of every cancel asked of a running run, from any process
    * sharing the store, so the worker holding it aborts its tasks at once. At
-   * most once (pub/sub on Redis): `touch` answers the request too.
+   * most once (pub/sub on Redis): `touch` answers the request too. `onGap` is
+   * told when the listener may have missed some (its subscription was lost,
+   * and is back): a holder asks the store about the runs it holds, rather than
+   * waiting for its next lease renewal.
    */
-  onCancel(listener: CancelListener): Promise<() => Promise<void>>;
+  onCancel(listener: CancelListener, onGap?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
