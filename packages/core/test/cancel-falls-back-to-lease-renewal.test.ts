@@ -1,20 +1,24 @@
 import { expect, it } from "vitest";
 import { createMemoryEngine, flow, MemoryStore } from "../src/index.js";
 
+/** A workflow whose one task runs until aborted, telling `onAbort` why. */
+const holding = (name: string, onAbort: (reason: unknown) => void) =>
+  flow<null>(name)
+    .then(
+      "hold",
+      (_: null, ctx) =>
+        new Promise<number>((_resolve, reject) =>
+          ctx.signal.addEventListener("abort", () => (onAbort(ctx.signal.reason), reject(ctx.signal.reason as Error))),
+        ),
+    )
+    .build();
+
 it("a cancel message that never arrives is still heard at the next lease renewal, and the task is aborted", async () => {
   const store = new MemoryStore();
   // Pub/sub is at most once: this store loses every cancel message.
   store.onCancel = async () => async () => undefined;
   let aborted: unknown = null;
-  const wf = flow<null>("lost-cancel")
-    .then(
-      "hold",
-      (_: null, ctx) =>
-        new Promise<number>((_resolve, reject) =>
-          ctx.signal.addEventListener("abort", () => ((aborted = ctx.signal.reason), reject(ctx.signal.reason as Error))),
-        ),
-    )
-    .build();
+  const wf = holding("lost-cancel", (reason) => (aborted = reason));
   // A 150 ms lease is renewed every 50 ms.
   const engine = createMemoryEngine({ workflows: [wf], store, lease: 150 });
   try {
@@ -35,15 +39,7 @@ it("a cancel message lost while the subscription was down is heard as soon as it
   let gap: (() => void) | undefined;
   store.onCancel = async (_listener, onGap) => ((gap = onGap), async () => undefined);
   let aborted: unknown = null;
-  const wf = flow<null>("gap-cancel")
-    .then(
-      "hold",
-      (_: null, ctx) =>
-        new Promise<number>((_resolve, reject) =>
-          ctx.signal.addEventListener("abort", () => ((aborted = ctx.signal.reason), reject(ctx.signal.reason as Error))),
-        ),
-    )
-    .build();
+  const wf = holding("gap-cancel", (reason) => (aborted = reason));
   // A one-hour lease: its renewal (every 20 minutes) never comes within the test.
   const engine = createMemoryEngine({ workflows: [wf], store, lease: "1h" });
   try {
