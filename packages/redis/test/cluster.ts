@@ -55,6 +55,8 @@ export interface FailoverOptions {
   readonly replicaLagMs?: number;
   /** Cuts the replica off as `replicaLagMs` does, for as long as this runs (then `replicaLagMs` more). */
   readonly whileReplicaLags?: () => Promise<void>;
+  /** Runs once the master is killed, before its replica may take over (while it lags, if it does). */
+  readonly whileMasterDown?: () => Promise<void>;
 }
 
 /** What a failover did, and when (wall clock, ms). */
@@ -85,14 +87,15 @@ interface NodeLine {
   readonly slots: readonly (readonly [number, number])[];
 }
 
-/** How long the cluster may take to agree on its slots before `start` gives up. */
-const CLUSTER_READY_MS = 30_000;
-/** How long a promotion or a rejoin may take before a failover gives up. */
-const FAILOVER_MS = 30_000;
+/** How long the cluster may take to agree on its slots, promote a replica or rejoin a node, before a wait gives up. */
+const WAIT_MS = 30_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class LocalCluster {
+  /** The replica a failover stopped to make it lag, while it is stopped. */
+  private lagging: ClusterNode | null = null;
+
   private constructor(
     private readonly dir: string,
     readonly nodes: readonly ClusterNode[],
@@ -128,7 +131,7 @@ export class LocalCluster {
         "--cluster-yes",
       ]);
       await cluster.waitUntilReady();
-      if (replicas > 0) await cluster.waitForReplicas();
+      if (replicas > 0) await cluster.waitForReplicas(masters * replicas);
       return cluster;
     } catch (error) {
       const logs = nodes.map((node) => `--- node ${node.port} (bus ${node.busPort}):\n${cluster.logTail(node)}`).join("\n");
@@ -162,6 +165,8 @@ export class LocalCluster {
     args.push("--cluster-enabled", "yes", "--cluster-config-file", `nodes-${node.port}.conf`);
     args.push("--cluster-node-timeout", String(this.options.nodeTimeoutMs ?? 2000));
     args.push("--dir", this.dir, "--dbfilename", `dump-${node.port}.rdb`, "--save", "");
+    // A replica's full sync (at creation, and an old master rejoining) starts at once rather than after 5s.
+    args.push("--repl-diskless-sync-delay", "0");
     if (this.options.appendOnly)
       args.push("--appendonly", "yes", "--appendfsync", "always", "--appenddirname", `appendonlydir-${node.port}`);
     else args.push("--appendonly", "no");
@@ -200,17 +205,23 @@ export class LocalCluster {
     await exited;
   }
 
+  /**
+   * Resolves once every running node reports `cluster_state:fail` (a master is down and no replica
+   * took over yet), but a replica that lags (stopped, it answers nothing).
+   */
+  async waitUntilFailing(): Promise<void> {
+    for (const node of this.nodes.filter((n) => n.process && n !== this.lagging)) await this.untilState(node, "fail");
+  }
+
+  /** Drops every client connection of every running node (`CLIENT KILL TYPE normal`), as a network blip does. */
+  async dropClients(): Promise<void> {
+    for (const node of this.nodes.filter((n) => n.process && n !== this.lagging))
+      await this.onNode(node, (redis) => redis.client("KILL", "TYPE", "normal"));
+  }
+
   /** Resolves once every running node reports `cluster_state:ok`. */
   async waitUntilReady(): Promise<void> {
-    const deadline = Date.now() + CLUSTER_READY_MS;
-    for (const node of this.nodes.filter((n) => n.process)) {
-      await this.onNode(node, async (redis) => {
-        while (!(await redis.cluster("INFO")).includes("cluster_state:ok")) {
-          if (Date.now() > deadline) throw new Error(`the cluster on ${this.urls} did not reach cluster_state:ok`);
-          await sleep(100);
-        }
-      });
-    }
+    for (const node of this.nodes.filter((n) => n.process)) await this.untilState(node, "ok");
   }
 
   /** The `host:port` of the master that serves `key`'s slot (from CLUSTER SLOTS, as a node sees it now). */
@@ -253,16 +264,20 @@ export class LocalCluster {
       // Stopped first, so it cannot reconnect; then its link is cut. What the master sent before is in the
       // replica's socket and is applied once it resumes; what the master acknowledges from now on is not.
       replica.process!.kill("SIGSTOP");
+      this.lagging = replica;
       await this.onNode(master, (redis) => redis.client("KILL", "TYPE", "replica"));
     }
+    let killedAt: number;
     try {
       await options.whileReplicaLags?.();
       await sleep(options.replicaLagMs ?? 0);
       await this.stopNode(master);
+      killedAt = Date.now();
+      await options.whileMasterDown?.();
     } finally {
       if (lags) replica.process?.kill("SIGCONT");
+      this.lagging = null;
     }
-    const killedAt = Date.now();
     if (options.promotion === "takeover") await this.onNode(replica, (redis) => redis.cluster("FAILOVER", "TAKEOVER"));
     await this.until(`node ${replica.port} to be promoted in place of ${master.port}`, () => this.roleOf(replica, "master"));
     const promotedAt = Date.now();
@@ -300,11 +315,14 @@ export class LocalCluster {
     for (const node of this.nodes) node.process?.kill("SIGKILL");
   }
 
-  /** Waits until every replica's link to its master is up. */
-  private async waitForReplicas(): Promise<void> {
-    for (const { replicas } of await this.masters()) {
-      for (const replica of replicas) await this.until(`replica ${replica.port} to sync`, () => this.roleOf(replica, "slave"));
-    }
+  /** Waits until the cluster knows `count` replicas and the link of each to its master is up. */
+  private async waitForReplicas(count: number): Promise<void> {
+    let replicas: ClusterNode[] = [];
+    await this.until(`${count} replicas to join`, async () => {
+      replicas = (await this.masters()).flatMap((m) => m.replicas);
+      return replicas.length === count;
+    });
+    for (const replica of replicas) await this.until(`replica ${replica.port} to sync`, () => this.roleOf(replica, "slave"));
   }
 
   /** Whether a node says it is a master, or a replica whose link to its master is up. */
@@ -314,10 +332,17 @@ export class LocalCluster {
     return info.includes(`role:${role}`) && (role === "master" || info.includes("master_link_status:up"));
   }
 
+  private untilState(node: ClusterNode, state: "ok" | "fail"): Promise<void> {
+    return this.until(`node ${node.port} to say cluster_state:${state}`, async () =>
+      (await this.onNode(node, (redis) => redis.cluster("INFO"))).includes(`cluster_state:${state}`),
+    );
+  }
+
+  /** Waits until `done` answers true; an error (a node down, loading) is a no. */
   private async until(what: string, done: () => Promise<boolean>): Promise<void> {
-    const deadline = Date.now() + FAILOVER_MS;
-    while (!(await done())) {
-      if (Date.now() > deadline) throw new Error(`waited ${FAILOVER_MS / 1000}s for ${what} on ${this.urls}`);
+    const deadline = Date.now() + WAIT_MS;
+    while (!(await done().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`waited ${WAIT_MS / 1000}s for ${what} on ${this.urls}`);
       await sleep(50);
     }
   }
@@ -356,7 +381,13 @@ export class LocalCluster {
   }
 
   private async onNode<T>(node: ClusterNode, fn: (redis: Redis) => Promise<T>): Promise<T> {
-    const redis = new Redis(node.port, "127.0.0.1", { maxRetriesPerRequest: 1, retryStrategy: () => null });
+    // A node that does not answer (stopped, or loading) fails the call rather than hang it.
+    const redis = new Redis(node.port, "127.0.0.1", {
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+      connectTimeout: 2000,
+      commandTimeout: 2000,
+    });
     redis.on("error", () => undefined);
     try {
       return await fn(redis);
