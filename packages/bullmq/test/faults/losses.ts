@@ -13,7 +13,8 @@
  * - lostCommits: a step output an execution was fed (so it was committed),
  *   no longer the step's output (a rewind or a loop's pruning aside);
  * - lostSignals: an acknowledged signal neither consumed nor buffered;
- * - lostCancels: an acknowledged cancel, of a run that did not end cancelled.
+ * - lostCancels: an acknowledged cancel, of a run that did not end cancelled;
+ * - lostTicks: a schedule's tick whose run is gone.
  *
  * A loss's age is how long before the kill the write was acknowledged, at the
  * least (a commit is known to be acknowledged before the first execution fed
@@ -40,6 +41,9 @@ export interface LossContext {
   readonly windowSlackMs: number;
 }
 
+/** How late a tick's run is started at the latest: the 5s lease of a dead worker's mark, and a sweep. */
+const TICK_STARTED_WITHIN_MS = 6000;
+
 /** Kinds whose runs drop or replace committed outputs on purpose (a rewind, a loop's earlier iterations). */
 const REPLACES_OUTPUTS = ["rewind-", "loop-"];
 
@@ -49,12 +53,22 @@ export async function measureLosses(input: CheckInput, context: LossContext): Pr
   await losses.commits();
   await losses.signals();
   await losses.cancels();
+  await losses.ticks();
   await losses.doubleCommits();
   return { counts: losses.counts, violations: losses.violations, explained: losses.explained };
 }
 
 class Losses {
-  readonly counts: Record<string, number> = { lostStarts: 0, lostCommits: 0, lostSignals: 0, lostCancels: 0, lossAgeMostMs: 0 };
+  readonly counts: Record<string, number> = {
+    lostStarts: 0,
+    lostCommits: 0,
+    lostSignals: 0,
+    lostCancels: 0,
+    lostTicks: 0,
+    lostWithoutLag: 0,
+    lostAfterLag: 0,
+    lossAgeMostMs: 0,
+  };
   readonly violations: string[] = [];
   readonly explained = new Set<string>();
   private readonly runs = new Map<string, Promise<StoredRun | null>>();
@@ -113,6 +127,16 @@ class Losses {
     }
   }
 
+  /** A schedule's tick whose run is gone: its start was acknowledged to the worker that fired it, at most a mark's lease late. */
+  async ticks(): Promise<void> {
+    for (const span of this.input.schedules ?? []) {
+      for (let at = span.firstTickAt; at <= span.lastTickAt; at += 1000) {
+        const id = `${span.id}@${new Date(at).toISOString()}`;
+        if (!(await this.run(id))) this.lost("lostTicks", id, "its tick's start", at, at + TICK_STARTED_WITHIN_MS);
+      }
+    }
+  }
+
   /** No step of a planned run was committed twice (a rewind, a retry or a migration starts the count again). */
   async doubleCommits(): Promise<void> {
     for (const plan of this.input.runs) {
@@ -139,6 +163,9 @@ class Losses {
       return;
     }
     this.counts[count]!++;
+    // How many losses each kind of failover made: a replica that lagged, or one that was up to date.
+    const kind = failover.lagFrom === null ? "lostWithoutLag" : "lostAfterLag";
+    this.counts[kind]!++;
     this.explained.add(id);
     const age = Math.max(0, failover.killedAt - by);
     this.counts.lossAgeMostMs = Math.max(this.counts.lossAgeMostMs!, age);

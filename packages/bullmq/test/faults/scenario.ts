@@ -149,8 +149,10 @@ export async function runFaultScenario(o: ScenarioOptions): Promise<ScenarioRepo
 async function excuseLosses(report: Report, faults: Faults, input: CheckInput): Promise<void> {
   const losses = await faults.checkLosses?.(input);
   if (!losses) return;
-  const names = (violation: string) =>
-    violation.split(/[\s|:,()]+/).some((word) => [...losses.explained].some((id) => word === id || word.startsWith(`${id}/`)));
+  // A run's id, not the start of another's (`chain-1` is not `chain-12`); its children and signals (`parent-3/kid/kid`, `signals-4.1f2e`) count.
+  const escape = (id: string) => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const patterns = [...losses.explained].map((id) => new RegExp(`(^|[^\\w-])${escape(id)}(?![\\w-])`));
+  const names = (violation: string) => patterns.some((pattern) => pattern.test(violation));
   const excused = report.violations.filter(names);
   report.violations.splice(0, report.violations.length, ...report.violations.filter((v) => !names(v)), ...losses.violations);
   Object.assign(report.counts, losses.counts, { violationsALossExplains: excused.length });
