@@ -119,6 +119,8 @@ export class LocalCluster {
       process: null,
     }));
     const cluster = new LocalCluster(dir, nodes, options);
+    // Should the test process die (or a hook time out before stop()), its nodes go with it.
+    process.once("exit", () => cluster.killNow());
     try {
       await Promise.all(nodes.map((node) => cluster.startNode(node)));
       const addresses = nodes.map((node) => `127.0.0.1:${node.port}`);
