@@ -27,7 +27,15 @@ import { Redis } from "ioredis";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PACKAGES = ["core", "redis", "bullmq", "worker", "cli", "dashboard"];
-const ENTRIES = ["@parkway/core", "@parkway/redis", "@parkway/bullmq", "@parkway/worker", "@parkway/cli", "@parkway/dashboard"];
+const ENTRIES = [
+  "@parkway/core",
+  "@parkway/core/event-words",
+  "@parkway/redis",
+  "@parkway/bullmq",
+  "@parkway/worker",
+  "@parkway/cli",
+  "@parkway/dashboard",
+];
 /** Files a tarball needs beyond LICENSE, package.json and dist/cjs/package.json. */
 const NEEDED = { "@parkway/dashboard": ["dist/web/index.html", "dist/server/main.js"] };
 /** ESM only, like the vitest it drives. */

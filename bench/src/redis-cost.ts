@@ -8,15 +8,19 @@
  * in-process `WorkflowWorker` drain them, then reads the server's deltas:
  * CPU (`INFO cpu`: used_cpu_user + used_cpu_sys, every thread of the server),
  * commands (`INFO commandstats`, which counts the commands a script runs as well
- * as its EVALSHA) and client calls (round trips: a script, a MULTI block, a
- * blocking pop each count once). The worker's periodic work (the sweep, BullMQ's
+ * as its EVALSHA) and client calls (a script, a MULTI block, a blocking pop
+ * each count once). Round trips are counted where they are sent: every command
+ * the in-process client and worker (BullMQ's connections included) write, a
+ * pipeline or MULTI block once, so a plain command (an SMEMBERS, a DEL) counts
+ * too. The worker's periodic work (the sweep, BullMQ's
  * stalled-job check, its blocking pops) is measured on its own while idle and
  * subtracted, so what is left is what the runs cost.
  *
- * Parked runs: N runs of a workflow that waits for a signal, and N that wait on
- * a one-hour delay (which also leaves a delayed BullMQ job), are parked and the
- * server's `used_memory` delta is divided by N; `MEMORY USAGE` of one run's keys
- * says where the bytes go.
+ * Kept runs: N runs of a workflow that waits for a signal, and N that wait on
+ * a one-hour delay (which also leaves a delayed BullMQ job), are parked, and N
+ * runs of linear-1 complete (kept for their retention, with their index
+ * entries); each time the server's `used_memory` delta is divided by N, and
+ * `MEMORY USAGE` of one run's keys says where the bytes go.
  *
  * Flags: `--runs N` (default 500), `--rounds N` (default 3: each shape's median round
  * by CPU is reported), `--redis-server PATH` (default `redis-server`),
@@ -61,12 +65,31 @@ function readOptions(argv: readonly string[]): Options {
   return { runs, rounds, server, json };
 }
 
-/** A reading of the server: CPU seconds, calls per command, memory. */
+/** A reading of the server: CPU seconds, calls per command, memory; and the round trips sent so far. */
 interface Reading {
   readonly cpuUs: number;
   readonly commands: Readonly<Record<string, number>>;
   readonly usedMemory: number;
+  readonly trips: number;
   readonly at: number;
+}
+
+/** Round trips sent by every ioredis connection of this process but the harness's own. */
+const sent = { trips: 0 };
+
+/** Counts each command written to Redis once, a pipeline's (or MULTI block's) commands once for the whole block. */
+function countRoundTrips(harness: Redis): void {
+  type Send = (this: Redis, command: unknown, stream?: object) => unknown;
+  const proto = Redis.prototype as unknown as { sendCommand: Send };
+  const send = proto.sendCommand;
+  const blocks = new WeakSet<object>();
+  proto.sendCommand = function (command, stream) {
+    if (this !== harness && (stream === undefined || !blocks.has(stream))) {
+      if (stream !== undefined) blocks.add(stream);
+      sent.trips++;
+    }
+    return send.call(this, command, stream);
+  };
 }
 
 /** The harness's own commands, left out of the counts. */
@@ -84,6 +107,7 @@ async function read(redis: Redis): Promise<Reading> {
     cpuUs: (field(cpu, "used_cpu_user") + field(cpu, "used_cpu_sys")) * 1e6,
     commands,
     usedMemory: field(memory, "used_memory"),
+    trips: sent.trips,
     at: performance.now(),
   };
 }
@@ -91,6 +115,7 @@ async function read(redis: Redis): Promise<Reading> {
 interface Delta {
   readonly cpuUs: number;
   readonly commands: Record<string, number>;
+  readonly trips: number;
   readonly ms: number;
 }
 
@@ -100,7 +125,7 @@ function delta(before: Reading, after: Reading): Delta {
     const n = calls - (before.commands[name] ?? 0);
     if (n > 0 && !HARNESS.has(name)) commands[name] = n;
   }
-  return { cpuUs: after.cpuUs - before.cpuUs, commands, ms: after.at - before.at };
+  return { cpuUs: after.cpuUs - before.cpuUs, commands, trips: after.trips - before.trips, ms: after.at - before.at };
 }
 
 /** `d` less what the idle worker costs in as long a time. */
@@ -111,7 +136,7 @@ function lessIdle(d: Delta, idle: Delta): Delta {
     const left = n - (idle.commands[name] ?? 0) * share;
     if (left > 0.5) commands[name] = left;
   }
-  return { cpuUs: d.cpuUs - idle.cpuUs * share, commands, ms: d.ms };
+  return { cpuUs: d.cpuUs - idle.cpuUs * share, commands, trips: d.trips - idle.trips * share, ms: d.ms };
 }
 
 const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
@@ -132,11 +157,14 @@ interface ShapeCost {
   readonly cpuUsPerRun: number;
   readonly commandsPerRun: number;
   readonly callsPerRun: number;
+  readonly roundTripsPerRun: number;
   readonly commandsPerRunByName: Record<string, number>;
 }
 
-interface ParkedCost {
+/** What one run left in Redis's memory: parked on a signal or a delay, or completed. */
+interface KeptCost {
   readonly shape: string;
+  readonly state: "parked" | "completed";
   readonly bytesPerRun: number;
   /** MEMORY USAGE of one run's keys, by key kind. */
   readonly keys: Record<string, number>;
@@ -149,8 +177,14 @@ interface Report {
   readonly idleCpuUsPerSecond: number;
   readonly shapes: readonly ShapeCost[];
   /** Per further step: the difference between linear-9 and linear-1, over 8 steps. */
-  readonly perStep: { readonly cpuUs: number; readonly commands: number; readonly calls: number; readonly byName: Record<string, number> };
-  readonly parked: readonly ParkedCost[];
+  readonly perStep: {
+    readonly cpuUs: number;
+    readonly commands: number;
+    readonly calls: number;
+    readonly roundTrips: number;
+    readonly byName: Record<string, number>;
+  };
+  readonly kept: readonly KeptCost[];
 }
 
 async function main(): Promise<void> {
@@ -159,6 +193,7 @@ async function main(): Promise<void> {
   const server = await startRedisServer(port, [], options.server);
   const connection = `redis://127.0.0.1:${port}`;
   const redis = new Redis(connection);
+  countRoundTrips(redis);
   const shapes = [linear(1), linear(4), linear(9)];
   const signalled = flow<number>("parked-signal").waitForSignal<number>("wait", "go").build();
   const delayed = flow<number>("parked-delay").delay("nap", "1h").build();
@@ -218,6 +253,7 @@ async function main(): Promise<void> {
         cpuUsPerRun: d.cpuUs / options.runs,
         commandsPerRun: sum(d.commands) / options.runs,
         callsPerRun: calls(d.commands) / options.runs,
+        roundTripsPerRun: d.trips / options.runs,
         commandsPerRunByName: byName,
       });
     }
@@ -229,13 +265,13 @@ async function main(): Promise<void> {
       if (Math.abs(n) >= 0.05) stepByName[name] = n;
     }
 
-    const parked: ParkedCost[] = [];
-    for (const shape of [signalled, delayed]) {
+    const kept: KeptCost[] = [];
+    for (const shape of [signalled, delayed, shapes[0]!]) {
       await sleep(300);
       const before = await read(redis);
-      const firstId = `parked-${shape.name}-0`;
+      const firstId = `kept-${shape.name}-0`;
       for (let i = 0; i < options.runs; i += 50) {
-        const batch = Array.from({ length: Math.min(50, options.runs - i) }, (_, j) => `parked-${shape.name}-${i + j}`);
+        const batch = Array.from({ length: Math.min(50, options.runs - i) }, (_, j) => `kept-${shape.name}-${i + j}`);
         await Promise.all(batch.map((id) => client.start(shape, 1, { id })));
       }
       started += options.runs;
@@ -249,15 +285,18 @@ async function main(): Promise<void> {
         attempts: k.attempts(firstId),
         outputs: k.outputs(firstId),
         data: k.data(firstId),
-        wakes: `{${namespace}}:wakes:${firstId}`,
+        wakes: k.wakes(firstId),
+        history: k.history(firstId),
+        "attempt records": k.attemptRecords(firstId),
       };
-      const jobIds = await redis.keys(`{${namespace}}:bull:wake:*${Buffer.from(firstId).toString("base64url")}*`);
-      for (const id of jobIds) named[`job ${id.slice(`{${namespace}}:bull:wake:`.length, `{${namespace}}:bull:wake:`.length + 6)}…`] = id;
+      // A delayed wake-up's job id is recorded in the run's wakes: set (its id is a digest, not the run id).
+      for (const jobId of await redis.smembers(k.wakes(firstId))) named[`job ${jobId.split("-")[0]}`] = `{${namespace}}:bull:wake:${jobId}`;
       for (const [name, key] of Object.entries(named)) {
         const bytes = await redis.memory("USAGE", key);
         if (bytes !== null) keys[name] = Number(bytes);
       }
-      parked.push({ shape: shape.name, bytesPerRun: (after.usedMemory - before.usedMemory) / options.runs, keys });
+      const state = shape === signalled || shape === delayed ? "parked" : "completed";
+      kept.push({ shape: shape.name, state, bytesPerRun: (after.usedMemory - before.usedMemory) / options.runs, keys });
     }
 
     const report: Report = {
@@ -270,9 +309,10 @@ async function main(): Promise<void> {
         cpuUs: (nine.cpuUsPerRun - one.cpuUsPerRun) / 8,
         commands: (nine.commandsPerRun - one.commandsPerRun) / 8,
         calls: (nine.callsPerRun - one.callsPerRun) / 8,
+        roundTrips: (nine.roundTripsPerRun - one.roundTripsPerRun) / 8,
         byName: stepByName,
       },
-      parked,
+      kept,
     };
     console.log(options.json ? JSON.stringify(report, null, 2) : render(report));
   } finally {
@@ -294,25 +334,23 @@ function render(report: Report): string {
   const lines = [
     `Redis ${report.redisVersion}, ${report.runs} runs per shape (median of ${report.rounds} rounds), one worker (concurrency 50); idle worker: ${fixed(report.idleCpuUsPerSecond, 0)} µs CPU/s (subtracted)`,
     "",
-    "shape      Redis CPU µs/run  commands/run  calls/run",
+    "shape      Redis CPU µs/run  commands/run  calls/run  round trips/run",
   ];
   for (const s of report.shapes) {
     lines.push(
-      `${s.shape.padEnd(10)} ${fixed(s.cpuUsPerRun).padStart(16)}  ${fixed(s.commandsPerRun).padStart(12)}  ${fixed(s.callsPerRun).padStart(9)}`,
+      `${s.shape.padEnd(10)} ${fixed(s.cpuUsPerRun).padStart(16)}  ${fixed(s.commandsPerRun).padStart(12)}  ${fixed(s.callsPerRun).padStart(9)}  ${fixed(s.roundTripsPerRun).padStart(15)}`,
     );
   }
   const p = report.perStep;
   lines.push(
-    `per step   ${fixed(p.cpuUs).padStart(16)}  ${fixed(p.commands).padStart(12)}  ${fixed(p.calls).padStart(9)}   (linear-9 less linear-1, over 8 steps)`,
+    `per step   ${fixed(p.cpuUs).padStart(16)}  ${fixed(p.commands).padStart(12)}  ${fixed(p.calls).padStart(9)}  ${fixed(p.roundTrips).padStart(15)}   (linear-9 less linear-1, over 8 steps)`,
     "",
     `linear-1 commands/run: ${byName(report.shapes[0]!.commandsPerRunByName)}`,
     `per step commands:     ${byName(p.byName)}`,
     "",
   );
-  for (const parked of report.parked) {
-    lines.push(
-      `${parked.shape}: ${fixed(parked.bytesPerRun, 0)} bytes per parked run (used_memory); one run's keys: ${byName(parked.keys)}`,
-    );
+  for (const run of report.kept) {
+    lines.push(`${run.shape}: ${fixed(run.bytesPerRun, 0)} bytes per ${run.state} run (used_memory); one run's keys: ${byName(run.keys)}`);
   }
   return lines.join("\n");
 }

@@ -3,11 +3,18 @@
  * store is the truth.
  *
  * Job ids are a trap: BullMQ silently drops a job whose id exists, even a
- * completed, delayed or active one. So a wake-up's id carries its reason and
- * the run's version (and deadline), which makes every distinct wake-up a new
- * id, while the same wake-up asked twice (two workers sweeping) collapses into
- * one job. Ids never contain ":" and never are all digits.
+ * completed, delayed or active one. So a wake-up's id is derived from its
+ * reason, the run and the run's version (and deadline), which makes every
+ * distinct wake-up a new id, while the same wake-up asked twice (two workers
+ * sweeping) collapses into one job. Ids never contain ":" and never are all digits.
+ *
+ * Jobs are kept lean, since a delayed one stays in Redis as long as its run is
+ * parked: a short id (its reason and a digest), a whole-millisecond delay, and
+ * no removal options (the worker's own apply). Then every field of the job's
+ * hash, its options JSON included, stays under Redis's 64-byte
+ * `hash-max-listpack-value`, and the hash stays a listpack.
  */
+import { createHash } from "node:crypto";
 import { type Context, propagation, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Wake } from "@parkway/core";
 import { keyLayout } from "@parkway/redis";
@@ -42,21 +49,30 @@ export function wakeJobContext(data: WakeJobData): Context {
   return typeof carrier === "object" && carrier !== null ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
 }
 
-/** The job id of a wake-up. Sweeps use one id per run: at most one sweep job waits per run. */
+/**
+ * The job id of a wake-up: `<reason>-<digest>`, the digest 64 bits of a SHA-1 of what makes the
+ * wake-up distinct (11 base64url characters). Sweeps use one id per run: at most one sweep job
+ * waits per run. Two distinct wake-ups share an id with odds of about n²/2⁶⁵ among n jobs waiting
+ * at once; the one dropped then is a hint, and the sweep finds its run.
+ */
 export function wakeJobId(id: string, wake: Wake): string {
-  const run = Buffer.from(id).toString("base64url");
-  if (wake.reason === "sweep") return `sweep-${run}`;
-  const due = wake.dueAt === null ? "" : `-t${wake.dueAt}`;
+  if (wake.reason === "sweep") return `sweep-${digest([id])}`;
   // A re-wake asked by a job (an early or busy look) carries the store's now: the asking job is
   // still active, and BullMQ would drop a job reusing its id.
-  const asked = wake.now === undefined ? "" : `-n${wake.now}`;
-  return `${wake.reason}-${run}-v${wake.version}${due}${asked}`;
+  return `${wake.reason}-${digest([id, wake.version, wake.dueAt, wake.now ?? null])}`;
 }
 
-/** Milliseconds until `wake.dueAt`, measured on the store's clock when the caller has it. */
+function digest(parts: readonly unknown[]): string {
+  return createHash("sha1").update(JSON.stringify(parts)).digest().subarray(0, 8).toString("base64url");
+}
+
+/**
+ * Milliseconds until `wake.dueAt`, measured on the store's clock when the caller has it, rounded
+ * up (a whole number keeps the job's options short; a wake-up a fraction late is never early).
+ */
 export function wakeDelay(wake: Wake): number {
   if (wake.dueAt === null) return 0;
-  return Math.max(0, wake.dueAt - (wake.now ?? Date.now()));
+  return Math.max(0, Math.ceil(wake.dueAt - (wake.now ?? Date.now())));
 }
 
 /**

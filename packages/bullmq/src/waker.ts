@@ -10,10 +10,12 @@ const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
  * Wakes runs by adding BullMQ jobs, to the queue of the run's partition. Remembers each run's
- * delayed job ids (a small set per run, expiring on its own) so `cancel` can remove them: a job
- * due now is not recorded, since a worker takes it at once and finds the run cancelled, and
- * recording it would cost every run a round trip and a key. Each job carries the trace context
- * of the wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
+ * delayed job ids (a small set per run, expiring on its own) so they can be removed once the run
+ * is over: the store's script that finishes, deletes or replaces the run moves them to its
+ * partition's stale set, and the workers' sweep removes those jobs ({@link removeStale}). A job
+ * due now is not recorded, since a worker takes it at once and finds the run over, and recording
+ * it would cost every run a round trip and a key. Each job carries the trace context of the
+ * wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
   /** The wake-up queue of each partition. */
@@ -25,11 +27,12 @@ export class QueueWaker implements Waker {
     this.redis = queueConnection(connection, "the wake-up queue", watch);
     this.layouts = Array.from({ length: partitions }, (_, p) => keyLayout(namespace, p, partitions));
     this.queues = this.layouts.map((_, p) => {
-      // Queues only add and remove: they share one connection.
+      // Queues only add and remove: they share one connection. Jobs carry no removal options: the
+      // worker removes every job it finishes (removeOnComplete/removeOnFail there), and options
+      // left out keep a delayed job's hash small (see wake-jobs.ts).
       const queue = new Queue<WakeJobData>(WAKE_QUEUE, {
         connection: this.redis,
         prefix: queuePrefix(namespace, p, partitions),
-        defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
       });
       // Without a listener BullMQ prints each connection error with its stack. The connection watch
       // reports outages once per retry, and a failed command rejects at its caller.
@@ -56,18 +59,22 @@ export class QueueWaker implements Waker {
       await adding;
       return;
     }
-    // PEXPIRE takes whole milliseconds: a delay measured on the store's clock has a fraction, and
-    // a MULTI whose PEXPIRE fails still adds the id, leaving a record without a TTL.
-    const keepMs = Math.ceil(delay) + WAKE_RECORD_SLACK_MS;
+    // The delay is whole milliseconds (wakeDelay), as PEXPIRE takes: a MULTI whose PEXPIRE fails
+    // still adds the id, leaving a record without a TTL.
+    const keepMs = delay + WAKE_RECORD_SLACK_MS;
     await Promise.all([adding, this.redis.multi().sadd(this.pendingKey(id), jobId).pexpire(this.pendingKey(id), keepMs).exec()]);
   }
 
-  /** Removes the run's delayed wake-up jobs (one due now, or active, runs and finds the run cancelled). */
-  async forget(id: string): Promise<void> {
-    const jobIds = await this.redis.smembers(this.pendingKey(id));
-    const queue = this.queueOf(id);
+  /**
+   * Removes up to `limit` wake-up jobs of partition `partition`'s runs that are over (see the class
+   * comment); returns how many ids it took. An active job is not removed (it runs, finds the run
+   * over, and goes when it completes); nor is one whose removal failed (it runs when due, for nothing).
+   */
+  async removeStale(partition: number, limit = 1000): Promise<number> {
+    const jobIds = await this.redis.spop(this.layouts[partition]!.staleWakes, limit);
+    const queue = this.queues[partition]!;
     await Promise.all(jobIds.map((jobId) => queue.remove(jobId).catch(() => 0)));
-    await this.redis.del(this.pendingKey(id));
+    return jobIds.length;
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,7 @@ import {
   type CheckpointOptions,
   type DurableRunnerOptions,
   type Duration,
+  type Handoff,
   type Logger,
   type Wake,
   type RetentionMs,
@@ -79,6 +80,12 @@ export type Readiness = { readonly ready: true } | { readonly ready: false; read
 
 /** A worker's registration lapses this many heartbeats after its last one: a killed worker disappears then. */
 export const REGISTRATION_LAPSES_AFTER = 5;
+
+/**
+ * Most runs one wake-up job advances: its own, then runs granted the slots it gave back. Bounded,
+ * so a job ends and a chained run is reached well before a sweep would think its wake-up lost.
+ */
+const RUNS_PER_JOB = 10;
 
 /** Shortest time between two heartbeats of a worker's registration. */
 const MIN_HEARTBEAT_MS = 1000;
@@ -331,20 +338,39 @@ export class WorkflowWorker {
     return { jobs: this.counts.jobs, swept: this.counts.swept, outcomes: { ...this.counts.outcomes } };
   }
 
+  /**
+   * Advances the job's run, then the runs that the slots it gave back as it ended were granted to
+   * (at most {@link RUNS_PER_JOB} in all): each is due already, and a wake-up job would queue it
+   * behind the backlog while its slot sits idle. A run this job cannot reach is woken as usual.
+   */
   private async process(job: Job<WakeJobData>): Promise<void> {
     this.counts.jobs++;
-    const id = job.data.id;
     // The run attempt is a child of the span that asked for this wake-up (start, signal, ...),
     // even in another process; a job without a carrier (a sweep) starts a trace of its own.
     const caller = wakeJobContext(job.data);
     this.recordWakeLag(job);
-    const outcome = await advanceRun(this.checkpoint, id, caller);
-    this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
-    if (outcome.outcome === "completed" || outcome.outcome === "failed" || outcome.outcome === "cancelled") {
-      // A finished run's helper keys go with it: its pending wake-ups (a signal's timeout, a timer) and their record.
-      await this.waker.forget(id).catch((error: unknown) => this.report(error, id));
-      return;
+    const granted: { readonly id: string; readonly version: number }[] = [];
+    let taken = 1; // the job's own run, and each handed over
+    const handoff: Handoff = (id, version) => {
+      if (taken >= RUNS_PER_JOB) return false;
+      taken++;
+      granted.push({ id, version });
+      return true;
+    };
+    try {
+      await this.advance(job.data.id, caller, handoff);
+      for (let next = granted.shift(); next; next = granted.shift()) await this.advance(next.id, ROOT_CONTEXT, handoff);
+    } finally {
+      // Left by an advance that threw: their wake-ups go through the queue.
+      for (const { id, version } of granted) this.checkpoint.wake?.(id, version);
     }
+  }
+
+  private async advance(id: string, caller: Context, handoff: Handoff): Promise<void> {
+    const outcome = await advanceRun(this.checkpoint, id, caller, handoff);
+    this.counts.outcomes[outcome.outcome] = (this.counts.outcomes[outcome.outcome] ?? 0) + 1;
+    // A finished run's pending wake-ups (a signal's timeout, a timer) were retired by the script that
+    // ended it: the sweep removes them (removeStale), at no cost to this run.
     await this.scheduleNext(id, outcome, caller);
   }
 
@@ -356,7 +382,9 @@ export class WorkflowWorker {
     if (outcome.outcome === "released") {
       // The job in flight is this one: the wake-up's id carries `now` so BullMQ keeps it.
       await this.waker.wake(id, { reason: "lease", version: outcome.version, dueAt: null, now: outcome.now, trace: caller });
-    } else if (outcome.outcome === "parked" && outcome.dueAt !== null) {
+    } else if (outcome.outcome === "parked" && outcome.dueAt !== null && !outcome.onGrant) {
+      // Not for a run waiting only for concurrency slots: the release that grants it one wakes it,
+      // and the sweep covers its deadline (a holder that died). That saves a delayed job a waiter.
       await this.waker.wake(id, { reason: "timer", version: outcome.version, dueAt: outcome.dueAt, now: outcome.now, trace: caller });
     } else if (outcome.outcome === "skipped" && (outcome.reason === "busy" || outcome.reason === "not-due") && outcome.dueAt !== null) {
       const reason = outcome.reason === "busy" ? "lease" : "timer";
@@ -418,13 +446,14 @@ export class WorkflowWorker {
 
   /**
    * Sweeps one partition: trims its finished runs whose retention passed (their keys expired,
-   * their index entries go here), then its due index, with the backlog of that partition's
-   * queue as extra grace.
+   * their index entries go here), removes the wake-up jobs of runs that are over, then sweeps its
+   * due index, with the backlog of that partition's queue as extra grace.
    */
   private async sweepPartition(partition: number): Promise<void> {
     await this.fireSchedules(partition);
     try {
       await this.store.trimExpiredIn(partition, 1000);
+      await this.waker.removeStale(partition);
       const backlogMs = await this.backlogMs(this.waker.queues[partition]!);
       if (backlogMs === null) return; // the queue moved under us: look again next sweep
       const { ids } = await this.store.dueIn(partition, 1000, this.graceMs + backlogMs);

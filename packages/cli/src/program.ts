@@ -198,12 +198,12 @@ function buildProgram(io: CliIo, actions: Actions): Command {
 
   program
     .command("status")
-    .description("show a run: its status, waits, and continuation tree with each step's state, duration and last error")
+    .description("show a run: its status, waits, buffered signals, and continuation tree with each step's state, duration and last error")
     .addArgument(id())
     .addOption(workflowsOption("module exporting your workflows: draws the whole tree, not only committed steps"))
     .addHelpText(
       "after",
-      "\nAn unfinished run whose workflow no live worker registers (or none with the run's definition) shows a Warning\nline (in --json, run.warnings: [{ code, message }]): nothing advances it until such a worker starts.",
+      "\nAn unfinished run whose workflow no live worker registers (or none with the run's definition) shows a Warning\nline (in --json, run.warnings: [{ code, message }]): nothing advances it until such a worker starts.\nSignals sent to the run and not taken by a step yet are listed (the oldest 20, with when each was sent, its size\nand its payload when small; in --json, run.buffered: { signals, total, byName }).",
     )
     .action(actions.status);
 
@@ -227,12 +227,22 @@ function buildProgram(io: CliIo, actions: Actions): Command {
   program
     .command("list")
     .description("list runs, newest first, a page at a time")
+    .addHelpText(
+      "after",
+      "\nWith --finished-after or --finished-before, only finished runs match, listed by when they finished (newest: the\nlatest finished first). With --prefix, or --since/--until together with a finished bound, a page may show fewer\nruns than --limit (even none) and still print the command for the next page.",
+    )
     .addOption(new Option("--status <status>", "only runs of this status").choices(RUN_STATUSES))
     .option("--workflow <name>", "only runs of this workflow", parseId)
     .addOption(new Option("--order <order>", "newest or oldest first (default newest)").choices(["newest", "oldest"]))
     .option("--prefix <id-prefix>", "only runs whose id starts with this (a page may then show fewer runs; follow its cursor)", parseId)
     .option("--since <time>", 'only runs created at or after this: an ISO time ("2024-05-01T12:00Z") or a duration ago ("2h")', parseTime)
     .option("--until <time>", "only runs created before this: an ISO time or a duration ago", parseTime)
+    .option(
+      "--finished-after <time>",
+      "only runs that finished at or after this (an ISO time or a duration ago); lists them by when they finished",
+      parseTime,
+    )
+    .option("--finished-before <time>", "only runs that finished before this: an ISO time or a duration ago", parseTime)
     .option("--limit <n>", "runs per page, 1 to 10000 (default 100)", parseLimit)
     .option("--cursor <cursor>", "the page after the one that printed this cursor")
     .action(actions.list);

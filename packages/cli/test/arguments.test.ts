@@ -29,6 +29,12 @@ describe.concurrent("parkway tells bad arguments (exit 2) apart, naming the argu
     [["list", "--since", "yesterday"], "option '--since <time>' argument 'yesterday' is invalid. It is not a time"],
     [["list", "--until", "2024-13-45"], "option '--until <time>' argument '2024-13-45' is invalid. It is not a time"],
     [["list", "--since", "2024-05-02", "--until", "2024-05-01"], "list: createdAfter (1714608000000) is later than createdBefore"],
+    [["list", "--finished-after", "yesterday"], "option '--finished-after <time>' argument 'yesterday' is invalid. It is not a time"],
+    [["list", "--finished-before", "2024-13-45"], "option '--finished-before <time>' argument '2024-13-45' is invalid. It is not a time"],
+    [
+      ["list", "--finished-after", "2024-05-02", "--finished-before", "2024-05-01"],
+      "list: finishedAfter (1714608000000) is later than finishedBefore",
+    ],
     [["signal", "some-run", "go"], "signal needs --payload <json>"],
     [["status"], "missing required argument 'id'"],
     [["stats", "x"], "unknown command 'stats'"],

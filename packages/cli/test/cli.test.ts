@@ -135,8 +135,8 @@ describe("parkway against Redis and a worker process", () => {
   it("list shows runs as a table, filters, pages with a cursor, and --json parses", async () => {
     const table = await parkway("list");
     expect(table.code).toBe(0);
-    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+WORKFLOW\s+STATUS\s+CREATED\s+UPDATED\s+DUE\s+ERROR$/);
-    expect(table.stdout).toMatch(/^fan-1\s+fanout\s+parked\s/m);
+    expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+WORKFLOW\s+STATUS\s+CREATED\s+UPDATED\s+FINISHED\s+DUE\s+ERROR$/);
+    expect(table.stdout).toMatch(/^fan-1\s+fanout\s+parked\s+\S+ \S+\s+\S+ \S+\s+-\s/m);
     expect(table.stdout).toMatch(/^doomed-1\s+doomed\s+failed\s.*NON_RETRYABLE: out of stock$/m);
 
     const parked = await json<{ runs: { id: string }[]; cursor: string | null }>("list", "--status", "parked");
@@ -164,6 +164,43 @@ describe("parkway against Redis and a worker process", () => {
     expect(await ids("--until", iso(created.get("notes-1")!))).toEqual(["ap-1", "fan-1"]);
     expect(await ids("--since", "1d")).toHaveLength(4);
     expect(await ids("--until", "1d")).toEqual([]);
+
+    // A finish range lists finished runs only, by when they finished: ap-1, notes-1 and doomed-1 ended in that order.
+    expect(await ids("--finished-after", "1d")).toEqual(["doomed-1", "notes-1", "ap-1"]);
+    expect(await ids("--finished-after", "1d", "--order", "oldest", "--status", "completed")).toEqual(["ap-1", "notes-1"]);
+    expect(await ids("--finished-before", "1d")).toEqual([]);
+    expect(await ids("--finished-after", "1d", "--status", "parked")).toEqual([]);
+    const finished = (await json<{ runs: { id: string; finishedAt: number | null }[] }>("list", "--order", "oldest")).doc.runs;
+    expect(finished.map((r) => [r.id, r.finishedAt === null])).toEqual([
+      ["fan-1", true],
+      ["ap-1", false],
+      ["notes-1", false],
+      ["doomed-1", false],
+    ]);
+    const notesFinished = finished.find((r) => r.id === "notes-1")!.finishedAt!;
+    expect(await ids("--finished-after", iso(notesFinished), "--finished-before", iso(notesFinished + 1))).toEqual(["notes-1"]);
+    const paged = await parkway("list", "--finished-after", iso(notesFinished), "--limit", "1");
+    expect(paged.stdout).toMatch(/^doomed-1\s+doomed\s+failed\s/m);
+    expect(paged.stdout).toContain(`More runs: parkway list --finished-after ${iso(notesFinished)} --limit 1 --cursor `);
+  });
+
+  it("status lists the signals sent to a run and not taken yet, and the tree counts them at the wait that takes them", async () => {
+    expect((await parkway("start", "held", "--input", "null", "--id", "held-1", "--workflows", FIXTURES)).code).toBe(0);
+    await eventually(async () => (await statusOf("held-1")) === "parked", "held-1 to park on its delay");
+    expect((await parkway("signal", "held-1", "go", "--payload", '{"n":1}')).code).toBe(0);
+    expect((await parkway("signal", "held-1", "go", "--payload", '"second"')).code).toBe(0);
+    const status = await parkway("status", "held-1", "--workflows", FIXTURES);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('Buffered   2 signals not taken yet: "go" ×2');
+    expect(status.stdout).toMatch(/^Signal {5}"go" {2}sent \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ \((now|\d+m?s ago)\) · \d+ B · \{"n":1\}$/m);
+    expect(status.stdout).toMatch(/^Signal {5}"go" {2}sent .* · \d+ B · "second"$/m);
+    expect(status.stdout).toMatch(/└─ ○ signal wait-go\s+not reached\s+signal "go", no timeout, 2 buffered$/m);
+    const { doc } = await json<{ run: { buffered: { total: number; byName: object; signals: { name: string; payload: unknown }[] } } }>(
+      "status",
+      "held-1",
+    );
+    expect(doc.run.buffered).toMatchObject({ total: 2, byName: { go: 2 }, signals: [{ payload: { n: 1 } }, { payload: "second" }] });
+    expect((await parkway("cancel", "held-1")).code).toBe(0);
   });
 
   it("signal without --payload exits 2, a misspelled name exits 7, and neither sends anything", async () => {

@@ -197,3 +197,24 @@ describe("timings and errors", () => {
     expect(renderHistory("none", [], now)).toBe("Run none has no recorded events.");
   });
 });
+
+describe("buffered signals", () => {
+  it("the header lists the signals not taken yet, with when each was sent, and the tree counts them at the wait that takes them", async () => {
+    const clock = new FakeClock(Date.UTC(2026, 0, 1));
+    const wf = flow<number>("early-signals").waitForSignal<string>("first", "go").waitForSignal<unknown>("second", "later").build();
+    const engine = createMemoryEngine({ workflows: [wf], clock });
+    await engine.start(wf, 1, { id: "b1" });
+    await clock.advance(0);
+    await engine.signal("b1", "later", { n: 1 });
+    await clock.advance(2000);
+    await engine.signal("b1", "later", "x".repeat(5000));
+    const view = await engine.status("b1");
+    await engine.close();
+    const text = renderRun(view, { tree: describeRun(wf, view) }, clock.now());
+    expect(text).toContain(`Buffered   2 signals not taken yet: "later" ×2`);
+    expect(text).toMatch(/^Signal {5}"later" {2}sent 2026-01-01 00:00:00Z \(2s ago\) · \d+ B · \{"n":1\}$/m);
+    expect(text).toMatch(/^Signal {5}"later" {2}sent 2026-01-01 00:00:02Z \(now\) · 500\d B · payload not shown$/m);
+    expect(text).toMatch(/└─ ○ signal second\s+not reached\s+signal "later", no timeout, 2 buffered$/m);
+    expect(text).not.toMatch(/^Finished/m);
+  });
+});

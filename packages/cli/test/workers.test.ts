@@ -53,7 +53,7 @@ describe("parkway workers", () => {
     const doc = JSON.parse(json.stdout) as Listed;
     expect(doc.workers.map((w) => w.pid).sort()).toEqual([a!.pid, b!.pid].sort());
     expect(doc.workers[0]!.host).toBe(hostname());
-    expect(doc.workers[0]!.workflows.map((w) => w.name)).toEqual(["fanout", "approval", "doomed", "notes", "flaky"]);
+    expect(doc.workers[0]!.workflows.map((w) => w.name)).toEqual(["fanout", "approval", "doomed", "notes", "flaky", "held"]);
 
     await stop(a!, "SIGTERM");
     const after = JSON.parse((await parkway("--json", "workers")).stdout) as Listed;

@@ -84,6 +84,7 @@ export type {
   AcquireResult,
   CancelListener,
   CommitResult,
+  CommitThen,
   ControlResult,
   CountQuery,
   FinishedStatus,
@@ -99,6 +100,7 @@ export type {
   RunHeader,
   RunLink,
   RunStatus,
+  SignalBuffer,
   SignalResult,
   SignalTarget,
   StepProgress,
@@ -132,7 +134,15 @@ export { resolveRetention, type RetentionPeriod, type RetentionPolicy } from "./
 export { stepKeyMatcher } from "./store/step-keys.js";
 export { configureRetention, definitionKeys, rewindKeys } from "./engine/lifecycle.js";
 export { decodeListCursor, encodeListCursor, type ListPosition } from "./store/cursor.js";
-export { compareForList, DEFAULT_LIST_ORDER, isPastCursor, LIST_ORDERS, matchesListQuery } from "./store/list-order.js";
+export {
+  compareForList,
+  DEFAULT_LIST_ORDER,
+  isPastCursor,
+  LIST_ORDERS,
+  listPosition,
+  listsByFinish,
+  matchesListQuery,
+} from "./store/list-order.js";
 export { MemoryStore, resolveWait, earliestDeadline, type MemoryStoreData } from "./store/memory.js";
 export {
   advanceRun,
@@ -161,10 +171,14 @@ export {
   type SendSignalOptions,
   type StepTiming,
   type StepView,
+  type BufferedSignalsView,
+  type BufferedSignalView,
   type Wake,
   type WakeReason,
   type Waker,
 } from "./engine/client.js";
+export { BUFFERED_SIGNALS_SHOWN, SIGNAL_PREVIEW_BYTES } from "./engine/run-views.js";
+export { describeEvent, type EventWording } from "./engine/event-words.js";
 export {
   EmbeddedEngine,
   createEngine,
@@ -194,4 +208,5 @@ export { MAX_LIMIT, MAX_PRIORITY, MAX_RATE, MIN_PRIORITY } from "./flow-control/
 export type { TaskLimitOptions } from "./builder/task.js";
 export type { FlowLimitOptions } from "./builder/flow.js";
 export type { Admission, FlowControl, SlotHold, SlotRequest, WakeOutcome } from "./flow-control/types.js";
+export type { Handoff } from "./flow-control/admission.js";
 export { parseSlotWaitKey, slotWaitKey, waiterScore, waiterTtlMs } from "./flow-control/types.js";

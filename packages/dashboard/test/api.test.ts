@@ -132,6 +132,14 @@ describe("reading runs", () => {
     ["a time that is not one", "/api/runs?createdAfter=yesterday", /createdAfter must be an ISO 8601 time/],
     ["a time without its zone", "/api/runs?createdBefore=2025-03-01T10:00", /createdBefore must be an ISO 8601 time with its zone/],
     ["a range that ends before it starts", "/api/runs?createdAfter=2000&createdBefore=1000", /createdAfter must not be later/],
+    ["a finish time that is not one", "/api/runs?finishedAfter=yesterday", /finishedAfter must be an ISO 8601 time/],
+    [
+      "a finish time without its zone",
+      "/api/runs?finishedBefore=2025-03-01T10:00",
+      /finishedBefore must be an ISO 8601 time with its zone/,
+    ],
+    ["a finish range that ends before it starts", "/api/runs?finishedAfter=2000&finishedBefore=1000", /finishedAfter must not be later/],
+    ["a finish time given twice", "/api/runs-stream?finishedAfter=1&finishedAfter=2", /"finishedAfter" is given more than once/],
     ["an id prefix over 512 characters", `/api/runs?idPrefix=${"x".repeat(513)}`, /idPrefix must be a non-empty string/],
     ["an unknown parameter of a stream", "/api/runs-stream?page=2", /unknown query parameter "page"/],
     ["a schedules limit out of range", "/api/schedules?limit=201", /limit must be an integer from 1 to 200/],
@@ -153,9 +161,14 @@ describe("reading runs", () => {
       ["ship", "task", "not-reached"],
     ]);
     const approval = run.tree?.[2];
-    expect(approval?.detail).toEqual({ kind: "awaitSignal", signal: "approved", timeoutMs: 172_800_000 });
+    expect(approval?.detail).toEqual({ kind: "awaitSignal", signal: "approved", timeoutMs: 172_800_000, buffered: 0 });
     expect(approval?.wait).toMatchObject({ kind: "signal", signal: "approved" });
     expect(run.tree?.[1]?.branches.map((b) => b.label)).toEqual(["charge", "pack"]);
+    // Its history, oldest first, for the timeline; a live run has no finish time and here no signal waiting.
+    expect(run.history[0]).toMatchObject({ type: "started" });
+    expect(run.history.at(-1)).toMatchObject({ type: "parked", waits: [{ kind: "signal", signal: "approved" }] });
+    expect(run.history.filter((e) => e.type === "step.committed").map((e) => ("key" in e ? e.key : ""))).toContain("merge");
+    expect(run).toMatchObject({ finishedAt: null, buffered: { signals: [], total: 0, byName: {} } });
   });
 
   it("lists the committed steps flat when the run's workflow definition is not loaded", async () => {

@@ -26,6 +26,8 @@ const LONG = "x".repeat(3_000);
 const audit = flow<number>("audit")
   .then("count", (n) => n)
   .build();
+/** Another the worker does not run, waiting for a signal of a hostile name: what is sent to its runs stays buffered. */
+const held = flow<number>("held").waitForSignal<unknown>("wait", HOSTILE).build();
 
 const space = testSpace();
 const redis = new Redis(REDIS_URL);
@@ -79,6 +81,20 @@ afterAll(async () => {
   await space.cleanup(redis);
   redis.disconnect();
 });
+
+/** The `aria-label`s of the cards whose content is wider than they are. */
+async function overflowingPanels(): Promise<string[]> {
+  return page.evaluate<string[]>(
+    `[...document.querySelectorAll(".panel")].filter((p) => p.scrollWidth > p.clientWidth).map((p) => p.getAttribute("aria-label"))`,
+  );
+}
+
+/** `ms` as a `datetime-local` input's value, in this process's time zone (the browser's). */
+function localInput(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+}
 
 /** Marks the page, so a later check can prove it was never reloaded. */
 async function markPage(): Promise<void> {
@@ -195,6 +211,69 @@ describe("the dashboard in a browser, on Redis with a worker process", () => {
     await expect(client.status("order-to-cancel")).rejects.toThrow(UnknownInstanceError);
   });
 
+  it("searches finished runs by when they finished, from the search form", async () => {
+    await page.goto(dashboard!.url);
+    await page.getByRole("link", { name: "payout-declined" }).waitFor();
+    await page.getByLabel("Finished after").fill(localInput(Date.now() - 3_600_000));
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL(/\?finishedAfter=\d{4}-/);
+    const rows = page.locator("table.runs tbody tr");
+    // Only payout-declined has finished (order-to-approve was rewound, order-to-cancel deleted): the parked runs never match.
+    await expect.poll(() => rows.count()).toBe(1);
+    await expect(rows.first().getAttribute("data-testid")).resolves.toBe("run-row-payout-declined");
+    await page.getByText("Only finished runs, by when they finished.").waitFor();
+    await page.screenshot({ path: `${ARTIFACTS}runs-finished.png`, fullPage: true });
+    await page.getByTestId("count-parked").click();
+    await page.waitForURL(/status=parked/);
+    await page.getByText("No runs match.").waitFor();
+  });
+
+  it("shows a run's history as a timeline, oldest first and newest last, inside its card", async () => {
+    await page.goto(`${dashboard!.url}/runs/order-to-approve`);
+    const timeline = page.getByTestId("section-timeline");
+    await timeline.locator('[data-type="rewound"]').waitFor();
+    const events = await page.evaluate<{ type: string; at: string; text: string }[]>(
+      `[...document.querySelectorAll('[data-testid="timeline-event"]')].map((e) => ({ type: e.dataset.type, at: e.querySelector("time").dateTime, text: e.textContent }))`,
+    );
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe("started");
+    // Approved, completed, rewound to the approval: it waits for the signal again.
+    expect(types.at(-1)).toBe("parked");
+    expect(types.indexOf("signal.received")).toBeLessThan(types.indexOf("completed"));
+    expect(types.indexOf("completed")).toBeLessThan(types.indexOf("rewound"));
+    const times = events.map((e) => Date.parse(e.at));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(events.find((e) => e.type === "signal.received")?.text).toContain('signal "approved"');
+    expect(events.find((e) => e.type === "rewound")?.text).toContain("to step approval");
+    expect(events.find((e) => e.type === "step.committed" && e.text.includes("approval"))?.text).toContain("attempt 1");
+    expect(events.at(-1)?.text).toContain('approval: parked until signal "approved" arrives');
+    expect(await overflowingPanels()).toEqual([]);
+    await timeline.screenshot({ path: `${ARTIFACTS}run-timeline.png` });
+    await page.screenshot({ path: `${ARTIFACTS}run-with-timeline.png`, fullPage: true });
+  });
+
+  it("lists the signals sent to a run and not taken yet, and its timeline, as text and inside their cards", async () => {
+    await client.start(held, 1, { id: "held-signals" });
+    await client.signal("held-signals", HOSTILE, { note: HOSTILE });
+    await client.signal("held-signals", HOSTILE, LONG);
+    await client.signal("held-signals", HOSTILE, "y".repeat(5_000));
+    await page.goto(`${dashboard!.url}/runs/held-signals`);
+    const buffered = page.getByTestId("section-buffered");
+    const signals = buffered.getByTestId("buffered-signal");
+    await expect.poll(() => signals.count()).toBe(3);
+    await expect(buffered.textContent()).resolves.toContain(`3 signals sent and not taken by a step yet: "${HOSTILE}" ×3.`);
+    await expect(signals.nth(0).textContent()).resolves.toContain(HOSTILE.replaceAll('"', '\\"'));
+    await expect(signals.nth(2).textContent()).resolves.toContain("The payload is too large to show here.");
+    const received = page.getByTestId("section-timeline").locator('[data-type="signal.received"]');
+    await expect.poll(() => received.count()).toBe(3);
+    await expect(received.first().textContent()).resolves.toContain(`signal "${HOSTILE}"`);
+    await expect(page.locator("main img").count()).resolves.toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { __injected?: boolean }).__injected)).toBeUndefined();
+    await signals.nth(1).getByRole("button", { name: "show all 3000 characters" }).click();
+    expect(await overflowingPanels()).toEqual([]);
+    await page.screenshot({ path: `${ARTIFACTS}run-buffered-signals.png`, fullPage: true });
+  });
+
   it("warns on a run's page when no live worker registers its workflow", async () => {
     await page.goto(`${dashboard!.url}/runs/audit-unserved`);
     await expect(page.getByTestId("run-warning").textContent()).resolves.toContain('no live worker registers workflow "audit"');
@@ -245,10 +324,7 @@ describe("the dashboard in a browser, on Redis with a worker process", () => {
       await expect(page.locator("main").textContent()).resolves.not.toContain(LONG);
       await page.getByRole("button", { name: "show all 3000 characters" }).first().click();
       await expect(page.locator("main").textContent()).resolves.toContain(LONG);
-      const overflowing = await page.evaluate<string[]>(
-        `[...document.querySelectorAll(".panel")].filter((p) => p.scrollWidth > p.clientWidth).map((p) => p.getAttribute("aria-label"))`,
-      );
-      expect(overflowing).toEqual([]);
+      expect(await overflowingPanels()).toEqual([]);
       await page.screenshot({ path: `${ARTIFACTS}run-dark.png`, fullPage: true });
     } finally {
       await page.emulateMedia({ colorScheme: "light" });

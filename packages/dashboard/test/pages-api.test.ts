@@ -1,7 +1,7 @@
 /**
- * The API behind the workers and schedules pages, the runs search, the run page's details and its
- * repairs (retry, rewind, delete), on the memory engine and on Redis with a worker: the same
- * requests, the same answers.
+ * The API behind the workers and schedules pages, the runs search, the run page's details (its
+ * timeline, its buffered signals) and its repairs (retry, rewind, delete), on the memory engine and
+ * on Redis with a worker: the same requests, the same answers.
  */
 import { ParkwayClient, WorkflowWorker } from "@parkway/bullmq";
 import { createMemoryEngine, flow, type DurableClient } from "@parkway/core";
@@ -28,6 +28,8 @@ const DAY_MS = 86_400_000;
 const audit = flow<number>("audit")
   .then("count", (n) => n)
   .build();
+/** Another: its runs keep every signal sent to them, for no worker takes them. */
+const held = flow<number>("held").waitForSignal<unknown>("go", "go").build();
 
 interface Harness {
   readonly client: DurableClient;
@@ -154,7 +156,53 @@ describe.each([
     });
   });
 
+  describe("searching finished runs", () => {
+    it("lists finished runs by when they finished, combined with the other filters; a live run never matches", async () => {
+      const ends = [1, 2].map((n) => id(`ended-${n}`));
+      for (const run of ends) {
+        await h.client.start(refundWorkflow, order(1), { id: run });
+        await reaches(run, "failed");
+      }
+      await h.client.start(audit, 1, { id: id("never-ends") });
+      const finishedAt = await Promise.all(ends.map(async (run) => (await h.client.status(run)).finishedAt!));
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const ids = (page: RunsPage) => page.runs.map((r) => r.id);
+      const since = `finishedAfter=${iso(finishedAt[0]!)}&idPrefix=${id("")}`;
+      const page = await get<RunsPage>(`/api/runs?${since}`);
+      expect(ids(page)).toEqual([...ends].reverse());
+      expect(page.runs.map((r) => r.finishedAt)).toEqual([...finishedAt].reverse());
+      expect(ids(await get<RunsPage>(`/api/runs?${since}&order=oldest&workflow=refund&status=failed`))).toEqual(ends);
+      expect(ids(await get<RunsPage>(`/api/runs?${since}&finishedBefore=${finishedAt[1]}`))).toEqual(ends.slice(0, 1));
+      expect(ids(await get<RunsPage>(`/api/runs?${since}&status=pending`))).toEqual([]);
+      expect(ids(await get<RunsPage>(`/api/runs?${since}&workflow=audit`))).toEqual([]);
+      const stream = readEvents(await dashboard.app.request(`${paths.runsStream}?${since}&limit=1`));
+      expect(ids(JSON.parse(await stream.next("runs")) as RunsPage)).toEqual([ends[1]]);
+      await stream.close();
+    });
+  });
+
   describe("a run's page", () => {
+    it("shows the run's history, oldest first, and the signals sent to it and not taken yet", async () => {
+      const run = id("held");
+      await h.client.start(held, 1, { id: run });
+      await h.client.signal(run, "go", { by: "<b>ops</b>" });
+      await h.client.signal(run, "go", "x".repeat(5_000));
+      const detail = await get<RunDetail>(paths.run(run));
+      expect(detail.buffered).toMatchObject({ total: 2, byName: { go: 2 } });
+      const [first, second] = detail.buffered.signals;
+      expect(first).toMatchObject({ name: "go", payload: { by: "<b>ops</b>" } });
+      expect(second).not.toHaveProperty("payload");
+      expect(second!.bytes).toBeGreaterThan(5_000);
+      const received = detail.history.filter((e) => e.type === "signal.received");
+      expect(received.map((e) => e.at)).toEqual([first!.sentAt, second!.sentAt]);
+      expect(detail.history[0]).toMatchObject({ type: "started" });
+      expect(detail.finishedAt).toBeNull();
+      await h.client.cancel(run);
+      const cancelled = await get<RunDetail>(paths.run(run));
+      expect(cancelled.buffered.total).toBe(0);
+      expect(cancelled.history.at(-1)).toMatchObject({ type: "cancelled", at: cancelled.finishedAt });
+    });
+
     it("links a run's child runs, and a child run to its parent", async () => {
       await h.client.start(batchWorkflow, order(7), { id: id("batch") });
       await expect(h.client.result(id("batch"), { timeout: "20s" })).resolves.toEqual({ pong: "7" });

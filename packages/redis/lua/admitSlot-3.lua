@@ -1,48 +1,49 @@
 --[[
-  Admits one request of a concurrency or rate limit, or puts its run in line. A waiter is
-  admitted when fewer waiters are ahead of it than there are free slots, so a run woken by a
-  release is never overtaken by a newcomer. A holder already admitted is admitted again (its
-  lease renewed): a resent request, or the same hold asking twice, takes one slot.
+  Admits one request of a concurrency or rate limit, or puts its run in line. A run that a
+  release granted a slot of this limit to (releaseSlot-3.lua) is admitted at once: the grant
+  becomes this holder's slot. Otherwise a waiter is admitted when fewer waiters are ahead of it
+  than there are free slots (a grant not claimed yet counts as taken), so a newcomer never
+  overtakes a waiter. A holder already admitted is admitted again (its lease renewed): a resent
+  request, or the same hold asking twice, takes one slot.
 
   Input:
-    KEYS[1] taken    (sorted set: holder -> lease expiry, or admission time for a rate limit)
+    KEYS[1] taken    (sorted set: holder -> lease expiry, and GRANT .. run id -> when the grant
+                      lapses; or admission time for a rate limit)
     KEYS[2] waiters  (sorted set: run id -> priority and arrival score)
     KEYS[3] wexp     (sorted set: run id -> when it leaves the line unless it asks again)
 
-    ARGV[1] mode: "admit", or "peek" (answer whether it would be admitted, change nothing)
-    ARGV[2] kind: "concurrency" or "rate"
-    ARGV[3] max: slots, or admissions per window
-    ARGV[4] holder id
-    ARGV[5] waiter (run id)
-    ARGV[6] priority (-1000 to 1000): a waiter not in line yet is scored (1000 - priority) * 2^42 + now
-    ARGV[7] window in ms (rate), 0 for a concurrency limit
-    ARGV[8] lease in ms
+    ARGV[1] kind: "concurrency" or "rate"
+    ARGV[2] max: slots, or admissions per window
+    ARGV[3] holder id
+    ARGV[4] waiter (run id)
+    ARGV[5] priority (-1000 to 1000): a waiter not in line yet is scored (1000 - priority) * 2^42 + now
+    ARGV[6] window in ms (rate), 0 for a concurrency limit
+    ARGV[7] lease in ms
 
   Output:
-    { 1 }                   admitted (peek: would be)
+    { 1 }                   admitted
     { 0, retryAt, now }     refused and in line; retryAt: when a slot may lapse, or (rate) when the
                             window may have room for it given the waiters ahead
-    { 0 }                   peek: would not be admitted
 ]]
 -- @include "now"
 -- @include "limits"
 
 local takenKey, waitersKey, wexpKey = KEYS[1], KEYS[2], KEYS[3]
-local peek = ARGV[1] == "peek"
-local rate = ARGV[2] == "rate"
-local max = tonumber(ARGV[3])
-local holder, waiter = ARGV[4], ARGV[5]
-local priority = tonumber(ARGV[6])
-local periodMs = tonumber(ARGV[7])
-local leaseMs = tonumber(ARGV[8])
+local rate = ARGV[1] == "rate"
+local max = tonumber(ARGV[2])
+local holder, waiter = ARGV[3], ARGV[4]
+local priority = tonumber(ARGV[5])
+local periodMs = tonumber(ARGV[6])
+local leaseMs = tonumber(ARGV[7])
 local now = nowMs()
 
 pruneLimit(takenKey, waitersKey, wexpKey, now, rate and periodMs or 0)
 if redis.call("ZSCORE", takenKey, holder) then
-  if not peek and not rate then
-    redis.call("ZADD", takenKey, fmt(now + leaseMs), holder)
-    redis.call("PEXPIRE", takenKey, leaseMs + 1000)
-  end
+  if not rate then holdSlot(takenKey, holder, now + leaseMs, leaseMs) end
+  return { 1 }
+end
+if not rate and redis.call("ZREM", takenKey, GRANT .. waiter) == 1 then
+  holdSlot(takenKey, holder, now + leaseMs, leaseMs)
   return { 1 }
 end
 
@@ -56,14 +57,16 @@ else
 end
 local free = max - redis.call("ZCARD", takenKey)
 if ahead < free then
-  if peek then return { 1 } end
-  redis.call("ZADD", takenKey, fmt(rate and now or now + leaseMs), holder)
-  redis.call("PEXPIRE", takenKey, (rate and periodMs or leaseMs) + 1000)
+  if rate then
+    redis.call("ZADD", takenKey, fmt(now), holder)
+    redis.call("PEXPIRE", takenKey, periodMs + 1000)
+  else
+    holdSlot(takenKey, holder, now + leaseMs, leaseMs)
+  end
   redis.call("ZREM", waitersKey, waiter)
   redis.call("ZREM", wexpKey, waiter)
   return { 1 }
 end
-if peek then return { 0 } end
 
 local retryAt = now + leaseMs
 if rate then

@@ -10,7 +10,8 @@
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] the finished status the index holds
-    ARGV[3] finished before (store ms; "" for any time)
+    ARGV[3] finished before (store ms; "" for any time): finishedAt, or updatedAt for a run
+            that finished before finishedAt was recorded
     ARGV[4] offset (rank) to start at
     ARGV[5] most entries to look at
 
@@ -31,7 +32,7 @@ for _, id in ipairs(ids) do
   local h = loadHeader(prefix .. "run:" .. id)
   if not h or h.status ~= status then
     redis.call("ZREM", KEYS[1], id)
-  elseif before == nil or (tonumber(h.updatedAt) or 0) < before then
+  elseif before == nil or (tonumber(h.finishedAt) or tonumber(h.updatedAt) or 0) < before then
     dropRun(prefix, id, h)
     deleted = deleted + 1
   else

@@ -14,11 +14,11 @@
 -- @include "limits"
 
 local now = nowMs()
+local leaseMs = tonumber(ARGV[2])
 local expiry = tonumber(redis.call("ZSCORE", KEYS[1], ARGV[1]))
 if expiry == nil or expiry <= now then
   redis.call("ZREM", KEYS[1], ARGV[1])
   return 0
 end
-redis.call("ZADD", KEYS[1], fmt(now + tonumber(ARGV[2])), ARGV[1])
-redis.call("PEXPIRE", KEYS[1], tonumber(ARGV[2]) + 1000)
+holdSlot(KEYS[1], ARGV[1], now + leaseMs, leaseMs)
 return 1

@@ -1,7 +1,7 @@
 --[[
-  Makes a run parked on a slot wait of one limit due now: the run's half of a wake-up after a
-  release (the limit's half, releaseSlot-3.lua, ran under the limit's hash tag). Nothing else of
-  the run changes; its worker re-admits it and re-parks it when refused.
+  Makes a run parked on a slot wait of one limit due now: the run's half of a grant (the limit's
+  half, releaseSlot-3.lua, granted it a slot under the limit's hash tag). Nothing else of the run
+  changes; its worker's admit finds the slot granted.
 
   Input:
     KEYS[1] run header  (hash)
@@ -13,8 +13,8 @@
 
   Output:
     { 0, "woke", version }
-    { 0, "running" }   pending or running: not parked yet (its worker looks again once parked)
-    { 0, "gone" }      unknown, finished, paused, or parked on something else
+    { 0, "running" }   pending or running: not parked yet (the caller wakes it again a little later)
+    { 0, "gone" }      unknown, finished, paused, or parked on something else (its grant goes back)
 
   Errors: none (a corrupt header answers "gone").
 ]]

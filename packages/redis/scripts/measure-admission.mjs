@@ -37,14 +37,14 @@ async function evalStats() {
 
 // Warm the script cache first, so EVAL fallbacks do not count.
 await control.admit(request(0));
-await control.release({ limit: request(0).limit, holder: request(0).holder }, 2);
+await control.release({ limit: request(0).limit, holder: request(0).holder }, 2, 30_000);
 const before = await evalStats();
 const started = performance.now();
 for (let n = 0; n < steps; n++) {
   const r = request(n);
   const admitted = await control.admit(r);
   if (!admitted.admitted) throw new Error("a sequential admission was refused");
-  await control.release({ limit: r.limit, holder: r.holder }, r.max);
+  await control.release({ limit: r.limit, holder: r.holder }, r.max, r.leaseMs);
 }
 const wallUs = ((performance.now() - started) * 1000) / steps;
 const after = await evalStats();

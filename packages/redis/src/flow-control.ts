@@ -32,15 +32,12 @@ export class RedisFlowControl implements FlowControl {
     private readonly layoutOf: (id: string) => KeyLayout,
   ) {}
 
-  async admit(request: SlotRequest): Promise<Admission> {
-    const reply = (await this.ask("admit", request)) as unknown[];
+  async admit(r: SlotRequest): Promise<Admission> {
+    const k = limitKeys(this.namespace, r.limit);
+    const args = [r.kind, r.max, r.holder, r.waiter, r.priority, r.periodMs, r.leaseMs];
+    const reply = (await runScript(this.redis, SCRIPTS.admitSlot, [k.taken, k.waiters, k.wexp], args)) as unknown[];
     if (Number(reply[0]) === 1) return { admitted: true };
     return { admitted: false, retryAt: Number(reply[1]), now: Number(reply[2]) };
-  }
-
-  async admissible(request: SlotRequest): Promise<boolean> {
-    const reply = (await this.ask("peek", request)) as unknown[];
-    return Number(reply[0]) === 1;
   }
 
   async renew(holds: readonly SlotHold[], leaseMs: number): Promise<boolean> {
@@ -50,10 +47,12 @@ export class RedisFlowControl implements FlowControl {
     return renewed.every((r) => Number(r) === 1);
   }
 
-  async release(hold: SlotHold, max: number): Promise<readonly string[]> {
-    const k = limitKeys(this.namespace, hold.limit);
-    const reply = (await runScript(this.redis, SCRIPTS.releaseSlot, [k.taken, k.waiters, k.wexp], [hold.holder, max, ""])) as unknown[];
-    return reply.map((id) => String(id));
+  release(hold: SlotHold, max: number, leaseMs: number): Promise<readonly string[]> {
+    return this.giveBack(hold.limit, "holder", hold.holder, max, leaseMs);
+  }
+
+  returnGrant(limit: string, run: string, max: number, leaseMs: number): Promise<readonly string[]> {
+    return this.giveBack(limit, "grant", run, max, leaseMs);
   }
 
   async wake(id: string, limit: string): Promise<WakeOutcome> {
@@ -63,18 +62,9 @@ export class RedisFlowControl implements FlowControl {
     return outcome === "woke" ? { outcome, version: Number(reply[2]) } : { outcome: outcome === "running" ? "running" : "gone" };
   }
 
-  async forget(limit: string, waiter: string): Promise<void> {
+  private async giveBack(limit: string, what: "holder" | "grant", id: string, max: number, leaseMs: number): Promise<readonly string[]> {
     const k = limitKeys(this.namespace, limit);
-    await runScript(this.redis, SCRIPTS.releaseSlot, [k.taken, k.waiters, k.wexp], ["", 0, waiter]);
-  }
-
-  private ask(mode: "admit" | "peek", r: SlotRequest): Promise<unknown> {
-    const k = limitKeys(this.namespace, r.limit);
-    return runScript(
-      this.redis,
-      SCRIPTS.admitSlot,
-      [k.taken, k.waiters, k.wexp],
-      [mode, r.kind, r.max, r.holder, r.waiter, r.priority, r.periodMs, r.leaseMs],
-    );
+    const reply = (await runScript(this.redis, SCRIPTS.releaseSlot, [k.taken, k.waiters, k.wexp], [what, id, max, leaseMs])) as unknown[];
+    return reply.map((run) => String(run));
   }
 }

@@ -7,12 +7,12 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `commitStep-4.lua` (`order:`),
+ * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`, `commitStep-5.lua` (`order:`),
  * `includes/header.lua`, `includes/history.lua` (`hist:`) and `includes/attempts.lua` (`tries:`) derive the
- * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
- * (`includes/retention.lua` and `includes/lifecycle.lua` the `delivered:` and `wakes:` keys) and the `finished` channel
+ * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `fin:`, `wffin:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
+ * (`includes/retention.lua` the `delivered:` key, `includes/header.lua` the `wakes:` and `stale-wakes` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
- * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` the
+ * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` (and `wffin:`) the
  * workflow name runs to the end of the key.
  */
 import type { RunStatus } from "@parkway/core";
@@ -40,8 +40,10 @@ export interface KeyLayout {
   signalNames(id: string): string;
   /** Delivery ids of signals the run was sent: hash of delivery id to how the signal was delivered (expiring). */
   deliveries(id: string): string;
-  /** Ids of the run's delayed wake-up jobs, so a cancel can remove them: set, kept by the wake-up queue (expiring). */
+  /** Ids of the run's delayed wake-up jobs: set, kept by the wake-up queue (expiring); moved to `staleWakes` when the run ends. */
   wakes(id: string): string;
+  /** Ids of the delayed wake-up jobs of runs that finished or went: set, emptied by the workers' sweep (which removes the jobs). */
+  readonly staleWakes: string;
   /** Latest heartbeat details of each step: hash, field per commit key, and `#at:<key>` its store time. */
   progress(id: string): string;
   /** Commit keys in commit order: sorted set, each key scored by the run version its commit made. */
@@ -56,6 +58,10 @@ export interface KeyLayout {
   workflow(name: string): string;
   /** Runs of one workflow in one status: sorted set scored by createdAt (for `list` with both filters). */
   workflowStatus(name: string, status: RunStatus): string;
+  /** Finished runs of one finished status: sorted set scored by finishedAt (for `list` with a finish range). */
+  finishStatus(status: RunStatus): string;
+  /** Finished runs of one workflow in one finished status: sorted set scored by finishedAt. */
+  workflowFinishStatus(name: string, status: RunStatus): string;
   /** Every run: sorted set scored by createdAt. */
   readonly all: string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
@@ -115,6 +121,7 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     signalNames: (id) => `${prefix}signames:${id}`,
     deliveries: (id) => `${prefix}delivered:${id}`,
     wakes: (id) => `${prefix}wakes:${id}`,
+    staleWakes: `${prefix}stale-wakes`,
     progress: (id) => `${prefix}progress:${id}`,
     commitOrder: (id) => `${prefix}order:${id}`,
     history: (id) => `${prefix}hist:${id}`,
@@ -122,6 +129,8 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
+    finishStatus: (status) => `${prefix}fin:${status}`,
+    workflowFinishStatus: (name, status) => `${prefix}wffin:${status}:${name}`,
     all: `${prefix}all`,
     due: `${prefix}due`,
     retention: `${prefix}retention`,

@@ -109,6 +109,8 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
     dueAt: int("dueAt", true),
     createdAt: int("createdAt") as number,
     updatedAt: int("updatedAt") as number,
+    // Absent on live runs and on runs that finished before it was recorded, "" on a run sent on again.
+    ...(map.has("finishedAt") && str("finishedAt") !== "" ? { finishedAt: int("finishedAt") as number } : {}),
     // Absent on runs stored before delayed starts existed, "" on runs that started at once.
     ...(map.has("startAt") && str("startAt") !== "" ? { startAt: int("startAt") as number } : {}),
     ...(map.has("parent") ? { parent: parseLink(id, json("parent")) } : {}),

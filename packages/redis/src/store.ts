@@ -20,6 +20,9 @@ import {
   encodeListCursor,
   ValidationError,
   compareForList,
+  FINISHED_STATUSES,
+  listPosition,
+  listsByFinish,
   PayloadTooLargeError,
   RUN_STATUSES,
   ScheduleExistsError,
@@ -40,6 +43,7 @@ import {
   type Logger,
   type CancelListener,
   type CommitResult,
+  type CommitThen,
   type ControlResult,
   type CountQuery,
   type FinishListener,
@@ -56,6 +60,7 @@ import {
   type RunLink,
   type RunStatus,
   type SerializedError,
+  type SignalBuffer,
   type SignalResult,
   type SignalTarget,
   type StepProgress,
@@ -70,7 +75,18 @@ import { closeConnection, openConnection, type ConnectionOptions, type RedisConn
 import { ConnectionWatch } from "./connection-errors.js";
 import { Channel, parseCancel, parseFinished } from "./finish-channel.js";
 import { keyLayout, partitionOf, type KeyLayout } from "./keys.js";
-import { asArray, bytes, fields, parseAttemptRecords, parseHeader, parseHistory, parseLink, parseStoredRun, text } from "./replies.js";
+import {
+  asArray,
+  bytes,
+  fields,
+  maybeBytes,
+  parseAttemptRecords,
+  parseHeader,
+  parseHistory,
+  parseLink,
+  parseStoredRun,
+  text,
+} from "./replies.js";
 import { scriptError, type ScriptCall } from "./script-errors.js";
 import { RedisFlowControl } from "./flow-control.js";
 import { SCRIPTS, runScript, type Script, type ScriptArg } from "./scripts.js";
@@ -114,11 +130,12 @@ const STORE_OPTIONS = optionNames<RedisStoreOptions>({
 });
 
 /**
- * Most index members one `list` page with an id prefix looks at. A prefix is not an index: the page
- * walks the filters' index in order and keeps the ids that match, so a rare prefix among many runs
- * takes several pages (each O(log n + this)); narrow it with a status, workflow or creation range.
+ * Most index members one `list` page with an id prefix (or a creation range given with a finish
+ * range) looks at. Neither is an index: the page walks the filters' index in order and keeps the
+ * runs that match, so a rare match among many runs takes several pages (each O(log n + this));
+ * narrow it with a status, workflow or the range of the index's own time.
  */
-const PREFIX_SCAN_BUDGET = 5_000;
+const LIST_SCAN_BUDGET = 5_000;
 
 /** How long a run remembers the delivery ids of its signals (a resent or retried `signal` within it delivers once). */
 const DELIVERY_IDS_KEPT_MS = 24 * 3_600_000;
@@ -297,6 +314,30 @@ export class RedisStore implements Store {
     return parseHistory(id, replies[1]?.[1] as string[]);
   }
 
+  /**
+   * @inheritdoc
+   * One script (`signalBuffers-1.lua`) over the run's `signames:` set and the buffers it names:
+   * sending and taking signals write nothing for this read.
+   */
+  async signalBuffers(id: string, limit: number, previewBytes: number): Promise<readonly SignalBuffer[]> {
+    const k = this.layoutOf(id);
+    const reply = await this.run(SCRIPTS.signalBuffers, [k.signalNames(id)], [k.prefix, id, limit, previewBytes], {
+      id,
+      what: "read buffered signals",
+    });
+    return reply.slice(1).map((entry) => {
+      const [name, count, oldest] = asArray(entry);
+      return {
+        name: text(name),
+        count: Number(count),
+        oldest: asArray(oldest).map((signal) => {
+          const [size, payload] = asArray(signal);
+          return { bytes: Number(size), payload: maybeBytes(payload) };
+        }),
+      };
+    });
+  }
+
   /** @inheritdoc Read from the run's `order:` sorted set, which `commitStep` writes with each commit. */
   async commitOrder(id: string): Promise<readonly string[]> {
     if (this.closed) throw closedError();
@@ -313,11 +354,13 @@ export class RedisStore implements Store {
     leaseMs: number,
     replaces: readonly string[] = [],
     failed: readonly FailedAttempt[] = [],
+    then?: CommitThen,
   ): Promise<CommitResult> {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
+    if (then !== undefined && "complete" in then) this.checkSize(then.complete, `result of run "${id}"`, id);
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due];
-    const args = [k.prefix, id, version, key, output, attempts, leaseMs, failedArg(failed), ...replaces];
+    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due, k.data(id)];
+    const args = [k.prefix, id, version, key, output, attempts, leaseMs, failedArg(failed), ...thenArgs(then), ...replaces];
     const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
       version,
@@ -563,50 +606,49 @@ export class RedisStore implements Store {
 
   /**
    * @inheritdoc
-   * With several partitions, each answers its own page after the cursor and the pages are merged
-   * in (createdAt, id) order. That order is total and every run is in one partition, so the last
-   * run of a page is where every partition's next page starts: the cursor stays one position,
-   * the format every store writes, checked whole by `decodeListCursor`.
+   * Each index the query names is walked by `listRuns` (one per partition, or, listing by finish
+   * without a status, one per finished status of each) and the pages are merged in list order. That
+   * order is total and every run is in one index, so the last run of a page is where every
+   * index's next page starts: the cursor stays one position, the format every store writes,
+   * checked whole by `decodeListCursor`.
    */
   async list(query: ListQuery): Promise<ListPage> {
     const limit = query.limit ?? 100;
     const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
-    const pages = await Promise.all(this.layouts.map((k) => this.listIn(k, query, after, limit, order)));
-    // The nearest point any partition stopped looking at: past it, a partition may hold runs this page has not seen.
+    const byFinish = listsByFinish(query);
+    const walks = this.layouts.flatMap((k) => listIndexes(k, query).map((index) => this.listIn(k, index, query, after, limit, order)));
+    const pages = await Promise.all(walks);
+    // The nearest point any walk stopped looking at: past it, an index may hold runs this page has not seen.
     const byOrder = (a: ListPosition, b: ListPosition) => compareForList(a, b, order);
     const frontier = pages.flatMap((page) => (page.frontier ? [page.frontier] : [])).sort(byOrder)[0] ?? null;
     const merged = pages
       .flatMap((page) => page.runs)
-      .filter((run) => frontier === null || byOrder(run, frontier) <= 0)
-      .sort(byOrder);
+      .filter((run) => frontier === null || byOrder(listPosition(run, byFinish), frontier) <= 0)
+      .sort((a, b) => byOrder(listPosition(a, byFinish), listPosition(b, byFinish)));
     const runs = merged.slice(0, limit);
-    const next = merged.length > limit ? runs[runs.length - 1] : frontier;
-    return { runs, cursor: next ? encodeListCursor({ createdAt: next.createdAt, id: next.id }) : null };
+    const last = runs[runs.length - 1];
+    const next = merged.length > limit && last ? listPosition(last, byFinish) : frontier;
+    return { runs, cursor: next ? encodeListCursor(next) : null };
   }
 
-  /** One partition's page: at most `limit` runs after `after`, and whether it has more. */
+  /** One index's page: at most `limit` runs after `after`, and where the walk stopped when it may have more. */
   private async listIn(
     k: KeyLayout,
+    index: string,
     query: ListQuery,
     after: ListPosition | null,
     limit: number,
     order: ListOrder,
   ): Promise<{ runs: RunHeader[]; frontier: ListPosition | null }> {
-    const { status, workflow } = query;
-    // Each combination of filters has an index of its own, so a page never walks past other runs.
-    const index =
-      status !== undefined && workflow !== undefined
-        ? k.workflowStatus(workflow, status)
-        : status !== undefined
-          ? k.status(status)
-          : workflow !== undefined
-            ? k.workflow(workflow)
-            : k.all;
+    const byFinish = listsByFinish(query);
     const [low, high] = scoreRange(query, after, order);
-    const budget = query.idPrefix === undefined ? 0 : PREFIX_SCAN_BUDGET;
-    const cursorArgs = [after ? "1" : "0", after?.createdAt ?? 0, after?.id ?? ""];
-    const args = [k.prefix, ...cursorArgs, limit, workflow ?? "", order, low, high, budget, query.idPrefix ?? ""];
+    // A creation range on a finish index filters the walk, as an id prefix does: both look at a bounded number of runs.
+    const created = byFinish ? [query.createdAfter ?? "", query.createdBefore ?? ""] : ["", ""];
+    const filtered = query.idPrefix !== undefined || created.some((bound) => bound !== "");
+    const cursorArgs = [after ? "1" : "0", after?.at ?? 0, after?.id ?? ""];
+    const budget = filtered ? LIST_SCAN_BUDGET : 0;
+    const args = [k.prefix, ...cursorArgs, limit, query.workflow ?? "", order, low, high, budget, query.idPrefix ?? "", ...created];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
     const runs = reply.slice(3).map((entry) => {
       const [id, header, attempts] = asArray(entry);
@@ -614,11 +656,11 @@ export class RedisStore implements Store {
     });
     // The walk stopped at its bound: it looked as far as that run, matched or not.
     if (Array.isArray(reply[2])) {
-      const [createdAt, id] = reply[2] as unknown[];
-      return { runs, frontier: { createdAt: Number(text(createdAt)), id: text(id) } };
+      const [at, id] = reply[2] as unknown[];
+      return { runs, frontier: { at: Number(text(at)), id: text(id) } };
     }
     const last = runs[runs.length - 1];
-    return { runs, frontier: reply[1] === 1 && last ? last : null };
+    return { runs, frontier: reply[1] === 1 && last ? listPosition(last, byFinish) : null };
   }
 
   /**
@@ -910,25 +952,46 @@ function failedArg(failed: readonly FailedAttempt[]): string {
   return failed.length === 0 ? "" : JSON.stringify(failed);
 }
 
+/** What a commit goes on to, as commitStep-5.lua takes it (ARGV[9..11]). */
+function thenArgs(then: CommitThen | undefined): ScriptArg[] {
+  if (then === undefined) return ["", "", ""];
+  if ("complete" in then) return ["complete", then.complete, ""];
+  return ["attempt", then.startAttempt.key, then.startAttempt.attempt];
+}
+
 function stopped(reply: readonly unknown[]): Stopped {
   return { ok: false, stopped: text(reply[1]) as Stopped["stopped"], version: Number(reply[2]) };
 }
 
 /**
- * The score range a page walks, in ZRANGEBYSCORE syntax: the creation range
- * (createdBefore exclusive), narrowed to the cursor's score, which is kept
- * inclusive because runs of that score after the cursor's id still belong to the page.
+ * The score range a page walks, in ZRANGEBYSCORE syntax: the range of the index's own time (the
+ * finish range on a finish index, else the creation range; the upper bound exclusive), narrowed to
+ * the cursor's score, which is kept inclusive because runs of that score after the cursor's id still
+ * belong to the page.
  */
 function scoreRange(query: ListQuery, after: ListPosition | null, order: ListOrder): [low: string, high: string] {
-  let low = query.createdAfter === undefined ? "-inf" : String(query.createdAfter);
-  let high = query.createdBefore === undefined ? "+inf" : `(${query.createdBefore}`;
-  if (after !== null && order === "oldest" && (query.createdAfter === undefined || after.createdAt > query.createdAfter)) {
-    low = String(after.createdAt);
-  }
-  if (after !== null && order === "newest" && (query.createdBefore === undefined || after.createdAt < query.createdBefore)) {
-    high = String(after.createdAt);
-  }
+  const [from, until] = listsByFinish(query) ? [query.finishedAfter, query.finishedBefore] : [query.createdAfter, query.createdBefore];
+  let low = from === undefined ? "-inf" : String(from);
+  let high = until === undefined ? "+inf" : `(${until}`;
+  if (after !== null && order === "oldest" && (from === undefined || after.at > from)) low = String(after.at);
+  if (after !== null && order === "newest" && (until === undefined || after.at < until)) high = String(after.at);
   return [low, high];
+}
+
+/**
+ * The indexes a `list` query walks in one partition: each combination of filters has one, so a page
+ * never walks past other runs. By finish, one per finished status asked for (none for a live
+ * status: a live run has no finish time); else the creation index of the status and workflow.
+ */
+function listIndexes(k: KeyLayout, query: ListQuery): string[] {
+  const { status, workflow } = query;
+  if (listsByFinish(query)) {
+    const statuses = status === undefined ? FINISHED_STATUSES : FINISHED_STATUSES.filter((s) => s === status);
+    return statuses.map((s) => (workflow === undefined ? k.finishStatus(s) : k.workflowFinishStatus(workflow, s)));
+  }
+  if (status !== undefined && workflow !== undefined) return [k.workflowStatus(workflow, status)];
+  if (status !== undefined) return [k.status(status)];
+  return [workflow !== undefined ? k.workflow(workflow) : k.all];
 }
 
 /** The header field "signals": a JSON array of names, or null (a run started before it was recorded). */

@@ -3,7 +3,8 @@
  * finished run's keys (its history and attempt records included) expire after
  * its retention and the sweep's trim takes its index entries, leaving the
  * namespace as it was; a run sent on again (retry) loses its TTL; a deleted or
- * purged run leaves no key. A loop keeps one output field however long it runs.
+ * purged run leaves no key. A finished run is in its partition's finish indexes
+ * until it goes or is sent on. A loop keeps one output field however long it runs.
  */
 import { Redis } from "ioredis";
 import { expect, it } from "vitest";
@@ -141,21 +142,23 @@ it("purge walks in bounded batches and deletes every match", async () => {
   expect(await store.counts()).toMatchObject({ completed: 0, failed: 10 });
 });
 
-it("a run's record of its wake-up jobs expires with it, or sooner, and goes when it is deleted", async () => {
+it("a run's record of its wake-up jobs moves to the stale set when it finishes, or when it is deleted", async () => {
   await store.setRetention("wakes", { completed: 150 });
-  // The wake-up queue keeps the record; its own TTL may be lost (a failed PEXPIRE) or longer than the run's retention.
-  for (const id of ["recorded", "deleted"]) {
-    await store.start({ id, workflow: "wakes", hash: "h", input: payload("in") });
-    await redis.sadd(store.keys.wakes(id), "timer-job");
-    await runToEnd(id, "completed", "wakes");
-  }
-  const ttl = await redis.pttl(store.keys.wakes("recorded"));
-  expect(ttl).toBeGreaterThan(0);
-  expect(ttl).toBeLessThanOrEqual(150);
-  await store.delete("deleted");
-  expect(await redis.exists(store.keys.wakes("deleted"))).toBe(0);
+  // The wake-up queue keeps the record; the sweep removes the jobs named in the stale set.
+  await store.start({ id: "finished", workflow: "wakes", hash: "h", input: payload("in") });
+  await redis.sadd(store.keys.wakes("finished"), "timer-finished");
+  await runToEnd("finished", "completed", "wakes");
+  expect(await redis.exists(store.keys.wakes("finished"))).toBe(0);
+  // A record added after the run finished (a late wake-up) goes when the run is deleted.
+  await redis.sadd(store.keys.wakes("finished"), "timer-late");
+  await store.delete("finished");
+  expect(await redis.exists(store.keys.wakes("finished"))).toBe(0);
+  expect((await redis.smembers(store.keys.staleWakes)).sort()).toEqual(["timer-finished", "timer-late"]);
+  await redis.del(store.keys.staleWakes);
+  await store.start({ id: "expired", workflow: "wakes", hash: "h", input: payload("in") });
+  await runToEnd("expired", "completed", "wakes");
   await new Promise((resolve) => setTimeout(resolve, 200));
-  expect(await keysOfRun("recorded")).toEqual({});
+  expect(await keysOfRun("expired")).toEqual({});
   expect((await store.trimExpired(100)).trimmed).toBe(1);
 });
 
@@ -176,4 +179,27 @@ it("a deleted, purged or restarted run leaves no key of its own behind, its hist
   await store.restart({ id: "gone-restarted", workflow: "ret", hash: "h", input: payload("again") });
   expect((await store.history("gone-restarted"))?.map((e) => e.type)).toEqual(["started"]);
   expect((await store.attemptRecords("gone-restarted")).size).toBe(0);
+});
+
+it("a finished run is in its finish indexes, scored when it finished, until it is sent on, deleted, purged or restarted", async () => {
+  await store.setRetention(null, {});
+  const finishIndexes = (id: string, status: "completed" | "failed") =>
+    [store.keys.finishStatus(status), store.keys.workflowFinishStatus("fin", status)].map((key) => redis.zscore(key, id));
+  for (const id of ["fin-kept", "fin-retried", "fin-deleted", "fin-purged", "fin-restarted"]) await runToEnd(id, "failed", "fin");
+  for (const id of ["fin-kept", "fin-retried", "fin-deleted", "fin-purged", "fin-restarted"]) {
+    const finishedAt = await redis.hget(store.keys.header(id), "finishedAt");
+    expect(Number(finishedAt)).toBeGreaterThan(0);
+    expect(await Promise.all(finishIndexes(id, "failed"))).toEqual([finishedAt, finishedAt]);
+  }
+  await store.retry("fin-retried");
+  expect(await Promise.all(finishIndexes("fin-retried", "failed"))).toEqual([null, null]);
+  expect(await redis.hget(store.keys.header("fin-retried"), "finishedAt")).toBe("");
+  await store.delete("fin-deleted");
+  await store.restart({ id: "fin-restarted", workflow: "fin", hash: "h", input: payload("again") });
+  for (const id of ["fin-deleted", "fin-restarted"]) expect(await Promise.all(finishIndexes(id, "failed"))).toEqual([null, null]);
+  expect(await indexesNaming("fin-deleted")).toEqual([]);
+  let offset: number | null = 0;
+  while (offset !== null) offset = (await store.purge({ status: "failed", workflow: "fin", offset, limit: 100 })).next;
+  expect(await indexesNaming("fin-purged")).toEqual([]);
+  expect(await redis.zrange(store.keys.finishStatus("failed"), 0, -1)).toEqual([]);
 });

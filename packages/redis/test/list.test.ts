@@ -1,7 +1,7 @@
 /**
  * `list` on Redis: one index per combination of filters, a run whose header
  * is gone skipped (and its index entries dropped), cursors checked, an id
- * prefix search bounded per page.
+ * prefix search bounded per page, a finish range read from the finish indexes.
  */
 import type { ListOrder, RunStatus } from "@parkway/core";
 import { Redis } from "ioredis";
@@ -94,5 +94,42 @@ it("an id prefix search looks at a bounded number of runs per page and goes on f
   // The page stopped after the ids it looked at (none matched, so none was read); the next one goes on to the needle.
   const second = await store.list({ idPrefix: "needle", limit: 10, cursor: first.cursor! });
   expect(second.runs.map((r) => r.id)).toEqual(["needle"]);
+  expect(second.cursor).toBeNull();
+});
+
+/** Runs `id` from start to `completed`, through the store. */
+async function complete(id: string, workflow: string): Promise<void> {
+  await store.start({ id, workflow, hash: "h", input: payload("") });
+  const got = await store.acquire(id, 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  await store.finish(id, got.run.header.version, { status: "completed", result: payload("") });
+}
+
+it("a finish range walks the finish indexes: live runs are never looked at, and a creation range with it is a bounded filter", async () => {
+  await complete("done-early", "finish");
+  // 6,000 runs created later and never finished: a walk of the creation index with a filter could not pass them in one page.
+  const live = redis.pipeline();
+  for (let i = 0; i < 6_000; i++) live.zadd(store.keys.workflow("finish"), Date.now() + 10_000, `live-${String(i).padStart(4, "0")}`);
+  await live.exec();
+  const page = await store.list({ workflow: "finish", finishedAfter: 0, limit: 10 });
+  expect(page.runs.map((r) => [r.id, r.status])).toEqual([["done-early", "completed"]]);
+  expect(page.runs[0]!.finishedAt).toBe(Number(await redis.hget(store.keys.header("done-early"), "finishedAt")));
+  expect(page.cursor).toBeNull();
+  expect((await store.list({ workflow: "finish", finishedAfter: 0, status: "parked" })).runs).toEqual([]);
+
+  // 5,000 runs finished later but created before the range: one page cannot look past them all.
+  const created = (await store.get("done-early", { outputs: false }))!.header.createdAt;
+  const early = redis.pipeline();
+  for (let i = 0; i < 5_000; i++) {
+    const id = `early-${String(i).padStart(4, "0")}`;
+    early.hset(store.keys.header(id), "createdAt", created - 1);
+    early.zadd(store.keys.workflowFinishStatus("finish", "completed"), Date.now() + 10_000, id);
+  }
+  await early.exec();
+  const first = await store.list({ workflow: "finish", finishedAfter: 0, createdAfter: created, limit: 10 });
+  expect(first.runs).toEqual([]);
+  expect(first.cursor).not.toBeNull();
+  const second = await store.list({ workflow: "finish", finishedAfter: 0, createdAfter: created, limit: 10, cursor: first.cursor! });
+  expect(second.runs.map((r) => r.id)).toEqual(["done-early"]);
   expect(second.cursor).toBeNull();
 });

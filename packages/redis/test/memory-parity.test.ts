@@ -145,6 +145,26 @@ async function scenario(s: Store): Promise<unknown[]> {
   await at("acquire cancelled r6", s.acquire("r6", LEASE));
   await at("acquire r6 again", s.acquire("r6", LEASE));
 
+  // A commit carrying the run on: the next step's attempt starts, or the run completes, in the same write.
+  await at("start r7", s.start({ id: "r7", workflow: "order", hash: "h", input: payload("in-7") }));
+  await at("acquire r7", s.acquire("r7", LEASE));
+  const r7 = await version("r7");
+  await at("start attempt 1 of a", s.startAttempt("r7", r7, "a", 1, LEASE));
+  const thenB = { startAttempt: { key: "b", attempt: 1 } };
+  await at("commit a, then attempt 1 of b", s.commit("r7", r7, "a", payload("A"), 1, LEASE, [], [], thenB));
+  await at("re-send commit a, then b", s.commit("r7", r7, "a", payload("A"), 1, LEASE, [], [], thenB));
+  const done = { complete: payload("R7") };
+  await at("commit b, then complete", s.commit("r7", r7 + 1, "b", payload("B"), 1, LEASE, [], [], done));
+  await at("re-send commit b, then complete", s.commit("r7", r7 + 1, "b", payload("B"), 1, LEASE, [], [], done));
+  await at("start r8", s.start({ id: "r8", workflow: "order", hash: "h", input: payload("in-8") }));
+  await at("acquire r8", s.acquire("r8", LEASE));
+  await at("pause running r8", s.pause("r8"));
+  await at("commit into pause, then attempt", s.commit("r8", await version("r8"), "a", payload("kept"), 1, LEASE, [], [], thenB));
+  await at("resume r8", s.resume("r8"));
+  await at("acquire r8 again", s.acquire("r8", LEASE));
+  await at("cancel running r8", s.cancel("r8"));
+  await at("commit into cancel, then complete", s.commit("r8", await version("r8"), "b", payload("dropped"), 1, LEASE, [], [], done));
+
   await at("unknown acquire", s.acquire("zz", LEASE));
   await at("unknown commit", s.commit("zz", 1, "a", payload(""), 1, LEASE));
   await at("unknown park", s.park("zz", 1, [], {}));
@@ -156,9 +176,10 @@ async function scenario(s: Store): Promise<unknown[]> {
   await at("list all", s.list({}));
   const due = await s.due(100);
   log.push(["due", [...due.ids].sort(), due.nextDueAt === null ? null : "<time>"]);
-  for (const id of ["r1", "r2", "r3", "r4", "r5", "r6"]) await at(`get ${id}`, s.get(id));
-  for (const id of ["r1", "r2", "r3", "r4", "r5", "r6", "zz"]) await at(`history of ${id}`, s.history(id));
-  for (const id of ["r1", "r2", "r3", "r4", "r5", "r6", "zz"]) await at(`attempt records of ${id}`, s.attemptRecords(id));
+  const ids = ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"];
+  for (const id of ids) await at(`get ${id}`, s.get(id, { outputs: true }));
+  for (const id of [...ids, "zz"]) await at(`history of ${id}`, s.history(id));
+  for (const id of [...ids, "zz"]) await at(`attempt records of ${id}`, s.attemptRecords(id));
   return log;
 }
 
@@ -166,4 +187,7 @@ it("the Redis store gives the memory store's results, operation by operation", a
   const memory = await scenario(new MemoryStore());
   const onRedis = await scenario(store);
   for (let i = 0; i < Math.max(memory.length, onRedis.length); i++) expect(onRedis[i]).toEqual(memory[i]);
+  // The commits that carry a run on were made with the versions its handover gave, not stale ones: r7 completed.
+  const r7 = memory.find((entry) => Array.isArray(entry) && entry[1] === "get r7") as [number, string, { header: { status: string } }];
+  expect(r7[2].header.status).toBe("completed");
 });

@@ -61,11 +61,16 @@ export interface ListOptions {
   readonly since?: number;
   /** `--until`, ms since the epoch. */
   readonly until?: number;
+  /** `--finished-after`, ms since the epoch. */
+  readonly finishedAfter?: number;
+  /** `--finished-before`, ms since the epoch. */
+  readonly finishedBefore?: number;
 }
 
 /**
  * `parkway list [--status S] [--workflow W] [--order newest|oldest] [--prefix P] [--since T] [--until T]
- * [--limit N] [--cursor C]`: runs, newest first unless `--order oldest`, a page at a time.
+ * [--finished-after T] [--finished-before T] [--limit N] [--cursor C]`: runs, newest first unless
+ * `--order oldest`, a page at a time; with a finished bound, finished runs by when they finished.
  */
 export async function listCommand(ctx: CommandContext, options: ListOptions): Promise<ExitCode> {
   return withSession(ctx, [], async ({ client }) => {
@@ -78,6 +83,8 @@ export async function listCommand(ctx: CommandContext, options: ListOptions): Pr
       ...(options.prefix === undefined ? {} : { idPrefix: options.prefix }),
       ...(options.since === undefined ? {} : { createdAfter: options.since }),
       ...(options.until === undefined ? {} : { createdBefore: options.until }),
+      ...(options.finishedAfter === undefined ? {} : { finishedAfter: options.finishedAfter }),
+      ...(options.finishedBefore === undefined ? {} : { finishedBefore: options.finishedBefore }),
     };
     let page: Awaited<ReturnType<typeof client.list>>;
     try {
@@ -107,6 +114,8 @@ function nextPageCommand(options: ListOptions, cursor: string): string {
     // Times as absolute ISO times: "2h" ago would mean another window by the time the next page is asked for.
     options.since === undefined ? "" : ` --since ${new Date(options.since).toISOString()}`,
     options.until === undefined ? "" : ` --until ${new Date(options.until).toISOString()}`,
+    options.finishedAfter === undefined ? "" : ` --finished-after ${new Date(options.finishedAfter).toISOString()}`,
+    options.finishedBefore === undefined ? "" : ` --finished-before ${new Date(options.finishedBefore).toISOString()}`,
     options.limit === undefined ? "" : ` --limit ${options.limit}`,
   ].join("");
   return `parkway list${flags} --cursor ${cursor}`;

@@ -4,7 +4,7 @@
  * flat list of its committed steps with a line saying why the tree is missing.
  */
 import type { RunSummary, RunView, StepNodeView } from "@parkway/core";
-import { describeWait, duration, lastFailure, shortError, shortValue, timestamp, truncate } from "./format.js";
+import { describeWait, duration, lastFailure, shortError, shortValue, timeAt, timestamp, truncate } from "./format.js";
 import { renderTable } from "./table.js";
 import { renderTree } from "./tree.js";
 
@@ -35,11 +35,28 @@ export function renderRun(view: RunView, drawn: TreeOrReason, now: number): stri
   for (const [key, progress] of Object.entries(view.progress)) {
     if (!committed.has(key)) rows.push(["Progress", `${key}: ${shortValue(progress.details, 80)}  (at ${timestamp(progress.at)})`]);
   }
+  rows.push(...bufferedRows(view, now));
   rows.push(["Input", shortValue(view.input, 100)]);
   if (view.status === "completed") rows.push(["Output", shortValue(view.output, 100)]);
   rows.push(["Created", timestamp(view.createdAt)], ["Updated", timestamp(view.updatedAt)]);
+  if (view.finishedAt !== null) rows.push(["Finished", timestamp(view.finishedAt)]);
   const header = rows.map(([name, value]) => `${name.padEnd(10)} ${value}`);
   return [...header, "", ...("tree" in drawn ? renderTree(view.workflow, drawn.tree, now) : flatSteps(view, drawn.missing))].join("\n");
+}
+
+/** The signals sent and not taken yet: how many under each name, then the oldest one a row, then how many more. */
+function bufferedRows(view: RunView, now: number): [string, string][] {
+  const { signals, total, byName } = view.buffered;
+  if (total === 0) return [];
+  const names = Object.entries(byName).map(([name, count]) => `"${name}" ×${count}`);
+  const rows: [string, string][] = [["Buffered", `${total} signal${total === 1 ? "" : "s"} not taken yet: ${names.join(", ")}`]];
+  for (const signal of signals) {
+    const sent = signal.sentAt === null ? "sent before the history's oldest event" : `sent ${timeAt(signal.sentAt, now)}`;
+    const payload = "payload" in signal ? shortValue(signal.payload, 60) : "payload not shown";
+    rows.push(["Signal", `"${signal.name}"  ${sent} · ${signal.bytes} B · ${payload}`]);
+  }
+  if (total > signals.length) rows.push(["", `and ${total - signals.length} more`]);
+  return rows;
 }
 
 function errorLine(view: RunView): string {
@@ -66,13 +83,14 @@ function flatSteps(view: RunView, missing: string): string[] {
 export function renderList(runs: readonly RunSummary[], cursor: string | null, nextPage: (cursor: string) => string): string {
   if (runs.length === 0) return "No runs.";
   const table = renderTable(
-    ["ID", "WORKFLOW", "STATUS", "CREATED", "UPDATED", "DUE", "ERROR"],
+    ["ID", "WORKFLOW", "STATUS", "CREATED", "UPDATED", "FINISHED", "DUE", "ERROR"],
     runs.map((r) => [
       r.id,
       r.workflow,
       r.status,
       timestamp(r.createdAt),
       timestamp(r.updatedAt),
+      timestamp(r.finishedAt),
       timestamp(r.dueAt),
       r.error === null ? "" : truncate(shortError(r.error), 60),
     ]),

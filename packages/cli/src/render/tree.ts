@@ -158,8 +158,10 @@ function shape(node: StepNodeView): string {
   switch (d.kind) {
     case "delay":
       return d.ms === null ? "delay computed from its input" : `delay ${duration(d.ms)}`;
-    case "awaitSignal":
-      return `signal "${d.signal}", ${d.timeoutMs === null ? "no timeout" : `timeout ${duration(d.timeoutMs)}`}`;
+    case "awaitSignal": {
+      const buffered = d.buffered === 0 ? "" : `, ${d.buffered} buffered`;
+      return `signal "${d.signal}", ${d.timeoutMs === null ? "no timeout" : `timeout ${duration(d.timeoutMs)}`}${buffered}`;
+    }
     case "loop":
       return `at most ${d.maxIterations} iterations`;
     case "route":

@@ -274,7 +274,8 @@ export class FlowBuilder<In, Cur> {
   /**
    * Starts `workflow` on the current value as a run of its own (its own id, status, retries and
    * page), linked to this run, and passes on its output. A durable run parks until the child
-   * finishes; cancelling it cancels the child; a child that fails or is cancelled fails this step
+   * finishes; cancelling it (or its ending any other way while the child runs, as when another
+   * branch fails it) cancels the child; a child that fails or is cancelled fails this step
    * with `ChildRunFailedError` (never retried: the child has its own retries). The child's id is
    * `options.instanceId(input)`, else `<parent id>/<step key>`. `runSync`/`runAsync` run the
    * child inline, as part of the same in-process run.

@@ -53,11 +53,22 @@ import { notBeforeOf, type DelayedStartOptions } from "./start-at.js";
 import { Schedules } from "./schedules.js";
 import { runWarnings, type RunWarning, type WorkerDirectory, type WorkerInfo } from "./workers.js";
 import type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
-import { NO_TIMING, stepTiming, viewHistory, viewWaits, type StepTiming } from "./run-views.js";
+import {
+  BUFFERED_SIGNALS_SHOWN,
+  NO_BUFFERED_SIGNALS,
+  NO_TIMING,
+  SIGNAL_PREVIEW_BYTES,
+  stepTiming,
+  viewBufferedSignals,
+  viewHistory,
+  viewWaits,
+  type BufferedSignalsView,
+  type StepTiming,
+} from "./run-views.js";
 import type { RunEvent } from "../store/history.js";
 
 export type { MigrateOptions, PurgeQuery, RewindOptions } from "./lifecycle.js";
-export type { StepTiming } from "./run-views.js";
+export type { BufferedSignalsView, BufferedSignalView, StepTiming } from "./run-views.js";
 
 /** Why a run is woken; part of a wake-up's identity, so a wake of one kind never collapses into another. */
 export type WakeReason = "start" | "signal" | "resume" | "timer" | "lease" | "sweep" | "slot" | "child";
@@ -118,12 +129,19 @@ export interface SignalWithStartOptions extends DelayedStartOptions, SendSignalO
 
 export { RunHandle };
 
-/** What `list` takes: the store's query, with the creation range also as `Date`s. */
-export type ListRunsQuery = Omit<ListQuery, "createdAfter" | "createdBefore"> & {
+/** What `list` takes: the store's query, with the creation and finish ranges also as `Date`s. */
+export type ListRunsQuery = Omit<ListQuery, "createdAfter" | "createdBefore" | "finishedAfter" | "finishedBefore"> & {
   /** Only runs created at or after this (a `Date`, or ms since the epoch). */
   readonly createdAfter?: number | Date;
   /** Only runs created before this (a `Date`, or ms since the epoch). */
   readonly createdBefore?: number | Date;
+  /**
+   * Only runs that finished at or after this (a `Date`, or ms since the epoch). With either finished
+   * bound, runs are listed by when they finished, and a live run never matches.
+   */
+  readonly finishedAfter?: number | Date;
+  /** Only runs that finished before this (a `Date`, or ms since the epoch). */
+  readonly finishedBefore?: number | Date;
 };
 
 /** The latest progress a step reported with `ctx.heartbeat(details)`, as `status` shows it. */
@@ -172,6 +190,13 @@ export interface RunView {
   readonly dueAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** When the run finished (store time); null while it is live. */
+  readonly finishedAt: number | null;
+  /**
+   * The signals sent to the run that no step has taken yet (sent before the run waits for them, or
+   * under a name it does not wait for), the oldest first; read only when `status` is asked.
+   */
+  readonly buffered: BufferedSignalsView;
   /**
    * What the status alone does not say: an unfinished run whose workflow no live worker
    * registers (or none with the run's definition). Empty for a finished run, and for a
@@ -186,6 +211,8 @@ export interface RunView {
 
 /** A run as `list` shows it. */
 export type RunSummary = Pick<RunHeader, "id" | "workflow" | "status" | "createdAt" | "updatedAt" | "dueAt"> & {
+  /** When the run finished (store time); null while it is live. */
+  readonly finishedAt: number | null;
   readonly error: SerializedError | null;
 };
 
@@ -222,6 +249,8 @@ const LIST_OPTIONS = optionNames<ListRunsQuery>({
   idPrefix: true,
   createdAfter: true,
   createdBefore: true,
+  finishedAfter: true,
+  finishedBefore: true,
 });
 
 /** Start runs, signal them, watch them and steer them. */
@@ -565,8 +594,15 @@ export class DurableClient {
    */
   async status(id: string): Promise<RunView> {
     assertId(id, "instance id");
-    const [run, stored, records] = await Promise.all([this.load(id, true), this.store.progress(id), this.store.attemptRecords(id)]);
+    const [run, stored, records, buffers] = await Promise.all([
+      this.load(id, true),
+      this.store.progress(id),
+      this.store.attemptRecords(id),
+      this.store.signalBuffers(id, BUFFERED_SIGNALS_SHOWN, SIGNAL_PREVIEW_BYTES),
+    ]);
     const { header } = run;
+    // When each buffered signal was sent is in the history: read only when there is one.
+    const buffered = buffers.length === 0 ? NO_BUFFERED_SIGNALS : viewBufferedSignals(id, buffers, (await this.store.history(id)) ?? []);
     const directory = this.options.workers;
     const warnings = directory && !FINISHED_STATUSES.includes(header.status) ? runWarnings(header, await directory.list()) : [];
     const what = (key: string) => `output of step "${key}" of run "${id}"`;
@@ -599,6 +635,8 @@ export class DurableClient {
       dueAt: header.dueAt,
       createdAt: header.createdAt,
       updatedAt: header.updatedAt,
+      finishedAt: header.finishedAt ?? null,
+      buffered,
       warnings,
       parent: header.parent ?? null,
       children: Object.entries(header.children ?? {}).map(([key, childId]) => ({ key, id: childId })),
@@ -787,13 +825,16 @@ export class DurableClient {
   }
 
   /**
-   * Runs by status and/or workflow, id prefix and creation time, newest first
+   * Runs by status and/or workflow, id prefix, creation and finish time, newest first
    * unless `order: "oldest"`; pass `cursor` back (with the same query) for the next page.
-   * With `idPrefix`, a page may hold fewer runs than `limit`, even none, and
-   * still have a cursor: the store looks at a bounded number of runs per page.
+   * With a finished bound (`finishedAfter`, `finishedBefore`), runs are listed by when they
+   * finished (newest: the latest finished first), and live runs never match.
+   * With `idPrefix` (or a creation range together with a finished bound), a page may hold fewer
+   * runs than `limit`, even none, and still have a cursor: the store looks at a bounded number of runs per page.
    * @throws ValidationError naming the option: an unknown option, an unknown status or order, a bad
-   * workflow name or id prefix, a `limit` that is not an integer from 1 to 10000, a creation bound
-   * that is not a time, `createdAfter` later than `createdBefore`, a `cursor` no previous page returned.
+   * workflow name or id prefix, a `limit` that is not an integer from 1 to 10000, a creation or finish
+   * bound that is not a time, `createdAfter` later than `createdBefore` (or `finishedAfter` later than
+   * `finishedBefore`), a `cursor` no previous page returned.
    */
   async list(query: ListRunsQuery = {}): Promise<{ runs: readonly RunSummary[]; cursor: string | null }> {
     if (query === null || typeof query !== "object" || Array.isArray(query)) {
@@ -815,19 +856,12 @@ export class DurableClient {
       throw new ValidationError(`list: order must be "newest" or "oldest", got ${describe(query.order)}`, { option: "order" });
     }
     if (query.idPrefix !== undefined) assertId(query.idPrefix, "list: idPrefix");
-    const createdAfter = timeBound(query.createdAfter, "createdAfter");
-    const createdBefore = timeBound(query.createdBefore, "createdBefore");
-    if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
-      throw new ValidationError(`list: createdAfter (${createdAfter}) is later than createdBefore (${createdBefore})`, {
-        option: "createdAfter",
-      });
-    }
-    const { createdAfter: _after, createdBefore: _before, ...filters } = query;
+    const { createdAfter: _ca, createdBefore: _cb, finishedAfter: _fa, finishedBefore: _fb, ...filters } = query;
     const page = await this.store.list({
       ...filters,
       limit,
-      ...(createdAfter === undefined ? {} : { createdAfter }),
-      ...(createdBefore === undefined ? {} : { createdBefore }),
+      ...timeRange(query, "createdAfter", "createdBefore"),
+      ...timeRange(query, "finishedAfter", "finishedBefore"),
     });
     return {
       runs: page.runs.map((h) => ({
@@ -836,6 +870,7 @@ export class DurableClient {
         status: h.status,
         createdAt: h.createdAt,
         updatedAt: h.updatedAt,
+        finishedAt: h.finishedAt ?? null,
         dueAt: h.dueAt,
         error: h.error,
       })),
@@ -1013,7 +1048,24 @@ function waitsFor(names: readonly string[], lead = "it waits for"): string {
   return names.length === 0 ? ` (${lead} no signal)` : ` (${lead} ${names.map((n) => JSON.stringify(n)).join(", ")})`;
 }
 
-/** A creation bound as ms since the epoch. @throws ValidationError naming the option */
+/**
+ * One time range of a `list` query (`after` at or after, `before` strictly before), as the store takes it.
+ * @throws ValidationError naming the bound: not a `Date` or whole ms since the epoch, or `after` later than `before`
+ */
+function timeRange<A extends "createdAfter" | "finishedAfter", B extends "createdBefore" | "finishedBefore">(
+  query: ListRunsQuery,
+  after: A,
+  before: B,
+): { [K in A | B]?: number } {
+  const low = timeBound(query[after], after);
+  const high = timeBound(query[before], before);
+  if (low !== undefined && high !== undefined && low > high) {
+    throw new ValidationError(`list: ${after} (${low}) is later than ${before} (${high})`, { option: after });
+  }
+  return { ...(low === undefined ? {} : { [after]: low }), ...(high === undefined ? {} : { [before]: high }) } as { [K in A | B]?: number };
+}
+
+/** A bound of a time range as ms since the epoch. @throws ValidationError naming the option */
 function timeBound(value: number | Date | undefined, option: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : value;

@@ -50,7 +50,8 @@ export type StepDetail =
   | { readonly kind: "loop"; readonly maxIterations: number }
   /** `ms` is null for a delay computed from its input. */
   | { readonly kind: "delay"; readonly ms: number | null }
-  | { readonly kind: "awaitSignal"; readonly signal: string; readonly timeoutMs: number | null }
+  /** `buffered`: how many signals of that name were sent to the run and not taken yet (from `status().buffered`). */
+  | { readonly kind: "awaitSignal"; readonly signal: string; readonly timeoutMs: number | null; readonly buffered: number }
   /** `instanceId` is the child run's id once the step started it (from `status().children`), else null. */
   | { readonly kind: "child"; readonly workflow: string; readonly instanceId: string | null };
 
@@ -103,7 +104,7 @@ class TreeDrawer {
       output: committed?.output,
       error: null,
       wait: null,
-      detail: detailOf(node),
+      detail: detailOf(node, this.view),
       branches: [] as BranchView[],
       iterations: [] as StepView[],
       ...this.timing(key),
@@ -252,7 +253,8 @@ function isComplete(node: StepNodeView): boolean {
   return true;
 }
 
-function detailOf(node: Continuation): StepDetail {
+/** What the node is (its kind's settings), with what the run holds for it: the signals buffered for a signal wait. */
+function detailOf(node: Continuation, view: RunView): StepDetail {
   switch (node.kind) {
     case "route":
       return { kind: "route", keys: node.keys };
@@ -263,7 +265,7 @@ function detailOf(node: Continuation): StepDetail {
     case "delay":
       return { kind: "delay", ms: node.ms };
     case "awaitSignal":
-      return { kind: "awaitSignal", signal: node.signal, timeoutMs: node.timeoutMs };
+      return { kind: "awaitSignal", signal: node.signal, timeoutMs: node.timeoutMs, buffered: view.buffered.byName[node.signal] ?? 0 };
     case "child":
       return { kind: "child", workflow: node.workflow, instanceId: null };
     default:

@@ -1,12 +1,14 @@
 /**
  * How `status()` and `history()` show what the store keeps: waits as a user reads them, each
- * step's timing from its attempt records, and the history's events in time order.
+ * step's timing from its attempt records, the signals buffered for the run, and the history's
+ * events in time order.
  */
-import type { SerializedError } from "../errors.js";
+import { decode } from "../codec/codec.js";
+import { CodecError, type SerializedError } from "../errors.js";
 import { parseSlotWaitKey } from "../flow-control/types.js";
-import { childStepOf } from "../semantics/children.js";
+import { childStepOf, INTERNAL_SIGNAL_PREFIX } from "../semantics/children.js";
 import type { AttemptRecord, RunEvent } from "../store/history.js";
-import type { Wait } from "../store/types.js";
+import type { SignalBuffer, Wait } from "../store/types.js";
 
 /**
  * When a step ran and how its attempts ended, from its attempt records (store times, ms since the
@@ -79,4 +81,76 @@ export function viewHistory(events: readonly RunEvent[]): RunEvent[] {
   return events
     .map((event) => (event.type === "parked" ? { ...event, waits: viewWaits(event.waits, undefined) } : event))
     .sort((a, b) => a.at - b.at);
+}
+
+/** Most buffered signals `status()` shows one by one; `total` and `byName` count them all. */
+export const BUFFERED_SIGNALS_SHOWN = 20;
+
+/** Largest encoded payload of a buffered signal that `status()` decodes; a larger one shows its size only. */
+export const SIGNAL_PREVIEW_BYTES = 4096;
+
+/** A signal sent to a run and not taken by a step yet, as `status()` shows it. */
+export interface BufferedSignalView {
+  readonly name: string;
+  /**
+   * When it was sent (store time), read from the run's history: null when the history no longer
+   * holds its `signal.received` event (it keeps the run's last `HISTORY_LIMIT` events).
+   */
+  readonly sentAt: number | null;
+  /** The size of its encoded payload, in bytes. */
+  readonly bytes: number;
+  /** Its payload, decoded; absent when larger than {@link SIGNAL_PREVIEW_BYTES} or when it does not decode. */
+  readonly payload?: unknown;
+}
+
+/** The signals buffered for a run and not taken yet: user signals only (a child's finish notice is Parkway's own). */
+export interface BufferedSignalsView {
+  /** The oldest {@link BUFFERED_SIGNALS_SHOWN}, oldest first (those whose sending the history no longer dates come first). */
+  readonly signals: readonly BufferedSignalView[];
+  /** How many are buffered, in all. */
+  readonly total: number;
+  /** How many are buffered under each name. */
+  readonly byName: Readonly<Record<string, number>>;
+}
+
+/** A run with no signal buffered. */
+export const NO_BUFFERED_SIGNALS: BufferedSignalsView = { signals: [], total: 0, byName: {} };
+
+/**
+ * The buffered signals as `status()` shows them, from the store's buffers and the run's history (as
+ * the store recorded it). Each name's buffer is the tail of what was sent under it (a step takes the
+ * oldest; a finishing run drops them all), so its `count` signals are the name's last `count`
+ * `signal.received` events: sending or taking a signal writes nothing for this view.
+ */
+export function viewBufferedSignals(id: string, buffers: readonly SignalBuffer[], history: readonly RunEvent[]): BufferedSignalsView {
+  const byName: Record<string, number> = {};
+  const signals: BufferedSignalView[] = [];
+  for (const buffer of buffers) {
+    if (buffer.name.startsWith(INTERNAL_SIGNAL_PREFIX) || buffer.count === 0) continue;
+    byName[buffer.name] = buffer.count;
+    const sent = history.flatMap((e) => (e.type === "signal.received" && e.signal === buffer.name ? [e.at] : []));
+    buffer.oldest.forEach((signal, i) => {
+      const payload = signal.payload === null ? undefined : preview(signal.payload, `payload of signal "${buffer.name}" of run "${id}"`);
+      signals.push({
+        name: buffer.name,
+        sentAt: sent[sent.length - buffer.count + i] ?? null,
+        bytes: signal.bytes,
+        ...(payload === undefined ? {} : { payload: payload.value }),
+      });
+    });
+  }
+  // Stable: signals of one name keep their order, and so do those the history no longer dates.
+  signals.sort((a, b) => (a.sentAt ?? -Infinity) - (b.sentAt ?? -Infinity) || 0);
+  const total = Object.values(byName).reduce((sum, n) => sum + n, 0);
+  return { signals: signals.slice(0, BUFFERED_SIGNALS_SHOWN), total, byName };
+}
+
+/** The decoded payload, or undefined when its bytes do not decode: a preview must not make `status()` fail. */
+function preview(bytes: Uint8Array, what: string): { readonly value: unknown } | undefined {
+  try {
+    return { value: decode(bytes, what) };
+  } catch (error) {
+    if (error instanceof CodecError) return undefined;
+    throw error;
+  }
 }

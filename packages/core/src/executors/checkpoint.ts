@@ -31,12 +31,11 @@ import { parkwayMetrics } from "../metrics.js";
 import { checkStepInput, checkStepOutput, type StepRef } from "../schema.js";
 import { driveAsync, type Scope, type StepEffect } from "../semantics/drive.js";
 import {
-  afterCancelled,
+  afterEnded,
   childDeliveryId,
   childOutput,
   childSignal,
   defaultChildId,
-  notifyParent,
   readChildOutcome,
   type ChildOutcome,
 } from "../semantics/children.js";
@@ -62,9 +61,19 @@ import {
   type RaceOutcome,
   type SignalEffect,
 } from "../semantics/walk.js";
-import { limitKey, RunSlots, runPriority, type Gate } from "../flow-control/admission.js";
+import { isRateLimit, limitKey, RunSlots, runPriority, type Gate, type Handoff } from "../flow-control/admission.js";
 import { parseSlotWaitKey, type SlotHold } from "../flow-control/types.js";
-import { FINISHED_STATUSES, type RunHeader, type RunStatus, type Store, type StoredRun, type WaitRequest } from "../store/types.js";
+import {
+  FINISHED_STATUSES,
+  type CommitResult,
+  type CommitThen,
+  type RunHeader,
+  type RunStatus,
+  type Store,
+  type StoredRun,
+  type WaitRequest,
+  type WriteResult,
+} from "../store/types.js";
 import { recordedError, type FailedAttempt } from "../store/history.js";
 import { endSpan, inSpan, recordFailure, SpanAttributes, SpanKind, startSpan, withSpan } from "../tracing.js";
 import { runTimeout, taskContext } from "./context.js";
@@ -94,8 +103,8 @@ export interface CheckpointOptions {
   /** The runs this worker advances, so cancels and shutdown reach their running tasks. */
   readonly inFlight?: RunsInFlight;
   /**
-   * Told of a run that a freed concurrency slot made due (with its new version), so it is looked
-   * at now rather than at its slot wait's deadline: a worker enqueues its wake-up.
+   * Told of a run that a freed concurrency slot was granted to (with its new version), so it is
+   * looked at now rather than at its slot wait's deadline: a worker enqueues its wake-up.
    */
   readonly wake?: (id: string, version: number, reason?: "slot" | "child") => void;
   /**
@@ -125,8 +134,12 @@ export type AdvanceOutcome =
    * taking it): it is due now, for another worker. `now` is the store's clock.
    */
   | { readonly outcome: "released"; readonly version: number; readonly now: number }
-  /** `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time. */
-  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number }
+  /**
+   * `dueAt` is when the run next needs a worker, `now` the store's clock, both in store time.
+   * `onGrant`: the run waits only for concurrency slots, so the release that grants it one wakes
+   * it, and `dueAt` is a fallback (a holder that died, a wake-up lost) the due index's sweep covers.
+   */
+  | { readonly outcome: "parked"; readonly version: number; readonly dueAt: number | null; readonly now: number; readonly onGrant: boolean }
   | { readonly outcome: "skipped"; readonly reason: "finished" | "paused" }
   | { readonly outcome: "skipped"; readonly reason: "busy" | "not-due"; readonly dueAt: number | null; readonly now: number };
 
@@ -247,8 +260,16 @@ class StoredDataError extends Error {
  * Tracing: an attempt that acquires the run is a `parkway.run <workflow>` span
  * under `parent` (by default the active context), with a `parkway.step <commit key>`
  * child per step it executes; committed steps it skips get none.
+ *
+ * `handoff` is offered the runs that the concurrency slots this attempt gives back as it ends
+ * are granted to; those it declines are woken through `options.wake`.
  */
-export async function advanceRun(options: CheckpointOptions, id: string, parent: Context = otelContext.active()): Promise<AdvanceOutcome> {
+export async function advanceRun(
+  options: CheckpointOptions,
+  id: string,
+  parent: Context = otelContext.active(),
+  handoff?: Handoff,
+): Promise<AdvanceOutcome> {
   if (options.inFlight?.closing) return { outcome: "released", version: 0, now: options.clock.now() };
   // The lease runs from when the acquire was sent: its reply may come late (a frozen or starved process).
   const askedAt = performance.now();
@@ -259,7 +280,7 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
   });
   if (!acquired.acquired && acquired.reason === "cancelled") {
     // The cancel waited for this boundary (the run's worker died): what hangs on the run hears of it now.
-    await afterCancelled(options.store, acquired.header, (run, version) => options.wake?.(run, version, "child"));
+    await afterEnded(options.store, acquired.header, (run, version) => options.wake?.(run, version, "child"));
     parkwayMetrics().runsFinished.add(1, { [SpanAttributes.workflow]: acquired.header.workflow, [SpanAttributes.outcome]: "cancelled" });
     return { outcome: "cancelled" };
   }
@@ -284,7 +305,7 @@ export async function advanceRun(options: CheckpointOptions, id: string, parent:
         await options.store.block(id, header.version, serializeError(error), options.blockedRetryMs);
         return { outcome: "blocked" };
       }
-      return new RunSession(options, workflow, acquired.run, span, trace, askedAt).advance();
+      return new RunSession(options, workflow, acquired.run, span, trace, askedAt, handoff).advance();
     },
     (advanced) => advanced.outcome,
   );
@@ -339,6 +360,13 @@ class RunSession implements HeldRun {
   private stopped: Stop | null = null;
   /** Set when a write found a newer version: another worker owns the run now. */
   private lost: Error | null = null;
+  /** Set when a commit no step waited for could not be written: no later write of this session is sent. */
+  private broken: StoreFailure | null = null;
+  /**
+   * The commit queued last, while it waits to be sent: the next step's first attempt, or the run's
+   * end, may still ride on it (see {@link commitEncoded}). Null once it is sent.
+   */
+  private pendingCommit: { then: CommitThen | null; sent: Promise<CommitResult> } | null = null;
   /** Monotonic time a write that renews the lease (acquire, commit, touch) was sent: the lease runs from then. */
   private leaseRenewedAt: number;
   /** The commit key of the first step that failed, recorded with the run's error. */
@@ -382,6 +410,8 @@ class RunSession implements HeldRun {
     private readonly trace: Context,
     /** Monotonic time the acquire was sent. */
     acquiredAt: number,
+    /** Offered the runs that the slots this session gives back as it ends are granted to. */
+    private readonly handoff: Handoff | undefined,
   ) {
     this.version = run.header.version;
     this.outputs = new Map(run.outputs);
@@ -392,8 +422,9 @@ class RunSession implements HeldRun {
     this.deadline = workflow.timeoutMs === undefined ? null : (run.header.startAt ?? run.header.createdAt) + workflow.timeoutMs;
     const control = options.store.flowControl;
     const limited = workflow.limits?.concurrency ?? workflow.limits?.rateLimit ?? workflow.stepLimits?.size;
-    this.slots =
-      control && limited ? new RunSlots(control, this.id, run.header.version, options.leaseMs, (id, v) => options.wake?.(id, v)) : null;
+    const wake = (id: string, version: number) => options.wake?.(id, version);
+    const closing = () => options.inFlight?.closing ?? false;
+    this.slots = control && limited ? new RunSlots(control, this.id, run.header.version, options.leaseMs, wake, closing) : null;
   }
 
   private get id(): string {
@@ -408,21 +439,19 @@ class RunSession implements HeldRun {
   }
 
   /**
-   * A child run that ended tells its parent; a run that ended cancelled cancels its children.
+   * A run that ended tells its parent, and cancels its children still live (those whose
+   * outcome it does not hold: see `semantics/children.ts`).
    *
    * Failure semantics: this is a write after the run's last one. A worker that dies between them
    * leaves the parent without its notice: the parent's `child` timer finds the child ended. A
    * cancel that does not reach a child here leaves it running on its own (cancel it by its id).
    */
   private async afterEnd(advanced: AdvanceOutcome): Promise<void> {
+    if (advanced.outcome !== "cancelled" && advanced.outcome !== "completed" && advanced.outcome !== "failed") return;
     const wake = (id: string, version: number) => this.options.wake?.(id, version, "child");
     const { parent } = this.run.header;
-    if (advanced.outcome === "cancelled") {
-      const links = { id: this.id, children: Object.fromEntries(this.children), ...(parent ? { parent } : {}) };
-      await afterCancelled(this.options.store, links, wake);
-    } else if (parent && (advanced.outcome === "completed" || advanced.outcome === "failed")) {
-      await notifyParent(this.options.store, parent, this.id, wake);
-    }
+    const links = { id: this.id, children: Object.fromEntries(this.children), ...(parent ? { parent } : {}) };
+    await afterEnded(this.options.store, links, wake, (key) => this.outputs.has(key));
   }
 
   private async advanceHeld(): Promise<AdvanceOutcome> {
@@ -441,9 +470,11 @@ class RunSession implements HeldRun {
     } finally {
       stopTimeout?.();
       clearInterval(heartbeat);
+      // No write of this session outlives it (a commit sent behind a walk that ended without another write).
+      await this.writes;
       unhold?.();
       // After the run's last write: a parked or finished run holds no slot.
-      await this.slots?.releaseAll();
+      await this.slots?.releaseAll(this.handoff);
       this.abort.abort(new CancelledError(`run "${this.id}" left this worker`, { instanceId: this.id }));
     }
   }
@@ -492,12 +523,12 @@ class RunSession implements HeldRun {
       const where = `flow "${this.workflow.name}"`;
       const gates: Gate[] = [];
       if (limits.concurrency) {
-        const limit = limitKey("flow", this.workflow.name, limits.concurrency, input, where);
+        const limit = limitKey("flow", "concurrency", this.workflow.name, limits.concurrency, input, where);
         gates.push(this.slots.gate("concurrency", limit, limits.concurrency, this.priority(input), null));
       }
       const starting = this.run.outputs.size === 0 && this.run.header.waits.every((w) => parseSlotWaitKey(w.key)?.step === null);
       if (limits.rateLimit && starting) {
-        const limit = limitKey("flow", this.workflow.name, limits.rateLimit, input, where);
+        const limit = limitKey("flow", "rate", this.workflow.name, limits.rateLimit, input, where);
         gates.push(this.slots.gate("rate", limit, limits.rateLimit, this.priority(input), null));
       }
       const admitted = await this.flowControl(() => this.slots!.admit(gates));
@@ -532,8 +563,13 @@ class RunSession implements HeldRun {
     this.version = parked.version;
     if (parked.outcome === "stopped") return { outcome: parked.stopped };
     if (parked.outcome === "signalled") return { outcome: "released", version: parked.version, now: this.storeNow() };
-    await this.slots!.afterPark([gate.waitKey]);
-    return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
+    return this.parked(parked, [...kept, slot]);
+  }
+
+  /** How a park on `waits` ended the session. */
+  private parked(parked: { readonly version: number; readonly dueAt: number | null }, waits: readonly WaitRequest[]): AdvanceOutcome {
+    const onGrant = waits.every((w) => w.kind === "timer" && w.reason === "slot" && !isRateLimit(parseSlotWaitKey(w.key)?.limit ?? ""));
+    return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow(), onGrant };
   }
 
   /** The run's priority among waiters. @throws ValidationError when its priority function fails. */
@@ -564,8 +600,8 @@ class RunSession implements HeldRun {
     const priority = this.priority(runInput);
     const concurrency = limits.concurrency;
     const rate = limits.rateLimit;
-    const concurrencyKey = concurrency ? limitKey("task", effect.node.id, concurrency, input, where) : null;
-    const rateKey = rate ? limitKey("task", effect.node.id, rate, input, where) : null;
+    const concurrencyKey = concurrency ? limitKey("task", "concurrency", effect.node.id, concurrency, input, where) : null;
+    const rateKey = rate ? limitKey("task", "rate", effect.node.id, rate, input, where) : null;
     return (attempt) => [
       ...(concurrency && concurrencyKey ? [slots.gate("concurrency", concurrencyKey, concurrency, priority, effect.key)] : []),
       ...(rate && rateKey ? [slots.gate("rate", rateKey, rate, priority, effect.key, attempt)] : []),
@@ -650,7 +686,7 @@ class RunSession implements HeldRun {
           { signal: this.abort.signal },
         );
         const result = encode(output, this.payload(`output of run "${this.id}"`));
-        const end = await this.write(() => store.finish(this.id, this.version, { status: "completed", result }, this.takeFailures()));
+        const end = await this.complete(result);
         return { outcome: end.ok ? "completed" : end.stopped };
       } catch (e) {
         if (e instanceof Park) {
@@ -661,13 +697,16 @@ class RunSession implements HeldRun {
             this.deadline === null
               ? e.waits
               : [...e.waits, { kind: "timer", key: RUN_TIMEOUT_KEY, reason: "timeout", delayMs: this.deadline - this.storeNow() }];
-          const parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts, this.takeFailures()));
+          let parked: Awaited<ReturnType<Store["park"]>>;
+          try {
+            parked = await this.write(() => store.park(this.id, this.version, waits, e.attempts, this.takeFailures()));
+          } catch (failed) {
+            // A commit sent behind the walk was stopped or fenced, or could not be written.
+            return await this.settleFailure(failed);
+          }
           this.version = parked.version;
           if (parked.outcome === "signalled") continue;
-          if (parked.outcome === "parked") {
-            await this.slots?.afterPark(waits.filter((w) => w.kind === "timer" && w.reason === "slot").map((w) => w.key));
-            return { outcome: "parked", version: parked.version, dueAt: parked.dueAt, now: this.storeNow() };
-          }
+          if (parked.outcome === "parked") return this.parked(parked, waits);
           return { outcome: parked.stopped };
         }
         return await this.settleFailure(this.timedOut && !(e instanceof Stop) ? this.timedOut : e);
@@ -727,10 +766,13 @@ class RunSession implements HeldRun {
     try {
       const order = await this.write(() => this.options.store.commitOrder(this.id));
       const pending = pendingCompensations(this.workflow, order);
-      if (pending.length > 0 && !this.outputs.has(FAILURE_KEY)) await this.commit(FAILURE_KEY, error, 1);
+      // Each commit is written before the next compensation runs: a compensation starts no write of its own.
+      const commit = async (key: string, output: unknown, attempts: number) =>
+        void (await this.queueCommit(key, this.encodeOutput(key, output), attempts).sent);
+      if (pending.length > 0 && !this.outputs.has(FAILURE_KEY)) await commit(FAILURE_KEY, error, 1);
       for (const { key, compensation } of pending) {
         const { outcome, attempts } = await this.runCompensation(key, compensation);
-        await this.commit(compensationKey(key), outcome, attempts);
+        await commit(compensationKey(key), outcome, attempts);
       }
     } catch (e) {
       return this.settleFailure(e);
@@ -1110,20 +1152,69 @@ class RunSession implements HeldRun {
     return encode(output, this.payload(`output of step "${key}" of run "${this.id}"`));
   }
 
-  /** {@link commit} of an output already encoded. */
-  private async commitEncoded(key: string, bytes: Uint8Array, attempts: number): Promise<unknown> {
+  /**
+   * {@link commit} of an output already encoded, sent behind the walk: the commit is queued and
+   * waits one macrotask before it is sent, while the walk goes on with the committed value. What
+   * the walk reaches meanwhile rides on it, in the same write: the next step's first attempt
+   * ({@link startAttempt}) or the run's completion ({@link complete}). So a step costs the store
+   * one write, not two.
+   *
+   * Failure semantics: no task attempt starts before the commit before it is acknowledged (its
+   * start rides on that commit, or is a write queued after it), nor does a compensation (its
+   * commits are awaited, see {@link compensateAndFail}). What the walk computes in between (the next
+   * step's input, a route's key, a loop's decision) is computed again by a resumed run. A commit
+   * that is stopped (cancel, pause), fenced (stale version) or cannot be written stops the session
+   * at its next write, as it would have at the commit.
+   */
+  private commitEncoded(key: string, bytes: Uint8Array, attempts: number): unknown {
+    return this.queueCommit(key, bytes, attempts).value;
+  }
+
+  /** Queues the commit of `bytes` under `key` (see {@link commitEncoded}): the committed value, and the write once sent. */
+  private queueCommit(key: string, bytes: Uint8Array, attempts: number): { value: unknown; sent: Promise<CommitResult> } {
+    const value = this.decodeStored(bytes, `output of step "${key}"`);
     const replaces = replacedKeys(key, this.outputs.keys());
-    const result = await this.write(
-      () => this.options.store.commit(this.id, this.version, key, bytes, attempts, this.options.leaseMs, replaces, this.takeFailures()),
-      true,
-    );
-    if (!result.ok) throw this.stop(result.stopped, result.version);
-    this.version = result.version;
+    const pending: { then: CommitThen | null; sent: Promise<CommitResult> } = {
+      then: null,
+      sent: Promise.resolve({ ok: true, version: 0 }),
+    };
+    this.pendingCommit = pending;
+    pending.sent = this.write(async () => {
+      // Let the walk reach its next step's attempt, or its end, before the commit is sent.
+      await afterMicrotasks();
+      if (this.pendingCommit === pending) this.pendingCommit = null;
+      const { store, leaseMs } = this.options;
+      const then = pending.then ?? undefined;
+      const result = await store
+        .commit(this.id, this.version, key, bytes, attempts, leaseMs, replaces, this.takeFailures(), then)
+        .catch((e: unknown) => {
+          if (!isParkwayError(e)) this.broken ??= new StoreFailure(e);
+          throw e;
+        });
+      if (!result.ok) throw this.stop(result.stopped, result.version);
+      this.version = result.version;
+      this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: value, attempts });
+      return result;
+    }, true);
+    // A failure reaches the walk at the session's next write (stopped, lost or broken), or whoever waits for `sent`.
+    pending.sent.catch(() => undefined);
     this.outputs.set(key, bytes);
     for (const replaced of replaces) this.outputs.delete(replaced);
-    const committed = this.decodeStored(bytes, `output of step "${key}"`);
-    this.options.onStep?.({ instanceId: this.id, workflow: this.workflow.name, key, output: committed, attempts });
-    return committed;
+    return { value, sent: pending.sent };
+  }
+
+  /**
+   * Ends the run `completed` with `result`: riding on the commit of its last step when that commit
+   * is not sent yet, else with a write of its own.
+   */
+  private async complete(result: Uint8Array): Promise<WriteResult> {
+    const pending = this.pendingCommit;
+    if (pending !== null && pending.then === null) {
+      pending.then = { complete: result };
+      const committed = await pending.sent;
+      return { ok: true, version: committed.version };
+    }
+    return this.write(() => this.options.store.finish(this.id, this.version, { status: "completed", result }, this.takeFailures()));
   }
 
   /**
@@ -1136,6 +1227,7 @@ class RunSession implements HeldRun {
     const next = this.writes.then(async () => {
       if (this.stopped) throw this.stopped;
       if (this.lost) throw this.lost;
+      if (this.broken) throw this.broken;
       const sentAt = performance.now();
       try {
         const result = await operation();
@@ -1197,10 +1289,18 @@ class RunSession implements HeldRun {
     if (this.cancelling) throw this.abort.signal.reason;
     if (this.releasing) throw new Release();
     try {
-      const { requested } = await this.write(
-        () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs, this.takeFailures()),
-        true,
-      );
+      const pending = this.pendingCommit;
+      let requested: "cancel" | "pause" | null = null;
+      if (pending !== null && pending.then === null) {
+        // Rides on the commit before it: a commit that went through had nothing asked of the run.
+        pending.then = { startAttempt: { key, attempt } };
+        await pending.sent;
+      } else {
+        ({ requested } = await this.write(
+          () => this.options.store.startAttempt(this.id, this.version, key, attempt, this.options.leaseMs, this.takeFailures()),
+          true,
+        ));
+      }
       this.onRequested(requested);
       this.assertLeaseHeld();
       if (this.cancelling) throw this.abort.signal.reason;

@@ -1,8 +1,8 @@
 /**
  * One run session's side of flow control: the limit keys of its run and steps, the slots it
- * holds (renewed with its lease, given back when it lets go), and the wake-ups of the waiters
- * a freed slot lets in. The executor calls it at three hooks: before the walk (the run's own
- * limits), around each task attempt (the task's limits), and after a park on a slot wait.
+ * holds (renewed with its lease, given back when it lets go), and the wake-ups of the runs a
+ * freed slot is granted to. The executor calls it at three hooks: before the walk (the run's own
+ * limits), around each task attempt (the task's limits), and when the session ends.
  */
 import { ValidationError } from "../errors.js";
 import { type ConcurrencySpec, priorityValue, type RateSpec } from "./options.js";
@@ -16,11 +16,21 @@ export interface Gate {
 }
 
 /**
- * The limit key of `spec` for `input`: `<scope>:<name>`, or `<scope>:<name>:<key>` with a key function.
+ * The limit key of `spec` for `input`: `<scope>:<name>` for a concurrency limit, `<scope>-rate:<name>`
+ * for a rate limit, then `:<key>` with a key function. The kind is part of the key, so a flow's (or
+ * task's) two limits never share state, whatever their key functions answer.
  * @throws ValidationError naming `where` when the key function throws or answers anything but a non-empty string.
  */
-export function limitKey(scope: "flow" | "task", name: string, spec: ConcurrencySpec | RateSpec, input: unknown, where: string): string {
-  if (spec.key === null) return `${scope}:${name}`;
+export function limitKey(
+  scope: "flow" | "task",
+  kind: "concurrency" | "rate",
+  name: string,
+  spec: ConcurrencySpec | RateSpec,
+  input: unknown,
+  where: string,
+): string {
+  const prefix = `${scope}${kind === "rate" ? "-rate" : ""}:${name}`;
+  if (spec.key === null) return prefix;
   let key: unknown;
   try {
     key = spec.key(input);
@@ -32,7 +42,12 @@ export function limitKey(scope: "flow" | "task", name: string, spec: Concurrency
       `${where}: the limit's key function must return a non-empty string, got ${typeof key === "string" ? '""' : typeof key}`,
     );
   }
-  return `${scope}:${name}:${key}`;
+  return `${prefix}:${key}`;
+}
+
+/** Whether `limit`, a limit key, names a rate limit (see {@link limitKey}). */
+export function isRateLimit(limit: string): boolean {
+  return limit.startsWith("flow-rate:") || limit.startsWith("task-rate:");
 }
 
 /** A run's priority from its workflow's `priority` option. @throws ValidationError naming the workflow when a function answers out of range or throws. */
@@ -48,11 +63,24 @@ export function runPriority(priority: number | ((input: unknown) => unknown) | u
   return priorityValue(value, `flow "${workflow}": priority`);
 }
 
+/**
+ * When to wake again a run granted a slot that was not parked yet (its worker had refused it and
+ * not yet written the park): real time, since it waits for that worker's next write, not for a
+ * deadline. After the last try the run's own slot wait brings it back to its grant.
+ */
+const WAKE_AGAIN_AFTER_MS = [50, 500, 5000] as const;
+
+/**
+ * Offered each run that a slot freed as a session ended was granted to, once it is due (with its
+ * new version): true when the caller advances that run itself, next; false to have it woken as
+ * usual. A worker runs it in the same job, rather than queueing it behind the backlog while its
+ * slot sits idle.
+ */
+export type Handoff = (id: string, version: number) => boolean;
+
 export class RunSlots {
-  /** Slots held now, by holder, with their limit's size (a release answers up to that many waiters). */
+  /** Slots held now, by holder, with their limit's size (a release grants up to that many). */
   private readonly held = new Map<string, { readonly hold: SlotHold; readonly max: number }>();
-  /** The requests of the slot waits this session parked on, by wait key, to look at once parked. */
-  private readonly waiting = new Map<string, SlotRequest>();
 
   constructor(
     readonly control: FlowControl,
@@ -60,8 +88,10 @@ export class RunSlots {
     /** Unique to this hold on the run (its version at acquire): a holder id of this session never matches another's. */
     private readonly token: number,
     private readonly leaseMs: number,
-    /** Told of each waiter a freed slot made due, with its new version. */
+    /** Told of each run a freed slot was granted to, once due, with its new version. */
     private readonly wake: (id: string, version: number) => void,
+    /** True once this process takes no more runs: it wakes no run again (their slot waits bring them back). */
+    private readonly closing: () => boolean,
   ) {}
 
   /** The gate of a run-level (step null) or step-level limit; rate holders are per attempt. */
@@ -98,7 +128,6 @@ export class RunSlots {
       const admission = await this.control.admit(gate.request);
       if (!admission.admitted) {
         for (const hold of taken) await this.release(hold);
-        this.waiting.set(gate.waitKey, gate.request);
         return { gate, retryInMs: Math.max(1, admission.retryAt - admission.now) };
       }
       if (gate.request.kind === "concurrency") {
@@ -119,45 +148,49 @@ export class RunSlots {
     );
   }
 
-  /** Gives a slot back and wakes the waiters it lets in. Never throws: a slot that cannot be given back lapses with its lease. */
-  async release(hold: SlotHold): Promise<void> {
+  /**
+   * Gives a slot back and wakes the runs it is granted to (offered to `handoff` first). Never
+   * throws: a slot that cannot be given back lapses with its lease, and a grant whose run is not
+   * woken waits for the run's slot wait to bring it back (or lapses, unclaimed, with its lease).
+   */
+  async release(hold: SlotHold, handoff?: Handoff): Promise<void> {
     const entry = this.held.get(hold.holder);
     if (!entry) return;
     this.held.delete(hold.holder);
     try {
-      const waiters = await this.control.release(hold, entry.max);
-      await this.wakeWaiters(hold.limit, waiters);
+      const granted = await this.control.release(hold, entry.max, this.leaseMs);
+      await this.wakeGranted(hold.limit, entry.max, granted, handoff);
     } catch {
-      // The slot lapses when its lease does; the waiters look again at their own deadline.
+      // Covered as above.
     }
   }
 
-  async releaseAll(): Promise<void> {
-    await Promise.all([...this.held.values()].map(({ hold }) => this.release(hold)));
+  /** Gives every slot back, as the session ends (after the run's last write). */
+  async releaseAll(handoff?: Handoff): Promise<void> {
+    await Promise.all([...this.held.values()].map(({ hold }) => this.release(hold, handoff)));
   }
 
   /**
-   * After parking on slot waits: a slot freed between the refusal and the park found this run not
-   * parked yet and could not wake it, so look once more and wake the run when it would be admitted.
+   * Wakes each run granted a slot of `limit`. One not parked yet is woken again a little later;
+   * one that waits no more gives its grant back, to the next waiter.
    */
-  async afterPark(waitKeys: readonly string[]): Promise<void> {
-    for (const key of waitKeys) {
-      const request = this.waiting.get(key);
-      if (!request) continue;
-      try {
-        if (await this.control.admissible(request)) await this.wakeWaiters(request.limit, [this.runId]);
-      } catch {
-        // The wait's own deadline brings the run back.
+  private async wakeGranted(limit: string, max: number, runs: readonly string[], handoff?: Handoff, tries = 0): Promise<void> {
+    for (const id of runs) {
+      const woken = await this.control.wake(id, limit);
+      if (woken.outcome === "woke") {
+        if (!handoff?.(id, woken.version)) this.wake(id, woken.version);
+      } else if (woken.outcome === "gone") {
+        await this.wakeGranted(limit, max, await this.control.returnGrant(limit, id, max, this.leaseMs), handoff);
+      } else {
+        this.wakeAgain(limit, max, id, tries);
       }
     }
-    this.waiting.clear();
   }
 
-  private async wakeWaiters(limit: string, waiters: readonly string[]): Promise<void> {
-    for (const id of waiters) {
-      const woken = await this.control.wake(id, limit);
-      if (woken.outcome === "woke") this.wake(id, woken.version);
-      else if (woken.outcome === "gone") await this.control.forget(limit, id);
-    }
+  private wakeAgain(limit: string, max: number, id: string, tries: number): void {
+    const afterMs = WAKE_AGAIN_AFTER_MS[tries];
+    if (afterMs === undefined || this.closing()) return;
+    const again = () => (this.closing() ? undefined : this.wakeGranted(limit, max, [id], undefined, tries + 1).catch(() => undefined));
+    setTimeout(() => void again(), afterMs).unref();
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Flow control in one process, over the memory store's clock: the same rules as the Lua
- * scripts of the Redis store (`admitSlot-3.lua`, `releaseSlot-3.lua`, `renewSlot-1.lua`).
+ * scripts of the Redis store (`admitSlot-3.lua`, `releaseSlot-3.lua`, `renewSlot-1.lua`). A grant
+ * lives apart from the holders here (Lua marks its member instead): the count is the same.
  */
 import type { Clock } from "../clock.js";
 import { type Admission, type FlowControl, type SlotHold, type SlotRequest, type WakeOutcome, waiterScore, waiterTtlMs } from "./types.js";
@@ -8,6 +9,8 @@ import { type Admission, type FlowControl, type SlotHold, type SlotRequest, type
 interface LimitState {
   /** Concurrency: holder to lease expiry. Rate: holder to admission time. */
   readonly taken: Map<string, number>;
+  /** Concurrency: the slots a release granted to waiting runs, by run id, to when the grant lapses. They count as taken. */
+  readonly granted: Map<string, number>;
   readonly waiters: Map<string, { readonly score: number; expiresAt: number }>;
 }
 
@@ -27,10 +30,14 @@ export class MemoryFlowControl implements FlowControl {
       if (request.kind === "concurrency") state.taken.set(request.holder, now + request.leaseMs);
       return { admitted: true };
     }
+    if (request.kind === "concurrency" && state.granted.delete(request.waiter)) {
+      state.taken.set(request.holder, now + request.leaseMs);
+      return { admitted: true };
+    }
     const waiter = state.waiters.get(request.waiter);
     const score = waiter?.score ?? waiterScore(request.priority, now);
     const ahead = rank(state, request.waiter, score);
-    if (ahead < request.max - state.taken.size) {
+    if (ahead < request.max - slotsTaken(state)) {
       state.taken.set(request.holder, request.kind === "concurrency" ? now + request.leaseMs : now);
       state.waiters.delete(request.waiter);
       return { admitted: true };
@@ -38,13 +45,6 @@ export class MemoryFlowControl implements FlowControl {
     const retryAt = nextLook(state, request, now, ahead);
     state.waiters.set(request.waiter, { score, expiresAt: now + waiterTtlMs(retryAt - now, request.leaseMs) });
     return { admitted: false, retryAt, now };
-  }
-
-  async admissible(request: SlotRequest): Promise<boolean> {
-    const state = this.state(request, this.clock.now());
-    if (state.taken.has(request.holder)) return true;
-    const score = state.waiters.get(request.waiter)?.score ?? waiterScore(request.priority, this.clock.now());
-    return rank(state, request.waiter, score) < request.max - state.taken.size;
   }
 
   async renew(holds: readonly SlotHold[], leaseMs: number): Promise<boolean> {
@@ -59,39 +59,58 @@ export class MemoryFlowControl implements FlowControl {
     return all;
   }
 
-  async release(hold: SlotHold, max: number): Promise<readonly string[]> {
+  async release(hold: SlotHold, max: number, leaseMs: number): Promise<readonly string[]> {
     const state = this.limits.get(hold.limit);
     if (!state) return [];
     state.taken.delete(hold.holder);
-    prune(state, this.clock.now(), 0);
-    const free = Math.max(0, max - state.taken.size);
-    return [...state.waiters]
-      .sort(([a, x], [b, y]) => order(x.score, a, y.score, b))
-      .slice(0, free)
-      .map(([id]) => id);
+    return this.grant(state, max, leaseMs);
+  }
+
+  async returnGrant(limit: string, run: string, max: number, leaseMs: number): Promise<readonly string[]> {
+    const state = this.limits.get(limit);
+    if (!state) return [];
+    state.granted.delete(run);
+    return this.grant(state, max, leaseMs);
   }
 
   async wake(id: string, limit: string): Promise<WakeOutcome> {
     return this.wakeRun(id, limit);
   }
 
-  async forget(limit: string, waiter: string): Promise<void> {
-    this.limits.get(limit)?.waiters.delete(waiter);
+  /** Grants the free slots to the first waiters, who leave the line; answers them (as `releaseSlot-3.lua`). */
+  private grant(state: LimitState, max: number, leaseMs: number): string[] {
+    const now = this.clock.now();
+    prune(state, now, 0);
+    const first = [...state.waiters]
+      .sort(([a, x], [b, y]) => order(x.score, a, y.score, b))
+      .slice(0, Math.max(0, max - slotsTaken(state)))
+      .map(([id]) => id);
+    for (const id of first) {
+      state.waiters.delete(id);
+      state.granted.set(id, now + leaseMs);
+    }
+    return first;
   }
 
   /** The limit's state with lapsed slots, waiters and window entries dropped. */
   private state(request: SlotRequest, now: number): LimitState {
     let state = this.limits.get(request.limit);
-    if (!state) this.limits.set(request.limit, (state = { taken: new Map(), waiters: new Map() }));
+    if (!state) this.limits.set(request.limit, (state = { taken: new Map(), granted: new Map(), waiters: new Map() }));
     prune(state, now, request.kind === "rate" ? request.periodMs : 0);
     return state;
   }
 }
 
-/** Drops what lapsed: leases (`periodMs` 0) that expired, or window entries older than `periodMs`, and waiters past their time. */
+/** Drops what lapsed: leases and grants (`periodMs` 0) that expired, or window entries older than `periodMs`, and waiters past their time. */
 function prune(state: LimitState, now: number, periodMs: number): void {
   for (const [holder, at] of state.taken) if (periodMs > 0 ? at <= now - periodMs : at <= now) state.taken.delete(holder);
+  for (const [id, until] of state.granted) if (until <= now) state.granted.delete(id);
   for (const [id, waiter] of state.waiters) if (waiter.expiresAt <= now) state.waiters.delete(id);
+}
+
+/** Slots held or granted. */
+function slotsTaken(state: LimitState): number {
+  return state.taken.size + state.granted.size;
 }
 
 /** How many waiters are ahead of `waiter` (score, then id: as a Redis sorted set orders them). */
@@ -110,7 +129,7 @@ function order(scoreA: number, a: string, scoreB: number, b: string): number {
  * limit, when the window may have room for it, given the `ahead` waiters before it (see admitSlot-3.lua).
  */
 function nextLook(state: LimitState, request: SlotRequest, now: number, ahead: number): number {
-  const times = [...state.taken.values()].sort((a, b) => a - b);
+  const times = [...state.taken.values(), ...state.granted.values()].sort((a, b) => a - b);
   if (request.kind === "concurrency") return times.length === 0 ? now + request.leaseMs : times[0]!;
   // The window's `max` slots, each used again a period after it was: the entries in it, oldest
   // first, then the free ones, which the waiters ahead take now. Its turn comes with the slot the

@@ -2,13 +2,16 @@
  * The admission protocol every store implements (see packages/redis/ARCHITECTURE.md, "Flow
  * control", for how it stays exact when a limit's state and a run live in different slots).
  *
- * A limit is named by its *limit key* (`flow:<workflow>[:<key>]`, `task:<task id>[:<key>]`). A
- * concurrency limit holds *slots*: leases held by a holder (one run, or one step of a run, on one
- * worker), renewed with the run's lease, so a slot whose worker died lapses with it. A rate limit
- * keeps the admissions of its sliding window. A refused request joins the limit's *waiters*
- * (ordered by priority, then arrival) and its run parks on a `slot` wait; releasing a slot
- * makes the first waiters due again. Admission is by rank: a waiter is admitted when fewer
- * waiters are ahead of it than there are free slots, so a newcomer never overtakes a woken waiter.
+ * A limit is named by its *limit key*: `flow:<workflow>[:<key>]` and `task:<task id>[:<key>]` for
+ * concurrency limits, `flow-rate:<workflow>[:<key>]` and `task-rate:<task id>[:<key>]` for rate
+ * limits, so the two limits of one flow or task never share state. A concurrency limit holds
+ * *slots*: leases held by a holder (one run, or one step of a run, on one worker), renewed with the
+ * run's lease, so a slot whose worker died lapses with it. A rate limit keeps the admissions of its
+ * sliding window. A refused request joins the limit's *waiters* (ordered by priority, then arrival)
+ * and its run parks on a `slot` wait. Releasing a slot *grants* it to the first waiter: the slot
+ * stays taken, the waiter leaves the line, its run is woken and its next admit claims the grant, so
+ * a woken run never races anyone for its slot. Otherwise admission is by rank: a waiter is admitted
+ * when fewer waiters are ahead of it than there are free slots, so a newcomer never overtakes one.
  */
 
 /** One admission asked of a limit. */
@@ -44,26 +47,27 @@ export interface SlotHold {
  * (one Lua script over one hash tag on Redis), except `wake`, which writes the run's own keys.
  */
 export interface FlowControl {
-  /** Admits the request, or records the waiter and says when to look again. */
-  admit(request: SlotRequest): Promise<Admission>;
   /**
-   * Whether `request` would be admitted now (its rank among the waiters is below the free slots),
-   * without taking anything: asked after a refused run parked, so a slot freed in between wakes it.
+   * Admits the request (claiming the slot granted to its run, if one was), or records the waiter
+   * and says when to look again.
    */
-  admissible(request: SlotRequest): Promise<boolean>;
+  admit(request: SlotRequest): Promise<Admission>;
   /** Renews the slots' leases by `leaseMs`. False when one of them lapsed (it may be someone else's now). */
   renew(holds: readonly SlotHold[], leaseMs: number): Promise<boolean>;
-  /** Gives a concurrency slot back; answers the waiters that may now be admitted, first first. */
-  release(hold: SlotHold, max: number): Promise<readonly string[]>;
+  /**
+   * Gives a concurrency slot back and grants the free slots to the first waiters (by priority,
+   * then arrival), each for `leaseMs` unless its run claims it: answers those runs, first first,
+   * to be woken.
+   */
+  release(hold: SlotHold, max: number, leaseMs: number): Promise<readonly string[]>;
+  /** Gives back the slot of `limit` granted to run `run`, which waits no more; answers the runs it is granted to instead. */
+  returnGrant(limit: string, run: string, max: number, leaseMs: number): Promise<readonly string[]>;
   /**
    * Makes run `id`, parked on a slot wait of `limit`, due now: `woke`, with its new version.
-   * `running` when it is not parked yet (its own check after parking will see the free slot);
-   * `gone` when it waits no more (finished, cancelled, or parked on something else), so it is
-   * dropped from the waiters.
+   * `running` when it is not parked yet (woken again a little later); `gone` when it waits no
+   * more (finished, cancelled, or parked on something else), so its grant goes back.
    */
   wake(id: string, limit: string): Promise<WakeOutcome>;
-  /** Drops a waiter that waits no more. */
-  forget(limit: string, waiter: string): Promise<void>;
 }
 
 /** What waking a waiter did. */

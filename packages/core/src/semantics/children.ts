@@ -19,6 +19,10 @@
  *   the client that cancels a run not running, the worker that stops a running one at a step
  *   boundary, or the worker that acquires a run whose worker died with a cancel asked. Cancelling
  *   a child fails the parent's step with `ChildRunFailedError`.
+ * - A parent that ends otherwise cancels its children still live as well (a child in a branch
+ *   that was running when another branch failed the run, or in a race's losing branch): no child
+ *   runs on behalf of a run that ended. Like the cancel's, this is done by the worker that ended
+ *   the run, after its last write; a worker that dies in between leaves those children running.
  *
  * Internal signal names and delivery ids start with `#`, which `signal()` refuses from users.
  */
@@ -116,7 +120,7 @@ export async function notifyParent(
  * Cancels run `id` and, when that took effect at once, what hangs on it: its children are
  * cancelled (and theirs), and its parent hears that it ended. A running run is cancelled at its
  * next step boundary by the worker holding it, or when that worker died by the next to acquire
- * the run, which do the same (see {@link afterCancelled}).
+ * the run, which do the same (see {@link afterEnded}).
  * @throws RunFinishedError, UnknownInstanceError
  */
 export async function cancelRun(store: Store, id: string, wake: (id: string, version: number) => void): Promise<ControlResult> {
@@ -127,27 +131,33 @@ export async function cancelRun(store: Store, id: string, wake: (id: string, ver
   const result = await store.cancel(id);
   if (!result.immediate) return result;
   const links = (await store.get(id, { outputs: false })) ?? before;
-  if (links) await afterCancelled(store, links.header, wake);
+  if (links) await afterEnded(store, links.header, wake);
   return result;
 }
 
 /**
- * Run `header` ended cancelled: its children still live are cancelled, and its parent is told.
- * A recorded child is cancelled only when it is linked to this run: one not started yet (its
+ * Run `header` ended: its children still live are cancelled, and its parent is told. A run leaves
+ * no child running on its behalf, however it ended: cancelled, failed while a child of another
+ * branch ran, or completed past a race whose losing branch had started one. `settled(key)` says
+ * the run holds the outcome of child step `key` (that child ended): it is not read again. A
+ * recorded child is cancelled only when it is linked to this run: one not started yet (its
  * worker died first) never will be, and a run of someone else's that has the child's id is left alone.
  */
-export async function afterCancelled(
+export async function afterEnded(
   store: Store,
   header: Pick<RunHeader, "id" | "parent" | "children">,
   wake: (id: string, version: number) => void,
+  settled: (key: string) => boolean = () => false,
 ): Promise<void> {
   for (const [key, childId] of Object.entries(header.children ?? {})) {
+    if (settled(key)) continue;
     const child = await store.get(childId, { outputs: false });
     if (child?.header.parent?.id !== header.id || child.header.parent.key !== key) continue;
+    if (FINISHED_STATUSES.includes(child.header.status)) continue;
     try {
       await cancelRun(store, childId, wake);
     } catch (e) {
-      // A child that ended, or was never stored, needs nothing more.
+      // A child that ended meanwhile, or was never stored, needs nothing more.
       if (!isParkwayError(e, RunFinishedError.code) && !isParkwayError(e, UnknownInstanceError.code)) throw e;
     }
   }

@@ -1,18 +1,21 @@
 /**
  * The `list` cursor, one format for every store: base64url of the JSON pair
- * `[createdAt, id]` of the last run of a page, the next page starting after it
- * in (createdAt, id) order. Opaque to callers, so anything that is not a
- * cursor a store wrote is refused here, whole, before a store reads it.
+ * `[at, id]` of the last run of a page (`at`: its creation time, or its finish
+ * time when the query lists by finish; see `list-order.ts`), the next page
+ * starting after it in (at, id) order. Opaque to callers, so anything that is
+ * not a cursor a store wrote is refused here, whole, before a store reads it.
  */
 import { ValidationError } from "../errors.js";
-import type { RunHeader } from "./types.js";
 
-/** Where a page ends: the next page starts after this (createdAt, id). */
-export type ListPosition = Pick<RunHeader, "createdAt" | "id">;
+/** Where a run stands in a list: the time the list is ordered by, and the id. The next page starts after the last one. */
+export interface ListPosition {
+  readonly at: number;
+  readonly id: string;
+}
 
 /** The cursor of the page after `last`. */
 export function encodeListCursor(last: ListPosition): string {
-  return Buffer.from(JSON.stringify([last.createdAt, last.id])).toString("base64url");
+  return Buffer.from(JSON.stringify([last.at, last.id])).toString("base64url");
 }
 
 /** @throws ValidationError naming `cursor` unless `cursor` is exactly what {@link encodeListCursor} writes. */
@@ -29,10 +32,10 @@ export function decodeListCursor(cursor: unknown): ListPosition {
     return refuse("is not a list cursor");
   }
   if (!Array.isArray(pair) || pair.length !== 2) return refuse("is not a list cursor");
-  const [createdAt, id] = pair as [unknown, unknown];
-  if (typeof createdAt !== "number" || !Number.isSafeInteger(createdAt) || createdAt < 0) return refuse("is not a list cursor");
+  const [at, id] = pair as [unknown, unknown];
+  if (typeof at !== "number" || !Number.isSafeInteger(at) || at < 0) return refuse("is not a list cursor");
   if (typeof id !== "string" || id === "") return refuse("is not a list cursor");
   // Canonical form only: trailing bytes or another spelling of the same pair are not a cursor a store wrote.
-  if (encodeListCursor({ createdAt, id }) !== cursor) return refuse("is not a list cursor");
-  return { createdAt, id };
+  if (encodeListCursor({ at, id }) !== cursor) return refuse("is not a list cursor");
+  return { at, id };
 }

@@ -21,7 +21,7 @@ import {
 } from "../errors.js";
 import type { SchedulePage, ScheduleWrite, StoredSchedule } from "./schedule-types.js";
 import { decodeListCursor, encodeListCursor } from "./cursor.js";
-import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, matchesListQuery } from "./list-order.js";
+import { compareForList, DEFAULT_LIST_ORDER, isPastCursor, listPosition, listsByFinish, matchesListQuery } from "./list-order.js";
 import { stepKeyMatcher } from "./step-keys.js";
 import {
   appendEvent,
@@ -48,6 +48,7 @@ import {
   type StepKeySet,
   type CancelListener,
   type CommitResult,
+  type CommitThen,
   type ControlResult,
   type CountQuery,
   type FinishListener,
@@ -58,6 +59,7 @@ import {
   type RunHeader,
   type RunLink,
   type RunStatus,
+  type SignalBuffer,
   type SignalResult,
   type SignalTarget,
   type StepProgress,
@@ -272,6 +274,15 @@ export class MemoryStore implements Store {
     return r ? [...r.history] : null;
   }
 
+  async signalBuffers(id: string, limit: number, previewBytes: number): Promise<readonly SignalBuffer[]> {
+    const buffers = [...(this.lookup(id)?.signals ?? [])].filter(([, payloads]) => payloads.length > 0);
+    return buffers.map(([name, payloads]) => ({
+      name,
+      count: payloads.length,
+      oldest: payloads.slice(0, limit).map((p) => ({ bytes: p.length, payload: p.length <= previewBytes ? p : null })),
+    }));
+  }
+
   /** A Map keeps insertion order, and each commit key is inserted once: its order is the commit order. */
   async commitOrder(id: string): Promise<readonly string[]> {
     return [...this.record(id).outputs.keys()];
@@ -286,6 +297,7 @@ export class MemoryStore implements Store {
     leaseMs: number,
     replaces: readonly string[] = [],
     failed: readonly FailedAttempt[] = [],
+    then?: CommitThen,
   ): Promise<CommitResult> {
     const r = this.record(id);
     if (r.outputs.has(key) && r.lastCommit === key && r.header.version === version + 1) {
@@ -311,7 +323,19 @@ export class MemoryStore implements Store {
     const stop = this.stopAtBoundary(r, () => ({ attempts: keep() }));
     if (stop) return stop;
     r.lastCommit = key;
-    this.write(r, { attempts: keep(), dueAt: this.clock.now() + leaseMs });
+    const attemptsKept = keep();
+    if (then !== undefined && "complete" in then) {
+      r.result = then.complete;
+      this.write(r, { attempts: attemptsKept, status: "completed", waits: [], dueAt: null, requested: null, error: null });
+      this.notify(r);
+      return { ok: true, version: r.header.version };
+    }
+    if (then !== undefined) {
+      const { key: next, attempt } = then.startAttempt;
+      attemptsKept[next] = attempt;
+      r.tries.set(next, startedAttempt(r.tries.get(next) ?? [], attempt, this.clock.now()));
+    }
+    this.write(r, { attempts: attemptsKept, dueAt: this.clock.now() + leaseMs });
     return { ok: true, version: r.header.version };
   }
 
@@ -528,13 +552,14 @@ export class MemoryStore implements Store {
     const limit = query.limit ?? 100;
     const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
+    const byFinish = listsByFinish(query);
     const matching = this.alive()
       .map((r) => r.header)
-      .filter((h) => matchesListQuery(h, query) && isPastCursor(h, after, order))
-      .sort((a, b) => compareForList(a, b, order));
+      .filter((h) => matchesListQuery(h, query) && isPastCursor(listPosition(h, byFinish), after, order))
+      .sort((a, b) => compareForList(listPosition(a, byFinish), listPosition(b, byFinish), order));
     const page = matching.slice(0, limit);
     const last = page[page.length - 1];
-    return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(last) : null };
+    return { runs: page, cursor: matching.length > limit && last ? encodeListCursor(listPosition(last, byFinish)) : null };
   }
 
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
@@ -704,11 +729,12 @@ export class MemoryStore implements Store {
     const index = this.alive()
       .map((r) => r.header)
       .filter((h) => h.status === batch.status && (batch.workflow === undefined || h.workflow === batch.workflow))
-      .sort((a, b) => compareForList(a, b, "oldest"))
+      .sort((a, b) => compareForList(listPosition(a, false), listPosition(b, false), "oldest"))
       .slice(batch.offset, batch.offset + batch.limit);
     let deleted = 0;
     for (const h of index) {
-      if (batch.finishedBefore !== undefined && h.updatedAt >= batch.finishedBefore) continue;
+      // As purgeRuns-1.lua: a run finished before its finish time was recorded finished at its last update.
+      if (batch.finishedBefore !== undefined && (h.finishedAt ?? h.updatedAt) >= batch.finishedBefore) continue;
       this.runs.delete(h.id);
       deleted++;
     }
@@ -823,11 +849,18 @@ export class MemoryStore implements Store {
   /**
    * Every versioned write goes through here, as `writeHeader` in the Redis scripts: a new version,
    * and the write's event (`event`, else the one its status change means, see `statusEvent`).
+   * The version goes up by one, or to `changes.version` (a handover's, see `handoverVersion`).
    */
-  /** Every write: the version goes up by one, or to `changes.version` (a handover's). */
   private write(r: Record_, changes: Partial<Mutable<RunHeader>>, event?: NewRunEvent): void {
     const before = r.header;
-    r.header = { ...r.header, ...changes, version: changes.version ?? r.header.version + 1, updatedAt: this.clock.now() };
+    const now = this.clock.now();
+    const next: Mutable<RunHeader> = { ...r.header, ...changes, version: changes.version ?? r.header.version + 1, updatedAt: now };
+    // A run records when it reaches a finished status, and loses it when sent on again (retry, rewind), as writeHeader does.
+    if (next.status !== before.status) {
+      if (FINISHED_STATUSES.includes(next.status)) next.finishedAt = now;
+      else delete next.finishedAt;
+    }
+    r.header = next;
     const recorded = event ?? statusEvent(before, r.header);
     if (recorded) this.recordEvent(r, recorded);
     // A finished run takes no signal: what is still buffered (a misspelled name, one no step waited for) goes with it.

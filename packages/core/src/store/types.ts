@@ -83,7 +83,8 @@ export type Wait =
       readonly until: number;
       /**
        * On a `slot` wait as `status()` shows it: the limit key waited for (`flow:<workflow>[:<key>]`,
-       * `task:<task id>[:<key>]`); `key` is then the step's commit key, or `#run` for the run's own limits.
+       * `task:<task id>[:<key>]`, and `flow-rate:`, `task-rate:` for rate limits); `key` is then the
+       * step's commit key, or `#run` for the run's own limits.
        */
       readonly slot?: string;
     }
@@ -136,6 +137,11 @@ export interface RunHeader {
   readonly dueAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /**
+   * When the run reached the finished status it has (store time); absent while it is live, and for
+   * a run that finished before Parkway recorded it. A run sent on again (retry, rewind) loses it.
+   */
+  readonly finishedAt?: number;
   /**
    * When a run started with `startAt` or `delay` was due to begin (store time), even after it
    * began: its workflow's `timeout` counts from here. Absent for a run that started at once.
@@ -225,6 +231,13 @@ export type WriteResult =
 
 export type CommitResult = WriteResult | { readonly ok: true; readonly alreadyCommitted: true; readonly version: number };
 
+/**
+ * What a commit goes on to in the same write, when the worker knows it before the commit is sent:
+ * the first attempt of the next step starts (as `startAttempt` records it), or the run completes
+ * with `result` (as `finish` ends it). Either costs the store no write of its own.
+ */
+export type CommitThen = { readonly startAttempt: { readonly key: string; readonly attempt: number } } | { readonly complete: Uint8Array };
+
 export type TakeSignalResult =
   | { readonly outcome: "signal"; readonly payload: Uint8Array; readonly version: number }
   /** The timeout won; with a fallback it was committed as the step's output. */
@@ -266,6 +279,14 @@ export interface ListQuery {
   readonly createdAfter?: number;
   /** Only runs created before this store time: with `createdAfter`, a half-open range, so adjacent windows never overlap. */
   readonly createdBefore?: number;
+  /**
+   * Only runs that finished at or after this store time. With either finished bound, runs are
+   * listed by when they finished (`order` then says latest or earliest finished first), and a live
+   * run, which has no finish time, never matches.
+   */
+  readonly finishedAfter?: number;
+  /** Only runs that finished before this store time (half-open with `finishedAfter`). */
+  readonly finishedBefore?: number;
 }
 export interface ListPage {
   /**
@@ -275,6 +296,18 @@ export interface ListPage {
   readonly runs: readonly RunHeader[];
   /** Pass back for the next page; null on the last page. */
   readonly cursor: string | null;
+}
+
+/** The signals buffered for a run under one name and not taken yet, as `signalBuffers` reads them. */
+export interface SignalBuffer {
+  readonly name: string;
+  /** How many are buffered under the name. */
+  readonly count: number;
+  /**
+   * The oldest of them (at most the `limit` asked for), oldest first: each one's encoded size, and its
+   * bytes when they are no larger than the `previewBytes` asked for (else null).
+   */
+  readonly oldest: readonly { readonly bytes: number; readonly payload: Uint8Array | null }[];
 }
 
 /** What `counts` counts: every run, or the runs of one workflow. */
@@ -371,6 +404,12 @@ export interface Store {
   history(id: string): Promise<readonly RunEvent[] | null>;
 
   /**
+   * The signals buffered for the run and not taken yet, one {@link SignalBuffer} per name (empty for
+   * an unknown run, or one with none). A read only: sending and taking signals write nothing for it.
+   */
+  signalBuffers(id: string, limit: number, previewBytes: number): Promise<readonly SignalBuffer[]>;
+
+  /**
    * The commit keys of the run's committed steps in the order they were committed (what a
    * failed run's compensations run in reverse). Covers the keys written by `commit`.
    */
@@ -397,6 +436,9 @@ export interface Store {
    *   store: a Redis failover or an AOF rollback can lose the last ones, and
    *   those steps run again. That is why tasks are at-least-once and should
    *   use `ctx.idempotencyKey` for their side effects.
+   * - `then` is applied in the same write, only when the output is committed (a cancel or pause
+   *   asked of the run stops it first): a re-sent commit that answers `alreadyCommitted` applied it
+   *   too. A run completed by `then` is one new version, as a commit is.
    */
   commit(
     id: string,
@@ -409,6 +451,8 @@ export interface Store {
     replaces?: readonly string[],
     /** Attempts that failed since the run's last write, recorded in this one. */
     failed?: readonly FailedAttempt[],
+    /** What the run goes on to in the same write: the next step's attempt starts, or the run completes. */
+    then?: CommitThen,
   ): Promise<CommitResult>;
 
   /**
@@ -554,7 +598,7 @@ export interface Store {
   /** The run, or null. `outputs: false` skips loading step outputs. */
   get(id: string, options?: { readonly outputs?: boolean }): Promise<StoredRun | null>;
   /**
-   * Runs by status and/or workflow, id prefix and creation time, in `query.order` (see
+   * Runs by status and/or workflow, id prefix, creation and finish time, in `query.order` (see
    * `store/list-order.ts`, the one definition of the order and of where a cursor resumes), a page at a time.
    */
   list(query: ListQuery): Promise<ListPage>;

@@ -231,6 +231,62 @@ export function childCases(harness: () => EngineHarness): void {
     });
   });
 
+  describe("a parent that ends leaves no child running on its behalf", () => {
+    it("failed by another branch while its child ran: the child is cancelled", async () => {
+      let fail!: () => void;
+      const failing = new Promise<void>((resolve) => (fail = resolve));
+      const parent = flow<number>("parent-fails-beside-child")
+        .fork([
+          branch("side", flow<number>("parent-fails-beside-child-side").child("kid", approvalChild("child-beside-failure")).build()),
+          branch(
+            "doomed",
+            task(
+              "give-up",
+              async () => {
+                await failing;
+                throw new Error("out of stock");
+              },
+              { retry: { maxAttempts: 1 } },
+            ),
+          ),
+        ])
+        .join("both", (o) => o)
+        .build();
+      const e = await engine([parent]);
+      await e.start(parent, 1, { id: "pfb" });
+      await until(e, "pfb", (v) => v.children.length === 1, "its child started");
+      await parked(e, "pfb/side/kid");
+      fail();
+      const view = await finished(e, "pfb");
+      expect(view.status).toBe("failed");
+      expect(view.error?.message).toContain("out of stock");
+      expect((await finished(e, "pfb/side/kid")).status).toBe("cancelled");
+    });
+
+    it("completed past a race whose losing branch had started a child: the child is cancelled; a child that finished is left as it is", async () => {
+      const parent = flow<number>("parent-race-child")
+        .child("first", approvalChild("child-before-race"))
+        .then("total", (out) => out.total)
+        .race("pick", [
+          branch("kid", flow<number>("parent-race-child-kid").child("slow", approvalChild("child-in-race")).build()),
+          branch("stop", flow<number>("parent-race-child-stop").waitForSignal<string>("now", "stop").build()),
+        ])
+        .then("after", (r) => r.winner)
+        .build();
+      const e = await engine([parent]);
+      await e.start(parent, 1, { id: "prc" });
+      await parked(e, "prc");
+      await parked(e, "prc/first");
+      await e.signal("prc/first", "approve", 1);
+      await until(e, "prc", (v) => v.children.length === 2, "its race's child started");
+      await parked(e, "prc/kid/slow");
+      await e.signal("prc", "stop", "enough");
+      expect(await e.result("prc")).toBe("stop");
+      expect((await finished(e, "prc/kid/slow")).status).toBe("cancelled");
+      expect((await e.status("prc/first")).status).toBe("completed");
+    });
+  });
+
   describe("a cancelled child fails its parent's step with ChildRunFailedError, wherever the cancel finds the child", () => {
     const heldChild = (name: string) =>
       flow<number>(name)

@@ -1,7 +1,8 @@
 /**
  * The behaviour suite's cases for flow control: concurrency limits per key and global, task
- * limits across runs, rate limits in a window, priority among waiters, what a waiting run shows,
- * and a freed slot waking the next waiter (no clock advance: the release wakes it, not a timer).
+ * limits across runs, rate limits in a window, a flow's two limits kept apart, priority among
+ * waiters, what a waiting run shows, and a freed slot granted to the next waiter and waking it (no
+ * clock advance: the release wakes it, not a timer), given back when that run waits no more.
  * Declared by `describeEngineConformance`, so every store runs them.
  */
 import { expect, it } from "vitest";
@@ -97,7 +98,7 @@ export function flowControlCases(harness: () => EngineHarness): void {
     await e.start(wf, { key: "api", n: 2 }, { id: "r2" });
     const view = await waitingForSlot(e, "r2");
     expect(view.waitingFor).toEqual([
-      expect.objectContaining({ kind: "timer", reason: "slot", key: "#run", slot: "flow:rate-limited:api" }),
+      expect.objectContaining({ kind: "timer", reason: "slot", key: "#run", slot: "flow-rate:rate-limited:api" }),
     ]);
     await harness().advance(450);
     expect((await finished(e, "r2")).output).toBe(2);
@@ -148,6 +149,79 @@ export function flowControlCases(harness: () => EngineHarness): void {
     const until = wait?.kind === "timer" ? wait.until : Number.NaN;
     expect(until).toBeGreaterThanOrEqual(view.createdAt + 400);
     expect(until).toBeLessThanOrEqual(view.updatedAt + 400);
+  });
+
+  it("a flow's concurrency and rate limits keep apart even when their keys agree: a release does not empty the rate window", async () => {
+    const wf = flow<Job>("both-limits", {
+      concurrency: { limit: 1, key: (j) => j.key },
+      rateLimit: { limit: 2, period: "1h", key: (j) => j.key },
+    })
+      .then("a", (j) => j.n)
+      .build();
+    const e = await engine([wf]);
+    // Each run took the concurrency slot and a rate admission, and gave the slot back as it finished.
+    await fillWindow(e, wf);
+    await e.start(wf, { key: "x", n: 2 }, { id: "third" });
+    const view = await waitingForSlot(e, "third");
+    expect(view.waitingFor).toEqual([expect.objectContaining({ key: "#run", slot: "flow-rate:both-limits:x" })]);
+  });
+
+  it("a freed slot is granted to the first waiter by priority, then arrival: only that run is admitted, the grant gives back", async () => {
+    const control = (await engine([])).store.flowControl!;
+    const limit = "task:granted";
+    const ask = (run: string, priority = 0) =>
+      control.admit({ limit, kind: "concurrency", max: 1, periodMs: 0, leaseMs: 30_000, holder: `${run}@1`, waiter: run, priority });
+    expect(await ask("a")).toEqual({ admitted: true });
+    for (const [run, priority] of [
+      ["b", 0],
+      ["c", 5],
+      ["d", 0],
+    ] as const) {
+      expect(await ask(run, priority)).toMatchObject({ admitted: false });
+    }
+    expect(await control.release({ limit, holder: "a@1" }, 1, 30_000)).toEqual(["c"]);
+    // The slot is c's: b, first of the others in line, and a newcomer of the highest priority are refused.
+    expect(await ask("b")).toMatchObject({ admitted: false });
+    expect(await ask("e", 1000)).toMatchObject({ admitted: false });
+    expect(await ask("c")).toEqual({ admitted: true });
+    expect(await control.release({ limit, holder: "c@1" }, 1, 30_000)).toEqual(["e"]);
+    // A grant given back (its run waits no more) goes to the next in line.
+    expect(await control.returnGrant(limit, "e", 1, 30_000)).toEqual(["b"]);
+    expect(await ask("e", 1000)).toMatchObject({ admitted: false });
+    expect(await ask("b")).toEqual({ admitted: true });
+  });
+
+  it("a slot granted to a run that never claims it comes back within one lease", async () => {
+    const control = (await engine([])).store.flowControl!;
+    const limit = "task:unclaimed";
+    const leaseMs = 300;
+    const ask = (run: string) =>
+      control.admit({ limit, kind: "concurrency", max: 1, periodMs: 0, leaseMs, holder: `${run}@1`, waiter: run, priority: 0 });
+    expect(await ask("holder")).toEqual({ admitted: true });
+    expect(await ask("gone")).toMatchObject({ admitted: false });
+    expect(await control.release({ limit, holder: "holder@1" }, 1, leaseMs)).toEqual(["gone"]);
+    expect(await ask("late")).toMatchObject({ admitted: false });
+    await harness().advance(leaseMs + 50);
+    expect(await ask("late")).toEqual({ admitted: true });
+  });
+
+  it("a slot granted to a waiter that was cancelled goes to the next waiter at once", async () => {
+    const release = gate();
+    const wf = flow<Job>("granted-cancelled", { concurrency: { limit: 1 } })
+      .then("a", async (j) => (j.n === 0 ? await release.opened : undefined, j.n))
+      .build();
+    const e = await engine([wf]);
+    await e.start(wf, { key: "x", n: 0 }, { id: "gc0" });
+    await until(e, "gc0", (v) => v.status === "running", "running");
+    for (const [n, id] of ["gc1", "gc2"].entries()) {
+      await e.start(wf, { key: "x", n: n + 1 }, { id });
+      await waitingForSlot(e, id);
+    }
+    await e.cancel("gc1");
+    release.open();
+    // gc1 was first in line: its grant comes back as soon as its wake-up finds it cancelled, not a lease later.
+    expect((await finished(e, "gc2")).output).toBe(2);
+    expect((await finished(e, "gc1")).status).toBe("cancelled");
   });
 
   it("waiters are admitted by priority, equal priorities first come first served, each woken when a slot frees", async () => {

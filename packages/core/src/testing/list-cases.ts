@@ -1,7 +1,7 @@
 /**
  * The behaviour suite's cases for finding runs: `list` newest first by
- * default or oldest first, by id prefix and by creation range, a page at a
- * time. Declared by `describeEngineConformance`, so every store runs them.
+ * default or oldest first, by id prefix, by creation range and by finish
+ * range, a page at a time. Declared by `describeEngineConformance`, so every store runs them.
  */
 import { expect, it } from "vitest";
 import { flow } from "../builder/flow.js";
@@ -23,7 +23,7 @@ async function listAll(e: EngineUnderTest, query: ListRunsQuery): Promise<string
 
 /** Declares the listing cases; `harness` is read when each test runs. */
 export function listCases(harness: () => EngineHarness): void {
-  const { parked } = statusWaits(harness);
+  const { parked, finished } = statusWaits(harness);
   const waits = flow<number>("listed").waitForSignal<number>("s", "go").build();
   const other = flow<number>("listed-other").waitForSignal<number>("s", "go").build();
 
@@ -77,5 +77,63 @@ export function listCases(harness: () => EngineHarness): void {
     expect(await listAll(e, { createdAfter: at[1]!, createdBefore: at[3]!, limit: 1 })).toEqual(["c-3", "c-2"]);
     expect(await listAll(e, { createdAfter: new Date(at[3]!), createdBefore: new Date(at[3]! + 1), idPrefix: "c-" })).toEqual(["c-4"]);
     expect(await listAll(e, { createdAfter: at[3]!, createdBefore: at[3]! })).toEqual([]);
+  });
+
+  /** Ends runs `ids` in turn (a signal completes one, a cancel cancels one), store time passing between them; answers each finish time. */
+  async function finishInTurn(e: EngineUnderTest, ids: readonly string[], cancelled: readonly string[] = []): Promise<number[]> {
+    const at: number[] = [];
+    for (const id of ids) {
+      await harness().advance(3);
+      if (cancelled.includes(id)) await e.cancel(id);
+      else await e.signal(id, "go", 1);
+      const view = await finished(e, id);
+      expect(view.finishedAt).toBeGreaterThanOrEqual(view.createdAt);
+      at.push(view.finishedAt!);
+    }
+    return at;
+  }
+
+  it("finishedAfter and finishedBefore list finished runs by when they finished; a live run never matches", async () => {
+    const e = await harness().create([waits, other]);
+    await startInTurn(e, ["f-1", "f-2", "f-3", "f-4", "other-1"]);
+    // Finished in another order than created; f-2 stays parked.
+    const [f3, f1, f4, o1] = await finishInTurn(e, ["f-3", "f-1", "f-4", "other-1"], ["f-4"]);
+    expect((await e.status("f-2")).finishedAt).toBeNull();
+    const all = { finishedAfter: 0 };
+    expect(await listAll(e, all)).toEqual(["other-1", "f-4", "f-1", "f-3"]);
+    expect(await listAll(e, { ...all, order: "oldest", limit: 1 })).toEqual(["f-3", "f-1", "f-4", "other-1"]);
+    expect(await listAll(e, { finishedAfter: f1!, limit: 2 })).toEqual(["other-1", "f-4", "f-1"]);
+    expect(await listAll(e, { finishedBefore: f4!, order: "oldest" })).toEqual(["f-3", "f-1"]);
+    expect(await listAll(e, { finishedAfter: new Date(f1!), finishedBefore: new Date(o1!) })).toEqual(["f-4", "f-1"]);
+    expect(await listAll(e, { finishedAfter: f3!, finishedBefore: f3! })).toEqual([]);
+    // Combined with every other filter.
+    expect(await listAll(e, { ...all, status: "completed", limit: 1 })).toEqual(["other-1", "f-1", "f-3"]);
+    expect(await listAll(e, { ...all, status: "cancelled" })).toEqual(["f-4"]);
+    expect(await listAll(e, { ...all, status: "parked" })).toEqual([]);
+    expect(await listAll(e, { ...all, workflow: "listed", status: "completed", order: "oldest" })).toEqual(["f-3", "f-1"]);
+    expect(await listAll(e, { ...all, workflow: "listed-other" })).toEqual(["other-1"]);
+    expect(await listAll(e, { ...all, idPrefix: "f-", limit: 1 })).toEqual(["f-4", "f-1", "f-3"]);
+    const created = (await e.status("f-2")).createdAt;
+    expect(await listAll(e, { ...all, createdAfter: created, limit: 1 })).toEqual(["other-1", "f-4", "f-3"]);
+    expect(await listAll(e, { ...all, createdBefore: created })).toEqual(["f-1"]);
+    // Each run says when it finished; a live one says null.
+    const page = await e.list({ limit: 10, order: "oldest" });
+    const finishedAt = Object.fromEntries(page.runs.map((r) => [r.id, r.finishedAt]));
+    expect(finishedAt).toEqual({ "f-1": f1, "f-2": null, "f-3": f3, "f-4": f4, "other-1": o1 });
+  });
+
+  it("a run sent on again leaves the finish range until it finishes again, then is listed by its new finish", async () => {
+    const e = await harness().create([waits]);
+    await startInTurn(e, ["g-1", "g-2"]);
+    const [first] = await finishInTurn(e, ["g-1", "g-2"], ["g-1"]);
+    await e.retry("g-1");
+    await parked(e, "g-1");
+    expect((await e.status("g-1")).finishedAt).toBeNull();
+    expect(await listAll(e, { finishedAfter: 0 })).toEqual(["g-2"]);
+    expect(await listAll(e, { finishedAfter: 0, status: "cancelled" })).toEqual([]);
+    const [again] = await finishInTurn(e, ["g-1"]);
+    expect(again).toBeGreaterThan(first!);
+    expect(await listAll(e, { finishedAfter: 0 })).toEqual(["g-1", "g-2"]);
+    expect(await listAll(e, { finishedAfter: 0, status: "completed", workflow: "listed" })).toEqual(["g-1", "g-2"]);
   });
 }

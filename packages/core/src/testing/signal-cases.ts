@@ -1,14 +1,19 @@
 /**
  * The behaviour suite's cases for typed handles and signal definitions: a
  * payload checked by its schema before anything is buffered, a name the run
- * can no longer wait for refused, a handle bound to its workflow. Declared by
+ * can no longer wait for refused, a handle bound to its workflow, and the
+ * signals buffered for a run as `status()` shows them. Declared by
  * `describeEngineConformance`, so every store runs them.
  */
 import { expect, it } from "vitest";
 import { flow } from "../builder/flow.js";
 import { defineSignal } from "../builder/signal.js";
 import type { Workflow } from "../builder/workflow.js";
+import { encode } from "../codec/codec.js";
 import { DurableClient } from "../engine/client.js";
+import { describeRun } from "../engine/run-tree.js";
+import { BUFFERED_SIGNALS_SHOWN, SIGNAL_PREVIEW_BYTES } from "../engine/run-views.js";
+import { HISTORY_LIMIT } from "../store/history.js";
 import type { DurableRunnerOptions } from "../engine/memory-engine.js";
 import type { StandardSchemaV1 } from "../schema.js";
 import { statusWaits, type EngineHarness } from "./harness.js";
@@ -126,5 +131,70 @@ export function signalCases(harness: () => EngineHarness): void {
     await expect(e.handle(wf, "nope").status()).rejects.toMatchObject({ code: "UNKNOWN_INSTANCE" });
     expect(() => e.handle({ kind: "workflow" } as unknown as Workflow, "h1")).toThrow(/flow/);
     expect(() => e.handle(wf, "")).toThrow(/instance id/);
+  });
+
+  it("status shows the signals sent and not taken yet, oldest first, with when each was sent; a step takes the oldest", async () => {
+    const wf = flow<null>("buffered-signals")
+      .waitForSignal<string>("first", "go")
+      .waitForSignal<{ n: number }>("second", "later")
+      .delay("nap", "1h")
+      .build();
+    const e = await engine([wf]);
+    await e.start(wf, null, { id: "bs1" });
+    let view = await parked(e, "bs1");
+    expect(view.buffered).toEqual({ signals: [], total: 0, byName: {} });
+    await e.signal("bs1", "later", { n: 1 });
+    await harness().advance(3);
+    await e.signal("bs1", "later", { n: 2 });
+    view = await e.status("bs1");
+    const bytes = encode({ n: 1 }, { what: "a payload" }).length;
+    const sent = (await e.history("bs1")).flatMap((event) => (event.type === "signal.received" ? [event.at] : []));
+    expect(sent).toHaveLength(2);
+    expect(view.buffered.total).toBe(2);
+    expect(view.buffered.byName).toEqual({ later: 2 });
+    expect(view.buffered.signals).toEqual([
+      { name: "later", sentAt: sent[0], bytes, payload: { n: 1 } },
+      { name: "later", sentAt: sent[1], bytes, payload: { n: 2 } },
+    ]);
+    // The tree says so at the step that will take them.
+    const second = describeRun(wf, view).find((node) => node.id === "second")!;
+    expect(second.detail).toEqual({ kind: "awaitSignal", signal: "later", timeoutMs: null, buffered: 2 });
+
+    await e.signal("bs1", "go", "now");
+    view = await until(e, "bs1", (v) => v.status === "parked" && v.steps.length === 2, "parked at its nap");
+    expect(view.steps[1]!.output).toEqual({ n: 1 });
+    expect(view.buffered).toEqual({
+      signals: [{ name: "later", sentAt: sent[1], bytes, payload: { n: 2 } }],
+      total: 1,
+      byName: { later: 1 },
+    });
+    // A finished run keeps no signal.
+    await e.cancel("bs1");
+    expect((await e.status("bs1")).buffered).toEqual({ signals: [], total: 0, byName: {} });
+  });
+
+  it(`status shows the first ${BUFFERED_SIGNALS_SHOWN} buffered signals and counts them all; a large payload shows its size only`, async () => {
+    const wf = flow<null>("many-signals").waitForSignal<string>("first", "go").waitForSignal<unknown>("more", "more").build();
+    const e = await engine([wf]);
+    await e.start(wf, null, { id: "ms1" });
+    await parked(e, "ms1");
+    // More than the history keeps: the oldest signals' `signal.received` events are gone, so when they were sent is not known.
+    const sentCount = HISTORY_LIMIT + 10;
+    await e.signal("ms1", "more", "x".repeat(SIGNAL_PREVIEW_BYTES));
+    for (let i = 1; i < sentCount; i++) await e.signal("ms1", "more", i);
+    const view = await e.status("ms1");
+    const history = await e.history("ms1");
+    expect(history.every((event) => event.type === "signal.received")).toBe(true);
+    expect(view.buffered.total).toBe(sentCount);
+    expect(view.buffered.byName).toEqual({ more: sentCount });
+    const shown = view.buffered.signals;
+    expect(shown).toHaveLength(BUFFERED_SIGNALS_SHOWN);
+    expect(shown[0]!.bytes).toBeGreaterThan(SIGNAL_PREVIEW_BYTES);
+    expect(shown[0]).not.toHaveProperty("payload");
+    expect(shown.slice(1).map((signal) => signal.payload)).toEqual(Array.from({ length: BUFFERED_SIGNALS_SHOWN - 1 }, (_, i) => i + 1));
+    expect(shown.map((signal) => signal.sentAt)).toEqual([
+      ...Array.from({ length: 10 }, () => null),
+      ...history.slice(0, BUFFERED_SIGNALS_SHOWN - 10).map((event) => event.at),
+    ]);
   });
 }

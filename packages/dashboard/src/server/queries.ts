@@ -32,11 +32,8 @@ export function parseRunsQuery(params: URLSearchParams): RunsQuery {
   if (order !== undefined && !LIST_ORDERS.includes(order as ListOrder)) {
     throw new ValidationError(`order must be one of ${LIST_ORDERS.join(", ")}, got ${quoted(order)}`);
   }
-  const createdAfter = parseTime(get("createdAfter"), "createdAfter");
-  const createdBefore = parseTime(get("createdBefore"), "createdBefore");
-  if (createdAfter !== undefined && createdBefore !== undefined && createdAfter > createdBefore) {
-    throw new ValidationError("createdAfter must not be later than createdBefore");
-  }
+  const created = parseTimeRange(get, "createdAfter", "createdBefore");
+  const finished = parseTimeRange(get, "finishedAfter", "finishedBefore");
   const cursor = get("cursor");
   // Every store's cursor is a short base64url token; anything else cannot be one, and need not reach the store.
   if (cursor !== undefined && !/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) {
@@ -47,8 +44,8 @@ export function parseRunsQuery(params: URLSearchParams): RunsQuery {
     ...(status ? { status } : {}),
     ...(workflow ? { workflow } : {}),
     ...(idPrefix ? { idPrefix } : {}),
-    ...(createdAfter !== undefined ? { createdAfter } : {}),
-    ...(createdBefore !== undefined ? { createdBefore } : {}),
+    ...created,
+    ...finished,
     ...(order ? { order: order as ListOrder } : {}),
     ...(cursor ? { cursor } : {}),
     ...(limit !== undefined ? { limit } : {}),
@@ -86,6 +83,18 @@ function parseLimit(text: string | undefined): number | undefined {
     throw new ValidationError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${quoted(text)}`);
   }
   return limit;
+}
+
+/** One time range of a runs query, its bounds present only when given. @throws ValidationError naming the bad bound */
+function parseTimeRange<A extends keyof RunsQuery, B extends keyof RunsQuery>(
+  get: (name: string) => string | undefined,
+  after: A,
+  before: B,
+): { [K in A | B]?: number } {
+  const low = parseTime(get(after), after);
+  const high = parseTime(get(before), before);
+  if (low !== undefined && high !== undefined && low > high) throw new ValidationError(`${after} must not be later than ${before}`);
+  return { ...(low === undefined ? {} : { [after]: low }), ...(high === undefined ? {} : { [before]: high }) } as { [K in A | B]?: number };
 }
 
 /** A time given as an ISO 8601 date and time with its zone, or as ms since the epoch. @throws ValidationError naming `name` */

@@ -16,6 +16,7 @@ import {
   type Workflow,
 } from "@parkway/core";
 import type {
+  BufferedSignalShown,
   CompensationShown,
   DefinitionState,
   ProgressShown,
@@ -62,9 +63,9 @@ export class RunReader {
     return this.registry.find(name, hash);
   }
 
-  /** One run with its tree; the flat list of committed steps when its definition is not loaded. */
+  /** One run with its tree (the flat list of committed steps when its definition is not loaded) and its history. */
   async detail(id: string): Promise<RunDetail> {
-    const view = await this.client.status(id);
+    const [view, history] = await Promise.all([this.client.status(id), this.client.history(id)]);
     const definition = this.registry.find(view.workflow, view.hash);
     const state: DefinitionState = definition ? "loaded" : this.registry.hasName(view.workflow) ? "changed" : "missing";
     // toJsonValue keeps every field of the tree; it only replaces values JSON cannot carry.
@@ -83,6 +84,7 @@ export class RunReader {
       dueAt: view.dueAt,
       createdAt: view.createdAt,
       updatedAt: view.updatedAt,
+      finishedAt: view.finishedAt,
       definition: state,
       tree,
       steps: view.steps.map((s): StepView => ({ key: s.key, attempts: s.attempts, output: toJsonValue(s.output) })),
@@ -94,6 +96,16 @@ export class RunReader {
         Object.entries(view.progress).map(([key, p]): [string, ProgressShown] => [key, { details: toJsonValue(p.details), at: p.at }]),
       ),
       compensations: compensationsOf(view),
+      buffered: {
+        // A payload too large to show has no `payload` at all; one sent without a value shows as null.
+        signals: view.buffered.signals.map((signal): BufferedSignalShown => {
+          const { payload, ...shown } = signal;
+          return "payload" in signal ? { ...shown, payload: toJsonValue(payload) } : shown;
+        }),
+        total: view.buffered.total,
+        byName: view.buffered.byName,
+      },
+      history,
       // A rewind needs the definition; Parkway's own keys (a failure, a compensation) are not steps to go back to.
       rewindTargets: definition
         ? view.steps.map((s) => s.key).filter((key) => key !== FAILURE_KEY && !key.endsWith(COMPENSATION_SUFFIX))

@@ -7,6 +7,7 @@
 import type {
   BranchView,
   ListOrder,
+  RunEvent,
   RunLink,
   RunStatus,
   RunWarning,
@@ -23,6 +24,7 @@ import type {
 export type {
   BranchView,
   ListOrder,
+  RunEvent,
   RunLink,
   RunStatus,
   RunWarning,
@@ -134,6 +136,10 @@ export interface RunsQuery {
   readonly createdAfter?: number;
   /** Only runs created before this (ms since the epoch; an ISO 8601 time in the URL). */
   readonly createdBefore?: number;
+  /** Only runs that finished at or after this (ms since the epoch; an ISO 8601 time in the URL); lists runs by when they finished. */
+  readonly finishedAfter?: number;
+  /** Only runs that finished before this (ms since the epoch; an ISO 8601 time in the URL). */
+  readonly finishedBefore?: number;
   /** `newest` first (the default) or `oldest` first. */
   readonly order?: ListOrder;
   readonly cursor?: string;
@@ -147,9 +153,19 @@ export const RUNS_QUERY_PARAMS = [
   "idPrefix",
   "createdAfter",
   "createdBefore",
+  "finishedAfter",
+  "finishedBefore",
   "order",
   "cursor",
   "limit",
+] as const satisfies readonly (keyof RunsQuery)[];
+
+/** The parameters of {@link RunsQuery} that are times: ms since the epoch in the query, ISO 8601 in the URL. */
+export const RUNS_QUERY_TIMES = [
+  "createdAfter",
+  "createdBefore",
+  "finishedAfter",
+  "finishedBefore",
 ] as const satisfies readonly (keyof RunsQuery)[];
 
 /** One row of the runs list. */
@@ -159,6 +175,8 @@ export interface RunRow {
   readonly status: RunStatus;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** When the run finished; null while it is live. */
+  readonly finishedAt: number | null;
   readonly dueAt: number | null;
   readonly error: SerializedError | null;
 }
@@ -204,6 +222,17 @@ export interface CompensationShown {
   readonly error: SerializedError | null;
 }
 
+/** A signal sent to the run and not taken yet: core's `BufferedSignalView` with its payload made JSON-safe. */
+export interface BufferedSignalShown {
+  readonly name: string;
+  /** When it was sent; null when the run's history no longer holds it. */
+  readonly sentAt: number | null;
+  /** The size of its encoded payload. */
+  readonly bytes: number;
+  /** Its payload; absent when too large to show (or when it does not decode). */
+  readonly payload?: JsonValue;
+}
+
 /** `GET /api/runs/:id`: a run's header fields and its continuation tree. */
 export interface RunDetail {
   readonly id: string;
@@ -219,6 +248,8 @@ export interface RunDetail {
   readonly dueAt: number | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** When the run finished; null while it is live. */
+  readonly finishedAt: number | null;
   readonly definition: DefinitionState;
   /** The tree from `describeRun`, when the definition is loaded. */
   readonly tree: readonly StepNodeView[] | null;
@@ -236,6 +267,14 @@ export interface RunDetail {
   readonly progress: { readonly [key: string]: ProgressShown };
   /** A failed run's compensations that ran, in commit order. */
   readonly compensations: readonly CompensationShown[];
+  /** The signals sent to the run and not taken yet: the oldest few one by one, and how many in all and under each name. */
+  readonly buffered: {
+    readonly signals: readonly BufferedSignalShown[];
+    readonly total: number;
+    readonly byName: { readonly [name: string]: number };
+  };
+  /** The run's history (`client.history`): its last events, oldest first, each with its store time. */
+  readonly history: readonly RunEvent[];
   /**
    * Commit keys the run can be rewound to (its committed steps, less Parkway's own keys), in
    * commit order; empty without the run's definition, which a rewind needs.
@@ -330,7 +369,8 @@ export function runsQueryString(query: RunsQuery): string {
   for (const name of RUNS_QUERY_PARAMS) {
     const value = query[name];
     if (value === undefined || value === "") continue;
-    params.set(name, name === "createdAfter" || name === "createdBefore" ? new Date(value).toISOString() : String(value));
+    const time = (RUNS_QUERY_TIMES as readonly string[]).includes(name);
+    params.set(name, time ? new Date(value).toISOString() : String(value));
   }
   return params.toString();
 }

@@ -1,11 +1,17 @@
-/** How times and durations read on the dashboard. */
+/** How times, durations and waits read on the dashboard. */
 import { useEffect, useState } from "preact/hooks";
+import type { Wait } from "../shared/api.js";
 
 /** `2025-03-01 14:05:09`, in the browser's time zone. */
 export function formatTime(ms: number): string {
   const d = new Date(ms);
   const two = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+/** `2025-03-01 14:05:09.042`, in the browser's time zone: a run's events are often milliseconds apart. */
+export function formatPreciseTime(ms: number): string {
+  return `${formatTime(ms)}.${String(new Date(ms).getMilliseconds()).padStart(3, "0")}`;
 }
 
 /** `300ms`, `45s`, `10m`, `2h 30m`, `2d`. */
@@ -55,4 +61,16 @@ export function fromLocalInput(text: string): number | undefined {
   if (text === "") return undefined;
   const ms = new Date(text).getTime();
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** What a wait is for, in words, with its time. */
+export function describeWait(wait: Wait, now: number): string {
+  if (wait.kind === "timer") {
+    if (wait.reason === "slot") return `waits for a slot of ${wait.slot ?? "?"}`;
+    const what = wait.reason === "retry" ? "retries" : wait.reason === "timeout" ? "times out" : "wakes";
+    return `${what} at ${formatTime(wait.until)} (${relative(wait.until, now)})`;
+  }
+  return wait.timeoutAt === null
+    ? `parked until signal "${wait.signal}" arrives`
+    : `parked until signal "${wait.signal}" arrives, or times out at ${formatTime(wait.timeoutAt)} (${relative(wait.timeoutAt, now)})`;
 }

@@ -1,8 +1,9 @@
 /**
  * One run, kept live by the run's event stream: its header (with warnings and
  * its parent and child runs), its actions, and a list of sections (steps,
- * compensations). Each section is a `Section`; a view that needs data core
- * does not record yet (a timeline, step durations) is a section added here then.
+ * compensations, buffered signals, the timeline of its history). Each section
+ * is a `Section`; a view that needs data core does not record yet is a section
+ * added here then.
  */
 import { paths, type DashboardMeta, type RunDetail } from "../shared/api.js";
 import { Actions } from "./actions.js";
@@ -11,6 +12,7 @@ import { ErrorBox, Link, LiveDot, Problem, Section, StatusBadge } from "./compon
 import { formatTime, relative, useNow } from "./format.js";
 import { JsonView } from "./json-view.js";
 import { runHref } from "./router.js";
+import { Timeline } from "./timeline.js";
 import { FlatSteps, Tree, type TreeContext } from "./tree.js";
 
 /** The page of run `id`. */
@@ -59,6 +61,14 @@ function RunBody({ run, meta, now }: { run: RunDetail; meta: DashboardMeta; now:
             <Compensations run={run} />
           </Section>
         ) : null}
+        {run.buffered.total > 0 ? (
+          <Section id="buffered" title="Buffered signals">
+            <BufferedSignals run={run} now={now} />
+          </Section>
+        ) : null}
+        <Section id="timeline" title="Timeline">
+          <Timeline events={run.history} now={now} />
+        </Section>
       </div>
       <aside class="run-side">
         <Actions run={run} meta={meta} />
@@ -111,6 +121,14 @@ function Summary({ run, now }: { run: RunDetail; now: number }) {
         <dd>
           {formatTime(run.updatedAt)} <span class="muted">({relative(run.updatedAt, now)})</span>
         </dd>
+        {run.finishedAt !== null ? (
+          <>
+            <dt>Finished</dt>
+            <dd data-testid="run-finished">
+              {formatTime(run.finishedAt)} <span class="muted">({relative(run.finishedAt, now)})</span>
+            </dd>
+          </>
+        ) : null}
         <dt>Version</dt>
         <dd data-testid="run-version">{run.version}</dd>
         {run.dueAt !== null ? (
@@ -147,5 +165,37 @@ function Compensations({ run }: { run: RunDetail }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** The signals sent to the run that no step has taken yet: the oldest few, each with when it was sent and its payload. */
+function BufferedSignals({ run, now }: { run: RunDetail; now: number }) {
+  const { signals, total, byName } = run.buffered;
+  const names = Object.entries(byName).map(([name, count]) => `"${name}" ×${count}`);
+  return (
+    <>
+      <p class="muted">
+        {total} signal{total === 1 ? "" : "s"} sent and not taken by a step yet: {names.join(", ")}.
+        {total > signals.length ? ` The oldest ${signals.length} are shown.` : ""}
+      </p>
+      <ul class="plain buffered-signals">
+        {signals.map((signal, i) => (
+          <li key={i} data-testid="buffered-signal">
+            <span class="step-id">{signal.name}</span>{" "}
+            <span class="muted">
+              {signal.sentAt === null
+                ? "sent before the oldest event the run keeps"
+                : `sent ${formatTime(signal.sentAt)} (${relative(signal.sentAt, now)})`}{" "}
+              · {signal.bytes} bytes
+            </span>
+            {"payload" in signal ? (
+              <JsonView label="payload" value={signal.payload ?? null} />
+            ) : (
+              <p class="muted">The payload is too large to show here.</p>
+            )}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }

@@ -1,5 +1,5 @@
 /**
- * The runs list: a search (id prefix, workflow, creation time range, order)
+ * The runs list: a search (id prefix, workflow, creation and finish time ranges, order)
  * and status tabs over `client.list`, cursor paging, and counts per status,
  * kept live by its event stream. The search lives in the URL, so a view can
  * be shared or reloaded.
@@ -7,6 +7,7 @@
 import { useState } from "preact/hooks";
 import {
   RUN_STATUSES,
+  RUNS_QUERY_TIMES,
   isRunStatus,
   runsQueryString,
   type DashboardMeta,
@@ -29,12 +30,12 @@ function queryOf(params: URLSearchParams): RunsQuery {
   };
   const status = text("status");
   const order = text("order");
+  const times = Object.fromEntries(RUNS_QUERY_TIMES.flatMap((name) => (time(name) === undefined ? [] : [[name, time(name)!]])));
   const query: RunsQuery = {
     ...(isRunStatus(status) ? { status } : {}),
     ...(text("workflow") ? { workflow: text("workflow")! } : {}),
     ...(text("idPrefix") ? { idPrefix: text("idPrefix")! } : {}),
-    ...(time("createdAfter") !== undefined ? { createdAfter: time("createdAfter")! } : {}),
-    ...(time("createdBefore") !== undefined ? { createdBefore: time("createdBefore")! } : {}),
+    ...times,
     ...(order === "newest" || order === "oldest" ? { order } : {}),
     ...(text("cursor") ? { cursor: text("cursor")! } : {}),
   };
@@ -60,13 +61,16 @@ export function RunsPage({ params, meta }: { params: URLSearchParams; meta: Dash
         Runs <LiveDot connected={live.connected} />
       </h1>
       <StatusTabs query={filters} page={page} />
-      {query.idPrefix || query.createdAfter !== undefined || query.createdBefore !== undefined ? (
+      {query.idPrefix || RUNS_QUERY_TIMES.some((name) => query[name] !== undefined) ? (
         // Counts come from the status indexes (one read each), which know workflows but not ids or times.
         <p class="muted counts-note">
           Counts are of every run{query.workflow ? ` of ${query.workflow}` : ""}, not only of those the search finds.
         </p>
       ) : null}
       <Search key={runsQueryString(filters)} query={filters} meta={meta} />
+      {query.finishedAfter !== undefined || query.finishedBefore !== undefined ? (
+        <p class="muted counts-note">Only finished runs, by when they finished.</p>
+      ) : null}
       <Problem text={live.problem} />
       {page ? <RunsTable page={page} now={now} /> : <p class="muted">Loading…</p>}
       <div class="paging">
@@ -111,28 +115,38 @@ function StatusTabs({ query, page }: { query: RunsQuery; page: Page | null }) {
   );
 }
 
+/** The labels of the search's time fields, one per time parameter of the query. */
+const TIME_FIELDS: readonly { readonly name: (typeof RUNS_QUERY_TIMES)[number]; readonly label: string }[] = [
+  { name: "createdAfter", label: "Created after" },
+  { name: "createdBefore", label: "Created before" },
+  { name: "finishedAfter", label: "Finished after" },
+  { name: "finishedBefore", label: "Finished before" },
+];
+
 /** The search form; submitting it puts the search in the URL (keeping the status tab). */
 function Search({ query, meta }: { query: RunsQuery; meta: DashboardMeta }) {
   const [idPrefix, setIdPrefix] = useState(query.idPrefix ?? "");
   const [workflow, setWorkflow] = useState(query.workflow ?? "");
-  const [after, setAfter] = useState(query.createdAfter === undefined ? "" : toLocalInput(query.createdAfter));
-  const [before, setBefore] = useState(query.createdBefore === undefined ? "" : toLocalInput(query.createdBefore));
+  const [times, setTimes] = useState<Record<string, string>>(() =>
+    Object.fromEntries(RUNS_QUERY_TIMES.map((name) => [name, query[name] === undefined ? "" : toLocalInput(query[name])])),
+  );
   const [order, setOrder] = useState<ListOrder>(query.order ?? "newest");
-  const searched = query.idPrefix || query.workflow || query.createdAfter !== undefined || query.createdBefore !== undefined || query.order;
+  const searched = query.idPrefix || query.workflow || RUNS_QUERY_TIMES.some((name) => query[name] !== undefined) || query.order;
   return (
     <form
       class="filter"
       role="search"
       onSubmit={(e) => {
         e.preventDefault();
-        const createdAfter = fromLocalInput(after);
-        const createdBefore = fromLocalInput(before);
+        const bounds = RUNS_QUERY_TIMES.flatMap((name) => {
+          const ms = fromLocalInput(times[name] ?? "");
+          return ms === undefined ? [] : [[name, ms] as const];
+        });
         go({
           ...(query.status ? { status: query.status } : {}),
           ...(idPrefix.trim() ? { idPrefix: idPrefix.trim() } : {}),
           ...(workflow.trim() ? { workflow: workflow.trim() } : {}),
-          ...(createdAfter !== undefined ? { createdAfter } : {}),
-          ...(createdBefore !== undefined ? { createdBefore } : {}),
+          ...Object.fromEntries(bounds),
           // Newest first is the default: the URL says only what differs.
           ...(order === "oldest" ? { order } : {}),
         });
@@ -157,14 +171,20 @@ function Search({ query, meta }: { query: RunsQuery; meta: DashboardMeta }) {
           ))}
         </datalist>
       </label>
-      <label>
-        Created after
-        <input name="createdAfter" type="datetime-local" value={after} onInput={(e) => setAfter(e.currentTarget.value)} />
-      </label>
-      <label>
-        Created before
-        <input name="createdBefore" type="datetime-local" value={before} onInput={(e) => setBefore(e.currentTarget.value)} />
-      </label>
+      {TIME_FIELDS.map(({ name, label }) => (
+        <label key={name}>
+          {label}
+          <input
+            name={name}
+            type="datetime-local"
+            value={times[name]}
+            onInput={(e) => {
+              const value = e.currentTarget.value;
+              setTimes((before) => ({ ...before, [name]: value }));
+            }}
+          />
+        </label>
+      ))}
       <label>
         Order
         <select name="order" value={order} onChange={(e) => setOrder(e.currentTarget.value === "oldest" ? "oldest" : "newest")}>
@@ -199,6 +219,7 @@ function RunsTable({ page, now }: { page: Page; now: number }) {
             <th>Status</th>
             <th>Started</th>
             <th>Updated</th>
+            <th>Finished</th>
             <th>Note</th>
           </tr>
         </thead>
@@ -214,6 +235,9 @@ function RunsTable({ page, now }: { page: Page; now: number }) {
               </td>
               <td title={formatTime(r.createdAt)}>{relative(r.createdAt, now)}</td>
               <td title={formatTime(r.updatedAt)}>{relative(r.updatedAt, now)}</td>
+              <td title={r.finishedAt === null ? "live" : formatTime(r.finishedAt)}>
+                {r.finishedAt === null ? "" : relative(r.finishedAt, now)}
+              </td>
               <td class="note">
                 {r.error ? <span class="error-text">{r.error.message}</span> : r.dueAt !== null ? `due ${relative(r.dueAt, now)}` : ""}
               </td>

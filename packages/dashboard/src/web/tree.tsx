@@ -5,9 +5,9 @@
  * their iterations, delays with their wake time, signal waits with the signal
  * and timeout, and child steps with a link to their child run.
  */
-import type { BranchView, JsonValue, ProgressShown, StepNodeView, StepView, Wait } from "../shared/api.js";
+import type { BranchView, JsonValue, ProgressShown, StepNodeView, StepView } from "../shared/api.js";
 import { ErrorBox, Link, StateBadge } from "./components.js";
-import { formatDuration, formatTime, relative } from "./format.js";
+import { describeWait, formatDuration, relative } from "./format.js";
 import { JsonView } from "./json-view.js";
 import { runHref } from "./router.js";
 
@@ -97,6 +97,7 @@ function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
         `waits for signal "${detail.signal}"`,
         detail.timeoutMs === null ? "no timeout" : `timeout ${formatDuration(detail.timeoutMs)}`,
       );
+      if (detail.buffered > 0) facts.push(`${detail.buffered} buffered`);
       break;
     case "route":
       facts.push(`keys: ${detail.keys.join(", ")}`);
@@ -115,17 +116,6 @@ function StepFacts({ node, now }: { node: StepNodeView; now: number }) {
   if (wait) facts.push(describeWait(wait, now));
   if (facts.length === 0) return null;
   return <div class="facts">{facts.join(" · ")}</div>;
-}
-
-function describeWait(wait: Wait, now: number): string {
-  if (wait.kind === "timer") {
-    if (wait.reason === "slot") return `waits for a slot of ${wait.slot ?? "?"}`;
-    const what = wait.reason === "retry" ? "retries" : wait.reason === "timeout" ? "times out" : "wakes";
-    return `${what} at ${formatTime(wait.until)} (${relative(wait.until, now)})`;
-  }
-  return wait.timeoutAt === null
-    ? `parked until signal "${wait.signal}" arrives`
-    : `parked until signal "${wait.signal}" arrives, or times out at ${formatTime(wait.timeoutAt)} (${relative(wait.timeoutAt, now)})`;
 }
 
 /** A step's latest heartbeat (`ctx.heartbeat(details)`): how far a long step has come, or where it stood when it ended. */

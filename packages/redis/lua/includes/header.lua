@@ -1,7 +1,7 @@
 --[[
   The run header: a hash of plain fields (id, workflow, hash, status, version,
   waits (compact JSON, see waits.lua), error (JSON or ""), requested ("", "cancel", "pause"),
-  dueAt ("" for none), createdAt, updatedAt, lastCommit).
+  dueAt ("" for none), createdAt, updatedAt, finishedAt ("" or absent while live), lastCommit).
 
   Reply convention shared by every script: { code, ... } where code 0 is
   success, 1 is "stopped at a step boundary" ({ 1, "cancelled"|"paused",
@@ -92,10 +92,42 @@ local function handoverVersion(h)
 end
 
 --[[
+  The finish indexes: a finished run is in `fin:<status>` and `wffin:<status>:<workflow>`, scored
+  by finishedAt, for `list` with a finish range (listRuns walks them as it walks the creation
+  indexes). Live runs are in neither, so a finish range never matches them.
+]]
+local function addFinished(prefix, id, status, workflow, at)
+  redis.call("ZADD", prefix .. "fin:" .. status, at, id)
+  if workflow and workflow ~= "" then redis.call("ZADD", prefix .. "wffin:" .. status .. ":" .. workflow, at, id) end
+end
+
+local function dropFinished(prefix, id, status, workflow)
+  if not FINISHED[status] then return end
+  redis.call("ZREM", prefix .. "fin:" .. status, id)
+  if workflow and workflow ~= "" then redis.call("ZREM", prefix .. "wffin:" .. status .. ":" .. workflow, id) end
+end
+
+--[[
+  The ids of a run's delayed wake-up jobs (the wake-up queue records them in `wakes:<id>`) are no
+  use once the run finished or went: they move to the partition's `stale-wakes` set, whose jobs the
+  workers' sweep removes, so neither the script that ends a run nor its caller spends a round trip
+  on them.
+]]
+local function retireWakeUps(ctx)
+  local wakesKey = ctx.prefix .. "wakes:" .. ctx.id
+  local ids = redis.call("SMEMBERS", wakesKey)
+  if #ids == 0 then return end
+  redis.call("SADD", ctx.prefix .. "stale-wakes", unpack(ids))
+  redis.call("DEL", wakesKey)
+end
+
+--[[
   Every write goes through here, as MemoryStore.write does: the version goes
   up by one (or to `changes.version`, a handover's) and updatedAt is stamped,
-  and the status indexes (by status, and by workflow and status), due index
-  and finish channel follow the header in the same atomic step. A run that finishes loses its signal buffers. `changes` maps
+  and the status indexes (by status, and by workflow and status), the finish indexes, due index
+  and finish channel follow the header in the same atomic step. A run that reaches a finished
+  status records when (finishedAt), and one sent on again (retry, rewind) loses it. A run that
+  finishes loses its signal buffers and its wake-up jobs. `changes` maps
   header fields to their new string values ("" for null). The write's event is
   `event`, else the one its status change means (statusEvent in history.lua);
   it is recorded before a finished run's keys get their TTL, so its history expires with it.
@@ -105,6 +137,12 @@ local function writeHeader(ctx, h, changes, event)
   -- num, not tostring: a handover's version has 16 digits, and tostring keeps 14.
   changes.version = num(version)
   changes.updatedAt = nowText(ctx)
+  local moved = changes.status and changes.status ~= h.status
+  if moved and FINISHED[changes.status] then
+    changes.finishedAt = changes.updatedAt
+  elseif moved and FINISHED[h.status] then
+    changes.finishedAt = ""
+  end
   local args = {}
   for field, value in pairs(changes) do
     args[#args + 1] = field
@@ -114,13 +152,15 @@ local function writeHeader(ctx, h, changes, event)
   local before = h.status
   for field, value in pairs(changes) do h[field] = value end
 
-  if changes.status and changes.status ~= before then
+  if moved then
     redis.call("ZREM", ctx.prefix .. "status:" .. before, ctx.id)
     redis.call("ZADD", ctx.prefix .. "status:" .. changes.status, h.createdAt, ctx.id)
     if h.workflow then
       redis.call("ZREM", ctx.prefix .. "wfstatus:" .. before .. ":" .. h.workflow, ctx.id)
       redis.call("ZADD", ctx.prefix .. "wfstatus:" .. changes.status .. ":" .. h.workflow, h.createdAt, ctx.id)
     end
+    dropFinished(ctx.prefix, ctx.id, before, h.workflow)
+    if FINISHED[changes.status] then addFinished(ctx.prefix, ctx.id, changes.status, h.workflow, changes.finishedAt) end
   end
   if changes.dueAt == "" then
     redis.call("ZREM", ctx.dueKey, ctx.id)
@@ -131,6 +171,7 @@ local function writeHeader(ctx, h, changes, event)
   if event then recordEvent(ctx, event) end
   if changes.status and FINISHED[changes.status] then
     dropSignalBuffers(ctx)
+    retireWakeUps(ctx)
     retainFinished(ctx, h)
     redis.call("PUBLISH", ctx.prefix .. "finished", cjson.encode({ ctx.id, changes.status }))
   end

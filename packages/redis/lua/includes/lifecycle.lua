@@ -9,6 +9,7 @@
 
 -- Removes a run's index entries, as writeHeader and startRun made them.
 local function dropIndexEntries(prefix, id, status, workflow)
+  dropFinished(prefix, id, status, workflow)
   redis.call("ZREM", prefix .. "status:" .. status, id)
   redis.call("ZREM", prefix .. "all", id)
   redis.call("ZREM", prefix .. "due", id)
@@ -22,9 +23,9 @@ end
 local function dropRun(prefix, id, h)
   local keys = runDataKeys(prefix, id)
   keys[#keys + 1] = prefix .. "delivered:" .. id
-  keys[#keys + 1] = prefix .. "wakes:" .. id
   redis.call("DEL", unpack(keys))
   dropSignalBuffers({ prefix = prefix, id = id })
+  retireWakeUps({ prefix = prefix, id = id })
   dropIndexEntries(prefix, id, h.status, h.workflow)
   redis.call("ZREM", prefix .. "expiring", expiringMember(id, h.status, h.workflow))
 end

@@ -13,7 +13,8 @@
 ]]
 local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, failed = 2592000000 }
 
--- The keys of one run that carry its data (the delivery ids and the wake-up record expire on their own clock): header,
+-- The keys of one run that carry its data (the delivery ids expire on their own clock; the wake-up record went, see
+-- retireWakeUps in header.lua): header,
 -- attempts, outputs, input/result, commit order (compensation), heartbeat progress, history and attempt records.
 local function runDataKeys(prefix, id)
   return {
@@ -46,9 +47,8 @@ local function retainFinished(ctx, h)
   local ms = retentionMs(ctx.prefix, h.status, h.workflow)
   if ms == nil then return end
   for _, key in ipairs(runDataKeys(ctx.prefix, ctx.id)) do redis.call("PEXPIRE", key, ms) end
-  -- LT: a delivery-id hash or a wake-up record that would expire sooner keeps its own TTL.
+  -- LT: a delivery-id hash that would expire sooner keeps its own TTL.
   redis.call("PEXPIRE", ctx.prefix .. "delivered:" .. ctx.id, ms, "LT")
-  redis.call("PEXPIRE", ctx.prefix .. "wakes:" .. ctx.id, ms, "LT")
   redis.call("ZADD", ctx.prefix .. "expiring", ctx.now + ms, expiringMember(ctx.id, h.status, h.workflow))
 end
 

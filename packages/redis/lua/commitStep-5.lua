@@ -5,12 +5,16 @@
   same at step 1 and at step 1000. With a pause requested the output is kept and the run pauses;
   with a cancel requested the output is dropped and the run is cancelled.
   Re-sending the last commit (its reply was lost) answers "already".
+  A committed output may carry the run on in the same write (ARGV[9]): the next step's first
+  attempt starts (as startAttempt-3.lua records it; this write renews the lease), or the run
+  completes with its result (as finishRun-3.lua ends it), so neither costs a call of its own.
 
   Input:
     KEYS[1] run header          (hash)
     KEYS[2] run attempts        (hash, field per commit key)
     KEYS[3] run outputs         (hash, field per commit key)
     KEYS[4] due index           (sorted set, score dueAt)
+    KEYS[5] run input/result    (hash)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -20,7 +24,10 @@
     ARGV[6] attempts spent on the step
     ARGV[7] lease in ms
     ARGV[8] attempts that failed since the run's last write, JSON (see includes/attempts.lua), or ""
-    ARGV[9..] commit keys this output replaces (a loop's earlier iterations), dropped in the same write
+    ARGV[9] then: "" (nothing), "attempt" or "complete"
+    ARGV[10] with "attempt", the commit key of the step whose attempt starts; with "complete", the result (encoded bytes)
+    ARGV[11] with "attempt", the attempt that starts (1-based); else ""
+    ARGV[12..] commit keys this output replaces (a loop's earlier iterations), dropped in the same write
 
   Output:
     { 0, "committed", version }
@@ -43,7 +50,8 @@ local function recordOrder(key, version)
 end
 
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
-local replaced = { unpack(ARGV, 9) }
+local thenKind = ARGV[9]
+local replaced = { unpack(ARGV, 12) }
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
 local h, err = requireRun(ctx)
 if err then return err end
@@ -57,9 +65,13 @@ ctx.now = nowMs()
 recordFailures(ctx, ARGV[8])
 -- The attempt ended, whether its output is kept or a cancel drops it.
 endAttemptRecord(ctx, key, tonumber(attempts), ctx.now, nil)
-local function keep()
+local function keep(nextAttempt)
   redis.call("HSET", KEYS[3], key, output)
-  redis.call("HSET", KEYS[2], key, attempts)
+  if nextAttempt then
+    redis.call("HSET", KEYS[2], key, attempts, ARGV[10], ARGV[11])
+  else
+    redis.call("HSET", KEYS[2], key, attempts)
+  end
   recordOrder(key, tonumber(h.version) + 1)
   dropReplaced(KEYS[3], KEYS[2], triesKey(ctx), replaced)
   recordCommit(ctx, key, attempts)
@@ -67,6 +79,12 @@ end
 local stopped = stopAtBoundary(ctx, h, keep)
 if stopped then return stopped end
 
-keep()
-local newVersion = writeHeader(ctx, h, { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) })
-return { 0, "committed", newVersion }
+keep(thenKind == "attempt")
+local changes = { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) }
+if thenKind == "attempt" then
+  startAttemptRecord(ctx, ARGV[10], tonumber(ARGV[11]))
+elseif thenKind == "complete" then
+  redis.call("HSET", KEYS[5], "result", ARGV[10])
+  changes = { lastCommit = key, status = "completed", waits = "[]", dueAt = "", requested = "", error = "" }
+end
+return { 0, "committed", writeHeader(ctx, h, changes) }
