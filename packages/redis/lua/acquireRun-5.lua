@@ -1,7 +1,8 @@
 --[[
   Hands a run to a worker: a "pending" run, a "parked" run with something due,
   or a "running" run whose lease expired becomes "running" under a fresh lease
-  and a new version (fencing any previous holder). A cancel or pause requested
+  and a new version (fencing any previous holder): the handover's version (see
+  handoverVersion), which no earlier holder had, even after a rollback. A cancel or pause requested
   of a run whose worker died is applied here, at the boundary it was waiting for;
   a cancel answers the header it left, so the caller cancels the run's children
   and tells its parent (its retention may end before the caller could read it).
@@ -51,7 +52,8 @@ if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-
 
 -- A run whose worker's lease lapsed is taken over; one that was parked woke (its status change says so).
 local event = h.status == "running" and { type = "recovered" } or nil
-writeHeader(ctx, h, { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "" }, event)
+local changes = { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "", version = handoverVersion(h) }
+writeHeader(ctx, h, changes, event)
 local reply = headerReply(ctx)
 local data = redis.call("HMGET", KEYS[4], "input", "result")
 return { 0, "acquired", reply[1], reply[2], data[1], data[2], redis.call("HGETALL", KEYS[3]), now }

@@ -45,7 +45,8 @@
 -- The commit order (what a failed run's compensations walk in reverse): each key scored by the
 -- version its commit makes. Derived from the prefix, as keys.ts derives it.
 local function recordOrder(key, version)
-  redis.call("ZADD", ARGV[1] .. "order:" .. ARGV[2], version, key)
+  -- num: a version has 16 digits, and a number argument is sent with 14.
+  redis.call("ZADD", ARGV[1] .. "order:" .. ARGV[2], num(version), key)
 end
 
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]

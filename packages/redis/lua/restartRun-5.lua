@@ -41,7 +41,7 @@ end
 
 local now = num(nowMs())
 redis.call("HSET", KEYS[1],
-  "id", id, "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", tostring(version),
+  "id", id, "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", num(version),
   "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
   "lastCommit", "", "signals", ARGV[6])
 redis.call("HSET", KEYS[4], "input", ARGV[5])

@@ -19,7 +19,7 @@
  * list of one (`redis://10.0.0.1:7000,`).
  */
 import { ValidationError } from "@parkway/core";
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 
 /** A live ioredis client: one server, or a Redis Cluster. */
 export type RedisConnection = Redis | Cluster;
@@ -74,6 +74,68 @@ class EndingRedis extends Redis {
   }
 }
 
+/** How often, and how many times, a Cluster's `connect()` looks whether the cluster became ready before it gives up. */
+export const CLUSTER_READY_LOOKS = { everyMs: 500, times: 24 } as const;
+
+/**
+ * An ioredis `Cluster` whose `connect()` settles: it resolves once the cluster is ready, and
+ * rejects once it ends or is still not ready after `CLUSTER_READY_LOOKS` (12s), naming its nodes.
+ * ioredis's own loses its promise when an attempt's ready check finds the cluster failing (a
+ * master down, no replica promoted yet): it reconnects on its own and becomes ready, and the
+ * promise never settles (redis/ioredis#741). BullMQ awaits it to recover a Cluster its blocking
+ * worker connection found without nodes, so a worker reconnecting during a failover would wait
+ * out BullMQ's own cap (30s) before it took a job again. Every Cluster Parkway opens is one, and
+ * so is each duplicate of one (BullMQ's blocking connections are duplicates).
+ */
+export class SettlingCluster extends Cluster {
+  override connect(): Promise<void> {
+    const attempt = super.connect();
+    return new Promise<void>((resolve, reject) => {
+      let looks = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        this.off("ready", onReady);
+        this.off("end", onEnd);
+        if (error) reject(error);
+        else resolve();
+      };
+      // ioredis emits a status on the next tick: an "end" of the disconnect before this connect() comes after it.
+      const onReady = () => (this.status === "ready" ? settle() : undefined);
+      const onEnd = () =>
+        this.status === "end"
+          ? settle(new Error(`the connection to ${connectionAddress(this)} ended before the cluster was ready`))
+          : undefined;
+      const look = () => {
+        if (this.status === "ready") return settle();
+        if (++looks >= CLUSTER_READY_LOOKS.times) {
+          const waited = (CLUSTER_READY_LOOKS.everyMs * CLUSTER_READY_LOOKS.times) / 1000;
+          return settle(new Error(`${connectionAddress(this)} was not ready within ${waited}s (status ${this.status})`));
+        }
+        timer = setTimeout(look, CLUSTER_READY_LOOKS.everyMs);
+      };
+      this.on("ready", onReady);
+      this.on("end", onEnd);
+      timer = setTimeout(look, CLUSTER_READY_LOOKS.everyMs);
+      // A failed attempt ("already connecting", a ready check that failed) is retried by ioredis: wait for it.
+      attempt.then(
+        () => settle(),
+        () => (this.status === "ready" ? settle() : undefined),
+      );
+    });
+  }
+
+  override duplicate(overrideStartupNodes: ConstructorParameters<typeof Cluster>[0] = [], overrideOptions: ClusterOptions = {}): Cluster {
+    const startupNodes = overrideStartupNodes.length > 0 ? overrideStartupNodes : clusterStartupNodes(this);
+    return new SettlingCluster(startupNodes, { ...this.options, ...overrideOptions });
+  }
+}
+
+/** The startup nodes a Cluster was given (ioredis keeps them, untyped). */
+function clusterStartupNodes(cluster: Cluster): ConstructorParameters<typeof Cluster>[0] {
+  return (cluster as unknown as { startupNodes: ConstructorParameters<typeof Cluster>[0] }).startupNodes.slice(0);
+}
+
 /** True for an ioredis client (from any installed copy of ioredis: checked by shape, as BullMQ does). */
 export function isRedisConnection(value: unknown): value is RedisConnection {
   const v = value as Record<string, unknown> | null;
@@ -102,7 +164,7 @@ export function openConnection(given: unknown, what: string, overrides: RedisOpt
     if (seeds) {
       const { retryStrategy: _, ...perNode } = mine;
       return {
-        redis: new Cluster(seeds.nodes, {
+        redis: new SettlingCluster(seeds.nodes, {
           clusterRetryStrategy: reconnectDelay,
           redisOptions: { ...perNode, ...seeds.redisOptions, ...overrides },
         }),
@@ -176,8 +238,10 @@ export function redactUrl(text: string): string {
 /** A new connection like `redis` (same servers, same options, plus `overrides`); the caller owns it. */
 export function duplicateConnection(redis: RedisConnection, overrides: RedisOptions = {}): RedisConnection {
   if (isCluster(redis)) {
-    // Cluster.duplicate replaces redisOptions wholesale: merge them, or the node options are lost.
-    return redis.duplicate(undefined, { redisOptions: { ...redis.options.redisOptions, ...overrides } });
+    // Cluster.duplicate replaces redisOptions wholesale: merge them, or the node options are lost. A
+    // Settling one either way, even from a caller's plain Cluster.
+    const redisOptions = { ...redis.options.redisOptions, ...overrides };
+    return new SettlingCluster(clusterStartupNodes(redis), { ...redis.options, redisOptions });
   }
   // Not redis.duplicate(): a caller's plain `Redis` would duplicate into one that may never end.
   return new EndingRedis({ ...redis.options, ...overrides });

@@ -52,6 +52,8 @@ export interface CheckInput {
   readonly ledger: Ledger;
   /** When each run's cancel was acknowledged (wall clock). */
   readonly cancelsAcked: ReadonlyMap<string, number>;
+  /** When each run's start was acknowledged (wall clock). */
+  readonly startsAcked?: ReadonlyMap<string, number>;
   /** The repairs and deletes the driver sent. */
   readonly repairs?: readonly Repair[];
   /** The schedules that ticked during the load. */

@@ -123,6 +123,8 @@ export interface SentSignal {
   readonly seq: number;
   /** `acked`: the call returned; `rejected`: a typed error said no; `lost`: every try failed. */
   outcome: "acked" | "rejected" | "lost" | "pending";
+  /** When it was acknowledged (wall clock). */
+  ackedAt?: number;
   /** Tries that failed for a reason outside Parkway before the outcome. */
   retries: number;
   /** The typed error of a rejected signal. */
@@ -189,6 +191,8 @@ export class LoadDriver {
   readonly counts = { started: 0, cancels: 0, transientRetries: 0, purges: 0, purged: 0 };
   /** When (wall clock) each run's cancel was acknowledged by the store. */
   readonly cancelsAcked = new Map<string, number>();
+  /** When (wall clock) each run's start was acknowledged by the store. */
+  readonly startsAcked = new Map<string, number>();
   readonly repairs: Repair[] = [];
   readonly schedules: ScheduleSpan[] = [];
   private readonly followUps = new Set<Promise<void>>();
@@ -235,6 +239,7 @@ export class LoadDriver {
 
   private async launch(run: PlannedRun): Promise<void> {
     await this.persist(() => this.client.start(WORKFLOWS[run.kind], { v: run.n, t: "input" }, { id: run.id }));
+    this.startsAcked.set(run.id, Date.now());
     this.counts.started++;
     // A retried run fails before it completes: its result is awaited once the retry went in.
     if (run.kind !== "retried") this.watchers.push(this.watch(run.id));
@@ -345,6 +350,7 @@ export class LoadDriver {
     try {
       await this.persist(send, () => sent.retries++);
       sent.outcome = "acked";
+      sent.ackedAt = Date.now();
     } catch (error) {
       const code = error instanceof RelayedRefusal ? error.message : isParkwayError(error) ? error.code : undefined;
       sent.outcome = code === undefined ? "lost" : "rejected";

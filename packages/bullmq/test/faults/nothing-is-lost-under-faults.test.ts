@@ -11,13 +11,11 @@
  * `npm run test:faults` runs it; `npm test` does not. FAULT_RUNS and
  * FAULT_LOAD_SECONDS shrink it for a quick look.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { Chaos } from "./chaos.js";
 import { WorkerFleet } from "./fleet.js";
 import { RedisServer } from "./redis-server.js";
+import { runFolder } from "./run-folder.js";
 import { runFaultScenario } from "./scenario.js";
 
 const RUNS = Number(process.env.FAULT_RUNS ?? 2400);
@@ -26,27 +24,21 @@ const FAULT_TAIL_MS = 15_000;
 const LEASE_MS = 2000;
 const NAMESPACE = "faults";
 
-const dir = mkdtempSync(join(tmpdir(), "parkway-faults-"));
-let redis: RedisServer | undefined;
-let fleet: WorkerFleet | undefined;
-let failed = false;
-
-// If this process is stopped early, take the servers and workers it started along.
-process.once("exit", () => {
-  fleet?.killNow();
-  redis?.killNow();
-});
-
-afterAll(async () => {
-  await fleet?.stop();
-  await redis?.stop();
-  if (failed) console.log(`fault suite: logs, ledger and AOF kept in ${dir}`);
-  else rmSync(dir, { recursive: true, force: true });
-});
+const folder = runFolder("faults");
+const { dir } = folder;
 
 it("nothing is lost under kill -9, SIGTERM, Redis restarts, dropped connections, lost jobs and zombie workers", async () => {
-  redis = await RedisServer.start(dir);
-  fleet = new WorkerFleet({ redisUrl: redis.url, namespace: NAMESPACE, dir, lease: `${LEASE_MS}ms`, concurrency: 40, shutdownGrace: "2s" });
+  const redis = await RedisServer.start(dir);
+  folder.track(redis);
+  const fleet = new WorkerFleet({
+    redisUrl: redis.url,
+    namespace: NAMESPACE,
+    dir,
+    lease: `${LEASE_MS}ms`,
+    concurrency: 40,
+    shutdownGrace: "2s",
+  });
+  folder.track(fleet);
   await fleet.start(3);
   const faultSpan = LOAD_MS + FAULT_TAIL_MS;
   const chaos = new Chaos({
@@ -74,11 +66,7 @@ it("nothing is lost under kill -9, SIGTERM, Redis restarts, dropped connections,
     settleMs: 180_000,
     faults: chaos,
   });
-  console.log(`fault suite counts: ${JSON.stringify(summary)}`);
-  if (violations.length > 0) {
-    failed = true;
-    console.log(`fault suite violations (first 40 of ${violations.length}):\n${violations.slice(0, 40).join("\n")}`);
-  }
+  folder.report("fault suite", summary, violations);
   expect(violations).toEqual([]);
   expect(summary.started).toBe(summary.runs);
   // Every fault happened, the aimed kills too.

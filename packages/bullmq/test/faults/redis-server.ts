@@ -6,9 +6,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { freePort } from "../../../redis/test/private-redis.js";
 
 /** The redis-server binary: `REDIS_SERVER`, else the one on the PATH. */
 export function redisServerBinary(): string {
@@ -20,19 +20,6 @@ export function redisServerBinary(): string {
     );
   }
   return binary;
-}
-
-/** A TCP port nothing listens on right now. */
-export async function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export class RedisServer {
@@ -51,7 +38,7 @@ export class RedisServer {
 
   /** Starts a server in `dir` on a spare port. */
   static async start(dir: string): Promise<RedisServer> {
-    const server = new RedisServer(redisServerBinary(), await sparePort(), dir);
+    const server = new RedisServer(redisServerBinary(), await freePort(), dir);
     await server.launch();
     return server;
   }

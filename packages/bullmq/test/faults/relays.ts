@@ -23,8 +23,8 @@ export class SignalRelays {
   private constructor(private readonly relays: readonly Relay[]) {}
 
   /** Starts `count` relay processes on `connection` (a Redis URL, or a Cluster's comma-separated nodes). */
-  static async start(connection: string, namespace: string, count = 2): Promise<SignalRelays> {
-    const relays = await Promise.all(Array.from({ length: count }, () => startRelay(connection, namespace)));
+  static async start(connection: string, namespace: string, partitions = 1, count = 2): Promise<SignalRelays> {
+    const relays = await Promise.all(Array.from({ length: count }, () => startRelay(connection, namespace, partitions)));
     return new SignalRelays(relays);
   }
 
@@ -62,8 +62,8 @@ export class SignalRelays {
   }
 }
 
-async function startRelay(connection: string, namespace: string): Promise<Relay> {
-  const child = spawn(process.execPath, [RELAY, connection, namespace], { stdio: ["pipe", "pipe", "inherit"] });
+async function startRelay(connection: string, namespace: string, partitions: number): Promise<Relay> {
+  const child = spawn(process.execPath, [RELAY, connection, namespace, String(partitions)], { stdio: ["pipe", "pipe", "inherit"] });
   const pending = new Map<number, (reply: RelayReply) => void>();
   const lines = createInterface({ input: child.stdout });
   await new Promise<void>((resolve, reject) => {

@@ -68,6 +68,18 @@ function redisFaultDuring(checker: Checker, from: number, to: number): boolean {
   });
 }
 
+/** How far back a process's probes tell how starved it was when a task began: the run's acquire and its first steps. */
+const LAG_WINDOW_MS = 2000;
+
+/** The slowest probe round trip of process `pid` among the tasks it began in the LAG_WINDOW_MS up to `began`. */
+export function lagBefore(checker: Checker, pid: number, began: number): number {
+  let lag = 0;
+  for (const e of checker.input.ledger.executions.values()) {
+    if (e.pid === pid && e.began <= began && e.began >= began - LAG_WINDOW_MS) lag = Math.max(lag, e.at - e.began);
+  }
+  return lag;
+}
+
 /** Whether a fault between `from` (less a lease) and `to` could have kept news from the worker `pid`. */
 function excused(checker: Checker, pid: number, from: number, to: number): boolean {
   return processStoppedDuring(checker, pid, from - LEASE_MS, to) || redisFaultDuring(checker, from - LEASE_MS, to);
@@ -78,19 +90,18 @@ const executionsOf = (checker: Checker, id: string, keys: readonly string[]): Ex
 
 /**
  * Tasks running at `at` must end within REACH_MS of it (a task whose process was killed or froze
- * ended then); none may begin later than `beginBy`, give or take its worker's lag while it held
- * the run: a worker tells the time as the store's clock at a reply plus its own clock since, so a
- * process that sat on a reply (starved of CPU; the round trips of the run's probes on it, each
- * read just after a task began, measure it) begins a task that late. Returns how late the latest
+ * ended then); none may begin later than `beginBy`, give or take its worker's lag: a worker tells
+ * the time as the store's clock at a reply plus its own clock since, so a process that sat on a
+ * reply (starved of CPU) begins a task that late. The reply may be an earlier one (the acquire of
+ * the run), so the lag is the slowest round trip of that process's probes (each read just after a
+ * task began) in the LAG_WINDOW_MS before the task began, on any run. Returns how late the latest
  * of them ended after `at`.
  */
 function checkReach(checker: Checker, what: string, executions: readonly Execution[], at: number, beginBy: number): number {
-  const lag = new Map<number, number>();
-  for (const e of executions) lag.set(e.pid, Math.max(lag.get(e.pid) ?? 0, e.at - e.began));
+  const lag = (e: Execution) => lagBefore(checker, e.pid, e.began);
   let latest = 0;
   for (const e of executions) {
-    if (e.began > beginBy + lag.get(e.pid)!)
-      checker.violation(`${e.run}|${e.key}: attempt ${e.attempt} began ${e.began - at}ms after ${what}`);
+    if (e.began > beginBy + lag(e)) checker.violation(`${e.run}|${e.key}: attempt ${e.attempt} began ${e.began - at}ms after ${what}`);
     else if (e.began > beginBy) checker.bump(`begunLateByLag:${what}`);
     if (e.began > at) continue;
     const ended = e.ended ?? processGoneAt(checker, e.pid, e.began) ?? Number.POSITIVE_INFINITY;

@@ -106,6 +106,17 @@ export interface MemoryStoreData {
 
 type ScheduleRecord = Omit<StoredSchedule, "now">;
 
+/**
+ * The version a run gets when it is handed to a worker (`acquire`): above the one it has, and at
+ * least the store's clock in microseconds, as `handoverVersion` in the Redis store's scripts. A
+ * store restored from an older copy (a Redis failover to a replica that lagged) cannot hand a new
+ * holder a version the holder it fenced still writes with: that one made far fewer writes since
+ * its own handover than microseconds passed.
+ */
+function handoverVersion(version: number, nowMs: number): number {
+  return Math.max(version + 1, nowMs * 1000);
+}
+
 export class MemoryStore implements Store {
   private readonly runs: Map<string, Record_>;
   private readonly schedules: Map<string, ScheduleRecord>;
@@ -228,7 +239,12 @@ export class MemoryStore implements Store {
       return { acquired: false, reason: "paused" };
     }
     // A run whose worker's lease lapsed is taken over; one that was parked woke (the status change says so).
-    this.write(r, { status: "running", dueAt: now + leaseMs, error: null }, status === "running" ? { type: "recovered" } : undefined);
+    const version = handoverVersion(r.header.version, now);
+    this.write(
+      r,
+      { status: "running", dueAt: now + leaseMs, error: null, version },
+      status === "running" ? { type: "recovered" } : undefined,
+    );
     return { acquired: true, run: this.view(r, true) };
   }
 
@@ -834,11 +850,12 @@ export class MemoryStore implements Store {
   /**
    * Every versioned write goes through here, as `writeHeader` in the Redis scripts: a new version,
    * and the write's event (`event`, else the one its status change means, see `statusEvent`).
+   * The version goes up by one, or to `changes.version` (a handover's, see `handoverVersion`).
    */
   private write(r: Record_, changes: Partial<Mutable<RunHeader>>, event?: NewRunEvent): void {
     const before = r.header;
     const now = this.clock.now();
-    const next: Mutable<RunHeader> = { ...r.header, ...changes, version: r.header.version + 1, updatedAt: now };
+    const next: Mutable<RunHeader> = { ...r.header, ...changes, version: changes.version ?? r.header.version + 1, updatedAt: now };
     // A run records when it reaches a finished status, and loses it when sent on again (retry, rewind), as writeHeader does.
     if (next.status !== before.status) {
       if (FINISHED_STATUSES.includes(next.status)) next.finishedAt = now;

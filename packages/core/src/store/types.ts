@@ -113,10 +113,13 @@ export interface RunHeader {
   readonly hash: string;
   readonly status: RunStatus;
   /**
-   * Incremented by every write that changes who may advance the run or how far
-   * it got; writers must present the version they read (compare-and-set).
-   * `touch` and cancel/pause requests on a running run leave it unchanged, so
-   * the worker holding the run reaches its boundary.
+   * Changed by every write that changes who may advance the run or how far it
+   * got; writers must present the version they read (compare-and-set). Opaque:
+   * it only goes up, by one a write, except at a handover (`acquire`), where it
+   * jumps to at least the store's clock in microseconds, so no holder fenced by
+   * a rollback (a failover to a replica that lagged) shares a version with the
+   * run's next holder. `touch` and cancel/pause requests on a running run leave
+   * it unchanged, so the worker holding the run reaches its boundary.
    */
   readonly version: number;
   /**
@@ -364,7 +367,8 @@ export interface Store {
    * Hands a run to a worker: `pending`, `parked` with something due (a timer
    * passed, a signal arrived, a resume), or `running` with an expired lease
    * (its worker died) becomes `running` under a fresh lease of `leaseMs`, with
-   * a new version that fences any previous holder. Returns the full run.
+   * a new version that fences any previous holder, even one whose later writes
+   * a rollback undid (see `RunHeader.version`). Returns the full run.
    * A cancel or pause asked of a run whose worker died is applied instead, at the
    * boundary it was waiting for (`reason` "cancelled" or "paused").
    */

@@ -77,6 +77,21 @@ local function dropSignalBuffers(ctx)
 end
 
 --[[
+  The version a run gets when it is handed to a worker (acquireRun): above the
+  version it has, and at least the store's clock in microseconds. Every other
+  write adds one, and a holder makes far fewer writes than a microsecond each,
+  so no version a holder of the run ever had can come again after a handover,
+  even when a failover to a replica that lagged rolled the run back to an
+  older version: the worker the rollback fenced and the run's next holder
+  never share one (a count alone would hand the next holder the very version
+  the fenced worker still writes with).
+]]
+local function handoverVersion(h)
+  local t = redis.call("TIME")
+  return math.max(tonumber(h.version) + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+end
+
+--[[
   The finish indexes: a finished run is in `fin:<status>` and `wffin:<status>:<workflow>`, scored
   by finishedAt, for `list` with a finish range (listRuns walks them as it walks the creation
   indexes). Live runs are in neither, so a finish range never matches them.
@@ -108,17 +123,19 @@ end
 
 --[[
   Every write goes through here, as MemoryStore.write does: the version goes
-  up by one and updatedAt is stamped, and the status indexes (by status, and
-  by workflow and status), the finish indexes, due index and finish channel follow the header in
-  the same atomic step. A run that reaches a finished status records when (finishedAt), and one
-  sent on again (retry, rewind) loses it. A run that finishes loses its signal buffers and its wake-up jobs. `changes` maps
+  up by one (or to `changes.version`, a handover's) and updatedAt is stamped,
+  and the status indexes (by status, and by workflow and status), the finish indexes, due index
+  and finish channel follow the header in the same atomic step. A run that reaches a finished
+  status records when (finishedAt), and one sent on again (retry, rewind) loses it. A run that
+  finishes loses its signal buffers and its wake-up jobs. `changes` maps
   header fields to their new string values ("" for null). The write's event is
   `event`, else the one its status change means (statusEvent in history.lua);
   it is recorded before a finished run's keys get their TTL, so its history expires with it.
 ]]
 local function writeHeader(ctx, h, changes, event)
-  local version = tonumber(h.version) + 1
-  changes.version = tostring(version)
+  local version = tonumber(changes.version) or tonumber(h.version) + 1
+  -- num, not tostring: a handover's version has 16 digits, and tostring keeps 14.
+  changes.version = num(version)
   changes.updatedAt = nowText(ctx)
   local moved = changes.status and changes.status ~= h.status
   if moved and FINISHED[changes.status] then
