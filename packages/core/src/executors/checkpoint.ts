@@ -377,6 +377,12 @@ class RunSession implements HeldRun {
   private cancelling = false;
   /** The worker is shutting down: no new step or attempt starts, the run is released at the boundary. */
   private releasing = false;
+  /**
+   * Set once the release (a lease of 0) is written. A release keeps the run's version, so a lease
+   * renewal sent after it (a heartbeat, or a check after a dropped subscription) would lease the
+   * run to this worker again, and hold it from the next one for a whole lease: none is sent.
+   */
+  private letGo = false;
   /** Retries parked in this session whose park answered "signalled": their backoff still holds on the re-walk. */
   private readonly retriesDue = new Map<string, { readonly at: number; readonly attempts: number }>();
   /** Heartbeat details not yet sent, by commit key: one write per key is queued at a time, and sends the latest. */
@@ -731,7 +737,11 @@ class RunSession implements HeldRun {
       for (const [key, attempts] of this.givenBack) {
         await this.write(() => this.options.store.startAttempt(this.id, this.version, key, attempts, 0, this.takeFailures()));
       }
-      await this.write(() => this.options.store.touch(this.id, this.version, 0, this.takeFailures()));
+      await this.write(async () => {
+        const released = await this.options.store.touch(this.id, this.version, 0, this.takeFailures());
+        this.letGo = true;
+        return released;
+      });
       return { outcome: "released", version: this.version, now: this.storeNow() };
     }
     if (isParkwayError(e, StaleVersionError.code)) return { outcome: "lost" };
@@ -1219,7 +1229,7 @@ class RunSession implements HeldRun {
 
   /**
    * Queues a store write behind the run's previous one; refuses once the run
-   * was stopped or another worker took it over. A stale version means the
+   * was stopped, released, or another worker took it over. A stale version means the
    * lease was lost: abort the tasks still running here. Any other store error
    * becomes a {@link StoreFailure}, never the run's failure.
    */
@@ -1228,6 +1238,7 @@ class RunSession implements HeldRun {
       if (this.stopped) throw this.stopped;
       if (this.lost) throw this.lost;
       if (this.broken) throw this.broken;
+      if (this.letGo) throw new Release();
       const sentAt = performance.now();
       try {
         const result = await operation();
