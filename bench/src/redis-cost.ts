@@ -26,6 +26,7 @@
  * by CPU is reported), `--redis-server PATH` (default `redis-server`),
  * `--json` (print the report as JSON).
  */
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { flow, type Workflow } from "@parkway/core";
@@ -269,10 +270,11 @@ async function main(): Promise<void> {
     for (const shape of [signalled, delayed, shapes[0]!]) {
       await sleep(300);
       const before = await read(redis);
-      const firstId = `kept-${shape.name}-0`;
+      // Ids as Parkway makes them (UUIDs): an id is in every key and index entry of its run.
+      const ids = Array.from({ length: options.runs }, () => randomUUID());
+      const firstId = ids[0]!;
       for (let i = 0; i < options.runs; i += 50) {
-        const batch = Array.from({ length: Math.min(50, options.runs - i) }, (_, j) => `kept-${shape.name}-${i + j}`);
-        await Promise.all(batch.map((id) => client.start(shape, 1, { id })));
+        await Promise.all(ids.slice(i, i + 50).map((id) => client.start(shape, 1, { id })));
       }
       started += options.runs;
       while (!settled(started)) await sleep(5);
@@ -282,12 +284,10 @@ async function main(): Promise<void> {
       const k = client.store.keys;
       const named: Record<string, string> = {
         header: k.header(firstId),
-        attempts: k.attempts(firstId),
         outputs: k.outputs(firstId),
         data: k.data(firstId),
         wakes: k.wakes(firstId),
         history: k.history(firstId),
-        "attempt records": k.attemptRecords(firstId),
       };
       // A delayed wake-up's job id is recorded in the run's wakes: set (its id is a digest, not the run id).
       for (const jobId of await redis.smembers(k.wakes(firstId))) named[`job ${jobId.split("-")[0]}`] = `{${namespace}}:bull:wake:${jobId}`;

@@ -43,7 +43,7 @@
     ARGV[13] only runs created before this (ms), or "" for any
 
   Output:
-    { 0, hasMore (1 or 0), stoppedAt, { id, headerFields, attemptsFields }, ... }
+    { 0, hasMore (1 or 0), stoppedAt, { id, headerFields }, ... }
     stoppedAt is { score, id } of the last member looked at when the walk
     stopped at its bound (the next page starts after it), else false.
 
@@ -133,7 +133,7 @@ if limit > 0 then
               dropStale(id)
               dropped = dropped + 1
             else
-              page[#page + 1] = { id, header, redis.call("HGETALL", prefix .. "att:" .. id) }
+              page[#page + 1] = { id, header }
             end
           end
         end

@@ -3,7 +3,16 @@
  * namespace, one Lua script per atomic operation, all times from Redis TIME.
  */
 export { RedisStore, createRedisStore, type RedisStoreOptions } from "./store.js";
-export { keyLayout, MAX_PARTITIONS, namespaceMetaKey, partitionOf, partitionTag, workerRegistryKeys, type KeyLayout } from "./keys.js";
+export {
+  KEY_LAYOUT,
+  keyLayout,
+  MAX_PARTITIONS,
+  namespaceMetaKey,
+  partitionOf,
+  partitionTag,
+  workerRegistryKeys,
+  type KeyLayout,
+} from "./keys.js";
 export { RedisWorkerRegistry, type WorkerRegistration } from "./workers.js";
 export { ScriptErrorCode } from "./script-errors.js";
 export { ConnectionWatch } from "./connection-errors.js";

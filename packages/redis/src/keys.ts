@@ -7,15 +7,23 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`, `commitStep-5.lua` (`order:`),
- * `includes/header.lua`, `includes/history.lua` (`hist:`) and `includes/attempts.lua` (`tries:`) derive the
- * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `fin:`, `wffin:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
+ * The Lua scripts `listRuns-1.lua`, `startRun-6.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`,
+ * `includes/header.lua` and `includes/history.lua` (`hist:`) derive the
+ * `run:`, `status:`, `wfstatus:`, `wf:`, `fin:`, `wffin:`, `all`, `due`, `signames:`, `sig:` and `hist:` keys
  * (`includes/retention.lua` the `delivered:` key, `includes/header.lua` the `wakes:` and `stale-wakes` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` (and `wffin:`) the
  * workflow name runs to the end of the key.
  */
 import type { RunStatus } from "@parkway/core";
+
+/**
+ * The key layout this version reads and writes, recorded in the namespace's meta key when the
+ * namespace is first used (`claimPartitions` refuses a namespace that holds runs of another).
+ * Layout 1 kept each run's attempts (`att:`), attempt records (`tries:`) and commit order
+ * (`order:`) in keys of their own; layout 2 keeps them in the run's header.
+ */
+export const KEY_LAYOUT = 2;
 
 /** Most partitions a namespace may have: each is one BullMQ worker (and its blocking connection) per worker process. */
 export const MAX_PARTITIONS = 128;
@@ -26,10 +34,12 @@ export interface KeyLayout {
   readonly prefix: string;
   /** Which partition this is (0 when the namespace has one). */
   readonly partition: number;
-  /** Run header: hash of plain fields (waits and error as JSON). */
+  /**
+   * Run header: hash of plain fields (waits and error as JSON) and, per step, `a:<key>` its
+   * attempts (then ` <version>` once committed: the commit order) and `t:<key>` its attempt
+   * records (see `lua/includes/header.lua` and `parseHeader` in replies.ts).
+   */
   header(id: string): string;
-  /** Attempts per commit key: hash, one field per key (kept apart so a commit writes one field). */
-  attempts(id: string): string;
   /** Committed outputs: hash, one field per commit key. */
   outputs(id: string): string;
   /** Input and result: hash with fields `input` and `result`. */
@@ -46,12 +56,8 @@ export interface KeyLayout {
   readonly staleWakes: string;
   /** Latest heartbeat details of each step: hash, field per commit key, and `#at:<key>` its store time. */
   progress(id: string): string;
-  /** Commit keys in commit order: sorted set, each key scored by the run version its commit made. */
-  commitOrder(id: string): string;
   /** The run's last events (core's `HISTORY_LIMIT`), oldest first: list of JSON `RunEvent`s. */
   history(id: string): string;
-  /** The records of each step's last attempts: hash, field per commit key, a JSON array (see `lua/includes/attempts.lua`). */
-  attemptRecords(id: string): string;
   /** Runs of one status: sorted set scored by createdAt. */
   status(status: RunStatus): string;
   /** Runs of one workflow: sorted set scored by createdAt. */
@@ -114,7 +120,6 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     prefix,
     partition,
     header: (id) => `${prefix}run:${id}`,
-    attempts: (id) => `${prefix}att:${id}`,
     outputs: (id) => `${prefix}out:${id}`,
     data: (id) => `${prefix}data:${id}`,
     signals: (id, name) => `${prefix}sig:${Buffer.byteLength(id)}:${id}:${name}`,
@@ -123,9 +128,7 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     wakes: (id) => `${prefix}wakes:${id}`,
     staleWakes: `${prefix}stale-wakes`,
     progress: (id) => `${prefix}progress:${id}`,
-    commitOrder: (id) => `${prefix}order:${id}`,
     history: (id) => `${prefix}hist:${id}`,
-    attemptRecords: (id) => `${prefix}tries:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflow: (name) => `${prefix}wf:${name}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,

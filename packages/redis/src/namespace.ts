@@ -1,6 +1,7 @@
 import { assertWellFormed, integerInRange, ValidationError } from "@parkway/core";
 import { isCluster, type RedisConnection } from "./connection.js";
-import { keyLayout, MAX_PARTITIONS, namespaceMetaKey } from "./keys.js";
+import { KEY_LAYOUT, keyLayout, MAX_PARTITIONS, namespaceMetaKey } from "./keys.js";
+import type { RunStatus } from "@parkway/core";
 import { SCRIPTS, runScript } from "./scripts.js";
 
 /**
@@ -58,7 +59,7 @@ export async function claimPartitions(redis: RedisConnection, namespace: string,
     }
   }
   const keys = [namespaceMetaKey(namespace), keyLayout(namespace).all];
-  const reply = (await runScript(redis, SCRIPTS.namespaceMeta, keys, [partitions])) as [number, Buffer];
+  const reply = (await runScript(redis, SCRIPTS.namespaceMeta, keys, [partitions, KEY_LAYOUT])) as [number, Buffer, Buffer | null];
   const recorded = parseCount(namespace, reply[1].toString());
   if (recorded !== partitions) {
     throw new ValidationError(
@@ -67,6 +68,34 @@ export async function claimPartitions(redis: RedisConnection, namespace: string,
       { namespace, recorded, configured: partitions },
     );
   }
+  await checkLayout(redis, namespace, recorded, reply[2] === null ? null : reply[2].toString());
+}
+
+const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused", "completed", "failed", "cancelled"];
+
+/**
+ * Refuses a namespace whose runs are stored in another key layout than {@link KEY_LAYOUT}: read
+ * with this one, they would look corrupted or half gone. A namespace with no layout recorded was
+ * first used by a version that recorded none (layout 1): it gets this layout only when it holds
+ * no run (no status index in any partition).
+ * @throws ValidationError naming both layouts
+ */
+async function checkLayout(redis: RedisConnection, namespace: string, partitions: number, layout: string | null): Promise<void> {
+  if (layout === String(KEY_LAYOUT)) return;
+  const refuse = (found: string) =>
+    new ValidationError(
+      `namespace "${namespace}" holds runs stored in key layout ${found}, and this version of Parkway reads layout ${KEY_LAYOUT}: ` +
+        (Number(found) > KEY_LAYOUT
+          ? "upgrade Parkway"
+          : "finish its runs with the version that started them, or use a new namespace (dropNamespace removes the old one)"),
+      { namespace, recorded: found, configured: KEY_LAYOUT },
+    );
+  if (layout !== null) throw refuse(layout);
+  for (let p = 0; p < partitions; p++) {
+    const k = keyLayout(namespace, p, partitions);
+    if ((await redis.exists(...STATUSES.map((status) => k.status(status)))) > 0) throw refuse("1");
+  }
+  await redis.hset(namespaceMetaKey(namespace), "layout", KEY_LAYOUT);
 }
 
 function parseCount(namespace: string, recorded: string): number {

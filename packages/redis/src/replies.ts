@@ -57,8 +57,23 @@ function corrupted(id: string, field: string, why: string): CodecError {
   return new CodecError(`the stored header of run "${id}" is corrupted: field "${field}" ${why}`, { instanceId: id, field });
 }
 
-/** Parses a stored header (its hash and its attempts hash) into a {@link RunHeader}. */
-export function parseHeader(id: string, headerReply: unknown, attemptsReply: unknown): RunHeader {
+/**
+ * The prefixes of a step's two fields in the run header (`lua/includes/header.lua`, which names
+ * them ATTEMPTS_PREFIX and TRIES_PREFIX): `a:<key>` its attempts, then ` <version>` once it
+ * committed; `t:<key>` its attempt records. The header's plain fields have no ":".
+ */
+const ATTEMPTS_PREFIX = "a:";
+const TRIES_PREFIX = "t:";
+
+/** The header's step fields of one kind, by commit key. */
+function stepFields(header: ReadonlyMap<string, Buffer>, prefix: string): Map<string, string> {
+  const steps = new Map<string, string>();
+  for (const [field, value] of header) if (field.startsWith(prefix)) steps.set(field.slice(prefix.length), value.toString("utf8"));
+  return steps;
+}
+
+/** Parses a stored header (the hash, its step fields included) into a {@link RunHeader}. */
+export function parseHeader(id: string, headerReply: unknown): RunHeader {
   const map = fields(headerReply);
   const str = (field: string): string => {
     const value = map.get(field);
@@ -90,8 +105,9 @@ export function parseHeader(id: string, headerReply: unknown, attemptsReply: unk
     throw corrupted(id, "error", "is not a stored error");
   }
   const attempts: Record<string, number> = {};
-  for (const [key, value] of fields(attemptsReply)) {
-    const n = Number(value.toString("utf8"));
+  for (const [key, value] of stepFields(map, ATTEMPTS_PREFIX)) {
+    // "<attempts>" or, once committed, "<attempts> <version>".
+    const n = Number(value.split(" ", 1)[0]);
     if (!Number.isFinite(n))
       throw new CodecError(`the stored attempts of run "${id}" are corrupted at key "${key}"`, { instanceId: id, step: key });
     attempts[key] = n;
@@ -220,11 +236,14 @@ export function parseHistory(id: string, entries: readonly string[]): RunEvent[]
   return events;
 }
 
-/** The `tries:` hash (`lua/includes/attempts.lua`): per commit key, `[[attempt, startedAt|null, finishedAt|null, error?], ...]`. */
-export function parseAttemptRecords(id: string, hash: Readonly<Record<string, string>>): Map<string, AttemptRecord[]> {
+/**
+ * The attempt records in a header (HGETALL reply; `lua/includes/attempts.lua` writes them): per commit
+ * key, `[[attempt, startedAt|null, finishedAt|null, error?], ...]`.
+ */
+export function parseAttemptRecords(id: string, headerReply: unknown): Map<string, AttemptRecord[]> {
   const records = new Map<string, AttemptRecord[]>();
   const time = (t: unknown) => (typeof t === "number" ? t : null);
-  for (const [key, raw] of Object.entries(hash)) {
+  for (const [key, raw] of stepFields(fields(headerReply), TRIES_PREFIX)) {
     let list: unknown;
     try {
       list = JSON.parse(raw);
@@ -254,13 +273,26 @@ function missingInput(id: string): never {
   throw new CodecError(`the stored input of run "${id}" is missing`, { instanceId: id });
 }
 
-/** Parses a `{ header, attempts, input, result, outputs, now }` reply tail into a {@link StoredRun}. */
+/**
+ * The committed steps in a header (HGETALL reply), in commit order: by the version each commit made.
+ * A step whose attempts carry no version has not committed.
+ */
+export function parseCommitOrder(headerReply: unknown): string[] {
+  const committed: { key: string; version: number }[] = [];
+  for (const [key, value] of stepFields(fields(headerReply), ATTEMPTS_PREFIX)) {
+    const version = Number(value.split(" ")[1]);
+    if (Number.isFinite(version)) committed.push({ key, version });
+  }
+  return committed.sort((a, b) => a.version - b.version).map((c) => c.key);
+}
+
+/** Parses a `{ header, input, result, outputs, now }` reply tail into a {@link StoredRun}. */
 export function parseStoredRun(id: string, reply: readonly unknown[]): StoredRun {
-  const [header, attempts, input, result, outputs, now] = reply;
+  const [header, input, result, outputs, now] = reply;
   const outputMap = new Map<string, Uint8Array>();
   for (const [key, value] of fields(outputs)) outputMap.set(key, new Uint8Array(value));
   return {
-    header: parseHeader(id, header, attempts),
+    header: parseHeader(id, header),
     input: Buffer.isBuffer(input) ? bytes(input) : missingInput(id),
     outputs: outputMap,
     result: maybeBytes(result),

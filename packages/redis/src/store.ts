@@ -81,6 +81,7 @@ import {
   fields,
   maybeBytes,
   parseAttemptRecords,
+  parseCommitOrder,
   parseHeader,
   parseHistory,
   parseLink,
@@ -215,9 +216,9 @@ export class RedisStore implements Store {
   async start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }> {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     const k = this.layoutOf(run.id);
-    const keys = [k.header(run.id), k.attempts(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
+    const keys = [k.header(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
     const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, ...newRunArgs(run)], { id: run.id, what: "start" });
-    return { created: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
+    return { created: reply[1] === 1, header: parseHeader(run.id, reply[2]) };
   }
 
   /** @inheritdoc */
@@ -230,12 +231,12 @@ export class RedisStore implements Store {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     this.checkSize(payload, `signal "${name}" to run "${run.id}"`, run.id);
     const k = this.layoutOf(run.id);
-    const keys = [k.header(run.id), k.attempts(run.id), k.signals(run.id, name), k.deliveries(run.id)];
+    const keys = [k.header(run.id), k.signals(run.id, name), k.deliveries(run.id)];
     const args = [k.prefix, ...newRunArgs(run), name, payload, deliveryId ?? "", DELIVERY_IDS_KEPT_MS];
     const reply = await this.run(SCRIPTS.signalWithStart, keys, args, { id: run.id, what: `signal "${name}" with start` });
-    const header = parseHeader(run.id, reply[2], reply[3]);
-    if (reply[4] === null || reply[4] === undefined) return { created: false, header, signal: null };
-    const delivered = asArray(reply[4]);
+    const header = parseHeader(run.id, reply[2]);
+    if (reply[3] === null || reply[3] === undefined) return { created: false, header, signal: null };
+    const delivered = asArray(reply[3]);
     return {
       created: reply[1] === 1,
       header,
@@ -250,11 +251,11 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
+    const keys = [k.header(id), k.outputs(id), k.data(id), k.due];
     const reply = await this.run(SCRIPTS.acquireRun, keys, [k.prefix, id, leaseMs], { id, what: "acquire" });
     const outcome = text(reply[1]);
     if (outcome === "acquired") return { acquired: true, run: parseStoredRun(id, reply.slice(2)) };
-    if (outcome === "cancelled") return { acquired: false, reason: outcome, header: parseHeader(id, reply[2], reply[3]) };
+    if (outcome === "cancelled") return { acquired: false, reason: outcome, header: parseHeader(id, reply[2]) };
     if (outcome === "busy" || outcome === "not-due")
       return { acquired: false, reason: outcome, dueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
     return { acquired: false, reason: outcome as "finished" | "paused" };
@@ -298,10 +299,10 @@ export class RedisStore implements Store {
     return progress;
   }
 
-  /** @inheritdoc A plain read of the run's `tries:` hash (`lua/includes/attempts.lua` writes it). */
+  /** @inheritdoc A plain read of the run's header, whose `t:` fields hold them (`lua/includes/attempts.lua` writes them). */
   async attemptRecords(id: string): Promise<ReadonlyMap<string, readonly AttemptRecord[]>> {
     if (this.closed) throw closedError();
-    return parseAttemptRecords(id, await this.redis.hgetall(this.layoutOf(id).attemptRecords(id)));
+    return parseAttemptRecords(id, await this.redis.callBuffer("HGETALL", this.layoutOf(id).header(id)));
   }
 
   /** @inheritdoc One MULTI: whether the header exists, and the `hist:` list. */
@@ -338,10 +339,10 @@ export class RedisStore implements Store {
     });
   }
 
-  /** @inheritdoc Read from the run's `order:` sorted set, which `commitStep` writes with each commit. */
+  /** @inheritdoc Read from the run's header, whose `a:` fields hold the version each commit made. */
   async commitOrder(id: string): Promise<readonly string[]> {
     if (this.closed) throw closedError();
-    return this.redis.zrange(this.layoutOf(id).commitOrder(id), 0, -1);
+    return parseCommitOrder(await this.redis.callBuffer("HGETALL", this.layoutOf(id).header(id)));
   }
 
   /** @inheritdoc */
@@ -359,7 +360,7 @@ export class RedisStore implements Store {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
     if (then !== undefined && "complete" in then) this.checkSize(then.complete, `result of run "${id}"`, id);
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due, k.data(id)];
+    const keys = [k.header(id), k.outputs(id), k.due, k.data(id)];
     const args = [k.prefix, id, version, key, output, attempts, leaseMs, failedArg(failed), ...thenArgs(then), ...replaces];
     const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
@@ -383,7 +384,7 @@ export class RedisStore implements Store {
     const k = this.layoutOf(id);
     const reply = await this.run(
       SCRIPTS.startAttempt,
-      [k.header(id), k.attempts(id), k.due],
+      [k.header(id), k.due],
       [k.prefix, id, version, key, attempt, leaseMs, failedArg(failed)],
       {
         id,
@@ -402,7 +403,7 @@ export class RedisStore implements Store {
     const signals = JSON.stringify(run.signals ?? null);
     const args = [k.prefix, run.id, run.workflow, run.hash, run.input, signals];
     const reply = await this.run(SCRIPTS.restartRun, this.runKeys(run.id), args, { id: run.id, what: "restart" });
-    return { replaced: reply[1] === 1, header: parseHeader(run.id, reply[2], reply[3]) };
+    return { replaced: reply[1] === 1, header: parseHeader(run.id, reply[2]) };
   }
 
   /** @inheritdoc */
@@ -509,7 +510,7 @@ export class RedisStore implements Store {
   ): Promise<TakeSignalResult> {
     if (fallback !== null) this.checkSize(fallback, `timeout value of step "${key}" of run "${id}"`, id);
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.due, k.signals(id, signal)];
+    const keys = [k.header(id), k.outputs(id), k.due, k.signals(id, signal)];
     const args = [k.prefix, id, version, key, fallback === null ? "0" : "1", fallback ?? "", leaseMs];
     const reply = await this.run(SCRIPTS.takeSignal, keys, args, { id, version, what: `take signal "${signal}"` });
     if (reply[0] === 1) return stopped(reply);
@@ -529,7 +530,7 @@ export class RedisStore implements Store {
   ): Promise<ParkResult> {
     const k = this.layoutOf(id);
     const signalKeys = waits.flatMap((w) => (w.kind === "signal" ? [k.signals(id, w.signal)] : []));
-    const keys = [k.header(id), k.attempts(id), k.due, ...signalKeys];
+    const keys = [k.header(id), k.due, ...signalKeys];
     const args = [k.prefix, id, version, JSON.stringify(waits), JSON.stringify(attempts), failedArg(failed)];
     const reply = await this.run(SCRIPTS.parkRun, keys, args, { id, version, what: "park" });
     if (reply[0] === 1) {
@@ -599,7 +600,7 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.attempts(id), k.outputs(id), k.data(id)];
+    const keys = [k.header(id), k.outputs(id), k.data(id)];
     const reply = await this.run(SCRIPTS.getRun, keys, [options.outputs === false ? "0" : "1"], { id, what: "get" });
     return text(reply[1]) === "found" ? parseStoredRun(id, reply.slice(2)) : null;
   }
@@ -651,8 +652,8 @@ export class RedisStore implements Store {
     const args = [k.prefix, ...cursorArgs, limit, query.workflow ?? "", order, low, high, budget, query.idPrefix ?? "", ...created];
     const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
     const runs = reply.slice(3).map((entry) => {
-      const [id, header, attempts] = asArray(entry);
-      return parseHeader(text(id), header, attempts);
+      const [id, header] = asArray(entry);
+      return parseHeader(text(id), header);
     });
     // The walk stopped at its bound: it looked as far as that run, matched or not.
     if (Array.isArray(reply[2])) {
@@ -898,10 +899,10 @@ export class RedisStore implements Store {
     await this.run(SCRIPTS.linkRun, [k.header(id)], ["child", key, childId], { id, what: "link a parent run to its child" });
   }
 
-  /** The keys the run-lifecycle scripts take: header, attempts, outputs, input/result, due index. */
+  /** The keys the run-lifecycle scripts take: header, outputs, input/result, due index. */
   private runKeys(id: string): string[] {
     const k = this.layoutOf(id);
-    return [k.header(id), k.attempts(id), k.outputs(id), k.data(id), k.due];
+    return [k.header(id), k.outputs(id), k.data(id), k.due];
   }
 
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {
@@ -952,7 +953,7 @@ function failedArg(failed: readonly FailedAttempt[]): string {
   return failed.length === 0 ? "" : JSON.stringify(failed);
 }
 
-/** What a commit goes on to, as commitStep-5.lua takes it (ARGV[9..11]). */
+/** What a commit goes on to, as commitStep-4.lua takes it (ARGV[9..11]). */
 function thenArgs(then: CommitThen | undefined): ScriptArg[] {
   if (then === undefined) return ["", "", ""];
   if ("complete" in then) return ["complete", then.complete, ""];

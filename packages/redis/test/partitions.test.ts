@@ -6,7 +6,7 @@
 import { ValidationError, type ListQuery } from "@parkway/core";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { dropNamespace, keyLayout, namespaceMetaKey, partitionOf, RedisStore } from "../src/index.js";
+import { dropNamespace, KEY_LAYOUT, keyLayout, namespaceMetaKey, partitionOf, RedisStore } from "../src/index.js";
 import { keysOf, payload, randomNamespace, REDIS_URL } from "./helpers.js";
 
 let redis: Redis;
@@ -62,7 +62,7 @@ describe("a run's partition", () => {
     expect(s.layoutOf("r1").prefix).toBe(`{${ns}:${p}}:`);
     const keys = await keysOf(redis, ns);
     expect(keys).toContain(namespaceMetaKey(ns));
-    expect(keys).toEqual(expect.arrayContaining([`{${ns}:${p}}:run:r1`, `{${ns}:${p}}:hist:r1`, `{${ns}:${p}}:tries:r1`]));
+    expect(keys).toEqual(expect.arrayContaining([`{${ns}:${p}}:run:r1`, `{${ns}:${p}}:hist:r1`, `{${ns}:${p}}:out:r1`]));
     expect(keys.filter((key) => key !== namespaceMetaKey(ns)).every((key) => key.startsWith(`{${ns}:${p}}:`))).toBe(true);
     expect(keyLayout(ns).prefix).toBe(`{${ns}}:`);
     expect(keyLayout(ns, 0, 1).prefix).toBe(`{${ns}}:`);
@@ -84,12 +84,37 @@ describe("the partition count", () => {
     expect((await store(ns, 4).get("first"))?.header.status).toBe("pending");
   });
 
-  it("of a namespace written before counts were recorded is 1", async () => {
+  it("of a namespace written before counts were recorded is 1 (and its runs are in the first key layout)", async () => {
     const ns = randomNamespace();
     await start(store(ns), "old");
     await redis.del(namespaceMetaKey(ns)); // as an older version left it
     await expect(store(ns, 3).get("old")).rejects.toThrow(/has 1 partition .*partitions: 3/);
-    expect((await store(ns).get("old"))?.header.id).toBe("old");
+    await expect(store(ns).get("old")).rejects.toThrow(/holds runs stored in key layout 1, and this version of Parkway reads layout 2/);
+  });
+
+  it("comes with the key layout: a namespace that recorded no layout is refused while it holds runs, taken when empty", async () => {
+    for (const partitions of [1, 3]) {
+      const withRuns = randomNamespace();
+      await start(store(withRuns, partitions), "old");
+      await redis.hdel(namespaceMetaKey(withRuns), "layout"); // as a version before layouts left it
+      const refused = store(withRuns, partitions).get("old");
+      await expect(refused).rejects.toThrow(ValidationError);
+      await expect(refused).rejects.toThrow(/namespace ".*" holds runs stored in key layout 1, .* reads layout 2: finish its runs/);
+
+      const empty = randomNamespace();
+      namespaces.push(empty);
+      await redis.hset(namespaceMetaKey(empty), "partitions", String(partitions));
+      await start(store(empty, partitions), "new");
+      expect(await redis.hget(namespaceMetaKey(empty), "layout")).toBe(String(KEY_LAYOUT));
+      expect((await store(empty, partitions).get("new"))?.header.id).toBe("new");
+    }
+  });
+
+  it("refuses a namespace of a newer key layout", async () => {
+    const ns = randomNamespace();
+    namespaces.push(ns);
+    await redis.hset(namespaceMetaKey(ns), "partitions", "1", "layout", String(KEY_LAYOUT + 1));
+    await expect(store(ns).get("x")).rejects.toThrow(/key layout 3, and this version of Parkway reads layout 2: upgrade Parkway/);
   });
 
   it("must be an integer from 1 to 128", () => {

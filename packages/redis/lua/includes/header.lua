@@ -1,7 +1,13 @@
 --[[
   The run header: a hash of plain fields (id, workflow, hash, status, version,
   waits (compact JSON, see waits.lua), error (JSON or ""), requested ("", "cancel", "pause"),
-  dueAt ("" for none), createdAt, updatedAt, finishedAt ("" or absent while live), lastCommit).
+  dueAt ("" for none), createdAt, updatedAt, finishedAt ("" or absent while live), lastCommit,
+  signals, startAt, parent, children), and two fields per step, named by a prefix and the step's
+  commit key: "a:<key>" its attempts, followed by " <version>" once it committed (the version
+  its commit made: the commit order a failed run's compensations walk), and "t:<key>" the
+  records of its last attempts (attempts.lua). A plain field's name has no ":", so no commit key
+  can name one. Keeping a step's bookkeeping in the header, not in hashes of its own, saves
+  Redis a key and its overhead (about 100 bytes) for each of them on every run.
 
   Reply convention shared by every script: { code, ... } where code 0 is
   success, 1 is "stopped at a step boundary" ({ 1, "cancelled"|"paused",
@@ -30,17 +36,86 @@ end
 
 -- @include "history"
 
-local function loadHeader(key)
-  local flat = redis.call("HGETALL", key)
-  if #flat == 0 then return nil end
-  local h = {}
-  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+-- The plain fields (parseHeader in replies.ts reads the same), which scripts read by name (the step fields
+-- beside them grow with the run, and a script reads only the ones it needs).
+local HEADER_FIELDS = {
+  "id", "workflow", "hash", "status", "version", "waits", "error", "requested", "dueAt", "createdAt",
+  "updatedAt", "finishedAt", "lastCommit", "signals", "startAt", "parent", "children",
+}
+local ATTEMPTS_PREFIX, TRIES_PREFIX = "a:", "t:"
+
+--[[
+  Reads the header's plain fields. With `ctx.prefetch` (a list of step fields the script will
+  read), those come in the same HMGET and getField answers them from `ctx.known`.
+]]
+local function loadHeader(key, ctx)
+  local fields = HEADER_FIELDS
+  local prefetch = ctx and ctx.prefetch
+  if prefetch then
+    fields = { unpack(HEADER_FIELDS) }
+    for _, field in ipairs(prefetch) do fields[#fields + 1] = field end
+  end
+  local values = redis.call("HMGET", key, unpack(fields))
+  local h, found = {}, false
+  for i, field in ipairs(HEADER_FIELDS) do
+    if values[i] then
+      h[field] = values[i]
+      found = true
+    end
+  end
+  if not found then return nil end
+  if prefetch then
+    ctx.known = {}
+    for i, field in ipairs(prefetch) do ctx.known[field] = values[#HEADER_FIELDS + i] end
+  end
   return h
+end
+
+--[[
+  A step field of the header. A script that writes several before its writeHeader (a commit: the
+  step's attempts and records, the next step's first attempt) stages them (`ctx.staged`, a table
+  it sets): writeHeader sends them with the header's own changes in one HSET, and getField reads
+  a staged value first.
+]]
+local function setField(ctx, field, value)
+  if ctx.staged then
+    ctx.staged[field] = value
+  else
+    redis.call("HSET", ctx.headerKey, field, value)
+    if ctx.known then ctx.known[field] = value end
+  end
+end
+
+local function getField(ctx, field)
+  if ctx.staged and ctx.staged[field] ~= nil then return ctx.staged[field] end
+  if ctx.known and ctx.known[field] ~= nil then return ctx.known[field] end
+  return redis.call("HGET", ctx.headerKey, field)
+end
+
+-- The commit keys of the run's steps with a field of kind `prefix` (ATTEMPTS_PREFIX or TRIES_PREFIX).
+local function stepKeys(ctx, prefix)
+  local keys = {}
+  local n = #prefix
+  for _, field in ipairs(redis.call("HKEYS", ctx.headerKey)) do
+    if string.sub(field, 1, n) == prefix then keys[#keys + 1] = string.sub(field, n + 1) end
+  end
+  return keys
+end
+
+-- Drops the attempts and attempt records of steps `keys` (a list).
+local function dropStepFields(ctx, keys)
+  if #keys == 0 then return end
+  local fields = {}
+  for _, key in ipairs(keys) do
+    fields[#fields + 1] = ATTEMPTS_PREFIX .. key
+    fields[#fields + 1] = TRIES_PREFIX .. key
+  end
+  redis.call("HDEL", ctx.headerKey, unpack(fields))
 end
 
 -- The header of a run that must exist, or an error reply.
 local function requireRun(ctx)
-  local h = loadHeader(ctx.headerKey)
+  local h = loadHeader(ctx.headerKey, ctx)
   if not h then return nil, { -1 } end
   if tonumber(h.version) == nil then return nil, { -4, "version" } end
   return h
@@ -148,6 +223,13 @@ local function writeHeader(ctx, h, changes, event)
     args[#args + 1] = field
     args[#args + 1] = value
   end
+  if ctx.staged then
+    for field, value in pairs(ctx.staged) do
+      args[#args + 1] = field
+      args[#args + 1] = value
+    end
+    ctx.staged, ctx.known = nil, nil
+  end
   redis.call("HSET", ctx.headerKey, unpack(args))
   local before = h.status
   for field, value in pairs(changes) do h[field] = value end
@@ -188,7 +270,7 @@ local function recordRequest(ctx, h, requested)
   h.requested = requested
 end
 
--- Header and attempts as flat field/value arrays, for the client to parse.
+-- The header, its step fields included, as a flat field/value array, for the client to parse.
 local function headerReply(ctx)
-  return { redis.call("HGETALL", ctx.headerKey), redis.call("HGETALL", ctx.attemptsKey) }
+  return redis.call("HGETALL", ctx.headerKey)
 end

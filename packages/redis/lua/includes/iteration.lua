@@ -5,9 +5,8 @@
   10,000 iterations costs what a loop of 2 does. `replaced` is a list, empty
   for a commit that replaces nothing.
 ]]
-local function dropReplaced(outputsKey, attemptsKey, triesKey, replaced)
+local function dropReplaced(ctx, outputsKey, replaced)
   if #replaced == 0 then return end
   redis.call("HDEL", outputsKey, unpack(replaced))
-  redis.call("HDEL", attemptsKey, unpack(replaced))
-  redis.call("HDEL", triesKey, unpack(replaced))
+  dropStepFields(ctx, replaced)
 end

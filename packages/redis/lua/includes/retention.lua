@@ -14,18 +14,15 @@
 local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, failed = 2592000000 }
 
 -- The keys of one run that carry its data (the delivery ids expire on their own clock; the wake-up record went, see
--- retireWakeUps in header.lua): header,
--- attempts, outputs, input/result, commit order (compensation), heartbeat progress, history and attempt records.
+-- retireWakeUps in header.lua): header (with its steps' attempts, commit order and attempt records),
+-- outputs, input/result, heartbeat progress and history.
 local function runDataKeys(prefix, id)
   return {
     prefix .. "run:" .. id,
-    prefix .. "att:" .. id,
     prefix .. "out:" .. id,
     prefix .. "data:" .. id,
-    prefix .. "order:" .. id,
     prefix .. "progress:" .. id,
     prefix .. "hist:" .. id,
-    prefix .. "tries:" .. id,
   }
 end
 

@@ -4,14 +4,13 @@
 
   Input:
     KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash)
-    KEYS[3] run input/result    (hash)
-    KEYS[4] due index           (sorted set, score dueAt)
-    KEYS[5] status index of "pending" (sorted set, score createdAt)
-    KEYS[6] workflow index      (sorted set, score createdAt)
-    KEYS[7] index of all runs   (sorted set, score createdAt)
-    (createRun in includes/create.lua writes KEYS[3] and the indexes under names derived from ARGV[1],
-    as signalWithStart-4.lua needs it to; these are the same keys, declared for the slot)
+    KEYS[2] run input/result    (hash)
+    KEYS[3] due index           (sorted set, score dueAt)
+    KEYS[4] status index of "pending" (sorted set, score createdAt)
+    KEYS[5] workflow index      (sorted set, score createdAt)
+    KEYS[6] index of all runs   (sorted set, score createdAt)
+    (createRun in includes/create.lua writes KEYS[2] and the indexes under names derived from ARGV[1],
+    as signalWithStart-3.lua needs it to; these are the same keys, declared for the slot)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -24,7 +23,7 @@
     ARGV[9] a child run's parent, JSON { id, key }, kept in header field "parent" ("" for none)
 
   Output:
-    { 0, created (1 or 0), headerFields, attemptsFields }
+    { 0, created (1 or 0), headerFields }
 
   Errors: none.
 ]]
@@ -33,11 +32,7 @@
 -- @include "waits"
 -- @include "create"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
-if redis.call("EXISTS", ctx.headerKey) == 1 then
-  local reply = headerReply(ctx)
-  return { 0, 0, reply[1], reply[2] }
-end
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
+if redis.call("EXISTS", ctx.headerKey) == 1 then return { 0, 0, headerReply(ctx) } end
 createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7] or "", startValue = ARGV[8], parent = ARGV[9] })
-local reply = headerReply(ctx)
-return { 0, 1, reply[1], reply[2] }
+return { 0, 1, headerReply(ctx) }

@@ -9,20 +9,19 @@
   A run handed over loses the error a block left on it.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash)
-    KEYS[3] run outputs         (hash, field per commit key)
-    KEYS[4] run input/result    (hash)
-    KEYS[5] due index           (sorted set, score dueAt)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[3] run input/result    (hash)
+    KEYS[4] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
     ARGV[3] lease in ms
 
   Output:
-    { 0, "acquired", headerFields, attemptsFields, input, result or nil, outputFields, now }
+    { 0, "acquired", headerFields, input, result or nil, outputFields, now }
     { 0, "finished" | "paused" }
-    { 0, "cancelled", headerFields, attemptsFields }   a requested cancel applied now
+    { 0, "cancelled", headerFields }   a requested cancel applied now
     { 0, "busy" | "not-due", dueAt or nil, now }   busy: leased until dueAt; not-due: parked, the wake came early
 
   Errors: -1 unknown instance, -4 corrupt header.
@@ -31,7 +30,7 @@
 -- @include "header"
 
 local now = nowMs()
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5], now = now }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4], now = now }
 local h, err = requireRun(ctx)
 if err then return err end
 
@@ -41,8 +40,7 @@ if h.status == "paused" then return { 0, "paused" } end
 if h.status == "running" and dueAt ~= nil and dueAt > now then return { 0, "busy", dueAt, now } end
 if h.requested == "cancel" then
   writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" })
-  local reply = headerReply(ctx)
-  return { 0, "cancelled", reply[1], reply[2] }
+  return { 0, "cancelled", headerReply(ctx) }
 end
 if h.requested == "pause" then
   writeHeader(ctx, h, { status = "paused", dueAt = "", requested = "" })
@@ -54,6 +52,5 @@ if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-
 local event = h.status == "running" and { type = "recovered" } or nil
 local changes = { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "", version = handoverVersion(h) }
 writeHeader(ctx, h, changes, event)
-local reply = headerReply(ctx)
-local data = redis.call("HMGET", KEYS[4], "input", "result")
-return { 0, "acquired", reply[1], reply[2], data[1], data[2], redis.call("HGETALL", KEYS[3]), now }
+local data = redis.call("HMGET", KEYS[3], "input", "result")
+return { 0, "acquired", headerReply(ctx), data[1], data[2], redis.call("HGETALL", KEYS[2]), now }

@@ -7,10 +7,9 @@
   wait opens its step's attempt record the first time it parks.
 
   Input:
-    KEYS[1]   run header        (hash)
-    KEYS[2]   run attempts      (hash, field per commit key)
-    KEYS[3]   due index         (sorted set, score dueAt)
-    KEYS[4..] the signal buffer (list) of every signal wait requested
+    KEYS[1]   run header        (hash, with the steps' attempts and records)
+    KEYS[2]   due index         (sorted set, score dueAt)
+    KEYS[3..] the signal buffer (list) of every signal wait requested
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -31,12 +30,12 @@
 -- @include "waits"
 -- @include "attempts"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[3] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[2] }
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
 ctx.now = nowMs()
 recordFailures(ctx, ARGV[6])
-for i = 4, #KEYS do
+for i = 3, #KEYS do
   if redis.call("LLEN", KEYS[i]) > 0 then return { 0, "signalled", tonumber(h.version) } end
 end
 
@@ -48,10 +47,10 @@ for _, request in ipairs(cjson.decode(ARGV[4])) do
 end
 local attempts = {}
 for key, count in pairs(cjson.decode(ARGV[5])) do
-  attempts[#attempts + 1] = key
+  attempts[#attempts + 1] = ATTEMPTS_PREFIX .. key
   attempts[#attempts + 1] = num(count)
 end
-if #attempts > 0 then redis.call("HSET", ctx.attemptsKey, unpack(attempts)) end
+if #attempts > 0 then redis.call("HSET", ctx.headerKey, unpack(attempts)) end
 
 if h.requested == "cancel" then
   return { 1, "cancelled", writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" }) }

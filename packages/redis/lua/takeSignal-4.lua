@@ -5,11 +5,10 @@
   a signal that loses stays buffered.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash, field per commit key)
-    KEYS[3] run outputs         (hash, field per commit key)
-    KEYS[4] due index           (sorted set, score dueAt)
-    KEYS[5] signal buffer of (run, signal name) (list, oldest first)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[3] due index           (sorted set, score dueAt)
+    KEYS[4] signal buffer of (run, signal name) (list, oldest first)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -34,7 +33,7 @@
 -- @include "attempts"
 
 local key = ARGV[4]
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
 ctx.now = nowMs()
@@ -42,18 +41,19 @@ local lease = num(ctx.now + tonumber(ARGV[7]))
 
 -- Commits `output` as the step's output, as a commit does.
 local function commitOutput(output)
-  redis.call("HSET", KEYS[3], key, output)
-  redis.call("HSET", KEYS[2], key, "1")
+  redis.call("HSET", KEYS[2], key, output)
+  -- Attempt 1, and the version this commit makes: the commit order (see header.lua).
+  redis.call("HSET", KEYS[1], ATTEMPTS_PREFIX .. key, "1 " .. num(tonumber(h.version) + 1))
   endAttemptRecord(ctx, key, 1, ctx.now, nil)
   recordCommit(ctx, key, "1")
   return writeHeader(ctx, h, { lastCommit = key, dueAt = lease })
 end
 
-local payload = redis.call("LINDEX", KEYS[5], 0)
+local payload = redis.call("LINDEX", KEYS[4], 0)
 if payload then
   local stopped = stopAtBoundary(ctx, h, nil)
   if stopped then return stopped end
-  redis.call("LPOP", KEYS[5])
+  redis.call("LPOP", KEYS[4])
   return { 0, "signal", commitOutput(payload), payload }
 end
 

@@ -6,15 +6,14 @@
   with a cancel requested the output is dropped and the run is cancelled.
   Re-sending the last commit (its reply was lost) answers "already".
   A committed output may carry the run on in the same write (ARGV[9]): the next step's first
-  attempt starts (as startAttempt-3.lua records it; this write renews the lease), or the run
+  attempt starts (as startAttempt-2.lua records it; this write renews the lease), or the run
   completes with its result (as finishRun-3.lua ends it), so neither costs a call of its own.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash, field per commit key)
-    KEYS[3] run outputs         (hash, field per commit key)
-    KEYS[4] due index           (sorted set, score dueAt)
-    KEYS[5] run input/result    (hash)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[3] due index           (sorted set, score dueAt)
+    KEYS[4] run input/result    (hash)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -42,38 +41,31 @@
 -- @include "iteration"
 -- @include "attempts"
 
--- The commit order (what a failed run's compensations walk in reverse): each key scored by the
--- version its commit makes. Derived from the prefix, as keys.ts derives it.
-local function recordOrder(key, version)
-  -- num: a version has 16 digits, and a number argument is sent with 14.
-  redis.call("ZADD", ARGV[1] .. "order:" .. ARGV[2], num(version), key)
-end
-
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
 local thenKind = ARGV[9]
 local replaced = { unpack(ARGV, 12) }
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[4] }
+-- The step's attempt records come with the header (closing them reads them), and what the
+-- commit writes to the header goes out in one HSET (see setField in header.lua).
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3], prefetch = { TRIES_PREFIX .. key } }
 local h, err = requireRun(ctx)
 if err then return err end
 local version = tonumber(ARGV[3])
-if h.lastCommit == key and tonumber(h.version) == version + 1 and redis.call("HEXISTS", KEYS[3], key) == 1 then
+if h.lastCommit == key and tonumber(h.version) == version + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
   return { 0, "already", tonumber(h.version) }
 end
 if tonumber(h.version) ~= version then return { -2, tonumber(h.version) } end
 
 ctx.now = nowMs()
+ctx.staged = {}
 recordFailures(ctx, ARGV[8])
 -- The attempt ended, whether its output is kept or a cancel drops it.
 endAttemptRecord(ctx, key, tonumber(attempts), ctx.now, nil)
+-- The step's attempts carry the version its commit makes: the commit order (see header.lua).
 local function keep(nextAttempt)
-  redis.call("HSET", KEYS[3], key, output)
-  if nextAttempt then
-    redis.call("HSET", KEYS[2], key, attempts, ARGV[10], ARGV[11])
-  else
-    redis.call("HSET", KEYS[2], key, attempts)
-  end
-  recordOrder(key, tonumber(h.version) + 1)
-  dropReplaced(KEYS[3], KEYS[2], triesKey(ctx), replaced)
+  redis.call("HSET", KEYS[2], key, output)
+  setField(ctx, ATTEMPTS_PREFIX .. key, attempts .. " " .. num(tonumber(h.version) + 1))
+  if nextAttempt then setField(ctx, ATTEMPTS_PREFIX .. ARGV[10], ARGV[11]) end
+  dropReplaced(ctx, KEYS[2], replaced)
   recordCommit(ctx, key, attempts)
 end
 local stopped = stopAtBoundary(ctx, h, keep)
@@ -84,7 +76,7 @@ local changes = { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) }
 if thenKind == "attempt" then
   startAttemptRecord(ctx, ARGV[10], tonumber(ARGV[11]))
 elseif thenKind == "complete" then
-  redis.call("HSET", KEYS[5], "result", ARGV[10])
+  redis.call("HSET", KEYS[4], "result", ARGV[10])
   changes = { lastCommit = key, status = "completed", waits = "[]", dueAt = "", requested = "", error = "" }
 end
 return { 0, "committed", writeHeader(ctx, h, changes) }

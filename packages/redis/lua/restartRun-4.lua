@@ -6,11 +6,10 @@
   version + 1, so a worker still holding the old run is fenced.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash)
-    KEYS[3] run outputs         (hash)
-    KEYS[4] run input/result    (hash)
-    KEYS[5] due index           (sorted set, score dueAt)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[3] run input/result    (hash)
+    KEYS[4] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -20,7 +19,7 @@
     ARGV[6] the signal names the definition waits for (JSON array), kept in header field "signals"
 
   Output:
-    { 0, replaced (1 or 0), headerFields, attemptsFields }
+    { 0, replaced (1 or 0), headerFields }
 
   Errors: none.
 ]]
@@ -30,7 +29,7 @@
 -- @include "lifecycle"
 
 local prefix, id, workflow = ARGV[1], ARGV[2], ARGV[3]
-local ctx = { prefix = prefix, id = id, headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5] }
+local ctx = { prefix = prefix, id = id, headerKey = KEYS[1], dueKey = KEYS[4] }
 local old = loadHeader(KEYS[1])
 local version = 1
 if old then
@@ -44,13 +43,12 @@ redis.call("HSET", KEYS[1],
   "id", id, "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", num(version),
   "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
   "lastCommit", "", "signals", ARGV[6])
-redis.call("HSET", KEYS[4], "input", ARGV[5])
-redis.call("ZADD", KEYS[5], now, id)
+redis.call("HSET", KEYS[3], "input", ARGV[5])
+redis.call("ZADD", KEYS[4], now, id)
 for _, index in ipairs({ "status:pending", "wf:" .. workflow, "all", "wfstatus:pending:" .. workflow }) do
   redis.call("ZADD", prefix .. index, now, id)
 end
 -- The old run's history went with it (dropRun): the new one starts its own.
 ctx.now = tonumber(now)
 recordEvent(ctx, { type = "started" })
-local reply = headerReply(ctx)
-return { 0, old and 1 or 0, reply[1], reply[2] }
+return { 0, old and 1 or 0, headerReply(ctx) }

@@ -5,9 +5,8 @@
   version) and answers the cancel or pause asked of the run.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash, field per commit key)
-    KEYS[3] due index           (sorted set, score dueAt)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -26,12 +25,12 @@
 -- @include "header"
 -- @include "attempts"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[2] }
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
 ctx.now = nowMs()
 recordFailures(ctx, ARGV[7])
-redis.call("HSET", KEYS[2], ARGV[4], ARGV[5])
+redis.call("HSET", ctx.headerKey, ATTEMPTS_PREFIX .. ARGV[4], ARGV[5])
 startAttemptRecord(ctx, ARGV[4], tonumber(ARGV[5]))
 if h.status == "running" then
   local dueAt = num(ctx.now + tonumber(ARGV[6]))

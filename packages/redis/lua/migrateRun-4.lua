@@ -7,11 +7,10 @@
   version fences a worker still holding the run.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash, field per commit key)
-    KEYS[3] run outputs         (hash, field per commit key)
-    KEYS[4] run input/result    (hash)
-    KEYS[5] due index           (sorted set, score dueAt)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[3] run input/result    (hash)
+    KEYS[4] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -32,15 +31,15 @@
 -- @include "waits"
 -- @include "lifecycle"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4] }
 local h, err = requireRun(ctx)
 if err then return err end
 local allowed = stepKeySet(ARGV[4], ARGV[5])
 local rename = cjson.decode(ARGV[6])
 for old, _ in pairs(rename) do
-  if redis.call("HEXISTS", KEYS[3], old) == 0 then return { -6, old } end
+  if redis.call("HEXISTS", KEYS[2], old) == 0 then return { -6, old } end
 end
-local committed = redis.call("HKEYS", KEYS[3])
+local committed = redis.call("HKEYS", KEYS[2])
 for _, key in ipairs(committed) do
   if not allowed(rename[key] or key) then return { -7, key } end
 end
@@ -48,18 +47,17 @@ local waits, werr = keptWaits(h, allowed, rename)
 if werr then return werr end
 
 -- Read every renamed value first, so renames that swap two keys do not overwrite each other.
-local tries = ctx.prefix .. "tries:" .. ctx.id
 local moved = {}
 for old, new in pairs(rename) do
-  moved[#moved + 1] = { new, redis.call("HGET", KEYS[3], old), redis.call("HGET", KEYS[2], old), redis.call("HGET", tries, old) }
-  redis.call("HDEL", KEYS[3], old)
+  local fields = redis.call("HMGET", KEYS[1], ATTEMPTS_PREFIX .. old, TRIES_PREFIX .. old)
+  moved[#moved + 1] = { new, redis.call("HGET", KEYS[2], old), fields[1], fields[2] }
   redis.call("HDEL", KEYS[2], old)
-  redis.call("HDEL", tries, old)
+  dropStepFields(ctx, { old })
 end
 for _, m in ipairs(moved) do
-  redis.call("HSET", KEYS[3], m[1], m[2])
-  if m[3] then redis.call("HSET", KEYS[2], m[1], m[3]) end
-  if m[4] then redis.call("HSET", tries, m[1], m[4]) end
+  redis.call("HSET", KEYS[2], m[1], m[2])
+  if m[3] then redis.call("HSET", KEYS[1], ATTEMPTS_PREFIX .. m[1], m[3]) end
+  if m[4] then redis.call("HSET", KEYS[1], TRIES_PREFIX .. m[1], m[4]) end
 end
 ctx.now = nowMs()
 local version

@@ -5,11 +5,10 @@
   run's keys lose their TTL, and the new version fences any old holder.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash, field per commit key)
-    KEYS[3] run outputs         (hash, field per commit key)
-    KEYS[4] run input/result    (hash)
-    KEYS[5] due index           (sorted set, score dueAt)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[3] run input/result    (hash)
+    KEYS[4] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -24,16 +23,18 @@
 -- @include "waits"
 -- @include "lifecycle"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4] }
 local h, err = requireRun(ctx)
 if err then return err end
 if h.status ~= "failed" and h.status ~= "cancelled" then return { -5, h.status } end
 ctx.now = nowMs()
 -- The attempts (and their records) of every step without an output start over.
-for _, hashKey in ipairs({ KEYS[2], ctx.prefix .. "tries:" .. ctx.id }) do
-  for _, key in ipairs(redis.call("HKEYS", hashKey)) do
-    if redis.call("HEXISTS", KEYS[3], key) == 0 then redis.call("HDEL", hashKey, key) end
+local unfinished = {}
+for _, prefix in ipairs({ ATTEMPTS_PREFIX, TRIES_PREFIX }) do
+  for _, key in ipairs(stepKeys(ctx, prefix)) do
+    if redis.call("HEXISTS", KEYS[2], key) == 0 then unfinished[#unfinished + 1] = key end
   end
 end
+dropStepFields(ctx, unfinished)
 local version = sendOn(ctx, h, {}, { lastCommit = "" }, { type = "retried" })
 return { 0, h.status, version }

@@ -6,11 +6,10 @@
   next write is refused.
 
   Input:
-    KEYS[1] run header          (hash)
-    KEYS[2] run attempts        (hash, field per commit key)
-    KEYS[3] run outputs         (hash, field per commit key)
-    KEYS[4] run input/result    (hash)
-    KEYS[5] due index           (sorted set, score dueAt)
+    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[3] run input/result    (hash)
+    KEYS[4] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -28,19 +27,24 @@
 -- @include "waits"
 -- @include "lifecycle"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], attemptsKey = KEYS[2], dueKey = KEYS[5] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4] }
 local h, err = requireRun(ctx)
 if err then return err end
-if redis.call("HEXISTS", KEYS[3], ARGV[3]) == 0 then return { -6, ARGV[3] } end
+if redis.call("HEXISTS", KEYS[2], ARGV[3]) == 0 then return { -6, ARGV[3] } end
 local dropped = stepKeySet(ARGV[4], ARGV[5])
 local waits, werr = keptWaits(h, function(key) return not dropped(key) end)
 if werr then return werr end
 ctx.now = nowMs()
-for _, hashKey in ipairs({ KEYS[3], KEYS[2], ctx.prefix .. "tries:" .. ctx.id }) do
-  for _, key in ipairs(redis.call("HKEYS", hashKey)) do
-    if dropped(key) then redis.call("HDEL", hashKey, key) end
+for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
+  if dropped(key) then redis.call("HDEL", KEYS[2], key) end
+end
+local droppedSteps = {}
+for _, prefix in ipairs({ ATTEMPTS_PREFIX, TRIES_PREFIX }) do
+  for _, key in ipairs(stepKeys(ctx, prefix)) do
+    if dropped(key) then droppedSteps[#droppedSteps + 1] = key end
   end
 end
-redis.call("HDEL", KEYS[4], "result")
+dropStepFields(ctx, droppedSteps)
+redis.call("HDEL", KEYS[3], "result")
 local version = sendOn(ctx, h, waits, { lastCommit = "" }, { type = "rewound", to = ARGV[3] })
 return { 0, h.status, version }
