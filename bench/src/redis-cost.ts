@@ -285,7 +285,6 @@ async function main(): Promise<void> {
       const named: Record<string, string> = {
         header: k.header(firstId),
         outputs: k.outputs(firstId),
-        data: k.data(firstId),
         wakes: k.wakes(firstId),
         history: k.history(firstId),
       };

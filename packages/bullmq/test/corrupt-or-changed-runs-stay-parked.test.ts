@@ -103,7 +103,8 @@ describe("corrupted bytes in Redis", () => {
     for (const id of ["bad-output", "bad-input", "healthy"]) await statusOf(id, "parked");
     // Text where msgpack is expected: the first byte reads as a number, and the rest cannot be.
     await redis.hset(client.store.keys.outputs("bad-output"), "a", "garbage, not msgpack");
-    await redis.hset(client.store.keys.data("bad-input"), "input", "garbage, not msgpack");
+    // The input lives in the outputs hash, under a name no commit key has.
+    await redis.hset(client.store.keys.outputs("bad-input"), "#input", "garbage, not msgpack");
     for (const id of ["bad-output", "bad-input", "healthy"]) await client.signal(id, "go", id);
 
     expect(await client.result("healthy", { timeout: "20s" })).toEqual({ echoed: "healthy" });

@@ -5,7 +5,7 @@
 
   Input:
     KEYS[1] run header          (hash)
-    KEYS[2] run input/result    (hash)
+    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
     KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
@@ -35,7 +35,7 @@ if h.requested == "cancel" then
 end
 local changes = { status = ARGV[4], waits = "[]", dueAt = "", requested = "", error = "" }
 if ARGV[4] == "completed" then
-  redis.call("HSET", KEYS[2], "result", ARGV[5])
+  redis.call("HSET", KEYS[2], RESULT_FIELD, ARGV[5])
 else
   changes.error = ARGV[5]
 end

@@ -4,7 +4,7 @@
 
   Input:
     KEYS[1] run header          (hash)
-    KEYS[2] run input/result    (hash)
+    KEYS[2] run outputs         (hash: the input goes in)
     KEYS[3] due index           (sorted set, score dueAt)
     KEYS[4] status index of "pending" (sorted set, score createdAt)
     KEYS[5] workflow index      (sorted set, score createdAt)

@@ -40,10 +40,11 @@ export interface KeyLayout {
    * records (see `lua/includes/header.lua` and `parseHeader` in replies.ts).
    */
   header(id: string): string;
-  /** Committed outputs: hash, one field per commit key. */
+  /**
+   * Committed outputs: hash, one field per commit key, and the run's input (`#input`) and
+   * result (`#result`), names no commit key has (see `lua/includes/header.lua`).
+   */
   outputs(id: string): string;
-  /** Input and result: hash with fields `input` and `result`. */
-  data(id: string): string;
   /** Signal buffer of (run, name): list, oldest first. Deleted when the run finishes. */
   signals(id: string, name: string): string;
   /** Names of every signal buffered for the run: set, so the buffers can be deleted when it finishes. */
@@ -121,7 +122,6 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     partition,
     header: (id) => `${prefix}run:${id}`,
     outputs: (id) => `${prefix}out:${id}`,
-    data: (id) => `${prefix}data:${id}`,
     signals: (id, name) => `${prefix}sig:${Buffer.byteLength(id)}:${id}:${name}`,
     signalNames: (id) => `${prefix}signames:${id}`,
     deliveries: (id) => `${prefix}delivered:${id}`,

@@ -113,7 +113,7 @@ export function parseHeader(id: string, headerReply: unknown): RunHeader {
     attempts[key] = n;
   }
   return {
-    id: str("id"),
+    id,
     workflow: str("workflow"),
     hash: str("hash"),
     status,
@@ -286,16 +286,29 @@ export function parseCommitOrder(headerReply: unknown): string[] {
   return committed.sort((a, b) => a.version - b.version).map((c) => c.key);
 }
 
-/** Parses a `{ header, input, result, outputs, now }` reply tail into a {@link StoredRun}. */
+/** The fields of a run's outputs hash that hold its input and result, not a step's output (`lua/includes/header.lua`). */
+const INPUT_FIELD = "#input";
+const RESULT_FIELD = "#result";
+
+/** Parses a `{ header, outputs (with the input and result), now }` reply tail into a {@link StoredRun}. */
 export function parseStoredRun(id: string, reply: readonly unknown[]): StoredRun {
-  const [header, input, result, outputs, now] = reply;
+  const [header, outputs, now] = reply;
   const outputMap = new Map<string, Uint8Array>();
-  for (const [key, value] of fields(outputs)) outputMap.set(key, new Uint8Array(value));
+  let input: Buffer | undefined;
+  let result: Buffer | undefined;
+  const flat = asArray(outputs);
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const key = text(flat[i]);
+    const value = flat[i + 1];
+    if (key === INPUT_FIELD) input = value as Buffer;
+    else if (key === RESULT_FIELD) result = value as Buffer;
+    else outputMap.set(key, bytes(value));
+  }
   return {
     header: parseHeader(id, header),
     input: Buffer.isBuffer(input) ? bytes(input) : missingInput(id),
     outputs: outputMap,
-    result: maybeBytes(result),
+    result: maybeBytes(result ?? null),
     now: Number(now),
   };
 }

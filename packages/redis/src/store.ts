@@ -216,7 +216,7 @@ export class RedisStore implements Store {
   async start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }> {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     const k = this.layoutOf(run.id);
-    const keys = [k.header(run.id), k.data(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
+    const keys = [k.header(run.id), k.outputs(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
     const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, ...newRunArgs(run)], { id: run.id, what: "start" });
     return { created: reply[1] === 1, header: parseHeader(run.id, reply[2]) };
   }
@@ -251,7 +251,7 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async acquire(id: string, leaseMs: number): Promise<AcquireResult> {
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.outputs(id), k.data(id), k.due];
+    const keys = [k.header(id), k.outputs(id), k.due];
     const reply = await this.run(SCRIPTS.acquireRun, keys, [k.prefix, id, leaseMs], { id, what: "acquire" });
     const outcome = text(reply[1]);
     if (outcome === "acquired") return { acquired: true, run: parseStoredRun(id, reply.slice(2)) };
@@ -360,7 +360,7 @@ export class RedisStore implements Store {
     this.checkSize(output, `output of step "${key}" of run "${id}"`, id);
     if (then !== undefined && "complete" in then) this.checkSize(then.complete, `result of run "${id}"`, id);
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.outputs(id), k.due, k.data(id)];
+    const keys = [k.header(id), k.outputs(id), k.due];
     const args = [k.prefix, id, version, key, output, attempts, leaseMs, failedArg(failed), ...thenArgs(then), ...replaces];
     const reply = await this.run(SCRIPTS.commitStep, keys, args, {
       id,
@@ -553,7 +553,7 @@ export class RedisStore implements Store {
     const k = this.layoutOf(id);
     const value = end.status === "completed" ? end.result : JSON.stringify(end.error);
     const args = [k.prefix, id, version, end.status, value, failedArg(failed)];
-    const reply = await this.run(SCRIPTS.finishRun, [k.header(id), k.data(id), k.due], args, {
+    const reply = await this.run(SCRIPTS.finishRun, [k.header(id), k.outputs(id), k.due], args, {
       id,
       version,
       what: "finish",
@@ -600,7 +600,7 @@ export class RedisStore implements Store {
   /** @inheritdoc */
   async get(id: string, options: { readonly outputs?: boolean } = {}): Promise<StoredRun | null> {
     const k = this.layoutOf(id);
-    const keys = [k.header(id), k.outputs(id), k.data(id)];
+    const keys = [k.header(id), k.outputs(id)];
     const reply = await this.run(SCRIPTS.getRun, keys, [options.outputs === false ? "0" : "1"], { id, what: "get" });
     return text(reply[1]) === "found" ? parseStoredRun(id, reply.slice(2)) : null;
   }
@@ -899,10 +899,10 @@ export class RedisStore implements Store {
     await this.run(SCRIPTS.linkRun, [k.header(id)], ["child", key, childId], { id, what: "link a parent run to its child" });
   }
 
-  /** The keys the run-lifecycle scripts take: header, outputs, input/result, due index. */
+  /** The keys the run-lifecycle scripts take: header, outputs (with input and result), due index. */
   private runKeys(id: string): string[] {
     const k = this.layoutOf(id);
-    return [k.header(id), k.outputs(id), k.data(id), k.due];
+    return [k.header(id), k.outputs(id), k.due];
   }
 
   private async control(script: Script, id: string, what: string): Promise<ControlResult> {
@@ -953,7 +953,7 @@ function failedArg(failed: readonly FailedAttempt[]): string {
   return failed.length === 0 ? "" : JSON.stringify(failed);
 }
 
-/** What a commit goes on to, as commitStep-4.lua takes it (ARGV[9..11]). */
+/** What a commit goes on to, as commitStep-3.lua takes it (ARGV[9..11]). */
 function thenArgs(then: CommitThen | undefined): ScriptArg[] {
   if (then === undefined) return ["", "", ""];
   if ("complete" in then) return ["complete", then.complete, ""];

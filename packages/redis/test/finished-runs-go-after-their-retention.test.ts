@@ -112,7 +112,7 @@ it("a loop iteration's commit replaces the one before: one output field after 50
     const replaces = i > 1 ? [`poll#${i - 1}`] : [];
     version = (await store.commit("loop", version, `poll#${i}`, payload(`v${i}`), 1, 60_000, replaces)).version;
   }
-  expect(await redis.hkeys(store.keys.outputs("loop"))).toEqual(["poll#500"]);
+  expect(await redis.hkeys(store.keys.outputs("loop"))).toEqual(["#input", "poll#500"]);
   expect(await stepFields("loop")).toEqual(["a:poll#500", "t:poll#500"]);
   expect(await redis.llen(store.keys.history("loop"))).toBe(100);
 });
@@ -126,7 +126,7 @@ it("a commit replaces several keys at once (an iteration of a sub-flow body), ou
     version = (await store.commit("sub", version, key, payload(key), 1, 60_000)).version;
   }
   await store.commit("sub", version, "poll#3/a", payload("3a"), 1, 60_000, ["poll#1/a", "poll#1/b"]);
-  expect((await redis.hkeys(store.keys.outputs("sub"))).sort()).toEqual(["poll#2/a", "poll#2/b", "poll#3/a"]);
+  expect((await redis.hkeys(store.keys.outputs("sub"))).sort()).toEqual(["#input", "poll#2/a", "poll#2/b", "poll#3/a"]);
   const kept = ["poll#2/a", "poll#2/b", "poll#3/a"];
   expect(await stepFields("sub")).toEqual([...kept.map((key) => `a:${key}`), ...kept.map((key) => `t:${key}`)]);
 });

@@ -281,7 +281,7 @@ describe("the run lifecycle over partitions", () => {
     expect((await s.retry(id)).status).toBe("pending");
     expect(await redis.hget(k.header(id), "status")).toBe("pending");
     expect((await s.rewind(id, "a", { refs: ["a"], loops: [] })).status).toBe("pending");
-    expect(await redis.hkeys(k.outputs(id))).toEqual([]);
+    expect(await redis.hkeys(k.outputs(id))).toEqual(["#input"]);
     await s.migrate(id, "h2", { refs: ["a"], loops: [] }, {}, ["go"]);
     expect(await redis.hmget(k.header(id), "hash", "signals")).toEqual(["h2", '["go"]']);
     await expect(s.delete(id)).rejects.toMatchObject({ code: "RUN_STATE" });

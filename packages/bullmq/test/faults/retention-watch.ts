@@ -46,11 +46,11 @@ export class RetentionWatch {
       .multi()
       .hget(k.header(id), "status")
       .pttl(k.header(id))
-      .pttl(k.data(id))
       .pttl(k.outputs(id))
+      .hexists(k.outputs(id), "#input")
       .exec();
     if (!replies || replies.some(([error]) => error)) return;
-    const [status, headerTtl, dataTtl, outputsTtl] = replies.map(([, value]) => value) as [string | null, number, number, number];
+    const [status, headerTtl, outputsTtl, hasInput] = replies.map(([, value]) => value) as [string | null, number, number, number];
     if (status === null) return;
     if (!LIVE.includes(status)) {
       if (headerTtl >= 0) this.counts.finishedRunsSeenExpiring++;
@@ -59,9 +59,8 @@ export class RetentionWatch {
     this.counts.liveRunsSeen++;
     const wrong = [
       headerTtl !== -1 && `its header has a TTL of ${headerTtl}ms`,
-      dataTtl === -2 && "its input is gone",
-      dataTtl >= 0 && `its input has a TTL of ${dataTtl}ms`,
-      outputsTtl >= 0 && `its outputs have a TTL of ${outputsTtl}ms`,
+      hasInput === 0 && "its input is gone",
+      outputsTtl >= 0 && `its outputs and input have a TTL of ${outputsTtl}ms`,
     ].filter(Boolean);
     if (wrong.length > 0 && !this.flagged.has(id)) {
       this.flagged.add(id);

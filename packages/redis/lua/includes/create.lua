@@ -19,11 +19,11 @@ local function createRun(ctx, run)
   end
   local created = num(now)
   redis.call("HSET", ctx.headerKey,
-    "id", ctx.id, "workflow", run.workflow, "hash", run.hash, "status", status, "version", "1",
+    "workflow", run.workflow, "hash", run.hash, "status", status, "version", "1",
     "waits", waits, "error", "", "requested", "", "dueAt", num(dueAt), "createdAt", created, "updatedAt", created,
     "lastCommit", "", "signals", run.signals, "startAt", startAt)
   if run.parent ~= nil and run.parent ~= "" then redis.call("HSET", ctx.headerKey, "parent", run.parent) end
-  redis.call("HSET", ctx.prefix .. "data:" .. ctx.id, "input", run.input)
+  redis.call("HSET", ctx.prefix .. "out:" .. ctx.id, INPUT_FIELD, run.input)
   redis.call("ZADD", ctx.dueKey, num(dueAt), ctx.id)
   redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)
   redis.call("ZADD", ctx.prefix .. "wf:" .. run.workflow, created, ctx.id)

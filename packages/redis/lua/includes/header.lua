@@ -1,5 +1,5 @@
 --[[
-  The run header: a hash of plain fields (id, workflow, hash, status, version,
+  The run header: a hash of plain fields (workflow, hash, status, version,
   waits (compact JSON, see waits.lua), error (JSON or ""), requested ("", "cancel", "pause"),
   dueAt ("" for none), createdAt, updatedAt, finishedAt ("" or absent while live), lastCommit,
   signals, startAt, parent, children), and two fields per step, named by a prefix and the step's
@@ -39,10 +39,14 @@ end
 -- The plain fields (parseHeader in replies.ts reads the same), which scripts read by name (the step fields
 -- beside them grow with the run, and a script reads only the ones it needs).
 local HEADER_FIELDS = {
-  "id", "workflow", "hash", "status", "version", "waits", "error", "requested", "dueAt", "createdAt",
+  "workflow", "hash", "status", "version", "waits", "error", "requested", "dueAt", "createdAt",
   "updatedAt", "finishedAt", "lastCommit", "signals", "startAt", "parent", "children",
 }
 local ATTEMPTS_PREFIX, TRIES_PREFIX = "a:", "t:"
+-- The run's input and result live in its outputs hash, under names no commit key has (an engine
+-- key starts with "#", and these are none of them), so a run has one hash of payloads.
+local INPUT_FIELD, RESULT_FIELD = "#input", "#result"
+local PAYLOAD_FIELDS = { [INPUT_FIELD] = true, [RESULT_FIELD] = true }
 
 --[[
   Reads the header's plain fields. With `ctx.prefetch` (a list of step fields the script will

@@ -15,12 +15,11 @@ local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, fai
 
 -- The keys of one run that carry its data (the delivery ids expire on their own clock; the wake-up record went, see
 -- retireWakeUps in header.lua): header (with its steps' attempts, commit order and attempt records),
--- outputs, input/result, heartbeat progress and history.
+-- outputs (with input and result), heartbeat progress and history.
 local function runDataKeys(prefix, id)
   return {
     prefix .. "run:" .. id,
     prefix .. "out:" .. id,
-    prefix .. "data:" .. id,
     prefix .. "progress:" .. id,
     prefix .. "hist:" .. id,
   }

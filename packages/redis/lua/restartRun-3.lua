@@ -7,9 +7,8 @@
 
   Input:
     KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key)
-    KEYS[3] run input/result    (hash)
-    KEYS[4] due index           (sorted set, score dueAt)
+    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -29,7 +28,7 @@
 -- @include "lifecycle"
 
 local prefix, id, workflow = ARGV[1], ARGV[2], ARGV[3]
-local ctx = { prefix = prefix, id = id, headerKey = KEYS[1], dueKey = KEYS[4] }
+local ctx = { prefix = prefix, id = id, headerKey = KEYS[1], dueKey = KEYS[3] }
 local old = loadHeader(KEYS[1])
 local version = 1
 if old then
@@ -40,11 +39,11 @@ end
 
 local now = num(nowMs())
 redis.call("HSET", KEYS[1],
-  "id", id, "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", num(version),
+  "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", num(version),
   "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
   "lastCommit", "", "signals", ARGV[6])
-redis.call("HSET", KEYS[3], "input", ARGV[5])
-redis.call("ZADD", KEYS[4], now, id)
+redis.call("HSET", KEYS[2], INPUT_FIELD, ARGV[5])
+redis.call("ZADD", KEYS[3], now, id)
 for _, index in ipairs({ "status:pending", "wf:" .. workflow, "all", "wfstatus:pending:" .. workflow }) do
   redis.call("ZADD", prefix .. index, now, id)
 end

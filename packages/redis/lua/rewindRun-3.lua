@@ -7,9 +7,8 @@
 
   Input:
     KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key)
-    KEYS[3] run input/result    (hash)
-    KEYS[4] due index           (sorted set, score dueAt)
+    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -27,16 +26,16 @@
 -- @include "waits"
 -- @include "lifecycle"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = requireRun(ctx)
 if err then return err end
-if redis.call("HEXISTS", KEYS[2], ARGV[3]) == 0 then return { -6, ARGV[3] } end
+if PAYLOAD_FIELDS[ARGV[3]] or redis.call("HEXISTS", KEYS[2], ARGV[3]) == 0 then return { -6, ARGV[3] } end
 local dropped = stepKeySet(ARGV[4], ARGV[5])
 local waits, werr = keptWaits(h, function(key) return not dropped(key) end)
 if werr then return werr end
 ctx.now = nowMs()
 for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
-  if dropped(key) then redis.call("HDEL", KEYS[2], key) end
+  if not PAYLOAD_FIELDS[key] and dropped(key) then redis.call("HDEL", KEYS[2], key) end
 end
 local droppedSteps = {}
 for _, prefix in ipairs({ ATTEMPTS_PREFIX, TRIES_PREFIX }) do
@@ -45,6 +44,6 @@ for _, prefix in ipairs({ ATTEMPTS_PREFIX, TRIES_PREFIX }) do
   end
 end
 dropStepFields(ctx, droppedSteps)
-redis.call("HDEL", KEYS[3], "result")
+redis.call("HDEL", KEYS[2], RESULT_FIELD)
 local version = sendOn(ctx, h, waits, { lastCommit = "" }, { type = "rewound", to = ARGV[3] })
 return { 0, h.status, version }

@@ -11,9 +11,8 @@
 
   Input:
     KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
     KEYS[3] due index           (sorted set, score dueAt)
-    KEYS[4] run input/result    (hash)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -76,7 +75,7 @@ local changes = { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) }
 if thenKind == "attempt" then
   startAttemptRecord(ctx, ARGV[10], tonumber(ARGV[11]))
 elseif thenKind == "complete" then
-  redis.call("HSET", KEYS[4], "result", ARGV[10])
+  redis.call("HSET", KEYS[2], RESULT_FIELD, ARGV[10])
   changes = { lastCommit = key, status = "completed", waits = "[]", dueAt = "", requested = "", error = "" }
 end
 return { 0, "committed", writeHeader(ctx, h, changes) }

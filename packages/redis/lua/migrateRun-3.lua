@@ -8,9 +8,8 @@
 
   Input:
     KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key)
-    KEYS[3] run input/result    (hash)
-    KEYS[4] due index           (sorted set, score dueAt)
+    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -31,17 +30,16 @@
 -- @include "waits"
 -- @include "lifecycle"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = requireRun(ctx)
 if err then return err end
 local allowed = stepKeySet(ARGV[4], ARGV[5])
 local rename = cjson.decode(ARGV[6])
 for old, _ in pairs(rename) do
-  if redis.call("HEXISTS", KEYS[2], old) == 0 then return { -6, old } end
+  if PAYLOAD_FIELDS[old] or redis.call("HEXISTS", KEYS[2], old) == 0 then return { -6, old } end
 end
-local committed = redis.call("HKEYS", KEYS[2])
-for _, key in ipairs(committed) do
-  if not allowed(rename[key] or key) then return { -7, key } end
+for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
+  if not PAYLOAD_FIELDS[key] and not allowed(rename[key] or key) then return { -7, key } end
 end
 local waits, werr = keptWaits(h, allowed, rename)
 if werr then return werr end

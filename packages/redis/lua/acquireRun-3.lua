@@ -10,16 +10,15 @@
 
   Input:
     KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key)
-    KEYS[3] run input/result    (hash)
-    KEYS[4] due index           (sorted set, score dueAt)
+    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
     ARGV[3] lease in ms
 
   Output:
-    { 0, "acquired", headerFields, input, result or nil, outputFields, now }
+    { 0, "acquired", headerFields, outputFields (with the input and result), now }
     { 0, "finished" | "paused" }
     { 0, "cancelled", headerFields }   a requested cancel applied now
     { 0, "busy" | "not-due", dueAt or nil, now }   busy: leased until dueAt; not-due: parked, the wake came early
@@ -30,7 +29,7 @@
 -- @include "header"
 
 local now = nowMs()
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4], now = now }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3], now = now }
 local h, err = requireRun(ctx)
 if err then return err end
 
@@ -52,5 +51,4 @@ if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-
 local event = h.status == "running" and { type = "recovered" } or nil
 local changes = { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "", version = handoverVersion(h) }
 writeHeader(ctx, h, changes, event)
-local data = redis.call("HMGET", KEYS[3], "input", "result")
-return { 0, "acquired", headerReply(ctx), data[1], data[2], redis.call("HGETALL", KEYS[2]), now }
+return { 0, "acquired", headerReply(ctx), redis.call("HGETALL", KEYS[2]), now }

@@ -6,9 +6,8 @@
 
   Input:
     KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key)
-    KEYS[3] run input/result    (hash)
-    KEYS[4] due index           (sorted set, score dueAt)
+    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
     ARGV[2] run id
@@ -23,7 +22,7 @@
 -- @include "waits"
 -- @include "lifecycle"
 
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[4] }
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = requireRun(ctx)
 if err then return err end
 if h.status ~= "failed" and h.status ~= "cancelled" then return { -5, h.status } end

@@ -1,0 +1,92 @@
+/**
+ * Key layout 2: a run is its header (plain fields, and each step's attempts and attempt records
+ * as `a:<key>` / `t:<key>` fields), its outputs hash (with the input and result under `#input` /
+ * `#result`) and its history, and nothing else while it waits for a signal. The names these
+ * share a hash with must never be mistaken for each other.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { UnknownStepError } from "@parkway/core";
+import type { RedisStore } from "../src/index.js";
+import { dropNamespace, keysOf, payload, randomNamespace, REDIS_URL, storeOn, textOf } from "./helpers.js";
+
+let redis: Redis;
+let store: RedisStore;
+const ns = randomNamespace();
+
+beforeAll(() => {
+  redis = new Redis(REDIS_URL);
+  store = storeOn(redis, ns);
+});
+afterAll(async () => {
+  await store.close();
+  await dropNamespace(redis, ns);
+  redis.disconnect();
+});
+
+/** Starts `id`, commits `keys` in order (one attempt each) and returns the version it holds. */
+async function commitAll(id: string, keys: readonly string[]): Promise<number> {
+  await store.start({ id, workflow: "w", hash: "h", input: payload("the input") });
+  const got = await store.acquire(id, 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  let version = got.run.header.version;
+  for (const key of keys) {
+    await store.startAttempt(id, version, key, 1, 60_000);
+    version = (await store.commit(id, version, key, payload(`out ${key}`), 1, 60_000)).version;
+  }
+  return version;
+}
+
+it("a run parked on a signal after a step is three keys: header, outputs and history", async () => {
+  const version = await commitAll("p1", ["a"]);
+  await store.park("p1", version, [{ kind: "signal", key: "wait", signal: "go", timeoutMs: null }], { wait: 1 });
+  const own = (await keysOf(redis, ns)).filter((key) => key.endsWith(":p1"));
+  expect(own).toEqual([`{${ns}}:hist:p1`, `{${ns}}:out:p1`, `{${ns}}:run:p1`]);
+  expect((await redis.hkeys(store.keys.header("p1"))).filter((field) => field.includes(":")).sort()).toEqual([
+    "a:a",
+    "a:wait",
+    "t:a",
+    "t:wait",
+  ]);
+  expect((await redis.hkeys(store.keys.outputs("p1"))).sort()).toEqual(["#input", "a"]);
+  const run = await store.get("p1");
+  expect(textOf(run?.input)).toBe("the input");
+  expect([...(run?.outputs.keys() ?? [])]).toEqual(["a"]);
+  expect(run?.header.attempts).toEqual({ a: 1, wait: 1 });
+});
+
+it("steps named like header fields keep their own attempts, records and outputs", async () => {
+  const names = ["status", "version", "workflow", "a", "t", "#input-like"];
+  await commitAll("named", names);
+  const run = await store.get("named");
+  expect(run?.header.status).toBe("running");
+  expect(run?.header.workflow).toBe("w");
+  expect(run?.header.attempts).toEqual(Object.fromEntries(names.map((name) => [name, 1])));
+  expect([...(run?.outputs.keys() ?? [])].sort()).toEqual([...names].sort());
+  expect(textOf(run?.input)).toBe("the input");
+  expect([...(await store.attemptRecords("named")).keys()].sort()).toEqual([...names].sort());
+  expect(await store.commitOrder("named")).toEqual(names);
+});
+
+it("the commit order follows the commits, a loop's replaced iterations left out", async () => {
+  await store.start({ id: "order", workflow: "w", hash: "h", input: payload("in") });
+  const got = await store.acquire("order", 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  let version = got.run.header.version;
+  for (const [key, replaces] of [
+    ["z", []],
+    ["loop#1", []],
+    ["loop#2", ["loop#1"]],
+    ["b", []],
+  ] as const) {
+    version = (await store.commit("order", version, key, payload(key), 1, 60_000, replaces)).version;
+  }
+  expect(await store.commitOrder("order")).toEqual(["z", "loop#2", "b"]);
+});
+
+it("the input and result are no step: a rewind to them or a migration renaming them is refused", async () => {
+  await commitAll("payloads", ["a"]);
+  await expect(store.rewind("payloads", "#input", { refs: ["a"], loops: [] })).rejects.toThrow(UnknownStepError);
+  await expect(store.migrate("payloads", "h2", { refs: ["a"], loops: [] }, { "#input": "b" })).rejects.toThrow(UnknownStepError);
+  expect(textOf((await store.get("payloads"))?.input)).toBe("the input");
+});
