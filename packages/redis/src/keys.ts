@@ -7,9 +7,9 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-7.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`, `commitStep-5.lua` (`order:`),
+ * The Lua scripts `listRuns-1.lua`, `startRun-5.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`, `commitStep-5.lua` (`order:`),
  * `includes/header.lua`, `includes/history.lua` (`hist:`) and `includes/attempts.lua` (`tries:`) derive the
- * `run:`, `att:`, `status:`, `wfstatus:`, `wf:`, `fin:`, `wffin:`, `all`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
+ * `run:`, `att:`, `status:`, `wfstatus:`, `fin:`, `wffin:`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
  * (`includes/retention.lua` the `delivered:` key, `includes/header.lua` the `wakes:` and `stale-wakes` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` (and `wffin:`) the
@@ -52,18 +52,14 @@ export interface KeyLayout {
   history(id: string): string;
   /** The records of each step's last attempts: hash, field per commit key, a JSON array (see `lua/includes/attempts.lua`). */
   attemptRecords(id: string): string;
-  /** Runs of one status: sorted set scored by createdAt. */
+  /** Runs of one status: sorted set scored by createdAt. The seven together hold every run (for `list` without a status). */
   status(status: RunStatus): string;
-  /** Runs of one workflow: sorted set scored by createdAt. */
-  workflow(name: string): string;
-  /** Runs of one workflow in one status: sorted set scored by createdAt (for `list` with both filters). */
+  /** Runs of one workflow in one status: sorted set scored by createdAt. The workflow's seven together hold its runs. */
   workflowStatus(name: string, status: RunStatus): string;
   /** Finished runs of one finished status: sorted set scored by finishedAt (for `list` with a finish range). */
   finishStatus(status: RunStatus): string;
   /** Finished runs of one workflow in one finished status: sorted set scored by finishedAt. */
   workflowFinishStatus(name: string, status: RunStatus): string;
-  /** Every run: sorted set scored by createdAt. */
-  readonly all: string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
   readonly due: string;
   /** Retention settings: hash of "<status>" and "<status>:<workflow>" to ms or "forever" (`includes/retention.lua`). */
@@ -127,11 +123,9 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     history: (id) => `${prefix}hist:${id}`,
     attemptRecords: (id) => `${prefix}tries:${id}`,
     status: (status) => `${prefix}status:${status}`,
-    workflow: (name) => `${prefix}wf:${name}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
     finishStatus: (status) => `${prefix}fin:${status}`,
     workflowFinishStatus: (name, status) => `${prefix}wffin:${status}:${name}`,
-    all: `${prefix}all`,
     due: `${prefix}due`,
     retention: `${prefix}retention`,
     expiring: `${prefix}expiring`,

@@ -32,7 +32,7 @@ export function loadScript(file: string): Script {
 
 /** Every script of the store, by operation. */
 export const SCRIPTS = {
-  startRun: loadScript("startRun-7.lua"),
+  startRun: loadScript("startRun-5.lua"),
   acquireRun: loadScript("acquireRun-5.lua"),
   touchRun: loadScript("touchRun-2.lua"),
   heartbeatRun: loadScript("heartbeatRun-3.lua"),

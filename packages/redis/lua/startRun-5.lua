@@ -8,8 +8,6 @@
     KEYS[3] run input/result    (hash)
     KEYS[4] due index           (sorted set, score dueAt)
     KEYS[5] status index of "pending" (sorted set, score createdAt)
-    KEYS[6] workflow index      (sorted set, score createdAt)
-    KEYS[7] index of all runs   (sorted set, score createdAt)
     (createRun in includes/create.lua writes KEYS[3] and the indexes under names derived from ARGV[1],
     as signalWithStart-4.lua needs it to; these are the same keys, declared for the slot)
 
