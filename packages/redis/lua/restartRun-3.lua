@@ -44,7 +44,7 @@ redis.call("HSET", KEYS[1],
   "lastCommit", "", "signals", ARGV[6])
 redis.call("HSET", KEYS[2], INPUT_FIELD, ARGV[5])
 redis.call("ZADD", KEYS[3], now, id)
-for _, index in ipairs({ "status:pending", "wf:" .. workflow, "all", "wfstatus:pending:" .. workflow }) do
+for _, index in ipairs({ "status:pending", "wfstatus:pending:" .. workflow }) do
   redis.call("ZADD", prefix .. index, now, id)
 end
 -- The old run's history went with it (dropRun): the new one starts its own.

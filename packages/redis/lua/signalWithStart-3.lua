@@ -1,7 +1,7 @@
 --[[
   Starts a run unless its id exists, then buffers a signal for it, in one atomic step: callers
   racing on one id make one run, and each buffers its signal once. The run is created as
-  startRun-6.lua creates it (a delayed start included); the signal is delivered as
+  startRun-4.lua creates it (a delayed start included); the signal is delivered as
   signalRun-4.lua delivers it (a delivery id seen before buffers nothing; a finished run takes none).
 
   Input:

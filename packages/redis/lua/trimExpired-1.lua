@@ -35,15 +35,11 @@ for _, member in ipairs(members) do
   else
     if h.status ~= status then
       redis.call("ZREM", prefix .. "status:" .. status, id)
-      redis.call("ZREM", prefix .. "wfstatus:" .. status .. ":" .. workflow, id)
       redis.call("ZREM", prefix .. "fin:" .. status, id)
     end
     if h.status ~= status or h.workflow ~= workflow then
-      redis.call("ZREM", prefix .. "wffin:" .. status .. ":" .. workflow, id)
-    end
-    if h.workflow ~= workflow then
-      redis.call("ZREM", prefix .. "wf:" .. workflow, id)
       redis.call("ZREM", prefix .. "wfstatus:" .. status .. ":" .. workflow, id)
+      redis.call("ZREM", prefix .. "wffin:" .. status .. ":" .. workflow, id)
     end
   end
 end

@@ -7,9 +7,9 @@
  * the key, so no user-chosen id can make two keys collide; a signal buffer key
  * also holds a name, so it spells the id's byte length first.
  *
- * The Lua scripts `listRuns-1.lua`, `startRun-6.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`,
+ * The Lua scripts `listRuns-1.lua`, `startRun-4.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`,
  * `includes/header.lua` and `includes/history.lua` (`hist:`) derive the
- * `run:`, `status:`, `wfstatus:`, `wf:`, `fin:`, `wffin:`, `all`, `due`, `signames:`, `sig:` and `hist:` keys
+ * `run:`, `status:`, `wfstatus:`, `fin:`, `wffin:`, `due`, `signames:`, `sig:` and `hist:` keys
  * (`includes/retention.lua` the `delivered:` key, `includes/header.lua` the `wakes:` and `stale-wakes` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` (and `wffin:`) the
@@ -59,18 +59,14 @@ export interface KeyLayout {
   progress(id: string): string;
   /** The run's last events (core's `HISTORY_LIMIT`), oldest first: list of JSON `RunEvent`s. */
   history(id: string): string;
-  /** Runs of one status: sorted set scored by createdAt. */
+  /** Runs of one status: sorted set scored by createdAt. The seven together hold every run (for `list` without a status). */
   status(status: RunStatus): string;
-  /** Runs of one workflow: sorted set scored by createdAt. */
-  workflow(name: string): string;
-  /** Runs of one workflow in one status: sorted set scored by createdAt (for `list` with both filters). */
+  /** Runs of one workflow in one status: sorted set scored by createdAt. The workflow's seven together hold its runs. */
   workflowStatus(name: string, status: RunStatus): string;
   /** Finished runs of one finished status: sorted set scored by finishedAt (for `list` with a finish range). */
   finishStatus(status: RunStatus): string;
   /** Finished runs of one workflow in one finished status: sorted set scored by finishedAt. */
   workflowFinishStatus(name: string, status: RunStatus): string;
-  /** Every run: sorted set scored by createdAt. */
-  readonly all: string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
   readonly due: string;
   /** Retention settings: hash of "<status>" and "<status>:<workflow>" to ms or "forever" (`includes/retention.lua`). */
@@ -130,11 +126,9 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     progress: (id) => `${prefix}progress:${id}`,
     history: (id) => `${prefix}hist:${id}`,
     status: (status) => `${prefix}status:${status}`,
-    workflow: (name) => `${prefix}wf:${name}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
     finishStatus: (status) => `${prefix}fin:${status}`,
     workflowFinishStatus: (name, status) => `${prefix}wffin:${status}:${name}`,
-    all: `${prefix}all`,
     due: `${prefix}due`,
     retention: `${prefix}retention`,
     expiring: `${prefix}expiring`,

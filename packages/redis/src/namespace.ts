@@ -58,7 +58,8 @@ export async function claimPartitions(redis: RedisConnection, namespace: string,
       );
     }
   }
-  const keys = [namespaceMetaKey(namespace), keyLayout(namespace).all];
+  // `{ns}:all`, the index of every run that namespaces written before their meta key kept: such a namespace has one partition.
+  const keys = [namespaceMetaKey(namespace), `${keyLayout(namespace).prefix}all`];
   const reply = (await runScript(redis, SCRIPTS.namespaceMeta, keys, [partitions, KEY_LAYOUT])) as [number, Buffer, Buffer | null];
   const recorded = parseCount(namespace, reply[1].toString());
   if (recorded !== partitions) {

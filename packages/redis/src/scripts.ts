@@ -32,7 +32,7 @@ export function loadScript(file: string): Script {
 
 /** Every script of the store, by operation. */
 export const SCRIPTS = {
-  startRun: loadScript("startRun-6.lua"),
+  startRun: loadScript("startRun-4.lua"),
   acquireRun: loadScript("acquireRun-3.lua"),
   touchRun: loadScript("touchRun-2.lua"),
   heartbeatRun: loadScript("heartbeatRun-3.lua"),

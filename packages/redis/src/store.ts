@@ -216,7 +216,7 @@ export class RedisStore implements Store {
   async start(run: NewRun): Promise<{ readonly created: boolean; readonly header: RunHeader }> {
     this.checkSize(run.input, `input of run "${run.id}"`, run.id);
     const k = this.layoutOf(run.id);
-    const keys = [k.header(run.id), k.outputs(run.id), k.due, k.status("pending"), k.workflow(run.workflow), k.all];
+    const keys = [k.header(run.id), k.outputs(run.id), k.due, k.status("pending")];
     const reply = await this.run(SCRIPTS.startRun, keys, [k.prefix, ...newRunArgs(run)], { id: run.id, what: "start" });
     return { created: reply[1] === 1, header: parseHeader(run.id, reply[2]) };
   }
@@ -607,19 +607,24 @@ export class RedisStore implements Store {
 
   /**
    * @inheritdoc
-   * Each index the query names is walked by `listRuns` (one per partition, or, listing by finish
-   * without a status, one per finished status of each) and the pages are merged in list order. That
-   * order is total and every run is in one index, so the last run of a page is where every
-   * index's next page starts: the cursor stays one position, the format every store writes,
-   * checked whole by `decodeListCursor`.
+   * In each partition, `listRuns` walks the indexes the query names ({@link listIndexes}) together,
+   * merged in list order, and the partitions' pages are merged in the same order. That order is
+   * total and every run is in one index, so the last run of a page is where every index's next
+   * page starts: the cursor stays one position, the format every store writes, checked whole by
+   * `decodeListCursor`.
    */
   async list(query: ListQuery): Promise<ListPage> {
     const limit = query.limit ?? 100;
     const order = query.order ?? DEFAULT_LIST_ORDER;
     const after = query.cursor === undefined ? null : decodeListCursor(query.cursor);
     const byFinish = listsByFinish(query);
-    const walks = this.layouts.flatMap((k) => listIndexes(k, query).map((index) => this.listIn(k, index, query, after, limit, order)));
-    const pages = await Promise.all(walks);
+    const pages = await Promise.all(
+      this.layouts.flatMap((k) => {
+        const indexes = listIndexes(k, query);
+        // A live status with a finish range names no index: no run matches.
+        return indexes.length > 0 ? [this.listIn(k, indexes, query, after, limit, order)] : [];
+      }),
+    );
     // The nearest point any walk stopped looking at: past it, an index may hold runs this page has not seen.
     const byOrder = (a: ListPosition, b: ListPosition) => compareForList(a, b, order);
     const frontier = pages.flatMap((page) => (page.frontier ? [page.frontier] : [])).sort(byOrder)[0] ?? null;
@@ -633,10 +638,10 @@ export class RedisStore implements Store {
     return { runs, cursor: next ? encodeListCursor(next) : null };
   }
 
-  /** One index's page: at most `limit` runs after `after`, and where the walk stopped when it may have more. */
+  /** One partition's page: at most `limit` runs after `after`, and where the walk stopped when it may have more. */
   private async listIn(
     k: KeyLayout,
-    index: string,
+    indexes: readonly ListIndex[],
     query: ListQuery,
     after: ListPosition | null,
     limit: number,
@@ -650,7 +655,9 @@ export class RedisStore implements Store {
     const cursorArgs = [after ? "1" : "0", after?.at ?? 0, after?.id ?? ""];
     const budget = filtered ? LIST_SCAN_BUDGET : 0;
     const args = [k.prefix, ...cursorArgs, limit, query.workflow ?? "", order, low, high, budget, query.idPrefix ?? "", ...created];
-    const reply = await this.run(SCRIPTS.listRuns, [index], args, { id: "", what: "list runs" });
+    const keys = indexes.map((index) => index.key);
+    const statuses = indexes.map((index) => index.status);
+    const reply = await this.run(SCRIPTS.listRuns, keys, [...args, ...statuses], { id: "", what: "list runs" });
     const runs = reply.slice(3).map((entry) => {
       const [id, header] = asArray(entry);
       return parseHeader(text(id), header);
@@ -690,10 +697,8 @@ export class RedisStore implements Store {
 
   /**
    * @inheritdoc
-   * One MULTI of `ZCARD` per status index (O(1) each), so the counts are of one
-   * instant (of one instant per partition, summed, when there are several). With a workflow,
-   * `ZINTERCARD` of each status index with the workflow's index: linear in the smaller of the
-   * two, but never a header read.
+   * One MULTI of `ZCARD` per status index, or per status index of the workflow (O(1) each), so
+   * the counts are of one instant (of one instant per partition, summed, when there are several).
    */
   async counts(query: CountQuery = {}): Promise<Record<RunStatus, number>> {
     if (this.closed) throw closedError();
@@ -704,8 +709,7 @@ export class RedisStore implements Store {
       this.layouts.map(async (k) => {
         const multi = this.redis.multi();
         for (const status of RUN_STATUSES) {
-          if (query.workflow === undefined) multi.zcard(k.status(status));
-          else multi.zintercard(2, k.status(status), k.workflow(query.workflow));
+          multi.zcard(query.workflow === undefined ? k.status(status) : k.workflowStatus(query.workflow, status));
         }
         const replies = (await multi.exec()) ?? [];
         RUN_STATUSES.forEach((status, i) => {
@@ -979,20 +983,27 @@ function scoreRange(query: ListQuery, after: ListPosition | null, order: ListOrd
   return [low, high];
 }
 
+/** An index `list` walks, and the status of the runs it holds. */
+interface ListIndex {
+  readonly key: string;
+  readonly status: RunStatus;
+}
+
 /**
- * The indexes a `list` query walks in one partition: each combination of filters has one, so a page
- * never walks past other runs. By finish, one per finished status asked for (none for a live
- * status: a live run has no finish time); else the creation index of the status and workflow.
+ * The indexes a `list` query walks in one partition: together they hold exactly the runs of the
+ * status and workflow asked for, so a page never walks past other runs. One per status asked for
+ * (every status when none is), of the workflow when one is asked for: by finish, the finish index
+ * of each finished status (none for a live status: a live run has no finish time); else the
+ * creation index of each status.
  */
-function listIndexes(k: KeyLayout, query: ListQuery): string[] {
+function listIndexes(k: KeyLayout, query: ListQuery): ListIndex[] {
   const { status, workflow } = query;
-  if (listsByFinish(query)) {
-    const statuses = status === undefined ? FINISHED_STATUSES : FINISHED_STATUSES.filter((s) => s === status);
-    return statuses.map((s) => (workflow === undefined ? k.finishStatus(s) : k.workflowFinishStatus(workflow, s)));
-  }
-  if (status !== undefined && workflow !== undefined) return [k.workflowStatus(workflow, status)];
-  if (status !== undefined) return [k.status(status)];
-  return [workflow !== undefined ? k.workflow(workflow) : k.all];
+  const byFinish = listsByFinish(query);
+  const statuses = (byFinish ? FINISHED_STATUSES : RUN_STATUSES).filter((s) => status === undefined || s === status);
+  return statuses.map((s) => {
+    if (byFinish) return { status: s, key: workflow === undefined ? k.finishStatus(s) : k.workflowFinishStatus(workflow, s) };
+    return { status: s, key: workflow === undefined ? k.status(s) : k.workflowStatus(workflow, s) };
+  });
 }
 
 /** The header field "signals": a JSON array of names, or null (a run started before it was recorded). */

@@ -169,6 +169,26 @@ async function scenario(s: Store): Promise<unknown[]> {
   await at("unknown commit", s.commit("zz", 1, "a", payload(""), 1, LEASE));
   await at("unknown park", s.park("zz", 1, [], {}));
 
+  // Runs in the statuses not yet seen, so that the lists below cross every status.
+  await at("start s1", s.start({ id: "s1", workflow: "order", hash: "h", input: payload("in-s1") }));
+  await at("start s2", s.start({ id: "s2", workflow: "billing", hash: "h", input: payload("in-s2") }));
+  await at("pause pending s2", s.pause("s2"));
+  await at(
+    "start s3 in an hour",
+    s.start({ id: "s3", workflow: "order", hash: "h", input: payload("in-s3"), notBefore: { delayMs: 3_600_000 } }),
+  );
+  for (const order of ["newest", "oldest"] as const) {
+    for (const query of [{}, { workflow: "order" }]) {
+      let cursor: string | null | undefined;
+      for (let n = 1; cursor !== null && n < 20; n++) {
+        const page = await at(
+          `list ${JSON.stringify(query)} ${order}, page ${n}`,
+          s.list({ ...query, order, limit: 3, ...(cursor ? { cursor } : {}) }),
+        );
+        cursor = page?.cursor ?? null;
+      }
+    }
+  }
   const page1 = await at("list order, 2", s.list({ workflow: "order", limit: 2 }));
   await at("list order, page 2", s.list({ workflow: "order", limit: 2, ...(page1?.cursor ? { cursor: page1.cursor } : {}) }));
   await at("list cancelled", s.list({ status: "cancelled" }));

@@ -87,7 +87,9 @@ describe("the partition count", () => {
   it("of a namespace written before counts were recorded is 1 (and its runs are in the first key layout)", async () => {
     const ns = randomNamespace();
     await start(store(ns), "old");
-    await redis.del(namespaceMetaKey(ns)); // as an older version left it
+    // As an older version left it: no meta key, and every run in the index of all runs it kept.
+    await redis.del(namespaceMetaKey(ns));
+    await redis.zadd(`{${ns}}:all`, 1, "old");
     await expect(store(ns, 3).get("old")).rejects.toThrow(/has 1 partition .*partitions: 3/);
     await expect(store(ns).get("old")).rejects.toThrow(/holds runs stored in key layout 1, and this version of Parkway reads layout 2/);
   });

@@ -249,12 +249,7 @@ export async function checkRetention(checker: Checker): Promise<void> {
   }
   if (left.length > 0) checker.violation(`${left.length} key(s) of gone runs stayed: ${left.slice(0, 5).join(", ")}`);
   for (const layout of store.layouts) {
-    for (const index of [
-      layout.all,
-      layout.workflow(ephemeral.name),
-      layout.status("completed"),
-      layout.workflowStatus(ephemeral.name, "completed"),
-    ]) {
+    for (const index of [layout.status("completed"), layout.workflowStatus(ephemeral.name, "completed")]) {
       const members = await store.redis.zrange(index, 0, -1);
       const stale = members.filter((id) => ids.has(id));
       if (stale.length > 0) checker.violation(`index ${index} still lists ${stale.length} gone run(s): ${stale.slice(0, 5).join()}`);

@@ -26,8 +26,6 @@ local function createRun(ctx, run)
   redis.call("HSET", ctx.prefix .. "out:" .. ctx.id, INPUT_FIELD, run.input)
   redis.call("ZADD", ctx.dueKey, num(dueAt), ctx.id)
   redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)
-  redis.call("ZADD", ctx.prefix .. "wf:" .. run.workflow, created, ctx.id)
-  redis.call("ZADD", ctx.prefix .. "all", created, ctx.id)
   redis.call("ZADD", ctx.prefix .. "wfstatus:" .. status .. ":" .. run.workflow, created, ctx.id)
   ctx.now = now
   recordEvent(ctx, { type = "started", startAt = startAt ~= "" and at or nil })

@@ -11,10 +11,8 @@
 local function dropIndexEntries(prefix, id, status, workflow)
   dropFinished(prefix, id, status, workflow)
   redis.call("ZREM", prefix .. "status:" .. status, id)
-  redis.call("ZREM", prefix .. "all", id)
   redis.call("ZREM", prefix .. "due", id)
   if workflow ~= nil and workflow ~= "" then
-    redis.call("ZREM", prefix .. "wf:" .. workflow, id)
     redis.call("ZREM", prefix .. "wfstatus:" .. status .. ":" .. workflow, id)
   end
 end

@@ -7,8 +7,6 @@
     KEYS[2] run outputs         (hash: the input goes in)
     KEYS[3] due index           (sorted set, score dueAt)
     KEYS[4] status index of "pending" (sorted set, score createdAt)
-    KEYS[5] workflow index      (sorted set, score createdAt)
-    KEYS[6] index of all runs   (sorted set, score createdAt)
     (createRun in includes/create.lua writes KEYS[2] and the indexes under names derived from ARGV[1],
     as signalWithStart-3.lua needs it to; these are the same keys, declared for the slot)
 
