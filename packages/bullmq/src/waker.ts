@@ -1,7 +1,15 @@
-import { context as otelContext } from "@opentelemetry/api";
+import { context as otelContext, ROOT_CONTEXT } from "@opentelemetry/api";
 import type { Wake, Waker } from "@parkway/core";
 import { Queue } from "bullmq";
-import { closeConnection, keyLayout, partitionOf, type ConnectionWatch, type KeyLayout, type RedisConnection } from "@parkway/redis";
+import {
+  closeConnection,
+  keyLayout,
+  partitionOf,
+  TIMER_HORIZON_MS,
+  type ConnectionWatch,
+  type KeyLayout,
+  type RedisConnection,
+} from "@parkway/redis";
 import { queueConnection, type Connection } from "./connection.js";
 import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobData, wakeJobId, type WakeJobData } from "./wake-jobs.js";
 
@@ -9,12 +17,21 @@ import { queuePrefix, WAKE_QUEUE, wakeDelay, wakeJobData, wakeJobId, type WakeJo
 const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
+ * A timer further ahead than this gets no job: the store keeps it in its timers index and the
+ * workers' sweep promotes it ({@link QueueWaker.promote}) once it comes within the horizon. The
+ * margin covers the clocks of the store's decision and this one; a timer within it gets both,
+ * and the second wake-up finds nothing to do.
+ */
+const NO_JOB_BEYOND_MS = TIMER_HORIZON_MS + 60_000;
+
+/**
  * Wakes runs by adding BullMQ jobs, to the queue of the run's partition. Remembers each run's
  * delayed job ids (a small set per run, expiring on its own) so they can be removed once the run
  * is over: the store's script that finishes, deletes or replaces the run moves them to its
  * partition's stale set, and the workers' sweep removes those jobs ({@link removeStale}). A job
  * due now is not recorded, since a worker takes it at once and finds the run over, and recording
- * it would cost every run a round trip and a key. Each job carries the trace context of the
+ * it would cost every run a round trip and a key. A timer beyond the store's horizon gets no job
+ * at all until the sweep promotes it (see `TIMER_HORIZON_MS`). Each job carries the trace context of the
  * wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
@@ -52,6 +69,17 @@ export class QueueWaker implements Waker {
   }
 
   async wake(id: string, wake: Wake): Promise<void> {
+    // A parked run's far timer (or a far delayed start) is in the store's timers index.
+    if ((wake.reason === "timer" || wake.reason === "start") && wakeDelay(wake) > NO_JOB_BEYOND_MS) return;
+    await this.add(id, wake);
+  }
+
+  /** Adds the wake-up job of a far timer the sweep took from the store's timers index, whatever its delay. */
+  promote(id: string, dueAt: number, now: number): Promise<void> {
+    return this.add(id, { reason: "timer", version: 0, dueAt, now, trace: ROOT_CONTEXT });
+  }
+
+  private async add(id: string, wake: Wake): Promise<void> {
     const jobId = wakeJobId(id, wake);
     const delay = wakeDelay(wake);
     const adding = this.queueOf(id).add("advance", wakeJobData(id, wake.trace ?? otelContext.active()), { jobId, delay });

@@ -40,6 +40,7 @@ import {
   partitionsOption,
   RedisStore,
   RedisWorkerRegistry,
+  TIMER_HORIZON_MS,
   type RedisConnection,
   type WorkerRegistration,
 } from "@parkway/redis";
@@ -446,8 +447,9 @@ export class WorkflowWorker {
 
   /**
    * Sweeps one partition: trims its finished runs whose retention passed (their keys expired,
-   * their index entries go here), removes the wake-up jobs of runs that are over, then sweeps its
-   * due index, with the backlog of that partition's queue as extra grace.
+   * their index entries go here), removes the wake-up jobs of runs that are over, sweeps its
+   * due index, with the backlog of that partition's queue as extra grace, and promotes its far
+   * timers that come within reach.
    */
   private async sweepPartition(partition: number): Promise<void> {
     await this.fireSchedules(partition);
@@ -460,9 +462,20 @@ export class WorkflowWorker {
       // The sweep's own context is whatever was active at start(): not a caller of these runs.
       await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null, trace: ROOT_CONTEXT })));
       this.counts.swept += ids.length;
+      // Far timers coming within reach get their jobs now, a sweep interval and more ahead of time.
+      const { timers, now } = await this.store.promoteTimersIn(partition, this.promotionWindowMs, 1000);
+      await Promise.all(timers.map((timer) => this.waker.promote(timer.id, timer.dueAt, now)));
     } catch (error) {
       this.report(error, "sweep");
     }
+  }
+
+  /**
+   * How far ahead a sweep promotes far timers: the store's horizon, or two sweep intervals when
+   * those are longer, so every timer gets its job well before it falls due.
+   */
+  private get promotionWindowMs(): number {
+    return Math.max(TIMER_HORIZON_MS, 2 * this.sweepMs);
   }
 
   /**

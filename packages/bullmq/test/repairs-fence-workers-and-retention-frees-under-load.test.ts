@@ -43,9 +43,9 @@ function client(workflows: readonly Workflow<never, unknown>[]): ParkwayClient {
   return c;
 }
 
-/** Every key of the namespace that is a run's own (header, attempts, outputs, data, signals, delivery ids, wake-up ids). */
+/** Every key of the namespace that is a run's own (header, outputs with input and result, signals, delivery ids, wake-up ids). */
 async function runKeys(): Promise<string[]> {
-  const own = /:(run|att|out|data|delivered|signames|sig|wakes):/;
+  const own = /:(run|out|delivered|signames|sig|wakes):/;
   const keys: string[] = [];
   for await (const batch of namespaceKeys(redis, space.namespace)) keys.push(...batch.filter((k) => own.test(k)));
   return keys;
@@ -120,7 +120,7 @@ it("retention with short periods under load: every finished run's keys and index
   for (const id of ids.waiting) {
     const view = await c.status(id);
     expect(view.status).toBe("parked");
-    for (const key of [`{${space.namespace}}:run:${id}`, `{${space.namespace}}:data:${id}`]) expect(await redis.pttl(key)).toBe(-1);
+    for (const key of [`{${space.namespace}}:run:${id}`, `{${space.namespace}}:out:${id}`]) expect(await redis.pttl(key)).toBe(-1);
   }
   for (const id of ids.waiting) await c.signal(id, "go", 1);
   for (const id of [...ids.waiting, ...ids.slow]) await c.result(id, { timeout: "30s" });

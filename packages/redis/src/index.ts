@@ -10,6 +10,7 @@ export {
   namespaceMetaKey,
   partitionOf,
   partitionTag,
+  TIMER_HORIZON_MS,
   workerRegistryKeys,
   type KeyLayout,
 } from "./keys.js";

@@ -10,7 +10,7 @@
  * The Lua scripts `listRuns-1.lua`, `startRun-4.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`,
  * `includes/header.lua` and `includes/history.lua` (`hist:`) derive the
  * `run:`, `status:`, `wfstatus:`, `fin:`, `wffin:`, `due`, `signames:`, `sig:` and `hist:` keys
- * (`includes/retention.lua` the `delivered:` key, `includes/header.lua` the `wakes:` and `stale-wakes` keys) and the `finished` channel
+ * (`includes/retention.lua` the `delivered:` key, `includes/header.lua` the `timers`, `wakes:` and `stale-wakes` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` (and `wffin:`) the
  * workflow name runs to the end of the key.
@@ -24,6 +24,14 @@ import type { RunStatus } from "@parkway/core";
  * (`order:`) in keys of their own; layout 2 keeps them in the run's header.
  */
 export const KEY_LAYOUT = 2;
+
+/**
+ * How far ahead a parked run's timer may be and still get its delayed wake-up job at once. A
+ * run parked until later is kept in its partition's `timers` index instead (`lua/includes/header.lua`
+ * writes it, with the same horizon), and the workers' sweep moves it to the wake-up queue once it
+ * comes within the horizon: a run sleeping for days holds an index entry, not a job.
+ */
+export const TIMER_HORIZON_MS = 600_000;
 
 /** Most partitions a namespace may have: each is one BullMQ worker (and its blocking connection) per worker process. */
 export const MAX_PARTITIONS = 128;
@@ -69,6 +77,8 @@ export interface KeyLayout {
   workflowFinishStatus(name: string, status: RunStatus): string;
   /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
   readonly due: string;
+  /** Parked runs due beyond {@link TIMER_HORIZON_MS}, which have no wake-up job yet: sorted set scored by dueAt. */
+  readonly timers: string;
   /** Retention settings: hash of "<status>" and "<status>:<workflow>" to ms or "forever" (`includes/retention.lua`). */
   readonly retention: string;
   /** Finished runs by when their keys expire: sorted set, member `[id, status, workflow]` JSON (trimmed by the sweep). */
@@ -130,6 +140,7 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     finishStatus: (status) => `${prefix}fin:${status}`,
     workflowFinishStatus: (name, status) => `${prefix}wffin:${status}:${name}`,
     due: `${prefix}due`,
+    timers: `${prefix}timers`,
     retention: `${prefix}retention`,
     expiring: `${prefix}expiring`,
     finished: `${prefix}finished`,

@@ -493,8 +493,7 @@ export class RedisStore implements Store {
 
   /** {@link trimExpired} of one partition: what a worker's sweep runs, partition by partition. */
   async trimExpiredIn(partition: number, limit: number): Promise<{ readonly trimmed: number; readonly nextAt: number | null }> {
-    const k = this.layouts[partition];
-    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const k = this.partitionLayout(partition);
     const reply = await this.run(SCRIPTS.trimExpired, [k.expiring], [k.prefix, limit], { id: "", what: "trim expired runs" });
     return { trimmed: Number(reply[1]), nextAt: nullableNumber(reply[2]) };
   }
@@ -745,10 +744,27 @@ export class RedisStore implements Store {
     limit: number,
     graceMs = 0,
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
-    const k = this.layouts[partition];
-    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const k = this.partitionLayout(partition);
     const reply = await this.run(SCRIPTS.dueRuns, [k.due], [limit, graceMs], { id: "", what: "read due runs" });
     return { ids: asArray(reply[1]).map(text), nextDueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
+  }
+
+  /**
+   * Takes up to `limit` of partition `partition`'s far timers (see `TIMER_HORIZON_MS` in keys.ts) that
+   * fall due within `windowMs`, removing them from its timers index: the caller adds their wake-up
+   * jobs. Each is taken once, whoever asks.
+   */
+  async promoteTimersIn(
+    partition: number,
+    windowMs: number,
+    limit: number,
+  ): Promise<{ readonly timers: readonly { readonly id: string; readonly dueAt: number }[]; readonly now: number }> {
+    const k = this.partitionLayout(partition);
+    const reply = await this.run(SCRIPTS.promoteTimers, [k.timers], [windowMs, limit], { id: "", what: "take far timers" });
+    const flat = asArray(reply[1]);
+    const timers: { id: string; dueAt: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) timers.push({ id: text(flat[i]), dueAt: Number(text(flat[i + 1])) });
+    return { timers, now: Number(reply[2]) };
   }
 
   /**
@@ -846,8 +862,7 @@ export class RedisStore implements Store {
     partition: number,
     limit: number,
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
-    const k = this.layouts[partition];
-    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    const k = this.partitionLayout(partition);
     const reply = await this.run(SCRIPTS.dueRuns, [k.scheduleDue], [limit, 0], { id: "", what: "read due schedules" });
     return { ids: asArray(reply[1]).map(text), nextDueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
   }
@@ -901,6 +916,13 @@ export class RedisStore implements Store {
   async linkChild(id: string, key: string, childId: string): Promise<void> {
     const k = this.layoutOf(id);
     await this.run(SCRIPTS.linkRun, [k.header(id)], ["child", key, childId], { id, what: "link a parent run to its child" });
+  }
+
+  /** The key layout of partition `partition`, checked: an integer from 0 to the partition count less one. */
+  private partitionLayout(partition: number): KeyLayout {
+    const k = this.layouts[partition];
+    if (!k) throw new ValidationError(`partition must be an integer from 0 to ${this.partitions - 1}, got ${String(partition)}`);
+    return k;
   }
 
   /** The keys the run-lifecycle scripts take: header, outputs (with input and result), due index. */

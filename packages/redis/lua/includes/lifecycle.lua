@@ -12,6 +12,7 @@ local function dropIndexEntries(prefix, id, status, workflow)
   dropFinished(prefix, id, status, workflow)
   redis.call("ZREM", prefix .. "status:" .. status, id)
   redis.call("ZREM", prefix .. "due", id)
+  redis.call("ZREM", prefix .. "timers", id)
   if workflow ~= nil and workflow ~= "" then
     redis.call("ZREM", prefix .. "wfstatus:" .. status .. ":" .. workflow, id)
   end
