@@ -25,6 +25,13 @@ const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 const NO_JOB_BEYOND_MS = TIMER_HORIZON_MS + 60_000;
 
 /**
+ * How many events BullMQ keeps in each wake-up queue's event stream (its default is 10,000).
+ * Nothing of Parkway reads them (runs have their own history); the stream only costs memory,
+ * about 1 MB per partition at the default.
+ */
+const QUEUE_EVENTS_KEPT = 1_000;
+
+/**
  * Wakes runs by adding BullMQ jobs, to the queue of the run's partition. Remembers each run's
  * delayed job ids (a small set per run, expiring on its own) so they can be removed once the run
  * is over: the store's script that finishes, deletes or replaces the run moves them to its
@@ -50,6 +57,7 @@ export class QueueWaker implements Waker {
       const queue = new Queue<WakeJobData>(WAKE_QUEUE, {
         connection: this.redis,
         prefix: queuePrefix(namespace, p, partitions),
+        streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
       });
       // Without a listener BullMQ prints each connection error with its stack. The connection watch
       // reports outages once per retry, and a failed command rejects at its caller.
