@@ -17,10 +17,11 @@
  * subtracted, so what is left is what the runs cost.
  *
  * Kept runs: N runs of a workflow that waits for a signal, and N that wait on
- * a one-hour delay (which also leaves a delayed BullMQ job), are parked, and N
- * runs of linear-1 complete (kept for their retention, with their index
- * entries); each time the server's `used_memory` delta is divided by N, and
- * `MEMORY USAGE` of one run's keys says where the bytes go.
+ * a one-hour delay (a far timer: an entry in the timers index, no BullMQ job
+ * until it comes within the horizon), are parked, and N runs of linear-1
+ * complete (kept for their retention, with their index entries); each time the
+ * server's `used_memory` delta is divided by N (run ids are UUIDs, as Parkway
+ * makes them), and `MEMORY USAGE` of one run's keys says where the bytes go.
  *
  * Flags: `--runs N` (default 500), `--rounds N` (default 3: each shape's median round
  * by CPU is reported), `--redis-server PATH` (default `redis-server`),
