@@ -171,6 +171,8 @@ describe("workers register themselves", () => {
       expect(await other.workers()).toEqual([]);
     } finally {
       await other.close();
+      // Its wake-up queue wrote its meta key: nothing of the test stays behind.
+      await dropNamespace(redis, `${space.namespace}-other`);
     }
   });
 
