@@ -212,16 +212,31 @@ function isStoredError(value: unknown): value is SerializedError {
 }
 
 /**
- * The `hist:` list (`lua/includes/history.lua`): one JSON `RunEvent` per entry, oldest first. An
- * event of a kind this version does not know (written by a newer one) is left out.
+ * A `step.committed` event as the history keeps it, `[at, key, attempt]`, as the object it stands
+ * for; anything else as it is.
+ */
+function expandCommit(id: string, stored: unknown): unknown {
+  if (!Array.isArray(stored)) return stored;
+  const [at, key, attempt] = stored as unknown[];
+  if (stored.length !== 3 || typeof key !== "string" || typeof attempt !== "number") {
+    throw new CodecError(`the stored history of run "${id}" is corrupted: a committed step's event is malformed`, { instanceId: id });
+  }
+  return { at, type: "step.committed", key, attempt };
+}
+
+/**
+ * The `hist:` list (`lua/includes/history.lua`): one JSON `RunEvent` per entry (a committed step's
+ * as `[at, key, attempt]`), oldest first. An event of a kind this version does not know (written by
+ * a newer one) is left out.
  */
 export function parseHistory(id: string, entries: readonly string[]): RunEvent[] {
   const events: RunEvent[] = [];
   for (const entry of entries) {
     let event: Record<string, unknown>;
     try {
-      event = JSON.parse(entry) as Record<string, unknown>;
-    } catch {
+      event = expandCommit(id, JSON.parse(entry)) as Record<string, unknown>;
+    } catch (e) {
+      if (e instanceof CodecError) throw e;
       throw new CodecError(`the stored history of run "${id}" is corrupted: an event is not valid JSON`, { instanceId: id });
     }
     if (typeof event !== "object" || event === null || typeof event.at !== "number") {

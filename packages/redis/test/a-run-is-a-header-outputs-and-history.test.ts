@@ -53,6 +53,22 @@ it("a run parked on a signal after a step is three keys: header, outputs and his
   expect(textOf(run?.input)).toBe("the input");
   expect([...(run?.outputs.keys() ?? [])]).toEqual(["a"]);
   expect(run?.header.attempts).toEqual({ a: 1, wait: 1 });
+  // A committed step's event, the one every step writes, is kept as [at, key, attempt].
+  const stored = await redis.lrange(store.keys.history("p1"), 0, -1);
+  expect(stored.map((entry) => entry[0])).toEqual(["{", "[", "{"]);
+  const committed = JSON.parse(stored[1]!) as [number, string, number];
+  expect(committed.slice(1)).toEqual(["a", 1]);
+  const events = await store.history("p1");
+  expect(events?.map((event) => event.type)).toEqual(["started", "step.committed", "parked"]);
+  expect(events?.[1]).toEqual({ at: committed[0], type: "step.committed", key: "a", attempt: 1 });
+});
+
+it("a malformed committed step's event is refused as corrupted history", async () => {
+  await commitAll("bad-history", []);
+  await redis.rpush(store.keys.history("bad-history"), '[1796128765160,"a"]');
+  await expect(store.history("bad-history")).rejects.toThrow(
+    /history of run "bad-history" is corrupted: a committed step's event is malformed/,
+  );
 });
 
 it("steps named like header fields keep their own attempts, records and outputs", async () => {

@@ -2,7 +2,9 @@
   A run's history: its last HISTORY_LIMIT events, oldest first, in the list
   `hist:<id>` (derived from the prefix, as keys.ts derives it), each a JSON
   object { at, type, ... } as core's RunEvent (packages/core/src/store/history.ts,
-  where the vocabulary and the rules are defined; this file mirrors them).
+  where the vocabulary and the rules are defined; this file mirrors them), but for
+  the event every step writes, "step.committed", kept as the array [at, key, attempt]
+  (a third of the bytes; parseHistory in replies.ts reads both).
   Every event is recorded by the script whose write it describes, dated by the
   store's clock (ctx.now), so recording one costs no round trip of its own.
 ]]
@@ -35,7 +37,7 @@ local function recordCommit(ctx, key, attempts)
     recordEvent(ctx, { type = "compensation.ran", key = string.sub(key, 1, -12) })
     return
   end
-  pushEvent(ctx, '{"at":' .. nowText(ctx) .. ',"type":"step.committed","key":' .. cjson.encode(key) .. ',"attempt":' .. attempts .. "}")
+  pushEvent(ctx, "[" .. nowText(ctx) .. "," .. cjson.encode(key) .. "," .. attempts .. "]")
 end
 
 -- An error as events keep it (core's recordedError without a stack): name, message (cut), code, step.
