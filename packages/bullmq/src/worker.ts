@@ -91,6 +91,9 @@ const RUNS_PER_JOB = 10;
 /** Shortest time between two heartbeats of a worker's registration. */
 const MIN_HEARTBEAT_MS = 1000;
 
+/** Most far timers one call takes from a partition (promotion goes on while calls come back full). */
+const PROMOTE_BATCH = 1000;
+
 /** How long a readiness check waits for Redis to answer PING. */
 const READINESS_PING_MS = 2000;
 
@@ -136,6 +139,8 @@ export class WorkflowWorker {
   private waitingGauge: { gauge: ObservableGauge; observe: (result: ObservableResult) => Promise<void> } | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  private promoter: NodeJS.Timeout | null = null;
+  private promoting: Promise<void> | null = null;
   private readonly counts = { jobs: 0, swept: 0, outcomes: {} as Record<string, number> };
   private readonly roster: RedisWorkerRegistry;
   /** The heartbeat rides on the sweep timer: one every `heartbeatTicks` sweeps, at least a second apart. */
@@ -249,6 +254,8 @@ export class WorkflowWorker {
       if (++this.ticks % this.heartbeatTicks === 0) void this.heartbeat();
     }, this.sweepMs);
     void this.sweep();
+    this.promoter = setInterval(() => void this.promoteTimers(), this.promoteEveryMs);
+    void this.promoteTimers();
     this.observeWaiting();
   }
 
@@ -297,10 +304,13 @@ export class WorkflowWorker {
     const draining = this.inFlight.drain();
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    if (this.promoter) clearInterval(this.promoter);
+    this.promoter = null;
     this.waitingGauge?.gauge.removeCallback(this.waitingGauge.observe);
     this.waitingGauge = null;
     this.closeWait = () => "the sweep in progress";
     await this.sweeping;
+    await this.promoting;
     this.closeWait = () => "the worker registry's heartbeat and deregistration";
     // Gone from the registry at once (it takes no new work), after any heartbeat that would re-register it.
     await this.beating;
@@ -448,8 +458,7 @@ export class WorkflowWorker {
   /**
    * Sweeps one partition: trims its finished runs whose retention passed (their keys expired,
    * their index entries go here), removes the wake-up jobs of runs that are over, sweeps its
-   * due index, with the backlog of that partition's queue as extra grace, and promotes its far
-   * timers that come within reach.
+   * due index, with the backlog of that partition's queue as extra grace.
    */
   private async sweepPartition(partition: number): Promise<void> {
     await this.fireSchedules(partition);
@@ -462,20 +471,41 @@ export class WorkflowWorker {
       // The sweep's own context is whatever was active at start(): not a caller of these runs.
       await Promise.all(ids.map((id) => this.waker.wake(id, { reason: "sweep", version: 0, dueAt: null, trace: ROOT_CONTEXT })));
       this.counts.swept += ids.length;
-      // Far timers coming within reach get their jobs now, a sweep interval and more ahead of time.
-      const { timers, now } = await this.store.promoteTimersIn(partition, this.promotionWindowMs, 1000);
-      await Promise.all(timers.map((timer) => this.waker.promote(timer.id, timer.dueAt, now)));
     } catch (error) {
       this.report(error, "sweep");
     }
   }
 
   /**
-   * How far ahead a sweep promotes far timers: the store's horizon, or two sweep intervals when
-   * those are longer, so every timer gets its job well before it falls due.
+   * Gives the far timers that come within the store's horizon their wake-up jobs, every partition,
+   * at least four times per horizon whatever the sweep interval: a timer gets its job minutes before
+   * it falls due. A worker that dies between taking timers and adding their jobs leaves those runs
+   * to the sweep of overdue runs.
    */
-  private get promotionWindowMs(): number {
-    return Math.max(TIMER_HORIZON_MS, 2 * this.sweepMs);
+  private promoteTimers(): Promise<void> {
+    this.promoting ??= (async () => {
+      try {
+        await Promise.all(
+          this.store.layouts.map(async (_, partition) => {
+            for (let taken = PROMOTE_BATCH; taken === PROMOTE_BATCH && this.promoter !== null;) {
+              const { timers, now } = await this.store.promoteTimersIn(partition, TIMER_HORIZON_MS, PROMOTE_BATCH);
+              await Promise.all(timers.map((timer) => this.waker.promote(timer.id, timer.dueAt, now)));
+              taken = timers.length;
+            }
+          }),
+        );
+      } catch (error) {
+        this.report(error, "promoting far timers");
+      } finally {
+        this.promoting = null;
+      }
+    })();
+    return this.promoting;
+  }
+
+  /** How often far timers are promoted: each sweep, or four times per horizon when sweeps are rarer. */
+  private get promoteEveryMs(): number {
+    return Math.min(this.sweepMs, TIMER_HORIZON_MS / 4);
   }
 
   /**

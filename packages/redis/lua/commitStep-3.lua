@@ -43,9 +43,9 @@
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
 local thenKind = ARGV[9]
 local replaced = { unpack(ARGV, 12) }
--- The step's attempt records come with the header (closing them reads them), and what the
--- commit writes to the header goes out in one HSET (see setField in header.lua).
-local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3], prefetch = { TRIES_PREFIX .. key } }
+-- What the commit writes to the header, and to the attempt records, goes out in one HSET each
+-- (see setField in header.lua).
+local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = requireRun(ctx)
 if err then return err end
 local version = tonumber(ARGV[3])
@@ -62,8 +62,8 @@ endAttemptRecord(ctx, key, tonumber(attempts), ctx.now, nil)
 -- The step's attempts carry the version its commit makes: the commit order (see header.lua).
 local function keep(nextAttempt)
   redis.call("HSET", KEYS[2], key, output)
-  setField(ctx, ATTEMPTS_PREFIX .. key, attempts .. " " .. num(tonumber(h.version) + 1))
-  if nextAttempt then setField(ctx, ATTEMPTS_PREFIX .. ARGV[10], ARGV[11]) end
+  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, attempts .. " " .. num(tonumber(h.version) + 1))
+  if nextAttempt then setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. ARGV[10], ARGV[11]) end
   dropReplaced(ctx, KEYS[2], replaced)
   recordCommit(ctx, key, attempts)
 end

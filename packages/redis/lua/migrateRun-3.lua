@@ -47,15 +47,15 @@ if werr then return werr end
 -- Read every renamed value first, so renames that swap two keys do not overwrite each other.
 local moved = {}
 for old, new in pairs(rename) do
-  local fields = redis.call("HMGET", KEYS[1], ATTEMPTS_PREFIX .. old, TRIES_PREFIX .. old)
-  moved[#moved + 1] = { new, redis.call("HGET", KEYS[2], old), fields[1], fields[2] }
+  local attempts = redis.call("HGET", KEYS[1], ATTEMPTS_PREFIX .. old)
+  moved[#moved + 1] = { new, redis.call("HGET", KEYS[2], old), attempts, redis.call("HGET", triesKey(ctx), old) }
   redis.call("HDEL", KEYS[2], old)
   dropStepFields(ctx, { old })
 end
 for _, m in ipairs(moved) do
   redis.call("HSET", KEYS[2], m[1], m[2])
   if m[3] then redis.call("HSET", KEYS[1], ATTEMPTS_PREFIX .. m[1], m[3]) end
-  if m[4] then redis.call("HSET", KEYS[1], TRIES_PREFIX .. m[1], m[4]) end
+  if m[4] then redis.call("HSET", triesKey(ctx), m[1], m[4]) end
 end
 ctx.now = nowMs()
 local version

@@ -29,10 +29,8 @@ if h.status ~= "failed" and h.status ~= "cancelled" then return { -5, h.status }
 ctx.now = nowMs()
 -- The attempts (and their records) of every step without an output start over.
 local unfinished = {}
-for _, prefix in ipairs({ ATTEMPTS_PREFIX, TRIES_PREFIX }) do
-  for _, key in ipairs(stepKeys(ctx, prefix)) do
-    if redis.call("HEXISTS", KEYS[2], key) == 0 then unfinished[#unfinished + 1] = key end
-  end
+for _, key in ipairs(stepKeys(ctx)) do
+  if redis.call("HEXISTS", KEYS[2], key) == 0 then unfinished[#unfinished + 1] = key end
 end
 dropStepFields(ctx, unfinished)
 local version = sendOn(ctx, h, {}, { lastCommit = "" }, { type = "retried" })

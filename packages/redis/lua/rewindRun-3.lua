@@ -38,10 +38,8 @@ for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
   if not PAYLOAD_FIELDS[key] and dropped(key) then redis.call("HDEL", KEYS[2], key) end
 end
 local droppedSteps = {}
-for _, prefix in ipairs({ ATTEMPTS_PREFIX, TRIES_PREFIX }) do
-  for _, key in ipairs(stepKeys(ctx, prefix)) do
-    if dropped(key) then droppedSteps[#droppedSteps + 1] = key end
-  end
+for _, key in ipairs(stepKeys(ctx)) do
+  if dropped(key) then droppedSteps[#droppedSteps + 1] = key end
 end
 dropStepFields(ctx, droppedSteps)
 redis.call("HDEL", KEYS[2], RESULT_FIELD)

@@ -8,8 +8,8 @@
  * also holds a name, so it spells the id's byte length first.
  *
  * The Lua scripts `listRuns-1.lua`, `startRun-4.lua`, `signalRun-4.lua`, `signalBuffers-1.lua`,
- * `includes/header.lua` and `includes/history.lua` (`hist:`) derive the
- * `run:`, `status:`, `wfstatus:`, `fin:`, `wffin:`, `due`, `signames:`, `sig:` and `hist:` keys
+ * `includes/header.lua` (`tries:`) and `includes/history.lua` (`hist:`) derive the
+ * `run:`, `status:`, `wfstatus:`, `fin:`, `wffin:`, `due`, `signames:`, `sig:`, `hist:` and `tries:` keys
  * (`includes/retention.lua` the `delivered:` key, `includes/header.lua` the `timers`, `wakes:` and `stale-wakes` keys) and the `finished` channel
  * (and `cancelRun-2.lua` the `cancels` channel) from the prefix in the same way: change them together. A status is one of
  * a fixed set of words without `:`, so in `wfstatus:<status>:<workflow>` (and `wffin:`) the
@@ -20,8 +20,9 @@ import type { RunStatus } from "@parkway/core";
 /**
  * The key layout this version reads and writes, recorded in the namespace's meta key when the
  * namespace is first used (`claimPartitions` refuses a namespace that holds runs of another).
- * Layout 1 kept each run's attempts (`att:`), attempt records (`tries:`) and commit order
- * (`order:`) in keys of their own; layout 2 keeps them in the run's header.
+ * Layout 1 kept each run's attempts (`att:`) and commit order (`order:`) in keys of their own
+ * and its input and result in `data:`; layout 2 keeps the first two in the run's header and the
+ * input and result in its outputs hash.
  */
 export const KEY_LAYOUT = 2;
 
@@ -44,8 +45,8 @@ export interface KeyLayout {
   readonly partition: number;
   /**
    * Run header: hash of plain fields (waits and error as JSON) and, per step, `a:<key>` its
-   * attempts (then ` <version>` once committed: the commit order) and `t:<key>` its attempt
-   * records (see `lua/includes/header.lua` and `parseHeader` in replies.ts).
+   * attempts (then ` <version>` once committed: the commit order; see `lua/includes/header.lua`
+   * and `parseHeader` in replies.ts).
    */
   header(id: string): string;
   /**
@@ -67,6 +68,8 @@ export interface KeyLayout {
   progress(id: string): string;
   /** The run's last events (core's `HISTORY_LIMIT`), oldest first: list of JSON `RunEvent`s. */
   history(id: string): string;
+  /** The records of each step's last attempts: hash, field per commit key, a JSON array (see `lua/includes/attempts.lua`). */
+  attemptRecords(id: string): string;
   /** Runs of one status: sorted set scored by createdAt. The seven together hold every run (for `list` without a status). */
   status(status: RunStatus): string;
   /** Runs of one workflow in one status: sorted set scored by createdAt. The workflow's seven together hold its runs. */
@@ -135,6 +138,7 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     staleWakes: `${prefix}stale-wakes`,
     progress: (id) => `${prefix}progress:${id}`,
     history: (id) => `${prefix}hist:${id}`,
+    attemptRecords: (id) => `${prefix}tries:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
     finishStatus: (status) => `${prefix}fin:${status}`,

@@ -58,12 +58,11 @@ function corrupted(id: string, field: string, why: string): CodecError {
 }
 
 /**
- * The prefixes of a step's two fields in the run header (`lua/includes/header.lua`, which names
- * them ATTEMPTS_PREFIX and TRIES_PREFIX): `a:<key>` its attempts, then ` <version>` once it
- * committed; `t:<key>` its attempt records. The header's plain fields have no ":".
+ * The prefix of a step's field in the run header (`lua/includes/header.lua` names it
+ * ATTEMPTS_PREFIX): `a:<key>` its attempts, then ` <version>` once it committed. The header's
+ * plain fields have no ":".
  */
 const ATTEMPTS_PREFIX = "a:";
-const TRIES_PREFIX = "t:";
 
 /** The header's step fields of one kind, by commit key. */
 function stepFields(header: ReadonlyMap<string, Buffer>, prefix: string): Map<string, string> {
@@ -251,14 +250,11 @@ export function parseHistory(id: string, entries: readonly string[]): RunEvent[]
   return events;
 }
 
-/**
- * The attempt records in a header (HGETALL reply; `lua/includes/attempts.lua` writes them): per commit
- * key, `[[attempt, startedAt|null, finishedAt|null, error?], ...]`.
- */
-export function parseAttemptRecords(id: string, headerReply: unknown): Map<string, AttemptRecord[]> {
+/** The `tries:` hash (`lua/includes/attempts.lua`): per commit key, `[[attempt, startedAt|null, finishedAt|null, error?], ...]`. */
+export function parseAttemptRecords(id: string, hash: Readonly<Record<string, string>>): Map<string, AttemptRecord[]> {
   const records = new Map<string, AttemptRecord[]>();
   const time = (t: unknown) => (typeof t === "number" ? t : null);
-  for (const [key, raw] of stepFields(fields(headerReply), TRIES_PREFIX)) {
+  for (const [key, raw] of Object.entries(hash)) {
     let list: unknown;
     try {
       list = JSON.parse(raw);

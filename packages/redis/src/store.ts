@@ -299,10 +299,10 @@ export class RedisStore implements Store {
     return progress;
   }
 
-  /** @inheritdoc A plain read of the run's header, whose `t:` fields hold them (`lua/includes/attempts.lua` writes them). */
+  /** @inheritdoc A plain read of the run's `tries:` hash (`lua/includes/attempts.lua` writes it). */
   async attemptRecords(id: string): Promise<ReadonlyMap<string, readonly AttemptRecord[]>> {
     if (this.closed) throw closedError();
-    return parseAttemptRecords(id, await this.redis.callBuffer("HGETALL", this.layoutOf(id).header(id)));
+    return parseAttemptRecords(id, await this.redis.hgetall(this.layoutOf(id).attemptRecords(id)));
   }
 
   /** @inheritdoc One MULTI: whether the header exists, and the `hist:` list. */

@@ -1,8 +1,8 @@
 /**
- * Key layout 2: a run is its header (plain fields, and each step's attempts and attempt records
- * as `a:<key>` / `t:<key>` fields), its outputs hash (with the input and result under `#input` /
- * `#result`) and its history, and nothing else while it waits for a signal. The names these
- * share a hash with must never be mistaken for each other.
+ * Key layout 2: a run is its header (plain fields, and each step's attempts as `a:<key>` fields),
+ * its outputs hash (with the input and result under `#input` / `#result`), its history and its
+ * attempt records, and nothing else while it waits for a signal. The names that share a hash must
+ * never be mistaken for each other, and no repair stops at a run's size.
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -37,17 +37,13 @@ async function commitAll(id: string, keys: readonly string[]): Promise<number> {
   return version;
 }
 
-it("a run parked on a signal after a step is three keys: header, outputs and history", async () => {
+it("a run parked on a signal after a step is four keys: header, outputs, history and attempt records", async () => {
   const version = await commitAll("p1", ["a"]);
   await store.park("p1", version, [{ kind: "signal", key: "wait", signal: "go", timeoutMs: null }], { wait: 1 });
   const own = (await keysOf(redis, ns)).filter((key) => key.endsWith(":p1"));
-  expect(own).toEqual([`{${ns}}:hist:p1`, `{${ns}}:out:p1`, `{${ns}}:run:p1`]);
-  expect((await redis.hkeys(store.keys.header("p1"))).filter((field) => field.includes(":")).sort()).toEqual([
-    "a:a",
-    "a:wait",
-    "t:a",
-    "t:wait",
-  ]);
+  expect(own).toEqual([`{${ns}}:hist:p1`, `{${ns}}:out:p1`, `{${ns}}:run:p1`, `{${ns}}:tries:p1`]);
+  expect((await redis.hkeys(store.keys.header("p1"))).filter((field) => field.includes(":")).sort()).toEqual(["a:a", "a:wait"]);
+  expect((await redis.hkeys(store.keys.attemptRecords("p1"))).sort()).toEqual(["a", "wait"]);
   expect((await redis.hkeys(store.keys.outputs("p1"))).sort()).toEqual(["#input", "a"]);
   const run = await store.get("p1");
   expect(textOf(run?.input)).toBe("the input");
@@ -105,4 +101,24 @@ it("the input and result are no step: a rewind to them or a migration renaming t
   await expect(store.rewind("payloads", "#input", { refs: ["a"], loops: [] })).rejects.toThrow(UnknownStepError);
   await expect(store.migrate("payloads", "h2", { refs: ["a"], loops: [] }, { "#input": "b" })).rejects.toThrow(UnknownStepError);
   expect(textOf((await store.get("payloads"))?.input)).toBe("the input");
+});
+
+it("a rewind or a retry of a run with thousands of steps drops them all", async () => {
+  const elements = Array.from({ length: 3_000 }, (_, i) => `m[${i}]`);
+  const version = await commitAll("wide", ["first"]);
+  let at = version;
+  for (const key of elements) at = (await store.commit("wide", at, key, payload(key), 1, 60_000)).version;
+  await store.rewind("wide", "m[0]", { refs: ["m[]"], loops: [] });
+  expect((await redis.hkeys(store.keys.outputs("wide"))).sort()).toEqual(["#input", "first"]);
+  expect((await redis.hkeys(store.keys.header("wide"))).filter((field) => field.startsWith("a:"))).toEqual(["a:first"]);
+  expect(await redis.hkeys(store.keys.attemptRecords("wide"))).toEqual(["first"]);
+
+  await store.start({ id: "wide-failed", workflow: "w", hash: "h", input: payload("in") });
+  const got = await store.acquire("wide-failed", 60_000);
+  if (!got.acquired) throw new Error("not acquired");
+  for (const key of elements) await store.startAttempt("wide-failed", got.run.header.version, key, 1, 60_000);
+  await store.finish("wide-failed", got.run.header.version, { status: "failed", error: { name: "Error", message: "gave up" } });
+  await store.retry("wide-failed");
+  expect((await store.get("wide-failed"))?.header.attempts).toEqual({});
+  expect(await redis.exists(store.keys.attemptRecords("wide-failed"))).toBe(0);
 });

@@ -27,9 +27,11 @@ async function keysOfRun(id: string): Promise<Record<string, number>> {
   return out;
 }
 
-/** The step fields of run `id`'s header (`a:<key>` attempts, `t:<key>` attempt records), sorted. */
+/** Run `id`'s steps: `a:<key>` for its header's attempts fields, `t:<key>` for its attempt records, sorted. */
 async function stepFields(id: string): Promise<string[]> {
-  return (await redis.hkeys(store.keys.header(id))).filter((field) => /^[at]:/.test(field)).sort();
+  const attempts = (await redis.hkeys(store.keys.header(id))).filter((field) => field.startsWith("a:"));
+  const records = (await redis.hkeys(store.keys.attemptRecords(id))).map((key) => `t:${key}`);
+  return [...attempts, ...records].sort();
 }
 
 /** Index sorted sets that still name `id`. */

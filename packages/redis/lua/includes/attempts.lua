@@ -1,6 +1,6 @@
 --[[
-  The records of a step's last attempts, in the run header's field "t:<key>" (TRIES_PREFIX,
-  see header.lua) of each commit key, a JSON
+  The records of a step's last attempts, in the hash `tries:<id>` (triesKey in header.lua), a
+  field per commit key holding a JSON
   array of its last ATTEMPTS_KEPT attempts, oldest first, each
   [attempt, startedAt or null, finishedAt or null, error?] (store times; the
   error as core's recordedError keeps it). Mirrors startedAttempt, endedAttempt,
@@ -20,7 +20,7 @@ end
 
 local function saveTries(ctx, key, records)
   while #records > ATTEMPTS_KEPT do table.remove(records, 1) end
-  setField(ctx, TRIES_PREFIX .. key, cjson.encode(records))
+  setField(ctx, triesKey(ctx), key, cjson.encode(records))
 end
 
 -- The records of a first attempt that starts now, as text (the hot path encodes no JSON).
@@ -32,11 +32,11 @@ end
 local function startAttemptRecord(ctx, key, n)
   -- A first attempt keeps nothing before it: no read.
   if n == 1 then
-    setField(ctx, TRIES_PREFIX .. key, firstAttempt(ctx))
+    setField(ctx, triesKey(ctx), key, firstAttempt(ctx))
     return
   end
   local kept = {}
-  for _, r in ipairs(decodeTries(getField(ctx, TRIES_PREFIX .. key))) do
+  for _, r in ipairs(decodeTries(getField(ctx, triesKey(ctx), key))) do
     if r[1] < n then kept[#kept + 1] = r end
   end
   kept[#kept + 1] = { n, ctx.now }
@@ -46,11 +46,11 @@ end
 -- Attempt n of step `key` ended at `at` (with `error` when it failed): its record is closed, never before
 -- it started, or added when the store never saw it start. Returns when it ended.
 local function endAttemptRecord(ctx, key, n, at, error)
-  local raw = getField(ctx, TRIES_PREFIX .. key)
+  local raw = getField(ctx, triesKey(ctx), key)
   -- The hot path: a first attempt that started here and ended well now, closed as text.
   local started = n == 1 and error == nil and at == ctx.now and raw and string.match(raw, "^%[%[1,(%d+)%]%]$")
   if started and tonumber(started) <= at then
-    setField(ctx, TRIES_PREFIX .. key, "[[1," .. started .. "," .. nowText(ctx) .. "]]")
+    setField(ctx, triesKey(ctx), key, "[[1," .. started .. "," .. nowText(ctx) .. "]]")
     return at
   end
   local records = decodeTries(raw)
@@ -97,7 +97,7 @@ end
 local function openWaitRecords(ctx, waits)
   for _, w in ipairs(waits) do
     if w.kind == "signal" or w.reason == "delay" or w.reason == "child" then
-      redis.call("HSETNX", ctx.headerKey, TRIES_PREFIX .. w.key, firstAttempt(ctx))
+      redis.call("HSETNX", triesKey(ctx), w.key, firstAttempt(ctx))
     end
   end
 end

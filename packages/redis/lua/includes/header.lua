@@ -2,12 +2,12 @@
   The run header: a hash of plain fields (workflow, hash, status, version,
   waits (compact JSON, see waits.lua), error (JSON or ""), requested ("", "cancel", "pause"),
   dueAt ("" for none), createdAt, updatedAt, finishedAt ("" or absent while live), lastCommit,
-  signals, startAt, parent, children), and two fields per step, named by a prefix and the step's
+  signals, startAt, parent, children), and a field per step, named by a prefix and the step's
   commit key: "a:<key>" its attempts, followed by " <version>" once it committed (the version
-  its commit made: the commit order a failed run's compensations walk), and "t:<key>" the
-  records of its last attempts (attempts.lua). A plain field's name has no ":", so no commit key
-  can name one. Keeping a step's bookkeeping in the header, not in hashes of its own, saves
-  Redis a key and its overhead (about 100 bytes) for each of them on every run.
+  its commit made: the commit order a failed run's compensations walk). A plain field's name has
+  no ":", so no commit key can name one. Keeping the attempts in the header, not in a hash of their
+  own, saves Redis a key and its overhead (about 100 bytes) on every run. The records of a step's
+  attempts are in a hash of their own (triesKey).
 
   Reply convention shared by every script: { code, ... } where code 0 is
   success, 1 is "stopped at a step boundary" ({ 1, "cancelled"|"paused",
@@ -42,24 +42,21 @@ local HEADER_FIELDS = {
   "workflow", "hash", "status", "version", "waits", "error", "requested", "dueAt", "createdAt",
   "updatedAt", "finishedAt", "lastCommit", "signals", "startAt", "parent", "children",
 }
-local ATTEMPTS_PREFIX, TRIES_PREFIX = "a:", "t:"
+local ATTEMPTS_PREFIX = "a:"
 -- The run's input and result live in its outputs hash, under names no commit key has (an engine
 -- key starts with "#", and these are none of them), so a run has one hash of payloads.
 local INPUT_FIELD, RESULT_FIELD = "#input", "#result"
 local PAYLOAD_FIELDS = { [INPUT_FIELD] = true, [RESULT_FIELD] = true }
 
---[[
-  Reads the header's plain fields. With `ctx.prefetch` (a list of step fields the script will
-  read), those come in the same HMGET and getField answers them from `ctx.known`.
-]]
-local function loadHeader(key, ctx)
-  local fields = HEADER_FIELDS
-  local prefetch = ctx and ctx.prefetch
-  if prefetch then
-    fields = { unpack(HEADER_FIELDS) }
-    for _, field in ipairs(prefetch) do fields[#fields + 1] = field end
-  end
-  local values = redis.call("HMGET", key, unpack(fields))
+-- The hash of the run's attempt records (attempts.lua), one field per commit key: kept apart from
+-- the header, since a record with an error outgrows a small hash's values and every header read
+-- would carry the stacks.
+local function triesKey(ctx)
+  return ctx.prefix .. "tries:" .. ctx.id
+end
+
+local function loadHeader(key)
+  local values = redis.call("HMGET", key, unpack(HEADER_FIELDS))
   local h, found = {}, false
   for i, field in ipairs(HEADER_FIELDS) do
     if values[i] then
@@ -68,41 +65,51 @@ local function loadHeader(key, ctx)
     end
   end
   if not found then return nil end
-  if prefetch then
-    ctx.known = {}
-    for i, field in ipairs(prefetch) do ctx.known[field] = values[#HEADER_FIELDS + i] end
-  end
   return h
 end
 
 --[[
-  A step field of the header. A script that writes several before its writeHeader (a commit: the
-  step's attempts and records, the next step's first attempt) stages them (`ctx.staged`, a table
-  it sets): writeHeader sends them with the header's own changes in one HSET, and getField reads
-  a staged value first.
+  A field of one of the run's hashes (the header's step fields, the attempt records). A script
+  that writes several before its writeHeader (a commit: the step's attempts and record, the next
+  step's first attempt) stages them (`ctx.staged`, a table it sets): writeHeader sends each
+  hash's in one HSET, the header's with its own changes, and getField reads a staged value first.
 ]]
-local function setField(ctx, field, value)
+local function setField(ctx, key, field, value)
   if ctx.staged then
-    ctx.staged[field] = value
+    ctx.staged[key] = ctx.staged[key] or {}
+    ctx.staged[key][field] = value
   else
-    redis.call("HSET", ctx.headerKey, field, value)
-    if ctx.known then ctx.known[field] = value end
+    redis.call("HSET", key, field, value)
   end
 end
 
-local function getField(ctx, field)
-  if ctx.staged and ctx.staged[field] ~= nil then return ctx.staged[field] end
-  if ctx.known and ctx.known[field] ~= nil then return ctx.known[field] end
-  return redis.call("HGET", ctx.headerKey, field)
+local function getField(ctx, key, field)
+  local staged = ctx.staged and ctx.staged[key]
+  if staged and staged[field] ~= nil then return staged[field] end
+  return redis.call("HGET", key, field)
 end
 
--- The commit keys of the run's steps with a field of kind `prefix` (ATTEMPTS_PREFIX or TRIES_PREFIX).
-local function stepKeys(ctx, prefix)
-  local keys = {}
-  local n = #prefix
+-- Deletes `fields` of hash `key`, a thousand at a time (Lua unpacks a few thousand values at most).
+local function deleteFields(key, fields)
+  for i = 1, #fields, 1000 do
+    redis.call("HDEL", key, unpack(fields, i, math.min(i + 999, #fields)))
+  end
+end
+
+-- The commit keys of the run's steps that have attempts or attempt records, each once.
+local function stepKeys(ctx)
+  local keys, seen = {}, {}
+  local function add(key)
+    if not seen[key] then
+      seen[key] = true
+      keys[#keys + 1] = key
+    end
+  end
+  local n = #ATTEMPTS_PREFIX
   for _, field in ipairs(redis.call("HKEYS", ctx.headerKey)) do
-    if string.sub(field, 1, n) == prefix then keys[#keys + 1] = string.sub(field, n + 1) end
+    if string.sub(field, 1, n) == ATTEMPTS_PREFIX then add(string.sub(field, n + 1)) end
   end
+  for _, key in ipairs(redis.call("HKEYS", triesKey(ctx))) do add(key) end
   return keys
 end
 
@@ -110,16 +117,14 @@ end
 local function dropStepFields(ctx, keys)
   if #keys == 0 then return end
   local fields = {}
-  for _, key in ipairs(keys) do
-    fields[#fields + 1] = ATTEMPTS_PREFIX .. key
-    fields[#fields + 1] = TRIES_PREFIX .. key
-  end
-  redis.call("HDEL", ctx.headerKey, unpack(fields))
+  for i, key in ipairs(keys) do fields[i] = ATTEMPTS_PREFIX .. key end
+  deleteFields(ctx.headerKey, fields)
+  deleteFields(triesKey(ctx), keys)
 end
 
 -- The header of a run that must exist, or an error reply.
 local function requireRun(ctx)
-  local h = loadHeader(ctx.headerKey, ctx)
+  local h = loadHeader(ctx.headerKey)
   if not h then return nil, { -1 } end
   if tonumber(h.version) == nil then return nil, { -4, "version" } end
   return h
@@ -252,14 +257,22 @@ local function writeHeader(ctx, h, changes, event)
     args[#args + 1] = field
     args[#args + 1] = value
   end
-  if ctx.staged then
-    for field, value in pairs(ctx.staged) do
-      args[#args + 1] = field
-      args[#args + 1] = value
-    end
-    ctx.staged, ctx.known = nil, nil
+  local staged = ctx.staged or {}
+  ctx.staged = nil
+  for field, value in pairs(staged[ctx.headerKey] or {}) do
+    args[#args + 1] = field
+    args[#args + 1] = value
   end
+  staged[ctx.headerKey] = nil
   redis.call("HSET", ctx.headerKey, unpack(args))
+  for key, fields in pairs(staged) do
+    local flat = {}
+    for field, value in pairs(fields) do
+      flat[#flat + 1] = field
+      flat[#flat + 1] = value
+    end
+    redis.call("HSET", key, unpack(flat))
+  end
   local before = h.status
   for field, value in pairs(changes) do h[field] = value end
 

@@ -7,6 +7,6 @@
 ]]
 local function dropReplaced(ctx, outputsKey, replaced)
   if #replaced == 0 then return end
-  redis.call("HDEL", outputsKey, unpack(replaced))
+  deleteFields(outputsKey, replaced)
   dropStepFields(ctx, replaced)
 end

@@ -14,14 +14,15 @@
 local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, failed = 2592000000 }
 
 -- The keys of one run that carry its data (the delivery ids expire on their own clock; the wake-up record went, see
--- retireWakeUps in header.lua): header (with its steps' attempts, commit order and attempt records),
--- outputs (with input and result), heartbeat progress and history.
+-- retireWakeUps in header.lua): header (with its steps' attempts and commit order), outputs (with
+-- input and result), heartbeat progress, history and attempt records.
 local function runDataKeys(prefix, id)
   return {
     prefix .. "run:" .. id,
     prefix .. "out:" .. id,
     prefix .. "progress:" .. id,
     prefix .. "hist:" .. id,
+    prefix .. "tries:" .. id,
   }
 end
 
