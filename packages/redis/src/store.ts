@@ -19,6 +19,7 @@ import {
   decodeListCursor,
   encodeListCursor,
   ValidationError,
+  integerInRange,
   compareForList,
   FINISHED_STATUSES,
   listPosition,
@@ -760,6 +761,8 @@ export class RedisStore implements Store {
     limit: number,
   ): Promise<{ readonly timers: readonly { readonly id: string; readonly dueAt: number }[]; readonly now: number }> {
     const k = this.partitionLayout(partition);
+    integerInRange(windowMs, "windowMs", 0, 0, MAX_TIMER_WINDOW_MS);
+    integerInRange(limit, "limit", 1, 1, 100_000);
     const reply = await this.run(SCRIPTS.promoteTimers, [k.timers], [windowMs, limit], { id: "", what: "take far timers" });
     const flat = asArray(reply[1]);
     const timers: { id: string; dueAt: number }[] = [];
@@ -978,6 +981,9 @@ function newRunArgs(run: NewRun): ScriptArg[] {
 function failedArg(failed: readonly FailedAttempt[]): string {
   return failed.length === 0 ? "" : JSON.stringify(failed);
 }
+
+/** The widest window `promoteTimersIn` takes: a year. */
+const MAX_TIMER_WINDOW_MS = 365 * 24 * 3_600_000;
 
 /** What a commit goes on to, as commitStep-3.lua takes it (ARGV[9..11]). */
 function thenArgs(then: CommitThen | undefined): ScriptArg[] {

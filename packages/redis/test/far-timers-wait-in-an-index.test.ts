@@ -80,4 +80,13 @@ it("promoteTimersIn hands out the timers due within its window, each once, and l
   expect((await store.promoteTimersIn(0, TIMER_HORIZON_MS + 180_000, 100)).timers).toEqual([]);
   expect(await timers()).toEqual(["late", String(late.dueAt)]);
   await expect(store.promoteTimersIn(1, 0, 1)).rejects.toThrow(/partition must be an integer from 0 to 0, got 1/);
+  for (const [windowMs, limit, what] of [
+    [-1, 10, /windowMs must be an integer between 0 and 31536000000, got -1/],
+    [1.5, 10, /windowMs must be an integer/],
+    [1_000, 0, /limit must be an integer between 1 and 100000, got 0/],
+    [1_000, Number.NaN, /limit must be an integer/],
+  ] as const) {
+    await expect(store.promoteTimersIn(0, windowMs, limit)).rejects.toThrow(what);
+  }
+  expect(await timers()).toEqual(["late", String(late.dueAt)]);
 });
