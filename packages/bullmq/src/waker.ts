@@ -18,7 +18,7 @@ const WAKE_RECORD_SLACK_MS = 24 * 3_600_000;
 
 /**
  * A timer further ahead than this gets no job: the store keeps it in its timers index and the
- * workers' sweep promotes it ({@link QueueWaker.promote}) once it comes within the horizon. The
+ * workers promote it ({@link QueueWaker.promote}) once it comes within the horizon. The
  * margin covers the clocks of the store's decision and this one; a timer within it gets both,
  * and the second wake-up finds nothing to do.
  */
@@ -38,7 +38,7 @@ const QUEUE_EVENTS_KEPT = 1_000;
  * partition's stale set, and the workers' sweep removes those jobs ({@link removeStale}). A job
  * due now is not recorded, since a worker takes it at once and finds the run over, and recording
  * it would cost every run a round trip and a key. A timer beyond the store's horizon gets no job
- * at all until the sweep promotes it (see `TIMER_HORIZON_MS`). Each job carries the trace context of the
+ * at all until a worker promotes it (see `TIMER_HORIZON_MS`). Each job carries the trace context of the
  * wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
@@ -82,7 +82,7 @@ export class QueueWaker implements Waker {
     await this.add(id, wake);
   }
 
-  /** Adds the wake-up job of a far timer the sweep took from the store's timers index, whatever its delay. */
+  /** Adds the wake-up job of a far timer a worker took from the store's timers index, whatever its delay. */
   promote(id: string, dueAt: number, now: number): Promise<void> {
     return this.add(id, { reason: "timer", version: 0, dueAt, now, trace: ROOT_CONTEXT });
   }

@@ -27,12 +27,8 @@
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[2] }
 local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
-local now = nowMs()
-if h.status == "running" then
-  local dueAt = num(now + tonumber(ARGV[4]))
-  redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
-  redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
-end
+ctx.now = nowMs()
+renewLease(ctx, h, tonumber(ARGV[4]))
 -- "#" never starts a commit key (step ids cannot hold it), so the time field cannot collide with one.
-redis.call("HSET", KEYS[3], ARGV[5], ARGV[6], "#at:" .. ARGV[5], num(now))
+redis.call("HSET", KEYS[3], ARGV[5], ARGV[6], "#at:" .. ARGV[5], nowText(ctx))
 return { 0, h.requested or "" }

@@ -30,11 +30,6 @@ local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
 ctx.now = nowMs()
 recordFailures(ctx, ARGV[7])
-redis.call("HSET", ctx.headerKey, ATTEMPTS_PREFIX .. ARGV[4], ARGV[5])
 startAttemptRecord(ctx, ARGV[4], tonumber(ARGV[5]))
-if h.status == "running" then
-  local dueAt = num(ctx.now + tonumber(ARGV[6]))
-  redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
-  redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
-end
+renewLease(ctx, h, tonumber(ARGV[6]), { ATTEMPTS_PREFIX .. ARGV[4], ARGV[5] })
 return { 0, h.requested or "" }

@@ -28,9 +28,5 @@ local h, err = expectVersion(ctx, ARGV[3])
 if err then return err end
 ctx.now = nowMs()
 recordFailures(ctx, ARGV[5])
-if h.status == "running" then
-  local dueAt = num(ctx.now + tonumber(ARGV[4]))
-  redis.call("HSET", ctx.headerKey, "dueAt", dueAt)
-  redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
-end
+renewLease(ctx, h, tonumber(ARGV[4]))
 return { 0, h.requested or "" }

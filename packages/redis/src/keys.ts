@@ -29,7 +29,7 @@ export const KEY_LAYOUT = 2;
 /**
  * How far ahead a parked run's timer may be and still get its delayed wake-up job at once. A
  * run parked until later is kept in its partition's `timers` index instead (`lua/includes/header.lua`
- * writes it, with the same horizon), and the workers' sweep moves it to the wake-up queue once it
+ * writes it, with the same horizon), and the workers move it to the wake-up queue once it
  * comes within the horizon: a run sleeping for days holds an index entry, not a job.
  */
 export const TIMER_HORIZON_MS = 600_000;

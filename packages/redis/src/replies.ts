@@ -64,10 +64,12 @@ function corrupted(id: string, field: string, why: string): CodecError {
  */
 const ATTEMPTS_PREFIX = "a:";
 
-/** The header's step fields of one kind, by commit key. */
-function stepFields(header: ReadonlyMap<string, Buffer>, prefix: string): Map<string, string> {
+/** The header's attempts fields (`a:<key>`), by commit key. */
+function attemptFields(header: ReadonlyMap<string, Buffer>): Map<string, string> {
   const steps = new Map<string, string>();
-  for (const [field, value] of header) if (field.startsWith(prefix)) steps.set(field.slice(prefix.length), value.toString("utf8"));
+  for (const [field, value] of header) {
+    if (field.startsWith(ATTEMPTS_PREFIX)) steps.set(field.slice(ATTEMPTS_PREFIX.length), value.toString("utf8"));
+  }
   return steps;
 }
 
@@ -104,7 +106,7 @@ export function parseHeader(id: string, headerReply: unknown): RunHeader {
     throw corrupted(id, "error", "is not a stored error");
   }
   const attempts: Record<string, number> = {};
-  for (const [key, value] of stepFields(map, ATTEMPTS_PREFIX)) {
+  for (const [key, value] of attemptFields(map)) {
     // "<attempts>" or, once committed, "<attempts> <version>".
     const n = Number(value.split(" ", 1)[0]);
     if (!Number.isFinite(n))
@@ -290,7 +292,7 @@ function missingInput(id: string): never {
  */
 export function parseCommitOrder(headerReply: unknown): string[] {
   const committed: { key: string; version: number }[] = [];
-  for (const [key, value] of stepFields(fields(headerReply), ATTEMPTS_PREFIX)) {
+  for (const [key, value] of attemptFields(fields(headerReply))) {
     const version = Number(value.split(" ")[1]);
     if (Number.isFinite(version)) committed.push({ key, version });
   }
@@ -304,22 +306,16 @@ const RESULT_FIELD = "#result";
 /** Parses a `{ header, outputs (with the input and result), now }` reply tail into a {@link StoredRun}. */
 export function parseStoredRun(id: string, reply: readonly unknown[]): StoredRun {
   const [header, outputs, now] = reply;
-  const outputMap = new Map<string, Uint8Array>();
-  let input: Buffer | undefined;
-  let result: Buffer | undefined;
-  const flat = asArray(outputs);
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const key = text(flat[i]);
-    const value = flat[i + 1];
-    if (key === INPUT_FIELD) input = value as Buffer;
-    else if (key === RESULT_FIELD) result = value as Buffer;
-    else outputMap.set(key, bytes(value));
-  }
+  const payloads = fields(outputs);
+  const input = payloads.get(INPUT_FIELD);
+  const result = payloads.get(RESULT_FIELD) ?? null;
+  payloads.delete(INPUT_FIELD);
+  payloads.delete(RESULT_FIELD);
   return {
     header: parseHeader(id, header),
     input: Buffer.isBuffer(input) ? bytes(input) : missingInput(id),
-    outputs: outputMap,
-    result: maybeBytes(result ?? null),
+    outputs: new Map([...payloads].map(([key, value]) => [key, bytes(value)])),
+    result: maybeBytes(result),
     now: Number(now),
   };
 }

@@ -208,7 +208,7 @@ end
 --[[
   Far timers. A run parked until more than TIMER_HORIZON_MS ahead (a long delay, a signal's
   distant timeout, a delayed start) is kept in the partition's `timers` index, scored by when
-  it is due, instead of getting a delayed wake-up job now: the workers' sweep moves it to the
+  it is due, instead of getting a delayed wake-up job now: the workers move it to the
   wake-up queue once it comes within the horizon (promoteTimers-1.lua), and the wake-up queue adds
   no job for so distant a wake-up. A sleeping run then holds one index entry, not a job and
   its record (about 600 bytes). Mirrors TIMER_HORIZON_MS in keys.ts.
@@ -301,6 +301,22 @@ local function writeHeader(ctx, h, changes, event)
     redis.call("PUBLISH", ctx.prefix .. "finished", cjson.encode({ ctx.id, changes.status }))
   end
   return version
+end
+
+--[[
+  Renews a running run's lease (dueAt, in the header and the due index) from ctx.now, without a new
+  version, as a touch, a heartbeat and a starting attempt do. `fields` (field, value, ...) are
+  header fields the caller writes too, sent in the same HSET.
+]]
+local function renewLease(ctx, h, leaseMs, fields)
+  fields = fields or {}
+  if h.status == "running" then
+    local dueAt = num(ctx.now + leaseMs)
+    fields[#fields + 1] = "dueAt"
+    fields[#fields + 1] = dueAt
+    redis.call("ZADD", ctx.dueKey, dueAt, ctx.id)
+  end
+  if #fields > 0 then redis.call("HSET", ctx.headerKey, unpack(fields)) end
 end
 
 --[[
