@@ -78,9 +78,9 @@ export interface KeyLayout {
   finishStatus(status: RunStatus): string;
   /** Finished runs of one workflow in one finished status: sorted set scored by finishedAt. */
   workflowFinishStatus(name: string, status: RunStatus): string;
-  /** Runs that next need a worker: sorted set scored by dueAt (read by the sweeper). */
+  /** Runs that next need a worker, far timers aside: sorted set scored by dueAt (read by the sweeper). */
   readonly due: string;
-  /** Parked runs due beyond {@link TIMER_HORIZON_MS}, which have no wake-up job yet: sorted set scored by dueAt. */
+  /** Parked runs due beyond {@link TIMER_HORIZON_MS}, which have no due entry or wake-up job yet: sorted set scored by dueAt. */
   readonly timers: string;
   /** Retention settings: hash of "<status>" and "<status>:<workflow>" to ms or "forever" (`includes/retention.lua`). */
   readonly retention: string;

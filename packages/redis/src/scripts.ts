@@ -50,7 +50,7 @@ export const SCRIPTS = {
   getRun: loadScript("getRun-2.lua"),
   listRuns: loadScript("listRuns-1.lua"),
   dueRuns: loadScript("dueRuns-1.lua"),
-  promoteTimers: loadScript("promoteTimers-1.lua"),
+  promoteTimers: loadScript("promoteTimers-2.lua"),
   startAttempt: loadScript("startAttempt-2.lua"),
   restartRun: loadScript("restartRun-3.lua"),
   retryRun: loadScript("retryRun-3.lua"),

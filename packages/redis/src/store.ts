@@ -746,13 +746,13 @@ export class RedisStore implements Store {
     graceMs = 0,
   ): Promise<{ readonly ids: readonly string[]; readonly nextDueAt: number | null; readonly now: number }> {
     const k = this.partitionLayout(partition);
-    const reply = await this.run(SCRIPTS.dueRuns, [k.due], [limit, graceMs], { id: "", what: "read due runs" });
+    const reply = await this.run(SCRIPTS.dueRuns, [k.due, k.timers], [limit, graceMs], { id: "", what: "read due runs" });
     return { ids: asArray(reply[1]).map(text), nextDueAt: nullableNumber(reply[2]), now: Number(reply[3]) };
   }
 
   /**
    * Takes up to `limit` of partition `partition`'s far timers (see `TIMER_HORIZON_MS` in keys.ts) that
-   * fall due within `windowMs`, removing them from its timers index: the caller adds their wake-up
+   * fall due within `windowMs`, moving them from its timers index to its due index: the caller adds their wake-up
    * jobs. Each is taken once, whoever asks.
    */
   async promoteTimersIn(
@@ -763,7 +763,7 @@ export class RedisStore implements Store {
     const k = this.partitionLayout(partition);
     integerInRange(windowMs, "windowMs", 0, 0, MAX_TIMER_WINDOW_MS);
     integerInRange(limit, "limit", 1, 1, 100_000);
-    const reply = await this.run(SCRIPTS.promoteTimers, [k.timers], [windowMs, limit], { id: "", what: "take far timers" });
+    const reply = await this.run(SCRIPTS.promoteTimers, [k.timers, k.due], [windowMs, limit], { id: "", what: "take far timers" });
     const flat = asArray(reply[1]);
     const timers: { id: string; dueAt: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) timers.push({ id: text(flat[i]), dueAt: Number(text(flat[i + 1])) });

@@ -24,8 +24,7 @@ local function createRun(ctx, run)
     "lastCommit", "", "signals", run.signals, "startAt", startAt)
   if run.parent ~= nil and run.parent ~= "" then redis.call("HSET", ctx.headerKey, "parent", run.parent) end
   redis.call("HSET", ctx.prefix .. "out:" .. ctx.id, INPUT_FIELD, run.input)
-  redis.call("ZADD", ctx.dueKey, num(dueAt), ctx.id)
-  if isFarTimer(status, dueAt, now) then redis.call("ZADD", ctx.prefix .. "timers", num(dueAt), ctx.id) end
+  redis.call("ZADD", isFarTimer(status, dueAt, now) and ctx.prefix .. "timers" or ctx.dueKey, num(dueAt), ctx.id)
   redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)
   redis.call("ZADD", ctx.prefix .. "wfstatus:" .. status .. ":" .. run.workflow, created, ctx.id)
   ctx.now = now

@@ -208,10 +208,10 @@ end
 --[[
   Far timers. A run parked until more than TIMER_HORIZON_MS ahead (a long delay, a signal's
   distant timeout, a delayed start) is kept in the partition's `timers` index, scored by when
-  it is due, instead of getting a delayed wake-up job now: the workers move it to the
-  wake-up queue once it comes within the horizon (promoteTimers-1.lua), and the wake-up queue adds
-  no job for so distant a wake-up. A sleeping run then holds one index entry, not a job and
-  its record (about 600 bytes). Mirrors TIMER_HORIZON_MS in keys.ts.
+  it is due, instead of the due index and a delayed wake-up job: the workers move it to the due
+  index and the wake-up queue once it comes within the horizon (promoteTimers-2.lua), and the
+  wake-up queue adds no job for so distant a wake-up. A sleeping run then holds one index entry,
+  not two, a job and its record (about 750 bytes). Mirrors TIMER_HORIZON_MS in keys.ts.
 ]]
 local TIMER_HORIZON_MS = 600000
 
@@ -220,21 +220,27 @@ local function isFarTimer(status, dueAt, now)
   return status == "parked" and due ~= nil and due > now + TIMER_HORIZON_MS
 end
 
--- Keeps the timers index in step with a write that moved the run from `before` (h holds the run after it).
-local function trackTimer(ctx, before, h, changes)
+-- Keeps the due and timers indexes in step with a write that moved the run from `before` (h holds the run after it).
+local function trackDue(ctx, before, h, changes)
   if changes.dueAt == nil and changes.status == nil then return end
   if isFarTimer(h.status, h.dueAt, ctx.now) then
     redis.call("ZADD", ctx.prefix .. "timers", h.dueAt, ctx.id)
-  elseif before == "parked" then
-    redis.call("ZREM", ctx.prefix .. "timers", ctx.id)
+    redis.call("ZREM", ctx.dueKey, ctx.id)
+    return
   end
+  if changes.dueAt == "" then
+    redis.call("ZREM", ctx.dueKey, ctx.id)
+  elseif changes.dueAt then
+    redis.call("ZADD", ctx.dueKey, changes.dueAt, ctx.id)
+  end
+  if before == "parked" then redis.call("ZREM", ctx.prefix .. "timers", ctx.id) end
 end
 
 --[[
   Every write goes through here, as MemoryStore.write does: the version goes
   up by one (or to `changes.version`, a handover's) and updatedAt is stamped,
-  and the status indexes (by status, and by workflow and status), the finish indexes, due index,
-  timers index and finish channel follow the header in the same atomic step. A run that reaches a finished
+  and the status indexes (by status, and by workflow and status), the finish indexes, due index
+  (or timers index) and finish channel follow the header in the same atomic step. A run that reaches a finished
   status records when (finishedAt), and one sent on again (retry, rewind) loses it. A run that
   finishes loses its signal buffers and its wake-up jobs. `changes` maps
   header fields to their new string values ("" for null). The write's event is
@@ -286,12 +292,7 @@ local function writeHeader(ctx, h, changes, event)
     dropFinished(ctx.prefix, ctx.id, before, h.workflow)
     if FINISHED[changes.status] then addFinished(ctx.prefix, ctx.id, changes.status, h.workflow, changes.finishedAt) end
   end
-  if changes.dueAt == "" then
-    redis.call("ZREM", ctx.dueKey, ctx.id)
-  elseif changes.dueAt then
-    redis.call("ZADD", ctx.dueKey, changes.dueAt, ctx.id)
-  end
-  trackTimer(ctx, before, h, changes)
+  trackDue(ctx, before, h, changes)
   event = event or statusEvent(before, h)
   if event then recordEvent(ctx, event) end
   if changes.status and FINISHED[changes.status] then
