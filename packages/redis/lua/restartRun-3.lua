@@ -40,8 +40,7 @@ end
 local now = num(nowMs())
 redis.call("HSET", KEYS[1],
   "workflow", workflow, "hash", ARGV[4], "status", "pending", "version", num(version),
-  "waits", "[]", "error", "", "requested", "", "dueAt", now, "createdAt", now, "updatedAt", now,
-  "lastCommit", "", "signals", ARGV[6])
+  "waits", "[]", "dueAt", now, "createdAt", now, "updatedAt", now, "signals", ARGV[6])
 redis.call("HSET", KEYS[2], INPUT_FIELD, ARGV[5])
 redis.call("ZADD", KEYS[3], now, id)
 for _, index in ipairs({ "status:pending", "wfstatus:pending:" .. workflow }) do

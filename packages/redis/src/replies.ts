@@ -73,13 +73,17 @@ function attemptFields(header: ReadonlyMap<string, Buffer>): Map<string, string>
   return steps;
 }
 
+/** The header's fields that are not stored while empty (`lua/includes/header.lua`): absent reads as "". */
+const EMPTY_WHEN_ABSENT: ReadonlySet<string> = new Set(["error", "requested", "dueAt", "lastCommit", "startAt", "finishedAt"]);
+
 /** Parses a stored header (the hash, its step fields included) into a {@link RunHeader}. */
 export function parseHeader(id: string, headerReply: unknown): RunHeader {
   const map = fields(headerReply);
   const str = (field: string): string => {
     const value = map.get(field);
-    if (value === undefined) throw corrupted(id, field, "is missing");
-    return value.toString("utf8");
+    if (value !== undefined) return value.toString("utf8");
+    if (EMPTY_WHEN_ABSENT.has(field)) return "";
+    throw corrupted(id, field, "is missing");
   };
   const int = (field: string, nullable = false): number | null => {
     const raw = str(field);
@@ -126,10 +130,8 @@ export function parseHeader(id: string, headerReply: unknown): RunHeader {
     dueAt: int("dueAt", true),
     createdAt: int("createdAt") as number,
     updatedAt: int("updatedAt") as number,
-    // Absent on live runs and on runs that finished before it was recorded, "" on a run sent on again.
-    ...(map.has("finishedAt") && str("finishedAt") !== "" ? { finishedAt: int("finishedAt") as number } : {}),
-    // Absent on runs stored before delayed starts existed, "" on runs that started at once.
-    ...(map.has("startAt") && str("startAt") !== "" ? { startAt: int("startAt") as number } : {}),
+    ...(str("finishedAt") !== "" ? { finishedAt: int("finishedAt") as number } : {}),
+    ...(str("startAt") !== "" ? { startAt: int("startAt") as number } : {}),
     ...(map.has("parent") ? { parent: parseLink(id, json("parent")) } : {}),
     ...(map.has("children") ? { children: parseChildren(id, json("children")) } : {}),
   };

@@ -59,6 +59,25 @@ it("a run parked on a signal after a step is four keys: header, outputs, history
   expect(events?.[1]).toEqual({ at: committed[0], type: "step.committed", key: "a", attempt: 1 });
 });
 
+it("a header keeps no empty field, and reads one stored empty (as earlier versions wrote them) as absent", async () => {
+  const version = await commitAll("lean", ["a"]);
+  await store.park("lean", version, [{ kind: "signal", key: "wait", signal: "go", timeoutMs: null }], { wait: 1 });
+  const plain = (await redis.hkeys(store.keys.header("lean"))).filter((field) => !field.includes(":")).sort();
+  expect(plain).toEqual(["createdAt", "hash", "lastCommit", "signals", "status", "updatedAt", "version", "waits", "workflow"]);
+  const before = await store.get("lean");
+  expect(before?.header).toMatchObject({ error: null, requested: null, dueAt: null });
+  expect(before?.header).not.toHaveProperty("startAt");
+  expect(before?.header).not.toHaveProperty("finishedAt");
+  // Empty fields stored as "" read the same, and the next write that empties one deletes it.
+  await redis.hset(store.keys.header("lean"), { error: "", requested: "", startAt: "", finishedAt: "" });
+  const stored = await store.get("lean");
+  expect(stored?.header).toEqual(before?.header);
+  await store.signal("lean", "go", payload("now"));
+  const woke = await store.acquire("lean", 60_000);
+  expect(woke.acquired).toBe(true);
+  expect(await redis.hmget(store.keys.header("lean"), "error", "requested")).toEqual([null, null]);
+});
+
 it("a malformed committed step's event is refused as corrupted history", async () => {
   await commitAll("bad-history", []);
   await redis.rpush(store.keys.history("bad-history"), '[1796128765160,"a"]');

@@ -18,11 +18,19 @@ local function createRun(ctx, run)
     waits = encodeWaits({ { kind = "timer", key = "#start", reason = "start", ["until"] = at } })
   end
   local created = num(now)
-  redis.call("HSET", ctx.headerKey,
-    "workflow", run.workflow, "hash", run.hash, "status", status, "version", "1",
-    "waits", waits, "error", "", "requested", "", "dueAt", num(dueAt), "createdAt", created, "updatedAt", created,
-    "lastCommit", "", "signals", run.signals, "startAt", startAt)
-  if run.parent ~= nil and run.parent ~= "" then redis.call("HSET", ctx.headerKey, "parent", run.parent) end
+  local fields = {
+    "workflow", run.workflow, "hash", run.hash, "status", status, "version", "1", "waits", waits,
+    "dueAt", num(dueAt), "createdAt", created, "updatedAt", created, "signals", run.signals,
+  }
+  if startAt ~= "" then
+    fields[#fields + 1] = "startAt"
+    fields[#fields + 1] = startAt
+  end
+  if run.parent ~= nil and run.parent ~= "" then
+    fields[#fields + 1] = "parent"
+    fields[#fields + 1] = run.parent
+  end
+  redis.call("HSET", ctx.headerKey, unpack(fields))
   redis.call("HSET", ctx.prefix .. "out:" .. ctx.id, INPUT_FIELD, run.input)
   redis.call("ZADD", isFarTimer(status, dueAt, now) and ctx.prefix .. "timers" or ctx.dueKey, num(dueAt), ctx.id)
   redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)

@@ -7,7 +7,9 @@
   its commit made: the commit order a failed run's compensations walk). A plain field's name has
   no ":", so no commit key can name one. Keeping the attempts in the header, not in a hash of their
   own, saves Redis a key and its overhead (about 100 bytes) on every run. The records of a step's
-  attempts are in a hash of their own (triesKey).
+  attempts are in a hash of their own (triesKey). A plain field that would be empty (no error,
+  request, due time, last commit, start time or finish time) is not stored: a script reads it as
+  nil, the client as "" (parseHeader), and a write that empties one deletes it.
 
   Reply convention shared by every script: { code, ... } where code 0 is
   success, 1 is "stopped at a step boundary" ({ 1, "cancelled"|"paused",
@@ -258,10 +260,15 @@ local function writeHeader(ctx, h, changes, event)
   elseif moved and FINISHED[h.status] then
     changes.finishedAt = ""
   end
-  local args = {}
+  -- An empty field is not stored (see the top of this file): one that empties is deleted.
+  local args, emptied = {}, {}
   for field, value in pairs(changes) do
-    args[#args + 1] = field
-    args[#args + 1] = value
+    if value ~= "" then
+      args[#args + 1] = field
+      args[#args + 1] = value
+    elseif h[field] ~= nil then
+      emptied[#emptied + 1] = field
+    end
   end
   local staged = ctx.staged or {}
   ctx.staged = nil
@@ -271,6 +278,7 @@ local function writeHeader(ctx, h, changes, event)
   end
   staged[ctx.headerKey] = nil
   redis.call("HSET", ctx.headerKey, unpack(args))
+  if #emptied > 0 then redis.call("HDEL", ctx.headerKey, unpack(emptied)) end
   for key, fields in pairs(staged) do
     local flat = {}
     for field, value in pairs(fields) do
@@ -280,7 +288,7 @@ local function writeHeader(ctx, h, changes, event)
     redis.call("HSET", key, unpack(flat))
   end
   local before = h.status
-  for field, value in pairs(changes) do h[field] = value end
+  for field, value in pairs(changes) do h[field] = value ~= "" and value or nil end
 
   if moved then
     redis.call("ZREM", ctx.prefix .. "status:" .. before, ctx.id)
