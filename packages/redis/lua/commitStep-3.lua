@@ -40,14 +40,17 @@
 -- @include "iteration"
 -- @include "attempts"
 
+local COMMIT_FIELDS = { "status", "version", "lastCommit", "requested", "dueAt" }
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
 local thenKind = ARGV[9]
 local replaced = { unpack(ARGV, 12) }
 -- What the commit writes to the header, and to the attempt records, goes out in one HSET each
 -- (see setField in header.lua).
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
-local h, err = requireRun(ctx)
+-- A commit that changes no status reads only the fields it checks (status and version always exist).
+local h, err = requireRun(ctx, COMMIT_FIELDS)
 if err then return err end
+if h.requested or thenKind == "complete" then h = loadHeader(KEYS[1]) end
 local version = tonumber(ARGV[3])
 if h.lastCommit == key and tonumber(h.version) == version + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
   return { 0, "already", tonumber(h.version) }

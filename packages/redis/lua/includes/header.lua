@@ -57,10 +57,12 @@ local function triesKey(ctx)
   return ctx.prefix .. "tries:" .. ctx.id
 end
 
-local function loadHeader(key)
-  local values = redis.call("HMGET", key, unpack(HEADER_FIELDS))
+-- The header's plain fields (or only `fields`, a list of them), or nil when the run does not exist.
+local function loadHeader(key, fields)
+  fields = fields or HEADER_FIELDS
+  local values = redis.call("HMGET", key, unpack(fields))
   local h, found = {}, false
-  for i, field in ipairs(HEADER_FIELDS) do
+  for i, field in ipairs(fields) do
     if values[i] then
       h[field] = values[i]
       found = true
@@ -124,9 +126,9 @@ local function dropStepFields(ctx, keys)
   deleteFields(triesKey(ctx), keys)
 end
 
--- The header of a run that must exist, or an error reply.
-local function requireRun(ctx)
-  local h = loadHeader(ctx.headerKey)
+-- The header of a run that must exist (its plain fields, or only `fields`), or an error reply.
+local function requireRun(ctx, fields)
+  local h = loadHeader(ctx.headerKey, fields)
   if not h then return nil, { -1 } end
   if tonumber(h.version) == nil then return nil, { -4, "version" } end
   return h
