@@ -10,26 +10,35 @@
  * (a stretch of a file between two include lines), each piece once in the module: the module is
  * the size of the Lua sources, not of every script with its includes spelled out (which was ten
  * times as much), and each script is joined from its pieces when the module loads.
+ *
+ * A script carries only the include definitions it uses (see lua-shake.mjs), so a piece is a run of an
+ * include's chunks that the same scripts keep, and the module still holds each piece once.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { chunksOf, reachable, undeclared } from "./lua-shake.mjs";
 
 const LUA_DIR = new URL("../lua/", import.meta.url);
 const OUT = new URL("../src/generated/lua.ts", import.meta.url);
 const INCLUDE = /^--\s*@include\s+"([\w-]+)"\s*$/gm;
 
-/** Appends the pieces of `source`, its includes resolved in place (each once per script), to `pieces`. */
-function resolveIncludes(source, seen, pieces) {
+/**
+ * Appends the stretches of `source` (from file `from`), its includes resolved in place (each once per
+ * script), to `parts`: `{ from, text }`, numbered per file (a file is always cut at the same lines).
+ */
+function resolveIncludes(from, source, seen, parts) {
   let at = 0;
+  let n = 0;
+  const push = (text) => parts.push({ from, n: n++, text });
   for (const match of source.matchAll(INCLUDE)) {
-    pieces.push(source.slice(at, match.index));
+    push(source.slice(at, match.index));
     at = match.index + match[0].length;
     const name = match[1];
     if (seen.has(name)) continue;
     seen.add(name);
-    resolveIncludes(readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), "utf8"), seen, pieces);
+    resolveIncludes(name, readFileSync(new URL(`includes/${name}.lua`, LUA_DIR), "utf8"), seen, parts);
   }
-  pieces.push(source.slice(at));
+  push(source.slice(at));
 }
 
 /** Writes `src/generated/lua.ts`; returns its path. */
@@ -37,12 +46,38 @@ export function generateLua() {
   const files = readdirSync(LUA_DIR)
     .filter((file) => file.endsWith(".lua"))
     .sort();
+  // Each script as its chunks in order: its own stretches whole, its includes' cut into definitions.
+  const chunksOfPart = new Map();
+  const scripts = files.map((file) => {
+    if (!/^\w+-\d+\.lua$/.test(file)) throw new Error(`lua/${file} is not named <operation>-<keys>.lua`);
+    const parts = [];
+    resolveIncludes(file, readFileSync(new URL(file, LUA_DIR), "utf8"), new Set(), parts);
+    const own = parts.filter((part) => part.from === file);
+    const chunks = parts.flatMap((part) => {
+      if (part.from === file) return [{ id: `${file}#${part.n}`, text: part.text, defines: [], mentions: [] }];
+      const id = `${part.from}#${part.n}`;
+      if (!chunksOfPart.has(id)) chunksOfPart.set(id, chunksOf(part.text));
+      return chunksOfPart.get(id).map((chunk, i) => ({ ...chunk, id: `${id}#${i}`, part: id, at: i }));
+    });
+    const kept = reachable(own.map((part) => part.text).join("\n"), chunks);
+    return { file, chunks: chunks.filter((_, i) => kept[i]) };
+  });
+  // The scripts keeping each chunk: a run of chunks of one stretch kept by the same scripts is one piece.
+  const keptBy = new Map();
+  for (const { file, chunks } of scripts) for (const { id } of chunks) keptBy.set(id, `${keptBy.get(id) ?? ""} ${file}`);
   const texts = [];
   const indexOf = new Map();
-  const entries = files.map((file) => {
-    if (!/^\w+-\d+\.lua$/.test(file)) throw new Error(`lua/${file} is not named <operation>-<keys>.lua`);
+  const entries = scripts.map(({ file, chunks }) => {
     const pieces = [];
-    resolveIncludes(readFileSync(new URL(file, LUA_DIR), "utf8"), new Set(), pieces);
+    chunks.forEach((chunk, i) => {
+      const last = chunks[i - 1];
+      const next = last && chunk.part && last.part === chunk.part && last.at + 1 === chunk.at;
+      const joins = next && keptBy.get(last.id) === keptBy.get(chunk.id);
+      if (joins) pieces[pieces.length - 1] += chunk.text;
+      else pieces.push(chunk.text);
+    });
+    const missing = undeclared(pieces.join(""));
+    if (missing.length > 0) throw new Error(`lua/${file} uses ${missing.join(", ")}, which it defines nowhere`);
     const indexes = pieces.map((piece) => {
       if (!indexOf.has(piece)) indexOf.set(piece, texts.push(piece) - 1);
       return indexOf.get(piece);

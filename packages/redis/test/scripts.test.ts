@@ -1,6 +1,12 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+// @ts-expect-error: a plain ES module script, without declarations.
+import { chunksOf as chunksOfUntyped, reachable as reachableUntyped, undeclared as undeclaredUntyped } from "../scripts/lua-shake.mjs";
 import { loadScript, SCRIPTS } from "../src/scripts.js";
+
+const chunksOf = chunksOfUntyped as (text: string) => { text: string; defines: string[] }[];
+const reachable = reachableUntyped as (body: string, chunks: unknown[]) => boolean[];
+const undeclared = undeclaredUntyped as (source: string) => string[];
 
 const LUA_FILES = readdirSync(new URL("../lua/", import.meta.url)).filter((file) => file.endsWith(".lua"));
 
@@ -21,5 +27,47 @@ describe("the scripts built into the JavaScript", () => {
     expect(loadScript("getRun-2.lua")).toMatchObject({ name: "getRun", keys: 2, sha: SCRIPTS.getRun.sha });
     expect(() => loadScript("getRun.lua")).toThrow(/not named <operation>-<keys>\.lua/);
     expect(() => loadScript("noSuchRun-1.lua")).toThrow(/lua\/noSuchRun-1\.lua" was not generated/);
+  });
+});
+
+describe("a script carries the include definitions it uses, and only those", () => {
+  const include = [
+    "-- the clock",
+    "if redis.replicate_commands then pcall(redis.replicate_commands) end",
+    "",
+    "-- two at once",
+    'local A, B = "--", [[x]]',
+    "local function g(n)",
+    '  return n .. "unused()"',
+    "end",
+    "-- only through a table",
+    "local T = {",
+    "  f = g,",
+    "}",
+    "local M = setmetatable({}, {})",
+    "local function unused()",
+    "  return g(1)",
+    "end",
+    "",
+  ].join("\n");
+
+  it("keeps what the script's text reaches, whatever a string or comment says", () => {
+    const chunks = chunksOf(include);
+    expect(chunks.map((chunk) => chunk.text).join("")).toBe(include);
+    const kept = reachable("return T.f(B)", chunks);
+    const dropped = chunks.filter((_, i) => !kept[i]).map((chunk) => chunk.defines);
+    expect(dropped).toEqual([["unused"]]);
+    // A value with a call in it may have an effect: never dropped.
+    expect(chunks.find((chunk) => chunk.text.includes("setmetatable"))?.defines).toEqual([]);
+  });
+
+  it("names a function a script calls but no longer defines", () => {
+    expect(undeclared('local function f(a) return a end\nreturn f(g(KEYS[1]), { x = 1 }, cjson.encode("h()"))')).toEqual(["g"]);
+  });
+
+  it("leaves a script that does not use an include's definitions without them", () => {
+    expect(SCRIPTS.getRun.source).not.toContain("local function writeHeader(");
+    expect(SCRIPTS.commitStep.source).toContain("local function writeHeader(");
+    for (const script of Object.values(SCRIPTS)) expect(undeclared(script.source), script.name).toEqual([]);
   });
 });
