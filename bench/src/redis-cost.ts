@@ -8,7 +8,7 @@
  * in-process `WorkflowWorker` drain them, then reads the server's deltas:
  * CPU (`INFO cpu`: used_cpu_user + used_cpu_sys, every thread of the server),
  * commands (`INFO commandstats`, which counts the commands a script runs as well
- * as its EVALSHA) and client calls (a script, a MULTI block, a blocking pop
+ * as its FCALL or EVALSHA) and client calls (a script, a MULTI block, a blocking pop
  * each count once). Round trips are counted where they are sent: every command
  * the in-process client and worker (BullMQ's connections included) write, a
  * pipeline or MULTI block once, so a plain command (an SMEMBERS, a DEL) counts
@@ -98,7 +98,17 @@ function countRoundTrips(harness: Redis): void {
 const HARNESS = new Set(["info", "config|resetstat", "memory|usage", "zcard", "ping", "client|setname", "client|setinfo", "select"]);
 
 /** Commands clients send themselves: each is one round trip (everything else runs inside a script or a MULTI). */
-const CLIENT_CALLS = new Set(["evalsha", "eval", "multi", "bzpopmin", "subscribe", "script|load", "publish_client"]);
+const CLIENT_CALLS = new Set([
+  "evalsha",
+  "eval",
+  "fcall",
+  "function|load",
+  "multi",
+  "bzpopmin",
+  "subscribe",
+  "script|load",
+  "publish_client",
+]);
 
 async function read(redis: Redis): Promise<Reading> {
   const [cpu, stats, memory] = await Promise.all([redis.info("cpu"), redis.info("commandstats"), redis.info("memory")]);

@@ -76,7 +76,7 @@ export interface RedisCost {
   /** Commands executed, by name, without the harness's own. Includes commands run inside Lua scripts. */
   readonly commands: CommandCounts;
   readonly totalCommands: number;
-  /** EVAL/EVALSHA calls: each is one round trip that runs a whole script. */
+  /** FCALL/EVALSHA/EVAL calls: each is one round trip that runs a whole script. */
   readonly scripts: number;
   /**
    * Client calls: commands clients sent, leaving out those scripts ran
@@ -86,6 +86,9 @@ export interface RedisCost {
   readonly roundTrips: number;
 }
 
+/** The commands that run a whole script (or function) in one call. */
+const SCRIPT_CALLS = ["evalsha", "eval", "evalsha_ro", "eval_ro", "fcall", "fcall_ro"];
+
 /** The commands between two readings. */
 export function costBetween(before: RedisReading, after: RedisReading): RedisCost {
   const commands: Record<string, number> = {};
@@ -94,7 +97,7 @@ export function costBetween(before: RedisReading, after: RedisReading): RedisCos
     if (delta > 0 && !HARNESS_COMMANDS.has(name)) commands[name] = delta;
   }
   const totalCommands = Object.values(commands).reduce((a, b) => a + b, 0);
-  const scripts = (commands.evalsha ?? 0) + (commands.eval ?? 0) + (commands.evalsha_ro ?? 0) + (commands.eval_ro ?? 0);
+  const scripts = SCRIPT_CALLS.reduce((sum, name) => sum + (commands[name] ?? 0), 0);
   const byNode = Object.entries(after.cpuUsByNode).map(([node, us]) => us - (before.cpuUsByNode[node] ?? 0));
   return {
     cpuUs: after.cpuUs - before.cpuUs,
@@ -116,10 +119,7 @@ export function costBetween(before: RedisReading, after: RedisReading): RedisCos
  * MULTI block, which MULTI already counts.
  */
 const CLIENT_ONLY = [
-  "evalsha",
-  "eval",
-  "evalsha_ro",
-  "eval_ro",
+  ...SCRIPT_CALLS,
   "multi",
   "bzpopmin",
   "bzpopmax",

@@ -18,6 +18,7 @@
 
   Errors: none.
 ]]
+-- @flags no-writes
 -- @include "now"
 
 local now = nowMs()

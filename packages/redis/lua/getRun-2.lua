@@ -14,6 +14,7 @@
 
   Errors: none.
 ]]
+-- @flags no-writes
 -- @include "now"
 -- @include "header"
 

@@ -9,6 +9,7 @@
 
   Errors: none.
 ]]
+-- @flags no-writes
 -- @include "now"
 
 return { 0, redis.call("HGETALL", KEYS[1]), nowMs() }

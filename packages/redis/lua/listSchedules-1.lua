@@ -13,6 +13,7 @@
 
   Errors: none.
 ]]
+-- @flags no-writes
 -- @include "now"
 
 local from = ARGV[2] == "" and "-" or "(" .. ARGV[2]

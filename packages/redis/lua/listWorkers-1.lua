@@ -14,6 +14,7 @@
 
   Errors: none.
 ]]
+-- @flags no-writes
 -- @include "now"
 local now = nowMs()
 local reply = { 0, now }

@@ -18,6 +18,7 @@
 
   Errors: none.
 ]]
+-- @flags no-writes
 local prefix, id, limit, previewBytes = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local reply = { 0 }
 for _, name in ipairs(redis.call("SMEMBERS", KEYS[1])) do

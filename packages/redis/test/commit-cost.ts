@@ -1,7 +1,7 @@
 /**
  * Measures what one store call makes Redis do, from MONITOR: the commands its
  * script ran and the bytes of the arguments of those that write. A script is
- * atomic, so its commands appear in MONITOR right after its EVALSHA/EVAL with
+ * atomic, so its commands appear in MONITOR right after its FCALL (or EVALSHA) with
  * nothing from other clients in between.
  */
 import { randomUUID } from "node:crypto";
@@ -13,7 +13,7 @@ export interface CommitCost {
   readonly commands: readonly string[];
   /** Bytes of the arguments (keys and values) of the commands that write. */
   readonly bytesWritten: number;
-  /** Bytes of the EVALSHA call itself (script sha, keys, arguments). */
+  /** Bytes of the call itself (function name or script sha, keys, arguments). */
   readonly bytesSent: number;
 }
 
@@ -37,7 +37,9 @@ export async function measureCommit(redis: Redis, ns: string, call: () => Promis
   } finally {
     monitor.disconnect();
   }
-  const start = seen.findIndex((s) => s.source !== "lua" && /^eval/i.test(s.args[0] ?? "") && s.args.some((a) => a.includes(`{${ns}}`)));
+  const start = seen.findIndex(
+    (s) => s.source !== "lua" && /^(eval|fcall)/i.test(s.args[0] ?? "") && s.args.some((a) => a.includes(`{${ns}}`)),
+  );
   if (start < 0) throw new Error("the script call was not seen in MONITOR");
   const ran: Seen[] = [];
   for (const s of seen.slice(start + 1)) {

@@ -29,11 +29,14 @@ export async function freePorts(n: number): Promise<number[]> {
 export class PrivateRedis {
   private child: ChildProcess | null = null;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: readonly string[],
+  ) {}
 
-  /** A server on a free port, not yet started. */
-  static async onFreePort(): Promise<PrivateRedis> {
-    return new PrivateRedis(await freePort());
+  /** A server on a free port, not yet started, with `args` on its command line. */
+  static async onFreePort(args: readonly string[] = []): Promise<PrivateRedis> {
+    return new PrivateRedis(await freePort(), args);
   }
 
   get url(): string {
@@ -43,9 +46,13 @@ export class PrivateRedis {
   /** Starts the server; resolves once it answers PING. */
   async start(): Promise<void> {
     if (this.child) return;
-    this.child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-      stdio: "ignore",
-    });
+    this.child = spawn(
+      "redis-server",
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...this.args],
+      {
+        stdio: "ignore",
+      },
+    );
     const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
     probe.on("error", () => undefined);
     try {

@@ -3,9 +3,9 @@
   timestamp comes from one clock no matter which worker asks.
 
   Redis 7 replicates a script's effects by default; older servers need
-  replicate_commands() before a script that read TIME may write.
+  replicate_commands() before a script that read TIME may write, which every
+  script run by EVAL does first (EVAL_PREAMBLE in scripts/generate-lua.mjs).
 ]]
-if redis.replicate_commands then pcall(redis.replicate_commands) end
 
 local function nowMs()
   local t = redis.call("TIME")
