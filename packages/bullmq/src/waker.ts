@@ -42,28 +42,41 @@ const QUEUE_EVENTS_KEPT = 1_000;
  * wake-up (`wake.trace`, else the active one), so the worker's run span joins the caller's trace.
  */
 export class QueueWaker implements Waker {
-  /** The wake-up queue of each partition. */
-  readonly queues: readonly Queue<WakeJobData>[];
   private readonly redis: RedisConnection;
   private readonly layouts: readonly KeyLayout[];
+  private created: readonly Queue<WakeJobData>[] | null = null;
 
-  constructor(connection: Connection, namespace: string, watch: ConnectionWatch, partitions = 1) {
+  constructor(
+    connection: Connection,
+    private readonly namespace: string,
+    watch: ConnectionWatch,
+    partitions = 1,
+  ) {
     this.redis = queueConnection(connection, "the wake-up queue", watch);
     this.layouts = Array.from({ length: partitions }, (_, p) => keyLayout(namespace, p, partitions));
-    this.queues = this.layouts.map((_, p) => {
+  }
+
+  /**
+   * The wake-up queue of each partition. Made at first use, which comes after the store's first
+   * operation: a BullMQ queue writes its meta key when it is made, and a client or worker that the
+   * namespace refuses (another partition count) must write nothing under partitions it does not have.
+   */
+  get queues(): readonly Queue<WakeJobData>[] {
+    const partitions = this.layouts.length;
+    return (this.created ??= this.layouts.map((_, p) => {
       // Queues only add and remove: they share one connection. Jobs carry no removal options: the
       // worker removes every job it finishes (removeOnComplete/removeOnFail there), and options
       // left out keep a delayed job's hash small (see wake-jobs.ts).
       const queue = new Queue<WakeJobData>(WAKE_QUEUE, {
         connection: this.redis,
-        prefix: queuePrefix(namespace, p, partitions),
+        prefix: queuePrefix(this.namespace, p, partitions),
         streams: { events: { maxLen: QUEUE_EVENTS_KEPT } },
       });
       // Without a listener BullMQ prints each connection error with its stack. The connection watch
       // reports outages once per retry, and a failed command rejects at its caller.
       queue.on("error", () => undefined);
       return queue;
-    });
+    }));
   }
 
   /** The wake-up queue of partition 0: the namespace's only one when it has one partition. */
@@ -114,7 +127,7 @@ export class QueueWaker implements Waker {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.queues.map((queue) => queue.close()));
+    await Promise.all((this.created ?? []).map((queue) => queue.close()));
     await closeConnection(this.redis);
   }
 
