@@ -57,8 +57,23 @@ local function triesKey(ctx)
   return ctx.prefix .. "tries:" .. ctx.id
 end
 
--- The header's plain fields (or only `fields`, a list of them), or nil when the run does not exist.
+--[[
+  `fields` for loadHeader (and requireRun) that reads the whole header in one HGETALL, step fields
+  included (a step's under "a:<key>"): for a script that answers the header after its write, which
+  wholeHeaderReply builds from h, where a read of the plain fields and an HGETALL after the write
+  would cost twice as much.
+]]
+local WHOLE_HEADER = "*"
+
+-- The header's plain fields (or only `fields`, a list of them, or all with WHOLE_HEADER), or nil when the run does not exist.
 local function loadHeader(key, fields)
+  if fields == WHOLE_HEADER then
+    local flat = redis.call("HGETALL", key)
+    if #flat == 0 then return nil end
+    local h = {}
+    for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+    return h
+  end
   fields = fields or HEADER_FIELDS
   local values = redis.call("HMGET", key, unpack(fields))
   local h, found = {}, false
@@ -166,7 +181,7 @@ end
 
 --[[
   The version a run gets when it is handed to a worker (acquireRun): above the
-  version it has, and at least the store's clock in microseconds. Every other
+  version it has, and at least the store's clock in microseconds (`nowUs`, see nowMsUs). Every other
   write adds one, and a holder makes far fewer writes than a microsecond each,
   so no version a holder of the run ever had can come again after a handover,
   even when a failover to a replica that lagged rolled the run back to an
@@ -174,9 +189,8 @@ end
   never share one (a count alone would hand the next holder the very version
   the fenced worker still writes with).
 ]]
-local function handoverVersion(h)
-  local t = redis.call("TIME")
-  return math.max(tonumber(h.version) + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+local function handoverVersion(h, nowUs)
+  return math.max(tonumber(h.version) + 1, nowUs)
 end
 
 --[[
@@ -277,6 +291,7 @@ local function writeHeader(ctx, h, changes, event)
   for field, value in pairs(staged[ctx.headerKey] or {}) do
     args[#args + 1] = field
     args[#args + 1] = value
+    h[field] = value
   end
   staged[ctx.headerKey] = nil
   redis.call("HSET", ctx.headerKey, unpack(args))
@@ -343,4 +358,14 @@ end
 -- The header, its step fields included, as a flat field/value array, for the client to parse.
 local function headerReply(ctx)
   return redis.call("HGETALL", ctx.headerKey)
+end
+
+-- The same from h read with WHOLE_HEADER (writeHeader keeps it in step with what it writes).
+local function wholeHeaderReply(h)
+  local flat = {}
+  for field, value in pairs(h) do
+    flat[#flat + 1] = field
+    flat[#flat + 1] = value
+  end
+  return flat
 end
