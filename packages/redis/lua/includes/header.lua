@@ -149,9 +149,9 @@ local function requireRun(ctx, fields)
   return h
 end
 
--- The header of a run at exactly `version` (compare-and-set), or an error reply.
-local function expectVersion(ctx, version)
-  local h, err = requireRun(ctx)
+-- The header of a run at exactly `version` (compare-and-set; its plain fields, or only `fields`), or an error reply.
+local function expectVersion(ctx, version, fields)
+  local h, err = requireRun(ctx, fields)
   if err then return nil, err end
   if tonumber(h.version) ~= tonumber(version) then return nil, { -2, tonumber(h.version) } end
   return h
@@ -328,6 +328,10 @@ local function writeHeader(ctx, h, changes, event)
   end
   return version
 end
+
+-- What a script that renews the lease and answers the request reads (touch, heartbeat, a starting attempt):
+-- the version it checks, the status renewLease checks, and the request.
+local LEASE_FIELDS = { "status", "version", "requested" }
 
 --[[
   Renews a running run's lease (dueAt, in the header and the due index) from ctx.now, without a new
