@@ -47,10 +47,12 @@ local replaced = { unpack(ARGV, 12) }
 -- What the commit writes to the header, and to the attempt records, goes out in one HSET each
 -- (see setField in header.lua).
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
--- A commit that changes no status reads only the fields it checks (status and version always exist).
-local h, err = requireRun(ctx, COMMIT_FIELDS)
+-- A commit that changes no status reads only the fields it checks (status and version always exist);
+-- one that completes the run, or finds a stop requested, the full header (a completion in one read).
+local complete = thenKind == "complete"
+local h, err = requireRun(ctx, not complete and COMMIT_FIELDS or nil)
 if err then return err end
-if h.requested or thenKind == "complete" then h = loadHeader(KEYS[1]) end
+if h.requested and not complete then h = loadHeader(KEYS[1]) end
 local version = tonumber(ARGV[3])
 if h.lastCommit == key and tonumber(h.version) == version + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
   return { 0, "already", tonumber(h.version) }
@@ -77,7 +79,7 @@ keep(thenKind == "attempt")
 local changes = { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) }
 if thenKind == "attempt" then
   startAttemptRecord(ctx, ARGV[10], tonumber(ARGV[11]))
-elseif thenKind == "complete" then
+elseif complete then
   redis.call("HSET", KEYS[2], RESULT_FIELD, ARGV[10])
   changes = { lastCommit = key, status = "completed", waits = "[]", dueAt = "", requested = "", error = "" }
 end
