@@ -19,7 +19,6 @@
     -3 run finished   { -3, status }
     -4 corrupt header { -4, fieldName }
 ]]
--- @include "retention"
 local FINISHED = { completed = true, failed = true, cancelled = true }
 
 -- %.17g keeps every integer below 2^53 exact; Lua's default %.14g would not.
@@ -37,6 +36,7 @@ local function nowText(ctx)
 end
 
 -- @include "history"
+-- @include "retention"
 
 -- The plain fields (parseHeader in replies.ts reads the same), which scripts read by name (the step fields
 -- beside them grow with the run, and a script reads only the ones it needs).
