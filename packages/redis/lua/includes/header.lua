@@ -256,7 +256,8 @@ end
 
 --[[
   Every write goes through here, as MemoryStore.write does: the version goes
-  up by one (or to `changes.version`, a handover's) and updatedAt is stamped,
+  up by one (or to `changes.version`, a handover's; or given as text, as num formats it, by a
+  write that formatted it for a field of its own) and updatedAt is stamped,
   and the status indexes (by status, and by workflow and status), the finish indexes, due index
   (or timers index) and finish channel follow the header in the same atomic step. A run that reaches a finished
   status records when (finishedAt), and one sent on again (retry, rewind) loses it. A run that
@@ -266,9 +267,14 @@ end
   it is recorded before a finished run's keys get their TTL, so its history expires with it.
 ]]
 local function writeHeader(ctx, h, changes, event)
-  local version = tonumber(changes.version) or tonumber(h.version) + 1
-  -- num, not tostring: a handover's version has 16 digits, and tostring keeps 14.
-  changes.version = num(version)
+  local version
+  if type(changes.version) == "string" then
+    version = tonumber(changes.version)
+  else
+    version = changes.version or tonumber(h.version) + 1
+    -- num, not tostring: a handover's version has 16 digits, and tostring keeps 14.
+    changes.version = num(version)
+  end
   changes.updatedAt = nowText(ctx)
   local moved = changes.status and changes.status ~= h.status
   if moved and FINISHED[changes.status] then
