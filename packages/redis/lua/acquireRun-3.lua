@@ -28,9 +28,9 @@
 -- @include "now"
 -- @include "header"
 
-local now = nowMs()
+local now, nowUs = nowMsUs()
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3], now = now }
-local h, err = requireRun(ctx)
+local h, err = requireRun(ctx, WHOLE_HEADER)
 if err then return err end
 
 local dueAt = tonumber(h.dueAt)
@@ -39,7 +39,7 @@ if h.status == "paused" then return { 0, "paused" } end
 if h.status == "running" and dueAt ~= nil and dueAt > now then return { 0, "busy", dueAt, now } end
 if h.requested == "cancel" then
   writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" })
-  return { 0, "cancelled", headerReply(ctx) }
+  return { 0, "cancelled", wholeHeaderReply(h) }
 end
 if h.requested == "pause" then
   writeHeader(ctx, h, { status = "paused", dueAt = "", requested = "" })
@@ -49,6 +49,6 @@ if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-
 
 -- A run whose worker's lease lapsed is taken over; one that was parked woke (its status change says so).
 local event = h.status == "running" and { type = "recovered" } or nil
-local changes = { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "", version = handoverVersion(h) }
+local changes = { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "", version = handoverVersion(h, nowUs) }
 writeHeader(ctx, h, changes, event)
-return { 0, "acquired", headerReply(ctx), redis.call("HGETALL", KEYS[2]), now }
+return { 0, "acquired", wholeHeaderReply(h), redis.call("HGETALL", KEYS[2]), now }

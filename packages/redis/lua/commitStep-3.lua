@@ -47,15 +47,17 @@ local replaced = { unpack(ARGV, 12) }
 -- What the commit writes to the header, and to the attempt records, goes out in one HSET each
 -- (see setField in header.lua).
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
--- A commit that changes no status reads only the fields it checks (status and version always exist).
-local h, err = requireRun(ctx, COMMIT_FIELDS)
+-- A commit that changes no status reads only the fields it checks (status and version always exist);
+-- one that completes the run, or finds a stop requested, the full header (a completion in one read).
+local complete = thenKind == "complete"
+local h, err = requireRun(ctx, not complete and COMMIT_FIELDS or nil)
 if err then return err end
-if h.requested or thenKind == "complete" then h = loadHeader(KEYS[1]) end
-local version = tonumber(ARGV[3])
-if h.lastCommit == key and tonumber(h.version) == version + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
-  return { 0, "already", tonumber(h.version) }
+if h.requested and not complete then h = loadHeader(KEYS[1]) end
+local version, current = tonumber(ARGV[3]), tonumber(h.version)
+if h.lastCommit == key and current == version + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
+  return { 0, "already", current }
 end
-if tonumber(h.version) ~= version then return { -2, tonumber(h.version) } end
+if current ~= version then return { -2, current } end
 
 ctx.now = nowMs()
 ctx.staged = {}
@@ -63,9 +65,15 @@ recordFailures(ctx, ARGV[8])
 -- The attempt ended, whether its output is kept or a cancel drops it.
 endAttemptRecord(ctx, key, tonumber(attempts), ctx.now, nil)
 -- The step's attempts carry the version its commit makes: the commit order (see header.lua).
-local function keep(nextAttempt)
-  redis.call("HSET", KEYS[2], key, output)
-  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, attempts .. " " .. num(tonumber(h.version) + 1))
+-- A completion's result goes in the same HSET as the output (a stop at the boundary writes none).
+local nextVersion = num(current + 1)
+local function keep(nextAttempt, result)
+  if result then
+    redis.call("HSET", KEYS[2], key, output, RESULT_FIELD, result)
+  else
+    redis.call("HSET", KEYS[2], key, output)
+  end
+  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, attempts .. " " .. nextVersion)
   if nextAttempt then setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. ARGV[10], ARGV[11]) end
   dropReplaced(ctx, KEYS[2], replaced)
   recordCommit(ctx, key, attempts)
@@ -73,12 +81,13 @@ end
 local stopped = stopAtBoundary(ctx, h, keep)
 if stopped then return stopped end
 
-keep(thenKind == "attempt")
-local changes = { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) }
-if thenKind == "attempt" then
-  startAttemptRecord(ctx, ARGV[10], tonumber(ARGV[11]))
-elseif thenKind == "complete" then
-  redis.call("HSET", KEYS[2], RESULT_FIELD, ARGV[10])
+keep(thenKind == "attempt", complete and ARGV[10] or nil)
+local changes
+if complete then
   changes = { lastCommit = key, status = "completed", waits = "[]", dueAt = "", requested = "", error = "" }
+else
+  changes = { lastCommit = key, dueAt = num(ctx.now + tonumber(ARGV[7])) }
+  if thenKind == "attempt" then startAttemptRecord(ctx, ARGV[10], tonumber(ARGV[11])) end
 end
+changes.version = nextVersion
 return { 0, "committed", writeHeader(ctx, h, changes) }

@@ -26,7 +26,7 @@
 -- @include "attempts"
 
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[2] }
-local h, err = expectVersion(ctx, ARGV[3])
+local h, err = expectVersion(ctx, ARGV[3], LEASE_FIELDS)
 if err then return err end
 ctx.now = nowMs()
 recordFailures(ctx, ARGV[7])

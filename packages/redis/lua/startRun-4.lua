@@ -32,5 +32,6 @@
 
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 if redis.call("EXISTS", ctx.headerKey) == 1 then return { 0, 0, headerReply(ctx) } end
-createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7] or "", startValue = ARGV[8], parent = ARGV[9] })
-return { 0, 1, headerReply(ctx) }
+-- A new run's header is what createRun wrote: no read needed.
+local header = createRun(ctx, { workflow = ARGV[3], hash = ARGV[4], input = ARGV[5], signals = ARGV[6], startKind = ARGV[7] or "", startValue = ARGV[8], parent = ARGV[9] })
+return { 0, 1, header }

@@ -3,6 +3,7 @@
   whose time is still ahead, "parked" on a "#start" timer and due then (the header keeps its
   start time in "startAt"). Mirrors MemoryStore.start (packages/core/src/store/memory.ts).
   Needs "now", "header" and "waits". Keys are derived from the prefix as writeHeader derives them.
+  Returns the header it wrote, as a flat field/value array (headerReply's form).
 
   run = { workflow, hash, input, signals (JSON), startKind ("" | "at" | "delay"), startValue (ms),
           parent (a child run's link, JSON { id, key }, or "") }
@@ -18,9 +19,10 @@ local function createRun(ctx, run)
     waits = encodeWaits({ { kind = "timer", key = "#start", reason = "start", ["until"] = at } })
   end
   local created = num(now)
+  local due = dueAt == now and created or num(dueAt)
   local fields = {
     "workflow", run.workflow, "hash", run.hash, "status", status, "version", "1", "waits", waits,
-    "dueAt", num(dueAt), "createdAt", created, "updatedAt", created, "signals", run.signals,
+    "dueAt", due, "createdAt", created, "updatedAt", created, "signals", run.signals,
   }
   if startAt ~= "" then
     fields[#fields + 1] = "startAt"
@@ -32,9 +34,10 @@ local function createRun(ctx, run)
   end
   redis.call("HSET", ctx.headerKey, unpack(fields))
   redis.call("HSET", ctx.prefix .. "out:" .. ctx.id, INPUT_FIELD, run.input)
-  redis.call("ZADD", isFarTimer(status, dueAt, now) and ctx.prefix .. "timers" or ctx.dueKey, num(dueAt), ctx.id)
+  redis.call("ZADD", isFarTimer(status, dueAt, now) and ctx.prefix .. "timers" or ctx.dueKey, due, ctx.id)
   redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)
   redis.call("ZADD", ctx.prefix .. "wfstatus:" .. status .. ":" .. run.workflow, created, ctx.id)
   ctx.now = now
   recordEvent(ctx, { type = "started", startAt = startAt ~= "" and at or nil })
+  return fields
 end

@@ -19,7 +19,6 @@
     -3 run finished   { -3, status }
     -4 corrupt header { -4, fieldName }
 ]]
--- @include "retention"
 local FINISHED = { completed = true, failed = true, cancelled = true }
 
 -- %.17g keeps every integer below 2^53 exact; Lua's default %.14g would not.
@@ -37,6 +36,7 @@ local function nowText(ctx)
 end
 
 -- @include "history"
+-- @include "retention"
 
 -- The plain fields (parseHeader in replies.ts reads the same), which scripts read by name (the step fields
 -- beside them grow with the run, and a script reads only the ones it needs).
@@ -57,8 +57,23 @@ local function triesKey(ctx)
   return ctx.prefix .. "tries:" .. ctx.id
 end
 
--- The header's plain fields (or only `fields`, a list of them), or nil when the run does not exist.
+--[[
+  `fields` for loadHeader (and requireRun) that reads the whole header in one HGETALL, step fields
+  included (a step's under "a:<key>"): for a script that answers the header after its write, which
+  wholeHeaderReply builds from h, where a read of the plain fields and an HGETALL after the write
+  would cost twice as much.
+]]
+local WHOLE_HEADER = "*"
+
+-- The header's plain fields (or only `fields`, a list of them, or all with WHOLE_HEADER), or nil when the run does not exist.
 local function loadHeader(key, fields)
+  if fields == WHOLE_HEADER then
+    local flat = redis.call("HGETALL", key)
+    if #flat == 0 then return nil end
+    local h = {}
+    for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+    return h
+  end
   fields = fields or HEADER_FIELDS
   local values = redis.call("HMGET", key, unpack(fields))
   local h, found = {}, false
@@ -134,9 +149,9 @@ local function requireRun(ctx, fields)
   return h
 end
 
--- The header of a run at exactly `version` (compare-and-set), or an error reply.
-local function expectVersion(ctx, version)
-  local h, err = requireRun(ctx)
+-- The header of a run at exactly `version` (compare-and-set; its plain fields, or only `fields`), or an error reply.
+local function expectVersion(ctx, version, fields)
+  local h, err = requireRun(ctx, fields)
   if err then return nil, err end
   if tonumber(h.version) ~= tonumber(version) then return nil, { -2, tonumber(h.version) } end
   return h
@@ -166,7 +181,7 @@ end
 
 --[[
   The version a run gets when it is handed to a worker (acquireRun): above the
-  version it has, and at least the store's clock in microseconds. Every other
+  version it has, and at least the store's clock in microseconds (`nowUs`, see nowMsUs). Every other
   write adds one, and a holder makes far fewer writes than a microsecond each,
   so no version a holder of the run ever had can come again after a handover,
   even when a failover to a replica that lagged rolled the run back to an
@@ -174,9 +189,8 @@ end
   never share one (a count alone would hand the next holder the very version
   the fenced worker still writes with).
 ]]
-local function handoverVersion(h)
-  local t = redis.call("TIME")
-  return math.max(tonumber(h.version) + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+local function handoverVersion(h, nowUs)
+  return math.max(tonumber(h.version) + 1, nowUs)
 end
 
 --[[
@@ -207,6 +221,14 @@ local function retireWakeUps(ctx)
   if #ids == 0 then return end
   redis.call("SADD", ctx.prefix .. "stale-wakes", unpack(ids))
   redis.call("DEL", wakesKey)
+end
+
+-- A run that finishes or goes loses its signal buffers and retires its wake-up jobs. Most runs have
+-- neither set: one EXISTS of both costs less than the two reads that would find them empty.
+local function dropRunSets(ctx)
+  if redis.call("EXISTS", ctx.prefix .. "signames:" .. ctx.id, ctx.prefix .. "wakes:" .. ctx.id) == 0 then return end
+  dropSignalBuffers(ctx)
+  retireWakeUps(ctx)
 end
 
 --[[
@@ -242,7 +264,8 @@ end
 
 --[[
   Every write goes through here, as MemoryStore.write does: the version goes
-  up by one (or to `changes.version`, a handover's) and updatedAt is stamped,
+  up by one (or to `changes.version`, a handover's; or given as text, as num formats it, by a
+  write that formatted it for a field of its own) and updatedAt is stamped,
   and the status indexes (by status, and by workflow and status), the finish indexes, due index
   (or timers index) and finish channel follow the header in the same atomic step. A run that reaches a finished
   status records when (finishedAt), and one sent on again (retry, rewind) loses it. A run that
@@ -252,9 +275,14 @@ end
   it is recorded before a finished run's keys get their TTL, so its history expires with it.
 ]]
 local function writeHeader(ctx, h, changes, event)
-  local version = tonumber(changes.version) or tonumber(h.version) + 1
-  -- num, not tostring: a handover's version has 16 digits, and tostring keeps 14.
-  changes.version = num(version)
+  local version
+  if type(changes.version) == "string" then
+    version = tonumber(changes.version)
+  else
+    version = changes.version or tonumber(h.version) + 1
+    -- num, not tostring: a handover's version has 16 digits, and tostring keeps 14.
+    changes.version = num(version)
+  end
   changes.updatedAt = nowText(ctx)
   local moved = changes.status and changes.status ~= h.status
   if moved and FINISHED[changes.status] then
@@ -277,6 +305,7 @@ local function writeHeader(ctx, h, changes, event)
   for field, value in pairs(staged[ctx.headerKey] or {}) do
     args[#args + 1] = field
     args[#args + 1] = value
+    h[field] = value
   end
   staged[ctx.headerKey] = nil
   redis.call("HSET", ctx.headerKey, unpack(args))
@@ -306,13 +335,16 @@ local function writeHeader(ctx, h, changes, event)
   event = event or statusEvent(before, h)
   if event then recordEvent(ctx, event) end
   if changes.status and FINISHED[changes.status] then
-    dropSignalBuffers(ctx)
-    retireWakeUps(ctx)
+    dropRunSets(ctx)
     retainFinished(ctx, h)
     redis.call("PUBLISH", ctx.prefix .. "finished", cjson.encode({ ctx.id, changes.status }))
   end
   return version
 end
+
+-- What a script that renews the lease and answers the request reads (touch, heartbeat, a starting attempt):
+-- the version it checks, the status renewLease checks, and the request.
+local LEASE_FIELDS = { "status", "version", "requested" }
 
 --[[
   Renews a running run's lease (dueAt, in the header and the due index) from ctx.now, without a new
@@ -343,4 +375,14 @@ end
 -- The header, its step fields included, as a flat field/value array, for the client to parse.
 local function headerReply(ctx)
   return redis.call("HGETALL", ctx.headerKey)
+end
+
+-- The same from h read with WHOLE_HEADER (writeHeader keeps it in step with what it writes).
+local function wholeHeaderReply(h)
+  local flat = {}
+  for field, value in pairs(h) do
+    flat[#flat + 1] = field
+    flat[#flat + 1] = value
+  end
+  return flat
 end

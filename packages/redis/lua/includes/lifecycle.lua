@@ -23,8 +23,7 @@ local function dropRun(prefix, id, h)
   local keys = runDataKeys(prefix, id)
   keys[#keys + 1] = prefix .. "delivered:" .. id
   redis.call("DEL", unpack(keys))
-  dropSignalBuffers({ prefix = prefix, id = id })
-  retireWakeUps({ prefix = prefix, id = id })
+  dropRunSets({ prefix = prefix, id = id })
   dropIndexEntries(prefix, id, h.status, h.workflow)
   redis.call("ZREM", prefix .. "expiring", expiringMember(id, h.status, h.workflow))
 end

@@ -7,7 +7,13 @@
   script run by EVAL does first (EVAL_PREAMBLE in scripts/generate-lua.mjs).
 ]]
 
-local function nowMs()
+-- The clock in ms, and in µs (a handover's version, see handoverVersion in header.lua), from one TIME.
+local function nowMsUs()
   local t = redis.call("TIME")
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local s, us = tonumber(t[1]), tonumber(t[2])
+  return s * 1000 + math.floor(us / 1000), s * 1000000 + us
+end
+
+local function nowMs()
+  return (nowMsUs())
 end

@@ -10,6 +10,8 @@
     retention   hash: "<status>" (namespace default) and "<status>:<workflow>"
                 (a workflow's override) -> milliseconds, or "forever"
     expiring    sorted set: member [id, status, workflow] (JSON), score = when its keys expire
+
+  Included by header.lua, after num.
 ]]
 local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, failed = 2592000000 }
 
@@ -43,9 +45,11 @@ end
 local function retainFinished(ctx, h)
   local ms = retentionMs(ctx.prefix, h.status, h.workflow)
   if ms == nil then return end
-  for _, key in ipairs(runDataKeys(ctx.prefix, ctx.id)) do redis.call("PEXPIRE", key, ms) end
+  -- Formatted once: Redis formats a number argument anew for each call.
+  local msText = num(ms)
+  for _, key in ipairs(runDataKeys(ctx.prefix, ctx.id)) do redis.call("PEXPIRE", key, msText) end
   -- LT: a delivery-id hash that would expire sooner keeps its own TTL.
-  redis.call("PEXPIRE", ctx.prefix .. "delivered:" .. ctx.id, ms, "LT")
+  redis.call("PEXPIRE", ctx.prefix .. "delivered:" .. ctx.id, msText, "LT")
   redis.call("ZADD", ctx.prefix .. "expiring", ctx.now + ms, expiringMember(ctx.id, h.status, h.workflow))
 end
 
