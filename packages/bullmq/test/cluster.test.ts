@@ -82,7 +82,7 @@ describe("WorkflowWorker processes on a Redis Cluster, six partitions", () => {
     await worker.close();
     const other = new ParkwayClient({ connection: cluster.urls, namespace: space.namespace });
     await expect(other.status("mixed-0")).rejects.toThrow(new RegExp(`has ${PARTITIONS} partitions.*partitions: 1`));
-    await expect(other.start(mixed, 1)).rejects.toThrow(new RegExp(`has ${PARTITIONS} partitions.*partitions: 1`));
+    await expect(other.start(mixed, { n: 1 })).rejects.toThrow(new RegExp(`has ${PARTITIONS} partitions.*partitions: 1`));
     // Refused, it writes nothing under a partition the namespace does not have (a BullMQ queue writes
     // its meta key once its connection is ready: give it the time to).
     await new Promise((resolve) => setTimeout(resolve, 500));
