@@ -33,39 +33,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { flow, type Workflow } from "@parkway/core";
 import { ParkwayClient, WorkflowWorker } from "@parkway/bullmq";
 import { Redis } from "ioredis";
+import { readCostFlags } from "./cost-flags.js";
 import { freePort, startRedisServer } from "./redis-servers.js";
-
-interface Options {
-  readonly runs: number;
-  readonly rounds: number;
-  readonly server: string;
-  readonly json: boolean;
-}
-
-function readOptions(argv: readonly string[]): Options {
-  let runs = 500;
-  let rounds = 3;
-  let server = "redis-server";
-  let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === "--runs") {
-      runs = Number(argv[++i]);
-      if (!Number.isInteger(runs) || runs < 1 || runs > 1_000_000) throw new Error("--runs takes an integer from 1 to 1,000,000");
-    } else if (flag === "--rounds") {
-      rounds = Number(argv[++i]);
-      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new Error("--rounds takes an integer from 1 to 100");
-    } else if (flag === "--redis-server") {
-      server = argv[++i] ?? "";
-      if (server === "") throw new Error("--redis-server takes a path");
-    } else if (flag === "--json") {
-      json = true;
-    } else {
-      throw new Error(`unknown flag ${String(flag)} (flags: --runs N, --rounds N, --redis-server PATH, --json)`);
-    }
-  }
-  return { runs, rounds, server, json };
-}
 
 /** A reading of the server: CPU seconds, calls per command, memory; and the round trips sent so far. */
 interface Reading {
@@ -200,7 +169,7 @@ interface Report {
 }
 
 async function main(): Promise<void> {
-  const options = readOptions(process.argv.slice(2));
+  const options = readCostFlags(process.argv.slice(2), { runs: 500, rounds: 3 });
   const port = await freePort();
   const server = await startRedisServer(port, [], options.server);
   const connection = `redis://127.0.0.1:${port}`;

@@ -42,11 +42,17 @@ export interface LocalRedis {
 
 /**
  * Starts `redis-server` on `port` with `extra` arguments, without persistence; resolves once it
- * answers PING. @throws Error with the server's output when it exits first
+ * answers PING. `launcher` is a command line the server runs under (a profiler).
+ * @throws Error with the server's output when it exits first
  */
-export async function startRedisServer(port: number, extra: readonly string[] = [], path = "redis-server"): Promise<ChildProcess> {
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra];
-  const child = spawn(path, args, { stdio: ["ignore", "pipe", "pipe"] });
+export async function startRedisServer(
+  port: number,
+  extra: readonly string[] = [],
+  path = "redis-server",
+  launcher: readonly string[] = [],
+): Promise<ChildProcess> {
+  const args = [...launcher, path, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...extra];
+  const child = spawn(args[0]!, args.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
   child.stdout?.on("data", keep);
