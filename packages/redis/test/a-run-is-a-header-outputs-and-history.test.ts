@@ -78,6 +78,19 @@ it("a header keeps no empty field, and reads one stored empty (as earlier versio
   expect(await redis.hmget(store.keys.header("lean"), "error", "requested")).toEqual([null, null]);
 });
 
+it("a pause taken back before the run's next boundary leaves no empty request in the header", async () => {
+  const version = await commitAll("unpause", ["a"]);
+  await store.pause("unpause");
+  expect(await redis.hget(store.keys.header("unpause"), "requested")).toBe("pause");
+  await store.resume("unpause");
+  expect(await redis.hexists(store.keys.header("unpause"), "requested")).toBe(0);
+  expect((await store.get("unpause"))?.header.requested).toBeNull();
+  // The run goes on: its next commit finds nothing requested.
+  await store.startAttempt("unpause", version, "b", 1, 60_000);
+  const next = await store.commit("unpause", version, "b", payload("out b"), 1, 60_000);
+  expect(next).toEqual({ ok: true, version: expect.any(Number) });
+});
+
 it("a malformed committed step's event is refused as corrupted history", async () => {
   await commitAll("bad-history", []);
   await redis.rpush(store.keys.history("bad-history"), '[1796128765160,"a"]');

@@ -363,13 +363,20 @@ local function renewLease(ctx, h, leaseMs, fields)
 end
 
 --[[
-  Records a cancel or pause asked of a running run, without a new version:
-  the version fences workers from each other, and the worker holding the run
-  must still reach its next boundary, where the request applies.
+  Records a cancel or pause asked of a running run, or ("") takes a pause back, without a new
+  version: the version fences workers from each other, and the worker holding the run must
+  still reach its next boundary, where the request applies.
 ]]
 local function recordRequest(ctx, h, requested)
-  redis.call("HSET", ctx.headerKey, "requested", requested, "updatedAt", num(ctx.now))
-  h.requested = requested
+  if requested == "" then
+    -- No empty field is stored (see the top of this file).
+    redis.call("HSET", ctx.headerKey, "updatedAt", num(ctx.now))
+    redis.call("HDEL", ctx.headerKey, "requested")
+    h.requested = nil
+  else
+    redis.call("HSET", ctx.headerKey, "requested", requested, "updatedAt", num(ctx.now))
+    h.requested = requested
+  end
 end
 
 -- The header, its step fields included, as a flat field/value array, for the client to parse.
