@@ -22,9 +22,18 @@ import type { RunStatus } from "@parkway/core";
  * namespace is first used (`claimPartitions` refuses a namespace that holds runs of another).
  * Layout 1 kept each run's attempts (`att:`) and commit order (`order:`) in keys of their own
  * and its input and result in `data:`; layout 2 keeps the first two in the run's header and the
- * input and result in its outputs hash.
+ * input and result in its outputs hash. Layout 3 stores no empty header field and keeps a far
+ * timer in the timers index alone, not also in the due index: it reads a layout-2 run as it is
+ * ({@link TAKEN_OVER_LAYOUTS}), where a version of layout 2 would find a layout-3 header corrupted
+ * and miss its far timers.
  */
-export const KEY_LAYOUT = 2;
+export const KEY_LAYOUT = 3;
+
+/**
+ * Earlier layouts whose runs this version reads as they are: it takes over such a namespace,
+ * recording its own layout, which the earlier version then refuses when it starts.
+ */
+export const TAKEN_OVER_LAYOUTS: readonly number[] = [2];
 
 /**
  * How far ahead a parked run's timer may be and still get its delayed wake-up job at once. A

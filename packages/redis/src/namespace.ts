@@ -1,6 +1,6 @@
 import { assertWellFormed, integerInRange, ValidationError } from "@parkway/core";
 import { isCluster, type RedisConnection } from "./connection.js";
-import { KEY_LAYOUT, keyLayout, MAX_PARTITIONS, namespaceMetaKey } from "./keys.js";
+import { KEY_LAYOUT, keyLayout, MAX_PARTITIONS, namespaceMetaKey, TAKEN_OVER_LAYOUTS } from "./keys.js";
 import type { RunStatus } from "@parkway/core";
 import { SCRIPTS, runScript } from "./scripts.js";
 
@@ -76,13 +76,18 @@ const STATUSES: readonly RunStatus[] = ["pending", "running", "parked", "paused"
 
 /**
  * Refuses a namespace whose runs are stored in another key layout than {@link KEY_LAYOUT}: read
- * with this one, they would look corrupted or half gone. A namespace with no layout recorded was
- * first used by a version that recorded none (layout 1): it gets this layout only when it holds
- * no run (no status index in any partition).
+ * with this one, they would look corrupted or half gone. A namespace of a layout this one reads as
+ * it is ({@link TAKEN_OVER_LAYOUTS}) is taken over: it records this layout. A namespace with no
+ * layout recorded was first used by a version that recorded none (layout 1): it gets this layout
+ * only when it holds no run (no status index in any partition).
  * @throws ValidationError naming both layouts
  */
 async function checkLayout(redis: RedisConnection, namespace: string, partitions: number, layout: string | null): Promise<void> {
   if (layout === String(KEY_LAYOUT)) return;
+  if (layout !== null && TAKEN_OVER_LAYOUTS.map(String).includes(layout)) {
+    await redis.hset(namespaceMetaKey(namespace), "layout", KEY_LAYOUT);
+    return;
+  }
   const refuse = (found: string) =>
     new ValidationError(
       `namespace "${namespace}" holds runs stored in key layout ${found}, and this version of Parkway reads layout ${KEY_LAYOUT}: ` +

@@ -1,5 +1,5 @@
 /**
- * Key layout 2: a run is its header (plain fields, and each step's attempts as `a:<key>` fields),
+ * The key layout: a run is its header (plain fields, and each step's attempts as `a:<key>` fields),
  * its outputs hash (with the input and result under `#input` / `#result`), its history and its
  * attempt records, and nothing else while it waits for a signal. The names that share a hash must
  * never be mistaken for each other, and no repair stops at a run's size.

@@ -91,7 +91,9 @@ describe("the partition count", () => {
     await redis.del(namespaceMetaKey(ns));
     await redis.zadd(`{${ns}}:all`, 1, "old");
     await expect(store(ns, 3).get("old")).rejects.toThrow(/has 1 partition .*partitions: 3/);
-    await expect(store(ns).get("old")).rejects.toThrow(/holds runs stored in key layout 1, and this version of Parkway reads layout 2/);
+    await expect(store(ns).get("old")).rejects.toThrow(
+      new RegExp(`holds runs stored in key layout 1, and this version of Parkway reads layout ${KEY_LAYOUT}`),
+    );
   });
 
   it("comes with the key layout: a namespace that recorded no layout is refused while it holds runs, taken when empty", async () => {
@@ -101,7 +103,9 @@ describe("the partition count", () => {
       await redis.hdel(namespaceMetaKey(withRuns), "layout"); // as a version before layouts left it
       const refused = store(withRuns, partitions).get("old");
       await expect(refused).rejects.toThrow(ValidationError);
-      await expect(refused).rejects.toThrow(/namespace ".*" holds runs stored in key layout 1, .* reads layout 2: finish its runs/);
+      await expect(refused).rejects.toThrow(
+        new RegExp(`namespace ".*" holds runs stored in key layout 1, .* reads layout ${KEY_LAYOUT}: finish its runs`),
+      );
 
       const empty = randomNamespace();
       namespaces.push(empty);
@@ -116,7 +120,20 @@ describe("the partition count", () => {
     const ns = randomNamespace();
     namespaces.push(ns);
     await redis.hset(namespaceMetaKey(ns), "partitions", "1", "layout", String(KEY_LAYOUT + 1));
-    await expect(store(ns).get("x")).rejects.toThrow(/key layout 3, and this version of Parkway reads layout 2: upgrade Parkway/);
+    await expect(store(ns).get("x")).rejects.toThrow(
+      new RegExp(`key layout ${KEY_LAYOUT + 1}, and this version of Parkway reads layout ${KEY_LAYOUT}: upgrade Parkway`),
+    );
+  });
+
+  it("takes over a namespace of layout 2, whose runs it reads as they are, and records its own layout", async () => {
+    const ns = randomNamespace();
+    namespaces.push(ns);
+    await start(store(ns), "kept");
+    // As the version of layout 2 left it: the layout recorded, empty header fields stored as "".
+    await redis.hset(namespaceMetaKey(ns), "layout", "2");
+    await redis.hset(keyLayout(ns).header("kept"), { error: "", requested: "", lastCommit: "", startAt: "" });
+    expect((await store(ns).get("kept"))?.header).toMatchObject({ id: "kept", status: "pending", error: null, requested: null });
+    expect(await redis.hget(namespaceMetaKey(ns), "layout")).toBe(String(KEY_LAYOUT));
   });
 
   it("must be an integer from 1 to 128", () => {
