@@ -98,9 +98,14 @@ const evalOnly = new WeakSet<RedisConnection>();
 /** The library load under way on a connection, so the calls that found no function wait for one load. */
 const loading = new WeakMap<RedisConnection, Promise<void>>();
 
-/** An error that says Redis has no functions, or will not load ours: scripts go by EVALSHA instead. */
+/**
+ * An error that says Redis has no functions, or that this user may not load or call them: scripts go
+ * by EVALSHA instead. Only the refusal of the command itself counts: an error a running function
+ * raised (a key this user may not touch) is the caller's, and running the script again would repeat
+ * the writes it made before it.
+ */
 function withoutFunctions(error: unknown): boolean {
-  return error instanceof Error && /unknown command|NOPERM/i.test(error.message);
+  return error instanceof Error && /^ERR unknown command|^NOPERM .*'(fcall|function\|load)' command/i.test(error.message);
 }
 
 /** Loads the library on the connection's Redis (every master of a Cluster); false when Redis runs no functions. */

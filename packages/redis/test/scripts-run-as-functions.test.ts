@@ -114,13 +114,42 @@ it("a Redis without functions runs the scripts by EVALSHA", async () => {
   expect(counted["function|load"] ?? 0).toBe(0);
 });
 
-it("a user that may not load functions runs the scripts by EVALSHA", async () => {
+it("a user that may not load functions, or call them, runs the scripts by EVALSHA", async () => {
   const admin = await privateRedis();
-  await admin.call("ACL", "SETUSER", "app", "on", ">secret", "~*", "&*", "+@all", "-function");
-  const redis = new Redis(server!.url, { username: "app", password: "secret" });
+  for (const denied of ["-function", "-fcall"]) {
+    await admin.call("ACL", "SETUSER", `app${denied}`, "on", ">secret", "~*", "&*", "+@all", denied);
+    const redis = new Redis(server!.url, { username: `app${denied}`, password: "secret" });
+    open.push({ close: () => redis.disconnect() });
+    const store = storeAt(redis);
+    expect(await runOnce(store, `denied${denied}`)).toBe("completed");
+  }
+  const counted = await calls(admin);
+  expect(counted.evalsha).toBeGreaterThan(0);
+  expect(counted["function|load"] ?? 0).toBe(0);
+});
+
+it("an error a running function raises is the caller's: the script is not run again by EVALSHA", async () => {
+  const admin = await privateRedis();
+  // May run functions, but touch only keys of namespace "fn"'s first partition... and not its history.
+  await admin.call(
+    "ACL",
+    "SETUSER",
+    "narrow",
+    "on",
+    ">secret",
+    "~{fn}:run:*",
+    "~{fn}:out:*",
+    "~{fn}:meta",
+    "~{fn}:all",
+    "~{fn}:due",
+    "&*",
+    "+@all",
+  );
+  const redis = new Redis(server!.url, { username: "narrow", password: "secret" });
   open.push({ close: () => redis.disconnect() });
   const store = storeAt(redis);
-  expect(await runOnce(store, "no-load")).toBe("completed");
-  expect(await libraries(admin)).toEqual([]);
-  expect((await calls(admin)).evalsha).toBeGreaterThan(0);
+  await expect(store.start({ id: "narrow", workflow: "wf", hash: "h", input: payload("in") })).rejects.toThrow(/NOPERM/);
+  const counted = await calls(admin);
+  expect(counted.fcall).toBeGreaterThan(0);
+  expect(counted.evalsha ?? 0).toBe(0);
 });
