@@ -188,6 +188,8 @@ function libraryPieces(parts, chunksOfPart, keptBy, scripts) {
   const pieces = [`#!lua name=${name}\n`, ...defs, ...registrations];
   const missing = undeclared(pieces.slice(1).join(""));
   if (missing.length > 0) throw new Error(`the function library uses ${missing.join(", ")}, which it defines nowhere`);
+  const global = undeclared(defs.join(""), { shared: true }).filter((name) => name === "KEYS" || name === "ARGV");
+  if (global.length > 0) throw new Error(`an include reads ${global.join(" and ")}, which only a script's own text may`);
   return { name, functions, pieces };
 }
 

@@ -188,12 +188,17 @@ export function reachable(body, chunks) {
   return kept;
 }
 
+/** A script's own arguments: globals of a script run by EVAL, the parameters of a library's function. */
+const SCRIPT_ARGUMENTS = new Set(["KEYS", "ARGV"]);
+
 /**
  * The names `source` uses as variables but declares nowhere (as a local, a function, a parameter or a
  * loop variable) and that are no global of Redis's Lua: a script using one fails only when it runs.
  * Scope is ignored (a name declared anywhere counts), which is enough to catch a dropped definition.
+ * With `shared`, `source` is shared definitions, which must not read KEYS or ARGV: in a function
+ * library they are no globals, only each function's parameters.
  */
-export function undeclared(source) {
+export function undeclared(source, { shared = false } = {}) {
   const tokens = lex(source);
   if (!tokens) return [];
   const code = tokens.filter((token) => token.kind !== "comment");
@@ -212,7 +217,8 @@ export function undeclared(source) {
     const before = code[i - 1]?.text;
     if (token.kind !== "name" || KEYWORDS.has(token.text) || before === "." || before === ":") return;
     if (code[i + 1]?.text === "=") return; // a table field's name (an assignment's target is read elsewhere)
-    if (!declared.has(token.text) && !GLOBALS.has(token.text)) missing.add(token.text);
+    const global = GLOBALS.has(token.text) && !(shared && SCRIPT_ARGUMENTS.has(token.text));
+    if (!declared.has(token.text) && !global) missing.add(token.text);
   });
   return [...missing];
 }

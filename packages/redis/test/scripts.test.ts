@@ -6,7 +6,7 @@ import { loadScript, SCRIPTS } from "../src/scripts.js";
 
 const chunksOf = chunksOfUntyped as (text: string) => { text: string; defines: string[] }[];
 const reachable = reachableUntyped as (body: string, chunks: unknown[]) => boolean[];
-const undeclared = undeclaredUntyped as (source: string) => string[];
+const undeclared = undeclaredUntyped as (source: string, options?: { shared?: boolean }) => string[];
 
 const LUA_FILES = readdirSync(new URL("../lua/", import.meta.url)).filter((file) => file.endsWith(".lua"));
 
@@ -63,6 +63,11 @@ describe("a script carries the include definitions it uses, and only those", () 
 
   it("names a function a script calls but no longer defines", () => {
     expect(undeclared('local function f(a) return a end\nreturn f(g(KEYS[1]), { x = 1 }, cjson.encode("h()"))')).toEqual(["g"]);
+  });
+
+  it("names KEYS and ARGV read by shared definitions, which a function library's functions receive as parameters", () => {
+    expect(undeclared("local function key() return KEYS[1] .. ARGV[1] end", { shared: true })).toEqual(["KEYS", "ARGV"]);
+    expect(undeclared("local function key() return KEYS[1] end")).toEqual([]);
   });
 
   it("leaves a script that does not use an include's definitions without them", () => {
