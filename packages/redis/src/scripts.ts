@@ -93,6 +93,10 @@ function toWire(arg: ScriptArg): string | number | Buffer {
   return Buffer.isBuffer(arg) ? arg : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength);
 }
 
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
+}
+
 /** Connections whose Redis runs no functions (before 7, or FUNCTION LOAD refused): they use EVALSHA. */
 const evalOnly = new WeakSet<RedisConnection>();
 /** The library load under way on a connection, so the calls that found no function wait for one load. */
@@ -108,12 +112,21 @@ function withoutFunctions(error: unknown): boolean {
   return error instanceof Error && /^ERR unknown command|^NOPERM .*'(fcall|function\|load)' command/i.test(error.message);
 }
 
-/** Loads the library on the connection's Redis (every master of a Cluster); false when Redis runs no functions. */
+/**
+ * Loads the library on the connection's Redis (every master of a Cluster: a master that cannot be
+ * reached now does not hold up the others, and the call sent again tells whether its own node has
+ * it); false when Redis runs no functions or will not load them.
+ */
 async function loadLibrary(redis: RedisConnection): Promise<boolean> {
   let load = loading.get(redis);
   if (load === undefined) {
     const nodes = isCluster(redis) ? redis.nodes("master") : [redis];
-    load = Promise.all(nodes.map((node) => node.call("FUNCTION", "LOAD", "REPLACE", LUA_LIBRARY.code))).then(() => undefined);
+    load = Promise.allSettled(nodes.map((node) => node.call("FUNCTION", "LOAD", "REPLACE", LUA_LIBRARY.code))).then((results) => {
+      const failures = results.flatMap((result) => (result.status === "rejected" ? [asError(result.reason)] : []));
+      const refusal = failures.find(withoutFunctions);
+      if (refusal !== undefined) throw refusal;
+      if (failures.length > 0 && failures.length === results.length) throw failures[0]!;
+    });
     loading.set(redis, load);
     void load.finally(() => loading.delete(redis)).catch(() => {});
   }
