@@ -10,8 +10,9 @@
  *
  * Each phase is measured on its own: N runs are started (the "start" phase), then all acquired,
  * then each first attempt started, then each step committed with the next attempt, then each
- * committed completing the run. Then N whole runs of one step, and of nine, go through the same
- * calls; a step is the difference, over eight.
+ * committed completing the run. The signal path likewise: N runs, brought to a wait uncounted,
+ * park on a signal, are signalled, acquired again and take their signal. Then N whole runs of one
+ * step, and of nine, go through the calls of the first list; a step is the difference, over eight.
  *
  * Needs `valgrind` (with `callgrind_control`) and `redis-server` on the PATH.
  * Flags: `--runs N` (default 200), `--redis-server PATH` (default `redis-server`), `--json`.
@@ -90,6 +91,29 @@ function phases(store: RedisStore): Record<string, (run: Run) => Promise<void>> 
   };
 }
 
+/** Store calls of a run that waits for a signal, one phase at a time, from a run that holds its second step's attempt. */
+function signalPhases(store: RedisStore): Record<string, (run: Run) => Promise<void>> {
+  const wait = { kind: "signal", key: "s2", signal: "go", timeoutMs: null } as const;
+  return {
+    "park on a signal": async (run) => {
+      const parked = await store.park(run.id, run.version, [wait], { s2: 1 });
+      if (parked.outcome !== "parked") throw new Error(`run ${run.id} did not park: ${parked.outcome}`);
+    },
+    signal: async (run) => {
+      await store.signal(run.id, "go", PAYLOAD);
+    },
+    "acquire, woken": async (run) => {
+      const got = await store.acquire(run.id, LEASE_MS);
+      if (!got.acquired) throw new Error(`run ${run.id} was not acquired`);
+      run.version = got.run.header.version;
+    },
+    "take the signal": async (run) => {
+      const taken = await store.takeSignal(run.id, run.version, "s2", "go", null, LEASE_MS);
+      if (!("outcome" in taken) || taken.outcome !== "signal") throw new Error(`run ${run.id} took no signal: ${JSON.stringify(taken)}`);
+    },
+  };
+}
+
 /** A whole run of `steps` steps, through the calls a worker makes. */
 async function wholeRun(store: RedisStore, steps: number): Promise<void> {
   const id = randomUUID();
@@ -129,6 +153,13 @@ async function main(): Promise<void> {
     const runs: Run[] = Array.from({ length: options.runs }, () => ({ id: randomUUID(), version: 0 }));
     for (const [name, phase] of Object.entries(phases(store))) {
       perCall[name] = (await counter.count(() => Promise.all(runs.map(phase)))) / options.runs;
+    }
+    // The signal path: runs brought uncounted to their second step (the wait), its attempt started.
+    const waiting: Run[] = Array.from({ length: options.runs }, () => ({ id: randomUUID(), version: 0 }));
+    const linear = phases(store);
+    for (const name of ["start", "acquire", "first attempt", "commit, next attempt"]) await Promise.all(waiting.map(linear[name]!));
+    for (const [name, phase] of Object.entries(signalPhases(store))) {
+      perCall[name] = (await counter.count(() => Promise.all(waiting.map(phase)))) / options.runs;
     }
     const perRun: Record<string, number> = {};
     for (const steps of [1, 9]) {
