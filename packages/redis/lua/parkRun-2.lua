@@ -30,9 +30,14 @@
 -- @include "waits"
 -- @include "attempts"
 
+-- What a park reads of the header: what it checks, and what moving the run's status indexes needs.
+-- A requested stop reads the whole header, as the stop's write may need more.
+local PARK_FIELDS = { "status", "version", "waits", "requested", "workflow", "createdAt", "dueAt" }
+
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[2] }
-local h, err = expectVersion(ctx, ARGV[3])
+local h, err = expectVersion(ctx, ARGV[3], PARK_FIELDS)
 if err then return err end
+if h.requested then h = loadHeader(KEYS[1]) end
 ctx.now = nowMs()
 recordFailures(ctx, ARGV[6])
 for i = 3, #KEYS do
@@ -45,12 +50,9 @@ local waits = {}
 for _, request in ipairs(cjson.decode(ARGV[4])) do
   waits[#waits + 1] = resolveWait(request, previous, ctx.now)
 end
-local attempts = {}
-for key, count in pairs(cjson.decode(ARGV[5])) do
-  attempts[#attempts + 1] = ATTEMPTS_PREFIX .. key
-  attempts[#attempts + 1] = num(count)
-end
-if #attempts > 0 then redis.call("HSET", ctx.headerKey, unpack(attempts)) end
+-- The attempts go out with the status in writeHeader's HSET (see setField in header.lua).
+ctx.staged = {}
+for key, count in pairs(cjson.decode(ARGV[5])) do setField(ctx, ctx.headerKey, ATTEMPTS_PREFIX .. key, num(count)) end
 
 if h.requested == "cancel" then
   return { 1, "cancelled", writeHeader(ctx, h, { status = "cancelled", waits = "[]", dueAt = "", requested = "" }) }
@@ -60,5 +62,8 @@ openWaitRecords(ctx, waits)
 if h.requested == "pause" then
   return { 1, "paused", writeHeader(ctx, h, { status = "paused", waits = encodeWaits(waits), dueAt = "", requested = "" }) }
 end
-local version = writeHeader(ctx, h, { status = "parked", waits = encodeWaits(waits), dueAt = dueAt and num(dueAt) or "" })
+-- Its event carries the waits as the header stores them, written as text (statusEvent would decode them again).
+local stored = encodeWaits(waits)
+local event = '{"type":"parked","waits":' .. stored .. ',"at":' .. nowText(ctx) .. "}"
+local version = writeHeader(ctx, h, { status = "parked", waits = stored, dueAt = dueAt and num(dueAt) or "" }, event)
 return { 0, "parked", version, dueAt or false }

@@ -34,8 +34,11 @@
 -- @include "waits"
 -- @include "deliver"
 
+-- What a signal reads of the header: a delivery changes no status (deliver.lua).
+local SIGNAL_FIELDS = { "status", "version", "waits", "dueAt" }
+
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
-local h, err = requireRun(ctx)
+local h, err = requireRun(ctx, SIGNAL_FIELDS)
 if err then return err end
 return deliverSignal(ctx, h, {
   name = ARGV[3], payload = ARGV[4], deliveryId = ARGV[5], keepMs = ARGV[6], bufferKey = KEYS[2], deliveriesKey = KEYS[4],

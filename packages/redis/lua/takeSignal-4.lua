@@ -32,18 +32,24 @@
 -- @include "boundary"
 -- @include "attempts"
 
+-- What taking a signal reads of the header; a requested stop reads the whole header, as the stop's write may need more.
+local TAKE_FIELDS = { "status", "version", "requested", "waits", "dueAt" }
+
 local key = ARGV[4]
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
-local h, err = expectVersion(ctx, ARGV[3])
+local h, err = expectVersion(ctx, ARGV[3], TAKE_FIELDS)
 if err then return err end
+if h.requested then h = loadHeader(KEYS[1]) end
 ctx.now = nowMs()
 local lease = num(ctx.now + tonumber(ARGV[7]))
 
--- Commits `output` as the step's output, as a commit does.
+-- Commits `output` as the step's output, as a commit does: what it writes to the header, and to the
+-- attempt records, goes out in one HSET each (see setField in header.lua).
 local function commitOutput(output)
+  ctx.staged = {}
   redis.call("HSET", KEYS[2], key, output)
   -- Attempt 1, and the version this commit makes: the commit order (see header.lua).
-  redis.call("HSET", KEYS[1], ATTEMPTS_PREFIX .. key, "1 " .. num(tonumber(h.version) + 1))
+  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, "1 " .. num(tonumber(h.version) + 1))
   endAttemptRecord(ctx, key, 1, ctx.now, nil)
   recordCommit(ctx, key, "1")
   return writeHeader(ctx, h, { lastCommit = key, dueAt = lease })

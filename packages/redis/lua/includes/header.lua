@@ -271,7 +271,7 @@ end
   status records when (finishedAt), and one sent on again (retry, rewind) loses it. A run that
   finishes loses its signal buffers and its wake-up jobs. `changes` maps
   header fields to their new string values ("" for null). The write's event is
-  `event`, else the one its status change means (statusEvent in history.lua);
+  `event` (a table, or its JSON text), else the one its status change means (statusEvent in history.lua);
   it is recorded before a finished run's keys get their TTL, so its history expires with it.
 ]]
 local function writeHeader(ctx, h, changes, event)
@@ -333,7 +333,11 @@ local function writeHeader(ctx, h, changes, event)
   end
   trackDue(ctx, before, h, changes)
   event = event or statusEvent(before, h)
-  if event then recordEvent(ctx, event) end
+  if type(event) == "string" then
+    pushEvent(ctx, event)
+  elseif event then
+    recordEvent(ctx, event)
+  end
   if changes.status and FINISHED[changes.status] then
     dropRunSets(ctx)
     retainFinished(ctx, h)
