@@ -91,8 +91,13 @@ export function generateLua() {
   // The scripts keeping each chunk: a run of chunks of one stretch kept by the same scripts is one piece.
   const keptBy = new Map();
   for (const { file, chunks } of scripts) for (const { id } of chunks) keptBy.set(id, `${keptBy.get(id) ?? ""} ${file}`);
+  // Every piece of text once, by its index.
   const texts = [];
   const indexOf = new Map();
+  const pieceIndex = (piece) => {
+    if (!indexOf.has(piece)) indexOf.set(piece, texts.push(piece) - 1);
+    return indexOf.get(piece);
+  };
   const entries = scripts.map(({ file, chunks }) => {
     const pieces = [EVAL_PREAMBLE];
     chunks.forEach((chunk, i) => {
@@ -104,16 +109,8 @@ export function generateLua() {
     });
     const missing = undeclared(pieces.join(""));
     if (missing.length > 0) throw new Error(`lua/${file} uses ${missing.join(", ")}, which it defines nowhere`);
-    const indexes = pieces.map((piece) => {
-      if (!indexOf.has(piece)) indexOf.set(piece, texts.push(piece) - 1);
-      return indexOf.get(piece);
-    });
-    return `  ${JSON.stringify(file)}: [${indexes.join(", ")}],`;
+    return `  ${JSON.stringify(file)}: [${pieces.map(pieceIndex).join(", ")}],`;
   });
-  const pieceIndex = (piece) => {
-    if (!indexOf.has(piece)) indexOf.set(piece, texts.push(piece) - 1);
-    return indexOf.get(piece);
-  };
   const library = libraryPieces(libraryParts, chunksOfPart, keptBy, scripts);
   const libraryIndexes = library.pieces.map(pieceIndex);
   const text = [
