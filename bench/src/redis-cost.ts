@@ -267,7 +267,6 @@ async function main(): Promise<void> {
         outputs: k.outputs(firstId),
         wakes: k.wakes(firstId),
         history: k.history(firstId),
-        "attempt records": k.attemptRecords(firstId),
       };
       // A delayed wake-up's job id is recorded in the run's wakes: set (its id is a digest, not the run id).
       for (const jobId of await redis.smembers(k.wakes(firstId))) named[`job ${jobId.split("-")[0]}`] = `{${namespace}}:bull:wake:${jobId}`;

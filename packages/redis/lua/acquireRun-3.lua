@@ -9,8 +9,8 @@
   A run handed over loses the error a block left on it.
 
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[1] run header          (hash, with the steps' attempts)
+    KEYS[2] run outputs         (hash, field per commit key, the input and result, the attempt records)
     KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
@@ -18,7 +18,7 @@
     ARGV[3] lease in ms
 
   Output:
-    { 0, "acquired", headerFields, outputFields (with the input and result), now }
+    { 0, "acquired", headerFields, outputFields (the outputs hash: input, result and records too), now }
     { 0, "finished" | "paused" }
     { 0, "cancelled", headerFields }   a requested cancel applied now
     { 0, "busy" | "not-due", dueAt or nil, now }   busy: leased until dueAt; not-due: parked, the wake came early
@@ -49,6 +49,6 @@ if h.status == "parked" and (dueAt == nil or dueAt > now) then return { 0, "not-
 
 -- A run whose worker's lease lapsed is taken over; one that was parked woke (its status change says so).
 local event = h.status == "running" and { type = "recovered" } or nil
-local changes = { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "", version = handoverVersion(h, nowUs) }
+local changes = { status = "running", dueAt = num(now + tonumber(ARGV[3])), requested = "", error = "", version = handoverVersion(ctx, nowUs) }
 writeHeader(ctx, h, changes, event)
 return { 0, "acquired", wholeHeaderReply(h), redis.call("HGETALL", KEYS[2]), now }

@@ -9,9 +9,13 @@
   attempt starts (as startAttempt-2.lua records it; this write renews the lease), or the run
   completes with its result (as finishRun-3.lua ends it), so neither costs a call of its own.
 
+  A loop keeps only its last iterations: a commit in iteration n drops the outputs, attempts and
+  attempt records of the iterations it replaces (the worker names them, see core's
+  `replacedKeys`, ARGV[12..]), so a loop of 10,000 iterations costs what a loop of 2 does.
+
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[1] run header          (hash, with the steps' attempts)
+    KEYS[2] run outputs         (hash, field per commit key, the input and result, the attempt records)
     KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
@@ -37,15 +41,14 @@
 -- @include "now"
 -- @include "header"
 -- @include "boundary"
--- @include "iteration"
 -- @include "attempts"
 
 local COMMIT_FIELDS = { "status", "version", "lastCommit", "requested", "dueAt" }
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
 local thenKind = ARGV[9]
 local replaced = { unpack(ARGV, 12) }
--- What the commit writes to the header, and to the attempt records, goes out in one HSET each
--- (see setField in header.lua).
+-- What the commit writes to the header, and to the outputs hash (the output, its attempt records,
+-- the result), goes out in one HSET each (see setField in header.lua).
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 -- A commit that changes no status reads only the fields it checks (status and version always exist);
 -- one that completes the run, or finds a stop requested, the full header (a completion in one read).
@@ -53,11 +56,11 @@ local complete = thenKind == "complete"
 local h, err = requireRun(ctx, not complete and COMMIT_FIELDS or nil)
 if err then return err end
 if h.requested and not complete then h = loadHeader(KEYS[1]) end
-local version, current = tonumber(ARGV[3]), tonumber(h.version)
-if h.lastCommit == key and current == version + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
+local current = ctx.version
+if h.lastCommit == key and current == tonumber(ARGV[3]) + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
   return { 0, "already", current }
 end
-if current ~= version then return { -2, current } end
+if not atVersion(ctx, h, ARGV[3]) then return { -2, current } end
 
 ctx.now = nowMs()
 ctx.staged = {}
@@ -66,16 +69,13 @@ recordFailures(ctx, ARGV[8])
 endAttemptRecord(ctx, key, tonumber(attempts), ctx.now, nil)
 -- The step's attempts carry the version its commit makes: the commit order (see header.lua).
 -- A completion's result goes in the same HSET as the output (a stop at the boundary writes none).
-local nextVersion = num(current + 1)
+local nextVersion = current + 1
 local function keep(nextAttempt, result)
-  if result then
-    redis.call("HSET", KEYS[2], key, output, RESULT_FIELD, result)
-  else
-    redis.call("HSET", KEYS[2], key, output)
-  end
-  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, attempts .. " " .. nextVersion)
+  setField(ctx, KEYS[2], key, output)
+  if result then setField(ctx, KEYS[2], RESULT_FIELD, result) end
+  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, attempts .. " " .. num(nextVersion))
   if nextAttempt then setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. ARGV[10], ARGV[11]) end
-  dropReplaced(ctx, KEYS[2], replaced)
+  if #replaced > 0 then dropStepFields(ctx, replaced, true) end
   recordCommit(ctx, key, attempts)
 end
 local stopped = stopAtBoundary(ctx, h, keep)

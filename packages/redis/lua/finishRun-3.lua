@@ -5,7 +5,7 @@
 
   Input:
     KEYS[1] run header          (hash)
-    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[2] run outputs         (hash, field per commit key, the input and result, the attempt records)
     KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"

@@ -3,13 +3,13 @@
   committed output, with the store's clock, in one consistent read.
 
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[1] run header          (hash, with the steps' attempts)
+    KEYS[2] run outputs         (hash, field per commit key, the input and result, the attempt records)
 
     ARGV[1] "1" to load outputs, "0" to skip them
 
   Output:
-    { 0, "found", headerFields, outputFields (only the input and result when outputs are skipped), now }
+    { 0, "found", headerFields, outputFields (the outputs hash, records too; only the input and result when outputs are skipped), now }
     { 0, "absent" }
 
   Errors: none.

@@ -7,8 +7,8 @@
   version fences a worker still holding the run.
 
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[1] run header          (hash, with the steps' attempts)
+    KEYS[2] run outputs         (hash, field per commit key, the input and result, the attempt records)
     KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
@@ -36,10 +36,10 @@ if err then return err end
 local allowed = stepKeySet(ARGV[4], ARGV[5])
 local rename = cjson.decode(ARGV[6])
 for old, _ in pairs(rename) do
-  if PAYLOAD_FIELDS[old] or redis.call("HEXISTS", KEYS[2], old) == 0 then return { -6, old } end
+  if not isOutputField(old) or redis.call("HEXISTS", KEYS[2], old) == 0 then return { -6, old } end
 end
 for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
-  if not PAYLOAD_FIELDS[key] and not allowed(rename[key] or key) then return { -7, key } end
+  if isOutputField(key) and not allowed(rename[key] or key) then return { -7, key } end
 end
 local waits, werr = keptWaits(h, allowed, rename)
 if werr then return werr end
@@ -48,14 +48,16 @@ if werr then return werr end
 local moved = {}
 for old, new in pairs(rename) do
   local attempts = redis.call("HGET", KEYS[1], ATTEMPTS_PREFIX .. old)
-  moved[#moved + 1] = { new, redis.call("HGET", KEYS[2], old), attempts, redis.call("HGET", triesKey(ctx), old) }
-  redis.call("HDEL", KEYS[2], old)
-  dropStepFields(ctx, { old })
+  moved[#moved + 1] = { new, redis.call("HGET", KEYS[2], old), attempts, recordsText(ctx, old) }
+  dropStepFields(ctx, { old }, true)
 end
 for _, m in ipairs(moved) do
-  redis.call("HSET", KEYS[2], m[1], m[2])
+  if m[4] then
+    redis.call("HSET", KEYS[2], m[1], m[2], RECORDS_PREFIX .. m[1], m[4])
+  else
+    redis.call("HSET", KEYS[2], m[1], m[2])
+  end
   if m[3] then redis.call("HSET", KEYS[1], ATTEMPTS_PREFIX .. m[1], m[3]) end
-  if m[4] then redis.call("HSET", triesKey(ctx), m[1], m[4]) end
 end
 ctx.now = nowMs()
 local version

@@ -7,7 +7,7 @@
   wait opens its step's attempt record the first time it parks.
 
   Input:
-    KEYS[1]   run header        (hash, with the steps' attempts and records)
+    KEYS[1]   run header        (hash, with the steps' attempts)
     KEYS[2]   due index         (sorted set, score dueAt)
     KEYS[3..] the signal buffer (list) of every signal wait requested
 

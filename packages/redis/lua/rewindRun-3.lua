@@ -6,8 +6,8 @@
   next write is refused.
 
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key, and the input and result)
+    KEYS[1] run header          (hash, with the steps' attempts)
+    KEYS[2] run outputs         (hash, field per commit key, the input and result, the attempt records)
     KEYS[3] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"
@@ -29,13 +29,13 @@
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
 local h, err = requireRun(ctx)
 if err then return err end
-if PAYLOAD_FIELDS[ARGV[3]] or redis.call("HEXISTS", KEYS[2], ARGV[3]) == 0 then return { -6, ARGV[3] } end
+if not isOutputField(ARGV[3]) or redis.call("HEXISTS", KEYS[2], ARGV[3]) == 0 then return { -6, ARGV[3] } end
 local dropped = stepKeySet(ARGV[4], ARGV[5])
 local waits, werr = keptWaits(h, function(key) return not dropped(key) end)
 if werr then return werr end
 ctx.now = nowMs()
 for _, key in ipairs(redis.call("HKEYS", KEYS[2])) do
-  if not PAYLOAD_FIELDS[key] and dropped(key) then redis.call("HDEL", KEYS[2], key) end
+  if isOutputField(key) and dropped(key) then redis.call("HDEL", KEYS[2], key) end
 end
 local droppedSteps = {}
 for _, key in ipairs(stepKeys(ctx)) do

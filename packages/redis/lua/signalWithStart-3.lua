@@ -5,7 +5,7 @@
   signalRun-4.lua delivers it (a delivery id seen before buffers nothing; a finished run takes none).
 
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[1] run header          (hash, with the steps' attempts)
     KEYS[2] signal buffer of (run, signal name) (list, oldest first)
     KEYS[3] delivery ids of the run (hash: delivery id -> "woke" | "buffered")
     (the input hash, the due index and the run indexes are derived from ARGV[1], as startRun's are)

@@ -5,7 +5,7 @@
   version) and answers the cancel or pause asked of the run.
 
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
+    KEYS[1] run header          (hash, with the steps' attempts)
     KEYS[2] due index           (sorted set, score dueAt)
 
     ARGV[1] key prefix "{ns}:"

@@ -5,8 +5,8 @@
   a signal that loses stays buffered.
 
   Input:
-    KEYS[1] run header          (hash, with the steps' attempts and records)
-    KEYS[2] run outputs         (hash, field per commit key)
+    KEYS[1] run header          (hash, with the steps' attempts)
+    KEYS[2] run outputs         (hash, field per commit key, the input and result, the attempt records)
     KEYS[3] due index           (sorted set, score dueAt)
     KEYS[4] signal buffer of (run, signal name) (list, oldest first)
 
@@ -44,12 +44,12 @@ ctx.now = nowMs()
 local lease = num(ctx.now + tonumber(ARGV[7]))
 
 -- Commits `output` as the step's output, as a commit does: what it writes to the header, and to the
--- attempt records, goes out in one HSET each (see setField in header.lua).
+-- outputs hash (the output and its attempt records), goes out in one HSET each (see setField in header.lua).
 local function commitOutput(output)
   ctx.staged = {}
-  redis.call("HSET", KEYS[2], key, output)
+  setField(ctx, KEYS[2], key, output)
   -- Attempt 1, and the version this commit makes: the commit order (see header.lua).
-  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, "1 " .. num(tonumber(h.version) + 1))
+  setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, "1 " .. num(ctx.version + 1))
   endAttemptRecord(ctx, key, 1, ctx.now, nil)
   recordCommit(ctx, key, "1")
   return writeHeader(ctx, h, { lastCommit = key, dueAt = lease })

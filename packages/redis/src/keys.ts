@@ -23,17 +23,19 @@ import type { RunStatus } from "@parkway/core";
  * Layout 1 kept each run's attempts (`att:`) and commit order (`order:`) in keys of their own
  * and its input and result in `data:`; layout 2 keeps the first two in the run's header and the
  * input and result in its outputs hash. Layout 3 stores no empty header field and keeps a far
- * timer in the timers index alone, not also in the due index: it reads a layout-2 run as it is
- * ({@link TAKEN_OVER_LAYOUTS}), where a version of layout 2 would find a layout-3 header corrupted
- * and miss its far timers.
+ * timer in the timers index alone, not also in the due index. Layout 4 keeps a run's attempt
+ * records in its outputs hash (`#tries:<key>`), not in a `tries:` hash of their own: a key less
+ * per run. It reads a layout-2 or layout-3 run as it is ({@link TAKEN_OVER_LAYOUTS}), where a
+ * version of layout 3 would read the records as outputs, and one of layout 2 would also find the
+ * header corrupted and miss far timers.
  */
-export const KEY_LAYOUT = 3;
+export const KEY_LAYOUT = 4;
 
 /**
  * Earlier layouts whose runs this version reads as they are: it takes over such a namespace,
  * recording its own layout, which the earlier version then refuses when it starts.
  */
-export const TAKEN_OVER_LAYOUTS: readonly number[] = [2];
+export const TAKEN_OVER_LAYOUTS: readonly number[] = [2, 3];
 
 /**
  * How far ahead a parked run's timer may be and still get its delayed wake-up job at once. A
@@ -59,8 +61,9 @@ export interface KeyLayout {
    */
   header(id: string): string;
   /**
-   * Committed outputs: hash, one field per commit key, and the run's input (`#input`) and
-   * result (`#result`), names no commit key has (see `lua/includes/header.lua`).
+   * Committed outputs: hash, one field per commit key, the run's input (`#input`) and result
+   * (`#result`), and each step's attempt records (`#tries:<key>`, a JSON array, see
+   * `lua/includes/attempts.lua`): names no commit key has (see `lua/includes/header.lua`).
    */
   outputs(id: string): string;
   /** Signal buffer of (run, name): list, oldest first. Deleted when the run finishes. */
@@ -77,8 +80,12 @@ export interface KeyLayout {
   progress(id: string): string;
   /** The run's last events (core's `HISTORY_LIMIT`), oldest first: list of JSON `RunEvent`s. */
   history(id: string): string;
-  /** The records of each step's last attempts: hash, field per commit key, a JSON array (see `lua/includes/attempts.lua`). */
-  attemptRecords(id: string): string;
+  /**
+   * The attempt records of a run written by key layout 2 or 3: hash, field per commit key, a JSON
+   * array. This layout keeps them in {@link KeyLayout.outputs}; such a run's old hash is read where
+   * the outputs hash has no record, and goes with the run.
+   */
+  oldAttemptRecords(id: string): string;
   /** Runs of one status: sorted set scored by createdAt. The seven together hold every run (for `list` without a status). */
   status(status: RunStatus): string;
   /** Runs of one workflow in one status: sorted set scored by createdAt. The workflow's seven together hold its runs. */
@@ -147,7 +154,7 @@ export function keyLayout(namespace: string, partition = 0, partitions = 1): Key
     staleWakes: `${prefix}stale-wakes`,
     progress: (id) => `${prefix}progress:${id}`,
     history: (id) => `${prefix}hist:${id}`,
-    attemptRecords: (id) => `${prefix}tries:${id}`,
+    oldAttemptRecords: (id) => `${prefix}tries:${id}`,
     status: (status) => `${prefix}status:${status}`,
     workflowStatus: (name, status) => `${prefix}wfstatus:${status}:${name}`,
     finishStatus: (status) => `${prefix}fin:${status}`,

@@ -254,14 +254,17 @@ export function parseHistory(id: string, entries: readonly string[]): RunEvent[]
   return events;
 }
 
-/** The `tries:` hash (`lua/includes/attempts.lua`): per commit key, `[[attempt, startedAt|null, finishedAt|null, error?], ...]`. */
-export function parseAttemptRecords(id: string, hash: Readonly<Record<string, string>>): Map<string, AttemptRecord[]> {
+/**
+ * The attempt records getAttemptRecords-2.lua reads (`lua/includes/attempts.lua` writes them), as
+ * commit key and JSON pairs: per commit key, `[[attempt, startedAt|null, finishedAt|null, error?], ...]`.
+ */
+export function parseAttemptRecords(id: string, reply: unknown): Map<string, AttemptRecord[]> {
   const records = new Map<string, AttemptRecord[]>();
   const time = (t: unknown) => (typeof t === "number" ? t : null);
-  for (const [key, raw] of Object.entries(hash)) {
+  for (const [key, raw] of fields(reply)) {
     let list: unknown;
     try {
-      list = JSON.parse(raw);
+      list = JSON.parse(raw.toString());
     } catch {
       list = undefined;
     }
@@ -301,11 +304,20 @@ export function parseCommitOrder(headerReply: unknown): string[] {
   return committed.sort((a, b) => a.version - b.version).map((c) => c.key);
 }
 
-/** The fields of a run's outputs hash that hold its input and result, not a step's output (`lua/includes/header.lua`). */
+/**
+ * The fields of a run's outputs hash that hold its input and result, and the prefix of those that
+ * hold a step's attempt records, none of them a step's output (`lua/includes/header.lua`).
+ */
 const INPUT_FIELD = "#input";
 const RESULT_FIELD = "#result";
+const RECORDS_PREFIX = "#tries:";
 
-/** Parses a `{ header, outputs (with the input and result), now }` reply tail into a {@link StoredRun}. */
+/**
+ * Parses a `{ header, outputs (with the input and result), now }` reply tail into a {@link StoredRun},
+ * its outputs in commit order. Redis keeps a hash's fields in the order they came only while the hash
+ * is small (a listpack): one output or attempt record over 64 bytes makes it a hash table, whose
+ * order is the server's own.
+ */
 export function parseStoredRun(id: string, reply: readonly unknown[]): StoredRun {
   const [header, outputs, now] = reply;
   const payloads = fields(outputs);
@@ -313,10 +325,13 @@ export function parseStoredRun(id: string, reply: readonly unknown[]): StoredRun
   const result = payloads.get(RESULT_FIELD) ?? null;
   payloads.delete(INPUT_FIELD);
   payloads.delete(RESULT_FIELD);
+  for (const field of payloads.keys()) if (field.startsWith(RECORDS_PREFIX)) payloads.delete(field);
+  const order = new Map(parseCommitOrder(header).map((key, i) => [key, i]));
+  const rank = (key: string) => order.get(key) ?? order.size;
   return {
     header: parseHeader(id, header),
     input: Buffer.isBuffer(input) ? bytes(input) : missingInput(id),
-    outputs: new Map([...payloads].map(([key, value]) => [key, bytes(value)])),
+    outputs: new Map([...payloads].sort(([a], [b]) => rank(a) - rank(b)).map(([key, value]) => [key, bytes(value)])),
     result: maybeBytes(result),
     now: Number(now),
   };

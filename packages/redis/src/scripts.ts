@@ -60,6 +60,7 @@ export const SCRIPTS = {
   pauseRun: loadScript("pauseRun-2.lua"),
   resumeRun: loadScript("resumeRun-2.lua"),
   getRun: loadScript("getRun-2.lua"),
+  getAttemptRecords: loadScript("getAttemptRecords-2.lua"),
   listRuns: loadScript("listRuns-1.lua"),
   dueRuns: loadScript("dueRuns-1.lua"),
   promoteTimers: loadScript("promoteTimers-2.lua"),

@@ -300,10 +300,12 @@ export class RedisStore implements Store {
     return progress;
   }
 
-  /** @inheritdoc A plain read of the run's `tries:` hash (`lua/includes/attempts.lua` writes it). */
+  /** @inheritdoc The record fields of the run's outputs hash (`lua/includes/attempts.lua` writes them), read by a script. */
   async attemptRecords(id: string): Promise<ReadonlyMap<string, readonly AttemptRecord[]>> {
-    if (this.closed) throw closedError();
-    return parseAttemptRecords(id, await this.redis.hgetall(this.layoutOf(id).attemptRecords(id)));
+    const k = this.layoutOf(id);
+    const keys = [k.outputs(id), k.oldAttemptRecords(id)];
+    const reply = await this.run(SCRIPTS.getAttemptRecords, keys, [], { id, what: "read attempt records" });
+    return parseAttemptRecords(id, reply[1]);
   }
 
   /** @inheritdoc One MULTI: whether the header exists, and the `hist:` list. */

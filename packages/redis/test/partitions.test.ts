@@ -136,6 +136,40 @@ describe("the partition count", () => {
     expect(await redis.hget(namespaceMetaKey(ns), "layout")).toBe(String(KEY_LAYOUT));
   });
 
+  it("takes over a namespace of layout 3, reading a run's attempt records from their old hash until the run goes", async () => {
+    const ns = randomNamespace();
+    const before = store(ns);
+    await start(before, "old");
+    const got = await before.acquire("old", 60_000);
+    if (!got.acquired) throw new Error("not acquired");
+    let version = got.run.header.version;
+    await before.startAttempt("old", version, "a", 1, 60_000);
+    version = (await before.commit("old", version, "a", payload("a"), 1, 60_000)).version;
+    await before.startAttempt("old", version, "b", 1, 60_000);
+    const records = await before.attemptRecords("old");
+    // As the version of layout 3 left it: the records in a `tries:` hash of their own.
+    const k = keyLayout(ns);
+    for (const key of ["a", "b"]) {
+      await redis.hset(k.oldAttemptRecords("old"), key, (await redis.hget(k.outputs("old"), `#tries:${key}`))!);
+      await redis.hdel(k.outputs("old"), `#tries:${key}`);
+    }
+    await redis.hset(namespaceMetaKey(ns), "layout", "3");
+
+    const after = store(ns);
+    expect(await after.attemptRecords("old")).toEqual(records);
+    expect(await redis.hget(namespaceMetaKey(ns), "layout")).toBe(String(KEY_LAYOUT));
+    // b's open record is closed where it was opened, and from then on kept in the outputs hash.
+    version = (await after.commit("old", version, "b", payload("b"), 1, 60_000)).version;
+    const closed = (await after.attemptRecords("old")).get("b")?.[0];
+    expect(closed).toMatchObject({ attempt: 1, startedAt: records.get("b")?.[0]?.startedAt, finishedAt: expect.any(Number) });
+    expect(await redis.hexists(k.outputs("old"), "#tries:b")).toBe(1);
+    expect([...((await after.get("old"))?.outputs.keys() ?? [])].sort()).toEqual(["a", "b"]);
+    await after.finish("old", version, { status: "completed", result: payload("done") });
+    expect(await redis.pttl(k.oldAttemptRecords("old"))).toBeGreaterThan(0);
+    await after.delete("old");
+    expect(await redis.exists(k.oldAttemptRecords("old"))).toBe(0);
+  });
+
   it("must be an integer from 1 to 128", () => {
     for (const bad of [0, 129, 1.5, -1, "4", Number.NaN]) {
       expect(() => new RedisStore({ connection: redis, partitions: bad as number }), String(bad)).toThrow(

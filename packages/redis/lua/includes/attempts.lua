@@ -1,7 +1,6 @@
 --[[
-  The records of a step's last attempts, in the hash `tries:<id>` (triesKey in header.lua), a
-  field per commit key holding a JSON
-  array of its last ATTEMPTS_KEPT attempts, oldest first, each
+  The records of a step's last attempts, in the outputs hash under RECORDS_PREFIX and the commit
+  key (see header.lua), each a JSON array of its last ATTEMPTS_KEPT attempts, oldest first, each
   [attempt, startedAt or null, finishedAt or null, error?] (store times; the
   error as core's recordedError keeps it). Mirrors startedAttempt, endedAttempt,
   recordFailure and waitOpensRecord of core's store/history.ts. Needs "history".
@@ -18,9 +17,13 @@ local function decodeTries(raw)
   return records
 end
 
+local function setTries(ctx, key, text)
+  setField(ctx, outputsKey(ctx), RECORDS_PREFIX .. key, text)
+end
+
 local function saveTries(ctx, key, records)
   while #records > ATTEMPTS_KEPT do table.remove(records, 1) end
-  setField(ctx, triesKey(ctx), key, cjson.encode(records))
+  setTries(ctx, key, cjson.encode(records))
 end
 
 -- The records of a first attempt that starts now, as text (the hot path encodes no JSON).
@@ -32,11 +35,11 @@ end
 local function startAttemptRecord(ctx, key, n)
   -- A first attempt keeps nothing before it: no read.
   if n == 1 then
-    setField(ctx, triesKey(ctx), key, firstAttempt(ctx))
+    setTries(ctx, key, firstAttempt(ctx))
     return
   end
   local kept = {}
-  for _, r in ipairs(decodeTries(getField(ctx, triesKey(ctx), key))) do
+  for _, r in ipairs(decodeTries(recordsText(ctx, key))) do
     if r[1] < n then kept[#kept + 1] = r end
   end
   kept[#kept + 1] = { n, ctx.now }
@@ -46,11 +49,11 @@ end
 -- Attempt n of step `key` ended at `at` (with `error` when it failed): its record is closed, never before
 -- it started, or added when the store never saw it start. Returns when it ended.
 local function endAttemptRecord(ctx, key, n, at, error)
-  local raw = getField(ctx, triesKey(ctx), key)
+  local raw = recordsText(ctx, key)
   -- The hot path: a first attempt that started here and ended well now, closed as text.
   local started = n == 1 and error == nil and at == ctx.now and raw and string.match(raw, "^%[%[1,(%d+)%]%]$")
   if started and tonumber(started) <= at then
-    setField(ctx, triesKey(ctx), key, "[[1," .. started .. "," .. nowText(ctx) .. "]]")
+    setTries(ctx, key, "[[1," .. started .. "," .. nowText(ctx) .. "]]")
     return at
   end
   local records = decodeTries(raw)
@@ -97,7 +100,12 @@ end
 local function openWaitRecords(ctx, waits)
   for _, w in ipairs(waits) do
     if w.kind == "signal" or w.reason == "delay" or w.reason == "child" then
-      redis.call("HSETNX", triesKey(ctx), w.key, firstAttempt(ctx))
+      local field = RECORDS_PREFIX .. w.key
+      if redis.call("HSETNX", outputsKey(ctx), field, firstAttempt(ctx)) == 1 then
+        -- A run an earlier key layout wrote may have opened it in its old hash.
+        local old = redis.call("HGET", oldTriesKey(ctx), w.key)
+        if old then redis.call("HSET", outputsKey(ctx), field, old) end
+      end
     end
   end
 end

@@ -7,7 +7,7 @@
   its commit made: the commit order a failed run's compensations walk). A plain field's name has
   no ":", so no commit key can name one. Keeping the attempts in the header, not in a hash of their
   own, saves Redis a key and its overhead (about 100 bytes) on every run. The records of a step's
-  attempts are in a hash of their own (triesKey). A plain field that would be empty (no error,
+  attempts are in the outputs hash (RECORDS_PREFIX). A plain field that would be empty (no error,
   request, due time, last commit, start time or finish time) is not stored: a script reads it as
   nil, the client as "" (parseHeader), and a write that empties one deletes it.
 
@@ -21,9 +21,10 @@
 ]]
 local FINISHED = { completed = true, failed = true, cancelled = true }
 
--- %.17g keeps every integer below 2^53 exact; Lua's default %.14g would not.
+-- Every number a script stores is an integer below 2^53 (a time in ms, a version, a count): %d writes
+-- it exactly (Lua's tostring, %.14g, would round a 16-digit version) at a fraction of %.17g's cost.
 local function num(n)
-  return string.format("%.17g", n)
+  return string.format("%d", n)
 end
 
 -- ctx.now as text, formatted once per script (formatting numbers is the dearest part of a small script).
@@ -45,15 +46,38 @@ local HEADER_FIELDS = {
   "updatedAt", "finishedAt", "lastCommit", "signals", "startAt", "parent", "children",
 }
 local ATTEMPTS_PREFIX = "a:"
--- The run's input and result live in its outputs hash, under names no commit key has (an engine
--- key starts with "#", and these are none of them), so a run has one hash of payloads.
+
+--[[
+  The outputs hash `out:<id>` holds, beside a field per commit key with the step's output:
+  - the run's input and result, under names no commit key has (an engine key starts with "#",
+    and these are none of them);
+  - the records of each step's attempts (attempts.lua) under RECORDS_PREFIX and the commit key.
+  Records are kept apart from the header, where one with an error would outgrow a small hash's
+  values and every header read would carry the stacks, and not in a hash of their own, which
+  would cost every run a key (about 170 bytes). A commit writes a step's output and record in one
+  HSET. What reads the outputs skips the records: rewind and migrate by isOutputField, the client
+  as it parses a run (parseStoredRun in replies.ts), so acquire and getRun send the hash as it is.
+]]
 local INPUT_FIELD, RESULT_FIELD = "#input", "#result"
 local PAYLOAD_FIELDS = { [INPUT_FIELD] = true, [RESULT_FIELD] = true }
+local RECORDS_PREFIX = "#tries:"
 
--- The hash of the run's attempt records (attempts.lua), one field per commit key: kept apart from
--- the header, since a record with an error outgrows a small hash's values and every header read
--- would carry the stacks.
-local function triesKey(ctx)
+local function outputsKey(ctx)
+  return ctx.prefix .. "out:" .. ctx.id
+end
+
+-- Whether a field of the outputs hash holds a step's output (not the input, the result or a record).
+local function isOutputField(field)
+  if PAYLOAD_FIELDS[field] then return false end
+  return string.sub(field, 1, #RECORDS_PREFIX) ~= RECORDS_PREFIX
+end
+
+--[[
+  Key layouts 2 and 3 kept the records in a hash of their own, `tries:<id>` (one field per commit
+  key). A run they wrote keeps it until the run goes: a record not found in the outputs hash is
+  read from it (attempts.lua), and what drops records, expires or deletes a run does it there too.
+]]
+local function oldTriesKey(ctx)
   return ctx.prefix .. "tries:" .. ctx.id
 end
 
@@ -108,6 +132,11 @@ local function getField(ctx, key, field)
   return redis.call("HGET", key, field)
 end
 
+-- The attempt records of step `key` as text, or nil (from the old hash of a run an earlier key layout wrote, if need be).
+local function recordsText(ctx, key)
+  return getField(ctx, outputsKey(ctx), RECORDS_PREFIX .. key) or redis.call("HGET", oldTriesKey(ctx), key) or nil
+end
+
 -- Deletes `fields` of hash `key`, a thousand at a time (Lua unpacks a few thousand values at most).
 local function deleteFields(key, fields)
   for i = 1, #fields, 1000 do
@@ -124,36 +153,53 @@ local function stepKeys(ctx)
       keys[#keys + 1] = key
     end
   end
-  local n = #ATTEMPTS_PREFIX
-  for _, field in ipairs(redis.call("HKEYS", ctx.headerKey)) do
-    if string.sub(field, 1, n) == ATTEMPTS_PREFIX then add(string.sub(field, n + 1)) end
+  local function addPrefixed(hashKey, prefix)
+    local n = #prefix
+    for _, field in ipairs(redis.call("HKEYS", hashKey)) do
+      if string.sub(field, 1, n) == prefix then add(string.sub(field, n + 1)) end
+    end
   end
-  for _, key in ipairs(redis.call("HKEYS", triesKey(ctx))) do add(key) end
+  addPrefixed(ctx.headerKey, ATTEMPTS_PREFIX)
+  addPrefixed(outputsKey(ctx), RECORDS_PREFIX)
+  for _, key in ipairs(redis.call("HKEYS", oldTriesKey(ctx))) do add(key) end
   return keys
 end
 
--- Drops the attempts and attempt records of steps `keys` (a list).
-local function dropStepFields(ctx, keys)
+-- Drops the attempts and attempt records of steps `keys` (a list), and with `outputs` their outputs too.
+local function dropStepFields(ctx, keys, outputs)
   if #keys == 0 then return end
-  local fields = {}
-  for i, key in ipairs(keys) do fields[i] = ATTEMPTS_PREFIX .. key end
-  deleteFields(ctx.headerKey, fields)
-  deleteFields(triesKey(ctx), keys)
+  local attempts, out = {}, {}
+  for i, key in ipairs(keys) do
+    attempts[i] = ATTEMPTS_PREFIX .. key
+    out[#out + 1] = RECORDS_PREFIX .. key
+    if outputs then out[#out + 1] = key end
+  end
+  deleteFields(ctx.headerKey, attempts)
+  deleteFields(outputsKey(ctx), out)
+  deleteFields(oldTriesKey(ctx), keys)
 end
 
 -- The header of a run that must exist (its plain fields, or only `fields`), or an error reply.
+-- The version is parsed once, into ctx.version (writeHeader keeps it), as a 16-digit one costs to parse.
 local function requireRun(ctx, fields)
   local h = loadHeader(ctx.headerKey, fields)
   if not h then return nil, { -1 } end
-  if tonumber(h.version) == nil then return nil, { -4, "version" } end
+  ctx.version = tonumber(h.version)
+  if ctx.version == nil then return nil, { -4, "version" } end
   return h
+end
+
+-- Whether the run is at `version` (text, as the caller sent it): both are integers as num writes
+-- them, so equal text is one version, and only different text is parsed to compare.
+local function atVersion(ctx, h, version)
+  return h.version == version or ctx.version == tonumber(version)
 end
 
 -- The header of a run at exactly `version` (compare-and-set; its plain fields, or only `fields`), or an error reply.
 local function expectVersion(ctx, version, fields)
   local h, err = requireRun(ctx, fields)
   if err then return nil, err end
-  if tonumber(h.version) ~= tonumber(version) then return nil, { -2, tonumber(h.version) } end
+  if not atVersion(ctx, h, version) then return nil, { -2, ctx.version } end
   return h
 end
 
@@ -189,8 +235,8 @@ end
   never share one (a count alone would hand the next holder the very version
   the fenced worker still writes with).
 ]]
-local function handoverVersion(h, nowUs)
-  return math.max(tonumber(h.version) + 1, nowUs)
+local function handoverVersion(ctx, nowUs)
+  return math.max(ctx.version + 1, nowUs)
 end
 
 --[[
@@ -242,8 +288,9 @@ end
 local TIMER_HORIZON_MS = 600000
 
 local function isFarTimer(status, dueAt, now)
+  if status ~= "parked" then return false end
   local due = tonumber(dueAt)
-  return status == "parked" and due ~= nil and due > now + TIMER_HORIZON_MS
+  return due ~= nil and due > now + TIMER_HORIZON_MS
 end
 
 -- Keeps the due and timers indexes in step with a write that moved the run from `before` (h holds the run after it).
@@ -264,8 +311,7 @@ end
 
 --[[
   Every write goes through here, as MemoryStore.write does: the version goes
-  up by one (or to `changes.version`, a handover's; or given as text, as num formats it, by a
-  write that formatted it for a field of its own) and updatedAt is stamped,
+  up by one (or to `changes.version`, a handover's) and updatedAt is stamped,
   and the status indexes (by status, and by workflow and status), the finish indexes, due index
   (or timers index) and finish channel follow the header in the same atomic step. A run that reaches a finished
   status records when (finishedAt), and one sent on again (retry, rewind) loses it. A run that
@@ -275,14 +321,9 @@ end
   it is recorded before a finished run's keys get their TTL, so its history expires with it.
 ]]
 local function writeHeader(ctx, h, changes, event)
-  local version
-  if type(changes.version) == "string" then
-    version = tonumber(changes.version)
-  else
-    version = changes.version or tonumber(h.version) + 1
-    -- num, not tostring: a handover's version has 16 digits, and tostring keeps 14.
-    changes.version = num(version)
-  end
+  local version = changes.version or (ctx.version or tonumber(h.version)) + 1
+  changes.version = num(version)
+  ctx.version = version
   changes.updatedAt = nowText(ctx)
   local moved = changes.status and changes.status ~= h.status
   if moved and FINISHED[changes.status] then

@@ -10,7 +10,8 @@
 -- The clock in ms, and in µs (a handover's version, see handoverVersion in header.lua), from one TIME.
 local function nowMsUs()
   local t = redis.call("TIME")
-  local s, us = tonumber(t[1]), tonumber(t[2])
+  -- Arithmetic converts a string once; tonumber converts it twice (lua_isnumber, then lua_tonumber).
+  local s, us = t[1] + 0, t[2] + 0
   return s * 1000 + math.floor(us / 1000), s * 1000000 + us
 end
 

@@ -17,7 +17,8 @@ local RETENTION_DEFAULT_MS = { completed = 604800000, cancelled = 604800000, fai
 
 -- The keys of one run that carry its data (the delivery ids expire on their own clock; the wake-up record went, see
 -- retireWakeUps in header.lua): header (with its steps' attempts and commit order), outputs (with
--- input and result), heartbeat progress, history and attempt records.
+-- input, result and attempt records), heartbeat progress, history, and the attempt records an
+-- earlier key layout kept apart (oldTriesKey in header.lua).
 local function runDataKeys(prefix, id)
   return {
     prefix .. "run:" .. id,
