@@ -75,7 +75,11 @@ local function keep(nextAttempt, result)
   if result then setField(ctx, KEYS[2], RESULT_FIELD, result) end
   setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. key, attempts .. " " .. num(nextVersion))
   if nextAttempt then setField(ctx, KEYS[1], ATTEMPTS_PREFIX .. ARGV[10], ARGV[11]) end
-  if #replaced > 0 then dropStepFields(ctx, replaced, true) end
+  if #replaced > 0 then
+    dropStepFields(ctx, replaced, true)
+    -- A failed attempt of a replaced step that this commit carries was staged first: it goes too.
+    for _, r in ipairs(replaced) do ctx.staged[KEYS[2]][RECORDS_PREFIX .. r] = nil end
+  end
   recordCommit(ctx, key, attempts)
 end
 local stopped = stopAtBoundary(ctx, h, keep)

@@ -132,7 +132,9 @@ it("a commit replaces several keys at once (an iteration of a sub-flow body), ou
   for (const key of ["poll#1/a", "poll#1/b", "poll#2/a", "poll#2/b"]) {
     version = (await store.commit("sub", version, key, payload(key), 1, 60_000)).version;
   }
-  await store.commit("sub", version, "poll#3/a", payload("3a"), 1, 60_000, ["poll#1/a", "poll#1/b"]);
+  // The commit also carries a failed attempt of a step it replaces: its record goes with the step.
+  const failed = [{ key: "poll#1/b", attempt: 2, error: { name: "Error", message: "late" }, agoMs: 0, retryInMs: null }];
+  await store.commit("sub", version, "poll#3/a", payload("3a"), 1, 60_000, ["poll#1/a", "poll#1/b"], failed);
   expect(await outputFields("sub")).toEqual(["#input", "poll#2/a", "poll#2/b", "poll#3/a"]);
   const kept = ["poll#2/a", "poll#2/b", "poll#3/a"];
   expect(await stepFields("sub")).toEqual([...kept.map((key) => `a:${key}`), ...kept.map((key) => `t:${key}`)]);

@@ -111,6 +111,20 @@ describe("acquire and touch", () => {
     await expect(store.acquire("no-such-run", LEASE)).rejects.toBeInstanceOf(UnknownInstanceError);
   });
 
+  it("parks a wait of a fractional delay until the next whole millisecond, never before it is due", async () => {
+    // The engine asks for what is left of a deadline by its own clock, which is fractional.
+    const { id, version } = await running();
+    const waits = [
+      { kind: "timer", key: "t", reason: "retry", delayMs: 0.4 },
+      { kind: "signal", key: "s", signal: "go", timeoutMs: 0.6 },
+    ] as const;
+    const parked = await store.park(id, version, waits, {});
+    const h = await header(id);
+    expect(parked).toMatchObject({ outcome: "parked", dueAt: h.updatedAt + 1 });
+    expect(h.dueAt).toBe(h.updatedAt + 1);
+    expect(h.waits.map((w) => (w.kind === "timer" ? w.until : w.timeoutAt))).toEqual([h.updatedAt + 1, h.updatedAt + 1]);
+  });
+
   it("touch extends the lease without a new version and rejects a stale version", async () => {
     const { id, version } = await running();
     await store.touch(id, version, 120_000);

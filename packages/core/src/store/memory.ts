@@ -915,17 +915,22 @@ export class MemoryStore implements Store {
   }
 }
 
-/** A wait's absolute deadline: kept from an earlier park of the same key, else now + the requested delay. */
+/**
+ * A wait's absolute deadline: kept from an earlier park of the same key, else now + the requested
+ * delay, up to the next whole millisecond. The engine asks for what is left of a deadline by its own
+ * clock, a fraction; a store keeps whole milliseconds, and a deadline cut down would hand the run
+ * over before it is due (mirrored by resolveWait in the Redis store's waits.lua).
+ */
 export function resolveWait(request: WaitRequest, previous: readonly Wait[], now: number): Wait {
   const before = previous.find((w) => w.key === request.key && w.kind === request.kind);
   if (request.kind === "timer") {
     // A delay keeps the deadline it got when it first parked. A retry asks for
     // what is left of its backoff each time, since one step retries many times.
     const kept = request.reason === "delay" && before?.kind === "timer" && before.reason === "delay";
-    const until = kept ? before.until : now + request.delayMs;
+    const until = kept ? before.until : Math.ceil(now + request.delayMs);
     return { kind: "timer", key: request.key, reason: request.reason, until };
   }
-  const timeoutAt = before?.kind === "signal" ? before.timeoutAt : request.timeoutMs === null ? null : now + request.timeoutMs;
+  const timeoutAt = before?.kind === "signal" ? before.timeoutAt : request.timeoutMs === null ? null : Math.ceil(now + request.timeoutMs);
   return { kind: "signal", key: request.key, signal: request.signal, timeoutAt };
 }
 

@@ -21,8 +21,10 @@
 ]]
 local FINISHED = { completed = true, failed = true, cancelled = true }
 
--- Every number a script stores is an integer below 2^53 (a time in ms, a version, a count): %d writes
--- it exactly (Lua's tostring, %.14g, would round a 16-digit version) at a fraction of %.17g's cost.
+-- Every number a script stores is an integer below 2^53 (a time in ms, a version, a count; a wait's
+-- deadline is rounded up where it is made, resolveWait in waits.lua): %d writes it exactly (Lua's
+-- tostring, %.14g, would round a 16-digit version) at a fourth of %.17g's cost. It needs a 64-bit
+-- Redis, whose Lua formats %d through a C long.
 local function num(n)
   return string.format("%d", n)
 end

@@ -52,7 +52,12 @@ local function encodeWaits(waits)
   return cjson.encode(stored)
 end
 
--- A wait's absolute deadline: a delay or signal timeout keeps the one of its first park, else now + the requested delay.
+--[[
+  A wait's absolute deadline: a delay or signal timeout keeps the one of its first park, else now +
+  the requested delay, up to the next whole millisecond. The engine asks for what is left of a
+  deadline by its own clock, a fraction; the header and index keep whole milliseconds (num in
+  header.lua), and a deadline cut down would hand the run over before it is due.
+]]
 local function resolveWait(request, previous, now)
   local before = nil
   for _, w in ipairs(previous) do
@@ -62,7 +67,7 @@ local function resolveWait(request, previous, now)
     end
   end
   if request.kind == "timer" then
-    local untilAt = now + request.delayMs
+    local untilAt = math.ceil(now + request.delayMs)
     -- A delay keeps the deadline of its first park; a retry asks for what is left of its backoff each time.
     if before and request.reason == "delay" and before.reason == "delay" then untilAt = before["until"] end
     return { kind = "timer", key = request.key, reason = request.reason, ["until"] = untilAt }
@@ -71,7 +76,7 @@ local function resolveWait(request, previous, now)
   if before then
     timeoutAt = before.timeoutAt
   elseif request.timeoutMs ~= cjson.null then
-    timeoutAt = now + request.timeoutMs
+    timeoutAt = math.ceil(now + request.timeoutMs)
   end
   return { kind = "signal", key = request.key, signal = request.signal, timeoutAt = timeoutAt }
 end
