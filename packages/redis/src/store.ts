@@ -452,7 +452,7 @@ export class RedisStore implements Store {
     const k = this.layouts[partition]!;
     const index = batch.workflow === undefined ? k.status(batch.status) : k.workflowStatus(batch.workflow, batch.status);
     const offset = Math.floor(batch.offset / this.partitions);
-    const args = [k.prefix, batch.status, batch.finishedBefore ?? "", offset, batch.limit];
+    const args = [k.prefix, batch.status, batch.finishedBefore ?? "", offset, batch.limit, batch.workflow ?? ""];
     const reply = await this.run(SCRIPTS.purgeRuns, [index], args, { id: "", what: "purge" });
     const next = Number(reply[2]);
     const position = next >= 0 ? next * this.partitions + partition : partition + 1 < this.partitions ? partition + 1 : null;

@@ -155,6 +155,24 @@ it("purge walks in bounded batches and deletes every match", async () => {
   expect(await store.counts()).toMatchObject({ completed: 0, failed: 10 });
 });
 
+it("a purge of one workflow leaves a run started again under the id of one of its runs in another workflow", async () => {
+  await store.setRetention(null, {});
+  await runToEnd("reused", "completed", "purged-old");
+  // Its keys expired, and the sweep has not yet trimmed its index entries; the id is used again.
+  await redis.del(store.keys.header("reused"), store.keys.outputs("reused"), store.keys.history("reused"));
+  await runToEnd("reused", "completed", "purged-new");
+  let offset: number | null = 0;
+  let deleted = 0;
+  while (offset !== null) {
+    const batch = await store.purge({ status: "completed", workflow: "purged-old", offset, limit: 10 });
+    deleted += batch.deleted;
+    offset = batch.next;
+  }
+  expect(deleted).toBe(0);
+  expect((await store.get("reused"))?.header.workflow).toBe("purged-new");
+  expect(await redis.zscore(store.keys.workflowStatus("purged-old", "completed"), "reused")).toBeNull();
+});
+
 it("a run's record of its wake-up jobs moves to the stale set when it finishes, or when it is deleted", async () => {
   await store.setRetention("wakes", { completed: 150 });
   // The wake-up queue keeps the record; the sweep removes the jobs named in the stale set.
