@@ -43,7 +43,8 @@
 -- @include "boundary"
 -- @include "attempts"
 
-local COMMIT_FIELDS = { "status", "version", "lastCommit", "requested", "dueAt" }
+-- (Not dueAt: the commit writes it, and the stops that empty it read the whole header.)
+local COMMIT_FIELDS = { "status", "version", "lastCommit", "requested" }
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
 local thenKind = ARGV[9]
 local replaced = { unpack(ARGV, 12) }

@@ -33,7 +33,8 @@
 -- @include "attempts"
 
 -- What taking a signal reads of the header; a requested stop reads the whole header, as the stop's write may need more.
-local TAKE_FIELDS = { "status", "version", "requested", "waits", "dueAt" }
+-- (Not dueAt: taking a signal writes it, and a stop, which empties it, reads the whole header.)
+local TAKE_FIELDS = { "status", "version", "requested", "waits" }
 
 local key = ARGV[4]
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
