@@ -45,18 +45,21 @@
 
 -- (Not dueAt: the commit writes it, and the stops that empty it read the whole header.)
 local COMMIT_FIELDS = { "status", "version", "lastCommit", "requested" }
+-- A completion also reads what finishing needs: the indexes' workflow and score, and whether the
+-- fields it empties (dueAt, error) are there to delete.
+local COMPLETE_FIELDS = { "status", "version", "lastCommit", "requested", "workflow", "createdAt", "dueAt", "error" }
 local key, output, attempts = ARGV[4], ARGV[5], ARGV[6]
 local thenKind = ARGV[9]
 local replaced = { unpack(ARGV, 12) }
 -- What the commit writes to the header, and to the outputs hash (the output, its attempt records,
 -- the result), goes out in one HSET each (see setField in header.lua).
 local ctx = { prefix = ARGV[1], id = ARGV[2], headerKey = KEYS[1], dueKey = KEYS[3] }
--- A commit that changes no status reads only the fields it checks (status and version always exist);
--- one that completes the run, or finds a stop requested, the full header (a completion in one read).
+-- A commit reads only the fields it checks and writes (status and version always exist); one that
+-- finds a stop requested, the full header, as the stop's write may need more.
 local complete = thenKind == "complete"
-local h, err = requireRun(ctx, not complete and COMMIT_FIELDS or nil)
+local h, err = requireRun(ctx, complete and COMPLETE_FIELDS or COMMIT_FIELDS)
 if err then return err end
-if h.requested and not complete then h = loadHeader(KEYS[1]) end
+if h.requested then h = loadHeader(KEYS[1]) end
 local current = ctx.version
 if h.lastCommit == key and current == tonumber(ARGV[3]) + 1 and redis.call("HEXISTS", KEYS[2], key) == 1 then
   return { 0, "already", current }
