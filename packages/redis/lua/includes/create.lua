@@ -38,6 +38,11 @@ local function createRun(ctx, run)
   redis.call("ZADD", ctx.prefix .. "status:" .. status, created, ctx.id)
   redis.call("ZADD", ctx.prefix .. "wfstatus:" .. status .. ":" .. run.workflow, created, ctx.id)
   ctx.now = now
-  recordEvent(ctx, { type = "started", startAt = startAt ~= "" and at or nil })
+  if startAt == "" then
+    -- Every run starts: its event is written as text (cjson.encode is the dearest part of a start).
+    pushEvent(ctx, '{"type":"started","at":' .. created .. "}")
+  else
+    recordEvent(ctx, { type = "started", startAt = at })
+  end
   return fields
 end
