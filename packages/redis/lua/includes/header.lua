@@ -375,7 +375,7 @@ local function writeHeader(ctx, h, changes, event)
     if FINISHED[changes.status] then addFinished(ctx.prefix, ctx.id, changes.status, h.workflow, changes.finishedAt) end
   end
   trackDue(ctx, before, h, changes)
-  event = event or statusEvent(before, h)
+  event = event or statusEvent(ctx, before, h)
   if type(event) == "string" then
     pushEvent(ctx, event)
   elseif event then

@@ -55,9 +55,10 @@ end
 
 --[[
   The event a write records when it changes the run's status (`before` to h.status)
-  and names none of its own: mirrors core's statusEvent.
+  and names none of its own: mirrors core's statusEvent. One with no field but its type and
+  time (every run completes, and most wake) is written as text: cjson.encode costs more.
 ]]
-local function statusEvent(before, h)
+local function statusEvent(ctx, before, h)
   local status = h.status
   if status == before then return nil end
   if status == "parked" then
@@ -65,7 +66,8 @@ local function statusEvent(before, h)
     return { type = "parked", waits = ok and waits or {} }
   end
   if status == "failed" then return { type = "failed", error = decodedEventError(h.error) } end
-  if status == "paused" or status == "cancelled" or status == "completed" then return { type = status } end
-  if status == "running" and before == "parked" then return { type = "woke" } end
-  return nil
+  local plain = (status == "paused" or status == "cancelled" or status == "completed") and status
+    or (status == "running" and before == "parked" and "woke")
+  if not plain then return nil end
+  return '{"type":"' .. plain .. '","at":' .. nowText(ctx) .. "}"
 end
