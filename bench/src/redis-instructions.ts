@@ -3,8 +3,9 @@
  * `npm run redis-instructions -w @parkway/bench`: the instructions Redis executes to run Parkway's
  * scripts, per call of each store operation of a run and per whole run, counted by valgrind's
  * callgrind on a private redis-server. CPU time on a shared machine moves by a quarter from one
- * invocation to the next; an instruction count moves by a thousandth, so a change to a script can
- * be judged on one invocation before and one after. It counts what runs inside the script commands
+ * invocation to the next; an instruction count moves by about 2k per call (under a hundredth; the
+ * server's random hash seed), so a change worth more can be judged on one invocation before and
+ * one after, and a smaller one on two of each. It counts what runs inside the script commands
  * (FCALL, EVALSHA, EVAL: the script, the commands it calls, Lua's memory management), not reading
  * the request or writing the reply, and nothing of BullMQ: `redis-cost` measures the whole.
  *
