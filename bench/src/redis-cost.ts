@@ -20,17 +20,16 @@
  * a one-hour delay (a far timer: an entry in the timers index, no BullMQ job
  * until it comes within the horizon), are parked, and N runs of linear-1
  * complete (kept for their retention, with their index entries); each time the
- * server's `used_memory` delta is divided by N (run ids are UUIDs, as Parkway
+ * server's `used_memory` delta is divided by N (run ids are ULIDs, as Parkway
  * makes them), and `MEMORY USAGE` of one run's keys says where the bytes go.
  *
  * Flags: `--runs N` (default 500), `--rounds N` (default 3: each shape's median round
  * by CPU is reported), `--redis-server PATH` (default `redis-server`),
  * `--json` (print the report as JSON).
  */
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { flow, type Workflow } from "@parkway/core";
+import { flow, newId, type Workflow } from "@parkway/core";
 import { ParkwayClient, WorkflowWorker } from "@parkway/bullmq";
 import { Redis } from "ioredis";
 import { readCostFlags } from "./cost-flags.js";
@@ -250,8 +249,8 @@ async function main(): Promise<void> {
     for (const shape of [signalled, delayed, shapes[0]!]) {
       await sleep(300);
       const before = await read(redis);
-      // Ids as Parkway makes them (UUIDs): an id is in every key and index entry of its run.
-      const ids = Array.from({ length: options.runs }, () => randomUUID());
+      // Ids as Parkway makes them (ULIDs): an id is in every key and index entry of its run.
+      const ids = Array.from({ length: options.runs }, () => newId());
       const firstId = ids[0]!;
       for (let i = 0; i < options.runs; i += 50) {
         await Promise.all(ids.slice(i, i + 50).map((id) => client.start(shape, 1, { id })));

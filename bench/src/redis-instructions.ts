@@ -19,10 +19,10 @@
  * Flags: `--runs N` (default 200), `--redis-server PATH` (default `redis-server`), `--json`.
  */
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { newId } from "@parkway/core";
 import { RedisStore } from "@parkway/redis";
 import { Redis } from "ioredis";
 import { readCostFlags } from "./cost-flags.js";
@@ -117,7 +117,7 @@ function signalPhases(store: RedisStore): Record<string, (run: Run) => Promise<v
 
 /** A whole run of `steps` steps, through the calls a worker makes. */
 async function wholeRun(store: RedisStore, steps: number): Promise<void> {
-  const id = randomUUID();
+  const id = newId();
   await store.start({ id, workflow: "w", hash: "h", input: PAYLOAD });
   const got = await store.acquire(id, LEASE_MS);
   if (!got.acquired) throw new Error(`run ${id} was not acquired`);
@@ -151,12 +151,12 @@ async function main(): Promise<void> {
     for (const steps of [1, 2, 9]) await Promise.all(Array.from({ length: 5 }, () => wholeRun(store, steps)));
 
     const perCall: Record<string, number> = {};
-    const runs: Run[] = Array.from({ length: options.runs }, () => ({ id: randomUUID(), version: 0 }));
+    const runs: Run[] = Array.from({ length: options.runs }, () => ({ id: newId(), version: 0 }));
     for (const [name, phase] of Object.entries(phases(store))) {
       perCall[name] = (await counter.count(() => Promise.all(runs.map(phase)))) / options.runs;
     }
     // The signal path: runs brought uncounted to their second step (the wait), its attempt started.
-    const waiting: Run[] = Array.from({ length: options.runs }, () => ({ id: randomUUID(), version: 0 }));
+    const waiting: Run[] = Array.from({ length: options.runs }, () => ({ id: newId(), version: 0 }));
     const linear = phases(store);
     for (const name of ["start", "acquire", "first attempt", "commit, next attempt"]) await Promise.all(waiting.map(linear[name]!));
     for (const [name, phase] of Object.entries(signalPhases(store))) {

@@ -58,6 +58,7 @@ export type {
 } from "./tree/nodes.js";
 export { nodesOf } from "./tree/nodes.js";
 export { type Duration, MAX_DURATION_MS, toMs } from "./duration.js";
+export { newId } from "./ids.js";
 export { durationInRange, integerInRange } from "./options.js";
 export { type Clock, FakeClock, MAX_TIMER_MS, realClock, setLongTimeout } from "./clock.js";
 export * from "./errors.js";

@@ -3,13 +3,13 @@
  * wake runs. The memory engine wakes runs with in-process timers; the BullMQ
  * client wakes them with jobs. Everything else is the same code.
  */
-import { randomUUID } from "node:crypto";
 import { context as otelContext, type Context } from "@opentelemetry/api";
 import { isSignalDefinition, type SignalDefinition } from "../builder/signal.js";
 import { isBuiltWorkflow, type Workflow } from "../builder/workflow.js";
 import { type Clock, realClock } from "../clock.js";
 import { decode, DEFAULT_MAX_PAYLOAD_BYTES, encode } from "../codec/codec.js";
 import { type Duration, toMs } from "../duration.js";
+import { newId } from "../ids.js";
 import {
   CancelledError,
   ClosedError,
@@ -309,7 +309,7 @@ export class DurableClient {
       throw new ValidationError("start() takes a workflow built by flow(...).build() or a registered workflow name");
     }
     // Only an absent id is generated: a null or other non-string id is a caller's bug, not a request for a new run.
-    const id = options.id === undefined ? randomUUID() : options.id;
+    const id = options.id === undefined ? newId() : options.id;
     assertId(id, "instance id");
     const onConflict = options.onConflict ?? "useExisting";
     if (!ON_CONFLICT.includes(onConflict)) {
@@ -415,7 +415,7 @@ export class DurableClient {
     const name = isSignalDefinition(signal) ? signal.name : signal;
     assertId(name, "signal name");
     checkOptions("signal", options, SIGNAL_OPTIONS);
-    const deliveryId = options.deliveryId === undefined ? randomUUID() : options.deliveryId;
+    const deliveryId = options.deliveryId === undefined ? newId() : options.deliveryId;
     assertId(deliveryId, "signal delivery id");
     // Names and delivery ids starting with `#` are Parkway's own (a child run's finish notice).
     if (name.startsWith(INTERNAL_SIGNAL_PREFIX)) {
@@ -520,7 +520,7 @@ export class DurableClient {
     }
     const name = isSignalDefinition(signal) ? signal.name : signal;
     assertId(name, "signal name");
-    const deliveryId = options.deliveryId === undefined ? randomUUID() : options.deliveryId;
+    const deliveryId = options.deliveryId === undefined ? newId() : options.deliveryId;
     assertId(deliveryId, "signal delivery id");
     const ownSchema = isSignalDefinition(signal) ? signal.schema : undefined;
     if (ownSchema)

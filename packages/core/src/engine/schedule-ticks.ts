@@ -13,9 +13,9 @@
  * worker takes over that same tick (a new token), starts the same run id (nothing new if it was
  * started) and settles it. So no tick is lost and none makes two runs, whoever dies when.
  */
-import { randomUUID } from "node:crypto";
 import { CronExpressionParser } from "cron-parser";
 import { ValidationError, isParkwayError, StaleVersionError } from "../errors.js";
+import { newId } from "../ids.js";
 import { parkwayMetrics } from "../metrics.js";
 import type { ScheduleState, StoredSchedule } from "../store/schedule-types.js";
 import { FINISHED_STATUSES, type Store } from "../store/types.js";
@@ -133,7 +133,7 @@ export async function fireSchedule(ctx: TickContext, id: string): Promise<string
 
 async function nextStep(ctx: TickContext, s: StoredSchedule): Promise<Step> {
   const { state, now } = s;
-  const token = randomUUID();
+  const token = newId();
   if (state.firing !== null) {
     // Marked by a worker still within its lease: its to finish. Past it: take the same tick over.
     if (s.dueAt !== null && s.dueAt > now) return { kind: "idle" };

@@ -1,11 +1,12 @@
 import type { Workflow } from "../builder/workflow.js";
+import { newId } from "../ids.js";
 import { type Clock, realClock } from "../clock.js";
 import { UnsupportedStepError, ValidationError } from "../errors.js";
 import { checkStepInput, checkStepOutput, checkWorkflowInput } from "../schema.js";
 import { driveAsync, type Scope, type StepEffect } from "../semantics/drive.js";
 import { runStep } from "../semantics/retry.js";
 import { delayMsAt, walkWorkflow } from "../semantics/walk.js";
-import { newInstanceId, rejectSignalWaits, runTimeout, type StepEvent, taskContext } from "./context.js";
+import { rejectSignalWaits, runTimeout, type StepEvent, taskContext } from "./context.js";
 import { createLimiter } from "./limit.js";
 import { checkOptions, optionNames } from "../options.js";
 
@@ -42,7 +43,7 @@ export async function runAsync<In, Out>(workflow: Workflow<In, Out>, input: In, 
   }
   const clock = options.clock ?? realClock;
   const limit = createLimiter(concurrency);
-  const instanceId = newInstanceId();
+  const instanceId = newId();
   const checkedInput = await checkWorkflowInput(workflow as Workflow, input);
   const timeoutMs = (workflow as Workflow).timeoutMs;
   const run = new AbortController();

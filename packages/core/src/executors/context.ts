@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { MAX_PROGRESS_BYTES, type TaskContext } from "../builder/task.js";
 import { encode } from "../codec/codec.js";
 import type { Workflow } from "../builder/workflow.js";
@@ -42,11 +41,6 @@ export function taskContext(
     heartbeat: (details?: unknown) =>
       heartbeat(encode(details, { what, maxBytes: MAX_PROGRESS_BYTES, context: { instanceId, workflow, step: stepId } })),
   };
-}
-
-/** A fresh id for an in-process run. */
-export function newInstanceId(): string {
-  return randomUUID();
 }
 
 /**

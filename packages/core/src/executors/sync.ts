@@ -1,4 +1,5 @@
 import type { Workflow } from "../builder/workflow.js";
+import { newId } from "../ids.js";
 import { type Clock, realClock } from "../clock.js";
 import { ensureError, TaskTimeoutError, UnsupportedStepError } from "../errors.js";
 import { checkStepInput, checkStepOutput, checkWorkflowInput, settledNow, stepCheck } from "../schema.js";
@@ -7,7 +8,7 @@ import { driveSync } from "../semantics/drive.js";
 import { backoffMs, isNonRetryable } from "../semantics/retry.js";
 import type { CallEffect } from "../semantics/walk.js";
 import { delayMsAt, walkWorkflow } from "../semantics/walk.js";
-import { newInstanceId, rejectSignalWaits, runTimeout, type StepEvent, taskContext } from "./context.js";
+import { rejectSignalWaits, runTimeout, type StepEvent, taskContext } from "./context.js";
 
 export interface RunSyncOptions {
   readonly clock?: Clock;
@@ -37,7 +38,7 @@ export function runSync<In, Out>(workflow: Workflow<In, Out>, input: In, options
   checkOptions("runSync", options, RUN_SYNC_OPTIONS);
   rejectSignalWaits(workflow as Workflow, "runSync");
   const clock = options.clock ?? realClock;
-  const instanceId = newInstanceId();
+  const instanceId = newId();
   const definition = workflow as Workflow;
   const deadline = definition.timeoutMs === undefined ? null : clock.now() + definition.timeoutMs;
   const checkDeadline = () => {
