@@ -481,7 +481,7 @@ class RunSession implements HeldRun {
       unhold?.();
       // After the run's last write: a parked or finished run holds no slot.
       await this.slots?.releaseAll(this.handoff);
-      this.abort.abort(new CancelledError(`run "${this.id}" left this worker`, { instanceId: this.id }));
+      this.abort.abort(leftThisWorker(this.id));
     }
   }
 
@@ -1364,5 +1364,21 @@ class RunSession implements HeldRun {
 
   private payload(what: string) {
     return { what, maxBytes: this.options.maxPayloadBytes, context: { instanceId: this.id, workflow: this.workflow.name } };
+  }
+}
+
+/**
+ * The reason a session's signal aborts once its run has left this worker (parked, finished or let
+ * go): what of the walk still waits on it (a branch that lost a race, a backoff) stops. Made without
+ * a stack, which would always point here: capturing one cost a linear-1 run about 4% of its
+ * worker's CPU (a CPU profile of one worker draining 5,000 runs).
+ */
+function leftThisWorker(id: string): CancelledError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new CancelledError(`run "${id}" left this worker`, { instanceId: id });
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
