@@ -58,6 +58,16 @@ describe("a connection given", () => {
     }
   });
 
+  it("as an ioredis Redis with auto-pipelining runs workflows (ioredis sends a generic call's command name wrong when it pipelines)", async () => {
+    const shared = new Redis(REDIS_URL, { enableAutoPipelining: true });
+    try {
+      expect(await roundTrip(shared, 5)).toBe(10);
+      expect(shared.autoPipelineQueueSize).toBe(0);
+    } finally {
+      await shared.quit();
+    }
+  });
+
   it("as an ioredis Cluster is taken as shared, and its duplicates keep the node options with ours added", () => {
     const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true, redisOptions: { username: "u", password: "p" } });
     const opened = openConnection(cluster, "test");

@@ -122,7 +122,7 @@ async function loadLibrary(redis: RedisConnection): Promise<boolean> {
   let load = loading.get(redis);
   if (load === undefined) {
     const nodes = isCluster(redis) ? redis.nodes("master") : [redis];
-    load = Promise.allSettled(nodes.map((node) => node.call("FUNCTION", "LOAD", "REPLACE", LUA_LIBRARY.code))).then((results) => {
+    load = Promise.allSettled(nodes.map((node) => node.function("LOAD", "REPLACE", LUA_LIBRARY.code))).then((results) => {
       const failures = results.flatMap((result) => (result.status === "rejected" ? [asError(result.reason)] : []));
       const refusal = failures.find(withoutFunctions);
       if (refusal !== undefined) throw refusal;
@@ -142,9 +142,21 @@ async function loadLibrary(redis: RedisConnection): Promise<boolean> {
 }
 
 /**
+ * The script commands answering with bulk strings as Buffers. ioredis has a `...Buffer` twin of
+ * every command, but declares none for these, whose replies it leaves untyped.
+ */
+interface BufferScriptCommands {
+  fcallBuffer(fn: string, ...args: (string | number | Buffer)[]): Promise<unknown>;
+  evalshaBuffer(sha: string, ...args: (string | number | Buffer)[]): Promise<unknown>;
+  evalBuffer(source: string, ...args: (string | number | Buffer)[]): Promise<unknown>;
+}
+
+/**
  * Runs `script`: its function with FCALL, loading the library when Redis does not know it, or, where
  * Redis runs no functions, with EVALSHA, loading it with EVAL when Redis does not know it. Replies
- * come back with bulk strings as Buffers, so payload bytes stay exact.
+ * come back with bulk strings as Buffers, so payload bytes stay exact. Sent by the commands' own
+ * methods, never the generic `call`: on a connection that auto-pipelines, ioredis hands `call`'s
+ * arguments to its pipeline without the command name, and Redis is sent the function name as one.
  */
 export async function runScript(
   redis: RedisConnection,
@@ -154,19 +166,20 @@ export async function runScript(
 ): Promise<unknown> {
   if (keys.length < script.keys) throw new Error(`script ${script.name} takes ${script.keys} keys, got ${keys.length}`);
   const tail = [keys.length, ...keys, ...args.map(toWire)];
+  const commands = redis as RedisConnection & BufferScriptCommands;
   if (!evalOnly.has(redis)) {
     try {
-      return await redis.callBuffer("FCALL", script.fn, ...tail);
+      return await commands.fcallBuffer(script.fn, ...tail);
     } catch (error) {
       if (withoutFunctions(error)) evalOnly.add(redis);
       else if (!(error instanceof Error && error.message.includes("Function not found"))) throw error;
-      else if (await loadLibrary(redis)) return await redis.callBuffer("FCALL", script.fn, ...tail);
+      else if (await loadLibrary(redis)) return await commands.fcallBuffer(script.fn, ...tail);
     }
   }
   try {
-    return await redis.callBuffer("EVALSHA", script.sha, ...tail);
+    return await commands.evalshaBuffer(script.sha, ...tail);
   } catch (error) {
     if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    return await redis.callBuffer("EVAL", script.source, ...tail);
+    return await commands.evalBuffer(script.source, ...tail);
   }
 }

@@ -345,7 +345,7 @@ export class RedisStore implements Store {
   /** @inheritdoc Read from the run's header, whose `a:` fields hold the version each commit made. */
   async commitOrder(id: string): Promise<readonly string[]> {
     if (this.closed) throw closedError();
-    return parseCommitOrder(await this.redis.callBuffer("HGETALL", this.layoutOf(id).header(id)));
+    return parseCommitOrder(Object.entries(await this.redis.hgetallBuffer(this.layoutOf(id).header(id))).flat());
   }
 
   /** @inheritdoc */
