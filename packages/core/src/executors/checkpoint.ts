@@ -481,7 +481,7 @@ class RunSession implements HeldRun {
       unhold?.();
       // After the run's last write: a parked or finished run holds no slot.
       await this.slots?.releaseAll(this.handoff);
-      this.abort.abort(leftThisWorker(this.id));
+      if (!this.abort.signal.aborted) this.abort.abort(leftThisWorker(this.id));
     }
   }
 
@@ -1375,10 +1375,14 @@ class RunSession implements HeldRun {
  */
 function leftThisWorker(id: string): CancelledError {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    // Frozen intrinsics (node --frozen-intrinsics, a lockdown): the error gets its stack.
+  }
   try {
     return new CancelledError(`run "${id}" left this worker`, { instanceId: id });
   } finally {
-    Error.stackTraceLimit = limit;
+    if (Error.stackTraceLimit !== limit) Error.stackTraceLimit = limit;
   }
 }
