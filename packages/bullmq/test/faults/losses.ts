@@ -153,11 +153,13 @@ class Losses {
 
   /**
    * Records a write of run `id` acknowledged between `from` and `by` and lost: to the first
-   * failover of its master after `from`, within the window before it, or as a violation.
+   * failover of its master whose replica was promoted after `from`, within the window before its
+   * kill, or as a violation. An acknowledgement seen after the kill but before the promotion was
+   * the old master's still (its reply was on its way as it died): nothing else served the slot.
    */
   private lost(count: string, id: string, what: string, from: number, by: number): void {
     const slot = this.context.slotOf(partitionOf(id, this.context.partitions));
-    const failover = this.context.failovers.find((f) => f.killedAt >= from && f.slots.some(([lo, hi]) => slot >= lo && slot <= hi));
+    const failover = this.context.failovers.find((f) => f.promotedAt >= from && f.slots.some(([lo, hi]) => slot >= lo && slot <= hi));
     if (!failover) {
       this.violations.push(`${id}: ${what} was acknowledged and is gone, with no failover of its master after it`);
       return;
