@@ -18,12 +18,7 @@ it("runs a durable workflow to its end with frozen intrinsics", { timeout: 30_00
     await engine.close();
     process.stdout.write(JSON.stringify({ result, problems }));
   `;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ["--frozen-intrinsics", "--no-warnings", "--input-type=module", "-e", script],
-    {
-      encoding: "utf8",
-    },
-  );
+  const args = ["--frozen-intrinsics", "--no-warnings", "--input-type=module", "-e", script];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8" });
   expect(JSON.parse(stdout)).toEqual({ result: 4, problems: [] });
 });
